@@ -71,7 +71,7 @@ def parse_open(body):
     return ver, as2, hold, bgp_id, caps
 
 
-def build_open(their_caps, my_as, my_id, hold, addpath=True):
+def build_open(their_caps, my_as, my_id, hold, addpath=True, gr=True, as4=True):
     caps = []
     seen = set()
     for code, val in their_caps:
@@ -83,7 +83,7 @@ def build_open(their_caps, my_as, my_id, hold, addpath=True):
             caps.append((70, b""))
         elif code == 5:  # extended next hop: echo
             caps.append((5, val))
-        elif code == 65 and 65 not in seen:  # 4-octet AS: ours
+        elif code == 65 and as4 and 65 not in seen:  # 4-octet AS: ours
             caps.append((65, struct.pack("!I", my_as)))
         elif code == 69 and addpath:  # ADD-PATH: receive what they send
             out = b""
@@ -93,8 +93,12 @@ def build_open(their_caps, my_as, my_id, hold, addpath=True):
                     out += struct.pack("!HBB", afi, safi, 1)
             if out:
                 caps.append((69, out))
+        elif code == 64 and gr and 64 not in seen:
+            # graceful restart, helper only (no AFI/SAFI, restart time 120):
+            # some daemons (FRR) send End-of-RIB only to GR-capable peers.
+            caps.append((64, struct.pack("!H", 120)))
         seen.add(code)
-    if 65 not in seen and my_as > 65535:
+    if (65 not in seen or not as4) and my_as > 65535:
         raise SystemExit("daemon did not offer 4-octet AS but our AS is > 65535")
     params = b""
     for code, val in caps:
@@ -183,6 +187,9 @@ def main():
     ap.add_argument("--id", dest="my_id", required=True)
     ap.add_argument("--hold", type=int, default=180)
     ap.add_argument("--no-addpath", action="store_true")
+    ap.add_argument("--no-gr", action="store_true")
+    ap.add_argument("--no-as4", action="store_true",
+                    help="do not offer 4-octet AS (forces AS_TRANS/AS4_PATH)")
     ap.add_argument("--quiet", type=float, default=3.0)
     ap.add_argument("--timeout", type=float, default=90.0)
     ap.add_argument("--connect-timeout", type=float, default=30.0)
@@ -243,7 +250,8 @@ def main():
                 log("their OPEN: as=%d hold=%d id=%s caps: %s" % (
                     as2, hold, socket.inet_ntoa(bid), describe_caps(caps)))
                 our, ourcaps = build_open(caps, a.my_as, a.my_id, a.hold,
-                                          addpath=not a.no_addpath)
+                                          addpath=not a.no_addpath, gr=not a.no_gr,
+                                          as4=not a.no_as4)
                 log("our OPEN caps: %s" % describe_caps(ourcaps))
                 s.sendall(our + msg(KEEPALIVE))
                 sent_open = True
