@@ -69,6 +69,17 @@ setup_ns() {
     $RNS ip addr add fd00::3/64 dev rec0 nodad
     for l in dut0 dut1; do $DUT ip link set $l up; done
     for l in rec0 rec1; do $RNS ip link set $l up; done
+    # daemons pick their IPv6 next hops (global + link-local) from the
+    # interface: wait until both link-locals are there and usable
+    for _ in $(seq 1 50); do
+        if $DUT ip -6 addr show dev dut0 scope link | grep -q "fe80::ff:fe00:1" &&
+           $RNS ip -6 addr show dev rec0 scope link | grep -q "fe80::ff:fe00:2" &&
+           ! $DUT ip -6 addr show tentative | grep -q . &&
+           ! $RNS ip -6 addr show tentative | grep -q .; then
+            break
+        fi
+        sleep 0.2
+    done
     sleep 1
 }
 
@@ -117,7 +128,7 @@ run_frr() {
     PIDS+=("$(cat "$d/zebra.pid")")
     wait_port tern-dut
     PIDS+=("$(cat "$d/bgpd.pid")")
-    sleep 2  # let bgpd originate its networks
+    sleep 4  # let bgpd learn the interfaces from zebra and originate its networks
     RECS=()
     # EBGP, IPv4 transport over dut1 (no IPv6 on the link)
     record frr-ebgp-v4 --connect 10.0.1.1 --bind 10.0.1.2 --as 65001 --id 10.0.1.2

@@ -23,6 +23,11 @@ WKC = {0xFFFFFF01: "no-export", 0xFFFFFF02: "no-advertise",
        0xFFFFFF04: "nopeer", 0xFFFF029A: "blackhole"}
 
 
+CANON_FLAGS = {1: 0x40, 2: 0x40, 3: 0x40, 4: 0x80, 5: 0x40, 6: 0x40, 7: 0xC0,
+               8: 0xC0, 9: 0x80, 10: 0x80, 14: 0x80, 15: 0x80, 16: 0xC0,
+               17: 0xC0, 18: 0xC0, 32: 0xC0}
+
+
 def split(data):
     off = 0
     out = []
@@ -217,6 +222,14 @@ def parse_attrs(a, as4, addpath_fams):
             t = "mp_unreach(%s)" % fam
         else:
             t = "attr%d=%s" % (code, v.hex())
+        # mark flag octets that differ from the minimal RFC encoding (e.g. the
+        # extended-length bit on a short attribute): a byte-exact re-encoder
+        # must keep them
+        canon = CANON_FLAGS.get(code)
+        if canon is not None and len(v) > 255:
+            canon |= 0x10
+        if canon is None or fl != canon:
+            t += "{flags=0x%02x}" % fl
         attrs.append((code, fl, t))
     return attrs, mp
 

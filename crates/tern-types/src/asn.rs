@@ -89,11 +89,20 @@ mod tests {
         assert_eq!("65535.65535".parse(), Ok(Asn(u32::MAX)));
         assert!(matches!("0".parse::<Asn>(), Err(AsnParseError::Range(_))));
         assert!(matches!("0.0".parse::<Asn>(), Err(AsnParseError::Range(_))));
-        assert!(matches!("4294967296".parse::<Asn>(), Err(AsnParseError::Range(_))));
-        assert!(matches!("65536.1".parse::<Asn>(), Err(AsnParseError::Range(_))));
+        assert!(matches!(
+            "4294967296".parse::<Asn>(),
+            Err(AsnParseError::Range(_))
+        ));
+        assert!(matches!(
+            "65536.1".parse::<Asn>(),
+            Err(AsnParseError::Range(_))
+        ));
         assert!(matches!("1.".parse::<Asn>(), Err(AsnParseError::Syntax(_))));
         assert!(matches!("-1".parse::<Asn>(), Err(AsnParseError::Syntax(_))));
-        assert!(matches!("as100".parse::<Asn>(), Err(AsnParseError::Syntax(_))));
+        assert!(matches!(
+            "as100".parse::<Asn>(),
+            Err(AsnParseError::Syntax(_))
+        ));
     }
 
     #[test]

@@ -40,7 +40,10 @@ impl LabelStack {
 
     /// An empty stack.
     pub const fn new() -> Self {
-        LabelStack { len: 0, raw: [[0; 3]; LabelStack::CAPACITY] }
+        LabelStack {
+            len: 0,
+            raw: [[0; 3]; LabelStack::CAPACITY],
+        }
     }
 
     /// A single label with the bottom-of-stack bit set.
@@ -93,9 +96,9 @@ impl LabelStack {
 
     /// The label values (top first).
     pub fn labels(&self) -> impl Iterator<Item = Label> + '_ {
-        self.entries()
-            .iter()
-            .map(|e| Label((u32::from(e[0]) << 12) | (u32::from(e[1]) << 4) | (u32::from(e[2]) >> 4)))
+        self.entries().iter().map(|e| {
+            Label((u32::from(e[0]) << 12) | (u32::from(e[1]) << 4) | (u32::from(e[2]) >> 4))
+        })
     }
 
     /// The top label, if any.

@@ -115,7 +115,12 @@ mod tests {
 
     #[test]
     fn parse_and_print_each_type() {
-        for (text, kind) in [("100:1", 0), ("1.1.1.1:1", 1), ("65536:1", 2), ("200:4294967295", 0)] {
+        for (text, kind) in [
+            ("100:1", 0),
+            ("1.1.1.1:1", 1),
+            ("65536:1", 2),
+            ("200:4294967295", 0),
+        ] {
             let rd: RouteDistinguisher = text.parse().unwrap();
             assert_eq!(rd.kind(), kind, "{text}");
             assert_eq!(rd.to_string(), text);
@@ -123,7 +128,15 @@ mod tests {
         let rd: RouteDistinguisher = "1.0:7".parse().unwrap();
         assert_eq!(rd, RouteDistinguisher::type2(65536, 7));
         assert_eq!(rd.0, [0, 2, 0, 1, 0, 0, 0, 7]);
-        for bad in ["100", ":1", "100:", "1.1.1:1", "65536:70000", "a:1", "100:-1"] {
+        for bad in [
+            "100",
+            ":1",
+            "100:",
+            "1.1.1:1",
+            "65536:70000",
+            "a:1",
+            "100:-1",
+        ] {
             assert!(bad.parse::<RouteDistinguisher>().is_err(), "{bad}");
         }
     }

@@ -12,8 +12,13 @@ use crate::attr::{PathAttribute, flag, type_code};
 use crate::message::{self, MAX_EXTENDED_LEN, MAX_LEN, msg_type};
 use crate::nexthop::NextHop;
 use crate::nlri::Nlri;
-use crate::reader::{patch_u16, patch_u8};
+use crate::reader::{patch_u8, patch_u16};
 use crate::{AddPathSet, Ctx, EncodeError, len_u8, len_u16};
+
+/// Octets before the attributes: header, withdrawn length, attribute length.
+const FIXED: usize = message::HEADER_LEN + 4;
+/// Where the attribute length sits in a message without withdrawn routes.
+const ATTR_LEN_AT: usize = message::HEADER_LEN + 2;
 
 /// Packs routes into UPDATE messages for one session's capabilities.
 #[derive(Clone, Copy, Debug)]
@@ -26,7 +31,11 @@ impl UpdateBuilder {
     /// A builder for a session with `ctx`'s capabilities (ADD-PATH send, Extended Message).
     pub fn new(ctx: &Ctx) -> Self {
         UpdateBuilder {
-            max_len: if ctx.extended_message { MAX_EXTENDED_LEN } else { MAX_LEN },
+            max_len: if ctx.extended_message {
+                MAX_EXTENDED_LEN
+            } else {
+                MAX_LEN
+            },
             add_path: ctx.add_path,
         }
     }
@@ -50,12 +59,19 @@ impl UpdateBuilder {
     ) -> Result<usize, EncodeError> {
         let add_path = self.add_path.contains(family);
         let classic = family == Family::IPV4_UNICAST && matches!(next_hop, NextHop::Ipv4(_));
-        let split = if classic { type_code::NEXT_HOP } else { type_code::MP_REACH_NLRI };
+        let split = if classic {
+            type_code::NEXT_HOP
+        } else {
+            type_code::MP_REACH_NLRI
+        };
         let mut pre = Vec::new();
         let mut post = Vec::new();
         for a in attrs {
             let tc = a.type_code();
-            if matches!(tc, type_code::NEXT_HOP | type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI) {
+            if matches!(
+                tc,
+                type_code::NEXT_HOP | type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI
+            ) {
                 return Err(EncodeError::Misplaced(tc));
             }
             a.encode(if tc < split { &mut pre } else { &mut post })?;
@@ -67,33 +83,43 @@ impl UpdateBuilder {
                 pre.extend_from_slice(&a.octets());
             }
         } else {
-            mp_head.extend_from_slice(&[flag::OPTIONAL | flag::EXTENDED_LENGTH, type_code::MP_REACH_NLRI, 0, 0]);
+            mp_head.extend_from_slice(&[
+                flag::OPTIONAL | flag::EXTENDED_LENGTH,
+                type_code::MP_REACH_NLRI,
+                0,
+                0,
+            ]);
             mp_head.extend_from_slice(&family.afi.0.to_be_bytes());
             mp_head.push(family.safi.0);
             mp_head.push(len_u8(next_hop.wire_len(family))?);
             next_hop.encode(family, &mut mp_head);
             mp_head.push(0);
         }
-        let fixed = message::HEADER_LEN + 4 + pre.len() + mp_head.len() + post.len();
-        let room = self.max_len.checked_sub(fixed).ok_or(EncodeError::TooLong("attributes"))?;
+        let fixed = [message::HEADER_LEN, 4, pre.len(), mp_head.len(), post.len()]
+            .into_iter()
+            .fold(0, usize::saturating_add);
+        let room = self
+            .max_len
+            .checked_sub(fixed)
+            .ok_or(EncodeError::TooLong("attributes"))?;
         self.pack(routes, family, add_path, room, out, |msg, nlri| {
             let start = message::begin(msg, msg_type::UPDATE);
             msg.extend_from_slice(&[0, 0, 0, 0]);
             msg.extend_from_slice(&pre);
             if classic {
                 msg.extend_from_slice(&post);
-                let alen = msg.len().saturating_sub(start).saturating_sub(message::HEADER_LEN + 4);
-                patch_u16(msg, start + message::HEADER_LEN + 2, len_u16(alen)?);
+                let alen = msg.len().saturating_sub(start).saturating_sub(FIXED);
+                patch_u16(msg, start.saturating_add(ATTR_LEN_AT), len_u16(alen)?);
                 msg.extend_from_slice(nlri);
             } else {
                 let mp_at = msg.len();
                 msg.extend_from_slice(&mp_head);
                 msg.extend_from_slice(nlri);
                 let mp_len = msg.len().saturating_sub(mp_at).saturating_sub(4);
-                patch_u16(msg, mp_at + 2, len_u16(mp_len)?);
+                patch_u16(msg, mp_at.saturating_add(2), len_u16(mp_len)?);
                 msg.extend_from_slice(&post);
-                let alen = msg.len().saturating_sub(start).saturating_sub(message::HEADER_LEN + 4);
-                patch_u16(msg, start + message::HEADER_LEN + 2, len_u16(alen)?);
+                let alen = msg.len().saturating_sub(start).saturating_sub(FIXED);
+                patch_u16(msg, start.saturating_add(ATTR_LEN_AT), len_u16(alen)?);
             }
             message::finish(msg, start, MAX_EXTENDED_LEN)
         })
@@ -101,11 +127,23 @@ impl UpdateBuilder {
 
     /// Appends UPDATEs withdrawing `routes` of `family`. Labeled routes without labels are
     /// written with the 0x800000 marker. Returns the number of messages written.
-    pub fn withdraw(&self, family: Family, routes: &[Nlri], out: &mut Vec<Vec<u8>>) -> Result<usize, EncodeError> {
+    pub fn withdraw(
+        &self,
+        family: Family,
+        routes: &[Nlri],
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<usize, EncodeError> {
         let add_path = self.add_path.contains(family);
         let classic = family == Family::IPV4_UNICAST;
-        let fixed = message::HEADER_LEN + 4 + if classic { 0 } else { 7 };
-        let room = self.max_len.checked_sub(fixed).ok_or(EncodeError::TooLong("withdraw"))?;
+        let fixed = if classic {
+            FIXED
+        } else {
+            FIXED.saturating_add(7)
+        };
+        let room = self
+            .max_len
+            .checked_sub(fixed)
+            .ok_or(EncodeError::TooLong("withdraw"))?;
         self.pack(routes, family, add_path, room, out, |msg, nlri| {
             let start = message::begin(msg, msg_type::UPDATE);
             if classic {
@@ -114,9 +152,12 @@ impl UpdateBuilder {
                 msg.extend_from_slice(&[0, 0]);
             } else {
                 msg.extend_from_slice(&[0, 0]);
-                msg.extend_from_slice(&len_u16(nlri.len() + 7)?.to_be_bytes());
-                msg.extend_from_slice(&[flag::OPTIONAL | flag::EXTENDED_LENGTH, type_code::MP_UNREACH_NLRI]);
-                msg.extend_from_slice(&len_u16(nlri.len() + 3)?.to_be_bytes());
+                msg.extend_from_slice(&len_u16(nlri.len().saturating_add(7))?.to_be_bytes());
+                msg.extend_from_slice(&[
+                    flag::OPTIONAL | flag::EXTENDED_LENGTH,
+                    type_code::MP_UNREACH_NLRI,
+                ]);
+                msg.extend_from_slice(&len_u16(nlri.len().saturating_add(3))?.to_be_bytes());
                 msg.extend_from_slice(&family.afi.0.to_be_bytes());
                 msg.push(family.safi.0);
                 msg.extend_from_slice(nlri);
@@ -137,7 +178,11 @@ impl UpdateBuilder {
             msg.push(family.safi.0);
         }
         let len = msg.len().saturating_sub(start);
-        patch_u8(&mut msg, start + 17, u8::try_from(len).unwrap_or(0));
+        patch_u8(
+            &mut msg,
+            start.saturating_add(17),
+            u8::try_from(len).unwrap_or(0),
+        );
         msg
     }
 
@@ -164,11 +209,11 @@ impl UpdateBuilder {
             if one.len() > room {
                 return Err(EncodeError::TooLong("NLRI"));
             }
-            if chunk.len() + one.len() > room {
+            if chunk.len().saturating_add(one.len()) > room {
                 let mut msg = Vec::with_capacity(self.max_len.min(4096));
                 emit(&mut msg, &chunk)?;
                 out.push(msg);
-                count += 1;
+                count = count.saturating_add(1);
                 chunk.clear();
             }
             chunk.extend_from_slice(&one);
@@ -177,7 +222,7 @@ impl UpdateBuilder {
             let mut msg = Vec::with_capacity(self.max_len.min(4096));
             emit(&mut msg, &chunk)?;
             out.push(msg);
-            count += 1;
+            count = count.saturating_add(1);
         }
         Ok(count)
     }

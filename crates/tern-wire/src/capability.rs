@@ -172,7 +172,10 @@ impl Capability {
                     let afi = r.u16().ok_or(bad)?;
                     let safi = r.u8().ok_or(bad)?;
                     let flags = r.u8().ok_or(bad)?;
-                    families.push(GrFamily { family: Family::new(Afi(afi), Safi(safi)), flags });
+                    families.push(GrFamily {
+                        family: Family::new(Afi(afi), Safi(safi)),
+                        flags,
+                    });
                 }
                 Capability::GracefulRestart {
                     flags: u8::try_from(word >> 12).map_err(|_| bad)?,
@@ -186,7 +189,11 @@ impl Capability {
                     let afi = r.u16().ok_or(bad)?;
                     let safi = r.u16().ok_or(bad)?;
                     let nh_afi = r.u16().ok_or(bad)?;
-                    v.push(ExtNextHop { afi: Afi(afi), safi, nh_afi: Afi(nh_afi) });
+                    v.push(ExtNextHop {
+                        afi: Afi(afi),
+                        safi,
+                        nh_afi: Afi(nh_afi),
+                    });
                 }
                 Capability::ExtendedNextHop(v)
             }
@@ -197,7 +204,12 @@ impl Capability {
                 let domain = r.take(usize::from(dl)).ok_or(bad)?.to_vec();
                 Capability::Fqdn { hostname, domain }
             }
-            _ => return Ok(Capability::Unknown { code, data: value.to_vec() }),
+            _ => {
+                return Ok(Capability::Unknown {
+                    code,
+                    data: value.to_vec(),
+                });
+            }
         };
         if r.is_empty() { Ok(cap) } else { Err(bad) }
     }
@@ -224,7 +236,11 @@ impl Capability {
                     out.push(m.0);
                 }
             }
-            Capability::GracefulRestart { flags, time, families } => {
+            Capability::GracefulRestart {
+                flags,
+                time,
+                families,
+            } => {
                 let word = (u16::from(*flags & 0x0f) << 12) | (time & 0x0fff);
                 out.extend_from_slice(&word.to_be_bytes());
                 for g in families {
@@ -271,12 +287,28 @@ mod tests {
 
     #[test]
     fn known_capabilities() {
-        assert_eq!(round_trip(&[1, 4, 0, 2, 0, 128]), Capability::Multiprotocol(Family::VPNV6));
-        assert_eq!(round_trip(&[65, 4, 0, 0, 0, 200]), Capability::FourOctetAs(200));
+        assert_eq!(
+            round_trip(&[1, 4, 0, 2, 0, 128]),
+            Capability::Multiprotocol(Family::VPNV6)
+        );
+        assert_eq!(
+            round_trip(&[65, 4, 0, 0, 0, 200]),
+            Capability::FourOctetAs(200)
+        );
         let ap = round_trip(&[69, 4, 0, 1, 1, 3]);
-        assert_eq!(ap, Capability::AddPath(vec![(Family::IPV4_UNICAST, AddPathMode::BOTH)]));
+        assert_eq!(
+            ap,
+            Capability::AddPath(vec![(Family::IPV4_UNICAST, AddPathMode::BOTH)])
+        );
         let gr = round_trip(&[64, 6, 0x80, 0x78, 0, 1, 128, 0x80]);
-        assert!(matches!(gr, Capability::GracefulRestart { flags: 8, time: 120, .. }));
+        assert!(matches!(
+            gr,
+            Capability::GracefulRestart {
+                flags: 8,
+                time: 120,
+                ..
+            }
+        ));
         round_trip(&[5, 6, 0, 1, 0, 1, 0, 2]);
         round_trip(&[73, 5, 2, b'p', b'e', 1, b'x']);
         round_trip(&[6, 0]);

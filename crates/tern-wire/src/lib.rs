@@ -67,7 +67,12 @@ pub struct Ctx {
 
 impl Default for Ctx {
     fn default() -> Self {
-        Ctx { four_octet_as: true, add_path: AddPathSet::EMPTY, ebgp: false, extended_message: false }
+        Ctx {
+            four_octet_as: true,
+            add_path: AddPathSet::EMPTY,
+            ebgp: false,
+            extended_message: false,
+        }
     }
 }
 

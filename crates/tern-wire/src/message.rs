@@ -54,21 +54,31 @@ pub fn frame(buf: &[u8], max_len: usize) -> Result<Option<Frame<'_>>, Notificati
     };
     let (marker, rest) = header.split_at(16);
     if marker != MARKER {
-        return Err(Notification::new(code::MESSAGE_HEADER, header_sub::NOT_SYNCHRONIZED));
+        return Err(Notification::new(
+            code::MESSAGE_HEADER,
+            header_sub::NOT_SYNCHRONIZED,
+        ));
     }
     let (len_bytes, kind) = match rest {
         [a, b, t] => ([*a, *b], *t),
         _ => return Ok(None),
     };
     let len = usize::from(u16::from_be_bytes(len_bytes));
-    let bad_len = || Notification::with_data(code::MESSAGE_HEADER, header_sub::BAD_LENGTH, len_bytes);
+    let bad_len =
+        || Notification::with_data(code::MESSAGE_HEADER, header_sub::BAD_LENGTH, len_bytes);
     let ok = match kind {
         msg_type::OPEN => (29..=MAX_LEN).contains(&len),
         msg_type::UPDATE => (23..=max_len).contains(&len),
         msg_type::NOTIFICATION => (21..=max_len).contains(&len),
         msg_type::KEEPALIVE => len == HEADER_LEN,
         msg_type::ROUTE_REFRESH => (HEADER_LEN..=max_len).contains(&len),
-        _ => return Err(Notification::with_data(code::MESSAGE_HEADER, header_sub::BAD_TYPE, [kind])),
+        _ => {
+            return Err(Notification::with_data(
+                code::MESSAGE_HEADER,
+                header_sub::BAD_TYPE,
+                [kind],
+            ));
+        }
     };
     if !ok {
         return Err(bad_len());
@@ -101,13 +111,22 @@ impl<'a> Message<'a> {
         Ok(match frame.kind {
             msg_type::OPEN => Message::Open(Open::decode(frame.body)?),
             msg_type::UPDATE => Message::Update(Update::decode(frame.body)?),
-            msg_type::NOTIFICATION => Message::Notification(
-                Notification::decode(frame.body)
-                    .ok_or_else(|| Notification::new(code::MESSAGE_HEADER, header_sub::BAD_LENGTH))?,
-            ),
+            msg_type::NOTIFICATION => {
+                Message::Notification(Notification::decode(frame.body).ok_or_else(|| {
+                    Notification::new(code::MESSAGE_HEADER, header_sub::BAD_LENGTH)
+                })?)
+            }
             msg_type::KEEPALIVE => Message::Keepalive,
-            msg_type::ROUTE_REFRESH => Message::RouteRefresh(RouteRefresh::decode(frame.body, frame.bytes)?),
-            t => return Err(Notification::with_data(code::MESSAGE_HEADER, header_sub::BAD_TYPE, [t])),
+            msg_type::ROUTE_REFRESH => {
+                Message::RouteRefresh(RouteRefresh::decode(frame.body, frame.bytes)?)
+            }
+            t => {
+                return Err(Notification::with_data(
+                    code::MESSAGE_HEADER,
+                    header_sub::BAD_TYPE,
+                    [t],
+                ));
+            }
         })
     }
 
@@ -180,7 +199,10 @@ pub fn frames(mut buf: &[u8]) -> impl Iterator<Item = Result<Frame<'_>, Notifica
             }
             Ok(None) => {
                 buf = &[];
-                Some(Err(Notification::new(code::MESSAGE_HEADER, header_sub::BAD_LENGTH)))
+                Some(Err(Notification::new(
+                    code::MESSAGE_HEADER,
+                    header_sub::BAD_LENGTH,
+                )))
             }
             Err(e) => {
                 buf = &[];

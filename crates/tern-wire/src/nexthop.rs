@@ -42,7 +42,10 @@ pub struct NextHopError(pub u8);
 impl NextHop {
     /// `::ffff:a.b.c.d`, as a VPNv6 or 6PE route over an IPv4 core carries it.
     pub fn ipv4_mapped(addr: Ipv4Addr) -> NextHop {
-        NextHop::Ipv6 { global: addr.to_ipv6_mapped(), link_local: None }
+        NextHop::Ipv6 {
+            global: addr.to_ipv6_mapped(),
+            link_local: None,
+        }
     }
 
     /// The address to resolve: IPv4, the IPv4 inside an IPv4-mapped IPv6, or the global IPv6.
@@ -59,11 +62,34 @@ impl NextHop {
 
     /// Octets on the wire for `family`.
     pub fn wire_len(&self, family: Family) -> usize {
-        let rd = if family.has_rd() { 8 } else { 0 };
+        let vpn = family.has_rd();
         match self {
-            NextHop::Ipv4(_) => rd + 4,
-            NextHop::Ipv6 { link_local: None, .. } => rd + 16,
-            NextHop::Ipv6 { link_local: Some(_), .. } => 2 * (rd + 16),
+            NextHop::Ipv4(_) => {
+                if vpn {
+                    12
+                } else {
+                    4
+                }
+            }
+            NextHop::Ipv6 {
+                link_local: None, ..
+            } => {
+                if vpn {
+                    24
+                } else {
+                    16
+                }
+            }
+            NextHop::Ipv6 {
+                link_local: Some(_),
+                ..
+            } => {
+                if vpn {
+                    48
+                } else {
+                    32
+                }
+            }
             NextHop::Other(b) => b.len(),
         }
     }
@@ -91,14 +117,20 @@ impl NextHop {
             }
             Some(16) => {
                 skip_rd(&mut r)?;
-                NextHop::Ipv6 { global: Ipv6Addr::from(r.array::<16>().ok_or(bad)?), link_local: None }
+                NextHop::Ipv6 {
+                    global: Ipv6Addr::from(r.array::<16>().ok_or(bad)?),
+                    link_local: None,
+                }
             }
-            _ if bytes.len() == 2 * (base + 16) => {
+            _ if bytes.len() == if rd { 48 } else { 32 } => {
                 skip_rd(&mut r)?;
                 let global = Ipv6Addr::from(r.array::<16>().ok_or(bad)?);
                 skip_rd(&mut r)?;
                 let ll = Ipv6Addr::from(r.array::<16>().ok_or(bad)?);
-                NextHop::Ipv6 { global, link_local: Some(ll) }
+                NextHop::Ipv6 {
+                    global,
+                    link_local: Some(ll),
+                }
             }
             _ => return Err(bad),
         };
@@ -135,8 +167,14 @@ impl fmt::Display for NextHop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NextHop::Ipv4(a) => write!(f, "{a}"),
-            NextHop::Ipv6 { global, link_local: None } => write!(f, "{global}"),
-            NextHop::Ipv6 { global, link_local: Some(ll) } => write!(f, "{global} ({ll})"),
+            NextHop::Ipv6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            NextHop::Ipv6 {
+                global,
+                link_local: Some(ll),
+            } => write!(f, "{global} ({ll})"),
             NextHop::Other(b) => write!(f, "<{} octets>", b.len()),
         }
     }
@@ -153,13 +191,48 @@ mod tests {
         let v4 = Ipv4Addr::new(1, 1, 1, 9);
         let cases = [
             (Family::IPV4_UNICAST, NextHop::Ipv4(v4), 4),
-            (Family::IPV6_UNICAST, NextHop::Ipv6 { global: g, link_local: None }, 16),
-            (Family::IPV6_UNICAST, NextHop::Ipv6 { global: g, link_local: Some(ll) }, 32),
+            (
+                Family::IPV6_UNICAST,
+                NextHop::Ipv6 {
+                    global: g,
+                    link_local: None,
+                },
+                16,
+            ),
+            (
+                Family::IPV6_UNICAST,
+                NextHop::Ipv6 {
+                    global: g,
+                    link_local: Some(ll),
+                },
+                32,
+            ),
             (Family::VPNV4, NextHop::Ipv4(v4), 12),
             (Family::VPNV6, NextHop::ipv4_mapped(v4), 24),
-            (Family::VPNV6, NextHop::Ipv6 { global: g, link_local: Some(ll) }, 48),
-            (Family::VPNV4, NextHop::Ipv6 { global: g, link_local: None }, 24),
-            (Family::IPV4_LABELED, NextHop::Ipv6 { global: g, link_local: None }, 16),
+            (
+                Family::VPNV6,
+                NextHop::Ipv6 {
+                    global: g,
+                    link_local: Some(ll),
+                },
+                48,
+            ),
+            (
+                Family::VPNV4,
+                NextHop::Ipv6 {
+                    global: g,
+                    link_local: None,
+                },
+                24,
+            ),
+            (
+                Family::IPV4_LABELED,
+                NextHop::Ipv6 {
+                    global: g,
+                    link_local: None,
+                },
+                16,
+            ),
         ];
         for (fam, nh, len) in cases {
             let mut out = Vec::new();

@@ -31,51 +31,76 @@ pub struct Nlri {
 impl Nlri {
     /// A plain unicast NLRI.
     pub fn unicast(prefix: IpNet) -> Nlri {
-        Nlri { path_id: None, rd: None, labels: LabelStack::new(), prefix }
+        Nlri {
+            path_id: None,
+            rd: None,
+            labels: LabelStack::new(),
+            prefix,
+        }
     }
 
     /// A VPN NLRI.
     pub fn vpn(rd: RouteDistinguisher, labels: LabelStack, prefix: IpNet) -> Nlri {
-        Nlri { path_id: None, rd: Some(rd), labels, prefix }
+        Nlri {
+            path_id: None,
+            rd: Some(rd),
+            labels,
+            prefix,
+        }
     }
 
     /// A labeled-unicast NLRI.
     pub fn labeled(labels: LabelStack, prefix: IpNet) -> Nlri {
-        Nlri { path_id: None, rd: None, labels, prefix }
+        Nlri {
+            path_id: None,
+            rd: None,
+            labels,
+            prefix,
+        }
     }
 
     /// Octets this NLRI takes on the wire in `family`.
     pub fn wire_len(&self, family: Family, add_path: bool) -> usize {
-        let mut n = 1 + usize::from(self.prefix.prefix_len()).div_ceil(8);
-        if add_path {
-            n += 4;
-        }
-        if family.has_labels() {
-            n += 3 * self.labels.len().max(1);
-        }
-        if family.has_rd() {
-            n += 8;
-        }
-        n
+        let prefix = usize::from(self.prefix.prefix_len()).div_ceil(8);
+        let path_id = if add_path { 4 } else { 0 };
+        let labels = if family.has_labels() {
+            self.labels.len().max(1).saturating_mul(3)
+        } else {
+            0
+        };
+        let rd = if family.has_rd() { 8 } else { 0 };
+        [1, prefix, path_id, labels, rd]
+            .into_iter()
+            .fold(0, usize::saturating_add)
     }
 
     /// Appends this NLRI in `family`'s encoding. In a withdrawal of a labeled family with no
     /// labels set, the 0x800000 marker is written (RFC 8277 §2.4).
-    pub fn encode(&self, family: Family, add_path: bool, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    pub fn encode(
+        &self,
+        family: Family,
+        add_path: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         if add_path {
             out.extend_from_slice(&self.path_id.unwrap_or(0).to_be_bytes());
         }
         let plen = self.prefix.prefix_len();
-        let mut bits = usize::from(plen);
+        let mut bits = u32::from(plen);
         let marker = LabelStack::withdraw_marker();
         let labels = if family.has_labels() {
-            if self.labels.is_empty() { &marker } else { &self.labels }
+            if self.labels.is_empty() {
+                &marker
+            } else {
+                &self.labels
+            }
         } else {
             &LabelStack::new()
         };
-        bits += 24 * labels.len();
+        bits = bits
+            .saturating_add(24u32.saturating_mul(u32::try_from(labels.len()).unwrap_or(u32::MAX)));
         if family.has_rd() {
-            bits += 64;
+            bits = bits.saturating_add(64);
         }
         out.push(u8::try_from(bits).map_err(|_| EncodeError::TooLong("NLRI"))?);
         for e in labels.entries() {
@@ -148,7 +173,11 @@ impl Shape {
 }
 
 fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
-    let path_id = if s.add_path { Some(r.u32().ok_or(NlriError::Truncated)?) } else { None };
+    let path_id = if s.add_path {
+        Some(r.u32().ok_or(NlriError::Truncated)?)
+    } else {
+        None
+    };
     let len = r.u8().ok_or(NlriError::Truncated)?;
     let mut bits = usize::from(len);
     let mut labels = LabelStack::new();
@@ -189,7 +218,12 @@ fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
         }
         IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), plen).map_err(|_| NlriError::PrefixLength(len))?)
     };
-    Ok(Nlri { path_id, rd, labels, prefix })
+    Ok(Nlri {
+        path_id,
+        rd,
+        labels,
+        prefix,
+    })
 }
 
 /// An iterator over the NLRI in a field. Yields an error once and then stops if the field is
@@ -204,7 +238,10 @@ impl<'a> NlriIter<'a> {
     /// Iterates over `bytes` as NLRI of `family`; `withdraw` for withdrawn routes and
     /// MP_UNREACH_NLRI (where a labeled NLRI carries one label field).
     pub fn new(bytes: &'a [u8], family: Family, add_path: bool, withdraw: bool) -> Self {
-        NlriIter { r: Reader::new(bytes), shape: Shape::new(family, add_path, withdraw) }
+        NlriIter {
+            r: Reader::new(bytes),
+            shape: Shape::new(family, add_path, withdraw),
+        }
     }
 }
 
@@ -224,7 +261,12 @@ impl Iterator for NlriIter<'_> {
 }
 
 /// Checks a whole NLRI field and returns how many NLRI it holds.
-pub fn validate(bytes: &[u8], family: Family, add_path: bool, withdraw: bool) -> Result<usize, NlriError> {
+pub fn validate(
+    bytes: &[u8],
+    family: Family,
+    add_path: bool,
+    withdraw: bool,
+) -> Result<usize, NlriError> {
     let shape = Shape::new(family, add_path, withdraw);
     let mut r = Reader::new(bytes);
     let mut n = 0usize;
@@ -262,13 +304,25 @@ mod tests {
         let mut out = Vec::new();
         w.encode(Family::IPV4_LABELED, true, &mut out).unwrap();
         assert_eq!(out, [0, 0, 0, 0, 32, 0x80, 0, 0, 10]);
-        let back = NlriIter::new(&out, Family::IPV4_LABELED, true, true).next().unwrap().unwrap();
+        let back = NlriIter::new(&out, Family::IPV4_LABELED, true, true)
+            .next()
+            .unwrap()
+            .unwrap();
         assert!(back.labels.is_withdraw_marker());
         assert_eq!(back.path_id, Some(0));
         // In a reach, 0x800000 has no bottom-of-stack bit: the stack runs into the prefix.
         assert!(validate(&out[4..], Family::IPV4_LABELED, false, false).is_err());
-        assert_eq!(validate(&[33, 1, 2, 3, 4, 5], Family::IPV4_UNICAST, false, false), Err(NlriError::PrefixLength(33)));
-        assert_eq!(validate(&[24, 1, 2], Family::IPV4_UNICAST, false, false), Err(NlriError::Truncated));
-        assert_eq!(validate(&[24, 1, 2, 3, 0], Family::IPV4_UNICAST, false, false), Ok(2));
+        assert_eq!(
+            validate(&[33, 1, 2, 3, 4, 5], Family::IPV4_UNICAST, false, false),
+            Err(NlriError::PrefixLength(33))
+        );
+        assert_eq!(
+            validate(&[24, 1, 2], Family::IPV4_UNICAST, false, false),
+            Err(NlriError::Truncated)
+        );
+        assert_eq!(
+            validate(&[24, 1, 2, 3, 0], Family::IPV4_UNICAST, false, false),
+            Ok(2)
+        );
     }
 }

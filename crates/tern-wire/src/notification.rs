@@ -110,12 +110,20 @@ pub struct Notification {
 impl Notification {
     /// A NOTIFICATION without data.
     pub fn new(code: u8, subcode: u8) -> Self {
-        Notification { code, subcode, data: Vec::new() }
+        Notification {
+            code,
+            subcode,
+            data: Vec::new(),
+        }
     }
 
     /// A NOTIFICATION with data.
     pub fn with_data(code: u8, subcode: u8, data: impl Into<Vec<u8>>) -> Self {
-        Notification { code, subcode, data: data.into() }
+        Notification {
+            code,
+            subcode,
+            data: data.into(),
+        }
     }
 
     /// Decodes a NOTIFICATION body (after the 19-octet header).
@@ -123,7 +131,11 @@ impl Notification {
         let mut r = Reader::new(body);
         let code = r.u8()?;
         let subcode = r.u8()?;
-        Some(Notification { code, subcode, data: r.rest().to_vec() })
+        Some(Notification {
+            code,
+            subcode,
+            data: r.rest().to_vec(),
+        })
     }
 
     /// Appends the body to `out`.
@@ -136,7 +148,10 @@ impl Notification {
     /// The shutdown communication of an Administrative Shutdown/Reset Cease (RFC 9003 §2).
     pub fn shutdown_message(&self) -> Option<String> {
         if self.code != code::CEASE
-            || !matches!(self.subcode, cease_sub::ADMIN_SHUTDOWN | cease_sub::ADMIN_RESET)
+            || !matches!(
+                self.subcode,
+                cease_sub::ADMIN_SHUTDOWN | cease_sub::ADMIN_RESET
+            )
         {
             return None;
         }
@@ -225,11 +240,17 @@ mod tests {
     fn decode_encode_and_names() {
         let n = Notification::decode(&[6, 2, 3, b'b', b'y', b'e']).unwrap();
         assert_eq!(n.shutdown_message().as_deref(), Some("bye"));
-        assert_eq!(n.to_string(), "6/2 (Cease: Administrative Shutdown) \"bye\"");
+        assert_eq!(
+            n.to_string(),
+            "6/2 (Cease: Administrative Shutdown) \"bye\""
+        );
         let mut out = Vec::new();
         n.encode_body(&mut out);
         assert_eq!(out, [6, 2, 3, b'b', b'y', b'e']);
         assert!(Notification::decode(&[6]).is_none());
-        assert_eq!(Notification::new(2, 6).subcode_name(), "Unacceptable Hold Time");
+        assert_eq!(
+            Notification::new(2, 6).subcode_name(),
+            "Unacceptable Hold Time"
+        );
     }
 }

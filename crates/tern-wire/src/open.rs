@@ -7,7 +7,7 @@ use tern_types::{AS_TRANS, Family};
 
 use crate::capability::{AddPathMode, Capability};
 use crate::notification::{Notification, code, open_sub};
-use crate::reader::{Reader, patch_u16, patch_u8};
+use crate::reader::{Reader, patch_u8, patch_u16};
 use crate::{EncodeError, len_u8, len_u16};
 
 /// Optional parameter type carrying capabilities.
@@ -52,7 +52,10 @@ impl Open {
             my_as: u16::try_from(asn).unwrap_or(AS_TRANS),
             hold_time,
             bgp_id,
-            params: caps.into_iter().map(|c| OptParam::Capabilities(vec![c])).collect(),
+            params: caps
+                .into_iter()
+                .map(|c| OptParam::Capabilities(vec![c]))
+                .collect(),
             extended_params: false,
         }
     }
@@ -85,7 +88,11 @@ impl Open {
                 _ => None,
             })
             .collect();
-        if v.is_empty() { vec![Family::IPV4_UNICAST] } else { v }
+        if v.is_empty() {
+            vec![Family::IPV4_UNICAST]
+        } else {
+            v
+        }
     }
 
     /// The ADD-PATH mode announced for `family`, if any.
@@ -108,7 +115,11 @@ impl Open {
         let version = r.u8().ok_or_else(short)?;
         if version != 4 {
             // Data: the largest supported version (RFC 4271 §6.2), in 2 octets.
-            return Err(Notification::with_data(code::OPEN, open_sub::UNSUPPORTED_VERSION, [0, 4]));
+            return Err(Notification::with_data(
+                code::OPEN,
+                open_sub::UNSUPPORTED_VERSION,
+                [0, 4],
+            ));
         }
         let my_as = r.u16().ok_or_else(short)?;
         let hold_time = r.u16().ok_or_else(short)?;
@@ -148,17 +159,30 @@ impl Open {
                 }
                 params.push(OptParam::Capabilities(caps));
             } else {
-                params.push(OptParam::Other { kind, data: value.to_vec() });
+                params.push(OptParam::Other {
+                    kind,
+                    data: value.to_vec(),
+                });
             }
         }
-        Ok(Open { version, my_as, hold_time, bgp_id, params, extended_params })
+        Ok(Open {
+            version,
+            my_as,
+            hold_time,
+            bgp_id,
+            params,
+            extended_params,
+        })
     }
 
     /// Checks what any speaker must refuse whatever its configuration: hold time 1 or 2
     /// (RFC 4271 §6.2) and a zero BGP identifier.
     pub fn validate(&self) -> Result<(), Notification> {
         if self.hold_time == 1 || self.hold_time == 2 {
-            return Err(Notification::new(code::OPEN, open_sub::UNACCEPTABLE_HOLD_TIME));
+            return Err(Notification::new(
+                code::OPEN,
+                open_sub::UNACCEPTABLE_HOLD_TIME,
+            ));
         }
         if self.bgp_id.is_unspecified() {
             return Err(Notification::new(code::OPEN, open_sub::BAD_BGP_ID));
@@ -248,10 +272,19 @@ mod tests {
     #[test]
     fn errors() {
         let e = Open::decode(&[3, 0, 100, 0, 180, 1, 1, 1, 1, 0]).unwrap_err();
-        assert_eq!((e.code, e.subcode, e.data.as_slice()), (2, 1, &[0u8, 4][..]));
-        assert_eq!(Open::decode(&[4, 0, 100, 0, 180, 1, 1]).unwrap_err().code, 2);
+        assert_eq!(
+            (e.code, e.subcode, e.data.as_slice()),
+            (2, 1, &[0u8, 4][..])
+        );
+        assert_eq!(
+            Open::decode(&[4, 0, 100, 0, 180, 1, 1]).unwrap_err().code,
+            2
+        );
         let o = Open::decode(&[4, 0, 100, 0, 2, 1, 1, 1, 1, 0]).unwrap();
-        assert_eq!(o.validate().unwrap_err().subcode, open_sub::UNACCEPTABLE_HOLD_TIME);
+        assert_eq!(
+            o.validate().unwrap_err().subcode,
+            open_sub::UNACCEPTABLE_HOLD_TIME
+        );
         assert_eq!(o.families(), vec![Family::IPV4_UNICAST]);
     }
 }

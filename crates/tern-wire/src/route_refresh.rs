@@ -52,7 +52,10 @@ pub struct RouteRefresh {
 impl RouteRefresh {
     /// A plain request for `family`.
     pub fn request(family: Family) -> Self {
-        RouteRefresh { family, subtype: RefreshSubtype::Request }
+        RouteRefresh {
+            family,
+            subtype: RefreshSubtype::Request,
+        }
     }
 
     /// Decodes the 4-octet body; `whole` is the full message, used as NOTIFICATION data.
@@ -63,7 +66,11 @@ impl RouteRefresh {
                 family: Family::new(Afi(afi), Safi(safi)),
                 subtype: RefreshSubtype::from_u8(sub),
             }),
-            _ => Err(Notification::with_data(code::ROUTE_REFRESH, 1, whole.to_vec())),
+            _ => Err(Notification::with_data(
+                code::ROUTE_REFRESH,
+                1,
+                whole.to_vec(),
+            )),
         }
     }
 

@@ -21,8 +21,8 @@ use smallvec::SmallVec;
 use tern_types::Family;
 
 use crate::attr::{
-    Action, AsPath, AttrError, AttrValue, ClusterList, Communities, ExtCommunities, LargeCommunities,
-    MpReach, MpUnreach, Origin, PathAttribute, flag, type_code,
+    Action, AsPath, AttrError, AttrValue, ClusterList, Communities, ExtCommunities,
+    LargeCommunities, MpReach, MpUnreach, Origin, PathAttribute, flag, type_code,
 };
 use crate::nlri::{self, Nlri, NlriIter};
 use crate::notification::{Notification, code, update_sub};
@@ -63,7 +63,11 @@ impl<'a> Update<'a> {
         let withdrawn = r.take(usize::from(wl)).ok_or_else(bad)?;
         let al = r.u16().ok_or_else(bad)?;
         let attributes = r.take(usize::from(al)).ok_or_else(bad)?;
-        Ok(Update { withdrawn, attributes, nlri: r.rest() })
+        Ok(Update {
+            withdrawn,
+            attributes,
+            nlri: r.rest(),
+        })
     }
 
     /// Walks and checks the attributes and the NLRI fields.
@@ -75,7 +79,11 @@ impl<'a> Update<'a> {
         let list_err = |tc: u8, action: Action, data: &[u8]| AttrError {
             type_code: tc,
             action,
-            notification: Notification::with_data(code::UPDATE, update_sub::MALFORMED_ATTR_LIST, data.to_vec()),
+            notification: Notification::with_data(
+                code::UPDATE,
+                update_sub::MALFORMED_ATTR_LIST,
+                data.to_vec(),
+            ),
         };
         while !r.is_empty() {
             let start = r.rest();
@@ -84,9 +92,17 @@ impl<'a> Update<'a> {
                 break;
             };
             let is_mp = matches!(tc, type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI);
-            let len = if flags & flag::EXTENDED_LENGTH != 0 { r.u16() } else { r.u8().map(u16::from) };
+            let len = if flags & flag::EXTENDED_LENGTH != 0 {
+                r.u16()
+            } else {
+                r.u8().map(u16::from)
+            };
             let Some(value) = len.and_then(|l| r.take(usize::from(l))) else {
-                let action = if is_mp { Action::SessionReset } else { Action::TreatAsWithdraw };
+                let action = if is_mp {
+                    Action::SessionReset
+                } else {
+                    Action::TreatAsWithdraw
+                };
                 problems.push(list_err(tc, action, &[]));
                 break;
             };
@@ -96,7 +112,11 @@ impl<'a> Update<'a> {
             let seen_word = seen.get_mut(word);
             if let Some(w) = seen_word {
                 if *w & (1u64 << bit) != 0 {
-                    let action = if is_mp { Action::SessionReset } else { Action::AttributeDiscard };
+                    let action = if is_mp {
+                        Action::SessionReset
+                    } else {
+                        Action::AttributeDiscard
+                    };
                     problems.push(list_err(tc, action, raw));
                     continue;
                 }
@@ -125,10 +145,12 @@ impl<'a> Update<'a> {
             }
         }
         // Mandatory well-known attributes (RFC 7606 §3 d; NEXT_HOP only with IPv4 NLRI).
-        let announces = !self.nlri.is_empty() || parsed.mp_reach().is_some_and(|m| !m.nlri.is_empty());
+        let announces =
+            !self.nlri.is_empty() || parsed.mp_reach().is_some_and(|m| !m.nlri.is_empty());
         if announces {
             let mut missing: SmallVec<[u8; 3]> = SmallVec::new();
-            let present = |tc| parsed.attr(tc).is_some() || parsed.problems.iter().any(|p| p.type_code == tc);
+            let present =
+                |tc| parsed.attr(tc).is_some() || parsed.problems.iter().any(|p| p.type_code == tc);
             for tc in [type_code::ORIGIN, type_code::AS_PATH] {
                 if !present(tc) {
                     missing.push(tc);
@@ -141,7 +163,11 @@ impl<'a> Update<'a> {
                 parsed.problems.push(AttrError {
                     type_code: tc,
                     action: Action::TreatAsWithdraw,
-                    notification: Notification::with_data(code::UPDATE, update_sub::MISSING_WELL_KNOWN, [tc]),
+                    notification: Notification::with_data(
+                        code::UPDATE,
+                        update_sub::MISSING_WELL_KNOWN,
+                        [tc],
+                    ),
                 });
             }
         }
@@ -165,7 +191,10 @@ impl<'a> ParsedUpdate<'a> {
 
     /// The attribute with type code `tc`.
     pub fn attr(&self, tc: u8) -> Option<&AttrValue<'a>> {
-        self.attrs.iter().find(|a| a.type_code() == tc).map(|a| &a.value)
+        self.attrs
+            .iter()
+            .find(|a| a.type_code() == tc)
+            .map(|a| &a.value)
     }
 
     /// ORIGIN.
@@ -274,24 +303,36 @@ impl<'a> ParsedUpdate<'a> {
 
     /// IPv4 unicast routes announced in the NLRI field.
     pub fn ipv4_routes(&self) -> impl Iterator<Item = Nlri> + '_ {
-        NlriIter::new(self.nlri, Family::IPV4_UNICAST, self.add_path_v4, false).filter_map(Result::ok)
+        NlriIter::new(self.nlri, Family::IPV4_UNICAST, self.add_path_v4, false)
+            .filter_map(Result::ok)
     }
 
     /// IPv4 unicast routes in the Withdrawn Routes field.
     pub fn ipv4_withdrawn(&self) -> impl Iterator<Item = Nlri> + '_ {
-        NlriIter::new(self.withdrawn, Family::IPV4_UNICAST, self.add_path_v4, true).filter_map(Result::ok)
+        NlriIter::new(self.withdrawn, Family::IPV4_UNICAST, self.add_path_v4, true)
+            .filter_map(Result::ok)
     }
 
     /// Every announced route with its family (IPv4 NLRI field, then MP_REACH_NLRI).
     pub fn announced(&self) -> impl Iterator<Item = (Family, Nlri)> + '_ {
-        let mp = self.mp_reach().into_iter().flat_map(|m| m.routes().map(move |n| (m.family, n)));
-        self.ipv4_routes().map(|n| (Family::IPV4_UNICAST, n)).chain(mp)
+        let mp = self
+            .mp_reach()
+            .into_iter()
+            .flat_map(|m| m.routes().map(move |n| (m.family, n)));
+        self.ipv4_routes()
+            .map(|n| (Family::IPV4_UNICAST, n))
+            .chain(mp)
     }
 
     /// Every withdrawn route with its family (Withdrawn Routes field, then MP_UNREACH_NLRI).
     pub fn withdrawn_routes(&self) -> impl Iterator<Item = (Family, Nlri)> + '_ {
-        let mp = self.mp_unreach().into_iter().flat_map(|m| m.routes().map(move |n| (m.family, n)));
-        self.ipv4_withdrawn().map(|n| (Family::IPV4_UNICAST, n)).chain(mp)
+        let mp = self
+            .mp_unreach()
+            .into_iter()
+            .flat_map(|m| m.routes().map(move |n| (m.family, n)));
+        self.ipv4_withdrawn()
+            .map(|n| (Family::IPV4_UNICAST, n))
+            .chain(mp)
     }
 
     /// The family whose End-of-RIB this UPDATE is (RFC 4724 §2), if it is one.

@@ -69,7 +69,8 @@ impl<'p> Segment<'p> {
             if four {
                 c.first_chunk::<4>().map_or(0, |a| u32::from_be_bytes(*a))
             } else {
-                c.first_chunk::<2>().map_or(0, |a| u32::from(u16::from_be_bytes(*a)))
+                c.first_chunk::<2>()
+                    .map_or(0, |a| u32::from(u16::from_be_bytes(*a)))
             }
         })
     }
@@ -100,7 +101,10 @@ pub struct AsPathError;
 impl<'a> AsPath<'a> {
     /// The empty path (as originated toward IBGP peers).
     pub fn empty(four_octet: bool) -> AsPath<'static> {
-        AsPath { data: Cow::Owned(Vec::new()), four_octet }
+        AsPath {
+            data: Cow::Owned(Vec::new()),
+            four_octet,
+        }
     }
 
     /// Wraps received bytes after checking their structure.
@@ -114,9 +118,13 @@ impl<'a> AsPath<'a> {
             if count == 0 {
                 return Err(AsPathError);
             }
-            r.take(usize::from(count).saturating_mul(width)).ok_or(AsPathError)?;
+            r.take(usize::from(count).saturating_mul(width))
+                .ok_or(AsPathError)?;
         }
-        Ok(AsPath { data: Cow::Borrowed(bytes), four_octet })
+        Ok(AsPath {
+            data: Cow::Borrowed(bytes),
+            four_octet,
+        })
     }
 
     /// Builds a path from segments. Segments longer than 255 ASNs are split.
@@ -138,7 +146,10 @@ impl<'a> AsPath<'a> {
                 }
             }
         }
-        AsPath { data: Cow::Owned(v), four_octet }
+        AsPath {
+            data: Cow::Owned(v),
+            four_octet,
+        }
     }
 
     /// A single AS_SEQUENCE.
@@ -201,13 +212,19 @@ impl<'a> AsPath<'a> {
     /// The first AS of the leftmost AS_SEQUENCE (the neighbour AS, RFC 4271 §9.1.2.2 c).
     pub fn first_asn(&self) -> Option<u32> {
         let s = self.segments().next()?;
-        if s.kind == SegmentType::Sequence { s.asns().next() } else { None }
+        if s.kind == SegmentType::Sequence {
+            s.asns().next()
+        } else {
+            None
+        }
     }
 
     /// The same path in 4-octet or 2-octet (AS_TRANS for large numbers) encoding.
     pub fn to_width(&self, four_octet: bool) -> AsPath<'static> {
-        let segs: Vec<(SegmentType, Vec<u32>)> =
-            self.segments().map(|s| (s.kind, s.asns().collect())).collect();
+        let segs: Vec<(SegmentType, Vec<u32>)> = self
+            .segments()
+            .map(|s| (s.kind, s.asns().collect()))
+            .collect();
         AsPath::from_segments(segs.iter().map(|(k, v)| (*k, v.as_slice())), four_octet)
     }
 
@@ -218,8 +235,10 @@ impl<'a> AsPath<'a> {
 
     /// `asn` prepended `count` times to the leftmost AS_SEQUENCE (RFC 4271 §5.1.2).
     pub fn prepend(&self, asn: u32, count: usize) -> AsPath<'static> {
-        let mut segs: Vec<(SegmentType, Vec<u32>)> =
-            self.segments().map(|s| (s.kind, s.asns().collect())).collect();
+        let mut segs: Vec<(SegmentType, Vec<u32>)> = self
+            .segments()
+            .map(|s| (s.kind, s.asns().collect()))
+            .collect();
         let mut head = vec![asn; count];
         match segs.first_mut() {
             Some((SegmentType::Sequence, v)) if v.len().saturating_add(count) <= 255 => {
@@ -228,7 +247,10 @@ impl<'a> AsPath<'a> {
             }
             _ => segs.insert(0, (SegmentType::Sequence, head)),
         }
-        AsPath::from_segments(segs.iter().map(|(k, v)| (*k, v.as_slice())), self.four_octet)
+        AsPath::from_segments(
+            segs.iter().map(|(k, v)| (*k, v.as_slice())),
+            self.four_octet,
+        )
     }
 
     /// Rebuilds the path from a 2-octet session's AS_PATH and AS4_PATH (RFC 6793 §4.2.3):
@@ -238,7 +260,13 @@ impl<'a> AsPath<'a> {
         let count = |p: &AsPath<'_>| {
             p.segments()
                 .filter(|s| !s.kind.is_confed())
-                .map(|s| if s.kind == SegmentType::Set { 1 } else { s.len() })
+                .map(|s| {
+                    if s.kind == SegmentType::Set {
+                        1
+                    } else {
+                        s.len()
+                    }
+                })
                 .fold(0usize, usize::saturating_add)
         };
         let (n2, n4) = (count(self), count(as4));
@@ -270,7 +298,10 @@ impl<'a> AsPath<'a> {
 
     /// An owned copy.
     pub fn into_owned(self) -> AsPath<'static> {
-        AsPath { data: Cow::Owned(self.data.into_owned()), four_octet: self.four_octet }
+        AsPath {
+            data: Cow::Owned(self.data.into_owned()),
+            four_octet: self.four_octet,
+        }
     }
 }
 
@@ -292,7 +323,13 @@ impl fmt::Display for AsPath<'_> {
             f.write_str(open)?;
             for (i, a) in s.asns().enumerate() {
                 if i > 0 {
-                    f.write_str(if matches!(s.kind, SegmentType::Set | SegmentType::ConfedSet) { "," } else { " " })?;
+                    f.write_str(
+                        if matches!(s.kind, SegmentType::Set | SegmentType::ConfedSet) {
+                            ","
+                        } else {
+                            " "
+                        },
+                    )?;
                 }
                 write!(f, "{a}")?;
             }
@@ -315,7 +352,12 @@ mod tests {
         assert_eq!(p.first_asn(), Some(100));
         assert!(p.contains(2) && !p.contains(3));
         assert_eq!(p.to_width(true).to_width(false).as_bytes(), bytes);
-        for bad in [&[2, 0][..], &[5, 1, 0, 1], &[2, 2, 0, 1, 0], &[2, 1, 0, 1, 2]] {
+        for bad in [
+            &[2, 0][..],
+            &[5, 1, 0, 1],
+            &[2, 2, 0, 1, 0],
+            &[2, 1, 0, 1, 2],
+        ] {
             assert_eq!(AsPath::from_wire(bad, false), Err(AsPathError), "{bad:?}");
         }
     }

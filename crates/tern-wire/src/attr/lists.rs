@@ -42,7 +42,7 @@ macro_rules! list_attr {
 
             /// Number of items.
             pub fn len(&self) -> usize {
-                self.0.len() / Self::ITEM
+                self.0.len().checked_div(Self::ITEM).unwrap_or(0)
             }
 
             /// True when empty.
@@ -77,15 +77,13 @@ list_attr!(
     (u32, u32, u32),
     12,
     |b| {
-        let w = |i: usize| b.get(i..i + 4).and_then(|s| s.first_chunk::<4>()).map_or(0, |a| u32::from_be_bytes(*a));
-        (w(0), w(4), w(8))
+        let mut w = b.chunks_exact(4).filter_map(|c| c.first_chunk::<4>()).map(|a| u32::from_be_bytes(*a));
+        (w.next().unwrap_or(0), w.next().unwrap_or(0), w.next().unwrap_or(0))
     },
     |v| {
         let mut o = [0u8; 12];
-        for (i, x) in [v.0, v.1, v.2].into_iter().enumerate() {
-            if let Some(d) = o.get_mut(i * 4..i * 4 + 4) {
-                d.copy_from_slice(&x.to_be_bytes());
-            }
+        for (d, x) in o.chunks_exact_mut(4).zip([v.0, v.1, v.2]) {
+            d.copy_from_slice(&x.to_be_bytes());
         }
         o
     }
@@ -103,12 +101,21 @@ mod tests {
     fn lists() {
         let c = Communities::from_items([0xffff_ff01, 100 << 16 | 1]);
         assert_eq!(c.as_bytes(), [0xff, 0xff, 0xff, 0x01, 0, 100, 0, 1]);
-        assert_eq!(Communities::from_wire(c.as_bytes()).unwrap().iter().collect::<Vec<_>>(), vec![0xffff_ff01, 100 << 16 | 1]);
+        assert_eq!(
+            Communities::from_wire(c.as_bytes())
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![0xffff_ff01, 100 << 16 | 1]
+        );
         assert!(Communities::from_wire(&[1, 2, 3]).is_none());
         let l = LargeCommunities::from_items([(1, 2, 3)]);
         assert_eq!(l.iter().next(), Some((1, 2, 3)));
         assert_eq!(l.len(), 1);
         let cl = ClusterList::from_items([Ipv4Addr::new(3, 3, 3, 9)]);
-        assert_eq!(cl.iter().collect::<Vec<_>>(), vec![Ipv4Addr::new(3, 3, 3, 9)]);
+        assert_eq!(
+            cl.iter().collect::<Vec<_>>(),
+            vec![Ipv4Addr::new(3, 3, 3, 9)]
+        );
     }
 }

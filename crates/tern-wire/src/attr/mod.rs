@@ -143,13 +143,28 @@ pub struct MpReach<'a> {
 
 impl<'a> MpReach<'a> {
     /// Builds an MP_REACH_NLRI from encoded NLRI.
-    pub fn new(family: Family, next_hop: NextHop, nlri: Vec<u8>, add_path: bool) -> MpReach<'static> {
-        MpReach { family, next_hop, reserved: 0, nlri: Cow::Owned(nlri), add_path }
+    pub fn new(
+        family: Family,
+        next_hop: NextHop,
+        nlri: Vec<u8>,
+        add_path: bool,
+    ) -> MpReach<'static> {
+        MpReach {
+            family,
+            next_hop,
+            reserved: 0,
+            nlri: Cow::Owned(nlri),
+            add_path,
+        }
     }
 
     /// The routes (empty for families tern does not decode).
     pub fn routes(&self) -> impl Iterator<Item = nlri::Nlri> + '_ {
-        let bytes: &[u8] = if self.family.is_known() { &self.nlri } else { &[] };
+        let bytes: &[u8] = if self.family.is_known() {
+            &self.nlri
+        } else {
+            &[]
+        };
         NlriIter::new(bytes, self.family, self.add_path, false).filter_map(Result::ok)
     }
 
@@ -160,7 +175,10 @@ impl<'a> MpReach<'a> {
 
     /// An owned copy.
     pub fn into_owned(self) -> MpReach<'static> {
-        MpReach { nlri: Cow::Owned(self.nlri.into_owned()), ..self }
+        MpReach {
+            nlri: Cow::Owned(self.nlri.into_owned()),
+            ..self
+        }
     }
 }
 
@@ -177,12 +195,20 @@ pub struct MpUnreach<'a> {
 impl<'a> MpUnreach<'a> {
     /// Builds an MP_UNREACH_NLRI from encoded NLRI.
     pub fn new(family: Family, withdrawn: Vec<u8>, add_path: bool) -> MpUnreach<'static> {
-        MpUnreach { family, withdrawn: Cow::Owned(withdrawn), add_path }
+        MpUnreach {
+            family,
+            withdrawn: Cow::Owned(withdrawn),
+            add_path,
+        }
     }
 
     /// The withdrawn routes (empty for families tern does not decode).
     pub fn routes(&self) -> impl Iterator<Item = nlri::Nlri> + '_ {
-        let bytes: &[u8] = if self.family.is_known() { &self.withdrawn } else { &[] };
+        let bytes: &[u8] = if self.family.is_known() {
+            &self.withdrawn
+        } else {
+            &[]
+        };
         NlriIter::new(bytes, self.family, self.add_path, true).filter_map(Result::ok)
     }
 
@@ -193,7 +219,10 @@ impl<'a> MpUnreach<'a> {
 
     /// An owned copy.
     pub fn into_owned(self) -> MpUnreach<'static> {
-        MpUnreach { withdrawn: Cow::Owned(self.withdrawn.into_owned()), ..self }
+        MpUnreach {
+            withdrawn: Cow::Owned(self.withdrawn.into_owned()),
+            ..self
+        }
     }
 }
 
@@ -270,12 +299,16 @@ impl AttrValue<'_> {
 /// The Optional and Transitive bits a known attribute must carry (RFC 4271 §5, RFC 4760,
 /// RFC 4360, RFC 4456, RFC 6793, RFC 8092); `None` for unknown types.
 pub fn expected_flags(type_code: u8) -> Option<u8> {
-    use flag::{OPTIONAL as O, TRANSITIVE as T};
     use crate::attr::type_code as t;
+    use flag::{OPTIONAL as O, TRANSITIVE as T};
     Some(match type_code {
         t::ORIGIN | t::AS_PATH | t::NEXT_HOP | t::LOCAL_PREF | t::ATOMIC_AGGREGATE => T,
         t::MED | t::ORIGINATOR_ID | t::CLUSTER_LIST | t::MP_REACH_NLRI | t::MP_UNREACH_NLRI => O,
-        t::AGGREGATOR | t::COMMUNITIES | t::EXTENDED_COMMUNITIES | t::AS4_PATH | t::AS4_AGGREGATOR
+        t::AGGREGATOR
+        | t::COMMUNITIES
+        | t::EXTENDED_COMMUNITIES
+        | t::AS4_PATH
+        | t::AS4_AGGREGATOR
         | t::LARGE_COMMUNITY => O | T,
         _ => return None,
     })
@@ -320,7 +353,13 @@ impl<'a> PathAttribute<'a> {
 
     /// Decodes one attribute value. `raw` is the whole attribute (flags, type, length, value),
     /// used as NOTIFICATION data.
-    pub fn decode(flags: u8, tc: u8, value: &'a [u8], raw: &[u8], ctx: &Ctx) -> Result<Self, AttrError> {
+    pub fn decode(
+        flags: u8,
+        tc: u8,
+        value: &'a [u8],
+        raw: &[u8],
+        ctx: &Ctx,
+    ) -> Result<Self, AttrError> {
         use crate::attr::type_code as t;
         let err = |action: Action, sub: u8| AttrError {
             type_code: tc,
@@ -332,9 +371,10 @@ impl<'a> PathAttribute<'a> {
         let mp_err = |value: &[u8], sub| {
             let mut r = Reader::new(value);
             match (r.u16(), r.u8()) {
-                (Some(afi), Some(safi)) if Family::new(Afi(afi), Safi(safi)).is_known() => {
-                    err(Action::AfiSafiDisable(Family::new(Afi(afi), Safi(safi))), sub)
-                }
+                (Some(afi), Some(safi)) if Family::new(Afi(afi), Safi(safi)).is_known() => err(
+                    Action::AfiSafiDisable(Family::new(Afi(afi), Safi(safi))),
+                    sub,
+                ),
                 _ => err(Action::SessionReset, sub),
             }
         };
@@ -352,7 +392,11 @@ impl<'a> PathAttribute<'a> {
                 _ => taw(update_sub::ATTR_FLAGS),
             });
         }
-        let u32_of = |v: &[u8]| v.first_chunk::<4>().filter(|_| v.len() == 4).map(|a| u32::from_be_bytes(*a));
+        let u32_of = |v: &[u8]| {
+            v.first_chunk::<4>()
+                .filter(|_| v.len() == 4)
+                .map(|a| u32::from_be_bytes(*a))
+        };
         let val = match tc {
             t::ORIGIN => match value {
                 [0] => AttrValue::Origin(Origin::Igp),
@@ -389,11 +433,19 @@ impl<'a> PathAttribute<'a> {
             t::AGGREGATOR | t::AS4_AGGREGATOR => {
                 let four = tc == t::AS4_AGGREGATOR || ctx.four_octet_as;
                 let mut r = Reader::new(value);
-                let asn = if four { r.u32() } else { r.u16().map(u32::from) };
+                let asn = if four {
+                    r.u32()
+                } else {
+                    r.u16().map(u32::from)
+                };
                 let addr = r.u32().map(Ipv4Addr::from);
                 match (asn, addr, r.is_empty()) {
                     (Some(asn), Some(addr), true) => {
-                        let a = Aggregator { asn, addr, four_octet: four };
+                        let a = Aggregator {
+                            asn,
+                            addr,
+                            four_octet: four,
+                        };
                         if tc == t::AGGREGATOR {
                             AttrValue::Aggregator(a)
                         } else {
@@ -419,7 +471,8 @@ impl<'a> PathAttribute<'a> {
                 LargeCommunities::from_wire(value).ok_or_else(|| taw(update_sub::OPTIONAL_ATTR))?,
             ),
             t::AS4_PATH => {
-                let p = AsPath::from_wire(value, true).map_err(|_| discard(update_sub::MALFORMED_AS_PATH))?;
+                let p = AsPath::from_wire(value, true)
+                    .map_err(|_| discard(update_sub::MALFORMED_AS_PATH))?;
                 if p.has_confed() {
                     return Err(discard(update_sub::MALFORMED_AS_PATH));
                 }
@@ -428,12 +481,19 @@ impl<'a> PathAttribute<'a> {
             t::MP_REACH_NLRI => {
                 let bad = |sub| mp_err(value, sub);
                 let mut r = Reader::new(value);
-                let afi = r.u16().ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
-                let safi = r.u8().ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
+                let afi = r
+                    .u16()
+                    .ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
+                let safi = r
+                    .u8()
+                    .ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
                 let family = Family::new(Afi(afi), Safi(safi));
                 let nh_len = r.u8().ok_or_else(|| bad(update_sub::OPTIONAL_ATTR))?;
-                let nh_bytes = r.take(usize::from(nh_len)).ok_or_else(|| bad(update_sub::OPTIONAL_ATTR))?;
-                let next_hop = NextHop::decode(family, nh_bytes).map_err(|_| bad(update_sub::OPTIONAL_ATTR))?;
+                let nh_bytes = r
+                    .take(usize::from(nh_len))
+                    .ok_or_else(|| bad(update_sub::OPTIONAL_ATTR))?;
+                let next_hop = NextHop::decode(family, nh_bytes)
+                    .map_err(|_| bad(update_sub::OPTIONAL_ATTR))?;
                 let reserved = r.u8().ok_or_else(|| bad(update_sub::OPTIONAL_ATTR))?;
                 let nlri_bytes = r.rest();
                 let add_path = ctx.add_path.contains(family);
@@ -441,12 +501,22 @@ impl<'a> PathAttribute<'a> {
                     nlri::validate(nlri_bytes, family, add_path, false)
                         .map_err(|_| bad(update_sub::OPTIONAL_ATTR))?;
                 }
-                AttrValue::MpReach(MpReach { family, next_hop, reserved, nlri: Cow::Borrowed(nlri_bytes), add_path })
+                AttrValue::MpReach(MpReach {
+                    family,
+                    next_hop,
+                    reserved,
+                    nlri: Cow::Borrowed(nlri_bytes),
+                    add_path,
+                })
             }
             t::MP_UNREACH_NLRI => {
                 let mut r = Reader::new(value);
-                let afi = r.u16().ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
-                let safi = r.u8().ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
+                let afi = r
+                    .u16()
+                    .ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
+                let safi = r
+                    .u8()
+                    .ok_or_else(|| err(Action::SessionReset, update_sub::OPTIONAL_ATTR))?;
                 let family = Family::new(Afi(afi), Safi(safi));
                 let add_path = ctx.add_path.contains(family);
                 let w = r.rest();
@@ -454,13 +524,23 @@ impl<'a> PathAttribute<'a> {
                     nlri::validate(w, family, add_path, true)
                         .map_err(|_| mp_err(value, update_sub::OPTIONAL_ATTR))?;
                 }
-                AttrValue::MpUnreach(MpUnreach { family, withdrawn: Cow::Borrowed(w), add_path })
+                AttrValue::MpUnreach(MpUnreach {
+                    family,
+                    withdrawn: Cow::Borrowed(w),
+                    add_path,
+                })
             }
             _ => {
                 if flags & flag::OPTIONAL == 0 {
-                    return Err(err(Action::SessionReset, update_sub::UNRECOGNIZED_WELL_KNOWN));
+                    return Err(err(
+                        Action::SessionReset,
+                        update_sub::UNRECOGNIZED_WELL_KNOWN,
+                    ));
                 }
-                AttrValue::Unknown { type_code: tc, data: Cow::Borrowed(value) }
+                AttrValue::Unknown {
+                    type_code: tc,
+                    data: Cow::Borrowed(value),
+                }
             }
         };
         Ok(PathAttribute { flags, value: val })
@@ -474,14 +554,20 @@ impl<'a> PathAttribute<'a> {
         match &self.value {
             AttrValue::Origin(o) => out.push(o.to_u8()),
             AttrValue::AsPath(p) | AttrValue::As4Path(p) => out.extend_from_slice(p.as_bytes()),
-            AttrValue::NextHop(a) | AttrValue::OriginatorId(a) => out.extend_from_slice(&a.octets()),
+            AttrValue::NextHop(a) | AttrValue::OriginatorId(a) => {
+                out.extend_from_slice(&a.octets())
+            }
             AttrValue::Med(v) | AttrValue::LocalPref(v) => out.extend_from_slice(&v.to_be_bytes()),
             AttrValue::AtomicAggregate => {}
             AttrValue::Aggregator(a) | AttrValue::As4Aggregator(a) => {
                 if a.four_octet {
                     out.extend_from_slice(&a.asn.to_be_bytes());
                 } else {
-                    out.extend_from_slice(&u16::try_from(a.asn).unwrap_or(tern_types::AS_TRANS).to_be_bytes());
+                    out.extend_from_slice(
+                        &u16::try_from(a.asn)
+                            .unwrap_or(tern_types::AS_TRANS)
+                            .to_be_bytes(),
+                    );
                 }
                 out.extend_from_slice(&a.addr.octets());
             }
@@ -504,7 +590,12 @@ impl<'a> PathAttribute<'a> {
             }
             AttrValue::Unknown { data, .. } => out.extend_from_slice(data),
         }
-        finish_attr(out, start, value_start, self.flags & flag::EXTENDED_LENGTH != 0)
+        finish_attr(
+            out,
+            start,
+            value_start,
+            self.flags & flag::EXTENDED_LENGTH != 0,
+        )
     }
 
     /// An owned copy.
@@ -526,18 +617,27 @@ impl<'a> PathAttribute<'a> {
             AttrValue::As4Path(p) => AttrValue::As4Path(p.into_owned()),
             AttrValue::As4Aggregator(a) => AttrValue::As4Aggregator(a),
             AttrValue::LargeCommunities(c) => AttrValue::LargeCommunities(c.into_owned()),
-            AttrValue::Unknown { type_code, data } => {
-                AttrValue::Unknown { type_code, data: Cow::Owned(data.into_owned()) }
-            }
+            AttrValue::Unknown { type_code, data } => AttrValue::Unknown {
+                type_code,
+                data: Cow::Owned(data.into_owned()),
+            },
         };
-        PathAttribute { flags: self.flags, value }
+        PathAttribute {
+            flags: self.flags,
+            value,
+        }
     }
 }
 
 /// Fixes up the length of an attribute written with a 2-octet length placeholder at
 /// `start + 2`: keeps the 2-octet form if `keep_extended` or the value needs it, else drops one
 /// octet and clears the Extended Length bit.
-pub(crate) fn finish_attr(out: &mut Vec<u8>, start: usize, value_start: usize, keep_extended: bool) -> Result<(), EncodeError> {
+pub(crate) fn finish_attr(
+    out: &mut Vec<u8>,
+    start: usize,
+    value_start: usize,
+    keep_extended: bool,
+) -> Result<(), EncodeError> {
     let vlen = out.len().saturating_sub(value_start);
     if keep_extended || vlen > 255 {
         crate::reader::patch_u16(out, start.saturating_add(2), len_u16(vlen)?);
