@@ -53,7 +53,9 @@ fn expected() -> BTreeMap<String, Vec<Route>> {
             out.entry(file.clone()).or_default();
             continue;
         }
-        let Some(rest) = line.trim_start().strip_prefix("announce ") else { continue };
+        let Some(rest) = line.trim_start().strip_prefix("announce ") else {
+            continue;
+        };
         let mut words = rest.split_whitespace();
         let family = words.next().unwrap().to_owned();
         let mut r = Route {
@@ -118,7 +120,9 @@ fn ctx_for(name: &str, open: &Open) -> Ctx {
     Ctx {
         // The "-as2" captures are sessions where the recorder did not offer 4-octet AS.
         four_octet_as: !name.contains("-as2")
-            && open.capabilities().any(|c| matches!(c, Capability::FourOctetAs(_))),
+            && open
+                .capabilities()
+                .any(|c| matches!(c, Capability::FourOctetAs(_))),
         add_path,
         ebgp: name.contains("-ebgp-"),
         extended_message: false,
@@ -148,7 +152,9 @@ fn decode_file(name: &str, bytes: &[u8]) -> Vec<Route> {
                 p.encode_body(&mut again).unwrap();
                 for (fam, n) in p.announced() {
                     let nh = match p.mp_reach() {
-                        Some(m) if fam != Family::IPV4_UNICAST || p.nlri.is_empty() => m.next_hop.clone(),
+                        Some(m) if fam != Family::IPV4_UNICAST || p.nlri.is_empty() => {
+                            m.next_hop.clone()
+                        }
                         _ => NextHop::Ipv4(p.next_hop().unwrap()),
                     };
                     routes.push(Route {
@@ -164,7 +170,10 @@ fn decode_file(name: &str, bytes: &[u8]) -> Vec<Route> {
             }
             _ => msg.encode(&mut again).unwrap(),
         }
-        assert_eq!(again, f.bytes, "{name}: message {count} re-encodes differently");
+        assert_eq!(
+            again, f.bytes,
+            "{name}: message {count} re-encodes differently"
+        );
     }
     assert!(count > 2, "{name}: only {count} messages");
     routes
@@ -183,7 +192,9 @@ fn every_golden_file_decodes_and_reencodes_identically() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
         let got = decode_file(&name, &bytes);
-        let want = expect.get(&name).unwrap_or_else(|| panic!("{name} missing from expect.txt"));
+        let want = expect
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} missing from expect.txt"));
         assert_eq!(&got, want, "{name}");
         files += 1;
         total += got.len();
@@ -209,10 +220,17 @@ fn vpnv6_next_hop_forms() {
 
     let bytes = std::fs::read(golden_dir().join("frr-ibgp-v4.bgp")).unwrap();
     let routes = decode_file("frr-ibgp-v4.bgp", &bytes);
-    let r = routes.iter().find(|r| r.family == "vpnv6").expect("FRR VPNv6 route");
+    let r = routes
+        .iter()
+        .find(|r| r.family == "vpnv6")
+        .expect("FRR VPNv6 route");
     assert_eq!(r.nh_len, 48);
     assert_eq!(r.nh.len(), 2, "global and link-local");
-    assert!(matches!(r.nh[1], IpAddr::V6(ll) if ll.is_unicast_link_local()), "{:?}", r.nh);
+    assert!(
+        matches!(r.nh[1], IpAddr::V6(ll) if ll.is_unicast_link_local()),
+        "{:?}",
+        r.nh
+    );
 }
 
 /// 2-octet sessions: AS_TRANS in AS_PATH and AGGREGATOR, the true values in AS4_PATH and
@@ -221,15 +239,25 @@ fn vpnv6_next_hop_forms() {
 fn as4_path_from_two_octet_sessions() {
     use tern_wire::attr::{AttrValue, type_code};
     let bytes = std::fs::read(golden_dir().join("exabgp-ebgp-as2.bgp")).unwrap();
-    let ctx = Ctx { four_octet_as: false, ebgp: true, ..Ctx::default() };
+    let ctx = Ctx {
+        four_octet_as: false,
+        ebgp: true,
+        ..Ctx::default()
+    };
     let mut seen = false;
     for f in frames(&bytes) {
-        let Ok(Message::Update(u)) = Message::decode(f.unwrap()) else { continue };
+        let Ok(Message::Update(u)) = Message::decode(f.unwrap()) else {
+            continue;
+        };
         let p = u.parse(&ctx);
-        let (Some(two), Some(four)) = (p.as_path(), p.as4_path()) else { continue };
+        let (Some(two), Some(four)) = (p.as_path(), p.as4_path()) else {
+            continue;
+        };
         assert_eq!(two.to_string(), "65200 23456 65010");
         assert_eq!(two.merge_as4(four).to_string(), "65200 4200000001 65010");
-        let Some(AttrValue::As4Aggregator(a)) = p.attr(type_code::AS4_AGGREGATOR) else { panic!() };
+        let Some(AttrValue::As4Aggregator(a)) = p.attr(type_code::AS4_AGGREGATOR) else {
+            panic!()
+        };
         assert_eq!(a.asn, 4_200_000_001);
         seen = true;
     }
