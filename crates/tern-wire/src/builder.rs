@@ -66,7 +66,9 @@ impl UpdateBuilder {
         };
         let mut pre = Vec::new();
         let mut post = Vec::new();
-        for a in attrs {
+        let mut sorted: Vec<&PathAttribute<'_>> = attrs.iter().collect();
+        sorted.sort_by_key(|a| a.type_code());
+        for a in sorted {
             let tc = a.type_code();
             if matches!(
                 tc,
@@ -201,6 +203,9 @@ impl UpdateBuilder {
         F: FnMut(&mut Vec<u8>, &[u8]) -> Result<(), EncodeError>,
     {
         let mut count = 0usize;
+        // Each message gets what it needs (the fixed part and its NLRI), not the size limit:
+        // a table's worth of UPDATEs is mostly short messages.
+        let overhead = self.max_len.saturating_sub(room);
         let mut chunk: Vec<u8> = Vec::with_capacity(room.min(4096));
         let mut one = Vec::with_capacity(64);
         for r in routes {
@@ -210,7 +215,7 @@ impl UpdateBuilder {
                 return Err(EncodeError::TooLong("NLRI"));
             }
             if chunk.len().saturating_add(one.len()) > room {
-                let mut msg = Vec::with_capacity(self.max_len.min(4096));
+                let mut msg = Vec::with_capacity(overhead.saturating_add(chunk.len()));
                 emit(&mut msg, &chunk)?;
                 out.push(msg);
                 count = count.saturating_add(1);
@@ -219,7 +224,7 @@ impl UpdateBuilder {
             chunk.extend_from_slice(&one);
         }
         if !chunk.is_empty() {
-            let mut msg = Vec::with_capacity(self.max_len.min(4096));
+            let mut msg = Vec::with_capacity(overhead.saturating_add(chunk.len()));
             emit(&mut msg, &chunk)?;
             out.push(msg);
             count = count.saturating_add(1);
