@@ -1,0 +1,765 @@
+//! Typed changes and the rules checked when one is applied.
+//!
+//! Every configuration line becomes one [`Change`]. [`Config::apply`] checks VRP's rules first
+//! and mutates only when they all hold, so a rejected line leaves the model unchanged. A later
+//! two-stage commit collects changes against a candidate copy; the same type is its change set.
+//!
+//! Rules enforced (texts in VRP's style; the vendor reference describes the conditions in each
+//! command's `ExtraInfo`):
+//! - `peer X <anything>` needs `peer X as-number` first, in the same scope (BGP view for public
+//!   peers, the VPN instance family for its own peers) — "Prerequisites: The peer as-number
+//!   command has been used to create a peer";
+//! - `peer X ebgp-max-hop` and `peer X valid-ttl-hops` exclude each other ("The configurations
+//!   of GTSM and EBGP-MAX-HOP ... are mutually exclusive");
+//! - `peer X reflect-client` only for IBGP peers, and the AS of such a peer cannot become
+//!   external while it is a client;
+//! - `peer X next-hop-invariable` and `peer X next-hop-local` exclude each other;
+//! - one BGP instance: `bgp N` with another AS than the running one is rejected;
+//! - `ip binding vpn-instance`, `ipv4-family vpn-instance X`: the VPN instance (and its family)
+//!   must exist; binding deletes the interface's IP addresses, as VRP does;
+//! - `vpn-target` and `apply-label` need the RD first; an RD is changed only after `undo`.
+
+use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
+
+use crate::Reject;
+use crate::model::*;
+
+/// Which peers a `peer` command addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerScope {
+    /// Public peers (BGP view and public families).
+    Public,
+    /// The peers of one VPN instance family.
+    Vrf(AfKey),
+}
+
+/// Session-level peer settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionAttr {
+    /// `connect-interface`.
+    ConnectInterface(Option<ConnectInterface>),
+    /// `ebgp-max-hop`.
+    EbgpMaxHop(Option<u8>),
+    /// `valid-ttl-hops`.
+    ValidTtlHops(Option<u8>),
+    /// `password`.
+    Password(Option<Password>),
+    /// `timer keepalive K hold H`.
+    Timers(Option<Timers>),
+    /// `description`.
+    Description(Option<String>),
+    /// `ignore`.
+    Ignore(bool),
+}
+
+/// Per-family peer settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfPeerAttr {
+    /// `enable`.
+    Enable(bool),
+    /// `reflect-client`.
+    ReflectClient(bool),
+    /// `next-hop-invariable`.
+    NextHopInvariable(bool),
+    /// `next-hop-local`.
+    NextHopLocal(bool),
+    /// `label-route-capability`.
+    LabelRouteCapability(bool),
+    /// `route-policy P import` (None: undo).
+    RoutePolicyImport(Option<String>),
+    /// `route-policy P export` (None: undo).
+    RoutePolicyExport(Option<String>),
+}
+
+/// Family-level settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfAttr {
+    /// `network` (add) / `undo network` (remove).
+    Network(Network, bool),
+    /// `import-route` (add or replace) / `undo import-route` (remove).
+    ImportRoute(ImportRoute, bool),
+    /// `policy vpn-target` / `undo policy vpn-target`.
+    PolicyVpnTarget(bool),
+    /// `synchronization` / `undo synchronization`.
+    Synchronization(bool),
+    /// `reflector cluster-id`.
+    ReflectorClusterId(Option<std::net::Ipv4Addr>),
+}
+
+/// One typed change to the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// `sysname` (None: undo, back to the default).
+    Sysname(Option<String>),
+    /// `interface X` (create/enter) or `undo interface X`.
+    Interface {
+        /// Canonical name.
+        name: String,
+        /// Delete.
+        undo: bool,
+    },
+    /// `shutdown` / `undo shutdown`.
+    IfShutdown {
+        /// Interface.
+        name: String,
+        /// Shut down.
+        shutdown: bool,
+    },
+    /// `ip address A M [sub]` / `undo ip address [A M [sub]]`.
+    IfIpv4 {
+        /// Interface.
+        name: String,
+        /// The address (None with undo: all addresses).
+        addr: Option<Ipv4Net>,
+        /// A secondary address.
+        sub: bool,
+        /// Remove.
+        undo: bool,
+    },
+    /// `ipv6 enable` / `undo ipv6 enable`.
+    IfIpv6Enable {
+        /// Interface.
+        name: String,
+        /// Enabled.
+        on: bool,
+    },
+    /// `ipv6 address X/L` / `undo ipv6 address [X/L]`.
+    IfIpv6 {
+        /// Interface.
+        name: String,
+        /// The address (None with undo: all).
+        addr: Option<Ipv6Net>,
+        /// Remove.
+        undo: bool,
+    },
+    /// `ip binding vpn-instance X` / `undo ip binding vpn-instance X`.
+    IfBinding {
+        /// Interface.
+        name: String,
+        /// The VPN instance.
+        vpn: String,
+        /// Unbind.
+        undo: bool,
+    },
+    /// `description` in an interface.
+    IfDescription {
+        /// Interface.
+        name: String,
+        /// Text (None: undo).
+        text: Option<String>,
+    },
+    /// `ip vpn-instance X` / `undo ip vpn-instance X`.
+    VpnInstance {
+        /// Name.
+        name: String,
+        /// Delete.
+        undo: bool,
+    },
+    /// `ipv4-family` / `ipv6-family` in a VPN instance.
+    VpnAf {
+        /// Instance.
+        name: String,
+        /// Family.
+        afi: Afi,
+        /// Delete.
+        undo: bool,
+    },
+    /// `route-distinguisher`.
+    VpnRd {
+        /// Instance.
+        name: String,
+        /// Family.
+        afi: Afi,
+        /// The RD.
+        rd: RouteDistinguisher,
+        /// Delete.
+        undo: bool,
+    },
+    /// `vpn-target`.
+    VpnTarget {
+        /// Instance.
+        name: String,
+        /// Family.
+        afi: Afi,
+        /// Route targets.
+        rts: Vec<ExtCommunity>,
+        /// Import, export or both.
+        dir: RtDirection,
+        /// Delete.
+        undo: bool,
+    },
+    /// `apply-label per-instance`.
+    VpnApplyLabel {
+        /// Instance.
+        name: String,
+        /// Family.
+        afi: Afi,
+        /// Set.
+        on: bool,
+    },
+    /// `bgp N` (create/enter) or `undo bgp [N]`.
+    Bgp {
+        /// AS number (None with undo: any).
+        asn: Option<Asn>,
+        /// Delete.
+        undo: bool,
+    },
+    /// `router-id`.
+    RouterId(Option<std::net::Ipv4Addr>),
+    /// `peer X as-number N` (Some) or `undo peer X` (None).
+    PeerAs {
+        /// Which peers.
+        scope: PeerScope,
+        /// Peer address.
+        addr: IpAddr,
+        /// AS number, None to delete the peer.
+        asn: Option<Asn>,
+    },
+    /// A session-level peer setting.
+    PeerSession {
+        /// Which peers.
+        scope: PeerScope,
+        /// Peer address.
+        addr: IpAddr,
+        /// The setting.
+        attr: SessionAttr,
+    },
+    /// `ipv4-family ...` / `ipv6-family ...` in BGP (enter/create) or its `undo`.
+    Family {
+        /// The family.
+        af: AfKey,
+        /// Delete.
+        undo: bool,
+    },
+    /// A per-family peer setting.
+    AfPeer {
+        /// The family.
+        af: AfKey,
+        /// Peer address.
+        addr: IpAddr,
+        /// The setting.
+        attr: AfPeerAttr,
+    },
+    /// A family-level setting.
+    AfAttr {
+        /// The family.
+        af: AfKey,
+        /// The setting.
+        attr: AfAttr,
+    },
+    /// A kept line (or its undo).
+    Kept {
+        /// Enclosing headers.
+        path: Vec<String>,
+        /// Canonical text without `undo`.
+        text: String,
+        /// Feature name.
+        feature: &'static str,
+        /// Remove the line (and the block it opens).
+        undo: bool,
+    },
+}
+
+fn rej(msg: &str) -> Reject {
+    Reject::new(msg)
+}
+
+/// VRP's texts for the rules (see the module docs).
+pub mod msg {
+    /// `peer X ...` before `peer X as-number`.
+    pub const PEER_NOT_EXIST: &str = "Error: The peer does not exist.";
+    /// `ebgp-max-hop` with `valid-ttl-hops`, or the reverse.
+    pub const GTSM_EBGP_MAX_HOP: &str =
+        "Error: The ebgp-max-hop and valid-ttl-hops (GTSM) configurations are mutually exclusive.";
+    /// `reflect-client` for an EBGP peer.
+    pub const REFLECT_CLIENT_IBGP: &str =
+        "Error: The peer reflect-client command can be used only for IBGP peers.";
+    /// `next-hop-invariable` with `next-hop-local`, or the reverse.
+    pub const NHI_NHL: &str = "Error: The peer next-hop-invariable and peer next-hop-local commands are mutually exclusive.";
+    /// `bgp N` with another AS than the running instance.
+    pub const BGP_OTHER_AS: &str = "Error: BGP is already running with a different AS number.";
+    /// A command in a BGP view when BGP is not configured.
+    pub const BGP_NOT_RUNNING: &str = "Error: BGP is not configured.";
+    /// A missing VPN instance.
+    pub const VPN_NOT_EXIST: &str = "Error: The VPN instance does not exist.";
+    /// A VPN instance without the address family.
+    pub const VPN_AF_NOT_EXIST: &str =
+        "Error: The address family of the VPN instance is not enabled.";
+    /// vpn-target / apply-label before the RD.
+    pub const RD_FIRST: &str = "Error: Please configure the RD first.";
+    /// A second, different RD.
+    pub const RD_CONFIGURED: &str = "Error: The RD has been configured. To change it, delete it first with undo route-distinguisher.";
+    /// Undo of something that is not configured.
+    pub const NOT_CONFIGURED: &str = "Error: The configuration does not exist.";
+    /// An interface that does not exist.
+    pub const IF_NOT_EXIST: &str = "Error: The interface does not exist.";
+    /// A peer AS change that would make a reflect-client external.
+    pub const CLIENT_WOULD_BE_EBGP: &str =
+        "Error: The peer is a reflect-client; its AS number must stay the local AS.";
+}
+
+impl Config {
+    /// Applies one change after checking VRP's rules; on `Err` the model is unchanged.
+    pub fn apply(&mut self, change: &Change) -> Result<(), Reject> {
+        match change {
+            Change::Sysname(s) => {
+                self.sysname = s.clone().unwrap_or_else(|| "HUAWEI".into());
+            }
+            Change::Interface { name, undo } => {
+                if *undo {
+                    self.interfaces
+                        .remove(name)
+                        .ok_or_else(|| rej(msg::IF_NOT_EXIST))?;
+                } else {
+                    self.interfaces
+                        .entry(name.clone())
+                        .or_insert_with(|| Interface {
+                            name: name.clone(),
+                            ..Interface::default()
+                        });
+                }
+            }
+            Change::IfShutdown { name, shutdown } => {
+                self.iface(name)?.shutdown = Some(*shutdown);
+            }
+            Change::IfIpv4 {
+                name,
+                addr,
+                sub,
+                undo,
+            } => {
+                let ifc = self.iface(name)?;
+                match (addr, undo) {
+                    (None, true) => ifc.ipv4.clear(),
+                    (Some(a), true) => {
+                        let i = ifc
+                            .ipv4
+                            .iter()
+                            .position(|x| x == a)
+                            .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                        ifc.ipv4.remove(i);
+                    }
+                    (Some(a), false) if *sub => {
+                        if !ifc.ipv4.contains(a) {
+                            ifc.ipv4.push(*a);
+                        }
+                    }
+                    (Some(a), false) => {
+                        ifc.ipv4.retain(|x| x != a);
+                        if ifc.ipv4.is_empty() {
+                            ifc.ipv4.push(*a);
+                        } else {
+                            ifc.ipv4[0] = *a;
+                        }
+                    }
+                    (None, false) => return Err(rej(msg::NOT_CONFIGURED)),
+                }
+            }
+            Change::IfIpv6Enable { name, on } => {
+                let ifc = self.iface(name)?;
+                ifc.ipv6_enable = *on;
+            }
+            Change::IfIpv6 { name, addr, undo } => {
+                let ifc = self.iface(name)?;
+                match (addr, undo) {
+                    (None, _) => ifc.ipv6.clear(),
+                    (Some(a), true) => {
+                        let i = ifc
+                            .ipv6
+                            .iter()
+                            .position(|x| x == a)
+                            .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                        ifc.ipv6.remove(i);
+                    }
+                    (Some(a), false) => {
+                        if !ifc.ipv6.contains(a) {
+                            ifc.ipv6.push(*a);
+                        }
+                    }
+                }
+            }
+            Change::IfBinding { name, vpn, undo } => {
+                if !*undo && !self.vpn_instances.contains_key(vpn) {
+                    return Err(rej(msg::VPN_NOT_EXIST));
+                }
+                let ifc = self.iface(name)?;
+                if *undo && ifc.vpn_instance.as_deref() != Some(vpn.as_str()) {
+                    return Err(rej(msg::NOT_CONFIGURED));
+                }
+                // Binding or unbinding deletes the interface's Layer 3 configuration.
+                ifc.ipv4.clear();
+                ifc.ipv6.clear();
+                ifc.vpn_instance = (!*undo).then(|| vpn.clone());
+            }
+            Change::IfDescription { name, text } => {
+                self.iface(name)?.description = text.clone();
+            }
+            Change::VpnInstance { name, undo } => {
+                if *undo {
+                    if self.vpn_instances.remove(name).is_none() {
+                        return Err(rej(msg::VPN_NOT_EXIST));
+                    }
+                    for ifc in self.interfaces.values_mut() {
+                        if ifc.vpn_instance.as_deref() == Some(name.as_str()) {
+                            ifc.vpn_instance = None;
+                            ifc.ipv4.clear();
+                            ifc.ipv6.clear();
+                        }
+                    }
+                } else {
+                    self.vpn_instances
+                        .entry(name.clone())
+                        .or_insert_with(|| VpnInstance {
+                            name: name.clone(),
+                            ..VpnInstance::default()
+                        });
+                }
+            }
+            Change::VpnAf { name, afi, undo } => {
+                let vi = self
+                    .vpn_instances
+                    .get_mut(name)
+                    .ok_or_else(|| rej(msg::VPN_NOT_EXIST))?;
+                let slot = vi.af_slot(*afi);
+                if *undo {
+                    slot.take().ok_or_else(|| rej(msg::VPN_AF_NOT_EXIST))?;
+                } else if slot.is_none() {
+                    *slot = Some(VpnAf::default());
+                }
+            }
+            Change::VpnRd {
+                name,
+                afi,
+                rd,
+                undo,
+            } => {
+                let af = self.vpn_af(name, *afi)?;
+                if *undo {
+                    if af.rd != Some(*rd) {
+                        return Err(rej(msg::NOT_CONFIGURED));
+                    }
+                    *af = VpnAf::default();
+                } else {
+                    match af.rd {
+                        Some(old) if old != *rd => return Err(rej(msg::RD_CONFIGURED)),
+                        _ => af.rd = Some(*rd),
+                    }
+                }
+            }
+            Change::VpnTarget {
+                name,
+                afi,
+                rts,
+                dir,
+                undo,
+            } => {
+                let af = self.vpn_af(name, *afi)?;
+                if af.rd.is_none() {
+                    return Err(rej(msg::RD_FIRST));
+                }
+                let imp = matches!(dir, RtDirection::Import | RtDirection::Both);
+                let exp = matches!(dir, RtDirection::Export | RtDirection::Both);
+                for rt in rts {
+                    for (on, list) in [(imp, &mut af.import_rt), (exp, &mut af.export_rt)] {
+                        if !on {
+                            continue;
+                        }
+                        if *undo {
+                            list.retain(|x| x != rt);
+                        } else if !list.contains(rt) {
+                            list.push(*rt);
+                        }
+                    }
+                }
+            }
+            Change::VpnApplyLabel { name, afi, on } => {
+                let af = self.vpn_af(name, *afi)?;
+                if *on && af.rd.is_none() {
+                    return Err(rej(msg::RD_FIRST));
+                }
+                af.apply_label_per_instance = *on;
+            }
+            Change::Bgp { asn, undo } => match (&self.bgp, asn, undo) {
+                (Some(b), Some(a), false) if b.asn != *a => return Err(rej(msg::BGP_OTHER_AS)),
+                (Some(_), _, false) => {}
+                (None, Some(a), false) => self.bgp = Some(Bgp::new(*a)),
+                (Some(b), a, true) if a.is_none_or(|a| a == b.asn) => self.bgp = None,
+                (_, _, true) | (None, None, false) => return Err(rej(msg::NOT_CONFIGURED)),
+            },
+            Change::RouterId(id) => self.bgp_mut()?.router_id = *id,
+            Change::PeerAs { scope, addr, asn } => self.apply_peer_as(scope, *addr, *asn)?,
+            Change::PeerSession { scope, addr, attr } => {
+                self.apply_peer_session(scope, *addr, attr)?
+            }
+            Change::Family { af, undo } => {
+                if let AfKey::Vrf { afi, name } = af {
+                    let vi = self
+                        .vpn_instances
+                        .get(name)
+                        .ok_or_else(|| rej(msg::VPN_NOT_EXIST))?;
+                    if vi.af(*afi).is_none() && !*undo {
+                        return Err(rej(msg::VPN_AF_NOT_EXIST));
+                    }
+                }
+                let bgp = self.bgp_mut()?;
+                if *undo {
+                    bgp.families
+                        .remove(af)
+                        .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                } else {
+                    bgp.families.entry(af.clone()).or_default();
+                }
+            }
+            Change::AfPeer { af, addr, attr } => self.apply_af_peer(af, *addr, attr)?,
+            Change::AfAttr { af, attr } => {
+                let fam = self
+                    .bgp_mut()?
+                    .families
+                    .get_mut(af)
+                    .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                match attr {
+                    AfAttr::Network(n, undo) => {
+                        let pos = fam.networks.iter().position(|x| x.prefix == n.prefix);
+                        match (pos, undo) {
+                            (Some(i), true) => {
+                                fam.networks.remove(i);
+                            }
+                            (None, true) => return Err(rej(msg::NOT_CONFIGURED)),
+                            (Some(i), false) => fam.networks[i] = n.clone(),
+                            (None, false) => fam.networks.push(n.clone()),
+                        }
+                    }
+                    AfAttr::ImportRoute(r, undo) => {
+                        let pos = fam
+                            .import_routes
+                            .iter()
+                            .position(|x| x.protocol == r.protocol);
+                        match (pos, undo) {
+                            (Some(i), true) => {
+                                fam.import_routes.remove(i);
+                            }
+                            (None, true) => return Err(rej(msg::NOT_CONFIGURED)),
+                            (Some(i), false) => fam.import_routes[i] = r.clone(),
+                            (None, false) => fam.import_routes.push(r.clone()),
+                        }
+                    }
+                    AfAttr::PolicyVpnTarget(on) => fam.policy_vpn_target = Some(*on),
+                    AfAttr::Synchronization(on) => fam.synchronization = Some(*on),
+                    AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
+                }
+            }
+            Change::Kept {
+                path,
+                text,
+                feature,
+                undo,
+            } => {
+                if *undo {
+                    let before = self.kept.len();
+                    let mut block = path.clone();
+                    block.push(text.clone());
+                    self.kept.retain(|k| {
+                        !((k.path == *path && k.text == *text) || k.path.starts_with(&block))
+                    });
+                    if self.kept.len() == before {
+                        return Err(rej(msg::NOT_CONFIGURED));
+                    }
+                } else if !self.kept.iter().any(|k| k.path == *path && k.text == *text) {
+                    self.kept.push(KeptLine {
+                        path: path.clone(),
+                        text: text.clone(),
+                        feature,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn iface(&mut self, name: &str) -> Result<&mut Interface, Reject> {
+        self.interfaces
+            .get_mut(name)
+            .ok_or_else(|| rej(msg::IF_NOT_EXIST))
+    }
+
+    fn vpn_af(&mut self, name: &str, afi: Afi) -> Result<&mut VpnAf, Reject> {
+        self.vpn_instances
+            .get_mut(name)
+            .ok_or_else(|| rej(msg::VPN_NOT_EXIST))?
+            .af_slot(afi)
+            .as_mut()
+            .ok_or_else(|| rej(msg::VPN_AF_NOT_EXIST))
+    }
+
+    fn bgp_mut(&mut self) -> Result<&mut Bgp, Reject> {
+        self.bgp.as_mut().ok_or_else(|| rej(msg::BGP_NOT_RUNNING))
+    }
+
+    fn apply_peer_as(
+        &mut self,
+        scope: &PeerScope,
+        addr: IpAddr,
+        asn: Option<Asn>,
+    ) -> Result<(), Reject> {
+        let bgp = self.bgp_mut()?;
+        let local = bgp.asn;
+        match scope {
+            PeerScope::Public => match asn {
+                Some(a) => {
+                    if a != local && is_client_anywhere(bgp, addr) {
+                        return Err(rej(msg::CLIENT_WOULD_BE_EBGP));
+                    }
+                    let v4 = addr.is_ipv4();
+                    let created = !bgp.peers.contains_key(&addr);
+                    bgp.peers
+                        .entry(addr)
+                        .and_modify(|p| p.asn = a)
+                        .or_insert_with(|| Peer::new(addr, a));
+                    // VRP enables a new IPv4 peer in the IPv4 unicast family by default.
+                    if created && v4 {
+                        bgp.families
+                            .entry(AfKey::Ipv4Unicast)
+                            .or_default()
+                            .peers
+                            .entry(addr)
+                            .or_default()
+                            .enable = true;
+                    }
+                }
+                None => {
+                    bgp.peers
+                        .remove(&addr)
+                        .ok_or_else(|| rej(msg::PEER_NOT_EXIST))?;
+                    for (k, f) in bgp.families.iter_mut() {
+                        if k.vpn_instance().is_none() {
+                            f.peers.remove(&addr);
+                        }
+                    }
+                }
+            },
+            PeerScope::Vrf(af) => {
+                let fam = bgp
+                    .families
+                    .get_mut(af)
+                    .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                match asn {
+                    Some(a) => {
+                        if a != local && fam.peers.get(&addr).is_some_and(|p| p.reflect_client) {
+                            return Err(rej(msg::CLIENT_WOULD_BE_EBGP));
+                        }
+                        fam.vrf_peers
+                            .entry(addr)
+                            .and_modify(|p| p.asn = a)
+                            .or_insert_with(|| Peer::new(addr, a));
+                        // A peer of a VPN instance family is enabled in it on creation.
+                        fam.peers.entry(addr).or_default().enable = true;
+                    }
+                    None => {
+                        fam.vrf_peers
+                            .remove(&addr)
+                            .ok_or_else(|| rej(msg::PEER_NOT_EXIST))?;
+                        fam.peers.remove(&addr);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_peer_session(
+        &mut self,
+        scope: &PeerScope,
+        addr: IpAddr,
+        attr: &SessionAttr,
+    ) -> Result<(), Reject> {
+        let bgp = self.bgp_mut()?;
+        let peer = match scope {
+            PeerScope::Public => bgp.peers.get_mut(&addr),
+            PeerScope::Vrf(af) => bgp
+                .families
+                .get_mut(af)
+                .and_then(|f| f.vrf_peers.get_mut(&addr)),
+        }
+        .ok_or_else(|| rej(msg::PEER_NOT_EXIST))?;
+        match attr {
+            SessionAttr::ConnectInterface(c) => peer.connect_interface = c.clone(),
+            SessionAttr::EbgpMaxHop(h) => {
+                if h.is_some() && peer.valid_ttl_hops.is_some() {
+                    return Err(rej(msg::GTSM_EBGP_MAX_HOP));
+                }
+                peer.ebgp_max_hop = *h;
+            }
+            SessionAttr::ValidTtlHops(h) => {
+                if h.is_some() && peer.ebgp_max_hop.is_some() {
+                    return Err(rej(msg::GTSM_EBGP_MAX_HOP));
+                }
+                peer.valid_ttl_hops = *h;
+            }
+            SessionAttr::Password(p) => peer.password = p.clone(),
+            SessionAttr::Timers(t) => peer.timers = *t,
+            SessionAttr::Description(d) => peer.description = d.clone(),
+            SessionAttr::Ignore(on) => peer.ignore = *on,
+        }
+        Ok(())
+    }
+
+    fn apply_af_peer(&mut self, af: &AfKey, addr: IpAddr, attr: &AfPeerAttr) -> Result<(), Reject> {
+        let bgp = self.bgp_mut()?;
+        let local = bgp.asn;
+        let peer_as = match af {
+            AfKey::Vrf { .. } => bgp
+                .families
+                .get(af)
+                .and_then(|f| f.vrf_peers.get(&addr))
+                .map(|p| p.asn),
+            _ => bgp.peers.get(&addr).map(|p| p.asn),
+        }
+        .ok_or_else(|| rej(msg::PEER_NOT_EXIST))?;
+        let fam = bgp
+            .families
+            .get_mut(af)
+            .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+        let cur = fam.peers.get(&addr).cloned().unwrap_or_default();
+        let mut next = cur;
+        match attr {
+            AfPeerAttr::Enable(on) => next.enable = *on,
+            AfPeerAttr::ReflectClient(on) => {
+                if *on && peer_as != local {
+                    return Err(rej(msg::REFLECT_CLIENT_IBGP));
+                }
+                next.reflect_client = *on;
+            }
+            AfPeerAttr::NextHopInvariable(on) => {
+                if *on && next.next_hop_local {
+                    return Err(rej(msg::NHI_NHL));
+                }
+                next.next_hop_invariable = *on;
+            }
+            AfPeerAttr::NextHopLocal(on) => {
+                if *on && next.next_hop_invariable {
+                    return Err(rej(msg::NHI_NHL));
+                }
+                next.next_hop_local = *on;
+            }
+            AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
+            AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
+            AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
+        }
+        fam.peers.insert(addr, next);
+        Ok(())
+    }
+}
+
+fn is_client_anywhere(bgp: &Bgp, addr: IpAddr) -> bool {
+    bgp.families
+        .iter()
+        .any(|(k, f)| k.vpn_instance().is_none() && f.peer(addr).is_some_and(|p| p.reflect_client))
+}
+
+/// A prefix with host bits cleared.
+pub(crate) fn network_of(addr: IpAddr, len: u8) -> Option<IpNet> {
+    IpNet::new(addr, len).ok().map(|n| n.trunc())
+}

@@ -1,0 +1,46 @@
+//! tern's configuration: one VRP command grammar, the typed model it changes, and the ways
+//! lines reach it (configuration files and typed lines).
+//!
+//! ```text
+//!  text line ──tokenize──▶ Grammar (per-view token tree) ──Matched──▶ action ──Change──▶ Config
+//!                               │                                      │            (rules checked,
+//!                               └─ `?` help, completion, errors        └─ kept lines  all or nothing)
+//! ```
+//!
+//! - [`grammar`]: the declarative token tree and the single matcher (keywords by unique prefix,
+//!   typed arguments, `undo`, VRP's error classes and caret positions).
+//! - [`table`](crate::grammar::Grammar::get): the table itself, every command per view.
+//! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP).
+//! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
+//!   [`Config::apply`].
+//! - [`session`]: [`Session`] (view stack + `apply_line`) and [`parse_file`].
+//!
+//! Lines tern accepts but does not act on yet (OSPF, MPLS/LDP, route-policy, prefix lists,
+//! static routes) are kept verbatim with their enclosing view headers in [`Config::kept`];
+//! [`Config::kept_report`] gives the once-per-load summary.
+//!
+//! Loading a file and reading it:
+//! ```
+//! let cfg = tern_config::parse_file("bgp 100\n peer 4.4.4.9 as-number 200\n#\nreturn\n").unwrap();
+//! let peer = cfg.bgp_peer("4.4.4.9".parse().unwrap()).unwrap();
+//! assert_eq!(peer.asn.0, 200);
+//! ```
+
+pub mod change;
+pub mod error;
+pub mod grammar;
+pub mod model;
+pub mod session;
+mod table;
+pub mod value;
+pub mod view;
+
+pub use change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr};
+pub use error::{ConfigError, ErrorKind, Reject};
+pub use grammar::{Grammar, SessionCmd};
+pub use model::{
+    AfKey, AfPeer, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
+    Interface, KeptLine, Network, Password, Peer, RtDirection, Timers, VpnAf, VpnInstance,
+};
+pub use session::{Outcome, Session, parse_file};
+pub use view::{Frame, Scope, ViewId};

@@ -1,0 +1,286 @@
+//! Editing sessions: the view stack plus the model, fed one line at a time.
+//!
+//! Two ways in, one path through the grammar:
+//! - [`Session::apply_line`]: a line typed at a prompt. The command is looked up in the current
+//!   view; when it is not a command there, in the enclosing views outward, and the session
+//!   leaves to the view that knows it (VRP does the same). When no view knows it, the error is
+//!   the current view's.
+//! - [`parse_file`]: a file in the `display current-configuration` layout. Indentation (one
+//!   space per level) says which view each line belongs to; `#` lines separate blocks; `quit`
+//!   and `return` are accepted too.
+//!
+//! A line that fails leaves the model and the view stack as they were.
+
+use crate::error::{ConfigError, ErrorKind};
+use crate::grammar::{Action, Grammar, MatchError, Matched, SessionCmd};
+use crate::model::Config;
+use crate::view::{Frame, Scope, ViewId};
+use crate::{Change, Reject};
+
+/// What a line did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Blank line or `#` separator.
+    Empty,
+    /// The model changed (a kept line counts), possibly entering a view.
+    Applied,
+    /// Only the view changed (`quit`, `return`, `system-view`).
+    ViewChanged,
+    /// A display request for the shell (`display current-configuration`, `display this`).
+    Display(SessionCmd),
+    /// `commit`.
+    Commit,
+}
+
+/// A configuration being edited: model plus view stack.
+#[derive(Clone, Debug)]
+pub struct Session {
+    config: Config,
+    stack: Vec<Frame>,
+    file_mode: bool,
+    line_no: usize,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// An empty configuration, in the system view (as after `system-view`).
+    pub fn new() -> Session {
+        Session::with_config(Config::default())
+    }
+
+    /// Edits an existing configuration, starting in the system view.
+    pub fn with_config(config: Config) -> Session {
+        Session {
+            config,
+            stack: vec![Frame::system()],
+            file_mode: false,
+            line_no: 0,
+        }
+    }
+
+    /// The model.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Takes the model out.
+    pub fn into_config(self) -> Config {
+        self.config
+    }
+
+    /// The view stack, outermost first.
+    pub fn frames(&self) -> &[Frame] {
+        &self.stack
+    }
+
+    /// The current view.
+    pub fn view(&self) -> ViewId {
+        self.top().view
+    }
+
+    fn top(&self) -> &Frame {
+        self.stack.last().expect("the view stack is never empty")
+    }
+
+    /// The prompt VRP would show (`<PE1>`, `[~PE1-bgp-af-vpnv6]`).
+    pub fn prompt(&self) -> String {
+        if self.view() == ViewId::User {
+            return format!("<{}>", self.config.sysname);
+        }
+        let parts: String = self.stack.iter().map(Frame::prompt_part).collect();
+        format!("[~{}{}]", self.config.sysname, parts)
+    }
+
+    /// `?` help for a partly typed line in the current view.
+    pub fn help(&self, partial: &str) -> Vec<(String, &'static str)> {
+        Grammar::get().help(self.view(), partial.trim_start())
+    }
+
+    /// Applies a typed line in the current view (or an enclosing one, see the module docs).
+    pub fn apply_line(&mut self, line: &str) -> Result<Outcome, ConfigError> {
+        self.line_no += 1;
+        let n = self.line_no;
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if body.trim().is_empty() {
+            return Ok(Outcome::Empty);
+        }
+        let g = Grammar::get();
+        let top = self.stack.len() - 1;
+        let mut first_err = None;
+        let mut found = None;
+        for depth in (0..=top).rev() {
+            match g.match_line(self.stack[depth].view, body) {
+                Ok(m) => {
+                    found = Some((depth, m));
+                    break;
+                }
+                // Report the view that understood the most of the line.
+                Err(e) => {
+                    if first_err
+                        .as_ref()
+                        .is_none_or(|f: &MatchError| e.column > f.column)
+                    {
+                        first_err = Some(e);
+                    }
+                }
+            }
+        }
+        let Some((depth, matched)) = found else {
+            let e = first_err.expect("at least one view was tried");
+            return Err(err(n, line, Some(e.column + indent), e.kind));
+        };
+        let Some(m) = matched else {
+            return Ok(Outcome::Empty);
+        };
+        self.run(depth, &m)
+            .map_err(|r| err(n, line, None, ErrorKind::Rejected(r.0)))
+    }
+
+    /// Applies one line of a configuration file: indentation picks the view.
+    pub fn load_line(&mut self, line_no: usize, raw: &str) -> Result<Outcome, ConfigError> {
+        let line = raw.trim_end_matches(['\r', '\n']);
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        if body.trim().is_empty() || body.starts_with('#') {
+            return Ok(Outcome::Empty);
+        }
+        if indent + 1 > self.stack.len() {
+            return Err(err(line_no, line, Some(indent), ErrorKind::Unrecognized));
+        }
+        let depth = indent;
+        let g = Grammar::get();
+        let m = match g.match_line(self.stack[depth].view, body) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(Outcome::Empty),
+            Err(e) => return Err(err(line_no, line, Some(e.column + indent), e.kind)),
+        };
+        self.run(depth, &m)
+            .map_err(|r| err(line_no, line, None, ErrorKind::Rejected(r.0)))
+    }
+
+    /// Runs a matched command in the frame at `depth`, leaving deeper frames first.
+    fn run(&mut self, depth: usize, m: &Matched) -> Result<Outcome, Reject> {
+        let frame = self.stack[depth].clone();
+        let outcome = match m.action {
+            Action::Session(cmd) => {
+                self.stack.truncate(depth + 1);
+                return Ok(self.session_cmd(cmd));
+            }
+            Action::Apply(f) => {
+                let change = f(m, &frame.scope)?;
+                self.config.apply(&change)?;
+                self.stack.truncate(depth + 1);
+                if let Some(view) = m.enters {
+                    self.stack.push(Frame {
+                        view,
+                        scope: entered_scope(&change),
+                        header: m.canonical.clone(),
+                    });
+                }
+                Outcome::Applied
+            }
+            Action::Kept(feature) => {
+                let path = self.stack[1..=depth]
+                    .iter()
+                    .map(|f| f.header.clone())
+                    .collect();
+                let text = m
+                    .canonical
+                    .strip_prefix("undo ")
+                    .unwrap_or(&m.canonical)
+                    .to_owned();
+                let change = Change::Kept {
+                    path,
+                    text,
+                    feature,
+                    undo: m.undo,
+                };
+                self.config.apply(&change)?;
+                self.stack.truncate(depth + 1);
+                if let Some(view) = m.enters {
+                    self.stack.push(Frame {
+                        view,
+                        scope: Scope::Kept,
+                        header: m.canonical.clone(),
+                    });
+                }
+                Outcome::Applied
+            }
+        };
+        Ok(outcome)
+    }
+
+    fn session_cmd(&mut self, cmd: SessionCmd) -> Outcome {
+        let user = Frame {
+            view: ViewId::User,
+            scope: Scope::Global,
+            header: String::new(),
+        };
+        match cmd {
+            SessionCmd::SystemView => {
+                self.stack = vec![Frame::system()];
+                Outcome::ViewChanged
+            }
+            SessionCmd::Quit => {
+                if self.stack.len() > 1 {
+                    self.stack.pop();
+                } else if self.view() == ViewId::System && !self.file_mode {
+                    self.stack = vec![user];
+                }
+                Outcome::ViewChanged
+            }
+            SessionCmd::Return => {
+                self.stack = if self.file_mode {
+                    vec![Frame::system()]
+                } else {
+                    vec![user]
+                };
+                Outcome::ViewChanged
+            }
+            SessionCmd::Commit => Outcome::Commit,
+            SessionCmd::DisplayCurrent | SessionCmd::DisplayThis => Outcome::Display(cmd),
+        }
+    }
+}
+
+/// The scope of the view a change enters.
+fn entered_scope(change: &Change) -> Scope {
+    match change {
+        Change::Interface { name, .. } => Scope::Interface(name.clone()),
+        Change::VpnInstance { name, .. } => Scope::VpnInstance(name.clone()),
+        Change::VpnAf { name, afi, .. } => Scope::VpnAf {
+            name: name.clone(),
+            afi: *afi,
+        },
+        Change::Bgp { .. } => Scope::Bgp,
+        Change::Family { af, .. } => Scope::BgpAf(af.clone()),
+        _ => Scope::Global,
+    }
+}
+
+fn err(line_no: usize, line: &str, column: Option<usize>, kind: ErrorKind) -> ConfigError {
+    ConfigError {
+        line_no,
+        line: line.to_owned(),
+        column,
+        kind,
+    }
+}
+
+/// Loads a configuration file in VRP's `display current-configuration` layout.
+///
+/// Stops at the first line that does not parse or breaks a rule.
+pub fn parse_file(text: &str) -> Result<Config, ConfigError> {
+    let mut s = Session::new();
+    s.file_mode = true;
+    for (i, line) in text.lines().enumerate() {
+        s.load_line(i + 1, line)?;
+    }
+    Ok(s.into_config())
+}

@@ -1,0 +1,1172 @@
+//! The grammar table: every command tern accepts, per view, with its action.
+//!
+//! Read it as the vendor's syntax written as a tree. `kw` is a keyword, `arg` a typed
+//! parameter (named as in the vendor reference), `.run(f)` marks where the plain form may end
+//! (and which action builds its change), `.uend()` where the `undo` form may end, `.enters(v)`
+//! the view a command opens, `.kept("feature")` a subtree stored verbatim, not acted on.
+
+use std::net::IpAddr;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use tern_types::Afi;
+
+use crate::Reject;
+use crate::change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr, network_of};
+use crate::grammar::{Grammar, Matched, Node, SessionCmd, any_order, arg, kw};
+use crate::model::{
+    AfKey, ConnectInterface, ImportProtocol, ImportRoute, Network, Password, RtDirection, Timers,
+};
+use crate::value::{ArgKind, Value};
+use crate::view::{Scope, ViewId};
+
+const NAME31: ArgKind = ArgKind::Word { max: 31 };
+const POLICY: ArgKind = ArgKind::Word { max: 200 };
+const HOST: ArgKind = ArgKind::Word { max: 246 };
+const KEY: ArgKind = ArgKind::Word { max: 255 };
+const HOPS: ArgKind = ArgKind::Int { min: 1, max: 255 };
+const LEN4: ArgKind = ArgKind::Int { min: 0, max: 32 };
+const LEN6: ArgKind = ArgKind::Int { min: 0, max: 128 };
+const U32: ArgKind = ArgKind::Int {
+    min: 0,
+    max: u32::MAX,
+};
+
+/// Builds the whole grammar.
+pub(crate) fn build() -> Grammar {
+    let mut g = Grammar::new();
+    g.add(
+        ViewId::User,
+        [
+            kw("system-view", "Enter the system view").session(SessionCmd::SystemView),
+            display(),
+            kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
+        ],
+    );
+    g.add(ViewId::System, system());
+    g.add(ViewId::Interface, interface());
+    g.add(ViewId::VpnInstance, vpn_instance());
+    g.add(ViewId::VpnInstanceAf, vpn_instance_af());
+    g.add(ViewId::Bgp, bgp());
+    for (view, afi, safi) in [
+        (ViewId::BgpIpv4Unicast, Afi::IPV4, Safi::Unicast),
+        (ViewId::BgpVpnv4, Afi::IPV4, Safi::Vpn),
+        (ViewId::BgpLabeled, Afi::IPV4, Safi::Labeled),
+        (ViewId::BgpVrf4, Afi::IPV4, Safi::Vrf),
+        (ViewId::BgpIpv6Unicast, Afi::IPV6, Safi::Unicast),
+        (ViewId::BgpVpnv6, Afi::IPV6, Safi::Vpn),
+        (ViewId::BgpVrf6, Afi::IPV6, Safi::Vrf),
+    ] {
+        g.add(view, bgp_family(afi, safi));
+    }
+    g.add(ViewId::Ospf, ospf());
+    g.add(ViewId::OspfArea, ospf_area());
+    g.add(ViewId::Mpls, mpls_view());
+    g.add(
+        ViewId::MplsLdp,
+        ["ipv4-family", "ipv6-family"].map(|w| {
+            kw(w, "LDP address family (kept, not active)")
+                .kept("mpls ldp")
+                .end_both()
+                .enters(ViewId::MplsLdpAf)
+        }),
+    );
+    g.add(ViewId::MplsLdpAf, Vec::new());
+    g.add(ViewId::RoutePolicy, route_policy_view());
+    for v in ViewId::ALL {
+        if v != ViewId::User {
+            g.add(v, common());
+        }
+    }
+    g
+}
+
+/// Commands valid in every configuration view.
+fn common() -> Vec<Node> {
+    vec![
+        kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
+        kw("return", "Return to the user view").session(SessionCmd::Return),
+        kw("commit", "Commit the configuration").session(SessionCmd::Commit),
+        display(),
+    ]
+}
+
+fn display() -> Node {
+    kw("display", "Display information").sub([
+        kw("current-configuration", "Current configuration").session(SessionCmd::DisplayCurrent),
+        kw("this", "Configuration of the current view").session(SessionCmd::DisplayThis),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// System view
+
+fn system() -> Vec<Node> {
+    vec![
+        kw("sysname", "Set the host name")
+            .act(sysname)
+            .uend()
+            .then(arg(HOST, "host-name", "Host name").end()),
+        kw("interface", "Specify an interface")
+            .act(interface_enter)
+            .sub([
+                arg(ArgKind::IfName, "interface-name", "Interface name")
+                    .end_both()
+                    .enters(ViewId::Interface),
+                arg(ArgKind::IfType, "interface-type", "Interface type").then(
+                    arg(ArgKind::IfNumber, "interface-number", "Interface number")
+                        .end_both()
+                        .enters(ViewId::Interface),
+                ),
+            ]),
+        kw("ip", "IP configuration").sub([
+            kw("vpn-instance", "Configure a VPN instance").then(
+                arg(NAME31, "vpn-instance-name", "VPN instance name")
+                    .run_both(vpn_instance_enter)
+                    .enters(ViewId::VpnInstance),
+            ),
+            ip_prefix(),
+            route_static(),
+        ]),
+        kw("bgp", "Enable BGP and enter the BGP view")
+            .act(bgp_enter)
+            .uend()
+            .then(
+                arg(ArgKind::Asn, "as-number", "AS number, plain or dotted")
+                    .end_both()
+                    .enters(ViewId::Bgp),
+            ),
+        kw("ospf", "OSPF (kept, not active)")
+            .kept("ospf")
+            .end_both()
+            .enters(ViewId::Ospf)
+            .sub([
+                arg(
+                    ArgKind::Int { min: 1, max: 65535 },
+                    "process-id",
+                    "Process ID",
+                )
+                .end_both()
+                .enters(ViewId::Ospf)
+                .then(
+                    kw("router-id", "Router ID").then(
+                        arg(ArgKind::Ipv4, "router-id", "Router ID")
+                            .end()
+                            .enters(ViewId::Ospf),
+                    ),
+                ),
+                kw("router-id", "Router ID").then(
+                    arg(ArgKind::Ipv4, "router-id", "Router ID")
+                        .end()
+                        .enters(ViewId::Ospf),
+                ),
+            ]),
+        kw("mpls", "MPLS (kept, not active)")
+            .kept("mpls")
+            .end_both()
+            .enters(ViewId::Mpls)
+            .sub([
+                kw("lsr-id", "LSR ID")
+                    .uend()
+                    .then(arg(ArgKind::Ipv4, "lsr-id", "LSR ID").end()),
+                kw("ldp", "MPLS LDP")
+                    .kept("mpls ldp")
+                    .end_both()
+                    .enters(ViewId::MplsLdp),
+            ]),
+        kw("route-policy", "Route policy (kept, not active)")
+            .kept("route-policy")
+            .then(
+                arg(POLICY, "route-policy-name", "Route policy name")
+                    .uend()
+                    .sub(["permit", "deny"].map(|mode| {
+                        kw(mode, "Matching mode").uend().then(
+                            kw("node", "Node").then(
+                                arg(ArgKind::Int { min: 0, max: 65535 }, "node", "Node number")
+                                    .end_both()
+                                    .enters(ViewId::RoutePolicy),
+                            ),
+                        )
+                    })),
+            ),
+    ]
+}
+
+fn ip_prefix() -> Node {
+    let body = |n: Node| {
+        n.sub(["permit", "deny"].map(|mode| {
+            kw(mode, "Matching mode").then(
+                arg(ArgKind::Ipv4, "ipv4-address", "Address").then(
+                    arg(LEN4, "mask-length", "Mask length")
+                        .end_both()
+                        .sub(any_order(&[
+                            kw("greater-equal", "Lower bound")
+                                .then(arg(LEN4, "greater-equal-value", "Length").end_both()),
+                            kw("less-equal", "Upper bound")
+                                .then(arg(LEN4, "less-equal-value", "Length").end_both()),
+                        ])),
+                ),
+            )
+        }))
+    };
+    kw("ip-prefix", "IPv4 prefix list (kept, not active)")
+        .kept("ip ip-prefix")
+        .then(
+            body(arg(POLICY, "ip-prefix-name", "Prefix list name").uend()).then(
+                kw("index", "Index").then(body(arg(
+                    ArgKind::Int {
+                        min: 1,
+                        max: u32::MAX,
+                    },
+                    "index-number",
+                    "Index",
+                ))),
+            ),
+        )
+}
+
+fn route_static() -> Node {
+    let tail = || {
+        any_order(&[
+            kw("preference", "Preference").then(
+                arg(
+                    ArgKind::Int { min: 1, max: 255 },
+                    "preference",
+                    "Preference",
+                )
+                .end_both(),
+            ),
+            kw("tag", "Tag").then(arg(U32, "tag", "Tag").end_both()),
+            kw("description", "Description").then(arg(ArgKind::Text, "text", "Text").end_both()),
+        ])
+    };
+    let dest = || {
+        arg(ArgKind::Ipv4, "ip-address", "Destination").sub(
+            [
+                arg(ArgKind::Mask, "mask", "Mask"),
+                arg(LEN4, "mask-length", "Mask length"),
+            ]
+            .map(|m| {
+                m.sub([
+                    arg(ArgKind::Ipv4, "nexthop-address", "Next hop")
+                        .end_both()
+                        .sub(tail()),
+                    arg(ArgKind::IfName, "interface-name", "Outgoing interface")
+                        .end_both()
+                        .sub(tail())
+                        .then(
+                            arg(ArgKind::Ipv4, "nexthop-address", "Next hop")
+                                .end_both()
+                                .sub(tail()),
+                        ),
+                ])
+            }),
+        )
+    };
+    kw("route-static", "Static route (kept, not active)")
+        .kept("ip route-static")
+        .sub([
+            dest(),
+            kw("vpn-instance", "VPN instance")
+                .then(arg(NAME31, "vpn-instance-name", "VPN instance").then(dest())),
+        ])
+}
+
+fn sysname(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::Sysname(if m.undo {
+        None
+    } else {
+        m.str("host-name").map(str::to_owned)
+    }))
+}
+
+fn interface_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    let name = match m.get("interface-name") {
+        Some(Value::IfName(n)) => n.clone(),
+        _ => format!(
+            "{}{}",
+            m.str("interface-type").unwrap_or_default(),
+            m.str("interface-number").unwrap_or_default()
+        ),
+    };
+    Ok(Change::Interface { name, undo: m.undo })
+}
+
+fn vpn_instance_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::VpnInstance {
+        name: m.str("vpn-instance-name").unwrap_or_default().to_owned(),
+        undo: m.undo,
+    })
+}
+
+fn bgp_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::Bgp {
+        asn: m.asn("as-number"),
+        undo: m.undo,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interface view
+
+fn interface() -> Vec<Node> {
+    let v4 = || {
+        arg(ArgKind::Ipv4, "ip-address", "IPv4 address").sub(
+            [
+                arg(ArgKind::Mask, "mask", "Mask"),
+                arg(LEN4, "mask-length", "Mask length"),
+            ]
+            .map(|m| m.end_both().then(kw("sub", "Secondary address").end_both())),
+        )
+    };
+    vec![
+        kw("shutdown", "Shut down the interface").run_both(if_shutdown),
+        kw("description", "Interface description")
+            .act(if_description)
+            .uend()
+            .then(arg(ArgKind::Text, "text", "Text").end()),
+        kw("ip", "IP configuration").sub([
+            kw("address", "IPv4 address").act(if_ipv4).uend().then(v4()),
+            kw("binding", "Bind to a VPN instance").then(
+                kw("vpn-instance", "VPN instance")
+                    .then(arg(NAME31, "vpn-instance-name", "VPN instance").run_both(if_binding)),
+            ),
+        ]),
+        kw("ipv6", "IPv6 configuration").sub([
+            kw("enable", "Enable IPv6").run_both(if_ipv6_enable),
+            kw("address", "IPv6 address").act(if_ipv6).uend().sub([
+                arg(
+                    ArgKind::Ipv6Prefix,
+                    "ipv6-address/prefix-length",
+                    "Address/length",
+                )
+                .end_both(),
+                arg(ArgKind::Ipv6, "ipv6-address", "Address").then(
+                    arg(ArgKind::Int { min: 1, max: 128 }, "prefix-length", "Length").end_both(),
+                ),
+            ]),
+        ]),
+        kw("mpls", "MPLS on the interface (kept, not active)")
+            .kept("mpls")
+            .end_both()
+            .then(
+                kw("ldp", "LDP on the interface")
+                    .kept("mpls ldp")
+                    .end_both(),
+            ),
+    ]
+}
+
+fn scope_if(s: &Scope) -> String {
+    match s {
+        Scope::Interface(n) => n.clone(),
+        _ => String::new(),
+    }
+}
+
+fn if_shutdown(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::IfShutdown {
+        name: scope_if(s),
+        shutdown: !m.undo,
+    })
+}
+
+fn if_description(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::IfDescription {
+        name: scope_if(s),
+        text: if m.undo {
+            None
+        } else {
+            m.str("text").map(str::to_owned)
+        },
+    })
+}
+
+fn if_ipv4(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let addr = match (m.ip("ip-address"), mask(m, "mask", "mask-length")) {
+        (Some(IpAddr::V4(a)), Some(l)) => Ipv4Net::new(a, l).ok(),
+        _ => None,
+    };
+    Ok(Change::IfIpv4 {
+        name: scope_if(s),
+        addr,
+        sub: m.has("sub"),
+        undo: m.undo,
+    })
+}
+
+fn if_binding(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::IfBinding {
+        name: scope_if(s),
+        vpn: m.str("vpn-instance-name").unwrap_or_default().to_owned(),
+        undo: m.undo,
+    })
+}
+
+fn if_ipv6_enable(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::IfIpv6Enable {
+        name: scope_if(s),
+        on: !m.undo,
+    })
+}
+
+fn if_ipv6(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let addr = match (
+        m.get("ipv6-address/prefix-length"),
+        m.ip("ipv6-address"),
+        m.int("prefix-length"),
+    ) {
+        (Some(Value::Ipv6Prefix(a, l)), _, _) => Ipv6Net::new(*a, *l).ok(),
+        (_, Some(IpAddr::V6(a)), Some(l)) => Ipv6Net::new(a, l as u8).ok(),
+        _ => None,
+    };
+    Ok(Change::IfIpv6 {
+        name: scope_if(s),
+        addr,
+        undo: m.undo,
+    })
+}
+
+fn mask(m: &Matched, dotted: &str, len: &str) -> Option<u8> {
+    m.mask_len(dotted).or_else(|| m.mask_len(len))
+}
+
+// ---------------------------------------------------------------------------------------------
+// VPN instance views
+
+fn vpn_instance() -> Vec<Node> {
+    ["ipv4-family", "ipv6-family"]
+        .map(|w| {
+            kw(w, "Address family of the VPN instance")
+                .run_both(vpn_af_enter)
+                .enters(ViewId::VpnInstanceAf)
+        })
+        .into()
+}
+
+fn vpn_af_enter(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let name = match s {
+        Scope::VpnInstance(n) => n.clone(),
+        _ => String::new(),
+    };
+    let afi = if m.has("ipv6-family") {
+        Afi::IPV6
+    } else {
+        Afi::IPV4
+    };
+    Ok(Change::VpnAf {
+        name,
+        afi,
+        undo: m.undo,
+    })
+}
+
+/// `vpn-target <rt> [<rt> ...up to 8] [export-extcommunity | import-extcommunity | both]`.
+fn vpn_targets(depth: usize) -> Node {
+    let mut n = arg(ArgKind::Rt, "vpn-target", "Route target")
+        .end_both()
+        .sub(
+            [
+                ("export-extcommunity", "Export route targets"),
+                ("import-extcommunity", "Import route targets"),
+                ("both", "Import and export route targets"),
+            ]
+            .map(|(w, h)| kw(w, h).end_both()),
+        );
+    if depth > 1 {
+        n = n.then(vpn_targets(depth - 1));
+    }
+    n
+}
+
+fn vpn_instance_af() -> Vec<Node> {
+    vec![
+        kw("route-distinguisher", "Route distinguisher")
+            .then(arg(ArgKind::Rd, "route-distinguisher", "RD").run_both(vpn_rd)),
+        kw("vpn-target", "Route targets")
+            .act(vpn_target)
+            .then(vpn_targets(8)),
+        kw("apply-label", "Label allocation")
+            .then(kw("per-instance", "One label per VPN instance").run_both(vpn_apply_label)),
+    ]
+}
+
+fn scope_vpn_af(s: &Scope) -> (String, Afi) {
+    match s {
+        Scope::VpnAf { name, afi } => (name.clone(), *afi),
+        _ => (String::new(), Afi::IPV4),
+    }
+}
+
+fn vpn_rd(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    let Some(Value::Rd(rd)) = m.get("route-distinguisher") else {
+        unreachable!("grammar: the RD argument is present")
+    };
+    Ok(Change::VpnRd {
+        name,
+        afi,
+        rd: *rd,
+        undo: m.undo,
+    })
+}
+
+fn vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    let rts = m
+        .all("vpn-target")
+        .filter_map(|v| match v {
+            Value::Rt(rt) => Some(*rt),
+            _ => None,
+        })
+        .collect();
+    let dir = if m.has("export-extcommunity") {
+        RtDirection::Export
+    } else if m.has("import-extcommunity") {
+        RtDirection::Import
+    } else {
+        RtDirection::Both
+    };
+    Ok(Change::VpnTarget {
+        name,
+        afi,
+        rts,
+        dir,
+        undo: m.undo,
+    })
+}
+
+fn vpn_apply_label(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    Ok(Change::VpnApplyLabel {
+        name,
+        afi,
+        on: !m.undo,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// BGP view
+
+fn bgp() -> Vec<Node> {
+    vec![
+        kw("router-id", "Router ID")
+            .act(router_id)
+            .uend()
+            .then(arg(ArgKind::Ipv4, "router-id", "Router ID").end()),
+        // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
+        // `peer enable`, `peer route-policy`, ... list "BGP view" among their views).
+        peer(true, true),
+        network(false),
+        import_route(),
+        kw("ipv4-family", "IPv4 address family")
+            .act(family_enter)
+            .sub([
+                kw("unicast", "Unicast")
+                    .end_both()
+                    .enters(ViewId::BgpIpv4Unicast),
+                kw("vpnv4", "VPNv4").end_both().enters(ViewId::BgpVpnv4),
+                kw("labeled-unicast", "Labeled unicast")
+                    .end_both()
+                    .enters(ViewId::BgpLabeled),
+                kw("vpn-instance", "VPN instance").then(
+                    arg(NAME31, "vpn-instance-name", "VPN instance")
+                        .end_both()
+                        .enters(ViewId::BgpVrf4),
+                ),
+            ]),
+        kw("ipv6-family", "IPv6 address family")
+            .act(family_enter)
+            .sub([
+                kw("unicast", "Unicast")
+                    .end_both()
+                    .enters(ViewId::BgpIpv6Unicast),
+                kw("vpnv6", "VPNv6").end_both().enters(ViewId::BgpVpnv6),
+                kw("vpn-instance", "VPN instance").then(
+                    arg(NAME31, "vpn-instance-name", "VPN instance")
+                        .end_both()
+                        .enters(ViewId::BgpVrf6),
+                ),
+            ]),
+    ]
+}
+
+fn router_id(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::RouterId(match m.ip("router-id") {
+        Some(IpAddr::V4(a)) if !m.undo => Some(a),
+        _ => None,
+    }))
+}
+
+fn family_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    let v6 = m.has("ipv6-family");
+    let af = if let Some(name) = m.str("vpn-instance-name") {
+        AfKey::Vrf {
+            afi: if v6 { Afi::IPV6 } else { Afi::IPV4 },
+            name: name.to_owned(),
+        }
+    } else if m.has("vpnv4") {
+        AfKey::Vpnv4
+    } else if m.has("vpnv6") {
+        AfKey::Vpnv6
+    } else if m.has("labeled-unicast") {
+        AfKey::Ipv4Labeled
+    } else if v6 {
+        AfKey::Ipv6Unicast
+    } else {
+        AfKey::Ipv4Unicast
+    };
+    Ok(Change::Family { af, undo: m.undo })
+}
+
+/// `peer <address> ...`: session commands (`session`) and/or per-family commands (`af`).
+fn peer(session: bool, af: bool) -> Node {
+    let mut subs = Vec::new();
+    if session {
+        subs.push(
+            kw("as-number", "AS number of the peer")
+                .act(peer_as)
+                .uend()
+                .then(arg(ArgKind::Asn, "as-number", "AS number, plain or dotted").end()),
+        );
+        subs.push(
+            kw("connect-interface", "Source interface or address")
+                .act(peer_session)
+                .uend()
+                .sub([
+                    arg(ArgKind::IfName, "interface-name", "Interface")
+                        .end()
+                        .then(arg(ArgKind::Ipv4, "ipv4-source-address", "Source address").end()),
+                    arg(ArgKind::IfType, "interface-type", "Interface type").then(
+                        arg(ArgKind::IfNumber, "interface-number", "Interface number")
+                            .end()
+                            .then(
+                                arg(ArgKind::Ipv4, "ipv4-source-address", "Source address").end(),
+                            ),
+                    ),
+                    arg(ArgKind::IpAddr, "ipv4-source-address", "Source address").end(),
+                ]),
+        );
+        for (w, h) in [
+            ("ebgp-max-hop", "Maximum hops to an EBGP peer"),
+            ("valid-ttl-hops", "GTSM: valid TTL hops"),
+        ] {
+            subs.push(
+                kw(w, h)
+                    .act(peer_session)
+                    .end_both()
+                    .then(arg(HOPS, "hop-count", "Hop count").end()),
+            );
+        }
+        subs.push(
+            kw("password", "TCP MD5 authentication")
+                .act(peer_session)
+                .uend()
+                .sub([
+                    kw("cipher", "Cipher text").then(arg(KEY, "cipher-password", "Key").end()),
+                    kw("simple", "Plain text").then(arg(KEY, "simple-password", "Key").end()),
+                ]),
+        );
+        subs.push(
+            kw("timer", "Timers").act(peer_session).then(
+                kw("keepalive", "Keepalive interval").uend().then(
+                    arg(
+                        ArgKind::Int { min: 0, max: 21845 },
+                        "keepalive-time",
+                        "Seconds",
+                    )
+                    .then(kw("hold", "Hold time").then(
+                        arg(ArgKind::Int { min: 0, max: 65535 }, "hold-time", "Seconds").end(),
+                    )),
+                ),
+            ),
+        );
+        subs.push(
+            kw("description", "Description")
+                .act(peer_session)
+                .uend()
+                .then(arg(ArgKind::Text, "description-text", "Text").end()),
+        );
+        subs.push(
+            kw("ignore", "Disable the session")
+                .act(peer_session)
+                .end_both(),
+        );
+    }
+    if af {
+        for (w, h) in [
+            ("enable", "Exchange routes of this family with the peer"),
+            ("reflect-client", "The peer is a route reflector client"),
+            ("next-hop-invariable", "Do not change the next hop"),
+            ("next-hop-local", "Set the next hop to the local address"),
+            ("label-route-capability", "Exchange labeled routes"),
+        ] {
+            subs.push(kw(w, h).run_both(peer_af));
+        }
+        subs.push(
+            kw("route-policy", "Apply a route policy")
+                .act(peer_af)
+                .then(arg(POLICY, "route-policy-name", "Route policy").sub([
+                    kw("import", "Inbound").end_both(),
+                    kw("export", "Outbound").end_both(),
+                ])),
+        );
+    }
+    let addr = arg(ArgKind::IpAddr, "peer-address", "Peer address").sub(subs);
+    let addr = if session {
+        addr.act(peer_as).uend()
+    } else {
+        addr
+    };
+    kw("peer", "Configure a BGP peer").then(addr)
+}
+
+fn peer_scope(s: &Scope) -> PeerScope {
+    match s {
+        Scope::BgpAf(k @ AfKey::Vrf { .. }) => PeerScope::Vrf(k.clone()),
+        _ => PeerScope::Public,
+    }
+}
+
+fn peer_addr(m: &Matched) -> IpAddr {
+    m.ip("peer-address")
+        .expect("grammar: the peer address is present")
+}
+
+fn peer_as(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::PeerAs {
+        scope: peer_scope(s),
+        addr: peer_addr(m),
+        asn: if m.undo { None } else { m.asn("as-number") },
+    })
+}
+
+fn hops(m: &Matched) -> Option<u8> {
+    (!m.undo).then(|| m.int("hop-count").map_or(255, |h| h as u8))
+}
+
+fn peer_session(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let on = !m.undo;
+    let attr = if m.has("connect-interface") {
+        let interface = match m.get("interface-name") {
+            Some(Value::IfName(n)) => Some(n.clone()),
+            _ => m
+                .str("interface-type")
+                .map(|t| format!("{t}{}", m.str("interface-number").unwrap_or_default())),
+        };
+        let address = m.ip("ipv4-source-address");
+        SessionAttr::ConnectInterface(on.then_some(ConnectInterface { interface, address }))
+    } else if m.has("ebgp-max-hop") {
+        SessionAttr::EbgpMaxHop(hops(m))
+    } else if m.has("valid-ttl-hops") {
+        SessionAttr::ValidTtlHops(hops(m))
+    } else if m.has("password") {
+        SessionAttr::Password(if !on {
+            None
+        } else if let Some(k) = m.str("cipher-password") {
+            Some(Password::Cipher(k.to_owned()))
+        } else {
+            m.str("simple-password")
+                .map(|k| Password::Simple(k.to_owned()))
+        })
+    } else if m.has("timer") {
+        let t = match (m.int("keepalive-time"), m.int("hold-time")) {
+            (Some(k), Some(h)) if on => {
+                // ParaDef: hold is 0 or 3..65535; ExtraInfo: hold at least three keepalives.
+                if h != 0 && (h < 3 || h < k.saturating_mul(3)) {
+                    return Err(Reject::new(
+                        "Error: The hold time must be 0, or at least 3 seconds and three times the keepalive time.",
+                    ));
+                }
+                Some(Timers {
+                    keepalive: k as u16,
+                    hold: h as u16,
+                })
+            }
+            _ => None,
+        };
+        SessionAttr::Timers(t)
+    } else if m.has("description") {
+        SessionAttr::Description(if on {
+            m.str("description-text").map(str::to_owned)
+        } else {
+            None
+        })
+    } else {
+        SessionAttr::Ignore(on)
+    };
+    Ok(Change::PeerSession {
+        scope: peer_scope(s),
+        addr: peer_addr(m),
+        attr,
+    })
+}
+
+fn scope_af(s: &Scope) -> AfKey {
+    match s {
+        Scope::BgpAf(k) => k.clone(),
+        _ => AfKey::Ipv4Unicast,
+    }
+}
+
+fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let on = !m.undo;
+    let attr = if m.has("enable") {
+        AfPeerAttr::Enable(on)
+    } else if m.has("reflect-client") {
+        AfPeerAttr::ReflectClient(on)
+    } else if m.has("next-hop-invariable") {
+        AfPeerAttr::NextHopInvariable(on)
+    } else if m.has("next-hop-local") {
+        AfPeerAttr::NextHopLocal(on)
+    } else if m.has("label-route-capability") {
+        AfPeerAttr::LabelRouteCapability(on)
+    } else {
+        let p = on.then(|| m.str("route-policy-name").unwrap_or_default().to_owned());
+        if m.has("import") {
+            AfPeerAttr::RoutePolicyImport(p)
+        } else {
+            AfPeerAttr::RoutePolicyExport(p)
+        }
+    };
+    Ok(Change::AfPeer {
+        af: scope_af(s),
+        addr: peer_addr(m),
+        attr,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// BGP address family views
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Safi {
+    Unicast,
+    Vpn,
+    Labeled,
+    Vrf,
+}
+
+fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
+    let v6 = afi == Afi::IPV6;
+    let mut out = vec![peer(safi == Safi::Vrf, true)];
+    if safi != Safi::Vpn {
+        out.push(network(v6));
+        out.push(import_route());
+    }
+    if safi == Safi::Unicast {
+        out.push(kw("synchronization", "IGP synchronization").run_both(af_sync));
+    }
+    if safi == Safi::Vpn {
+        out.push(kw("policy", "Policy").then(
+            kw("vpn-target", "Filter VPN routes by route target").run_both(af_policy_vpn_target),
+        ));
+    }
+    if !v6 && matches!(safi, Safi::Unicast | Safi::Vrf) {
+        out.push(
+            kw(
+                "import-rib",
+                "Import routes of another RIB (kept, not active)",
+            )
+            .kept("import-rib")
+            .then(
+                kw("public", "Public network")
+                    .then(kw("labeled-unicast", "Labeled unicast").end_both()),
+            ),
+        );
+    }
+    out.push(
+        kw("reflector", "Route reflector").then(
+            kw("cluster-id", "Cluster ID")
+                .act(af_cluster_id)
+                .uend()
+                .sub([
+                    arg(ArgKind::Ipv4, "cluster-id-ipv4", "Cluster ID").end(),
+                    arg(
+                        ArgKind::Int {
+                            min: 1,
+                            max: u32::MAX,
+                        },
+                        "cluster-id-value",
+                        "Cluster ID",
+                    )
+                    .end(),
+                ]),
+        ),
+    );
+    out
+}
+
+/// `network` (in the BGP view it applies to IPv4 unicast).
+fn network(v6: bool) -> Node {
+    let policy = || {
+        kw("route-policy", "Route policy")
+            .then(arg(POLICY, "route-policy-name", "Route policy").end_both())
+    };
+    let n = kw("network", "Advertise a local route").act(af_network);
+    if v6 {
+        n.then(
+            arg(ArgKind::Ipv6, "ipv6-address", "Address").then(
+                arg(LEN6, "prefix-length", "Prefix length")
+                    .end_both()
+                    .then(policy()),
+            ),
+        )
+    } else {
+        n.then(
+            arg(ArgKind::Ipv4, "ipv4-address", "Address")
+                .end_both()
+                .sub([
+                    arg(ArgKind::Mask, "mask", "Mask").end_both().then(policy()),
+                    arg(LEN4, "mask-length", "Mask length")
+                        .end_both()
+                        .then(policy()),
+                    policy(),
+                ]),
+        )
+    }
+}
+
+/// `import-route { direct | static } [ med m | route-policy p ] *`.
+fn import_route() -> Node {
+    kw("import-route", "Import routes of another protocol")
+        .act(af_import_route)
+        .sub(["direct", "static"].map(|p| {
+            kw(p, "Source protocol").end_both().sub(any_order(&[
+                kw("med", "MED").then(arg(U32, "med", "MED").end_both()),
+                kw("route-policy", "Route policy")
+                    .then(arg(POLICY, "route-policy-name", "Route policy").end_both()),
+            ]))
+        }))
+}
+
+fn af_network(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let af = scope_af(s);
+    let addr = m
+        .ip("ipv4-address")
+        .or_else(|| m.ip("ipv6-address"))
+        .expect("grammar: the network address is present");
+    let len = match addr {
+        IpAddr::V4(a) => mask(m, "mask", "mask-length").unwrap_or_else(|| {
+            // No mask: the classful natural mask.
+            match a.octets()[0] {
+                0..=127 => 8,
+                128..=191 => 16,
+                192..=223 => 24,
+                _ => 32,
+            }
+        }),
+        IpAddr::V6(_) => m.int("prefix-length").unwrap_or(128) as u8,
+    };
+    let prefix = network_of(addr, len).ok_or_else(|| Reject::new("Error: Wrong mask."))?;
+    Ok(Change::AfAttr {
+        af,
+        attr: AfAttr::Network(
+            Network {
+                prefix,
+                route_policy: m.str("route-policy-name").map(str::to_owned),
+            },
+            m.undo,
+        ),
+    })
+}
+
+fn af_import_route(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let protocol = if m.has("static") {
+        ImportProtocol::Static
+    } else {
+        ImportProtocol::Direct
+    };
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::ImportRoute(
+            ImportRoute {
+                protocol,
+                med: m.int("med"),
+                route_policy: m.str("route-policy-name").map(str::to_owned),
+            },
+            m.undo,
+        ),
+    })
+}
+
+fn af_sync(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::Synchronization(!m.undo),
+    })
+}
+
+fn af_policy_vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::PolicyVpnTarget(!m.undo),
+    })
+}
+
+fn af_cluster_id(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let id = match (m.ip("cluster-id-ipv4"), m.int("cluster-id-value")) {
+        _ if m.undo => None,
+        (Some(IpAddr::V4(a)), _) => Some(a),
+        (_, Some(v)) => Some(v.into()),
+        _ => None,
+    };
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::ReflectorClusterId(id),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kept views: OSPF, MPLS, route-policy
+
+fn ospf() -> Vec<Node> {
+    let area_id = |n: Node| {
+        n.sub([
+            arg(ArgKind::Ipv4, "area-id", "Area ID (dotted)")
+                .end_both()
+                .enters(ViewId::OspfArea),
+            arg(U32, "area-id", "Area ID")
+                .end_both()
+                .enters(ViewId::OspfArea),
+        ])
+    };
+    vec![
+        area_id(kw("area", "OSPF area").kept("ospf")),
+        kw("import-route", "Import routes")
+            .kept("ospf")
+            .sub(["bgp", "direct", "static"].map(|p| {
+                kw(p, "Source protocol").end_both().sub(any_order(&[
+                    kw("cost", "Cost").then(
+                        arg(
+                            ArgKind::Int {
+                                min: 0,
+                                max: 16777214,
+                            },
+                            "cost",
+                            "Cost",
+                        )
+                        .end_both(),
+                    ),
+                    kw("type", "External type")
+                        .then(arg(ArgKind::Int { min: 1, max: 2 }, "type", "Type").end_both()),
+                    kw("route-policy", "Route policy")
+                        .then(arg(POLICY, "route-policy-name", "Route policy").end_both()),
+                ]))
+            })),
+        kw("default-route-advertise", "Advertise a default route")
+            .kept("ospf")
+            .end_both()
+            .then(kw("always", "Always").end_both()),
+        kw("silent-interface", "Silent interface")
+            .kept("ospf")
+            .then(arg(ArgKind::IfName, "interface-name", "Interface").end_both()),
+    ]
+}
+
+fn ospf_area() -> Vec<Node> {
+    vec![
+        kw("network", "Enable OSPF on matching interfaces")
+            .kept("ospf")
+            .then(
+                arg(ArgKind::Ipv4, "ip-address", "Address")
+                    .then(arg(ArgKind::Wildcard, "wildcard-mask", "Wildcard mask").end_both()),
+            ),
+    ]
+}
+
+fn mpls_view() -> Vec<Node> {
+    vec![
+        kw("lsp-trigger", "LSP trigger policy").kept("mpls").sub([
+            kw("all", "All routes").end_both(),
+            kw("host", "Host routes").end_both(),
+            kw("none", "No routes").end_both(),
+            kw("bgp-label-route", "BGP labeled routes").end_both(),
+            kw("ip-prefix", "Routes in a prefix list")
+                .then(arg(POLICY, "ip-prefix-name", "Prefix list").end_both()),
+        ]),
+        kw("label", "Label advertisement").kept("mpls").then(
+            kw("advertise", "Label to advertise for the egress").sub(
+                ["implicit-null", "explicit-null", "non-null"]
+                    .map(|w| kw(w, "Label mode").end_both()),
+            ),
+        ),
+    ]
+}
+
+fn route_policy_view() -> Vec<Node> {
+    let name = |w: &'static str| {
+        kw(w, "Match a list").then(arg(POLICY, "list-name", "List name").end_both())
+    };
+    let num = |w: &'static str| kw(w, "Value").then(arg(U32, "value", "Value").end_both());
+    vec![
+        kw("if-match", "Match clause").kept("route-policy").sub([
+            kw("mpls-label", "Routes with labels").end_both(),
+            kw("ip-prefix", "IPv4 prefix list")
+                .then(arg(POLICY, "ip-prefix-name", "Prefix list").end_both()),
+            name("community-filter"),
+            name("as-path-filter"),
+            name("extcommunity-filter"),
+            num("cost"),
+            num("tag"),
+            kw("ipv6", "IPv6").then(
+                kw("address", "Destination").then(
+                    kw("prefix-list", "Prefix list")
+                        .then(arg(POLICY, "list-name", "Prefix list").end_both()),
+                ),
+            ),
+        ]),
+        kw("apply", "Apply clause").kept("route-policy").sub([
+            kw("mpls-label", "Allocate labels").end_both(),
+            num("cost"),
+            num("tag"),
+            num("local-preference"),
+            num("preferred-value"),
+            kw("community", "Set communities")
+                .then(arg(ArgKind::Text, "community", "Communities").end_both()),
+            kw("extcommunity", "Set extended communities")
+                .then(arg(ArgKind::Text, "extcommunity", "Extended communities").end_both()),
+            kw("as-path", "Prepend AS numbers")
+                .then(arg(ArgKind::Text, "as-path", "AS numbers").end_both()),
+            kw("ip-address", "IPv4").then(
+                kw("next-hop", "Next hop")
+                    .then(arg(ArgKind::Ipv4, "ipv4-address", "Next hop").end_both()),
+            ),
+            kw("ipv6", "IPv6").then(
+                kw("next-hop", "Next hop")
+                    .then(arg(ArgKind::Ipv6, "ipv6-address", "Next hop").end_both()),
+            ),
+        ]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every node where a command ends has an action (own or inherited), and every keyword is
+    /// unique among its siblings.
+    #[test]
+    fn table_is_well_formed() {
+        fn walk(n: &Node, inherited: bool, path: &str) {
+            let has = inherited || n.action.is_some();
+            let here = format!("{path} {}", n.display_token());
+            if n.ends || n.undo_ends {
+                assert!(has, "no action for `{here}`");
+            }
+            let mut kws: Vec<_> = n.children.iter().filter_map(|c| c.keyword()).collect();
+            kws.sort_unstable();
+            let before = kws.len();
+            kws.dedup();
+            assert_eq!(before, kws.len(), "duplicate keyword under `{here}`");
+            for c in &n.children {
+                walk(c, has, &here);
+            }
+        }
+        let g = build();
+        for v in ViewId::ALL {
+            for n in g.roots(v) {
+                walk(n, false, v.name());
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! Typed arguments: what a parameter position of the grammar accepts, and the typed value a
+//! token becomes when it matches.
+//!
+//! Every [`ArgKind`] parses one token (except [`ArgKind::Text`], which takes the rest of the
+//! line). A token that does not parse, or parses out of range, is VRP's "Wrong parameter".
+//! Ranges come from the vendor command reference (`ParaDef`): AS numbers 1..4294967295 plain or
+//! `x.y` dotted (RFC 5396), hop counts 1..255, mask lengths 0..32 / 0..128.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use tern_types::{Asn, ExtCommunity, RouteDistinguisher};
+
+/// What kind of value a parameter position takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// AS number, plain `1..=4294967295` or dotted `x.y`.
+    Asn,
+    /// IPv4 address in dotted decimal.
+    Ipv4,
+    /// IPv6 address.
+    Ipv6,
+    /// IPv4 or IPv6 address (a BGP peer).
+    IpAddr,
+    /// Dotted-decimal IPv4 network mask with contiguous ones (`255.255.255.0`).
+    Mask,
+    /// IPv4 wildcard mask (`0.0.0.255`), as OSPF `network` takes it; any value.
+    Wildcard,
+    /// An IPv6 address with its prefix length in one token (`2001:db8::1/64`).
+    Ipv6Prefix,
+    /// An unsigned integer within an inclusive range.
+    Int {
+        /// Smallest value accepted.
+        min: u32,
+        /// Largest value accepted.
+        max: u32,
+    },
+    /// A single word of 1..=`max` characters (names, keys).
+    Word {
+        /// Longest accepted length in characters.
+        max: usize,
+    },
+    /// The rest of the line, verbatim (descriptions).
+    Text,
+    /// A full interface name: type and number in one token (`LoopBack1`, `GigabitEthernet0/1/0`).
+    IfName,
+    /// An interface type alone (`LoopBack`), followed by an [`ArgKind::IfNumber`] token.
+    IfType,
+    /// An interface number (`1`, `0/1/0`, `0/1/0.100`).
+    IfNumber,
+    /// A route distinguisher (`100:1`, `1.1.1.1:1`, `65536:1`, `1.0:1`).
+    Rd,
+    /// A route target value (same forms as an RD).
+    Rt,
+}
+
+/// A matched token's typed value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A keyword (no value beyond its presence).
+    Keyword,
+    /// An AS number.
+    Asn(Asn),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// A mask length (from a dotted mask or a number).
+    MaskLen(u8),
+    /// An IPv6 address with a prefix length.
+    Ipv6Prefix(Ipv6Addr, u8),
+    /// An integer.
+    Int(u32),
+    /// A word, text, interface type or number, as typed.
+    Str(String),
+    /// A canonical interface name.
+    IfName(String),
+    /// A route distinguisher.
+    Rd(RouteDistinguisher),
+    /// A route target.
+    Rt(ExtCommunity),
+}
+
+/// Interface types tern knows, spelled as VRP prints them.
+pub const INTERFACE_TYPES: &[&str] = &[
+    "LoopBack",
+    "GigabitEthernet",
+    "Ethernet",
+    "10GE",
+    "25GE",
+    "40GE",
+    "100GE",
+    "Eth-Trunk",
+    "Vlanif",
+    "Tunnel",
+    "NULL",
+    "Virtual-Ethernet",
+];
+
+impl ArgKind {
+    /// Short placeholder as `?` help shows it (`<1-255>`, `X.X.X.X`, `STRING<1-31>`).
+    pub fn placeholder(self) -> String {
+        match self {
+            ArgKind::Asn => "<1-4294967295>|<x.y>".into(),
+            ArgKind::Ipv4 | ArgKind::Mask | ArgKind::Wildcard => "X.X.X.X".into(),
+            ArgKind::Ipv6 => "X:X::X:X".into(),
+            ArgKind::IpAddr => "X.X.X.X|X:X::X:X".into(),
+            ArgKind::Ipv6Prefix => "X:X::X:X/M".into(),
+            ArgKind::Int { min, max } => format!("<{min}-{max}>"),
+            ArgKind::Word { max } => format!("STRING<1-{max}>"),
+            ArgKind::Text => "TEXT".into(),
+            ArgKind::IfName => "INTERFACE".into(),
+            ArgKind::IfType => "TYPE".into(),
+            ArgKind::IfNumber => "NUMBER".into(),
+            ArgKind::Rd => "ASN:NN|IP:NN".into(),
+            ArgKind::Rt => "ASN:NN|IP:NN".into(),
+        }
+    }
+
+    /// True for kinds that accept (almost) any token; keywords take precedence over them.
+    pub fn is_catch_all(self) -> bool {
+        matches!(self, ArgKind::Word { .. } | ArgKind::Text)
+    }
+
+    /// Parses one token, `None` when it is not a value of this kind (or out of range).
+    pub fn parse(self, tok: &str) -> Option<Value> {
+        match self {
+            ArgKind::Asn => tok.parse::<Asn>().ok().map(Value::Asn),
+            ArgKind::Ipv4 => parse_v4(tok).map(|a| Value::Ip(a.into())),
+            ArgKind::Ipv6 => tok.parse::<Ipv6Addr>().ok().map(|a| Value::Ip(a.into())),
+            ArgKind::IpAddr => parse_v4(tok)
+                .map(IpAddr::from)
+                .or_else(|| tok.parse::<Ipv6Addr>().ok().map(IpAddr::from))
+                .map(Value::Ip),
+            ArgKind::Mask => parse_v4(tok).and_then(mask_len).map(Value::MaskLen),
+            ArgKind::Wildcard => parse_v4(tok).map(|a| Value::Ip(a.into())),
+            ArgKind::Ipv6Prefix => {
+                let (a, l) = tok.split_once('/')?;
+                let a: Ipv6Addr = a.parse().ok()?;
+                let l = parse_uint(l)?;
+                (l <= 128).then_some(Value::Ipv6Prefix(a, l as u8))
+            }
+            ArgKind::Int { min, max } => parse_uint(tok)
+                .filter(|v| (min..=max).contains(v))
+                .map(Value::Int),
+            ArgKind::Word { max } => {
+                let n = tok.chars().count();
+                (n >= 1 && n <= max).then(|| Value::Str(tok.to_owned()))
+            }
+            ArgKind::Text => Some(Value::Str(tok.to_owned())),
+            ArgKind::IfName => canonical_ifname(tok).map(Value::IfName),
+            ArgKind::IfType => interface_type(tok).map(|t| Value::Str(t.to_owned())),
+            ArgKind::IfNumber => is_ifnumber(tok).then(|| Value::Str(tok.to_owned())),
+            ArgKind::Rd => tok.parse::<RouteDistinguisher>().ok().map(Value::Rd),
+            ArgKind::Rt => tok.parse::<ExtCommunity>().ok().map(Value::Rt),
+        }
+    }
+}
+
+/// Strict dotted-decimal IPv4 (four parts).
+fn parse_v4(tok: &str) -> Option<Ipv4Addr> {
+    tok.parse().ok()
+}
+
+/// Decimal digits only, no sign, fits in u32.
+fn parse_uint(tok: &str) -> Option<u32> {
+    if tok.is_empty() || !tok.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    tok.parse().ok()
+}
+
+/// The length of a contiguous network mask, `None` for non-contiguous masks.
+pub fn mask_len(mask: Ipv4Addr) -> Option<u8> {
+    let m = u32::from(mask);
+    let len = m.leading_ones();
+    (m.checked_shl(len).unwrap_or(0) == 0).then_some(len as u8)
+}
+
+/// The dotted mask of a prefix length.
+pub fn len_to_mask(len: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0))
+}
+
+/// An interface number: digits, `/`-separated, with an optional `.sub` (`0/1/0.100`).
+fn is_ifnumber(s: &str) -> bool {
+    let (main, sub) = match s.split_once('.') {
+        Some((m, sub)) => (m, Some(sub)),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    main.split('/').all(digits) && sub.is_none_or(digits)
+}
+
+/// Resolves an interface type, exact or unique prefix, case-insensitively, to its VRP spelling.
+pub fn interface_type(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(t) = INTERFACE_TYPES.iter().find(|t| t.eq_ignore_ascii_case(s)) {
+        return Some(t);
+    }
+    let mut hits = INTERFACE_TYPES
+        .iter()
+        .filter(|t| t.len() > s.len() && t[..s.len()].eq_ignore_ascii_case(s));
+    match (hits.next(), hits.next()) {
+        (Some(t), None) => Some(t),
+        _ => None,
+    }
+}
+
+/// Canonical interface name (`loopback1` → `LoopBack1`, `GE0/1/0` stays unknown), when `s` is
+/// a known type (or a unique prefix of one) immediately followed by an interface number.
+pub fn canonical_ifname(s: &str) -> Option<String> {
+    // Exact type names first (some start with digits, like 10GE).
+    for t in INTERFACE_TYPES {
+        if s.len() > t.len() && s[..t.len()].eq_ignore_ascii_case(t) && is_ifnumber(&s[t.len()..]) {
+            return Some(format!("{t}{}", &s[t.len()..]));
+        }
+    }
+    // Abbreviated type: leading non-digit part, then the number.
+    let split = s.find(|c: char| c.is_ascii_digit())?;
+    let (ty, num) = s.split_at(split);
+    if ty.is_empty() || !is_ifnumber(num) {
+        return None;
+    }
+    interface_type(ty).map(|t| format!("{t}{num}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_len("255.255.255.0".parse().unwrap()), Some(24));
+        assert_eq!(mask_len("255.255.255.255".parse().unwrap()), Some(32));
+        assert_eq!(mask_len("0.0.0.0".parse().unwrap()), Some(0));
+        assert_eq!(mask_len("255.0.255.0".parse().unwrap()), None);
+        assert_eq!(
+            len_to_mask(24),
+            "255.255.255.0".parse::<Ipv4Addr>().unwrap()
+        );
+        assert_eq!(len_to_mask(0), Ipv4Addr::UNSPECIFIED);
+    }
+
+    #[test]
+    fn interface_names() {
+        assert_eq!(canonical_ifname("LoopBack1").as_deref(), Some("LoopBack1"));
+        assert_eq!(canonical_ifname("loopback1").as_deref(), Some("LoopBack1"));
+        assert_eq!(canonical_ifname("Loop1").as_deref(), Some("LoopBack1"));
+        assert_eq!(
+            canonical_ifname("GigabitEthernet0/1/0").as_deref(),
+            Some("GigabitEthernet0/1/0")
+        );
+        assert_eq!(
+            canonical_ifname("gigabitethernet0/1/0.10").as_deref(),
+            Some("GigabitEthernet0/1/0.10")
+        );
+        assert_eq!(canonical_ifname("10GE1/0/1").as_deref(), Some("10GE1/0/1"));
+        assert_eq!(canonical_ifname("LoopBack"), None);
+        assert_eq!(canonical_ifname("Foo1"), None);
+        assert_eq!(
+            canonical_ifname("E0/1"),
+            None,
+            "ambiguous: Ethernet, Eth-Trunk"
+        );
+        assert_eq!(interface_type("Loopback"), Some("LoopBack"));
+    }
+
+    #[test]
+    fn ranges() {
+        let hop = ArgKind::Int { min: 1, max: 255 };
+        assert_eq!(hop.parse("255"), Some(Value::Int(255)));
+        assert_eq!(hop.parse("0"), None);
+        assert_eq!(hop.parse("256"), None);
+        assert_eq!(hop.parse("-1"), None);
+        assert_eq!(ArgKind::Asn.parse("1.10"), Some(Value::Asn(Asn(65546))));
+        assert_eq!(ArgKind::Asn.parse("0"), None);
+        assert_eq!(ArgKind::Asn.parse("4294967296"), None);
+    }
+}

@@ -1,0 +1,445 @@
+//! Typed lines through a [`Session`]: the seed's commands, abbreviations, VRP's error messages
+//! with their carets, and the rules checked when a line is entered.
+
+use std::net::IpAddr;
+
+use tern_config::{
+    AfKey, Config, ConfigError, ErrorKind, Outcome, Session, SessionCmd, ViewId, parse_file,
+};
+use tern_types::Asn;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn session(lines: &[&str]) -> Session {
+    let mut s = Session::new();
+    for l in lines {
+        s.apply_line(l).unwrap_or_else(|e| panic!("{l}:\n{e}"));
+    }
+    s
+}
+
+/// Applies a line that must fail; checks the model did not change.
+fn fails(s: &mut Session, line: &str) -> ConfigError {
+    let before: Config = s.config().clone();
+    let view = s.view();
+    let e = s.apply_line(line).expect_err(line);
+    assert_eq!(*s.config(), before, "model changed by rejected `{line}`");
+    assert_eq!(s.view(), view, "view changed by rejected `{line}`");
+    e
+}
+
+/// The caret line and message as VRP prints them under the typed line.
+fn vrp(e: &ConfigError) -> String {
+    format!("{}\n{}", e.caret_line().unwrap_or_default(), e.message())
+}
+
+const SEED: &[&str] = &[
+    "bgp 100",
+    "peer 4.4.4.9 as-number 200",
+    "peer 4.4.4.9 connect-interface LoopBack1",
+    "peer 4.4.4.9 ebgp-max-hop 10",
+    "ipv6-family vpnv6",
+    "peer 4.4.4.9 enable",
+];
+
+#[test]
+fn seed_commands_typed_equal_file() {
+    let s = session(SEED);
+    assert_eq!(s.view(), ViewId::BgpVpnv6);
+    assert_eq!(s.prompt(), "[~HUAWEI-bgp-af-vpnv6]");
+    let file = parse_file(
+        "#\nbgp 100\n peer 4.4.4.9 as-number 200\n peer 4.4.4.9 connect-interface LoopBack1\n \
+         peer 4.4.4.9 ebgp-max-hop 10\n #\n ipv6-family vpnv6\n  peer 4.4.4.9 enable\n#\nreturn\n",
+    )
+    .unwrap();
+    assert_eq!(*s.config(), file);
+
+    // The same peer as in the vendor's PE1.
+    let pe1 = parse_file(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/reference/huawei/ipv6-option-c-s1/PE1.cfg"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (a, b) = (s.config().bgp.as_ref().unwrap(), pe1.bgp.as_ref().unwrap());
+    assert_eq!(a.peer(ip("4.4.4.9")), b.peer(ip("4.4.4.9")));
+    assert_eq!(
+        a.family(&AfKey::Vpnv6).unwrap().peer(ip("4.4.4.9")),
+        b.family(&AfKey::Vpnv6).unwrap().peer(ip("4.4.4.9"))
+    );
+}
+
+#[test]
+fn views_walk_like_vrp() {
+    let mut s = session(SEED);
+    // A system-view command typed in a BGP family view leaves to the system view.
+    s.apply_line("interface LoopBack1").unwrap();
+    assert_eq!(s.prompt(), "[~HUAWEI-LoopBack1]");
+    s.apply_line("ip address 1.1.1.9 32").unwrap();
+    s.apply_line("quit").unwrap();
+    assert_eq!(s.view(), ViewId::System);
+    s.apply_line("bgp 100").unwrap();
+    s.apply_line("ipv4-family vpnv4").unwrap();
+    // A BGP-view command from a family view goes up one level.
+    s.apply_line("peer 4.4.4.9 description to PE2 via ASBRs")
+        .unwrap();
+    assert_eq!(s.view(), ViewId::Bgp);
+    let p = s.config().bgp_peer(ip("4.4.4.9")).unwrap();
+    assert_eq!(p.description.as_deref(), Some("to PE2 via ASBRs"));
+    assert_eq!(
+        s.config().interface("loopback1").unwrap().ipv4,
+        vec!["1.1.1.9/32".parse().unwrap()]
+    );
+    assert_eq!(s.apply_line("return").unwrap(), Outcome::ViewChanged);
+    assert_eq!(s.prompt(), "<HUAWEI>");
+    s.apply_line("system-view").unwrap();
+    assert_eq!(s.view(), ViewId::System);
+}
+
+#[test]
+fn keywords_by_unique_prefix() {
+    let mut s = session(&[
+        "sysn PE1",
+        "bg 100",
+        "pe 1.1.1.1 as 100",
+        "pe 1.1.1.1 conn LoopBack1",
+    ]);
+    assert_eq!(s.config().sysname, "PE1");
+    assert_eq!(
+        s.apply_line("dis cur").unwrap(),
+        Outcome::Display(SessionCmd::DisplayCurrent)
+    );
+    assert_eq!(
+        s.apply_line("DISPLAY THIS").unwrap(),
+        Outcome::Display(SessionCmd::DisplayThis)
+    );
+    s.apply_line("ipv4-family un").unwrap();
+    assert_eq!(s.view(), ViewId::BgpIpv4Unicast);
+    s.apply_line("un syn").unwrap();
+    let uni = s
+        .config()
+        .bgp
+        .as_ref()
+        .unwrap()
+        .family(&AfKey::Ipv4Unicast)
+        .unwrap();
+    assert_eq!(uni.synchronization, Some(false));
+    let p = s.config().bgp_peer(ip("1.1.1.1")).unwrap();
+    assert_eq!(
+        p.connect_interface.as_ref().unwrap().interface.as_deref(),
+        Some("LoopBack1")
+    );
+}
+
+#[test]
+fn error_messages_and_carets() {
+    let mut s = session(&["bgp 100", "peer 1.1.1.1 as-number 200"]);
+
+    let e = fails(&mut s, "peer 1.1.1.1 ebgp-max-hop 300");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+    assert_eq!(
+        vrp(&e),
+        "                          ^\nError: Wrong parameter found at '^' position."
+    );
+
+    let e = fails(&mut s, "peer 1.1.1.1 ebgp-max-hop 0");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+
+    let e = fails(&mut s, "peer 1.1.1.1 frobnicate");
+    assert_eq!(
+        vrp(&e),
+        "             ^\nError: Unrecognized command found at '^' position."
+    );
+
+    let e = fails(&mut s, "peer 1.1.1.1 as-number");
+    assert_eq!(e.kind, ErrorKind::Incomplete);
+    assert_eq!(
+        vrp(&e),
+        "                       ^\nError: Incomplete command found at '^' position."
+    );
+
+    let e = fails(&mut s, "peer 1.1.1.1 as-number 200 300");
+    assert_eq!(
+        vrp(&e),
+        "                           ^\nError: Too many parameters found at '^' position."
+    );
+
+    let e = fails(&mut s, "peer 1.1.1.1 next-hop");
+    assert_eq!(
+        vrp(&e),
+        "             ^\nError: Ambiguous command found at '^' position."
+    );
+
+    let e = fails(&mut s, "peer 1.1.1.1 as-number 4294967296");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+    assert_eq!(e.column, Some(23));
+    let e = fails(&mut s, "peer 1.1.1.1 as-number 0");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+    let e = fails(&mut s, "peer 1.1.1.256 as-number 10");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+    assert_eq!(e.column, Some(5));
+
+    let mut sys = Session::new();
+    let e = fails(&mut sys, "i");
+    assert_eq!(e.kind, ErrorKind::Ambiguous);
+    let e = fails(&mut sys, "bogus 1");
+    assert_eq!(
+        vrp(&e),
+        "^\nError: Unrecognized command found at '^' position."
+    );
+    let e = fails(&mut sys, "undo");
+    assert_eq!(e.kind, ErrorKind::Incomplete);
+}
+
+#[test]
+fn file_errors_carry_line_and_caret() {
+    let e = parse_file("#\nsysname PE1\n#\nbgp 100\n peer 1.1.1.1 as-number 100\n peer 1.1.1.1 ebgp-max-hop 256\n#\nreturn\n")
+        .unwrap_err();
+    assert_eq!(e.line_no, 6);
+    assert_eq!(e.line, " peer 1.1.1.1 ebgp-max-hop 256");
+    assert_eq!(e.column, Some(27));
+    assert_eq!(
+        e.to_string(),
+        "line 6:\n peer 1.1.1.1 ebgp-max-hop 256\n                           ^\nError: Wrong parameter found at '^' position."
+    );
+
+    // Lines outside the grammar are errors, in any view.
+    let e = parse_file("bgp 100\n frobnicate on\n").unwrap_err();
+    assert_eq!(
+        (e.line_no, e.kind.clone(), e.column),
+        (2, ErrorKind::Unrecognized, Some(1))
+    );
+    let e = parse_file("ospf 1\n area 0.0.0.0\n  frobnicate\n").unwrap_err();
+    assert_eq!((e.line_no, e.column), (3, Some(2)));
+    // Indentation deeper than the open views.
+    let e = parse_file("sysname A\n  bgp 100\n").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unrecognized);
+    // A rule violation has no caret.
+    let e = parse_file("bgp 100\n peer 1.1.1.1 ebgp-max-hop 2\n").unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected("Error: The peer does not exist.".into())
+    );
+    assert_eq!(e.column, None);
+}
+
+#[test]
+fn peer_needs_as_number_first() {
+    let mut s = session(&["bgp 100"]);
+    for line in [
+        "peer 9.9.9.9 ebgp-max-hop 10",
+        "peer 9.9.9.9 connect-interface LoopBack1",
+        "peer 9.9.9.9 password cipher secret",
+        "peer 9.9.9.9 enable",
+        "undo peer 9.9.9.9",
+    ] {
+        let e = fails(&mut s, line);
+        assert_eq!(e.message(), "Error: The peer does not exist.", "{line}");
+    }
+    // In a VPN instance family, the peer must exist there, not in the public BGP view.
+    let mut s = session(&[
+        "ip vpn-instance vpn1",
+        "ipv4-family",
+        "route-distinguisher 100:1",
+        "bgp 100",
+        "peer 10.1.1.1 as-number 65001",
+        "ipv4-family vpn-instance vpn1",
+    ]);
+    let e = fails(&mut s, "peer 10.1.1.1 route-policy p1 import");
+    assert_eq!(e.message(), "Error: The peer does not exist.");
+    s.apply_line("peer 10.1.1.2 as-number 65001").unwrap();
+    s.apply_line("peer 10.1.1.2 route-policy p1 import")
+        .unwrap();
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert!(bgp.peer(ip("10.1.1.2")).is_none());
+    let vrf = bgp
+        .family(&AfKey::Vrf {
+            afi: tern_types::Afi::IPV4,
+            name: "vpn1".into(),
+        })
+        .unwrap();
+    assert_eq!(vrf.vrf_peers[&ip("10.1.1.2")].asn, Asn(65001));
+    assert_eq!(
+        vrf.peer(ip("10.1.1.2"))
+            .unwrap()
+            .route_policy_import
+            .as_deref(),
+        Some("p1")
+    );
+}
+
+#[test]
+fn vrp_rules_reject_and_keep_the_model() {
+    let mut s = session(&[
+        "bgp 100",
+        "peer 4.4.4.9 as-number 200",
+        "peer 2.2.2.9 as-number 100",
+        "peer 4.4.4.9 ebgp-max-hop",
+        "peer 2.2.2.9 valid-ttl-hops 2",
+    ]);
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert_eq!(bgp.peer(ip("4.4.4.9")).unwrap().ebgp_max_hop, Some(255));
+    assert_eq!(bgp.peer(ip("2.2.2.9")).unwrap().valid_ttl_hops, Some(2));
+
+    let e = fails(&mut s, "peer 4.4.4.9 valid-ttl-hops 1");
+    assert!(
+        e.message().contains("mutually exclusive"),
+        "{}",
+        e.message()
+    );
+    let e = fails(&mut s, "peer 2.2.2.9 ebgp-max-hop 3");
+    assert!(e.message().contains("mutually exclusive"));
+    // After undo the other one is accepted.
+    s.apply_line("undo peer 4.4.4.9 ebgp-max-hop").unwrap();
+    s.apply_line("peer 4.4.4.9 valid-ttl-hops 1").unwrap();
+
+    s.apply_line("ipv4-family vpnv4").unwrap();
+    let e = fails(&mut s, "peer 4.4.4.9 reflect-client");
+    assert_eq!(
+        e.message(),
+        "Error: The peer reflect-client command can be used only for IBGP peers."
+    );
+    s.apply_line("peer 2.2.2.9 reflect-client").unwrap();
+    // A client cannot become external.
+    let e = fails(&mut s, "peer 2.2.2.9 as-number 300");
+    assert!(matches!(e.kind, ErrorKind::Rejected(_)));
+
+    s.apply_line("peer 2.2.2.9 next-hop-invariable").unwrap();
+    let e = fails(&mut s, "peer 2.2.2.9 next-hop-local");
+    assert!(e.message().contains("mutually exclusive"));
+    s.apply_line("undo peer 2.2.2.9 next-hop-invariable")
+        .unwrap();
+    s.apply_line("peer 2.2.2.9 next-hop-local").unwrap();
+    let e = fails(&mut s, "peer 2.2.2.9 next-hop-invariable");
+    assert!(e.message().contains("mutually exclusive"));
+
+    // One BGP instance.
+    let e = fails(&mut s, "bgp 200");
+    assert!(matches!(e.kind, ErrorKind::Rejected(_)));
+
+    // Timers: hold 0 or >= 3 and >= 3 x keepalive.
+    s.apply_line("quit").unwrap();
+    s.apply_line("peer 4.4.4.9 timer keepalive 30 hold 90")
+        .unwrap();
+    fails(&mut s, "peer 4.4.4.9 timer keepalive 30 hold 60");
+    fails(&mut s, "peer 4.4.4.9 timer keepalive 0 hold 2");
+    let t = s.config().bgp_peer(ip("4.4.4.9")).unwrap().timers.unwrap();
+    assert_eq!((t.keepalive, t.hold), (30, 90));
+
+    // Deleting a peer removes its family settings.
+    s.apply_line("undo peer 2.2.2.9").unwrap();
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert!(bgp.peer(ip("2.2.2.9")).is_none());
+    assert!(
+        bgp.family(&AfKey::Vpnv4)
+            .unwrap()
+            .peer(ip("2.2.2.9"))
+            .is_none()
+    );
+}
+
+#[test]
+fn dotted_and_four_octet_as() {
+    let s = session(&[
+        "bgp 1.10",
+        "peer 1.1.1.1 as-number 1.10",
+        "peer 2.2.2.2 as-number 4294967295",
+        "peer 2001:db8::2 as-number 65001",
+    ]);
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert_eq!(bgp.asn, Asn(65546));
+    assert_eq!(bgp.peer(ip("1.1.1.1")).unwrap().asn, Asn(65546));
+    assert!(bgp.is_ibgp(bgp.peer(ip("1.1.1.1")).unwrap()));
+    assert_eq!(bgp.peer(ip("2.2.2.2")).unwrap().asn, Asn(u32::MAX));
+    assert_eq!(bgp.peer(ip("2001:db8::2")).unwrap().asn, Asn(65001));
+}
+
+#[test]
+fn vpn_instances_and_interfaces() {
+    let mut s = session(&[
+        "ip vpn-instance vpn1",
+        "ipv6-family",
+        "route-distinguisher 100:1",
+        "vpn-target 1:1 2:2 export-extcommunity",
+        "vpn-target 3:3",
+        "apply-label per-instance",
+        "interface GigabitEthernet0/2/0",
+        "ipv6 enable",
+        "ipv6 address 2001:db8:1::2 64",
+        "ip address 10.1.1.2 255.255.255.0",
+        "ip address 10.1.2.2 24 sub",
+        "shutdown",
+    ]);
+    let af = s.config().vpn_instances["vpn1"].ipv6.clone().unwrap();
+    assert_eq!(af.export_rt.len(), 3);
+    assert_eq!(af.import_rt, vec!["3:3".parse().unwrap()]);
+    let ge = s
+        .config()
+        .interface("GigabitEthernet0/2/0")
+        .unwrap()
+        .clone();
+    assert_eq!(ge.ipv4.len(), 2);
+    assert!(!ge.is_enabled());
+    // Binding deletes the interface's addresses, as VRP does.
+    s.apply_line("ip binding vpn-instance vpn1").unwrap();
+    let ge = s.config().interface("GigabitEthernet0/2/0").unwrap();
+    assert!(ge.ipv4.is_empty() && ge.ipv6.is_empty());
+    assert_eq!(ge.vpn_instance.as_deref(), Some("vpn1"));
+    let e = fails(&mut s, "ip binding vpn-instance nope");
+    assert_eq!(e.message(), "Error: The VPN instance does not exist.");
+
+    // Route targets need the RD first; the RD changes only after undo.
+    let mut s = session(&["ip vpn-instance v2", "ipv4-family"]);
+    let e = fails(&mut s, "vpn-target 1:1");
+    assert_eq!(e.message(), "Error: Please configure the RD first.");
+    s.apply_line("route-distinguisher 1:1").unwrap();
+    fails(&mut s, "route-distinguisher 1:2");
+    s.apply_line("undo route-distinguisher 1:1").unwrap();
+    s.apply_line("route-distinguisher 1:2").unwrap();
+    // The BGP family of a VPN instance needs the instance and the family.
+    s.apply_line("bgp 100").unwrap();
+    fails(&mut s, "ipv4-family vpn-instance nope");
+    fails(&mut s, "ipv6-family vpn-instance v2");
+    s.apply_line("ipv4-family vpn-instance v2").unwrap();
+    assert_eq!(s.prompt(), "[~HUAWEI-bgp-v2]");
+}
+
+#[test]
+fn kept_lines_and_their_undo() {
+    let mut s = session(&[
+        "ospf 1",
+        "area 0.0.0.0",
+        "network 10.0.0.0 0.0.0.255",
+        "quit",
+        "quit",
+        "route-policy p1 permit node 10",
+        "apply mpls-label",
+    ]);
+    assert_eq!(
+        s.config().kept_report().as_deref(),
+        Some("kept, not active: ospf, route-policy")
+    );
+    assert_eq!(s.view(), ViewId::RoutePolicy);
+    s.apply_line("undo ospf 1").unwrap();
+    assert_eq!(s.config().kept_features(), vec!["route-policy"]);
+    assert_eq!(s.config().kept.len(), 2);
+}
+
+#[test]
+fn help_lists_next_tokens() {
+    let g = tern_config::Grammar::get();
+    let h = g.help(ViewId::Bgp, "peer 1.1.1.1 ");
+    let words: Vec<_> = h.iter().map(|(w, _)| w.as_str()).collect();
+    for w in ["as-number", "connect-interface", "ebgp-max-hop", "enable"] {
+        assert!(words.contains(&w), "{w} in {words:?}");
+    }
+    let h = g.help(ViewId::Bgp, "peer 1.1.1.1 ebgp-max-hop ");
+    let words: Vec<_> = h.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(words, ["<1-255>", "<cr>"]);
+    let h = g.help(ViewId::System, "dis");
+    assert_eq!(h[0].0, "display");
+}
