@@ -17,6 +17,8 @@
 //!   offered by the peer is reported as not negotiated ("No neg" in `display bgp peer`).
 //! - Connection collisions: [`collision_keeps_new`] (RFC 4271 §6.8).
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};

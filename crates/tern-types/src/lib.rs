@@ -10,6 +10,8 @@
 //!
 //! No I/O and no allocation beyond what a value needs.
 
+#![forbid(unsafe_code)]
+
 mod asn;
 mod extcomm;
 mod family;

@@ -14,6 +14,7 @@
 //! crate panic: the crate denies `unwrap`, `expect`, slice indexing and unchecked arithmetic
 //! outside tests, and every decoder is fuzzed (see `fuzz/`).
 
+#![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(

@@ -5,6 +5,8 @@
 //! OPEN's capabilities, each UPDATE's attributes and routes with their RD, labels and next hop,
 //! and what RFC 7606 would do about any malformation.
 
+#![forbid(unsafe_code)]
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

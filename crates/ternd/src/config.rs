@@ -1,0 +1,190 @@
+//! From the VRP configuration model (tern-config) to what the daemon runs.
+//!
+//! - `connect-interface IF`: the session's source is IF's primary IPv4 address (IPv4 peers) or
+//!   first IPv6 address (IPv6 peers), as configured in the file.
+//! - router ID: `router-id`, else the highest LoopBack IPv4 address, else the highest interface
+//!   IPv4 address (VRP's rule).
+//! - connected subnets: the addresses of interfaces that are not shut down and not bound to a
+//!   VPN instance (public peers only are run by the daemon today).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use tern_config::{Config, Password as CfgPassword};
+
+use crate::spec::{DaemonConfig, Password, PeerSpec, Source};
+
+/// A configuration that loads but cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file does not parse.
+    #[error("{0}")]
+    Parse(#[from] tern_config::ConfigError),
+    /// Something the daemon needs is missing or inconsistent.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Parses a VRP configuration text and resolves it.
+pub fn load(text: &str) -> Result<DaemonConfig, LoadError> {
+    let cfg = tern_config::parse_file(text)?;
+    if let Some(r) = cfg.kept_report() {
+        tracing::info!("{r}");
+    }
+    resolve(&cfg)
+}
+
+fn router_id(cfg: &Config) -> Option<Ipv4Addr> {
+    if let Some(id) = cfg.bgp.as_ref().and_then(|b| b.router_id) {
+        return Some(id);
+    }
+    let v4 = |loopback: bool| {
+        cfg.interfaces
+            .values()
+            .filter(|i| i.name.to_ascii_lowercase().starts_with("loopback") == loopback)
+            .filter(|i| i.vpn_instance.is_none())
+            .flat_map(|i| i.ipv4.iter().map(|n| n.addr()))
+            .max()
+    };
+    v4(true).or_else(|| v4(false))
+}
+
+/// Resolves a parsed configuration.
+pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
+    let mut out = DaemonConfig {
+        sysname: cfg.sysname.clone(),
+        ..DaemonConfig::default()
+    };
+    out.connected = cfg
+        .interfaces
+        .values()
+        .filter(|i| i.is_enabled() && i.vpn_instance.is_none())
+        .flat_map(|i| i.addresses().collect::<Vec<IpNet>>())
+        .collect();
+    let Some(bgp) = &cfg.bgp else { return Ok(out) };
+    let local_as = bgp.asn.0;
+    out.local_as = Some(local_as);
+    let rid = router_id(cfg).ok_or_else(|| {
+        LoadError::Invalid(
+            "no BGP router ID: configure router-id or an interface IPv4 address".into(),
+        )
+    })?;
+    out.router_id = Some(rid);
+    for (vrf, peer) in bgp.sessions() {
+        if let Some(v) = vrf {
+            tracing::warn!(
+                "peer {} in vpn-instance {v}: kept, not active (VPN instance sessions come with VRF support)",
+                peer.addr
+            );
+            continue;
+        }
+        let mut spec = PeerSpec::new(peer.addr, local_as, peer.asn.0, rid);
+        spec.ebgp_max_hop = peer.ebgp_max_hop;
+        spec.valid_ttl_hops = peer.valid_ttl_hops;
+        spec.password = peer.password.as_ref().map(|p| match p {
+            CfgPassword::Cipher(k) | CfgPassword::Simple(k) => Password(k.as_bytes().to_vec()),
+        });
+        if let Some(t) = peer.timers {
+            spec.keepalive = t.keepalive;
+            spec.hold_time = t.hold;
+        }
+        spec.description = peer.description.clone();
+        spec.ignore = peer.ignore;
+        spec.families = bgp.enabled_families(peer.addr);
+        spec.directly_connected = out.connected.iter().any(|n| n.contains(&peer.addr));
+        if let Some(ci) = &peer.connect_interface {
+            spec.source = Some(source(cfg, peer.addr, ci)?);
+        }
+        out.peers.push(spec);
+    }
+    Ok(out)
+}
+
+fn source(
+    cfg: &Config,
+    peer: IpAddr,
+    ci: &tern_config::ConnectInterface,
+) -> Result<Source, LoadError> {
+    if let Some(a) = ci.address {
+        return Ok(Source {
+            addr: a,
+            name: ci.interface.clone().unwrap_or_else(|| a.to_string()),
+        });
+    }
+    let name = ci.interface.clone().unwrap_or_default();
+    let iface = cfg.interface(&name).ok_or_else(|| {
+        LoadError::Invalid(format!(
+            "peer {peer} connect-interface {name}: no such interface"
+        ))
+    })?;
+    let addr = if peer.is_ipv4() {
+        iface.ipv4.first().map(|n| IpAddr::V4(n.addr()))
+    } else {
+        iface.ipv6.first().map(|n| IpAddr::V6(n.addr()))
+    };
+    let addr = addr.ok_or_else(|| {
+        LoadError::Invalid(format!(
+            "peer {peer} connect-interface {name}: the interface has no {} address",
+            if peer.is_ipv4() { "IPv4" } else { "IPv6" }
+        ))
+    })?;
+    Ok(Source { addr, name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_types::Family;
+
+    #[test]
+    fn the_seed_pe_resolves() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/huawei/ipv6-option-c-s1/PE1.cfg"
+        ))
+        .unwrap();
+        let d = load(&text).unwrap();
+        assert_eq!(d.local_as, Some(100));
+        assert_eq!(d.router_id, Some(Ipv4Addr::new(1, 1, 1, 9)));
+        let pe2 = d
+            .peers
+            .iter()
+            .find(|p| p.addr == IpAddr::from([4, 4, 4, 9]))
+            .unwrap();
+        assert_eq!(pe2.remote_as, 200);
+        assert_eq!(pe2.ebgp_max_hop, Some(10));
+        assert_eq!(pe2.ttl(), 10);
+        assert_eq!(
+            pe2.source.as_ref().map(|s| s.addr),
+            Some(IpAddr::from([1, 1, 1, 9]))
+        );
+        assert!(pe2.families.contains(&Family::VPNV6));
+        assert!(!pe2.directly_connected);
+        assert!(pe2.blocked().is_none());
+        let asbr = d
+            .peers
+            .iter()
+            .find(|p| p.addr == IpAddr::from([2, 2, 2, 9]))
+            .unwrap();
+        assert_eq!(asbr.ttl(), 255, "IBGP");
+        // The CE session lives in vpn1 and is not run by the public daemon.
+        assert_eq!(d.peers.len(), 2);
+    }
+
+    #[test]
+    fn single_hop_ebgp_must_be_connected() {
+        let d = load(
+            "interface GigabitEthernet0/1/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 1.1.1.1\n peer 10.0.0.2 as-number 200\n peer 10.9.0.2 as-number 200\n#\nreturn\n",
+        )
+        .unwrap();
+        assert!(d.peers[0].blocked().is_none());
+        assert!(d.peers[1].blocked().is_some());
+    }
+
+    #[test]
+    fn connect_interface_without_address_is_an_error() {
+        let e = load("interface LoopBack1\n#\nbgp 100\n router-id 1.1.1.1\n peer 4.4.4.9 as-number 200\n peer 4.4.4.9 connect-interface LoopBack1\n#\nreturn\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("no IPv4 address"), "{e}");
+    }
+}

@@ -1,0 +1,259 @@
+//! The peer displays in VRP's layout: `display bgp peer`, `display bgp peer X verbose`,
+//! `display bgp peer X log-info` (samples: the vendor's command reference).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::status::PeerStatus;
+
+/// `00h57m53s`, as the verbose display writes durations.
+fn hms(since: Option<SystemTime>) -> String {
+    let secs = since
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}h{:02}m{:02}s",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+fn updown(since: Option<SystemTime>) -> String {
+    let secs = since
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .map_or(0, |d| d.as_secs());
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h >= 24 {
+        format!("{}d{:02}h", h / 24, h % 24)
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// `display bgp peer`.
+pub fn peers(router_id: Option<Ipv4Addr>, local_as: Option<u32>, peers: &[PeerStatus]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        " BGP local router ID : {}",
+        router_id.map_or("0.0.0.0".into(), |r| r.to_string())
+    );
+    let _ = writeln!(o, " Local AS number : {}", local_as.unwrap_or(0));
+    let _ = writeln!(o, " Total number of peers : {}", peers.len());
+    let up = peers.iter().filter(|p| p.state == "Established").count();
+    let _ = writeln!(o, " Peers in established state : {up}");
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv"
+    );
+    for p in peers {
+        let _ = writeln!(
+            o,
+            "  {:<15} 4 {:>11} {:>8} {:>8} {:>5} {:>8} {:>11} {:>8}",
+            p.addr.to_string(),
+            p.remote_as,
+            p.received.total,
+            p.sent.total,
+            0,
+            updown(p.since),
+            p.state,
+            p.prefixes_total()
+        );
+    }
+    o
+}
+
+fn family_title(f: &str) -> String {
+    match f {
+        "ipv4-unicast" => "IPv4 Unicast".into(),
+        "ipv6-unicast" => "IPv6 Unicast".into(),
+        "vpnv4" => "VPNv4".into(),
+        "vpnv6" => "VPNv6".into(),
+        "ipv4-labeled-unicast" => "IPv4 Labeled Unicast".into(),
+        "ipv6-labeled-unicast" => "IPv6 Labeled Unicast".into(),
+        other => other.into(),
+    }
+}
+
+/// `display bgp peer X verbose`.
+pub fn verbose(p: &PeerStatus) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "BGP Peer is {},  remote AS {}", p.addr, p.remote_as);
+    let _ = writeln!(
+        o,
+        "         Type: {} link",
+        if p.ebgp { "EBGP" } else { "IBGP" }
+    );
+    let rid = p
+        .negotiated
+        .as_ref()
+        .and_then(|n| n.peer_id)
+        .map_or("0.0.0.0".into(), |r| r.to_string());
+    let _ = writeln!(o, "         BGP version 4, Remote router ID {rid}");
+    let _ = writeln!(
+        o,
+        "         BGP current state: {}, {} for {}",
+        p.state,
+        if p.state == "Established" {
+            "Up"
+        } else {
+            "Down"
+        },
+        hms(p.since)
+    );
+    let _ = writeln!(o, "         BGP Peer Up count: {}", p.up_count);
+    let _ = writeln!(o, "         Received total routes: {}", p.prefixes_total());
+    if let (Some(l), Some(r)) = (p.local, p.remote) {
+        let _ = writeln!(
+            o,
+            "         Port: Local - {}        Remote - {}",
+            l.port(),
+            r.port()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "         Configured: Active Hold Time: {} sec   Keepalive Time:{} sec",
+        p.configured_hold, p.configured_keepalive
+    );
+    if let Some(n) = &p.negotiated {
+        let _ = writeln!(
+            o,
+            "         Received  : Active Hold Time: {} sec",
+            n.peer_hold_time
+        );
+        let _ = writeln!(
+            o,
+            "         Negotiated: Active Hold Time: {} sec   Keepalive Time:{} sec",
+            n.hold_time, n.keepalive
+        );
+        let _ = writeln!(o, "         Peer optional capabilities:");
+        let _ = writeln!(o, "         Peer supports bgp multi-protocol extension");
+        if n.route_refresh {
+            let _ = writeln!(o, "         Peer supports bgp route refresh capability");
+        }
+        if n.enhanced_route_refresh {
+            let _ = writeln!(
+                o,
+                "         Peer supports bgp enhanced route refresh capability"
+            );
+        }
+        if n.four_octet_as {
+            let _ = writeln!(o, "         Peer supports bgp 4-byte-as capability");
+        }
+        for f in &n.families {
+            let _ = writeln!(
+                o,
+                "         Address family {}: advertised and received",
+                family_title(f)
+            );
+        }
+        for f in &n.not_negotiated {
+            let _ = writeln!(o, "         Address family {}: No neg", family_title(f));
+        }
+    } else {
+        for f in &p.configured_families {
+            let _ = writeln!(o, "         Address family {}: No neg", family_title(f));
+        }
+    }
+    for (title, c) in [("Received", &p.received), ("Sent", &p.sent)] {
+        let _ = writeln!(o, " {title}: Total {} messages", c.total);
+        let _ = writeln!(
+            o,
+            "                  Update messages                {}",
+            c.update
+        );
+        let _ = writeln!(
+            o,
+            "                  Open messages                  {}",
+            c.open
+        );
+        let _ = writeln!(
+            o,
+            "                  KeepAlive messages             {}",
+            c.keepalive
+        );
+        let _ = writeln!(
+            o,
+            "                  Notification messages          {}",
+            c.notification
+        );
+        let _ = writeln!(
+            o,
+            "                  Refresh messages               {}",
+            c.refresh
+        );
+    }
+    let _ = writeln!(
+        o,
+        " Authentication type configured: {}",
+        if p.md5 { "MD5" } else { "None" }
+    );
+    if let Some(r) = &p.reason {
+        let _ = writeln!(o, " Peer cannot come up: {r}");
+    }
+    if let Some(e) = &p.last_error {
+        let _ = writeln!(o, " Last error: {e}");
+    }
+    o
+}
+
+fn datetime(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86400).unwrap_or(0);
+    let rem = secs % 86400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}/{m:02}/{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// `display bgp peer X log-info`, newest first as VRP lists it.
+pub fn log_info(addr: IpAddr, p: &PeerStatus) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "Peer : {addr}");
+    for l in p.log.iter().rev() {
+        let _ = writeln!(o, " Date/Time     : {}", datetime(l.at));
+        let _ = writeln!(o, " State         : {}", l.state);
+        if let Some((code, sub, cname, sname, received)) = &l.error {
+            let _ = writeln!(o, " Error Code    : {code}({})", cname.to_uppercase());
+            let _ = writeln!(o, " Error Subcode : {sub}({sname})");
+            let _ = writeln!(
+                o,
+                " Notification  : {} Notification",
+                if *received { "Receive" } else { "Send" }
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(datetime(UNIX_EPOCH), "1970/01/01 00:00:00");
+        assert_eq!(
+            datetime(UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000)),
+            "2026/11/18 11:06:40"
+        );
+    }
+}

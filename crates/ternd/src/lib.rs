@@ -1,0 +1,16 @@
+//! ternd: the tern BGP daemon.
+//!
+//! - [`spec`]: the resolved per-peer configuration and the TTL/GTSM rules;
+//! - [`peer`]: peer and connection tasks around [`tern_fsm::Session`] (RFC 4271 §8, §6.8);
+//! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
+//! - [`daemon`]: listeners and the control socket;
+//! - [`display`]: the peer displays in VRP's layout;
+//! - [`status`]: what the displays read.
+
+pub mod config;
+pub mod daemon;
+pub mod display;
+pub mod peer;
+pub mod sockets;
+pub mod spec;
+pub mod status;

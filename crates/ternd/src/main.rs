@@ -1,0 +1,82 @@
+//! `ternd`: the tern BGP daemon. Reads a VRP configuration file and runs its BGP sessions.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "ternd", version, about = "tern BGP daemon")]
+struct Args {
+    /// VRP configuration file.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Address to listen on (repeatable). Default: 0.0.0.0:179 and [::]:179.
+    #[arg(long)]
+    listen: Vec<SocketAddr>,
+    /// Port for the default listening addresses.
+    #[arg(long, default_value_t = 179)]
+    port: u16,
+    /// Control socket path.
+    #[arg(long, default_value = "/run/ternd.sock")]
+    control: PathBuf,
+    /// Log filter (tracing env-filter syntax), also read from RUST_LOG.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let text = match std::fs::read_to_string(&args.config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ternd: {}: {e}", args.config.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let cfg = match ternd::config::load(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ternd: {}: {e}", args.config.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let listen = if args.listen.is_empty() {
+        vec![
+            SocketAddr::from(([0, 0, 0, 0], args.port)),
+            SocketAddr::from(([0u16; 8], args.port)),
+        ]
+    } else {
+        args.listen
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ternd: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = ternd::daemon::Options {
+        listen,
+        control: Some(args.control),
+    };
+    match rt.block_on(ternd::daemon::run(cfg, opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ternd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! One task per configured peer, and one per TCP connection to it.
+//!
+//! The peer task attempts outgoing connections (source address, TTL, MD5 and GTSM set before
+//! the SYN), takes over incoming ones from the listener, resolves connection collisions
+//! (RFC 4271 §6.8) and restarts the session after a failure. Each connection task runs one
+//! [`tern_fsm::Session`] over its socket: framing and decoding happen there, so a bad message
+//! only ever closes its own connection.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use socket2::{Domain, Socket, Type};
+use tern_fsm::{DownReason, Input, LogEvent, Output, PeerConfig, Session, State, Timer};
+use tern_types::Family;
+use tern_wire::message::{MAX_EXTENDED_LEN, MAX_LEN};
+use tern_wire::{Action, Nlri, Notification, Update, UpdateBuilder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::sockets;
+use crate::spec::PeerSpec;
+use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus};
+
+/// Commands to a peer task.
+#[derive(Debug)]
+pub enum PeerCmd {
+    /// Stop the peer for good (deconfigured or daemon exit).
+    Shutdown,
+}
+
+/// The handle the daemon keeps for each peer.
+pub struct PeerHandle {
+    /// The peer's configuration.
+    pub spec: PeerSpec,
+    /// Incoming connections from the listener.
+    pub accept: mpsc::Sender<TcpStream>,
+    /// Commands.
+    pub cmd: mpsc::Sender<PeerCmd>,
+    /// Current status.
+    pub status: Arc<Mutex<PeerStatus>>,
+    /// The peer task.
+    pub task: JoinHandle<()>,
+}
+
+fn lock(s: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
+    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn family_names(f: &[Family]) -> Vec<String> {
+    f.iter().map(|f| f.to_string()).collect()
+}
+
+/// Starts the task for `spec`.
+pub fn spawn(spec: PeerSpec) -> PeerHandle {
+    let (accept_tx, accept_rx) = mpsc::channel(4);
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let status = Arc::new(Mutex::new(PeerStatus {
+        addr: spec.addr,
+        remote_as: spec.remote_as,
+        ebgp: spec.is_ebgp(),
+        state: "Idle".into(),
+        since: None,
+        reason: None,
+        last_error: None,
+        negotiated: None,
+        configured_families: family_names(&spec.families),
+        received: MsgCounts::default(),
+        sent: MsgCounts::default(),
+        prefixes: BTreeMap::new(),
+        up_count: 0,
+        log: Vec::new(),
+        local: None,
+        remote: None,
+        md5: spec.password.is_some(),
+        configured_hold: spec.hold_time,
+        configured_keepalive: spec.keepalive,
+    }));
+    let task = tokio::spawn(run_peer(spec.clone(), accept_rx, cmd_rx, status.clone()));
+    PeerHandle {
+        spec,
+        accept: accept_tx,
+        cmd: cmd_tx,
+        status,
+        task,
+    }
+}
+
+fn fsm_config(spec: &PeerSpec) -> PeerConfig {
+    let mut c = PeerConfig::new(spec.local_as, spec.router_id, spec.remote_as);
+    c.hold_time = spec.hold_time;
+    c.keepalive = spec.keepalive;
+    c.connect_retry = spec.connect_retry;
+    c.families = spec.families.clone();
+    c
+}
+
+/// Events from connection tasks to their peer task.
+#[derive(Debug)]
+enum ConnEvent {
+    /// The peer's OPEN was accepted (OpenConfirm): its identifier is known.
+    OpenConfirm {
+        id: u64,
+        peer_id: std::net::Ipv4Addr,
+    },
+    /// Established.
+    Up { id: u64 },
+    /// The connection ended.
+    Gone { id: u64 },
+}
+
+struct Conn {
+    id: u64,
+    incoming: bool,
+    close: mpsc::Sender<u8>,
+    state: State,
+}
+
+/// Creates the socket for an outgoing connection with every option set before the SYN.
+fn outgoing_socket(spec: &PeerSpec) -> io::Result<Socket> {
+    let domain = if spec.addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let s = Socket::new(domain, Type::STREAM, None)?;
+    s.set_nonblocking(true)?;
+    s.set_tcp_nodelay(true)?;
+    apply_ttl(&socket2::SockRef::from(&s), spec)?;
+    if let Some(pw) = &spec.password {
+        sockets::set_md5(&s, spec.addr, &pw.0)?;
+    }
+    if let Some(src) = &spec.source {
+        s.bind(&SocketAddr::new(src.addr, 0).into()).map_err(|e| {
+            if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+                io::Error::new(
+                    io::ErrorKind::AddrNotAvailable,
+                    format!(
+                        "source address {} ({}) is not configured on this host",
+                        src.addr, src.name
+                    ),
+                )
+            } else {
+                e
+            }
+        })?;
+    }
+    Ok(s)
+}
+
+/// TTL / hop limit of what we send, and GTSM's minimum on what we receive.
+pub fn apply_ttl(s: &socket2::SockRef<'_>, spec: &PeerSpec) -> io::Result<()> {
+    let ttl = u32::from(spec.ttl());
+    if spec.addr.is_ipv4() {
+        s.set_ttl_v4(ttl)?;
+    } else {
+        s.set_unicast_hops_v6(ttl)?;
+    }
+    if let Some(min) = spec.min_ttl() {
+        sockets::set_min_ttl(&**s, spec.addr.is_ipv6(), min)?;
+    }
+    Ok(())
+}
+
+async fn connect(spec: PeerSpec) -> io::Result<TcpStream> {
+    let s = outgoing_socket(&spec)?;
+    let dest: SocketAddr = SocketAddr::new(spec.addr, spec.port);
+    let sock = tokio::net::TcpSocket::from_std_stream(s.into());
+    let timeout = Duration::from_secs(u64::from(spec.connect_retry.max(1)));
+    match tokio::time::timeout(timeout, sock.connect(dest)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "connection attempt timed out",
+        )),
+    }
+}
+
+async fn run_peer(
+    spec: PeerSpec,
+    mut accept_rx: mpsc::Receiver<TcpStream>,
+    mut cmd_rx: mpsc::Receiver<PeerCmd>,
+    status: Arc<Mutex<PeerStatus>>,
+) {
+    let (ev_tx, mut ev_rx) = mpsc::channel::<ConnEvent>(16);
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut next_id = 0u64;
+    let mut connecting: Option<JoinHandle<io::Result<TcpStream>>> = None;
+    let mut retry_at: Option<Instant> = Some(Instant::now());
+    let blocked = if spec.ignore {
+        Some(format!("peer {} ignore is configured", spec.addr))
+    } else {
+        spec.blocked()
+    };
+    {
+        let mut st = lock(&status);
+        st.reason = blocked.clone();
+        st.state = if blocked.is_some() {
+            "Idle".into()
+        } else {
+            "Connect".into()
+        };
+    }
+    loop {
+        let no_session = conns.is_empty() && connecting.is_none();
+        let wait = retry_at.filter(|_| no_session && blocked.is_none());
+        tokio::select! {
+            _ = async { tokio::time::sleep_until(wait.unwrap_or_else(Instant::now)).await }, if wait.is_some() => {
+                retry_at = None;
+                lock(&status).state = "Connect".into();
+                connecting = Some(tokio::spawn(connect(spec.clone())));
+            }
+            res = async { match connecting.as_mut() { Some(h) => h.await, None => std::future::pending().await } }, if connecting.is_some() => {
+                connecting = None;
+                match res {
+                    Ok(Ok(stream)) => {
+                        next_id += 1;
+                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status));
+                    }
+                    Ok(Err(e)) => {
+                        debug!(peer = %spec.addr, "connect failed: {e}");
+                        let mut st = lock(&status);
+                        st.last_error = Some(format!("connect: {e}"));
+                        if e.kind() == io::ErrorKind::AddrNotAvailable {
+                            st.reason = Some(e.to_string());
+                        }
+                        if conns.is_empty() {
+                            st.state = "Active".into();
+                        }
+                        drop(st);
+                        retry_at = Some(Instant::now() + Duration::from_secs(u64::from(spec.connect_retry)));
+                    }
+                    Err(e) => warn!(peer = %spec.addr, "connect task: {e}"),
+                }
+            }
+            Some(stream) = accept_rx.recv() => {
+                if blocked.is_some() || conns.iter().any(|c| c.state == State::Established) {
+                    debug!(peer = %spec.addr, "incoming connection refused");
+                    drop(stream);
+                    continue;
+                }
+                if let Some(h) = connecting.take() {
+                    h.abort();
+                }
+                next_id += 1;
+                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status));
+            }
+            Some(ev) = ev_rx.recv() => match ev {
+                ConnEvent::OpenConfirm { id, peer_id } => {
+                    if let Some(c) = conns.iter_mut().find(|c| c.id == id) {
+                        c.state = State::OpenConfirm;
+                    }
+                    resolve_collision(&mut conns, id, peer_id, &spec).await;
+                }
+                ConnEvent::Up { id } => {
+                    for c in &mut conns {
+                        if c.id == id {
+                            c.state = State::Established;
+                        } else {
+                            let _ = c.close.send(tern_fsm::COLLISION_CEASE).await;
+                        }
+                    }
+                }
+                ConnEvent::Gone { id } => {
+                    conns.retain(|c| c.id != id);
+                    if conns.is_empty() {
+                        let mut st = lock(&status);
+                        st.state = "Active".into();
+                        st.local = None;
+                        st.remote = None;
+                        retry_at = Some(Instant::now() + Duration::from_secs(5));
+                    }
+                }
+            },
+            cmd = cmd_rx.recv() => {
+                match cmd {
+                    Some(PeerCmd::Shutdown) | None => {
+                        for c in &conns {
+                            let _ = c.close.send(tern_wire::notification::cease_sub::PEER_DECONFIGURED).await;
+                        }
+                        if let Some(h) = connecting.take() {
+                            h.abort();
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// RFC 4271 §6.8: of two connections to the peer, keep the one initiated by the side with the
+/// higher BGP identifier; close the other with Cease / Connection Collision Resolution.
+async fn resolve_collision(
+    conns: &mut [Conn],
+    id: u64,
+    peer_id: std::net::Ipv4Addr,
+    spec: &PeerSpec,
+) {
+    let Some(this) = conns.iter().find(|c| c.id == id).map(|c| c.incoming) else {
+        return;
+    };
+    if let Some(other) = conns.iter().find(|c| c.id != id) {
+        let keep_this = other.state != State::Established
+            && tern_fsm::collision_keeps_new(spec.router_id, peer_id, this);
+        let loser = if keep_this { other.id } else { id };
+        info!(peer = %spec.addr, "connection collision: closing connection {loser}");
+        if let Some(c) = conns.iter().find(|c| c.id == loser) {
+            let _ = c.close.send(tern_fsm::COLLISION_CEASE).await;
+        }
+    }
+}
+
+fn start_conn(
+    id: u64,
+    stream: TcpStream,
+    incoming: bool,
+    spec: &PeerSpec,
+    ev_tx: &mpsc::Sender<ConnEvent>,
+    status: &Arc<Mutex<PeerStatus>>,
+) -> Conn {
+    let (close_tx, close_rx) = mpsc::channel(2);
+    let spec = spec.clone();
+    let ev = ev_tx.clone();
+    let st = status.clone();
+    tokio::spawn(async move {
+        run_conn(id, stream, incoming, spec, ev.clone(), close_rx, st).await;
+        let _ = ev.send(ConnEvent::Gone { id }).await;
+    });
+    Conn {
+        id,
+        incoming,
+        close: close_tx,
+        state: State::OpenSent,
+    }
+}
+
+/// The routes received on one connection (counted per family for the displays).
+#[derive(Default)]
+struct Received {
+    routes: HashSet<(Family, Nlri)>,
+}
+
+impl Received {
+    fn apply(&mut self, p: &tern_wire::ParsedUpdate<'_>) {
+        for (f, mut n) in p.withdrawn_routes() {
+            n.labels = tern_types::LabelStack::new();
+            self.routes.remove(&(f, n));
+        }
+        let withdraw = matches!(p.action(), Some(Action::TreatAsWithdraw));
+        for (f, mut n) in p.announced() {
+            n.labels = tern_types::LabelStack::new();
+            if withdraw {
+                self.routes.remove(&(f, n));
+            } else {
+                self.routes.insert((f, n));
+            }
+        }
+    }
+
+    fn counts(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for (f, _) in &self.routes {
+            *m.entry(f.to_string()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+async fn run_conn(
+    id: u64,
+    stream: TcpStream,
+    incoming: bool,
+    spec: PeerSpec,
+    ev: mpsc::Sender<ConnEvent>,
+    mut close_rx: mpsc::Receiver<u8>,
+    status: Arc<Mutex<PeerStatus>>,
+) {
+    if incoming {
+        let sock = socket2::SockRef::from(&stream);
+        if let Err(e) = apply_ttl(&sock, &spec) {
+            warn!(peer = %spec.addr, "setting TTL on incoming connection: {e}");
+        }
+        let _ = stream.set_nodelay(true);
+    }
+    let local = stream.local_addr().ok();
+    let remote = stream.peer_addr().ok();
+    info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up");
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut wrx) = mpsc::channel::<Vec<u8>>(64);
+    let status_w = status.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(b) = wrx.recv().await {
+            let kind = b.get(18).copied().unwrap_or(0);
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+            lock(&status_w).sent.count(kind);
+        }
+        let _ = wr.shutdown().await;
+    });
+
+    let mut fsm = Session::new(fsm_config(&spec));
+    let mut timers: [Option<Instant>; 4] = [None; 4];
+    let mut buf: Vec<u8> = Vec::with_capacity(65536);
+    let mut max_len = MAX_LEN;
+    let mut received = Received::default();
+    let mut outs = fsm.handle(SystemTime::now(), Input::Start);
+    outs.extend(fsm.handle(SystemTime::now(), Input::Connected));
+    let mut closing = false;
+    let mut confirmed = false;
+    'run: loop {
+        for o in outs.drain(..) {
+            match o {
+                Output::Send(b) => {
+                    if tx.send(b).await.is_err() {
+                        closing = true;
+                    }
+                }
+                Output::Close => closing = true,
+                Output::Arm(t, d) => timers[timer_idx(t)] = Some(Instant::now() + d),
+                Output::Cancel(t) => timers[timer_idx(t)] = None,
+                Output::Connect => {}
+                Output::Up(n) => {
+                    max_len = if n.extended_message {
+                        MAX_EXTENDED_LEN
+                    } else {
+                        MAX_LEN
+                    };
+                    {
+                        let mut st = lock(&status);
+                        st.state = "Established".into();
+                        st.since = Some(SystemTime::now());
+                        st.up_count += 1;
+                        st.local = local;
+                        st.remote = remote;
+                        st.reason = None;
+                        st.negotiated = Some(NegotiatedView {
+                            peer_id: Some(n.peer_id),
+                            hold_time: n.hold_time,
+                            keepalive: n.keepalive,
+                            peer_hold_time: n.peer_open.hold_time,
+                            families: family_names(&n.families),
+                            not_negotiated: family_names(&n.not_negotiated),
+                            four_octet_as: n.four_octet_as,
+                            route_refresh: n.route_refresh,
+                            enhanced_route_refresh: n.enhanced_route_refresh,
+                            extended_message: n.extended_message,
+                        });
+                        st.prefixes.clear();
+                    }
+                    info!(peer = %spec.addr, families = ?n.families, "session established");
+                    for f in &n.families {
+                        let _ = tx.send(UpdateBuilder::end_of_rib(*f)).await;
+                    }
+                    let _ = ev.send(ConnEvent::Up { id }).await;
+                }
+                Output::Down(r) => {
+                    let mut st = lock(&status);
+                    st.state = "Idle".into();
+                    st.since = Some(SystemTime::now());
+                    st.negotiated = None;
+                    st.prefixes.clear();
+                    st.last_error = Some(describe(&r));
+                }
+                Output::Update | Output::RouteRefresh(_) => {}
+            }
+        }
+        sync_log(&fsm, &status);
+        if !confirmed
+            && matches!(fsm.state(), State::OpenConfirm)
+            && let Some(pid) = fsm.peer_id()
+        {
+            confirmed = true;
+            lock(&status).state = "OpenConfirm".into();
+            let _ = ev.send(ConnEvent::OpenConfirm { id, peer_id: pid }).await;
+        }
+        if closing || fsm.state() == State::Idle {
+            break 'run;
+        }
+        let next = timers.iter().flatten().min().copied();
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => {
+                match r {
+                    Ok(0) | Err(_) => {
+                        outs = fsm.handle(SystemTime::now(), Input::Closed);
+                        continue;
+                    }
+                    Ok(_) => {}
+                }
+                let mut used = 0usize;
+                loop {
+                    let rest = buf.get(used..).unwrap_or_default();
+                    match tern_wire::frame(rest, max_len) {
+                        Ok(Some(f)) => {
+                            used += f.bytes.len();
+                            lock(&status).received.count(f.kind);
+                            let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
+                            if o.contains(&Output::Update)
+                                && let Some(n) = fsm.negotiated()
+                                && let Ok(u) = Update::decode(f.body)
+                            {
+                                {
+                                    let p = u.parse(&n.rx_ctx());
+                                    if p.action() == Some(Action::SessionReset) {
+                                        let note = p.notification().cloned().unwrap_or_else(|| Notification::new(3, 0));
+                                        warn!(peer = %spec.addr, "malformed UPDATE: {note}");
+                                        o.extend(fsm.handle(SystemTime::now(), Input::UpdateError(&note)));
+                                    } else {
+                                        if let Some(a) = p.action() {
+                                            debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
+                                        }
+                                        received.apply(&p);
+                                        lock(&status).prefixes = received.counts();
+                                    }
+                                }
+                            }
+                            let stop = o.contains(&Output::Close);
+                            outs.extend(o);
+                            if stop {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(note) => {
+                            warn!(peer = %spec.addr, "bad message header: {note}");
+                            outs.extend(fsm.handle(SystemTime::now(), Input::BadHeader(&note)));
+                            break;
+                        }
+                    }
+                }
+                buf.drain(..used.min(buf.len()));
+            }
+            _ = async { tokio::time::sleep_until(next.unwrap_or_else(Instant::now)).await }, if next.is_some() => {
+                let now = Instant::now();
+                for t in [Timer::Hold, Timer::Keepalive, Timer::ConnectRetry, Timer::IdleHold] {
+                    let i = timer_idx(t);
+                    if timers[i].is_some_and(|d| d <= now) {
+                        timers[i] = None;
+                        if t != Timer::IdleHold {
+                            outs.extend(fsm.handle(SystemTime::now(), Input::Timer(t)));
+                        }
+                    }
+                }
+            }
+            sub = close_rx.recv() => {
+                outs = fsm.handle(SystemTime::now(), Input::Stop(sub.unwrap_or(tern_wire::notification::cease_sub::ADMIN_SHUTDOWN)));
+            }
+        }
+    }
+    // Flush queued messages (a NOTIFICATION last of all), then close.
+    for o in outs.drain(..) {
+        if let Output::Send(b) = o {
+            let _ = tx.send(b).await;
+        }
+    }
+    sync_log(&fsm, &status);
+    drop(tx);
+    let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
+    info!(peer = %spec.addr, "connection {id} closed");
+}
+
+fn timer_idx(t: Timer) -> usize {
+    match t {
+        Timer::ConnectRetry => 0,
+        Timer::Hold => 1,
+        Timer::Keepalive => 2,
+        Timer::IdleHold => 3,
+    }
+}
+
+fn describe(r: &DownReason) -> String {
+    match r {
+        DownReason::Sent(n) => format!("sent NOTIFICATION {n}"),
+        DownReason::Received(n) => format!("received NOTIFICATION {n}"),
+        DownReason::TransportClosed => "connection closed".into(),
+        DownReason::Stopped => "stopped".into(),
+    }
+}
+
+/// Copies the FSM's event log into the status (the FSM keeps the last entries).
+fn sync_log(fsm: &Session, status: &Mutex<PeerStatus>) {
+    let mut st = lock(status);
+    for e in fsm.log() {
+        let line = match &e.event {
+            LogEvent::Up => LogLine {
+                at: e.at,
+                state: "Up".into(),
+                error: None,
+            },
+            LogEvent::Down(r) => {
+                let error = match r {
+                    DownReason::Sent(n) => Some((
+                        n.code,
+                        n.subcode,
+                        n.code_name().to_owned(),
+                        n.subcode_name().to_owned(),
+                        false,
+                    )),
+                    DownReason::Received(n) => Some((
+                        n.code,
+                        n.subcode,
+                        n.code_name().to_owned(),
+                        n.subcode_name().to_owned(),
+                        true,
+                    )),
+                    _ => None,
+                };
+                if let DownReason::Sent(n) | DownReason::Received(n) = r {
+                    st.last_error = Some(describe(r));
+                    let _ = n;
+                }
+                LogLine {
+                    at: e.at,
+                    state: "Down".into(),
+                    error,
+                }
+            }
+        };
+        if !st.log.contains(&line) {
+            st.log.push(line);
+        }
+    }
+    let excess = st.log.len().saturating_sub(tern_fsm::LOG_LEN);
+    st.log.drain(..excess);
+}

@@ -1,0 +1,177 @@
+//! What the daemon runs: the resolved, per-peer view of the configuration (addresses looked
+//! up, TTL rules decided), independent of how it was written.
+//!
+//! TTL rules (VRP, RFC 5082):
+//! - IBGP: TTL 255.
+//! - EBGP with `valid-ttl-hops N` (GTSM): send with TTL 255, accept only TTL ≥ 256 − N.
+//! - EBGP with `ebgp-max-hop [N]`: TTL N (255 when N is omitted).
+//! - EBGP otherwise: TTL 1, and the peer must be on a directly connected subnet.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use tern_types::Family;
+
+/// The source of a session's packets (`peer X connect-interface`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// Address to bind.
+    pub addr: IpAddr,
+    /// How the operator named it (`LoopBack1`), for messages.
+    pub name: String,
+}
+
+/// TCP MD5 authentication (`peer X password`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub Vec<u8>);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(****)")
+    }
+}
+
+/// One configured peer, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerSpec {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// Remote TCP port (179).
+    pub port: u16,
+    /// Peer AS.
+    pub remote_as: u32,
+    /// Local AS.
+    pub local_as: u32,
+    /// Local router ID.
+    pub router_id: Ipv4Addr,
+    /// Source address (connect-interface), if configured.
+    pub source: Option<Source>,
+    /// `ebgp-max-hop`.
+    pub ebgp_max_hop: Option<u8>,
+    /// `valid-ttl-hops`.
+    pub valid_ttl_hops: Option<u8>,
+    /// `password`.
+    pub password: Option<Password>,
+    /// Keepalive, hold (seconds).
+    pub keepalive: u16,
+    /// Hold time (seconds).
+    pub hold_time: u16,
+    /// ConnectRetry (seconds).
+    pub connect_retry: u16,
+    /// Families enabled.
+    pub families: Vec<Family>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `ignore`: configured but administratively down.
+    pub ignore: bool,
+    /// The peer address lies on a subnet of a configured interface.
+    pub directly_connected: bool,
+}
+
+impl PeerSpec {
+    /// A spec with VRP's defaults.
+    pub fn new(addr: IpAddr, local_as: u32, remote_as: u32, router_id: Ipv4Addr) -> Self {
+        PeerSpec {
+            addr,
+            port: 179,
+            remote_as,
+            local_as,
+            router_id,
+            source: None,
+            ebgp_max_hop: None,
+            valid_ttl_hops: None,
+            password: None,
+            keepalive: 60,
+            hold_time: 180,
+            connect_retry: 32,
+            families: vec![Family::IPV4_UNICAST],
+            description: None,
+            ignore: false,
+            directly_connected: true,
+        }
+    }
+
+    /// True for an external peer.
+    pub fn is_ebgp(&self) -> bool {
+        self.local_as != self.remote_as
+    }
+
+    /// TTL (hop limit) of the packets we send.
+    pub fn ttl(&self) -> u8 {
+        if !self.is_ebgp() || self.valid_ttl_hops.is_some() {
+            255
+        } else {
+            self.ebgp_max_hop.unwrap_or(1)
+        }
+    }
+
+    /// Minimum TTL accepted (GTSM), if configured.
+    pub fn min_ttl(&self) -> Option<u8> {
+        self.valid_ttl_hops
+            .map(|n| u8::try_from(256 - u16::from(n)).unwrap_or(255))
+    }
+
+    /// Why the session cannot be attempted, if it cannot: a single-hop EBGP peer that is not
+    /// on a connected subnet.
+    pub fn blocked(&self) -> Option<String> {
+        if self.is_ebgp()
+            && self.ebgp_max_hop.is_none()
+            && self.valid_ttl_hops.is_none()
+            && !self.directly_connected
+        {
+            return Some(format!(
+                "EBGP peer {} is not directly connected; configure peer {} ebgp-max-hop",
+                self.addr, self.addr
+            ));
+        }
+        None
+    }
+}
+
+/// What the daemon runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// Host name (`sysname`).
+    pub sysname: String,
+    /// Local AS (`bgp N`), if BGP is configured.
+    pub local_as: Option<u32>,
+    /// Router ID.
+    pub router_id: Option<Ipv4Addr>,
+    /// Interface subnets (for "directly connected").
+    pub connected: Vec<IpNet>,
+    /// Peers.
+    pub peers: Vec<PeerSpec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_rules() {
+        let mut p = PeerSpec::new(
+            "10.0.0.2".parse().unwrap(),
+            100,
+            200,
+            Ipv4Addr::new(1, 1, 1, 1),
+        );
+        assert_eq!((p.ttl(), p.min_ttl()), (1, None));
+        p.directly_connected = false;
+        assert!(p.blocked().is_some());
+        p.ebgp_max_hop = Some(10);
+        assert_eq!(p.ttl(), 10);
+        assert!(p.blocked().is_none());
+        p.ebgp_max_hop = None;
+        p.valid_ttl_hops = Some(1);
+        assert_eq!((p.ttl(), p.min_ttl()), (255, Some(255)));
+        p.valid_ttl_hops = Some(255);
+        assert_eq!(p.min_ttl(), Some(1));
+        let ibgp = PeerSpec::new(
+            "10.0.0.2".parse().unwrap(),
+            100,
+            100,
+            Ipv4Addr::new(1, 1, 1, 1),
+        );
+        assert_eq!(ibgp.ttl(), 255);
+    }
+}

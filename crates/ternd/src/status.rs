@@ -1,0 +1,152 @@
+//! What a peer looks like from outside: the snapshot the displays and the control API read.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+/// Message counters per type, as `display bgp peer verbose` lists them.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MsgCounts {
+    /// All messages.
+    pub total: u64,
+    /// UPDATE.
+    pub update: u64,
+    /// OPEN.
+    pub open: u64,
+    /// KEEPALIVE.
+    pub keepalive: u64,
+    /// NOTIFICATION.
+    pub notification: u64,
+    /// ROUTE-REFRESH.
+    pub refresh: u64,
+}
+
+impl MsgCounts {
+    /// Counts one message of type `kind`.
+    pub fn count(&mut self, kind: u8) {
+        self.total += 1;
+        match kind {
+            1 => self.open += 1,
+            2 => self.update += 1,
+            3 => self.notification += 1,
+            4 => self.keepalive += 1,
+            5 => self.refresh += 1,
+            _ => {}
+        }
+    }
+}
+
+/// What was negotiated, for display.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NegotiatedView {
+    /// The peer's router ID.
+    pub peer_id: Option<Ipv4Addr>,
+    /// Negotiated hold time.
+    pub hold_time: u16,
+    /// Keepalive in use.
+    pub keepalive: u16,
+    /// Hold time the peer offered.
+    pub peer_hold_time: u16,
+    /// Families negotiated (VRP names).
+    pub families: Vec<String>,
+    /// Families configured but not negotiated ("No neg").
+    pub not_negotiated: Vec<String>,
+    /// Peer capabilities.
+    pub four_octet_as: bool,
+    /// Route refresh.
+    pub route_refresh: bool,
+    /// Enhanced route refresh.
+    pub enhanced_route_refresh: bool,
+    /// Extended message.
+    pub extended_message: bool,
+}
+
+/// One log-info entry.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LogLine {
+    /// When.
+    #[serde(with = "unix_secs")]
+    pub at: SystemTime,
+    /// "Up" or "Down".
+    pub state: String,
+    /// NOTIFICATION code/subcode and direction for downs.
+    pub error: Option<(u8, u8, String, String, bool)>,
+}
+
+/// A peer's state.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// Peer AS.
+    pub remote_as: u32,
+    /// IBGP or EBGP.
+    pub ebgp: bool,
+    /// FSM state name.
+    pub state: String,
+    /// Since when the peer is in or out of Established.
+    #[serde(with = "unix_secs_opt")]
+    pub since: Option<SystemTime>,
+    /// Why the peer cannot come up, if something configured prevents it.
+    pub reason: Option<String>,
+    /// The last error seen (connect failure, NOTIFICATION).
+    pub last_error: Option<String>,
+    /// Negotiated parameters while Established.
+    pub negotiated: Option<NegotiatedView>,
+    /// Families configured.
+    pub configured_families: Vec<String>,
+    /// Messages received.
+    pub received: MsgCounts,
+    /// Messages sent.
+    pub sent: MsgCounts,
+    /// Prefixes received per family.
+    pub prefixes: BTreeMap<String, u64>,
+    /// Up count.
+    pub up_count: u64,
+    /// Log, oldest first.
+    pub log: Vec<LogLine>,
+    /// Local and remote socket addresses of the current connection.
+    pub local: Option<SocketAddr>,
+    /// Remote.
+    pub remote: Option<SocketAddr>,
+    /// MD5 configured.
+    pub md5: bool,
+    /// Configured timers.
+    pub configured_hold: u16,
+    /// Configured keepalive.
+    pub configured_keepalive: u16,
+}
+
+impl PeerStatus {
+    /// Total prefixes received.
+    pub fn prefixes_total(&self) -> u64 {
+        self.prefixes.values().sum()
+    }
+}
+
+mod unix_secs {
+    use serde::Serializer;
+    use std::time::SystemTime;
+
+    pub fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        )
+    }
+}
+
+mod unix_secs_opt {
+    use serde::Serializer;
+    use std::time::SystemTime;
+
+    pub fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::unix_secs::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+}
