@@ -13,6 +13,26 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "peer daemons for the interop tests (FRR, BIRD, GoBGP, ExaBGP)"
+need=""
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+[ -x /usr/lib/frr/bgpd ] || need="$need frr"
+command -v bird >/dev/null 2>&1 || need="$need bird2"
+command -v gobgpd >/dev/null 2>&1 || need="$need gobgpd"
+command -v exabgp >/dev/null 2>&1 || need="$need exabgp"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+if [ -n "$need" ]; then
+    echo "installing:$need"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $need
+fi
+# The packages start their own daemons; the tests run their own copies in namespaces.
+for svc in frr bird gobgpd exabgp; do
+    systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+done
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -1,0 +1,245 @@
+//! Test harness: network namespaces joined by veth links, daemons started inside them, and
+//! the ternd control socket. Every namespace and process is removed on drop.
+//!
+//! Tests that use it need root (network namespaces); the project's test command runs as root
+//! and installs the peer daemons (FRR, BIRD, GoBGP, ExaBGP).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// Runs a command, panicking with its output if it fails.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command, returning whether it succeeded.
+pub fn sh_ok(cmd: &str) -> bool {
+    Command::new("sh").arg("-c").arg(cmd).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// A unique short prefix for names in this test process.
+pub fn unique(tag: &str) -> String {
+    format!("t{}{}{}", std::process::id() % 10000, tag, SEQ.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A network namespace with `lo` up; deleted on drop (killing what runs in it).
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = unique(tag);
+        sh(&format!("ip netns add {name}"));
+        sh(&format!("ip -n {name} link set lo up"));
+        sh(&format!("ip netns exec {name} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"));
+        Netns { name }
+    }
+
+    /// Runs a command inside the namespace.
+    pub fn sh(&self, cmd: &str) -> String {
+        sh(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', "'\\''")))
+    }
+
+    /// Adds an address to `lo` (a loopback address, as VRP's LoopBack interfaces).
+    pub fn loopback(&self, cidr: &str) {
+        sh(&format!("ip -n {} addr add {cidr} dev lo", self.name));
+    }
+
+    /// Starts a process inside the namespace, output to `log`.
+    pub fn spawn(&self, argv: &[&str], log: &Path) -> Child {
+        let f = std::fs::File::create(log).expect("log file");
+        let e = f.try_clone().expect("log file");
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(argv)
+            .stdout(f)
+            .stderr(e)
+            .spawn()
+            .expect("spawn")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let pids = Command::new("ip").args(["netns", "pids", &self.name]).output();
+        if let Ok(o) = pids {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// Joins two namespaces with a veth pair and gives each end an address (CIDR); IPv6 duplicate
+/// address detection is turned off so addresses are usable at once.
+pub fn link(a: &Netns, a_cidrs: &[&str], b: &Netns, b_cidrs: &[&str]) -> (String, String) {
+    let n = SEQ.fetch_add(1, Ordering::SeqCst);
+    let (ea, eb) = (format!("va{}x{n}", std::process::id() % 10000), format!("vb{}x{n}", std::process::id() % 10000));
+    sh(&format!("ip link add {ea} netns {} type veth peer name {eb} netns {}", a.name, b.name));
+    for (ns, dev, cidrs) in [(a, &ea, a_cidrs), (b, &eb, b_cidrs)] {
+        sh(&format!("ip netns exec {} sysctl -qw net.ipv6.conf.{dev}.accept_dad=0", ns.name));
+        for c in cidrs {
+            let fam = if c.contains(':') { "-6" } else { "-4" };
+            sh(&format!("ip -n {} {fam} addr add {c} dev {dev} nodad", ns.name).replace(" nodad", if fam == "-6" { " nodad" } else { "" }));
+        }
+        sh(&format!("ip -n {} link set {dev} up", ns.name));
+    }
+    (ea, eb)
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(unique(tag));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The ternd binary built with the tests.
+pub fn ternd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ternd"))
+}
+
+/// A ternd running in a namespace.
+pub struct Ternd {
+    pub child: Child,
+    pub control: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Ternd {
+    /// Starts ternd in `ns` with configuration `cfg`, listening on `listen` (e.g. `0.0.0.0:179`).
+    pub fn start(ns: &Netns, dir: &TempDir, name: &str, cfg: &str, listen: &[&str]) -> Ternd {
+        let cfg_path = dir.write(&format!("{name}.cfg"), cfg);
+        let control = dir.path(&format!("{name}.sock"));
+        let log = dir.path(&format!("{name}.log"));
+        let bin = ternd_bin();
+        let mut argv: Vec<String> = vec![
+            bin.display().to_string(),
+            "--config".into(),
+            cfg_path.display().to_string(),
+            "--control".into(),
+            control.display().to_string(),
+            "--log".into(),
+            "debug".into(),
+        ];
+        for l in listen {
+            argv.push("--listen".into());
+            argv.push((*l).to_string());
+        }
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let child = ns.spawn(&refs, &log);
+        let t = Ternd { child, control, log };
+        wait_for(Duration::from_secs(10), || t.control.exists());
+        t
+    }
+
+    /// Runs a display command through the control socket; returns the output text.
+    pub fn display(&self, command: &str, json: bool) -> Result<String, String> {
+        use std::io::{BufRead, BufReader, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&self.control).map_err(|e| e.to_string())?;
+        let req = serde_json::json!({ "command": command, "json": json });
+        s.write_all(format!("{req}\n").as_bytes()).map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).map_err(|e| e.to_string())?;
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+        let out = v["output"].as_str().unwrap_or_default().to_string();
+        if v["ok"].as_bool() == Some(true) { Ok(out) } else { Err(out) }
+    }
+
+    /// The JSON status of one peer.
+    pub fn peer(&self, addr: &str) -> serde_json::Value {
+        let text = self.display(&format!("display bgp peer {addr} verbose"), true).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&text).expect("json")
+    }
+
+    /// The peer's state name.
+    pub fn state(&self, addr: &str) -> String {
+        self.peer(addr)["state"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until the peer is Established; panics with the log after `timeout`.
+    pub fn wait_established(&self, addr: &str, timeout: Duration) -> serde_json::Value {
+        let ok = wait_for(timeout, || self.state(addr) == "Established");
+        if !ok {
+            panic!("peer {addr} not Established after {timeout:?}: {}\n--- ternd log ---\n{}", self.peer(addr), self.log_text());
+        }
+        self.peer(addr)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Ternd {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 200 ms until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Negotiated families of a peer status (VRP names as tern prints them).
+pub fn families(peer: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = peer["negotiated"]["families"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
