@@ -172,7 +172,29 @@ impl Shape {
     }
 }
 
-fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
+/// One NLRI up to its prefix, as [`decode_head`] finds it.
+struct Head<'a> {
+    path_id: Option<u32>,
+    rd: Option<RouteDistinguisher>,
+    /// The NLRI length octet as received (for errors).
+    len: u8,
+    /// Prefix length in bits.
+    plen: u8,
+    /// The prefix octets.
+    bytes: &'a [u8],
+    /// The rest of the field from the prefix octets on (`bytes` is its start).
+    window: &'a [u8],
+}
+
+/// Reads one NLRI up to its prefix: path identifier, label stack, RD, prefix octets. Each
+/// label stack entry is handed to `label`, which returns false when the stack is full.
+/// Shared by [`decode_one`] and [`skip_one`] so both accept and refuse the same input.
+#[inline(always)]
+fn decode_head<'a>(
+    r: &mut Reader<'a>,
+    s: Shape,
+    mut label: impl FnMut([u8; 3]) -> bool,
+) -> Result<Head<'a>, NlriError> {
     let path_id = if s.add_path {
         Some(r.u32().ok_or(NlriError::Truncated)?)
     } else {
@@ -180,12 +202,11 @@ fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
     };
     let len = r.u8().ok_or(NlriError::Truncated)?;
     let mut bits = usize::from(len);
-    let mut labels = LabelStack::new();
     if s.labels {
         loop {
             bits = bits.checked_sub(24).ok_or(NlriError::LabelStack)?;
             let e: [u8; 3] = r.array().ok_or(NlriError::Truncated)?;
-            if !labels.push_raw(e) {
+            if !label(e) {
                 return Err(NlriError::LabelStack);
             }
             let bottom = e[2] & 1 == 1;
@@ -203,27 +224,89 @@ fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
     if bits > s.max_bits {
         return Err(NlriError::PrefixLength(len));
     }
+    let window = r.rest();
     let bytes = r.take(bits.div_ceil(8)).ok_or(NlriError::Truncated)?;
     let plen = u8::try_from(bits).map_err(|_| NlriError::PrefixLength(len))?;
-    let prefix = if s.v6 {
-        let mut a = [0u8; 16];
-        if let Some(d) = a.get_mut(..bytes.len()) {
-            d.copy_from_slice(bytes);
-        }
-        IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), plen).map_err(|_| NlriError::PrefixLength(len))?)
-    } else {
-        let mut a = [0u8; 4];
-        if let Some(d) = a.get_mut(..bytes.len()) {
-            d.copy_from_slice(bytes);
-        }
-        IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), plen).map_err(|_| NlriError::PrefixLength(len))?)
-    };
-    Ok(Nlri {
+    Ok(Head {
         path_id,
         rd,
+        len,
+        plen,
+        bytes,
+        window,
+    })
+}
+
+/// The left-aligned, zero-padded prefix octets as a big-endian `u128`. Loads a whole 16-octet
+/// window when the field has one (no variable-length copy), else folds the octets.
+#[inline(always)]
+fn prefix_u128(h: &Head<'_>) -> u128 {
+    // Octets after the prefix's own: 16 - n, n <= 16 checked in `decode_head`.
+    let pad = 16usize.saturating_sub(h.bytes.len());
+    match h.window.first_chunk::<16>() {
+        Some(w) => {
+            let mask = u128::MAX
+                .checked_shl(u32::try_from(pad.saturating_mul(8)).unwrap_or(128))
+                .unwrap_or(0);
+            u128::from_be_bytes(*w) & mask
+        }
+        None => {
+            let mut a = [0u8; 16];
+            for (d, b) in a.iter_mut().zip(h.bytes) {
+                *d = *b;
+            }
+            u128::from_be_bytes(a)
+        }
+    }
+}
+
+/// As [`prefix_u128`], for IPv4.
+#[inline(always)]
+fn prefix_u32(h: &Head<'_>) -> u32 {
+    let pad = 4usize.saturating_sub(h.bytes.len());
+    match h.window.first_chunk::<4>() {
+        Some(w) => {
+            let mask = u32::MAX
+                .checked_shl(u32::try_from(pad.saturating_mul(8)).unwrap_or(32))
+                .unwrap_or(0);
+            u32::from_be_bytes(*w) & mask
+        }
+        None => {
+            let mut a = [0u8; 4];
+            for (d, b) in a.iter_mut().zip(h.bytes) {
+                *d = *b;
+            }
+            u32::from_be_bytes(a)
+        }
+    }
+}
+
+#[inline]
+fn decode_one(r: &mut Reader<'_>, s: Shape) -> Result<Nlri, NlriError> {
+    let mut labels = LabelStack::new();
+    let h = decode_head(r, s, |e| labels.push_raw(e))?;
+    let bad = |_| NlriError::PrefixLength(h.len);
+    let prefix = if s.v6 {
+        IpNet::V6(Ipv6Net::new(Ipv6Addr::from(prefix_u128(&h)), h.plen).map_err(bad)?)
+    } else {
+        IpNet::V4(Ipv4Net::new(Ipv4Addr::from(prefix_u32(&h)), h.plen).map_err(bad)?)
+    };
+    Ok(Nlri {
+        path_id: h.path_id,
+        rd: h.rd,
         labels,
         prefix,
     })
+}
+
+/// Checks one NLRI without building it.
+fn skip_one(r: &mut Reader<'_>, s: Shape) -> Result<(), NlriError> {
+    let mut entries = 0usize;
+    decode_head(r, s, |_| {
+        entries = entries.saturating_add(1);
+        entries <= LabelStack::CAPACITY
+    })?;
+    Ok(())
 }
 
 /// An iterator over the NLRI in a field. Yields an error once and then stops if the field is
@@ -248,6 +331,7 @@ impl<'a> NlriIter<'a> {
 impl Iterator for NlriIter<'_> {
     type Item = Result<Nlri, NlriError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.r.is_empty() {
             return None;
@@ -271,7 +355,7 @@ pub fn validate(
     let mut r = Reader::new(bytes);
     let mut n = 0usize;
     while !r.is_empty() {
-        decode_one(&mut r, shape)?;
+        skip_one(&mut r, shape)?;
         n = n.saturating_add(1);
     }
     Ok(n)
@@ -296,6 +380,34 @@ mod tests {
         let back: Vec<_> = NlriIter::new(&out, Family::VPNV6, false, false).collect();
         assert_eq!(back, vec![Ok(n)]);
         assert_eq!(n.to_string(), "100:1:2001:db8:1::/64 label 1000");
+    }
+
+    #[test]
+    fn prefix_octets_read_in_and_at_the_end_of_a_field() {
+        // The first prefix is read through a whole-address window, the last from its own
+        // octets; bits past the length within the last octet are kept as received.
+        let v4 = [20, 10, 1, 0xff, 24, 10, 2, 3, 0, 12, 1, 0xf0];
+        let got: Vec<String> = NlriIter::new(&v4, Family::IPV4_UNICAST, false, false)
+            .map(|n| n.unwrap().prefix.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            ["10.1.255.0/20", "10.2.3.0/24", "0.0.0.0/0", "1.240.0.0/12"]
+        );
+        let mut v6 = vec![48, 0x20, 1, 0x0d, 0xb8, 0, 1];
+        v6.extend_from_slice(&[128; 17]);
+        v6.extend_from_slice(&[12, 0x2f, 0xff]);
+        let got: Vec<String> = NlriIter::new(&v6, Family::IPV6_UNICAST, false, false)
+            .map(|n| n.unwrap().prefix.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "2001:db8:1::/48",
+                "8080:8080:8080:8080:8080:8080:8080:8080/128",
+                "2fff::/12"
+            ]
+        );
     }
 
     #[test]

@@ -72,8 +72,15 @@ impl<'a> Update<'a> {
 
     /// Walks and checks the attributes and the NLRI fields.
     pub fn parse(&self, ctx: &Ctx) -> ParsedUpdate<'a> {
-        let mut attrs: SmallVec<[PathAttribute<'a>; 8]> = SmallVec::new();
-        let mut problems = Vec::new();
+        // Built in place: the attributes go straight into the result, not through a move of
+        // the whole inline vector.
+        let mut parsed = ParsedUpdate {
+            withdrawn: self.withdrawn,
+            nlri: self.nlri,
+            attrs: SmallVec::new(),
+            problems: Vec::new(),
+            add_path_v4: ctx.add_path.contains(Family::IPV4_UNICAST),
+        };
         let mut seen = [0u64; 4];
         let mut r = Reader::new(self.attributes);
         let list_err = |tc: u8, action: Action, data: &[u8]| AttrError {
@@ -88,7 +95,9 @@ impl<'a> Update<'a> {
         while !r.is_empty() {
             let start = r.rest();
             let (Some(flags), Some(tc)) = (r.u8(), r.u8()) else {
-                problems.push(list_err(0, Action::TreatAsWithdraw, &[]));
+                parsed
+                    .problems
+                    .push(list_err(0, Action::TreatAsWithdraw, &[]));
                 break;
             };
             let is_mp = matches!(tc, type_code::MP_REACH_NLRI | type_code::MP_UNREACH_NLRI);
@@ -103,7 +112,7 @@ impl<'a> Update<'a> {
                 } else {
                     Action::TreatAsWithdraw
                 };
-                problems.push(list_err(tc, action, &[]));
+                parsed.problems.push(list_err(tc, action, &[]));
                 break;
             };
             let raw_len = start.len().saturating_sub(r.remaining());
@@ -117,23 +126,16 @@ impl<'a> Update<'a> {
                     } else {
                         Action::AttributeDiscard
                     };
-                    problems.push(list_err(tc, action, raw));
+                    parsed.problems.push(list_err(tc, action, raw));
                     continue;
                 }
                 *w |= 1u64 << bit;
             }
             match PathAttribute::decode(flags, tc, value, raw, ctx) {
-                Ok(a) => attrs.push(a),
-                Err(e) => problems.push(e),
+                Ok(a) => parsed.attrs.push(a),
+                Err(e) => parsed.problems.push(e),
             }
         }
-        let mut parsed = ParsedUpdate {
-            withdrawn: self.withdrawn,
-            nlri: self.nlri,
-            attrs,
-            problems,
-            add_path_v4: ctx.add_path.contains(Family::IPV4_UNICAST),
-        };
         // The IPv4 fields (RFC 7606 §5.3: session reset).
         for (field, withdraw) in [(self.withdrawn, true), (self.nlri, false)] {
             if nlri::validate(field, Family::IPV4_UNICAST, parsed.add_path_v4, withdraw).is_err() {

@@ -22,7 +22,16 @@ use tern_wire::{AddPathSet, Ctx, Message, Open};
 #[command(name = "tern", version, about = "tern BGP speaker: operator tool")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Run a command line on the daemon (repeatable; stops at the first error).
+    #[arg(short = 'c', value_name = "LINE")]
+    lines: Vec<String>,
+    /// The daemon's control socket.
+    #[arg(long, default_value = "/run/ternd.sock")]
+    socket: PathBuf,
+    /// Ask for JSON output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -43,7 +52,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else {
+        if cli.lines.is_empty() {
+            eprintln!("tern: nothing to do (try -c \"display bgp peer\" or tern decode FILE)");
+            return ExitCode::FAILURE;
+        }
+        for line in &cli.lines {
+            match control(&cli.socket, line, cli.json) {
+                Ok(out) => print!("{out}"),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        return ExitCode::SUCCESS;
+    };
+    match command {
         Command::Decode {
             files,
             two_octet_as,
@@ -75,6 +100,32 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+    }
+}
+
+/// Sends one command line to the daemon's control socket (one JSON request line, one JSON
+/// reply line) and returns its output, or the daemon's error text.
+fn control(socket: &std::path::Path, line: &str, json: bool) -> Result<String, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| format!("tern: cannot reach ternd at {}: {e}", socket.display()))?;
+    let req = serde_json::json!({ "command": line, "json": json });
+    s.write_all(format!("{req}\n").as_bytes())
+        .map_err(|e| format!("tern: {e}"))?;
+    let mut reply = String::new();
+    BufReader::new(s)
+        .read_line(&mut reply)
+        .map_err(|e| format!("tern: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&reply).map_err(|e| format!("tern: bad reply from ternd: {e}"))?;
+    let mut out = v["output"].as_str().unwrap_or_default().to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    if v["ok"].as_bool() == Some(true) {
+        Ok(out)
+    } else {
+        Err(out)
     }
 }
 
