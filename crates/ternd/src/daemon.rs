@@ -57,6 +57,19 @@ fn listener(addr: SocketAddr, cfg: &DaemonConfig) -> io::Result<TcpListener> {
             sockets::set_md5(&s, p.addr, &pw.0)?;
         }
     }
+    // The kernel answers a SYN with the listener's TTL, before the connection is accepted and
+    // given its peer's TTL: a GTSM peer (RFC 5082) drops a SYN-ACK that arrives below 255 − N.
+    if cfg
+        .peers
+        .iter()
+        .any(|p| p.min_ttl().is_some() && p.addr.is_ipv4() == addr.is_ipv4())
+    {
+        if addr.is_ipv4() {
+            s.set_ttl_v4(255)?;
+        } else {
+            s.set_unicast_hops_v6(255)?;
+        }
+    }
     s.bind(&addr.into())?;
     s.listen(128)?;
     TcpListener::from_std(s.into())

@@ -453,7 +453,9 @@ async fn run_conn(
                             enhanced_route_refresh: n.enhanced_route_refresh,
                             extended_message: n.extended_message,
                         });
-                        st.prefixes.clear();
+                        // UPDATEs read together with the KEEPALIVE that established the
+                        // session are already counted: keep them.
+                        st.prefixes = received.counts();
                     }
                     info!(peer = %spec.addr, families = ?n.families, "session established");
                     for f in &n.families {

@@ -26,12 +26,23 @@ pub fn sh(cmd: &str) -> String {
 
 /// Runs a command, returning whether it succeeded.
 pub fn sh_ok(cmd: &str) -> bool {
-    Command::new("sh").arg("-c").arg(cmd).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// A unique short prefix for names in this test process.
 pub fn unique(tag: &str) -> String {
-    format!("t{}{}{}", std::process::id() % 10000, tag, SEQ.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "t{}{}{}",
+        std::process::id() % 10000,
+        tag,
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A network namespace with `lo` up; deleted on drop (killing what runs in it).
@@ -44,13 +55,19 @@ impl Netns {
         let name = unique(tag);
         sh(&format!("ip netns add {name}"));
         sh(&format!("ip -n {name} link set lo up"));
-        sh(&format!("ip netns exec {name} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"));
+        sh(&format!(
+            "ip netns exec {name} sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
+        ));
         Netns { name }
     }
 
     /// Runs a command inside the namespace.
     pub fn sh(&self, cmd: &str) -> String {
-        sh(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', "'\\''")))
+        sh(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', "'\\''")
+        ))
     }
 
     /// Adds an address to `lo` (a loopback address, as VRP's LoopBack interfaces).
@@ -74,13 +91,17 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let pids = Command::new("ip").args(["netns", "pids", &self.name]).output();
+        let pids = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output();
         if let Ok(o) = pids {
             for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
                 let _ = Command::new("kill").args(["-9", pid]).status();
             }
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -88,13 +109,25 @@ impl Drop for Netns {
 /// address detection is turned off so addresses are usable at once.
 pub fn link(a: &Netns, a_cidrs: &[&str], b: &Netns, b_cidrs: &[&str]) -> (String, String) {
     let n = SEQ.fetch_add(1, Ordering::SeqCst);
-    let (ea, eb) = (format!("va{}x{n}", std::process::id() % 10000), format!("vb{}x{n}", std::process::id() % 10000));
-    sh(&format!("ip link add {ea} netns {} type veth peer name {eb} netns {}", a.name, b.name));
+    let (ea, eb) = (
+        format!("va{}x{n}", std::process::id() % 10000),
+        format!("vb{}x{n}", std::process::id() % 10000),
+    );
+    sh(&format!(
+        "ip link add {ea} netns {} type veth peer name {eb} netns {}",
+        a.name, b.name
+    ));
     for (ns, dev, cidrs) in [(a, &ea, a_cidrs), (b, &eb, b_cidrs)] {
-        sh(&format!("ip netns exec {} sysctl -qw net.ipv6.conf.{dev}.accept_dad=0", ns.name));
+        sh(&format!(
+            "ip netns exec {} sysctl -qw net.ipv6.conf.{dev}.accept_dad=0",
+            ns.name
+        ));
         for c in cidrs {
             let fam = if c.contains(':') { "-6" } else { "-4" };
-            sh(&format!("ip -n {} {fam} addr add {c} dev {dev} nodad", ns.name).replace(" nodad", if fam == "-6" { " nodad" } else { "" }));
+            sh(
+                &format!("ip -n {} {fam} addr add {c} dev {dev} nodad", ns.name)
+                    .replace(" nodad", if fam == "-6" { " nodad" } else { "" }),
+            );
         }
         sh(&format!("ip -n {} link set {dev} up", ns.name));
     }
@@ -162,7 +195,11 @@ impl Ternd {
         }
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let child = ns.spawn(&refs, &log);
-        let t = Ternd { child, control, log };
+        let t = Ternd {
+            child,
+            control,
+            log,
+        };
         wait_for(Duration::from_secs(10), || t.control.exists());
         t
     }
@@ -170,32 +207,49 @@ impl Ternd {
     /// Runs a display command through the control socket; returns the output text.
     pub fn display(&self, command: &str, json: bool) -> Result<String, String> {
         use std::io::{BufRead, BufReader, Write};
-        let mut s = std::os::unix::net::UnixStream::connect(&self.control).map_err(|e| e.to_string())?;
+        let mut s =
+            std::os::unix::net::UnixStream::connect(&self.control).map_err(|e| e.to_string())?;
         let req = serde_json::json!({ "command": command, "json": json });
-        s.write_all(format!("{req}\n").as_bytes()).map_err(|e| e.to_string())?;
+        s.write_all(format!("{req}\n").as_bytes())
+            .map_err(|e| e.to_string())?;
         let mut line = String::new();
-        BufReader::new(s).read_line(&mut line).map_err(|e| e.to_string())?;
+        BufReader::new(s)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
         let out = v["output"].as_str().unwrap_or_default().to_string();
-        if v["ok"].as_bool() == Some(true) { Ok(out) } else { Err(out) }
+        if v["ok"].as_bool() == Some(true) {
+            Ok(out)
+        } else {
+            Err(out)
+        }
     }
 
     /// The JSON status of one peer.
     pub fn peer(&self, addr: &str) -> serde_json::Value {
-        let text = self.display(&format!("display bgp peer {addr} verbose"), true).unwrap_or_else(|e| panic!("{e}"));
+        let text = self
+            .display(&format!("display bgp peer {addr} verbose"), true)
+            .unwrap_or_else(|e| panic!("{e}"));
         serde_json::from_str(&text).expect("json")
     }
 
     /// The peer's state name.
     pub fn state(&self, addr: &str) -> String {
-        self.peer(addr)["state"].as_str().unwrap_or_default().to_string()
+        self.peer(addr)["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// Waits until the peer is Established; panics with the log after `timeout`.
     pub fn wait_established(&self, addr: &str, timeout: Duration) -> serde_json::Value {
         let ok = wait_for(timeout, || self.state(addr) == "Established");
         if !ok {
-            panic!("peer {addr} not Established after {timeout:?}: {}\n--- ternd log ---\n{}", self.peer(addr), self.log_text());
+            panic!(
+                "peer {addr} not Established after {timeout:?}: {}\n--- ternd log ---\n{}",
+                self.peer(addr),
+                self.log_text()
+            );
         }
         self.peer(addr)
     }
@@ -207,7 +261,9 @@ impl Ternd {
 
 impl Drop for Ternd {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -238,7 +294,11 @@ pub fn wait_for(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn families(peer: &serde_json::Value) -> Vec<String> {
     let mut v: Vec<String> = peer["negotiated"]["families"]
         .as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
