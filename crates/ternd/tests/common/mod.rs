@@ -200,7 +200,9 @@ impl Ternd {
             control,
             log,
         };
-        wait_for(Duration::from_secs(10), || t.control.exists());
+        if !wait_for(Duration::from_secs(10), || t.control.exists()) {
+            panic!("ternd {name} did not start:\n{}", t.log_text());
+        }
         t
     }
 
