@@ -62,5 +62,10 @@ fn ebgp_over_ipv6_with_a_dotted_four_octet_as() {
     assert_eq!(families(&pb), want);
     assert_eq!(pb["remote_as"], 65546);
     assert_eq!(pa["negotiated"]["four_octet_as"], true);
-    assert!(pa["remote"].as_str().is_some_and(|r| r.starts_with("[fd00:6::2]")), "{pa}");
+    assert!(
+        pa["remote"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("[fd00:6::2]")),
+        "{pa}"
+    );
 }
