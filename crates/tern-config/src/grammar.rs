@@ -4,8 +4,8 @@
 //! unique prefix) or a typed argument ([`ArgKind`]), with a help string, the view it belongs
 //! to, whether a command may end there (`ends` for the plain form, `undo_ends` for the `undo`
 //! form), the view it enters, and an [`Action`] that descendants inherit. The same tree serves
-//! parsing files, typed lines, `?` help ([`Grammar::help`]) and, later, Tab completion and
-//! printing.
+//! parsing files, typed lines, `?` help ([`Grammar::help`]), printing (each command's
+//! [`PrintFn`], see [`crate::print`](mod@crate::print)(mod@crate::print)) and, later, Tab completion.
 //!
 //! Choosing the child that matches a token, in order:
 //! 1. a keyword spelled exactly (case-insensitive);
@@ -15,7 +15,7 @@
 //!
 //! No backtracking: the table is written so that this choice is always the right one. Options
 //! VRP lets the user give in any order (`[ med m | route-policy p ] *`) are expanded into all
-//! their orders at build time by [`any_order`].
+//! their orders at build time by `any_order`.
 
 use std::sync::OnceLock;
 
@@ -40,6 +40,11 @@ pub enum Token {
 
 /// Builds the typed change for a matched command in a view's scope.
 pub type ApplyFn = fn(&Matched, &Scope) -> Result<Change, Reject>;
+
+/// Prints what the model holds for one command in one view's scope (`display
+/// current-configuration`): lines, or blocks that open a view. Lives next to the command's
+/// grammar entry in the table; see [`crate::print`](mod@crate::print)(mod@crate::print).
+pub type PrintFn = fn(&crate::Config, &Scope) -> Vec<crate::print::Item>;
 
 /// Commands that steer the session rather than change the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +93,14 @@ pub struct Node {
     pub enters: Option<ViewId>,
     /// Next tokens.
     pub children: Vec<Node>,
+    /// How `display current-configuration` prints what this command configured: its place
+    /// among the view's commands (lower first) and the function that prints it.
+    pub print: Option<(u16, PrintFn)>,
+    /// Place among the view's commands of a kept line ending here or below (inherited; the
+    /// deepest wins). Kept lines without one print after the view's modelled commands.
+    pub rank: Option<u16>,
+    /// A block opened here is preceded by a `#` line at its own indentation (BGP families).
+    pub sep: bool,
 }
 
 /// A keyword node.
@@ -101,6 +114,9 @@ pub(crate) fn kw(word: &'static str, help: &'static str) -> Node {
         undo_ends: false,
         enters: None,
         children: Vec::new(),
+        print: None,
+        rank: None,
+        sep: false,
     }
 }
 
@@ -151,6 +167,22 @@ impl Node {
         self.enters = Some(v);
         self
     }
+    /// Prints this command's configuration at place `rank` of its view (see [`PrintFn`]).
+    pub(crate) fn print(mut self, rank: u16, f: PrintFn) -> Self {
+        self.print = Some((rank, f));
+        self.rank = Some(rank);
+        self
+    }
+    /// The place of kept lines ending here or below among the view's commands.
+    pub(crate) fn rank(mut self, rank: u16) -> Self {
+        self.rank = Some(rank);
+        self
+    }
+    /// Blocks opened here are preceded by an indented `#`.
+    pub(crate) fn sep(mut self) -> Self {
+        self.sep = true;
+        self
+    }
     /// Adds children.
     pub(crate) fn sub(mut self, children: impl IntoIterator<Item = Node>) -> Self {
         self.children.extend(children);
@@ -181,6 +213,22 @@ impl Node {
         self.view = v;
         for c in &mut self.children {
             c.set_view(v);
+        }
+    }
+
+    fn collect_printers(&self, out: &mut Vec<Printer>) {
+        // The same command may sit in several places of a tree (options in any order).
+        if let Some((rank, f)) = self.print
+            && !out.iter().any(|p| p.rank == rank)
+        {
+            out.push(Printer {
+                rank,
+                sep: self.sep,
+                f,
+            });
+        }
+        for c in &self.children {
+            c.collect_printers(out);
         }
     }
 }
@@ -216,21 +264,61 @@ fn append_to_leaves(n: &mut Node, tails: &[Node]) {
     }
 }
 
+/// A command's printer, collected from a view's tree.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Printer {
+    /// Place among the view's commands.
+    pub rank: u16,
+    /// Blocks it prints are preceded by an indented `#`.
+    pub sep: bool,
+    /// The function.
+    pub f: PrintFn,
+}
+
 /// The grammar: each view's root nodes.
 #[derive(Debug)]
 pub struct Grammar {
     roots: Vec<(ViewId, Vec<Node>)>,
+    printers: Vec<(ViewId, Vec<Printer>)>,
 }
 
 impl Grammar {
     /// The grammar, built once.
     pub fn get() -> &'static Grammar {
         static G: OnceLock<Grammar> = OnceLock::new();
-        G.get_or_init(crate::table::build)
+        G.get_or_init(|| crate::table::build().finish())
     }
 
     pub(crate) fn new() -> Grammar {
-        Grammar { roots: Vec::new() }
+        Grammar {
+            roots: Vec::new(),
+            printers: Vec::new(),
+        }
+    }
+
+    /// Collects every view's printers, in print order (called once the table is complete).
+    pub(crate) fn finish(mut self) -> Grammar {
+        self.printers = self
+            .roots
+            .iter()
+            .map(|(v, nodes)| {
+                let mut ps = Vec::new();
+                for n in nodes {
+                    n.collect_printers(&mut ps);
+                }
+                ps.sort_by_key(|p| p.rank);
+                (*v, ps)
+            })
+            .collect();
+        self
+    }
+
+    /// The printers of a view's commands, in print order.
+    pub(crate) fn printers(&self, view: ViewId) -> &[Printer] {
+        self.printers
+            .iter()
+            .find(|(v, _)| *v == view)
+            .map_or(&[], |(_, p)| p.as_slice())
     }
 
     /// Adds root nodes to a view.
@@ -338,6 +426,8 @@ impl Grammar {
             .rev()
             .find_map(|n| n.action)
             .expect("grammar table: a node where a command ends has an action");
+        let rank = path.iter().rev().find_map(|n| n.rank);
+        let sep = last.sep;
         Ok(Some(Matched {
             undo,
             values,
@@ -345,6 +435,8 @@ impl Grammar {
             action,
             enters: if undo { None } else { last.enters },
             view,
+            rank,
+            sep,
         }))
     }
 
@@ -491,6 +583,10 @@ pub struct Matched {
     pub enters: Option<ViewId>,
     /// The view it was matched in.
     pub view: ViewId,
+    /// Its place among the view's commands when printed (kept lines).
+    pub rank: Option<u16>,
+    /// A block it opens is printed after an indented `#`.
+    pub sep: bool,
 }
 
 impl Matched {

@@ -14,6 +14,13 @@
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
 //!   [`Config::apply`].
 //! - [`session`]: [`Session`] (view stack + `apply_line`) and [`parse_file`].
+//! - [`print`](mod@print): [`Config::to_vrp`], `display current-configuration`, driven by the printers
+//!   the table attaches to its commands; [`changes`], the `+`/`-` listings.
+//! - [`commit`]: the two-stage commit: [`Candidate`] over a shared [`Running`], commit IDs
+//!   from 1000000001, rollback, [`validate`] (rules checked at commit), and [`Store`]
+//!   (history on disk, atomic `save`).
+//! - [`diff`](mod@diff): [`diff()`](fn@diff) of two configurations into a typed [`ChangeSet`], and [`EFFECTS`],
+//!   the one table of which change resets a BGP session.
 //!
 //! Lines tern accepts but does not act on yet (OSPF, MPLS/LDP, route-policy, prefix lists,
 //! static routes) are kept verbatim with their enclosing view headers in [`Config::kept`];
@@ -25,22 +32,43 @@
 //! let peer = cfg.bgp_peer("4.4.4.9".parse().unwrap()).unwrap();
 //! assert_eq!(peer.asn.0, 200);
 //! ```
+//!
+//! Editing and committing:
+//! ```
+//! let mut running = tern_config::Running::new(tern_config::Config::default());
+//! let mut cand = running.candidate("root");
+//! cand.apply_line("sysname PE1").unwrap();
+//! assert_eq!(cand.prompt(), "[*PE1]");
+//! assert_eq!(cand.commit(&mut running, "first").unwrap(), Some(1000000001));
+//! assert_eq!(running.config().to_vrp(), "#\nsysname PE1\n#\nreturn\n");
+//! ```
 
 pub mod change;
+pub mod commit;
+pub mod diff;
 pub mod error;
 pub mod grammar;
 pub mod model;
+pub mod print;
 pub mod session;
 mod table;
 pub mod value;
 pub mod view;
 
 pub use change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr};
+pub use commit::{
+    Candidate, CommitId, CommitKind, CommitRecord, FIRST_COMMIT_ID, Running, Store, validate,
+    write_atomic,
+};
+pub use diff::{
+    AfField, ChangeSet, Delta, DeltaKind, EFFECTS, Effect, PeerKey, SessionField, diff,
+};
 pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
 pub use model::{
     AfKey, AfPeer, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
     Interface, KeptLine, Network, Password, Peer, RtDirection, Timers, VpnAf, VpnInstance,
 };
+pub use print::changes;
 pub use session::{Outcome, Session, parse_file};
 pub use view::{Frame, Scope, ViewId};

@@ -39,6 +39,8 @@ pub struct Session {
     stack: Vec<Frame>,
     file_mode: bool,
     line_no: usize,
+    /// Every change applied, in order (what a candidate commits).
+    log: Vec<Change>,
 }
 
 impl Default for Session {
@@ -60,6 +62,7 @@ impl Session {
             stack: vec![Frame::system()],
             file_mode: false,
             line_no: 0,
+            log: Vec::new(),
         }
     }
 
@@ -71,6 +74,27 @@ impl Session {
     /// Takes the model out.
     pub fn into_config(self) -> Config {
         self.config
+    }
+
+    /// The changes applied since the session started (or since [`Session::reset_to`]).
+    pub fn changes(&self) -> &[Change] {
+        &self.log
+    }
+
+    /// Replaces the model (after a commit, a discard or a rollback), forgets the change log,
+    /// and keeps the view stack as far as its views still exist (else back to the system
+    /// view, as VRP does after `clear configuration candidate`).
+    pub fn reset_to(&mut self, config: Config, keep_views: bool) {
+        self.config = config;
+        self.log.clear();
+        if !keep_views && self.view() != ViewId::User {
+            self.stack = vec![Frame::system()];
+        }
+    }
+
+    /// Puts back a change log (a candidate refreshed onto a new running configuration).
+    pub(crate) fn restore_log(&mut self, log: Vec<Change>) {
+        self.log = log;
     }
 
     /// The view stack, outermost first.
@@ -180,9 +204,10 @@ impl Session {
                     self.stack.push(Frame {
                         view,
                         scope: entered_scope(&change),
-                        header: m.canonical.clone(),
+                        header: entered_header(&change, &m.canonical),
                     });
                 }
+                self.log.push(change);
                 Outcome::Applied
             }
             Action::Kept(feature) => {
@@ -202,6 +227,7 @@ impl Session {
                     undo: m.undo,
                 };
                 self.config.apply(&change)?;
+                self.log.push(change);
                 self.stack.truncate(depth + 1);
                 if let Some(view) = m.enters {
                     self.stack.push(Frame {
@@ -264,6 +290,21 @@ fn entered_scope(change: &Change) -> Scope {
     }
 }
 
+/// The header a modelled view's block prints with, so kept lines inside it (`mpls` in an
+/// interface) find their place again: the printers' own spelling (`interface LoopBack1` for
+/// `interface Loopback 1`).
+fn entered_header(change: &Change, canonical: &str) -> String {
+    use crate::table::{bgp_header, interface_header, vpn_af_header, vpn_instance_header};
+    match change {
+        Change::Interface { name, .. } => interface_header(name),
+        Change::VpnInstance { name, .. } => vpn_instance_header(name),
+        Change::VpnAf { afi, .. } => vpn_af_header(*afi),
+        Change::Bgp { asn: Some(a), .. } => bgp_header(*a),
+        Change::Family { af, .. } => af.header(),
+        _ => canonical.to_owned(),
+    }
+}
+
 fn err(line_no: usize, line: &str, column: Option<usize>, kind: ErrorKind) -> ConfigError {
     ConfigError {
         line_no,
@@ -282,5 +323,7 @@ pub fn parse_file(text: &str) -> Result<Config, ConfigError> {
     for (i, line) in text.lines().enumerate() {
         s.load_line(i + 1, line)?;
     }
-    Ok(s.into_config())
+    let mut cfg = s.into_config();
+    cfg.normalize_kept();
+    Ok(cfg)
 }

@@ -14,8 +14,10 @@ use crate::Reject;
 use crate::change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr, network_of};
 use crate::grammar::{Grammar, Matched, Node, SessionCmd, any_order, arg, kw};
 use crate::model::{
-    AfKey, ConnectInterface, ImportProtocol, ImportRoute, Network, Password, RtDirection, Timers,
+    AfKey, AfPeer, Config, ConnectInterface, ImportProtocol, ImportRoute, Network, Password, Peer,
+    RtDirection, Timers,
 };
+use crate::print::Item;
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
 
@@ -66,6 +68,7 @@ pub(crate) fn build() -> Grammar {
         ["ipv4-family", "ipv6-family"].map(|w| {
             kw(w, "LDP address family (kept, not active)")
                 .kept("mpls ldp")
+                .sep()
                 .end_both()
                 .enters(ViewId::MplsLdpAf)
         }),
@@ -104,10 +107,14 @@ fn system() -> Vec<Node> {
     vec![
         kw("sysname", "Set the host name")
             .act(sysname)
+            .print(10, |c, _| {
+                vec![Item::Line(format!("sysname {}", c.sysname))]
+            })
             .uend()
             .then(arg(HOST, "host-name", "Host name").end()),
         kw("interface", "Specify an interface")
             .act(interface_enter)
+            .print(40, print_interfaces)
             .sub([
                 arg(ArgKind::IfName, "interface-name", "Interface name")
                     .end_both()
@@ -122,6 +129,7 @@ fn system() -> Vec<Node> {
             kw("vpn-instance", "Configure a VPN instance").then(
                 arg(NAME31, "vpn-instance-name", "VPN instance name")
                     .run_both(vpn_instance_enter)
+                    .print(20, print_vpn_instances)
                     .enters(ViewId::VpnInstance),
             ),
             ip_prefix(),
@@ -129,6 +137,16 @@ fn system() -> Vec<Node> {
         ]),
         kw("bgp", "Enable BGP and enter the BGP view")
             .act(bgp_enter)
+            .print(50, |c, _| {
+                c.bgp
+                    .iter()
+                    .map(|b| Item::Block {
+                        header: bgp_header(b.asn),
+                        view: ViewId::Bgp,
+                        scope: Scope::Bgp,
+                    })
+                    .collect()
+            })
             .uend()
             .then(
                 arg(ArgKind::Asn, "as-number", "AS number, plain or dotted")
@@ -137,6 +155,7 @@ fn system() -> Vec<Node> {
             ),
         kw("ospf", "OSPF (kept, not active)")
             .kept("ospf")
+            .rank(60)
             .end_both()
             .enters(ViewId::Ospf)
             .sub([
@@ -162,19 +181,23 @@ fn system() -> Vec<Node> {
             ]),
         kw("mpls", "MPLS (kept, not active)")
             .kept("mpls")
+            .rank(31)
             .end_both()
             .enters(ViewId::Mpls)
             .sub([
                 kw("lsr-id", "LSR ID")
+                    .rank(30)
                     .uend()
                     .then(arg(ArgKind::Ipv4, "lsr-id", "LSR ID").end()),
                 kw("ldp", "MPLS LDP")
                     .kept("mpls ldp")
+                    .rank(32)
                     .end_both()
                     .enters(ViewId::MplsLdp),
             ]),
         kw("route-policy", "Route policy (kept, not active)")
             .kept("route-policy")
+            .rank(70)
             .then(
                 arg(POLICY, "route-policy-name", "Route policy name")
                     .uend()
@@ -210,6 +233,7 @@ fn ip_prefix() -> Node {
     };
     kw("ip-prefix", "IPv4 prefix list (kept, not active)")
         .kept("ip ip-prefix")
+        .rank(80)
         .then(
             body(arg(POLICY, "ip-prefix-name", "Prefix list name").uend()).then(
                 kw("index", "Index").then(body(arg(
@@ -264,6 +288,7 @@ fn route_static() -> Node {
     };
     kw("route-static", "Static route (kept, not active)")
         .kept("ip route-static")
+        .rank(90)
         .sub([
             dest(),
             kw("vpn-instance", "VPN instance")
@@ -319,34 +344,93 @@ fn interface() -> Vec<Node> {
         )
     };
     vec![
-        kw("shutdown", "Shut down the interface").run_both(if_shutdown),
+        kw("shutdown", "Shut down the interface")
+            .run_both(if_shutdown)
+            .print(10, |c, s| {
+                let line = match with_if(c, s, |i| i.shutdown) {
+                    Some(Some(true)) => "shutdown",
+                    Some(Some(false)) => "undo shutdown",
+                    _ => return vec![],
+                };
+                vec![Item::Line(line.into())]
+            }),
         kw("description", "Interface description")
             .act(if_description)
+            .print(5, |c, s| {
+                with_if(c, s, |i| i.description.clone())
+                    .flatten()
+                    .map(|d| Item::Line(format!("description {d}")))
+                    .into_iter()
+                    .collect()
+            })
             .uend()
             .then(arg(ArgKind::Text, "text", "Text").end()),
         kw("ip", "IP configuration").sub([
-            kw("address", "IPv4 address").act(if_ipv4).uend().then(v4()),
+            kw("address", "IPv4 address")
+                .act(if_ipv4)
+                .print(30, |c, s| {
+                    let addrs = with_if(c, s, |i| i.ipv4.clone()).unwrap_or_default();
+                    addrs
+                        .iter()
+                        .enumerate()
+                        .map(|(k, a)| {
+                            let sub = if k > 0 { " sub" } else { "" };
+                            Item::Line(format!("ip address {} {}{sub}", a.addr(), a.netmask()))
+                        })
+                        .collect()
+                })
+                .uend()
+                .then(v4()),
             kw("binding", "Bind to a VPN instance").then(
-                kw("vpn-instance", "VPN instance")
-                    .then(arg(NAME31, "vpn-instance-name", "VPN instance").run_both(if_binding)),
+                kw("vpn-instance", "VPN instance").then(
+                    arg(NAME31, "vpn-instance-name", "VPN instance")
+                        .run_both(if_binding)
+                        .print(20, |c, s| {
+                            with_if(c, s, |i| i.vpn_instance.clone())
+                                .flatten()
+                                .map(|v| Item::Line(format!("ip binding vpn-instance {v}")))
+                                .into_iter()
+                                .collect()
+                        }),
+                ),
             ),
         ]),
         kw("ipv6", "IPv6 configuration").sub([
-            kw("enable", "Enable IPv6").run_both(if_ipv6_enable),
-            kw("address", "IPv6 address").act(if_ipv6).uend().sub([
-                arg(
-                    ArgKind::Ipv6Prefix,
-                    "ipv6-address/prefix-length",
-                    "Address/length",
-                )
-                .end_both(),
-                arg(ArgKind::Ipv6, "ipv6-address", "Address").then(
-                    arg(ArgKind::Int { min: 1, max: 128 }, "prefix-length", "Length").end_both(),
-                ),
-            ]),
+            kw("enable", "Enable IPv6")
+                .run_both(if_ipv6_enable)
+                .print(40, |c, s| {
+                    if with_if(c, s, |i| i.ipv6_enable) == Some(true) {
+                        vec![Item::Line("ipv6 enable".into())]
+                    } else {
+                        vec![]
+                    }
+                }),
+            kw("address", "IPv6 address")
+                .act(if_ipv6)
+                .print(50, |c, s| {
+                    let addrs = with_if(c, s, |i| i.ipv6.clone()).unwrap_or_default();
+                    addrs
+                        .iter()
+                        .map(|a| Item::Line(format!("ipv6 address {a}")))
+                        .collect()
+                })
+                .uend()
+                .sub([
+                    arg(
+                        ArgKind::Ipv6Prefix,
+                        "ipv6-address/prefix-length",
+                        "Address/length",
+                    )
+                    .end_both(),
+                    arg(ArgKind::Ipv6, "ipv6-address", "Address").then(
+                        arg(ArgKind::Int { min: 1, max: 128 }, "prefix-length", "Length")
+                            .end_both(),
+                    ),
+                ]),
         ]),
         kw("mpls", "MPLS on the interface (kept, not active)")
             .kept("mpls")
+            .rank(90)
             .end_both()
             .then(
                 kw("ldp", "LDP on the interface")
@@ -354,6 +438,71 @@ fn interface() -> Vec<Node> {
                     .end_both(),
             ),
     ]
+}
+
+/// Every interface, in VRP's order (by type, then by number).
+fn print_interfaces(c: &Config, _: &Scope) -> Vec<Item> {
+    let mut names: Vec<&String> = c.interfaces.keys().collect();
+    names.sort_by_key(|n| interface_sort_key(n));
+    names
+        .into_iter()
+        .map(|n| Item::Block {
+            header: interface_header(n),
+            view: ViewId::Interface,
+            scope: Scope::Interface(n.clone()),
+        })
+        .collect()
+}
+
+/// `interface LoopBack1`: the header of an interface block.
+pub(crate) fn interface_header(name: &str) -> String {
+    format!("interface {name}")
+}
+
+/// `bgp 100`.
+pub(crate) fn bgp_header(asn: tern_types::Asn) -> String {
+    format!("bgp {asn}")
+}
+
+/// `ip vpn-instance vpn1`.
+pub(crate) fn vpn_instance_header(name: &str) -> String {
+    format!("ip vpn-instance {name}")
+}
+
+/// `ipv4-family` / `ipv6-family` in a VPN instance.
+pub(crate) fn vpn_af_header(afi: Afi) -> String {
+    if afi == Afi::IPV6 {
+        "ipv6-family".into()
+    } else {
+        "ipv4-family".into()
+    }
+}
+
+/// Type name, then the numbers numerically (`GigabitEthernet0/2/0` before `0/10/0`).
+fn interface_sort_key(name: &str) -> (String, Vec<u32>) {
+    let split = name
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(name.len());
+    // `10GE1/0/1`: some types start with digits; the longest known type prefix wins.
+    let ty_len = crate::value::INTERFACE_TYPES
+        .iter()
+        .filter(|t| name.starts_with(*t))
+        .map(|t| t.len())
+        .max()
+        .unwrap_or(split);
+    let (ty, num) = name.split_at(ty_len);
+    let nums = num
+        .split(['/', '.'])
+        .map(|p| p.parse().unwrap_or(u32::MAX))
+        .collect();
+    (ty.to_owned(), nums)
+}
+
+fn with_if<T>(c: &Config, s: &Scope, f: impl Fn(&crate::model::Interface) -> T) -> Option<T> {
+    match s {
+        Scope::Interface(n) => c.interfaces.get(n).map(f),
+        _ => None,
+    }
 }
 
 fn scope_if(s: &Scope) -> String {
@@ -434,13 +583,65 @@ fn mask(m: &Matched, dotted: &str, len: &str) -> Option<u8> {
 // VPN instance views
 
 fn vpn_instance() -> Vec<Node> {
-    ["ipv4-family", "ipv6-family"]
-        .map(|w| {
-            kw(w, "Address family of the VPN instance")
-                .run_both(vpn_af_enter)
-                .enters(ViewId::VpnInstanceAf)
+    [
+        ("ipv4-family", Afi::IPV4, 10),
+        ("ipv6-family", Afi::IPV6, 11),
+    ]
+    .map(|(w, afi, rank)| {
+        let f: crate::grammar::PrintFn = if afi == Afi::IPV6 {
+            |c, s| print_vpn_af(c, s, Afi::IPV6)
+        } else {
+            |c, s| print_vpn_af(c, s, Afi::IPV4)
+        };
+        kw(w, "Address family of the VPN instance")
+            .run_both(vpn_af_enter)
+            .print(rank, f)
+            .enters(ViewId::VpnInstanceAf)
+    })
+    .into()
+}
+
+fn print_vpn_instances(c: &Config, _: &Scope) -> Vec<Item> {
+    c.vpn_instances
+        .keys()
+        .map(|n| Item::Block {
+            header: vpn_instance_header(n),
+            view: ViewId::VpnInstance,
+            scope: Scope::VpnInstance(n.clone()),
         })
-        .into()
+        .collect()
+}
+
+fn print_vpn_af(c: &Config, s: &Scope, afi: Afi) -> Vec<Item> {
+    let Scope::VpnInstance(name) = s else {
+        return vec![];
+    };
+    c.vpn_instances
+        .get(name)
+        .and_then(|v| v.af(afi))
+        .map(|_| Item::Block {
+            header: vpn_af_header(afi),
+            view: ViewId::VpnInstanceAf,
+            scope: Scope::VpnAf {
+                name: name.clone(),
+                afi,
+            },
+        })
+        .into_iter()
+        .collect()
+}
+
+fn with_vpn_af<T>(c: &Config, s: &Scope, f: impl Fn(&crate::model::VpnAf) -> T) -> Option<T> {
+    match s {
+        Scope::VpnAf { name, afi } => c.vpn_instances.get(name).and_then(|v| v.af(*afi)).map(f),
+        _ => None,
+    }
+}
+
+/// A route target as VRP writes it (`1:1`, without the `RT:` of the display form).
+fn rt_text(rt: &tern_types::ExtCommunity) -> String {
+    let s = rt.to_string();
+    s.strip_prefix("RT:").map(str::to_owned).unwrap_or(s)
 }
 
 fn vpn_af_enter(m: &Matched, s: &Scope) -> Result<Change, Reject> {
@@ -481,11 +682,36 @@ fn vpn_targets(depth: usize) -> Node {
 fn vpn_instance_af() -> Vec<Node> {
     vec![
         kw("route-distinguisher", "Route distinguisher")
+            .print(10, |c, s| {
+                with_vpn_af(c, s, |a| a.rd)
+                    .flatten()
+                    .map(|rd| Item::Line(format!("route-distinguisher {rd}")))
+                    .into_iter()
+                    .collect()
+            })
             .then(arg(ArgKind::Rd, "route-distinguisher", "RD").run_both(vpn_rd)),
+        // One line per route target and direction, export first.
         kw("vpn-target", "Route targets")
             .act(vpn_target)
+            .print(30, |c, s| {
+                with_vpn_af(c, s, |a| {
+                    let exp = a.export_rt.iter().map(|rt| (rt, "export-extcommunity"));
+                    let imp = a.import_rt.iter().map(|rt| (rt, "import-extcommunity"));
+                    exp.chain(imp)
+                        .map(|(rt, d)| Item::Line(format!("vpn-target {} {d}", rt_text(rt))))
+                        .collect()
+                })
+                .unwrap_or_default()
+            })
             .then(vpn_targets(8)),
         kw("apply-label", "Label allocation")
+            .print(20, |c, s| {
+                if with_vpn_af(c, s, |a| a.apply_label_per_instance) == Some(true) {
+                    vec![Item::Line("apply-label per-instance".into())]
+                } else {
+                    vec![]
+                }
+            })
             .then(kw("per-instance", "One label per VPN instance").run_both(vpn_apply_label)),
     ]
 }
@@ -551,6 +777,14 @@ fn bgp() -> Vec<Node> {
     vec![
         kw("router-id", "Router ID")
             .act(router_id)
+            .print(10, |c, _| {
+                c.bgp
+                    .as_ref()
+                    .and_then(|b| b.router_id)
+                    .map(|r| Item::Line(format!("router-id {r}")))
+                    .into_iter()
+                    .collect()
+            })
             .uend()
             .then(arg(ArgKind::Ipv4, "router-id", "Router ID").end()),
         // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
@@ -558,20 +792,37 @@ fn bgp() -> Vec<Node> {
         peer(true, true),
         network(false),
         import_route(),
+        // Families print in VRP's order: IPv4 unicast, labeled unicast, VPNv4, IPv6 unicast,
+        // VPNv6, then the VPN instance families (IPv4, then IPv6), each after ` #`.
         kw("ipv4-family", "IPv4 address family")
             .act(family_enter)
             .sub([
                 kw("unicast", "Unicast")
                     .end_both()
-                    .enters(ViewId::BgpIpv4Unicast),
-                kw("vpnv4", "VPNv4").end_both().enters(ViewId::BgpVpnv4),
+                    .enters(ViewId::BgpIpv4Unicast)
+                    .print(100, |c, _| print_family(c, |k| *k == AfKey::Ipv4Unicast))
+                    .sep(),
+                kw("vpnv4", "VPNv4")
+                    .end_both()
+                    .enters(ViewId::BgpVpnv4)
+                    .print(102, |c, _| print_family(c, |k| *k == AfKey::Vpnv4))
+                    .sep(),
                 kw("labeled-unicast", "Labeled unicast")
                     .end_both()
-                    .enters(ViewId::BgpLabeled),
+                    .enters(ViewId::BgpLabeled)
+                    .print(101, |c, _| print_family(c, |k| *k == AfKey::Ipv4Labeled))
+                    .sep(),
                 kw("vpn-instance", "VPN instance").then(
                     arg(NAME31, "vpn-instance-name", "VPN instance")
                         .end_both()
-                        .enters(ViewId::BgpVrf4),
+                        .enters(ViewId::BgpVrf4)
+                        .print(105, |c, _| {
+                            print_family(
+                                c,
+                                |k| matches!(k, AfKey::Vrf { afi, .. } if *afi == Afi::IPV4),
+                            )
+                        })
+                        .sep(),
                 ),
             ]),
         kw("ipv6-family", "IPv6 address family")
@@ -579,15 +830,64 @@ fn bgp() -> Vec<Node> {
             .sub([
                 kw("unicast", "Unicast")
                     .end_both()
-                    .enters(ViewId::BgpIpv6Unicast),
-                kw("vpnv6", "VPNv6").end_both().enters(ViewId::BgpVpnv6),
+                    .enters(ViewId::BgpIpv6Unicast)
+                    .print(103, |c, _| print_family(c, |k| *k == AfKey::Ipv6Unicast))
+                    .sep(),
+                kw("vpnv6", "VPNv6")
+                    .end_both()
+                    .enters(ViewId::BgpVpnv6)
+                    .print(104, |c, _| print_family(c, |k| *k == AfKey::Vpnv6))
+                    .sep(),
                 kw("vpn-instance", "VPN instance").then(
                     arg(NAME31, "vpn-instance-name", "VPN instance")
                         .end_both()
-                        .enters(ViewId::BgpVrf6),
+                        .enters(ViewId::BgpVrf6)
+                        .print(106, |c, _| {
+                            print_family(
+                                c,
+                                |k| matches!(k, AfKey::Vrf { afi, .. } if *afi == Afi::IPV6),
+                            )
+                        })
+                        .sep(),
                 ),
             ]),
     ]
+}
+
+/// The BGP family blocks whose key matches. IPv4 unicast exists with every BGP instance; VRP
+/// leaves it out while it holds nothing (an IPv6-only CE).
+fn print_family(c: &Config, which: impl Fn(&AfKey) -> bool) -> Vec<Item> {
+    let Some(bgp) = &c.bgp else { return vec![] };
+    let implicit_empty = |k: &AfKey, f: &crate::model::BgpFamily| {
+        *k == AfKey::Ipv4Unicast
+            && *f == crate::model::BgpFamily::default()
+            && !c.kept.iter().any(|l| {
+                l.path.len() >= 2 && l.path[0] == bgp_header(bgp.asn) && l.path[1] == k.header()
+            })
+    };
+    bgp.families
+        .iter()
+        .filter(|(k, f)| which(k) && !implicit_empty(k, f))
+        .map(|(k, _)| k)
+        .map(|k| Item::Block {
+            header: k.header(),
+            view: family_view(k),
+            scope: Scope::BgpAf(k.clone()),
+        })
+        .collect()
+}
+
+/// The view a BGP family opens.
+pub(crate) fn family_view(k: &AfKey) -> ViewId {
+    match k {
+        AfKey::Ipv4Unicast => ViewId::BgpIpv4Unicast,
+        AfKey::Vpnv4 => ViewId::BgpVpnv4,
+        AfKey::Ipv4Labeled => ViewId::BgpLabeled,
+        AfKey::Ipv6Unicast => ViewId::BgpIpv6Unicast,
+        AfKey::Vpnv6 => ViewId::BgpVpnv6,
+        AfKey::Vrf { afi, .. } if *afi == Afi::IPV6 => ViewId::BgpVrf6,
+        AfKey::Vrf { .. } => ViewId::BgpVrf4,
+    }
 }
 
 fn router_id(m: &Matched, _: &Scope) -> Result<Change, Reject> {
@@ -717,7 +1017,115 @@ fn peer(session: bool, af: bool) -> Node {
     } else {
         addr
     };
-    kw("peer", "Configure a BGP peer").then(addr)
+    kw("peer", "Configure a BGP peer")
+        .print(50, print_peers)
+        .then(addr)
+}
+
+/// Every `peer` line of a view, grouped by peer, peers in address order. The BGP view holds
+/// the public peers' session lines; a public family its peers' per-family lines; a VPN
+/// instance family its own peers' session lines followed by their per-family lines.
+fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
+    let Some(bgp) = &c.bgp else { return vec![] };
+    let mut out = Vec::new();
+    match s {
+        Scope::Bgp => {
+            for p in bgp.peers.values() {
+                peer_session_lines(p, &mut out);
+            }
+        }
+        Scope::BgpAf(af) => {
+            let Some(fam) = bgp.families.get(af) else {
+                return out;
+            };
+            let vrf = af.vpn_instance().is_some();
+            let mut addrs: Vec<IpAddr> = fam.peers.keys().copied().collect();
+            if vrf {
+                addrs.extend(fam.vrf_peers.keys().copied());
+                addrs.sort_unstable();
+                addrs.dedup();
+            }
+            for a in addrs {
+                let session = fam.vrf_peers.get(&a);
+                if let Some(p) = session {
+                    peer_session_lines(p, &mut out);
+                }
+                if let Some(ap) = fam.peers.get(&a) {
+                    // Enabled on creation: a VPN instance family's own peers. (A new public
+                    // IPv4 peer is enabled in IPv4 unicast too, but VRP prints that line.)
+                    let auto = session.is_some()
+                        || (*af == AfKey::Ipv4Unicast && a.is_ipv4() && bgp.peers.contains_key(&a));
+                    peer_af_lines(a, ap, auto, session.is_some(), &mut out);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `peer X as-number`, then the session settings, in VRP's order.
+fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
+    let a = p.addr;
+    let mut line = |rest: String| out.push(Item::Line(format!("peer {a} {rest}")));
+    line(format!("as-number {}", p.asn));
+    if let Some(d) = &p.description {
+        line(format!("description {d}"));
+    }
+    if let Some(h) = p.ebgp_max_hop {
+        line(format!("ebgp-max-hop {h}"));
+    }
+    if let Some(h) = p.valid_ttl_hops {
+        line(format!("valid-ttl-hops {h}"));
+    }
+    if let Some(ci) = &p.connect_interface {
+        let parts: Vec<String> = ci
+            .interface
+            .iter()
+            .cloned()
+            .chain(ci.address.map(|x| x.to_string()))
+            .collect();
+        line(format!("connect-interface {}", parts.join(" ")));
+    }
+    if let Some(pw) = &p.password {
+        line(match pw {
+            Password::Cipher(k) => format!("password cipher {k}"),
+            Password::Simple(k) => format!("password simple {k}"),
+        });
+    }
+    if let Some(t) = p.timers {
+        line(format!("timer keepalive {} hold {}", t.keepalive, t.hold));
+    }
+    if p.ignore {
+        line("ignore".into());
+    }
+}
+
+/// A peer's lines in one family. `auto`: the peer is enabled there on creation; `vrf`: a VPN
+/// instance family's own peer, whose `enable` VRP does not print.
+fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<Item>) {
+    match (ap.enable, auto) {
+        (true, _) if !vrf => out.push(Item::Line(format!("peer {a} enable"))),
+        (false, true) => out.push(Item::Line(format!("undo peer {a} enable"))),
+        _ => {}
+    }
+    let mut line = |rest: &str| out.push(Item::Line(format!("peer {a} {rest}")));
+    if let Some(p) = &ap.route_policy_import {
+        line(&format!("route-policy {p} import"));
+    }
+    if let Some(p) = &ap.route_policy_export {
+        line(&format!("route-policy {p} export"));
+    }
+    for (on, w) in [
+        (ap.reflect_client, "reflect-client"),
+        (ap.next_hop_invariable, "next-hop-invariable"),
+        (ap.next_hop_local, "next-hop-local"),
+        (ap.label_route_capability, "label-route-capability"),
+    ] {
+        if on {
+            line(w);
+        }
+    }
 }
 
 fn peer_scope(s: &Scope) -> PeerScope {
@@ -854,12 +1262,24 @@ fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
         out.push(import_route());
     }
     if safi == Safi::Unicast {
-        out.push(kw("synchronization", "IGP synchronization").run_both(af_sync));
+        out.push(
+            kw("synchronization", "IGP synchronization")
+                .run_both(af_sync)
+                .print(10, |c, s| {
+                    on_off(with_fam(c, s, |f| f.synchronization), "synchronization")
+                }),
+        );
     }
     if safi == Safi::Vpn {
-        out.push(kw("policy", "Policy").then(
-            kw("vpn-target", "Filter VPN routes by route target").run_both(af_policy_vpn_target),
-        ));
+        out.push(
+            kw("policy", "Policy").then(
+                kw("vpn-target", "Filter VPN routes by route target")
+                    .run_both(af_policy_vpn_target)
+                    .print(11, |c, s| {
+                        on_off(with_fam(c, s, |f| f.policy_vpn_target), "policy vpn-target")
+                    }),
+            ),
+        );
     }
     if !v6 && matches!(safi, Safi::Unicast | Safi::Vrf) {
         out.push(
@@ -868,6 +1288,7 @@ fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
                 "Import routes of another RIB (kept, not active)",
             )
             .kept("import-rib")
+            .rank(20)
             .then(
                 kw("public", "Public network")
                     .then(kw("labeled-unicast", "Labeled unicast").end_both()),
@@ -878,6 +1299,13 @@ fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
         kw("reflector", "Route reflector").then(
             kw("cluster-id", "Cluster ID")
                 .act(af_cluster_id)
+                .print(12, |c, s| {
+                    with_fam(c, s, |f| f.reflector_cluster_id)
+                        .flatten()
+                        .map(|id| Item::Line(format!("reflector cluster-id {id}")))
+                        .into_iter()
+                        .collect()
+                })
                 .uend()
                 .sub([
                     arg(ArgKind::Ipv4, "cluster-id-ipv4", "Cluster ID").end(),
@@ -902,7 +1330,25 @@ fn network(v6: bool) -> Node {
         kw("route-policy", "Route policy")
             .then(arg(POLICY, "route-policy-name", "Route policy").end_both())
     };
-    let n = kw("network", "Advertise a local route").act(af_network);
+    let n = kw("network", "Advertise a local route")
+        .act(af_network)
+        .print(30, |c, s| {
+            let nets = with_fam(c, s, |f| f.networks.clone()).unwrap_or_default();
+            nets.iter()
+                .map(|n| {
+                    let dest = match n.prefix {
+                        ipnet::IpNet::V4(p) => format!("{} {}", p.addr(), p.netmask()),
+                        ipnet::IpNet::V6(p) => format!("{} {}", p.addr(), p.prefix_len()),
+                    };
+                    let policy = n
+                        .route_policy
+                        .as_ref()
+                        .map(|p| format!(" route-policy {p}"))
+                        .unwrap_or_default();
+                    Item::Line(format!("network {dest}{policy}"))
+                })
+                .collect()
+        });
     if v6 {
         n.then(
             arg(ArgKind::Ipv6, "ipv6-address", "Address").then(
@@ -930,6 +1376,26 @@ fn network(v6: bool) -> Node {
 fn import_route() -> Node {
     kw("import-route", "Import routes of another protocol")
         .act(af_import_route)
+        .print(40, |c, s| {
+            let routes = with_fam(c, s, |f| f.import_routes.clone()).unwrap_or_default();
+            routes
+                .iter()
+                .map(|r| {
+                    let proto = match r.protocol {
+                        ImportProtocol::Direct => "direct",
+                        ImportProtocol::Static => "static",
+                    };
+                    let mut l = format!("import-route {proto}");
+                    if let Some(m) = r.med {
+                        l.push_str(&format!(" med {m}"));
+                    }
+                    if let Some(p) = &r.route_policy {
+                        l.push_str(&format!(" route-policy {p}"));
+                    }
+                    Item::Line(l)
+                })
+                .collect()
+        })
         .sub(["direct", "static"].map(|p| {
             kw(p, "Source protocol").end_both().sub(any_order(&[
                 kw("med", "MED").then(arg(U32, "med", "MED").end_both()),
@@ -937,6 +1403,24 @@ fn import_route() -> Node {
                     .then(arg(POLICY, "route-policy-name", "Route policy").end_both()),
             ]))
         }))
+}
+
+/// A value of the family a family view's scope names (nothing in the BGP view: its
+/// IPv4 unicast commands print under `ipv4-family unicast`).
+fn with_fam<T>(c: &Config, s: &Scope, f: impl Fn(&crate::model::BgpFamily) -> T) -> Option<T> {
+    match s {
+        Scope::BgpAf(k) => c.bgp.as_ref()?.families.get(k).map(f),
+        _ => None,
+    }
+}
+
+/// `cmd` for `Some(true)`, `undo cmd` for `Some(false)`.
+fn on_off(v: Option<Option<bool>>, cmd: &str) -> Vec<Item> {
+    match v.flatten() {
+        Some(true) => vec![Item::Line(cmd.to_owned())],
+        Some(false) => vec![Item::Line(format!("undo {cmd}"))],
+        None => vec![],
+    }
 }
 
 fn af_network(m: &Matched, s: &Scope) -> Result<Change, Reject> {
@@ -1166,6 +1650,37 @@ mod tests {
         for v in ViewId::ALL {
             for n in g.roots(v) {
                 walk(n, false, v.name());
+            }
+        }
+    }
+
+    /// Printers are found by rank, so two commands of a view never share one.
+    #[test]
+    fn print_ranks_are_unique_per_view() {
+        fn walk(n: &Node, out: &mut Vec<(u16, usize)>) {
+            if let Some((r, f)) = n.print {
+                out.push((r, f as usize));
+            }
+            for c in &n.children {
+                walk(c, out);
+            }
+        }
+        let g = build();
+        for v in ViewId::ALL {
+            let mut ps = Vec::new();
+            for n in g.roots(v) {
+                walk(n, &mut ps);
+            }
+            ps.sort_unstable();
+            ps.dedup();
+            for w in ps.windows(2) {
+                assert_ne!(
+                    w[0].0,
+                    w[1].0,
+                    "two printers with rank {} in {}",
+                    w[0].0,
+                    v.name()
+                );
             }
         }
     }

@@ -1,0 +1,509 @@
+//! The typed change set between two configurations, for live apply.
+//!
+//! [`diff`] compares two models and lists what a running daemon has to do something about:
+//! the BGP instance, peers (public and per VPN instance) added, removed or with a changed
+//! session setting, families enabled or disabled per peer, per-family peer options, family
+//! settings, VPN instances and interfaces. [`EFFECTS`] is the one table that says what each
+//! kind of change does to a BGP session (docs/cli.md shows it); [`Delta::effect`] reads it.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use tern_types::Asn;
+
+use crate::model::{AfKey, AfPeer, Bgp, Config, Peer};
+
+/// A BGP session: public (`vrf: None`) or of a VPN instance.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerKey {
+    /// The VPN instance whose family holds the peer.
+    pub vrf: Option<String>,
+    /// Peer address.
+    pub addr: IpAddr,
+}
+
+/// A session-level peer setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SessionField {
+    /// `peer X as-number`.
+    AsNumber,
+    /// `peer X connect-interface`.
+    ConnectInterface,
+    /// `peer X ebgp-max-hop`.
+    EbgpMaxHop,
+    /// `peer X valid-ttl-hops`.
+    ValidTtlHops,
+    /// `peer X password`.
+    Password,
+    /// `peer X timer`.
+    Timers,
+    /// `peer X description`.
+    Description,
+    /// `peer X ignore`.
+    Ignore,
+}
+
+/// A per-family peer option (other than `enable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AfField {
+    /// `route-policy P import`.
+    RoutePolicyImport,
+    /// `route-policy P export`.
+    RoutePolicyExport,
+    /// `reflect-client`.
+    ReflectClient,
+    /// `next-hop-invariable`.
+    NextHopInvariable,
+    /// `next-hop-local`.
+    NextHopLocal,
+    /// `label-route-capability`.
+    LabelRouteCapability,
+}
+
+/// One difference between two configurations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delta {
+    /// `bgp N` added.
+    BgpAdded(Asn),
+    /// `undo bgp`.
+    BgpRemoved(Asn),
+    /// `router-id` changed (set, changed or removed).
+    RouterId,
+    /// A peer added.
+    PeerAdded(PeerKey),
+    /// A peer removed.
+    PeerRemoved(PeerKey),
+    /// A session setting of a peer changed.
+    PeerSession(PeerKey, SessionField),
+    /// A peer enabled in a family.
+    FamilyEnabled(PeerKey, AfKey),
+    /// A peer disabled in a family.
+    FamilyDisabled(PeerKey, AfKey),
+    /// A per-family option of a peer changed.
+    PeerFamilyOption(PeerKey, AfKey, AfField),
+    /// A family's own settings changed (`network`, `import-route`, `policy vpn-target`,
+    /// `reflector cluster-id`, `synchronization`), or the family was added or removed.
+    FamilySettings(AfKey),
+    /// `ip vpn-instance` added.
+    VpnInstanceAdded(String),
+    /// `ip vpn-instance` removed.
+    VpnInstanceRemoved(String),
+    /// A VPN instance's RD, route targets or label mode changed.
+    VpnInstanceChanged(String),
+    /// An interface added, removed or changed (addresses, binding, shutdown).
+    Interface(String),
+    /// Kept (not active) configuration changed.
+    Kept,
+}
+
+/// The kind of a [`Delta`], the key of [`EFFECTS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaKind {
+    /// [`Delta::BgpAdded`].
+    BgpAdded,
+    /// [`Delta::BgpRemoved`].
+    BgpRemoved,
+    /// [`Delta::RouterId`].
+    RouterId,
+    /// [`Delta::PeerAdded`].
+    PeerAdded,
+    /// [`Delta::PeerRemoved`].
+    PeerRemoved,
+    /// [`Delta::PeerSession`] with this field.
+    PeerSession(SessionField),
+    /// [`Delta::FamilyEnabled`].
+    FamilyEnabled,
+    /// [`Delta::FamilyDisabled`].
+    FamilyDisabled,
+    /// [`Delta::PeerFamilyOption`] with this option.
+    PeerFamilyOption(AfField),
+    /// [`Delta::FamilySettings`].
+    FamilySettings,
+    /// [`Delta::VpnInstanceAdded`], [`Delta::VpnInstanceRemoved`], [`Delta::VpnInstanceChanged`].
+    VpnInstance,
+    /// [`Delta::Interface`].
+    Interface,
+    /// [`Delta::Kept`].
+    Kept,
+}
+
+/// What a change does to BGP sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Every session is reset.
+    ResetAll,
+    /// The peer's session is started.
+    Start,
+    /// The peer's session is stopped (NOTIFICATION Cease) and forgotten.
+    Stop,
+    /// The peer's session is reset (Cease, then re-established with the new settings).
+    Reset,
+    /// Applied to the live session without a reset (socket option, text).
+    InPlace,
+    /// Inbound routes re-evaluated: ROUTE-REFRESH, or the stored Adj-RIB-In.
+    RouteRefresh,
+    /// Outbound routes re-evaluated and re-advertised.
+    Readvertise,
+    /// Local routes / VPN import and export re-evaluated; sessions untouched.
+    Reevaluate,
+    /// Nothing for BGP (kept configuration).
+    Nothing,
+}
+
+/// THE table: which change resets a session. Rows in the order docs/cli.md shows them.
+pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
+    (DeltaKind::BgpAdded, Effect::ResetAll, "bgp N"),
+    (DeltaKind::BgpRemoved, Effect::ResetAll, "undo bgp"),
+    (
+        DeltaKind::RouterId,
+        Effect::ResetAll,
+        "router-id (VRP resets every session)",
+    ),
+    (
+        DeltaKind::PeerAdded,
+        Effect::Start,
+        "peer X as-number N (new peer)",
+    ),
+    (DeltaKind::PeerRemoved, Effect::Stop, "undo peer X"),
+    (
+        DeltaKind::PeerSession(SessionField::AsNumber),
+        Effect::Reset,
+        "peer X as-number (changed)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::ConnectInterface),
+        Effect::Reset,
+        "peer X connect-interface",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::EbgpMaxHop),
+        Effect::Reset,
+        "peer X ebgp-max-hop",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::ValidTtlHops),
+        Effect::InPlace,
+        "peer X valid-ttl-hops (GTSM minimum TTL set on the socket)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::Password),
+        Effect::Reset,
+        "peer X password (TCP MD5 key)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::Timers),
+        Effect::Reset,
+        "peer X timer (negotiated in OPEN)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::Description),
+        Effect::InPlace,
+        "peer X description",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::Ignore),
+        Effect::Reset,
+        "peer X ignore (down and held down / started again)",
+    ),
+    (
+        DeltaKind::FamilyEnabled,
+        Effect::Reset,
+        "peer X enable (capability renegotiated)",
+    ),
+    (
+        DeltaKind::FamilyDisabled,
+        Effect::Reset,
+        "undo peer X enable",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::LabelRouteCapability),
+        Effect::Reset,
+        "peer X label-route-capability (capability)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::RoutePolicyImport),
+        Effect::RouteRefresh,
+        "peer X route-policy P import",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::RoutePolicyExport),
+        Effect::Readvertise,
+        "peer X route-policy P export",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::ReflectClient),
+        Effect::Readvertise,
+        "peer X reflect-client",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::NextHopInvariable),
+        Effect::Readvertise,
+        "peer X next-hop-invariable",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::NextHopLocal),
+        Effect::Readvertise,
+        "peer X next-hop-local",
+    ),
+    (
+        DeltaKind::FamilySettings,
+        Effect::Reevaluate,
+        "network, import-route, policy vpn-target, reflector cluster-id, a family added or removed",
+    ),
+    (
+        DeltaKind::VpnInstance,
+        Effect::Reevaluate,
+        "ip vpn-instance, route-distinguisher, vpn-target, apply-label",
+    ),
+    (
+        DeltaKind::Interface,
+        Effect::Reevaluate,
+        "interface addresses, binding, shutdown (connected routes, source addresses)",
+    ),
+    (
+        DeltaKind::Kept,
+        Effect::Nothing,
+        "kept configuration (OSPF, MPLS, route-policy, ...)",
+    ),
+];
+
+impl Delta {
+    /// The kind, the key of [`EFFECTS`].
+    pub fn kind(&self) -> DeltaKind {
+        match self {
+            Delta::BgpAdded(_) => DeltaKind::BgpAdded,
+            Delta::BgpRemoved(_) => DeltaKind::BgpRemoved,
+            Delta::RouterId => DeltaKind::RouterId,
+            Delta::PeerAdded(_) => DeltaKind::PeerAdded,
+            Delta::PeerRemoved(_) => DeltaKind::PeerRemoved,
+            Delta::PeerSession(_, f) => DeltaKind::PeerSession(*f),
+            Delta::FamilyEnabled(..) => DeltaKind::FamilyEnabled,
+            Delta::FamilyDisabled(..) => DeltaKind::FamilyDisabled,
+            Delta::PeerFamilyOption(_, _, f) => DeltaKind::PeerFamilyOption(*f),
+            Delta::FamilySettings(_) => DeltaKind::FamilySettings,
+            Delta::VpnInstanceAdded(_)
+            | Delta::VpnInstanceRemoved(_)
+            | Delta::VpnInstanceChanged(_) => DeltaKind::VpnInstance,
+            Delta::Interface(_) => DeltaKind::Interface,
+            Delta::Kept => DeltaKind::Kept,
+        }
+    }
+
+    /// What it does to sessions, from [`EFFECTS`].
+    pub fn effect(&self) -> Effect {
+        let k = self.kind();
+        EFFECTS
+            .iter()
+            .find(|(kind, _, _)| *kind == k)
+            .map_or(Effect::Nothing, |(_, e, _)| *e)
+    }
+
+    /// The session it concerns, if one.
+    pub fn peer(&self) -> Option<&PeerKey> {
+        match self {
+            Delta::PeerAdded(p)
+            | Delta::PeerRemoved(p)
+            | Delta::PeerSession(p, _)
+            | Delta::FamilyEnabled(p, _)
+            | Delta::FamilyDisabled(p, _)
+            | Delta::PeerFamilyOption(p, _, _) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// The differences between two configurations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Every difference, BGP instance first, then peers, families, VPN instances, interfaces.
+    pub deltas: Vec<Delta>,
+}
+
+impl ChangeSet {
+    /// True when nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.deltas.is_empty()
+    }
+    /// The sessions to reset (peers whose changes include a [`Effect::Reset`]), each once.
+    pub fn sessions_to_reset(&self) -> Vec<&PeerKey> {
+        let mut v: Vec<&PeerKey> = self
+            .deltas
+            .iter()
+            .filter(|d| d.effect() == Effect::Reset)
+            .filter_map(Delta::peer)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+    /// True when every session must be reset.
+    pub fn resets_all(&self) -> bool {
+        self.deltas.iter().any(|d| d.effect() == Effect::ResetAll)
+    }
+}
+
+/// What changed from `old` to `new`.
+pub fn diff(old: &Config, new: &Config) -> ChangeSet {
+    let mut d = Vec::new();
+    match (&old.bgp, &new.bgp) {
+        (None, None) => {}
+        (None, Some(b)) => {
+            d.push(Delta::BgpAdded(b.asn));
+            bgp_diff(&empty_like(b), b, &mut d);
+        }
+        (Some(a), None) => {
+            d.push(Delta::BgpRemoved(a.asn));
+            bgp_diff(a, &empty_like(a), &mut d);
+        }
+        (Some(a), Some(b)) if a.asn != b.asn => {
+            d.push(Delta::BgpRemoved(a.asn));
+            d.push(Delta::BgpAdded(b.asn));
+            bgp_diff(a, b, &mut d);
+        }
+        (Some(a), Some(b)) => bgp_diff(a, b, &mut d),
+    }
+    let names: BTreeSet<&String> = old
+        .vpn_instances
+        .keys()
+        .chain(new.vpn_instances.keys())
+        .collect();
+    for n in names {
+        match (old.vpn_instances.get(n), new.vpn_instances.get(n)) {
+            (None, Some(_)) => d.push(Delta::VpnInstanceAdded(n.clone())),
+            (Some(_), None) => d.push(Delta::VpnInstanceRemoved(n.clone())),
+            (Some(a), Some(b)) if a != b => d.push(Delta::VpnInstanceChanged(n.clone())),
+            _ => {}
+        }
+    }
+    let ifs: BTreeSet<&String> = old.interfaces.keys().chain(new.interfaces.keys()).collect();
+    for n in ifs {
+        if old.interfaces.get(n) != new.interfaces.get(n) {
+            d.push(Delta::Interface(n.clone()));
+        }
+    }
+    if old.kept != new.kept {
+        d.push(Delta::Kept);
+    }
+    ChangeSet { deltas: d }
+}
+
+fn empty_like(b: &Bgp) -> Bgp {
+    let mut e = Bgp::new(b.asn);
+    e.families.clear();
+    e
+}
+
+/// Every session of an instance with its family settings: (peer, its session, per family).
+fn sessions(b: &Bgp) -> Vec<(PeerKey, &Peer)> {
+    b.sessions()
+        .map(|(v, p)| {
+            (
+                PeerKey {
+                    vrf: v.map(str::to_owned),
+                    addr: p.addr,
+                },
+                p,
+            )
+        })
+        .collect()
+}
+
+fn af_peer<'a>(b: &'a Bgp, af: &AfKey, addr: IpAddr) -> Option<&'a AfPeer> {
+    b.families.get(af).and_then(|f| f.peers.get(&addr))
+}
+
+fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>) {
+    if a.router_id != b.router_id {
+        d.push(Delta::RouterId);
+    }
+    let (sa, sb) = (sessions(a), sessions(b));
+    let keys: BTreeSet<&PeerKey> = sa.iter().chain(sb.iter()).map(|(k, _)| k).collect();
+    let find = |s: &[(PeerKey, &Peer)], k: &PeerKey| {
+        s.iter().find(|(x, _)| x == k).map(|(_, p)| (*p).clone())
+    };
+    let families: BTreeSet<&AfKey> = a.families.keys().chain(b.families.keys()).collect();
+    for k in keys {
+        let (pa, pb) = (find(&sa, k), find(&sb, k));
+        match (&pa, &pb) {
+            (None, Some(_)) => d.push(Delta::PeerAdded(k.clone())),
+            (Some(_), None) => {
+                d.push(Delta::PeerRemoved(k.clone()));
+                continue;
+            }
+            (Some(x), Some(y)) => {
+                for (f, changed) in [
+                    (SessionField::AsNumber, x.asn != y.asn),
+                    (
+                        SessionField::ConnectInterface,
+                        x.connect_interface != y.connect_interface,
+                    ),
+                    (SessionField::EbgpMaxHop, x.ebgp_max_hop != y.ebgp_max_hop),
+                    (
+                        SessionField::ValidTtlHops,
+                        x.valid_ttl_hops != y.valid_ttl_hops,
+                    ),
+                    (SessionField::Password, x.password != y.password),
+                    (SessionField::Timers, x.timers != y.timers),
+                    (SessionField::Description, x.description != y.description),
+                    (SessionField::Ignore, x.ignore != y.ignore),
+                ] {
+                    if changed {
+                        d.push(Delta::PeerSession(k.clone(), f));
+                    }
+                }
+            }
+            (None, None) => continue,
+        }
+        // Families: a VPN instance's peers live in that instance's families only.
+        for af in families
+            .iter()
+            .filter(|af| af.vpn_instance() == k.vrf.as_deref())
+        {
+            let (x, y) = (af_peer(a, af, k.addr), af_peer(b, af, k.addr));
+            let def = AfPeer::default();
+            let (x, y) = (x.unwrap_or(&def), y.unwrap_or(&def));
+            match (x.enable, y.enable) {
+                (false, true) => d.push(Delta::FamilyEnabled(k.clone(), (*af).clone())),
+                (true, false) => d.push(Delta::FamilyDisabled(k.clone(), (*af).clone())),
+                _ => {}
+            }
+            for (f, changed) in [
+                (
+                    AfField::RoutePolicyImport,
+                    x.route_policy_import != y.route_policy_import,
+                ),
+                (
+                    AfField::RoutePolicyExport,
+                    x.route_policy_export != y.route_policy_export,
+                ),
+                (AfField::ReflectClient, x.reflect_client != y.reflect_client),
+                (
+                    AfField::NextHopInvariable,
+                    x.next_hop_invariable != y.next_hop_invariable,
+                ),
+                (AfField::NextHopLocal, x.next_hop_local != y.next_hop_local),
+                (
+                    AfField::LabelRouteCapability,
+                    x.label_route_capability != y.label_route_capability,
+                ),
+            ] {
+                if changed {
+                    d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));
+                }
+            }
+        }
+    }
+    for af in families {
+        let strip = |b: &Bgp| {
+            b.families.get(af).map(|f| {
+                let mut f = f.clone();
+                f.peers.clear();
+                f.vrf_peers.clear();
+                f
+            })
+        };
+        if strip(a) != strip(b) {
+            d.push(Delta::FamilySettings(af.clone()));
+        }
+    }
+}
