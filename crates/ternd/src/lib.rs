@@ -10,6 +10,7 @@
 pub mod config;
 pub mod daemon;
 pub mod display;
+pub mod manager;
 pub mod peer;
 pub mod sockets;
 pub mod spec;

@@ -1,0 +1,172 @@
+//! Live apply: what a committed change does to the running sessions.
+//!
+//! The decision comes from tern-config's one table ([`tern_config::diff::EFFECTS`]) through the
+//! commit's [`ChangeSet`]: a new peer is started, a removed one stopped (Cease, Peer
+//! De-configured), a peer whose change resets sessions (connect-interface, ebgp-max-hop,
+//! password, timers, families, ...) is restarted (Cease, Other Configuration Change), a change
+//! that is applied in place (description, GTSM hop count) updates the peer without a reset,
+//! and a change of the BGP instance or router ID restarts every session. One rule is the
+//! daemon's own: an interface change that moves a peer's source address (its
+//! `connect-interface` address) resets that peer, since the session is bound to it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use tern_config::diff::{ChangeSet, Effect};
+
+use crate::spec::{DaemonConfig, PeerSpec};
+
+/// What to do with the sessions, peer by peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Peers to start.
+    pub start: BTreeSet<IpAddr>,
+    /// Peers to stop and forget.
+    pub stop: BTreeSet<IpAddr>,
+    /// Peers to reset with their new settings.
+    pub restart: BTreeSet<IpAddr>,
+    /// Peers whose settings change without a reset.
+    pub update: BTreeSet<IpAddr>,
+}
+
+impl Plan {
+    /// True when no session is touched.
+    pub fn is_empty(&self) -> bool {
+        self.start.is_empty()
+            && self.stop.is_empty()
+            && self.restart.is_empty()
+            && self.update.is_empty()
+    }
+}
+
+/// Plans the move from `old` to `new` given the commit's change set.
+pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
+    let olds: HashMap<IpAddr, &PeerSpec> = old.peers.iter().map(|p| (p.addr, p)).collect();
+    let news: HashMap<IpAddr, &PeerSpec> = new.peers.iter().map(|p| (p.addr, p)).collect();
+    let mut p = Plan::default();
+    if cs.resets_all() {
+        p.stop.extend(olds.keys().filter(|a| !news.contains_key(a)));
+        p.start
+            .extend(news.keys().filter(|a| !olds.contains_key(a)));
+        p.restart
+            .extend(news.keys().filter(|a| olds.contains_key(a)));
+        return p;
+    }
+    for d in &cs.deltas {
+        let Some(key) = d.peer() else { continue };
+        if key.vrf.is_some() {
+            continue;
+        }
+        let a = key.addr;
+        match d.effect() {
+            Effect::Start if news.contains_key(&a) => {
+                p.start.insert(a);
+            }
+            Effect::Stop if olds.contains_key(&a) => {
+                p.stop.insert(a);
+            }
+            Effect::Reset | Effect::ResetAll if news.contains_key(&a) && olds.contains_key(&a) => {
+                p.restart.insert(a);
+            }
+            Effect::InPlace if news.contains_key(&a) && olds.contains_key(&a) => {
+                p.update.insert(a);
+            }
+            _ => {}
+        }
+    }
+    // A moved source address (an interface change under connect-interface) resets the peer.
+    for (a, n) in &news {
+        if let Some(o) = olds.get(a)
+            && o.source.as_ref().map(|s| s.addr) != n.source.as_ref().map(|s| s.addr)
+        {
+            p.restart.insert(*a);
+        }
+    }
+    // A single-hop peer that became reachable or unreachable through an interface change.
+    for (a, n) in &news {
+        if let Some(o) = olds.get(a)
+            && o.blocked().is_some() != n.blocked().is_some()
+        {
+            p.restart.insert(*a);
+        }
+    }
+    let restart = p.restart.clone();
+    p.update.retain(|a| !restart.contains(a));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (tern_config::Config, DaemonConfig) {
+        let cfg = tern_config::parse_file(text).unwrap();
+        let d = crate::config::resolve(&cfg).unwrap();
+        (cfg, d)
+    }
+
+    const BASE: &str = "interface GigabitEthernet0/0/1\n ip address 10.0.0.1 255.255.255.0\n#\ninterface LoopBack1\n ip address 1.1.1.9 255.255.255.255\n#\nbgp 100\n router-id 1.1.1.9\n peer 10.0.0.2 as-number 200\n peer 10.0.0.3 as-number 300\n peer 10.0.0.3 description old\n#\nreturn\n";
+
+    fn plan_for(new_text: &str) -> Plan {
+        let (oc, od) = load(BASE);
+        let (nc, nd) = load(new_text);
+        plan(&od, &nd, &tern_config::diff::diff(&oc, &nc))
+    }
+
+    fn set(a: &[&str]) -> BTreeSet<IpAddr> {
+        a.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn nothing_changed() {
+        assert!(plan_for(BASE).is_empty());
+    }
+
+    #[test]
+    fn added_removed_and_description() {
+        let text = BASE
+            .replace(
+                " peer 10.0.0.2 as-number 200\n",
+                " peer 10.0.0.4 as-number 400\n",
+            )
+            .replace("description old", "description new");
+        let p = plan_for(&text);
+        assert_eq!(p.start, set(&["10.0.0.4"]));
+        assert_eq!(p.stop, set(&["10.0.0.2"]));
+        assert_eq!(p.update, set(&["10.0.0.3"]));
+        assert!(p.restart.is_empty());
+    }
+
+    #[test]
+    fn session_settings_reset_the_peer() {
+        let text = BASE.replace(
+            " peer 10.0.0.3 description old\n",
+            " peer 10.0.0.3 description old\n peer 10.0.0.2 connect-interface LoopBack1\n peer 10.0.0.2 ebgp-max-hop 2\n",
+        );
+        let p = plan_for(&text);
+        assert_eq!(p.restart, set(&["10.0.0.2"]));
+        assert!(p.start.is_empty() && p.stop.is_empty() && p.update.is_empty());
+    }
+
+    #[test]
+    fn router_id_resets_everything() {
+        let p = plan_for(&BASE.replace("router-id 1.1.1.9", "router-id 9.9.9.9"));
+        assert_eq!(p.restart, set(&["10.0.0.2", "10.0.0.3"]));
+    }
+
+    #[test]
+    fn a_moved_source_address_resets() {
+        let with_ci = BASE.replace(
+            " peer 10.0.0.3 description old\n",
+            " peer 10.0.0.3 description old\n peer 10.0.0.2 connect-interface LoopBack1\n peer 10.0.0.2 ebgp-max-hop 2\n",
+        );
+        let (oc, od) = load(&with_ci);
+        let moved = with_ci.replace(
+            "ip address 1.1.1.9 255.255.255.255",
+            "ip address 1.1.1.10 255.255.255.255",
+        );
+        let (nc, nd) = load(&moved);
+        let p = plan(&od, &nd, &tern_config::diff::diff(&oc, &nc));
+        assert_eq!(p.restart, set(&["10.0.0.2"]));
+    }
+}
