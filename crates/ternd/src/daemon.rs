@@ -4,7 +4,6 @@
 //! are closed at once). MD5 keys are installed on the listening sockets per peer so that the
 //! kernel answers only correctly signed SYNs (RFC 2385 §2).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -17,7 +16,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tracing::{debug, info, warn};
 
 use crate::display;
-use crate::peer::{self, PeerCmd, PeerHandle};
+use crate::manager::{Peers, StatusIndex};
 use crate::sockets;
 use crate::spec::DaemonConfig;
 use crate::status::PeerStatus;
@@ -78,12 +77,14 @@ fn listener(addr: SocketAddr, cfg: &DaemonConfig) -> io::Result<TcpListener> {
 /// The shared state the control socket reads.
 struct Shared {
     cfg: DaemonConfig,
-    peers: Vec<(IpAddr, Arc<std::sync::Mutex<PeerStatus>>)>,
+    peers: StatusIndex,
 }
 
 impl Shared {
     fn statuses(&self) -> Vec<PeerStatus> {
         self.peers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .map(|(_, s)| {
                 s.lock()
@@ -96,13 +97,12 @@ impl Shared {
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
-    let mut handles: HashMap<IpAddr, PeerHandle> = HashMap::new();
     let mut listeners = Vec::new();
     for a in &opts.listen {
         match listener(*a, &cfg) {
             Ok(l) => {
                 info!("listening on {a}");
-                listeners.push(l);
+                listeners.push(Arc::new(l));
             }
             Err(e) => {
                 return Err(io::Error::new(
@@ -112,33 +112,25 @@ pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
             }
         }
     }
-    for spec in &cfg.peers {
-        if let Some(r) = spec.blocked() {
-            warn!(peer = %spec.addr, "{r}");
-        }
-        handles.insert(spec.addr, peer::spawn(spec.clone()));
-    }
+    let peers = Peers::start(&cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
-        peers: cfg
-            .peers
-            .iter()
-            .filter_map(|p| handles.get(&p.addr).map(|h| (p.addr, h.status.clone())))
-            .collect(),
+        peers: peers.index(),
     });
-    let accepts: HashMap<IpAddr, tokio::sync::mpsc::Sender<tokio::net::TcpStream>> = handles
-        .iter()
-        .map(|(a, h)| (*a, h.accept.clone()))
-        .collect();
-    let accepts = Arc::new(accepts);
-    for l in listeners {
-        let accepts = accepts.clone();
+    for l in &listeners {
+        let accepts = peers.accepts();
+        let l = l.clone();
         tokio::spawn(async move {
             loop {
                 match l.accept().await {
                     Ok((stream, from)) => {
                         let ip = canonical(from.ip());
-                        match accepts.get(&ip) {
+                        let tx = accepts
+                            .read()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get(&ip)
+                            .cloned();
+                        match tx {
                             Some(tx) => {
                                 if tx.send(stream).await.is_err() {
                                     debug!("peer {ip} gone");
@@ -172,12 +164,7 @@ pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
     }
     shutdown_signal().await;
     info!("shutting down");
-    for h in handles.values() {
-        let _ = h.cmd.send(PeerCmd::Shutdown).await;
-    }
-    for (_, h) in handles {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), h.task).await;
-    }
+    peers.shutdown().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     if let Some(path) = &opts.control {
         let _ = std::fs::remove_file(path);

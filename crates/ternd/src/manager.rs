@@ -11,10 +11,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use tern_config::diff::{ChangeSet, Effect};
+use tern_wire::notification::cease_sub;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
 
+use crate::peer::{self, PeerCmd, PeerHandle};
+use crate::sockets;
 use crate::spec::{DaemonConfig, PeerSpec};
+use crate::status::PeerStatus;
 
 /// What to do with the sessions, peer by peer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,6 +102,161 @@ pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
     let restart = p.restart.clone();
     p.update.retain(|a| !restart.contains(a));
     p
+}
+
+/// Where the listeners hand incoming connections, by peer address.
+pub type AcceptMap = Arc<RwLock<HashMap<IpAddr, mpsc::Sender<TcpStream>>>>;
+
+/// The status of every running peer, in configuration order, for the displays.
+pub type StatusIndex = Arc<RwLock<Vec<(IpAddr, Arc<Mutex<PeerStatus>>)>>>;
+
+/// The running peers.
+pub struct Peers {
+    handles: HashMap<IpAddr, PeerHandle>,
+    accepts: AcceptMap,
+    index: StatusIndex,
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Peers {
+    /// Starts every peer of `cfg`.
+    pub fn start(cfg: &DaemonConfig) -> Peers {
+        let mut p = Peers {
+            handles: HashMap::new(),
+            accepts: Arc::new(RwLock::new(HashMap::new())),
+            index: Arc::new(RwLock::new(Vec::new())),
+        };
+        for spec in &cfg.peers {
+            p.spawn(spec.clone());
+        }
+        p.reindex(cfg);
+        p
+    }
+
+    /// The map the listeners use.
+    pub fn accepts(&self) -> AcceptMap {
+        self.accepts.clone()
+    }
+
+    /// The status index the displays read.
+    pub fn index(&self) -> StatusIndex {
+        self.index.clone()
+    }
+
+    fn spawn(&mut self, spec: PeerSpec) {
+        if let Some(r) = spec.blocked() {
+            warn!(peer = %spec.addr, "{r}");
+        }
+        let h = peer::spawn(spec);
+        write(&self.accepts).insert(h.spec.addr, h.accept.clone());
+        self.handles.insert(h.spec.addr, h);
+    }
+
+    async fn stop(&mut self, addr: IpAddr, sub: u8) {
+        write(&self.accepts).remove(&addr);
+        if let Some(h) = self.handles.remove(&addr) {
+            let _ = h.cmd.send(PeerCmd::Stop(sub)).await;
+            if tokio::time::timeout(Duration::from_secs(5), h.task)
+                .await
+                .is_err()
+            {
+                warn!(peer = %addr, "peer task did not stop in time");
+            }
+        }
+    }
+
+    fn reindex(&self, cfg: &DaemonConfig) {
+        *write(&self.index) = cfg
+            .peers
+            .iter()
+            .filter_map(|p| {
+                self.handles
+                    .get(&p.addr)
+                    .map(|h| (p.addr, h.status.clone()))
+            })
+            .collect();
+    }
+
+    /// Carries out `plan`, moving the sessions to `new`. MD5 keys and the GTSM send TTL of the
+    /// listening sockets follow the peers.
+    pub async fn execute(
+        &mut self,
+        plan: &Plan,
+        new: &DaemonConfig,
+        listeners: &[Arc<TcpListener>],
+    ) {
+        let news: HashMap<IpAddr, &PeerSpec> = new.peers.iter().map(|p| (p.addr, p)).collect();
+        for a in &plan.stop {
+            info!(peer = %a, "peer removed");
+            let had_key = self
+                .handles
+                .get(a)
+                .is_some_and(|h| h.spec.password.is_some());
+            self.stop(*a, cease_sub::PEER_DECONFIGURED).await;
+            if had_key {
+                set_listener_key(listeners, *a, &[]);
+            }
+        }
+        for a in &plan.restart {
+            info!(peer = %a, "peer reset by configuration change");
+            self.stop(*a, cease_sub::OTHER_CONFIG_CHANGE).await;
+        }
+        for a in plan.start.iter().chain(&plan.restart) {
+            if let Some(spec) = news.get(a) {
+                set_listener_key(
+                    listeners,
+                    *a,
+                    spec.password.as_ref().map_or(&[][..], |p| &p.0),
+                );
+                self.spawn((*spec).clone());
+            }
+        }
+        for a in &plan.update {
+            if let (Some(h), Some(spec)) = (self.handles.get_mut(a), news.get(a)) {
+                h.spec = (*spec).clone();
+                let _ = h.cmd.send(PeerCmd::Update(Box::new((*spec).clone()))).await;
+            }
+        }
+        let gtsm = |v4: bool| {
+            new.peers
+                .iter()
+                .any(|p| p.min_ttl().is_some() && p.addr.is_ipv4() == v4)
+        };
+        for l in listeners {
+            if let Ok(local) = l.local_addr()
+                && gtsm(local.is_ipv4())
+            {
+                let s = socket2::SockRef::from(l.as_ref());
+                let _ = if local.is_ipv4() {
+                    s.set_ttl_v4(255)
+                } else {
+                    s.set_unicast_hops_v6(255)
+                };
+            }
+        }
+        self.reindex(new);
+    }
+
+    /// Stops every peer (daemon exit).
+    pub async fn shutdown(mut self) {
+        let addrs: Vec<IpAddr> = self.handles.keys().copied().collect();
+        for a in addrs {
+            self.stop(a, cease_sub::ADMIN_SHUTDOWN).await;
+        }
+    }
+}
+
+fn set_listener_key(listeners: &[Arc<TcpListener>], peer: IpAddr, key: &[u8]) {
+    for l in listeners {
+        if l.local_addr().is_ok_and(|a| a.is_ipv4() == peer.is_ipv4())
+            && let Err(e) = sockets::set_md5(l.as_ref(), peer, key)
+        {
+            warn!(peer = %peer, "TCP MD5 key on the listener: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,11 @@ use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus};
 pub enum PeerCmd {
     /// Stop the peer for good (deconfigured or daemon exit).
     Shutdown,
+    /// Stop the peer for good, closing its sessions with this Cease subcode.
+    Stop(u8),
+    /// New settings that apply without a reset (description, GTSM hop count for the next
+    /// connection).
+    Update(Box<PeerSpec>),
 }
 
 /// The handle the daemon keeps for each peer.
@@ -183,7 +188,7 @@ async fn connect(spec: PeerSpec) -> io::Result<TcpStream> {
 }
 
 async fn run_peer(
-    spec: PeerSpec,
+    mut spec: PeerSpec,
     mut accept_rx: mpsc::Receiver<TcpStream>,
     mut cmd_rx: mpsc::Receiver<PeerCmd>,
     status: Arc<Mutex<PeerStatus>>,
@@ -279,17 +284,31 @@ async fn run_peer(
                 }
             },
             cmd = cmd_rx.recv() => {
-                match cmd {
-                    Some(PeerCmd::Shutdown) | None => {
-                        for c in &conns {
-                            let _ = c.close.send(tern_wire::notification::cease_sub::PEER_DECONFIGURED).await;
-                        }
-                        if let Some(h) = connecting.take() {
-                            h.abort();
-                        }
-                        return;
+                let sub = match cmd {
+                    Some(PeerCmd::Update(new)) => {
+                        spec = *new;
+                        continue;
+                    }
+                    Some(PeerCmd::Stop(sub)) => sub,
+                    Some(PeerCmd::Shutdown) | None => tern_wire::notification::cease_sub::PEER_DECONFIGURED,
+                };
+                for c in &conns {
+                    let _ = c.close.send(sub).await;
+                }
+                if let Some(h) = connecting.take() {
+                    h.abort();
+                }
+                // Let the connections send their NOTIFICATION and close before the peer is
+                // gone (a restarted peer must not race its own old session).
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while !conns.is_empty() {
+                    match tokio::time::timeout_at(deadline, ev_rx.recv()).await {
+                        Ok(Some(ConnEvent::Gone { id })) => conns.retain(|c| c.id != id),
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
                     }
                 }
+                return;
             }
         }
     }
