@@ -61,6 +61,9 @@ pub enum SessionCmd {
     DisplayCurrent,
     /// `display this`.
     DisplayThis,
+    /// A display of the running daemon's state (`display bgp peer ...`): tern-config only
+    /// knows its syntax; the session hands the canonical line to whoever serves it.
+    Show,
 }
 
 /// What a complete command does.

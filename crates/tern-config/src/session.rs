@@ -28,6 +28,9 @@ pub enum Outcome {
     ViewChanged,
     /// A display request for the shell (`display current-configuration`, `display this`).
     Display(SessionCmd),
+    /// A display of the daemon's state, as its canonical line (`dis bgp pe` →
+    /// `display bgp peer`), for the daemon to serve.
+    Show(String),
     /// `commit`.
     Commit,
 }
@@ -53,6 +56,14 @@ impl Session {
     /// An empty configuration, in the system view (as after `system-view`).
     pub fn new() -> Session {
         Session::with_config(Config::default())
+    }
+
+    /// A terminal session on an existing configuration, starting in the user view (`<PE1>`),
+    /// as an operator who logs in.
+    pub fn terminal(config: Config) -> Session {
+        let mut s = Session::with_config(config);
+        s.stack = vec![Frame::user()];
+        s
     }
 
     /// Edits an existing configuration, starting in the system view.
@@ -125,6 +136,26 @@ impl Session {
         Grammar::get().help(self.view(), partial.trim_start())
     }
 
+    /// Tab completion for a partly typed line in the current view: where the word being
+    /// completed starts (a byte offset in `partial`) and the keywords it may become. After a
+    /// space, the keywords that may come next.
+    pub fn complete(&self, partial: &str) -> (usize, Vec<String>) {
+        let start = if partial.ends_with(char::is_whitespace) {
+            partial.len()
+        } else {
+            partial.rfind(char::is_whitespace).map_or(0, |i| {
+                i + partial[i..].chars().next().map_or(1, char::len_utf8)
+            })
+        };
+        let words = self
+            .help(partial)
+            .into_iter()
+            .map(|(token, _)| token)
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_lowercase()))
+            .collect();
+        (start, words)
+    }
+
     /// Applies a typed line in the current view (or an enclosing one, see the module docs).
     pub fn apply_line(&mut self, line: &str) -> Result<Outcome, ConfigError> {
         self.line_no += 1;
@@ -194,7 +225,7 @@ impl Session {
         let outcome = match m.action {
             Action::Session(cmd) => {
                 self.stack.truncate(depth + 1);
-                return Ok(self.session_cmd(cmd));
+                return Ok(self.session_cmd(cmd, &m.canonical));
             }
             Action::Apply(f) => {
                 let change = f(m, &frame.scope)?;
@@ -242,12 +273,8 @@ impl Session {
         Ok(outcome)
     }
 
-    fn session_cmd(&mut self, cmd: SessionCmd) -> Outcome {
-        let user = Frame {
-            view: ViewId::User,
-            scope: Scope::Global,
-            header: String::new(),
-        };
+    fn session_cmd(&mut self, cmd: SessionCmd, canonical: &str) -> Outcome {
+        let user = Frame::user();
         match cmd {
             SessionCmd::SystemView => {
                 self.stack = vec![Frame::system()];
@@ -271,6 +298,7 @@ impl Session {
             }
             SessionCmd::Commit => Outcome::Commit,
             SessionCmd::DisplayCurrent | SessionCmd::DisplayThis => Outcome::Display(cmd),
+            SessionCmd::Show => Outcome::Show(canonical.to_owned()),
         }
     }
 }

@@ -97,6 +97,28 @@ fn display() -> Node {
     kw("display", "Display information").sub([
         kw("current-configuration", "Current configuration").session(SessionCmd::DisplayCurrent),
         kw("this", "Configuration of the current view").session(SessionCmd::DisplayThis),
+        display_bgp(),
+    ])
+}
+
+/// The daemon's BGP displays (served by ternd; the syntax is the vendor's).
+fn display_bgp() -> Node {
+    let show = SessionCmd::Show;
+    let peer = || kw("peer", "Peers of the address family").session(show);
+    let all = || kw("all", "All peers").then(peer());
+    kw("bgp", "BGP information").sub([
+        kw("peer", "BGP peers").session(show).then(
+            arg(ArgKind::IpAddr, "peer-address", "Peer address")
+                .session(show)
+                .sub([
+                    kw("verbose", "Detailed information").session(show),
+                    kw("log-info", "Peer state changes and errors").session(show),
+                ]),
+        ),
+        kw("vpnv4", "BGP VPNv4 address family").then(all()),
+        kw("vpnv6", "BGP VPNv6 address family").then(all()),
+        kw("labeled", "BGP labeled address family").then(peer()),
+        kw("ipv6", "BGP IPv6 address family").then(peer()),
     ])
 }
 

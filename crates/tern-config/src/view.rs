@@ -152,6 +152,14 @@ impl Frame {
         }
     }
 
+    /// The user view frame (`<PE1>`), where a terminal session starts.
+    pub fn user() -> Frame {
+        Frame {
+            view: ViewId::User,
+            ..Frame::system()
+        }
+    }
+
     /// The prompt suffix VRP shows for this frame (`-bgp`, `-bgp-af-vpnv6`, `-LoopBack1`).
     pub fn prompt_part(&self) -> String {
         match (&self.view, &self.scope) {

@@ -443,3 +443,54 @@ fn help_lists_next_tokens() {
     let h = g.help(ViewId::System, "dis");
     assert_eq!(h[0].0, "display");
 }
+
+#[test]
+fn terminal_sessions_start_in_the_user_view() {
+    let mut s = Session::terminal(Config::default());
+    assert_eq!(s.prompt(), "<HUAWEI>");
+    let e = s.apply_line("bgp 100").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unrecognized);
+    s.apply_line("sys").unwrap();
+    assert_eq!(s.prompt(), "[~HUAWEI]");
+    s.apply_line("bgp 100").unwrap();
+    assert_eq!(s.prompt(), "[~HUAWEI-bgp]");
+    s.apply_line("return").unwrap();
+    assert_eq!(s.prompt(), "<HUAWEI>");
+}
+
+#[test]
+fn daemon_displays_are_handed_over_canonical() {
+    let mut s = Session::terminal(Config::default());
+    assert_eq!(
+        s.apply_line("dis bgp pe 4.4.4.9 verb").unwrap(),
+        Outcome::Show("display bgp peer 4.4.4.9 verbose".into())
+    );
+    assert_eq!(
+        s.apply_line("display bgp vpnv6 all peer").unwrap(),
+        Outcome::Show("display bgp vpnv6 all peer".into())
+    );
+    let e = s.apply_line("display bgp peer 4.4.4.300").unwrap_err();
+    assert_eq!((e.kind, e.column), (ErrorKind::WrongParameter, Some(17)));
+    // Any view, and the session stays where it was.
+    let mut s = session(&["bgp 100"]);
+    assert!(matches!(
+        s.apply_line("display bgp peer").unwrap(),
+        Outcome::Show(_)
+    ));
+    assert_eq!(s.view(), ViewId::Bgp);
+}
+
+#[test]
+fn tab_completes_keywords() {
+    let s = Session::terminal(Config::default());
+    assert_eq!(s.complete("dis"), (0, vec!["display".to_string()]));
+    assert_eq!(s.complete("display b"), (8, vec!["bgp".to_string()]));
+    let (start, words) = s.complete("display bgp ");
+    assert_eq!(start, 12);
+    assert!(words.contains(&"peer".to_string()), "{words:?}");
+    // Parameters are not completed.
+    assert_eq!(s.complete("display bgp peer 1"), (17, vec![]));
+    let s = session(&["bgp 100"]);
+    let (_, words) = s.complete("peer 1.1.1.1 e");
+    assert_eq!(words, ["ebgp-max-hop", "enable"]);
+}
