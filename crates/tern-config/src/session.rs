@@ -131,9 +131,23 @@ impl Session {
         format!("[~{}{}]", self.config.sysname, parts)
     }
 
-    /// `?` help for a partly typed line in the current view.
+    /// `?` help for a partly typed line: in the current view, or, when the line is no command
+    /// there, in the nearest enclosing view that knows it (where [`Session::apply_line`] would
+    /// run it).
     pub fn help(&self, partial: &str) -> Vec<(String, &'static str)> {
-        Grammar::get().help(self.view(), partial.trim_start())
+        let g = Grammar::get();
+        let partial = partial.trim_start();
+        let here = g.help(self.view(), partial);
+        if !here.is_empty() || partial.is_empty() {
+            return here;
+        }
+        self.stack
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|f| g.help(f.view, partial))
+            .find(|h| !h.is_empty())
+            .unwrap_or_default()
     }
 
     /// Tab completion for a partly typed line in the current view: where the word being

@@ -494,3 +494,14 @@ fn tab_completes_keywords() {
     let (_, words) = s.complete("peer 1.1.1.1 e");
     assert_eq!(words, ["ebgp-max-hop", "enable"]);
 }
+
+#[test]
+fn help_falls_back_to_enclosing_views() {
+    let s = session(&["bgp 100", "ipv4-family vpnv4"]);
+    let h = s.help("interface ");
+    assert!(h.iter().any(|(w, _)| w == "INTERFACE"), "{h:?}");
+    // The current view's own commands come first.
+    let h = s.help("");
+    assert!(h.iter().any(|(w, _)| w == "policy"), "{h:?}");
+    assert!(!h.iter().any(|(w, _)| w == "interface"), "{h:?}");
+}
