@@ -27,6 +27,7 @@ pub mod pb {
 
 pub use pb::control_client::ControlClient;
 pub use pb::control_server::{Control, ControlServer};
+pub use tonic;
 
 /// Why a call failed: the socket could not be reached, or the daemon answered with an error.
 #[derive(Debug, thiserror::Error)]

@@ -27,11 +27,18 @@ pub enum LoadError {
 
 /// Parses a VRP configuration text and resolves it.
 pub fn load(text: &str) -> Result<DaemonConfig, LoadError> {
+    load_model(text).map(|(_, d)| d)
+}
+
+/// Parses a VRP configuration text and resolves it, keeping the model too (management
+/// sessions edit copies of it).
+pub fn load_model(text: &str) -> Result<(Config, DaemonConfig), LoadError> {
     let cfg = tern_config::parse_file(text)?;
     if let Some(r) = cfg.kept_report() {
         tracing::info!("{r}");
     }
-    resolve(&cfg)
+    let d = resolve(&cfg)?;
+    Ok((cfg, d))
 }
 
 fn router_id(cfg: &Config) -> Option<Ipv4Addr> {

@@ -1,4 +1,5 @@
-//! The daemon: listeners, one task per peer, and the control socket.
+//! The daemon: listeners, one task per peer, and the control socket (the control API of
+//! [`crate::control`]).
 //!
 //! Incoming connections are matched to a configured peer by source address (unknown sources
 //! are closed at once). MD5 keys are installed on the listening sockets per peer so that the
@@ -9,17 +10,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use socket2::{Domain, Socket, Type};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tern_config::Config;
 use tokio::net::{TcpListener, UnixListener};
 use tracing::{debug, info, warn};
 
-use crate::display;
-use crate::manager::{Peers, StatusIndex};
+use crate::control::{ControlService, Shared};
+use crate::manager::Peers;
 use crate::sockets;
 use crate::spec::DaemonConfig;
-use crate::status::PeerStatus;
 
 /// Where to listen and serve.
 #[derive(Clone, Debug)]
@@ -74,29 +73,8 @@ fn listener(addr: SocketAddr, cfg: &DaemonConfig) -> io::Result<TcpListener> {
     TcpListener::from_std(s.into())
 }
 
-/// The shared state the control socket reads.
-struct Shared {
-    cfg: DaemonConfig,
-    peers: StatusIndex,
-}
-
-impl Shared {
-    fn statuses(&self) -> Vec<PeerStatus> {
-        self.peers
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .map(|(_, s)| {
-                s.lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone()
-            })
-            .collect()
-    }
-}
-
 /// Runs the daemon until SIGINT or SIGTERM.
-pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
+pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<()> {
     let mut listeners = Vec::new();
     for a in &opts.listen {
         match listener(*a, &cfg) {
@@ -115,6 +93,7 @@ pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
     let peers = Peers::start(&cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
+        model,
         peers: peers.index(),
     });
     for l in &listeners {
@@ -144,26 +123,28 @@ pub async fn run(cfg: DaemonConfig, opts: Options) -> io::Result<()> {
             }
         });
     }
+    let (stop_control, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = None;
     if let Some(path) = &opts.control {
         let _ = std::fs::remove_file(path);
         let ul = UnixListener::bind(path)?;
         info!("control socket {}", path.display());
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Ok((s, _)) = ul.accept().await {
-                    let shared = shared.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = serve_control(s, &shared).await {
-                            debug!("control: {e}");
-                        }
-                    });
-                }
+        let svc = ControlService::new(shared.clone());
+        server = Some(tokio::spawn(async move {
+            let stop = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = tern_api::serve(ul, svc, stop).await {
+                warn!("control socket: {e}");
             }
-        });
+        }));
     }
     shutdown_signal().await;
     info!("shutting down");
+    let _ = stop_control.send(());
+    if let Some(server) = server {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;
+    }
     peers.shutdown().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     if let Some(path) = &opts.control {
@@ -185,123 +166,5 @@ async fn shutdown_signal() {
             }
         }
         _ => std::future::pending::<()>().await,
-    }
-}
-
-/// A control request: one JSON object on one line.
-#[derive(Deserialize)]
-struct Request {
-    command: String,
-    #[serde(default)]
-    json: bool,
-}
-
-async fn serve_control(s: tokio::net::UnixStream, shared: &Shared) -> io::Result<()> {
-    let (rd, mut wr) = s.into_split();
-    let mut line = String::new();
-    BufReader::new(rd).read_line(&mut line).await?;
-    let reply = match serde_json::from_str::<Request>(&line) {
-        Ok(r) => execute(&r.command, r.json, shared),
-        Err(e) => Err(format!("Error: bad request: {e}")),
-    };
-    let (ok, text) = match reply {
-        Ok(t) => (true, t),
-        Err(t) => (false, t),
-    };
-    let out = serde_json::json!({ "ok": ok, "output": text });
-    wr.write_all(out.to_string().as_bytes()).await?;
-    wr.write_all(b"\n").await?;
-    wr.shutdown().await
-}
-
-/// Runs one display command.
-fn execute(command: &str, json: bool, shared: &Shared) -> Result<String, String> {
-    let words: Vec<String> = command.split_whitespace().map(str::to_lowercase).collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let all = shared.statuses();
-    let find = |a: &str| -> Result<PeerStatus, String> {
-        let ip: IpAddr = a
-            .parse()
-            .map_err(|_| "Error: Wrong parameter found at '^' position.".to_string())?;
-        all.iter()
-            .find(|p| p.addr == ip)
-            .cloned()
-            .ok_or_else(|| format!("Error: The peer {ip} does not exist."))
-    };
-    let as_json = |v: &dyn erased::Ser| v.to_json();
-    match words.as_slice() {
-        ["display", "bgp", "peer"] => Ok(if json {
-            as_json(&all)
-        } else {
-            display::peers(shared.cfg.router_id, shared.cfg.local_as, &all)
-        }),
-        [
-            "display",
-            "bgp",
-            fam @ ("vpnv4" | "vpnv6" | "labeled" | "ipv6"),
-            "all",
-            "peer",
-        ]
-        | [
-            "display",
-            "bgp",
-            fam @ ("vpnv4" | "vpnv6" | "labeled" | "ipv6"),
-            "peer",
-        ] => {
-            let want = match *fam {
-                "vpnv4" => "vpnv4",
-                "vpnv6" => "vpnv6",
-                "labeled" => "ipv4-labeled-unicast",
-                _ => "ipv6-unicast",
-            };
-            let sel: Vec<PeerStatus> = all
-                .iter()
-                .filter(|p| p.configured_families.iter().any(|f| f == want))
-                .cloned()
-                .collect();
-            Ok(if json {
-                as_json(&sel)
-            } else {
-                display::peers(shared.cfg.router_id, shared.cfg.local_as, &sel)
-            })
-        }
-        ["display", "bgp", "peer", a, "verbose"] => {
-            let p = find(a)?;
-            Ok(if json {
-                as_json(&p)
-            } else {
-                display::verbose(&p)
-            })
-        }
-        ["display", "bgp", "peer", a, "log-info"] => {
-            let p = find(a)?;
-            Ok(if json {
-                as_json(&p.log)
-            } else {
-                display::log_info(p.addr, &p)
-            })
-        }
-        ["display", "bgp", "peer", a] => {
-            let p = find(a)?;
-            Ok(if json {
-                as_json(&p)
-            } else {
-                display::peers(shared.cfg.router_id, shared.cfg.local_as, &[p])
-            })
-        }
-        _ => Err("Error: Unrecognized command found at '^' position.".into()),
-    }
-}
-
-mod erased {
-    /// Serialises any display value to JSON.
-    pub trait Ser {
-        fn to_json(&self) -> String;
-    }
-
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        }
     }
 }

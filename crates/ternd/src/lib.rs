@@ -4,10 +4,12 @@
 //! - [`peer`]: peer and connection tasks around [`tern_fsm::Session`] (RFC 4271 §8, §6.8);
 //! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
 //! - [`daemon`]: listeners and the control socket;
+//! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
 //! - [`display`]: the peer displays in VRP's layout;
 //! - [`status`]: what the displays read.
 
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod display;
 pub mod manager;

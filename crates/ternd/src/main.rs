@@ -20,7 +20,7 @@ struct Args {
     /// Port for the default listening addresses.
     #[arg(long, default_value_t = 179)]
     port: u16,
-    /// Control socket path.
+    /// Control socket path (the gRPC control API, tern-api).
     #[arg(long, default_value = "/run/ternd.sock")]
     control: PathBuf,
     /// Log filter (tracing env-filter syntax), also read from RUST_LOG.
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let cfg = match ternd::config::load(&text) {
+    let (model, cfg) = match ternd::config::load_model(&text) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("ternd: {}: {e}", args.config.display());
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         listen,
         control: Some(args.control),
     };
-    match rt.block_on(ternd::daemon::run(cfg, opts)) {
+    match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ternd: {e}");

@@ -525,18 +525,7 @@ fn garbage_gets_the_right_notification_and_spares_other_sessions() {
 
 /// A peer's state straight from a control socket (the harness' `Ternd::state` panics on error).
 fn state(sock: &std::path::Path, peer: &str) -> Result<String, String> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut s = std::os::unix::net::UnixStream::connect(sock).map_err(|e| e.to_string())?;
-    let req =
-        serde_json::json!({ "command": format!("display bgp peer {peer} verbose"), "json": true });
-    s.write_all(format!("{req}\n").as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut line = String::new();
-    BufReader::new(s)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
-    let p: serde_json::Value = serde_json::from_str(v["output"].as_str().unwrap_or_default())
-        .map_err(|e| e.to_string())?;
+    let text = common::display_at(sock, &format!("display bgp peer {peer} verbose"), true)?;
+    let p: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     Ok(p["state"].as_str().unwrap_or_default().to_string())
 }

@@ -1,5 +1,5 @@
 //! Test harness: network namespaces joined by veth links, daemons started inside them, and
-//! the ternd control socket. Every namespace and process is removed on drop.
+//! the ternd control API (tern-api over the control socket). Every namespace and process is removed on drop.
 //!
 //! Tests that use it need root (network namespaces); the project's test command runs as root
 //! and installs the peer daemons (FRR, BIRD, GoBGP, ExaBGP).
@@ -206,25 +206,9 @@ impl Ternd {
         t
     }
 
-    /// Runs a display command through the control socket; returns the output text.
+    /// Runs a display command through the control API; returns the output text.
     pub fn display(&self, command: &str, json: bool) -> Result<String, String> {
-        use std::io::{BufRead, BufReader, Write};
-        let mut s =
-            std::os::unix::net::UnixStream::connect(&self.control).map_err(|e| e.to_string())?;
-        let req = serde_json::json!({ "command": command, "json": json });
-        s.write_all(format!("{req}\n").as_bytes())
-            .map_err(|e| e.to_string())?;
-        let mut line = String::new();
-        BufReader::new(s)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
-        let out = v["output"].as_str().unwrap_or_default().to_string();
-        if v["ok"].as_bool() == Some(true) {
-            Ok(out)
-        } else {
-            Err(out)
-        }
+        display_at(&self.control, command, json)
     }
 
     /// The JSON status of one peer.
@@ -275,6 +259,17 @@ impl Drop for Ternd {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runs a display command through the control API (`Display`) of the ternd whose control
+/// socket is `control`; returns the output text, or the VRP error text.
+pub fn display_at(control: &Path, command: &str, json: bool) -> Result<String, String> {
+    let mut c = tern_api::Blocking::connect(control).map_err(|e| e.to_string())?;
+    let r = c.display(command, json).map_err(|e| e.to_string())?;
+    match r.error {
+        None => Ok(r.output),
+        Some(e) => Err(e.text),
     }
 }
 

@@ -1,0 +1,442 @@
+//! The control API (tern-api's `Control` service) on the daemon's control socket.
+//!
+//! A management session is a VRP terminal: a [`tern_config::Session`] of its own, started in
+//! the user view on a copy of the configuration the daemon runs, with its own view stack.
+//! Every line goes through the one grammar: configuration lines change the session's copy
+//! (validated as they are entered), `display bgp ...` lines come back as
+//! [`Outcome::Show`] and are served here from the peers' status, in VRP's layout or as JSON.
+//!
+//! Not served yet, and so refused as VRP refuses an unknown command (and left out of `?`
+//! and Tab): `commit` (tern-config has no candidate/running model in this build, so there is
+//! nothing to commit to; lines typed stay in the session's copy) and `display
+//! current-configuration` / `display this` (no printer yet).
+//!
+//! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tern_api::pb;
+use tern_api::tonic::{self, Request, Response, Status};
+use tern_config::grammar::Action;
+use tern_config::{Config, ConfigError, ErrorKind, Grammar, Outcome, Session, SessionCmd, ViewId};
+
+use crate::display;
+use crate::manager::StatusIndex;
+use crate::spec::DaemonConfig;
+use crate::status::PeerStatus;
+
+/// VRP's default `idle-timeout` for a terminal.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What the displays read: the running configuration and the peers' status.
+pub struct Shared {
+    /// The resolved configuration the daemon runs.
+    pub cfg: DaemonConfig,
+    /// The configuration model it was resolved from (each session starts on a copy).
+    pub model: Config,
+    /// Each running peer's status, shared with its task.
+    pub peers: StatusIndex,
+}
+
+impl Shared {
+    fn statuses(&self) -> Vec<PeerStatus> {
+        self.peers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, s)| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
+    }
+}
+
+struct Terminal {
+    session: Session,
+    used: Instant,
+}
+
+/// The service: the management sessions and the state they display.
+pub struct ControlService {
+    shared: Arc<Shared>,
+    sessions: Arc<Mutex<HashMap<u64, Terminal>>>,
+    next: AtomicU64,
+}
+
+/// A line's result before it becomes a reply.
+struct Ran {
+    output: String,
+    error: Option<pb::LineError>,
+    closed: bool,
+}
+
+impl ControlService {
+    /// A service over `shared`; spawns the idle-session reaper on the current runtime.
+    pub fn new(shared: Arc<Shared>) -> ControlService {
+        let sessions: Arc<Mutex<HashMap<u64, Terminal>>> = Arc::default();
+        let weak = Arc::downgrade(&sessions);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                let Some(s) = weak.upgrade() else { return };
+                s.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|_, t| t.used.elapsed() < IDLE_TIMEOUT);
+            }
+        });
+        ControlService {
+            shared,
+            sessions,
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, HashMap<u64, Terminal>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on a live session.
+    fn with<T>(&self, id: u64, f: impl FnOnce(&mut Session) -> T) -> Result<T, Status> {
+        let mut all = self.sessions();
+        let t = all.get_mut(&id).ok_or_else(|| {
+            Status::not_found(format!(
+                "no session {id} (closed, or idle for more than {} minutes)",
+                IDLE_TIMEOUT.as_secs() / 60
+            ))
+        })?;
+        t.used = Instant::now();
+        Ok(f(&mut t.session))
+    }
+
+    /// Runs one typed line in a session.
+    fn run(&self, s: &mut Session, line: &str, json: bool) -> Ran {
+        let prompt = s.prompt();
+        let user_view = s.view() == ViewId::User;
+        let ok = |output: String| Ran {
+            output,
+            error: None,
+            closed: false,
+        };
+        let refused = |e: pb::LineError| Ran {
+            output: String::new(),
+            error: Some(e),
+            closed: false,
+        };
+        if let Some(col) = unserved_line(s, line) {
+            return refused(line_error(
+                &prompt,
+                ErrorKind::Unrecognized.message(),
+                Some(col),
+            ));
+        }
+        match s.apply_line(line) {
+            Ok(Outcome::Show(canonical)) => match show(&canonical, json, &self.shared) {
+                Ok(out) => ok(out),
+                Err(msg) => refused(line_error(&prompt, msg, None)),
+            },
+            Ok(Outcome::ViewChanged) if user_view && s.view() == ViewId::User => {
+                // `quit` in the user view ends the terminal session.
+                Ran {
+                    closed: true,
+                    ..ok(String::new())
+                }
+            }
+            Ok(_) => ok(String::new()),
+            Err(e) => refused(config_error(&prompt, &e)),
+        }
+    }
+
+    /// `?` help with the commands this build does not serve left out.
+    fn help(s: &Session, partial: &str) -> pb::HelpReply {
+        let prompt = s.prompt();
+        let (done, _) = split_last_word(partial);
+        if let Some(col) = unserved_line(s, done) {
+            return pb::HelpReply {
+                items: Vec::new(),
+                error: Some(line_error(
+                    &prompt,
+                    ErrorKind::Unrecognized.message(),
+                    Some(col),
+                )),
+            };
+        }
+        let items: Vec<pb::HelpItem> = s
+            .help(partial)
+            .into_iter()
+            .filter(|(token, _)| served_word(s, done, token))
+            .map(|(token, help)| pb::HelpItem {
+                token,
+                help: help.to_owned(),
+            })
+            .collect();
+        let error = items.is_empty().then(|| help_error(s, &prompt, partial));
+        pb::HelpReply { items, error }
+    }
+}
+
+/// Splits a partly typed line into the part before the word being typed and that word.
+fn split_last_word(partial: &str) -> (&str, &str) {
+    match partial.rfind(char::is_whitespace) {
+        Some(i) => {
+            let w = i + partial[i..].chars().next().map_or(1, char::len_utf8);
+            (&partial[..w], &partial[w..])
+        }
+        None => ("", partial),
+    }
+}
+
+/// Whether a matched session command is served by this daemon (see the module docs).
+fn served(cmd: SessionCmd) -> bool {
+    !matches!(
+        cmd,
+        SessionCmd::Commit | SessionCmd::DisplayCurrent | SessionCmd::DisplayThis
+    )
+}
+
+/// When `line` is a complete command this daemon does not serve, the caret column (its last
+/// word, the one VRP would not know).
+fn unserved_line(s: &Session, line: &str) -> Option<usize> {
+    let body = line.trim_start();
+    if body.trim().is_empty() {
+        return None;
+    }
+    match Grammar::get().match_line(s.view(), body) {
+        Ok(Some(m)) if matches!(m.action, Action::Session(c) if !served(c)) => {
+            let trimmed = line.trim_end();
+            let (before, _) = split_last_word(trimmed);
+            Some(before.chars().count())
+        }
+        _ => None,
+    }
+}
+
+/// Whether the help or completion item `word` after `done` leads somewhere served.
+fn served_word(s: &Session, done: &str, word: &str) -> bool {
+    if !word.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return true;
+    }
+    unserved_line(s, &format!("{done}{word}")).is_none()
+}
+
+/// The error `?` shows when nothing can follow the typed text.
+fn help_error(s: &Session, prompt: &str, partial: &str) -> pb::LineError {
+    let body = partial.trim_start();
+    let indent = partial.chars().count() - body.chars().count();
+    match Grammar::get().match_line(s.view(), body.trim_end()) {
+        Err(e) if e.kind != ErrorKind::Incomplete => {
+            line_error(prompt, e.kind.message(), Some(e.column + indent))
+        }
+        _ => {
+            let (before, _) = split_last_word(partial.trim_end());
+            line_error(
+                prompt,
+                ErrorKind::Unrecognized.message(),
+                Some(before.chars().count()),
+            )
+        }
+    }
+}
+
+fn config_error(prompt: &str, e: &ConfigError) -> pb::LineError {
+    line_error(prompt, e.message(), e.column)
+}
+
+/// An error as a terminal prints it under `prompt` + the line: the caret, then the message.
+fn line_error(prompt: &str, message: String, column: Option<usize>) -> pb::LineError {
+    let text = match column {
+        Some(c) => format!("{}^\n{message}", " ".repeat(prompt.chars().count() + c)),
+        None => message.clone(),
+    };
+    pb::LineError {
+        message,
+        column: column.and_then(|c| u32::try_from(c).ok()),
+        text,
+    }
+}
+
+#[tonic::async_trait]
+impl tern_api::Control for ControlService {
+    async fn open_session(
+        &self,
+        req: Request<pb::OpenSessionRequest>,
+    ) -> Result<Response<pb::OpenSessionReply>, Status> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let session = Session::terminal(self.shared.model.clone());
+        let prompt = session.prompt();
+        self.sessions().insert(
+            id,
+            Terminal {
+                session,
+                used: Instant::now(),
+            },
+        );
+        tracing::info!(session = id, client = %req.get_ref().client, "management session opened");
+        Ok(Response::new(pb::OpenSessionReply {
+            session: id,
+            prompt,
+        }))
+    }
+
+    async fn execute(
+        &self,
+        req: Request<pb::ExecuteRequest>,
+    ) -> Result<Response<pb::ExecuteReply>, Status> {
+        let r = req.into_inner();
+        let (ran, prompt) = self.with(r.session, |s| {
+            let ran = self.run(s, &r.line, r.json);
+            (ran, s.prompt())
+        })?;
+        if ran.closed {
+            self.sessions().remove(&r.session);
+        }
+        Ok(Response::new(pb::ExecuteReply {
+            output: ran.output,
+            prompt,
+            error: ran.error,
+            closed: ran.closed,
+        }))
+    }
+
+    async fn help(&self, req: Request<pb::HelpRequest>) -> Result<Response<pb::HelpReply>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(self.with(r.session, |s| {
+            ControlService::help(s, &r.partial)
+        })?))
+    }
+
+    async fn complete(
+        &self,
+        req: Request<pb::CompleteRequest>,
+    ) -> Result<Response<pb::CompleteReply>, Status> {
+        let r = req.into_inner();
+        let (start, candidates) = self.with(r.session, |s| {
+            let (start, words) = s.complete(&r.partial);
+            let done = &r.partial[..start];
+            let words: Vec<String> = words
+                .into_iter()
+                .filter(|w| served_word(s, done, w))
+                .collect();
+            (start, words)
+        })?;
+        Ok(Response::new(pb::CompleteReply {
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            candidates,
+        }))
+    }
+
+    async fn close_session(
+        &self,
+        req: Request<pb::CloseSessionRequest>,
+    ) -> Result<Response<pb::CloseSessionReply>, Status> {
+        let id = req.get_ref().session;
+        if self.sessions().remove(&id).is_some() {
+            tracing::info!(session = id, "management session closed");
+        }
+        Ok(Response::new(pb::CloseSessionReply {}))
+    }
+
+    async fn display(
+        &self,
+        req: Request<pb::DisplayRequest>,
+    ) -> Result<Response<pb::DisplayReply>, Status> {
+        let r = req.into_inner();
+        // A scratch terminal in the user view; nothing is echoed before the command, so
+        // carets are relative to the command itself.
+        let mut s = Session::terminal(Config::default());
+        let prompt = String::new();
+        let reply = |output: String, error: Option<pb::LineError>| {
+            Ok(Response::new(pb::DisplayReply { output, error }))
+        };
+        if let Some(col) = unserved_line(&s, &r.command) {
+            let e = line_error(&prompt, ErrorKind::Unrecognized.message(), Some(col));
+            return reply(String::new(), Some(e));
+        }
+        match s.apply_line(&r.command) {
+            Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared) {
+                Ok(out) => reply(out, None),
+                Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),
+            },
+            Ok(_) => {
+                let msg = "Error: Display runs display commands only.".to_owned();
+                reply(String::new(), Some(line_error(&prompt, msg, None)))
+            }
+            Err(e) => reply(String::new(), Some(config_error(&prompt, &e))),
+        }
+    }
+}
+
+/// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
+fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
+    let words: Vec<&str> = canonical.split_whitespace().collect();
+    let all = shared.statuses();
+    let (rid, asn) = (shared.cfg.router_id, shared.cfg.local_as);
+    let find = |a: &str| -> Result<PeerStatus, String> {
+        let ip: IpAddr = a.parse().map_err(|_| ErrorKind::WrongParameter.message())?;
+        all.iter()
+            .find(|p| p.addr == ip)
+            .cloned()
+            .ok_or_else(|| format!("Error: The peer {ip} does not exist."))
+    };
+    let family = |fam: &str| -> Vec<PeerStatus> {
+        let want = match fam {
+            "vpnv4" => "vpnv4",
+            "vpnv6" => "vpnv6",
+            "labeled" => "ipv4-labeled-unicast",
+            _ => "ipv6-unicast",
+        };
+        all.iter()
+            .filter(|p| p.configured_families.iter().any(|f| f == want))
+            .cloned()
+            .collect()
+    };
+    Ok(match words.as_slice() {
+        ["display", "bgp", "peer"] => {
+            if json {
+                to_json(&all)
+            } else {
+                display::peers(rid, asn, &all)
+            }
+        }
+        ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"]
+        | ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
+            let sel = family(fam);
+            if json {
+                to_json(&sel)
+            } else {
+                display::peers(rid, asn, &sel)
+            }
+        }
+        ["display", "bgp", "peer", a, "verbose"] => {
+            let p = find(a)?;
+            if json {
+                to_json(&p)
+            } else {
+                display::verbose(&p)
+            }
+        }
+        ["display", "bgp", "peer", a, "log-info"] => {
+            let p = find(a)?;
+            if json {
+                to_json(&p.log)
+            } else {
+                display::log_info(p.addr, &p)
+            }
+        }
+        ["display", "bgp", "peer", a] => {
+            let p = find(a)?;
+            if json {
+                to_json(&p)
+            } else {
+                display::peers(rid, asn, &[p])
+            }
+        }
+        // The grammar and this table disagree: a display in the table without a server.
+        _ => return Err(format!("Error: {canonical}: not available.")),
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

@@ -1,0 +1,135 @@
+//! The control API end to end: a ternd in a namespace, a management session driven through
+//! tern-api as the shell drives it (prompts, VRP errors with their carets, `?`, Tab, the
+//! displays), and the one-shot Display call scripts use.
+
+mod common;
+
+use common::{Netns, TempDir, Ternd};
+use tern_api::Blocking;
+
+const CONFIG: &str = "#\nbgp 100\n router-id 1.1.1.9\n peer 10.0.0.2 as-number 200\n#\nreturn\n";
+
+#[test]
+fn a_management_session_over_the_api() {
+    let ns = Netns::new("api");
+    let dir = TempDir::new("api");
+    let t = Ternd::start(&ns, &dir, "A", CONFIG, &["127.0.0.1:179"]);
+    let mut c = Blocking::connect(&t.control).expect("connect");
+
+    let open = c.open_session("test").unwrap();
+    assert_eq!(open.prompt, "<HUAWEI>");
+    let id = open.session;
+    let run = |c: &mut Blocking, line: &str| {
+        let r = c.execute(id, line, false).unwrap();
+        assert!(r.error.is_none(), "{line}: {:?}", r.error);
+        r
+    };
+
+    // Configuration lines need the system view.
+    let r = c.execute(id, "bgp 100", false).unwrap();
+    let e = r.error.expect("bgp in the user view");
+    assert_eq!(
+        e.message,
+        "Error: Unrecognized command found at '^' position."
+    );
+    assert_eq!(e.column, Some(0));
+    assert_eq!(r.prompt, "<HUAWEI>");
+
+    assert_eq!(run(&mut c, "system-view").prompt, "[~HUAWEI]");
+    assert_eq!(run(&mut c, "bgp 100").prompt, "[~HUAWEI-bgp]");
+    let r = run(&mut c, "peer 4.4.4.9 as-number 200");
+    assert_eq!(
+        (r.prompt.as_str(), r.output.as_str()),
+        ("[~HUAWEI-bgp]", "")
+    );
+    assert_eq!(
+        run(&mut c, "ipv6-family vpnv6").prompt,
+        "[~HUAWEI-bgp-af-vpnv6]"
+    );
+    assert_eq!(run(&mut c, "quit").prompt, "[~HUAWEI-bgp]");
+
+    // A bad parameter: the caret under it, shifted by the prompt the line was typed after.
+    let r = c
+        .execute(id, "peer 4.4.4.9 ebgp-max-hop 300", false)
+        .unwrap();
+    let e = r.error.expect("hop count out of range");
+    assert_eq!(e.message, "Error: Wrong parameter found at '^' position.");
+    assert_eq!(e.column, Some(26));
+    let caret = format!("{}^", " ".repeat("[~HUAWEI-bgp]".len() + 26));
+    assert_eq!(e.text, format!("{caret}\n{}", e.message));
+    // A rule, no caret.
+    let r = c.execute(id, "peer 5.5.5.5 ebgp-max-hop", false).unwrap();
+    let e = r.error.expect("peer without as-number");
+    assert_eq!(e.message, "Error: The peer does not exist.");
+    assert_eq!((e.column, e.text.as_str()), (None, e.message.as_str()));
+
+    // `?`: the next tokens with their help, `<cr>` when the command may end.
+    let h = c.help(id, "peer 4.4.4.9 ").unwrap();
+    let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
+    for w in ["as-number", "ebgp-max-hop", "connect-interface"] {
+        assert!(tokens.contains(&w), "{w} in {tokens:?}");
+    }
+    assert!(h.items.iter().all(|i| !i.help.is_empty()), "{h:?}");
+    let h = c.help(id, "peer 4.4.4.9 ebgp-max-hop ").unwrap();
+    let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
+    assert_eq!(tokens, ["<1-255>", "<cr>"]);
+    let h = c.help(id, "dis").unwrap();
+    assert_eq!(h.items[0].token, "display");
+    let h = c.help(id, "xyz ").unwrap();
+    assert!(h.items.is_empty());
+    assert_eq!(h.error.map(|e| e.column), Some(Some(0)));
+    // `commit` has no model behind it in this build: neither offered nor accepted.
+    let h = c.help(id, "").unwrap();
+    assert!(h.items.iter().all(|i| i.token != "commit"), "{h:?}");
+    let r = c.execute(id, "commit", false).unwrap();
+    assert_eq!(r.error.map(|e| e.column), Some(Some(0)));
+
+    // Tab.
+    let t1 = c.complete(id, "dis").unwrap();
+    assert_eq!((t1.start, t1.candidates), (0, vec!["display".to_string()]));
+    let t2 = c.complete(id, "display bgp pe").unwrap();
+    assert_eq!((t2.start, t2.candidates), (12, vec!["peer".to_string()]));
+
+    // The daemon's displays from any view; the session's own lines are not running.
+    let r = run(&mut c, "dis bgp peer");
+    assert!(
+        r.output.contains("BGP local router ID : 1.1.1.9"),
+        "{}",
+        r.output
+    );
+    assert!(r.output.contains("10.0.0.2"), "{}", r.output);
+    assert!(!r.output.contains("4.4.4.9"), "{}", r.output);
+    assert_eq!(r.prompt, "[~HUAWEI-bgp]");
+    let r = c
+        .execute(id, "display bgp peer 10.0.0.2 verbose", true)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.output).expect("json");
+    assert_eq!(v["remote_as"], 200);
+    let r = c.execute(id, "display bgp peer 9.9.9.9", false).unwrap();
+    assert_eq!(
+        r.error.map(|e| e.message),
+        Some("Error: The peer 9.9.9.9 does not exist.".into())
+    );
+
+    // Sessions are independent.
+    let other = c.open_session("test 2").unwrap();
+    assert_eq!(other.prompt, "<HUAWEI>");
+    assert_ne!(other.session, id);
+    c.close_session(other.session).unwrap();
+    assert!(c.execute(other.session, "system-view", false).is_err());
+
+    // `return`, then `quit` in the user view ends the session.
+    assert_eq!(run(&mut c, "return").prompt, "<HUAWEI>");
+    assert!(run(&mut c, "quit").closed);
+    assert!(c.execute(id, "display bgp peer", false).is_err());
+
+    // One-shot displays.
+    let d = c.display("display bgp peer", true).unwrap();
+    assert!(d.error.is_none());
+    let v: serde_json::Value = serde_json::from_str(&d.output).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    let d = c.display("system-view", false).unwrap();
+    assert!(d.error.is_some());
+    let d = c.display("display bgp peer 1.2.3", false).unwrap();
+    assert_eq!(d.error.and_then(|e| e.column), Some(17));
+}
