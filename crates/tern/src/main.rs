@@ -1,5 +1,10 @@
 //! `tern`: the operator's tool.
 //!
+//! `tern` alone, in a terminal, is an interactive VRP shell on the daemon (see [`shell`]);
+//! `tern -c LINE [-c LINE ...]` runs lines in one management session as if typed (so does a
+//! script piped to its standard input), stopping at the first error; `--json` asks for JSON
+//! from every `display`; `--socket` names ternd's control socket.
+//!
 //! `tern decode FILE...` reads files of concatenated BGP messages (as captured from a
 //! session, see testdata/golden) and prints each message the way an operator reads them: the
 //! OPEN's capabilities, each UPDATE's attributes and routes with their RD, labels and next hop,
@@ -18,12 +23,15 @@ use tern_wire::capability::Capability;
 use tern_wire::message::frames;
 use tern_wire::{AddPathSet, Ctx, Message, Open};
 
+mod shell;
+
 #[derive(Parser)]
 #[command(name = "tern", version, about = "tern BGP speaker: operator tool")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Run a command line on the daemon (repeatable; stops at the first error).
+    /// Run a command line on the daemon, as if typed (repeatable: one session, in order;
+    /// stops at the first error). Without -c: the interactive shell.
     #[arg(short = 'c', value_name = "LINE")]
     lines: Vec<String>,
     /// The daemon's control socket.
@@ -53,20 +61,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
-        if cli.lines.is_empty() {
-            eprintln!("tern: nothing to do (try -c \"display bgp peer\" or tern decode FILE)");
-            return ExitCode::FAILURE;
+        if !cli.lines.is_empty() {
+            return shell::run_lines(&cli.socket, cli.lines, cli.json);
         }
-        for line in &cli.lines {
-            match control(&cli.socket, line, cli.json) {
-                Ok(out) => print!("{out}"),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+        if let Some(lines) = shell::stdin_lines() {
+            return shell::run_lines(&cli.socket, lines, cli.json);
         }
-        return ExitCode::SUCCESS;
+        return shell::interactive(&cli.socket, cli.json);
     };
     match command {
         Command::Decode {
@@ -100,32 +101,6 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-    }
-}
-
-/// Sends one command line to the daemon's control socket (one JSON request line, one JSON
-/// reply line) and returns its output, or the daemon's error text.
-fn control(socket: &std::path::Path, line: &str, json: bool) -> Result<String, String> {
-    use std::io::{BufRead, BufReader, Write};
-    let mut s = std::os::unix::net::UnixStream::connect(socket)
-        .map_err(|e| format!("tern: cannot reach ternd at {}: {e}", socket.display()))?;
-    let req = serde_json::json!({ "command": line, "json": json });
-    s.write_all(format!("{req}\n").as_bytes())
-        .map_err(|e| format!("tern: {e}"))?;
-    let mut reply = String::new();
-    BufReader::new(s)
-        .read_line(&mut reply)
-        .map_err(|e| format!("tern: {e}"))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&reply).map_err(|e| format!("tern: bad reply from ternd: {e}"))?;
-    let mut out = v["output"].as_str().unwrap_or_default().to_string();
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    if v["ok"].as_bool() == Some(true) {
-        Ok(out)
-    } else {
-        Err(out)
     }
 }
 

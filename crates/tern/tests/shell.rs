@@ -1,0 +1,257 @@
+//! `tern` against a ternd: `-c` lines in one session, and the interactive shell driven
+//! through a real terminal (tmux send-keys / capture-pane): `?`, Tab, prompts, carets,
+//! Ctrl-Z, `display bgp peer`, `quit`.
+//!
+//! The daemon runs in this test process (ternd's library, no BGP listeners), so no root or
+//! network namespace is needed; the shell needs `tmux` (scripts/test.sh installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const CONFIG: &str =
+    "#\nsysname PE1\n#\nbgp 100\n router-id 1.1.1.9\n peer 10.0.0.2 as-number 200\n#\nreturn\n";
+
+/// Starts one in-process ternd for the whole test binary; returns its control socket.
+fn daemon() -> &'static Path {
+    static SOCK: OnceLock<PathBuf> = OnceLock::new();
+    SOCK.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("tern-shell-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let sock = dir.join("ternd.sock");
+        let (model, cfg) = ternd::config::load_model(CONFIG).expect("config");
+        let opts = ternd::daemon::Options {
+            listen: Vec::new(),
+            control: Some(sock.clone()),
+        };
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(ternd::daemon::run(model, cfg, opts))
+        });
+        assert!(
+            wait(Duration::from_secs(10), || sock.exists()),
+            "ternd did not start"
+        );
+        sock
+    })
+}
+
+fn wait(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+fn tern(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--socket")
+        .arg(daemon())
+        .args(args)
+        .output()
+        .expect("run tern");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn c_lines_run_in_one_session_and_stop_at_the_first_error() {
+    let (ok, out, err) = tern(&["-c", "display bgp peer"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("BGP local router ID : 1.1.1.9"), "{out}");
+    assert!(out.contains("10.0.0.2"), "{out}");
+
+    // Views carry over from line to line; the bad line is echoed after its prompt with the
+    // caret under the bad parameter; the lines after it are not run.
+    let (ok, out, err) = tern(&[
+        "-c",
+        "system-view",
+        "-c",
+        "bgp 100",
+        "-c",
+        "peer 4.4.4.9 as-number 200",
+        "-c",
+        "peer 4.4.4.9 ebgp-max-hop 300",
+        "-c",
+        "display bgp peer",
+    ]);
+    assert!(!ok);
+    assert!(!out.contains("BGP local router ID"), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "[~PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
+            &format!("{}^", " ".repeat(36)),
+            "Error: Wrong parameter found at '^' position.",
+        ],
+        "{err}"
+    );
+
+    let (ok, out, _) = tern(&["--json", "-c", "display bgp peer 10.0.0.2 verbose"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["remote_as"], 200);
+
+    let (ok, _, err) = tern(&["-c", "display bgp peer 10.0.0.9"]);
+    assert!(!ok);
+    assert!(
+        err.contains("Error: The peer 10.0.0.9 does not exist."),
+        "{err}"
+    );
+}
+
+/// A tmux server of its own, killed on drop.
+struct Tmux {
+    server: String,
+}
+
+impl Tmux {
+    fn new(cmd: &str) -> Tmux {
+        let t = Tmux {
+            server: format!("tern-test-{}", std::process::id()),
+        };
+        let ok = Command::new("tmux")
+            .args(["-L", &t.server, "new-session", "-d", "-s", "shell"])
+            .args(["-x", "150", "-y", "50", cmd])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "tmux is needed for the shell test (scripts/test.sh installs it)"
+        );
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.server, "send-keys", "-t", "shell"])
+            .args(keys)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "send-keys {keys:?}");
+    }
+
+    /// The screen's lines, without the empty ones below the cursor.
+    fn screen(&self) -> Vec<String> {
+        let out = Command::new("tmux")
+            .args(["-L", &self.server, "capture-pane", "-p", "-t", "shell"])
+            .output()
+            .expect("capture-pane");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        lines
+    }
+
+    /// Waits until the last line is `last` (the cursor's line), or panics with the screen.
+    fn until_last(&self, last: &str) -> Vec<String> {
+        let ok = wait(Duration::from_secs(10), || {
+            self.screen().last().is_some_and(|l| l == last)
+        });
+        let screen = self.screen();
+        assert!(ok, "expected `{last}` last:\n{}", screen.join("\n"));
+        screen
+    }
+
+    fn running(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.server, "has-session", "-t", "shell"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.server, "kill-server"])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn the_interactive_shell_in_a_terminal() {
+    let cmd = format!(
+        "{} --socket {}",
+        env!("CARGO_BIN_EXE_tern"),
+        daemon().display()
+    );
+    let t = Tmux::new(&cmd);
+    t.until_last("<PE1>");
+
+    // `?` after a partial word: the keywords it may become with their help, then the same
+    // text offered again.
+    t.keys(&["dis", "?"]);
+    let s = t.until_last("<PE1>dis");
+    let n = s.len();
+    assert_eq!(s[n - 3], "<PE1>dis", "{s:#?}");
+    assert!(
+        s[n - 2].starts_with("  display") && s[n - 2].ends_with("Display information"),
+        "{s:#?}"
+    );
+    // `?` after a space: the next words, the text again.
+    t.keys(&[" bgp ", "?"]);
+    let s = t.until_last("<PE1>dis bgp");
+    for w in ["peer", "vpnv4", "vpnv6"] {
+        assert!(
+            s.iter().any(|l| l.starts_with(&format!("  {w} "))),
+            "{w}: {s:#?}"
+        );
+    }
+    // Tab completes a unique prefix; Enter runs the re-offered, completed line.
+    t.keys(&["pe", "Tab"]);
+    t.until_last("<PE1>dis bgp peer");
+    t.keys(&["Enter"]);
+    let s = t.until_last("<PE1>");
+    assert!(
+        s.iter()
+            .any(|l| l.contains("BGP local router ID : 1.1.1.9")),
+        "{s:#?}"
+    );
+    assert!(
+        s.iter().any(|l| l.trim_start().starts_with("10.0.0.2")),
+        "{s:#?}"
+    );
+
+    // Views and prompts; the caret under a bad parameter, after the prompt.
+    t.keys(&["sys", "Enter"]);
+    t.until_last("[~PE1]");
+    t.keys(&["bg", "Tab", "100", "Enter"]);
+    t.until_last("[~PE1-bgp]");
+    t.keys(&["peer 4.4.4.9 as-number 200", "Enter"]);
+    t.keys(&["peer 4.4.4.9 ebgp-max-hop 300", "Enter"]);
+    let s = t.until_last("[~PE1-bgp]");
+    let n = s.len();
+    assert_eq!(
+        s[n - 4],
+        "[~PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
+        "{s:#?}"
+    );
+    assert_eq!(s[n - 3], format!("{}^", " ".repeat(36)), "{s:#?}");
+    assert_eq!(s[n - 2], "Error: Wrong parameter found at '^' position.");
+    t.keys(&["ipv6-family vpnv6", "Enter"]);
+    t.until_last("[~PE1-bgp-af-vpnv6]");
+
+    // Ctrl-Z: back to the user view; `quit` there ends the shell.
+    t.keys(&["C-z"]);
+    t.until_last("<PE1>");
+    t.keys(&["quit", "Enter"]);
+    assert!(
+        wait(Duration::from_secs(10), || !t.running()),
+        "the shell did not exit:\n{}",
+        t.screen().join("\n")
+    );
+}
