@@ -6,10 +6,13 @@
 //! (validated as they are entered), `display bgp ...` lines come back as
 //! [`Outcome::Show`] and are served here from the peers' status, in VRP's layout or as JSON.
 //!
+//! `display current-configuration` prints the running configuration: the one the daemon
+//! was started with, since nothing commits yet.
+//!
 //! Not served yet, and so refused as VRP refuses an unknown command (and left out of `?`
-//! and Tab): `commit` (tern-config has no candidate/running model in this build, so there is
-//! nothing to commit to; lines typed stay in the session's copy) and `display
-//! current-configuration` / `display this` (no printer yet).
+//! and Tab): `commit` (the daemon does not hold its configuration as tern-config's `Running`
+//! with a `Candidate` per session yet; lines typed stay in the session's copy) and `display
+//! this` (which needs the same).
 //!
 //! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
 
@@ -136,6 +139,7 @@ impl ControlService {
                 Ok(out) => ok(out),
                 Err(msg) => refused(line_error(&prompt, msg, None)),
             },
+            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => ok(self.shared.model.to_vrp()),
             Ok(Outcome::ViewChanged) if user_view && s.view() == ViewId::User => {
                 // `quit` in the user view ends the terminal session.
                 Ran {
@@ -189,10 +193,7 @@ fn split_last_word(partial: &str) -> (&str, &str) {
 
 /// Whether a matched session command is served by this daemon (see the module docs).
 fn served(cmd: SessionCmd) -> bool {
-    !matches!(
-        cmd,
-        SessionCmd::Commit | SessionCmd::DisplayCurrent | SessionCmd::DisplayThis
-    )
+    !matches!(cmd, SessionCmd::Commit | SessionCmd::DisplayThis)
 }
 
 /// When `line` is a complete command this daemon does not serve, the caret column (its last
@@ -358,6 +359,9 @@ impl tern_api::Control for ControlService {
                 Ok(out) => reply(out, None),
                 Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),
             },
+            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
+                reply(self.shared.model.to_vrp(), None)
+            }
             Ok(_) => {
                 let msg = "Error: Display runs display commands only.".to_owned();
                 reply(String::new(), Some(line_error(&prompt, msg, None)))

@@ -111,6 +111,19 @@ fn a_management_session_over_the_api() {
         Some("Error: The peer 9.9.9.9 does not exist.".into())
     );
 
+    // The running configuration: the file the daemon started with, not the session's lines.
+    let r = run(&mut c, "dis cur");
+    assert!(
+        r.output.contains("\n peer 10.0.0.2 as-number 200\n"),
+        "{}",
+        r.output
+    );
+    assert!(!r.output.contains("4.4.4.9"), "{}", r.output);
+    assert!(r.output.trim_end().ends_with("return"), "{}", r.output);
+    let h = c.help(id, "display ").unwrap();
+    let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
+    assert_eq!(tokens, ["bgp", "current-configuration"]);
+
     // Sessions are independent.
     let other = c.open_session("test 2").unwrap();
     assert_eq!(other.prompt, "<HUAWEI>");
