@@ -1,0 +1,1078 @@
+//! The RIB: Adj-RIB-In and Loc-RIB per family, fed by UPDATEs (RFC 4271 §3.2, §9).
+//!
+//! [`Rib::apply_update`] takes one peer's [`ParsedUpdate`] and follows its RFC 7606 outcome
+//! (§2): a clean UPDATE or one with discarded attributes is applied; on treat-as-withdraw
+//! every route it carries is withdrawn; AFI/SAFI disable withdraws the family's routes from
+//! that peer; session reset changes nothing (the session layer resets, then calls
+//! [`Rib::peer_down`]). Each destination touched is run through the decision process
+//! ([`crate::decision`]) and every change of best path is reported as a [`BestChange`] for
+//! export.
+//!
+//! On receipt (RFC 4271 §9.1.2; RFC 4456 §8) a route whose AS_PATH holds the local AS, whose
+//! ORIGINATOR_ID is the router ID, or whose CLUSTER_LIST holds the cluster ID is kept in the
+//! Adj-RIB-In but not eligible; so is one refused by import policy ([`ImportPolicy`]). From
+//! EBGP peers ORIGINATOR_ID and CLUSTER_LIST are dropped (RFC 4456 §8: they never leave the
+//! AS). The peer's VRP preferred value is set before policy runs.
+//!
+//! Attribute ids in the returned changes stay valid until the next call that changes the RIB:
+//! references dropped during a call are released at the start of the next one.
+
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr};
+
+use foldhash::fast::FixedState;
+use smallvec::SmallVec;
+use tern_types::{Asn, Family, LabelStack};
+use tern_wire::attr::Action;
+use tern_wire::{NextHop, Nlri, ParsedUpdate};
+
+use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
+use crate::decision::{self, DEFAULT_LOCAL_PREF, NextHopResolver, PeerId, PeerInfo, Rank};
+use crate::key::{PrefixKey, RouteKey, V4Key, V6Key, Vpn4Key, Vpn6Key};
+use crate::rr;
+use crate::table::{Dest, NO_BEST, PackedLabel, Path, Table};
+
+/// The router's own parameters.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RibConfig {
+    /// Local AS.
+    pub local_as: Asn,
+    /// BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// `reflector cluster-id`; the router ID when `None`.
+    pub cluster_id: Option<Ipv4Addr>,
+}
+
+/// Import policy, run on every received route after the loop checks. Kept outside the RIB so
+/// that a changed policy can be run again over the Adj-RIB-In ([`Rib::reimport`]).
+pub trait ImportPolicy {
+    /// The verdict on one route.
+    fn import(
+        &self,
+        peer: PeerId,
+        info: &PeerInfo,
+        family: Family,
+        key: &RouteKey,
+        attrs: &PathAttrs,
+    ) -> Verdict;
+}
+
+/// An import policy's verdict.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// Accept as received.
+    Accept,
+    /// Refuse (kept in the Adj-RIB-In, not eligible).
+    Deny,
+    /// Accept with these attributes.
+    Modify(Box<PathAttrs>),
+}
+
+/// Accepts everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AcceptAll;
+
+impl ImportPolicy for AcceptAll {
+    fn import(&self, _: PeerId, _: &PeerInfo, _: Family, _: &RouteKey, _: &PathAttrs) -> Verdict {
+        Verdict::Accept
+    }
+}
+
+impl<F> ImportPolicy for F
+where
+    F: Fn(PeerId, &PeerInfo, Family, &RouteKey, &PathAttrs) -> Verdict,
+{
+    fn import(
+        &self,
+        peer: PeerId,
+        info: &PeerInfo,
+        family: Family,
+        key: &RouteKey,
+        attrs: &PathAttrs,
+    ) -> Verdict {
+        self(peer, info, family, key, attrs)
+    }
+}
+
+/// A selected path, as reported in changes and lookups.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Best {
+    /// The peer it came from ([`PeerId::LOCAL`] for local routes).
+    pub peer: PeerId,
+    /// ADD-PATH path ID (0 without ADD-PATH).
+    pub path_id: u32,
+    /// Attributes after import policy.
+    pub attrs: AttrId,
+    /// Label stack as received (empty for unlabeled families).
+    pub labels: LabelStack,
+}
+
+/// A change of best path for one destination.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BestChange {
+    /// Family.
+    pub family: Family,
+    /// Destination.
+    pub key: RouteKey,
+    /// Best path before (`None`: there was none).
+    pub old: Option<Best>,
+    /// Best path now (`None`: the destination is unreachable).
+    pub new: Option<Best>,
+}
+
+/// One path as stored, for displays and tests.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PathInfo {
+    /// Peer.
+    pub peer: PeerId,
+    /// ADD-PATH path ID.
+    pub path_id: u32,
+    /// Attributes as received.
+    pub in_attrs: AttrId,
+    /// Attributes after import ([`AttrId::NONE`] when refused).
+    pub attrs: AttrId,
+    /// Labels.
+    pub labels: LabelStack,
+    /// Selected.
+    pub best: bool,
+}
+
+/// What an UPDATE did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct UpdateSummary {
+    /// Routes announced (and stored).
+    pub announced: usize,
+    /// Routes withdrawn (including those withdrawn by treat-as-withdraw).
+    pub withdrawn: usize,
+    /// Routes of families the RIB does not hold, or not matching the family's key shape.
+    pub ignored: usize,
+    /// The UPDATE was treated as a withdraw (RFC 7606 §2).
+    pub treat_as_withdraw: bool,
+    /// The UPDATE was an End-of-RIB marker (RFC 4724 §2) for this family.
+    pub end_of_rib: Option<Family>,
+}
+
+/// Why an UPDATE was not applied.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum RibError {
+    /// The UPDATE calls for a session reset; nothing was changed.
+    #[error("UPDATE calls for a session reset")]
+    SessionReset,
+    /// The peer was not registered with [`Rib::peer_up`].
+    #[error("unknown peer {0:?}")]
+    UnknownPeer(PeerId),
+}
+
+/// Memory held by a RIB.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct MemoryStats {
+    /// Destinations, all families.
+    pub destinations: usize,
+    /// Paths, all families.
+    pub paths: usize,
+    /// Octets allocated by the tables (buckets and spilled path vectors).
+    pub table_bytes: usize,
+    /// The interners.
+    pub store: StoreStats,
+}
+
+struct Tables {
+    v4u: Table<V4Key>,
+    v6u: Table<V6Key>,
+    v4l: Table<V4Key>,
+    v6l: Table<V6Key>,
+    vpn4: Table<Vpn4Key>,
+    vpn6: Table<Vpn6Key>,
+}
+
+/// Runs `$body` with `$t` bound to the table of `$family` (`None` for other families):
+/// `with_table!(mut self.tables, f, t => ...)` or `with_table!(ref self.tables, f, t => ...)`.
+macro_rules! with_table {
+    (mut $tables:expr, $family:expr, $t:ident => $body:expr) => {
+        with_table!(@ [mut] $tables, $family, $t => $body)
+    };
+    (ref $tables:expr, $family:expr, $t:ident => $body:expr) => {
+        with_table!(@ [] $tables, $family, $t => $body)
+    };
+    (@ [$($m:tt)*] $tables:expr, $family:expr, $t:ident => $body:expr) => {
+        match $family {
+            Family::IPV4_UNICAST => {
+                let $t = & $($m)* $tables.v4u;
+                Some($body)
+            }
+            Family::IPV6_UNICAST => {
+                let $t = & $($m)* $tables.v6u;
+                Some($body)
+            }
+            Family::IPV4_LABELED => {
+                let $t = & $($m)* $tables.v4l;
+                Some($body)
+            }
+            Family::IPV6_LABELED => {
+                let $t = & $($m)* $tables.v6l;
+                Some($body)
+            }
+            Family::VPNV4 => {
+                let $t = & $($m)* $tables.vpn4;
+                Some($body)
+            }
+            Family::VPNV6 => {
+                let $t = & $($m)* $tables.vpn6;
+                Some($body)
+            }
+            _ => None,
+        }
+    };
+}
+
+/// The families the RIB holds.
+pub const FAMILIES: [Family; 6] = Family::KNOWN;
+
+/// What the table operations need besides the table.
+struct Env<'a> {
+    family: Family,
+    store: &'a mut AttrStore,
+    peers: &'a [Option<PeerInfo>],
+    resolver: &'a dyn NextHopResolver,
+    deferred: &'a mut Vec<AttrId>,
+    out: &'a mut Vec<BestChange>,
+    state: &'a FixedState,
+}
+
+impl Env<'_> {
+    fn best_of<K>(&self, d: &Dest<K>) -> Option<Best> {
+        d.best_path().map(|p| Best {
+            peer: p.peer,
+            path_id: p.path_id,
+            attrs: p.attrs,
+            labels: p.label.unpack(self.store),
+        })
+    }
+
+    /// Drops a path's references (attribute sets deferred, labels now).
+    fn drop_path(&mut self, p: &Path) {
+        self.deferred.push(p.in_attrs);
+        self.deferred.push(p.attrs);
+        p.label.release(self.store);
+    }
+
+    fn rank(&self, p: &Path) -> Option<Rank> {
+        if !p.attrs.is_some() {
+            return None;
+        }
+        let info = self.peers.get(p.peer.0 as usize)?.as_ref()?;
+        let set = self.store.set(p.attrs);
+        let local = p.peer == PeerId::LOCAL;
+        let igp_cost = if local {
+            0
+        } else {
+            self.resolver.igp_cost(self.family, set.next_hop.addr()?)?
+        };
+        let path = self.store.as_path(set);
+        Some(Rank {
+            preferred_value: set.preferred_value,
+            local_pref: set.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+            local,
+            as_path_len: path.len,
+            origin: set.origin,
+            med: set.med.unwrap_or(0),
+            neighbour_as: path.neighbour_as,
+            ebgp: info.ebgp,
+            igp_cost,
+            cluster_len: u32::try_from(self.store.cluster_list(set).len()).unwrap_or(u32::MAX),
+            router_id: set.originator_id.unwrap_or(info.router_id),
+            peer_addr: info.addr,
+            path_id: p.path_id,
+            peer: p.peer,
+        })
+    }
+
+    /// Runs the decision process on `d` and reports a change against `old`.
+    fn reselect<K: PrefixKey>(&mut self, d: &mut Dest<K>, old: Option<Best>) {
+        let mut ranks: SmallVec<[Rank; 4]> = SmallVec::new();
+        let mut index: SmallVec<[u16; 4]> = SmallVec::new();
+        for (i, p) in d.paths.iter().enumerate() {
+            if let Some(r) = self.rank(p) {
+                ranks.push(r);
+                index.push(u16::try_from(i).unwrap_or(NO_BEST));
+            }
+        }
+        d.best = decision::select(&ranks)
+            .and_then(|i| index.get(i).copied())
+            .unwrap_or(NO_BEST);
+        let new = self.best_of(d);
+        if new != old {
+            self.out.push(BestChange {
+                family: self.family,
+                key: d.key.unpack(),
+                old,
+                new,
+            });
+        }
+    }
+
+    /// Adds or replaces (same peer and path ID: implicit withdraw, RFC 4271 §3.1) a path.
+    fn upsert<K: PrefixKey>(&mut self, t: &mut Table<K>, key: K, path: Path) {
+        let state = self.state;
+        let hash = state.hash_one(key);
+        let d = match t.dests.find_mut(hash, |d| d.key == key) {
+            Some(d) => d,
+            None => t
+                .dests
+                .insert_unique(
+                    hash,
+                    Dest {
+                        key,
+                        best: NO_BEST,
+                        paths: SmallVec::new(),
+                    },
+                    |d| state.hash_one(d.key),
+                )
+                .into_mut(),
+        };
+        let old = self.best_of(d);
+        match d
+            .paths
+            .iter_mut()
+            .find(|p| p.peer == path.peer && p.path_id == path.path_id)
+        {
+            Some(p) => {
+                let prev = std::mem::replace(p, path);
+                self.drop_path(&prev);
+            }
+            None => {
+                d.paths.push(path);
+                t.paths = t.paths.saturating_add(1);
+            }
+        }
+        self.reselect(d, old);
+    }
+
+    /// Removes a peer's path; returns whether there was one.
+    fn remove<K: PrefixKey>(
+        &mut self,
+        t: &mut Table<K>,
+        key: K,
+        peer: PeerId,
+        path_id: u32,
+    ) -> bool {
+        let hash = self.state.hash_one(key);
+        let Ok(mut entry) = t.dests.find_entry(hash, |d| d.key == key) else {
+            return false;
+        };
+        let d = entry.get_mut();
+        let Some(i) = d
+            .paths
+            .iter()
+            .position(|p| p.peer == peer && p.path_id == path_id)
+        else {
+            return false;
+        };
+        let old = self.best_of(d);
+        let p = d.paths.remove(i);
+        self.drop_path(&p);
+        t.paths = t.paths.saturating_sub(1);
+        if d.paths.is_empty() {
+            if old.is_some() {
+                self.out.push(BestChange {
+                    family: self.family,
+                    key: key.unpack(),
+                    old,
+                    new: None,
+                });
+            }
+            entry.remove();
+        } else {
+            self.reselect(d, old);
+        }
+        true
+    }
+
+    /// Removes every path of `peer` (all path IDs) from the table.
+    fn remove_peer<K: PrefixKey>(&mut self, t: &mut Table<K>, peer: PeerId) -> usize {
+        let mut removed = 0usize;
+        t.dests.retain(|d| {
+            if !d.paths.iter().any(|p| p.peer == peer) {
+                return true;
+            }
+            let old = self.best_of(d);
+            let mut i = 0;
+            while let Some(p) = d.paths.get(i).copied() {
+                if p.peer == peer {
+                    d.paths.remove(i);
+                    self.drop_path(&p);
+                    removed = removed.saturating_add(1);
+                } else {
+                    i = i.saturating_add(1);
+                }
+            }
+            if d.paths.is_empty() {
+                if old.is_some() {
+                    self.out.push(BestChange {
+                        family: self.family,
+                        key: d.key.unpack(),
+                        old,
+                        new: None,
+                    });
+                }
+                false
+            } else {
+                self.reselect(d, old);
+                true
+            }
+        });
+        t.paths = t.paths.saturating_sub(removed);
+        removed
+    }
+}
+
+/// Attributes of one UPDATE ready for one next hop: interned once, shared by its routes.
+struct Prepared {
+    attrs: PathAttrs,
+    in_attrs: AttrId,
+    /// Refused by the loop checks.
+    looped: bool,
+}
+
+/// The RIB: interned attributes, one table per family, the peers.
+pub struct Rib {
+    config: RibConfig,
+    cluster_id: Ipv4Addr,
+    store: AttrStore,
+    peers: Vec<Option<PeerInfo>>,
+    tables: Tables,
+    deferred: Vec<AttrId>,
+    state: FixedState,
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(config: RibConfig) -> Rib {
+        Rib {
+            cluster_id: rr::cluster_id(config.router_id, config.cluster_id),
+            config,
+            store: AttrStore::default(),
+            peers: vec![Some(PeerInfo::local(config.router_id, config.local_as))],
+            tables: Tables {
+                v4u: Table::default(),
+                v6u: Table::default(),
+                v4l: Table::default(),
+                v6l: Table::default(),
+                vpn4: Table::default(),
+                vpn6: Table::default(),
+            },
+            deferred: Vec::new(),
+            state: crate::intern::state(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RibConfig {
+        &self.config
+    }
+
+    /// The cluster ID in use (RFC 4456 §7).
+    pub fn cluster_id(&self) -> Ipv4Addr {
+        self.cluster_id
+    }
+
+    /// Registers (or updates) a peer whose session came up. [`PeerId::LOCAL`] is reserved.
+    pub fn peer_up(&mut self, peer: PeerId, info: PeerInfo) {
+        if peer == PeerId::LOCAL {
+            return;
+        }
+        let i = peer.0 as usize;
+        if self.peers.len() <= i {
+            self.peers.resize(i.saturating_add(1), None);
+        }
+        if let Some(slot) = self.peers.get_mut(i) {
+            *slot = Some(info);
+        }
+    }
+
+    /// A registered peer.
+    pub fn peer(&self, peer: PeerId) -> Option<&PeerInfo> {
+        self.peers.get(peer.0 as usize)?.as_ref()
+    }
+
+    /// Releases the references dropped by earlier calls (done at the start of every call
+    /// that changes the RIB; call it to account memory after the last change).
+    pub fn collect(&mut self) {
+        for id in self.deferred.drain(..) {
+            self.store.release(id);
+        }
+    }
+
+    fn env<'a>(
+        family: Family,
+        store: &'a mut AttrStore,
+        peers: &'a [Option<PeerInfo>],
+        resolver: &'a dyn NextHopResolver,
+        deferred: &'a mut Vec<AttrId>,
+        out: &'a mut Vec<BestChange>,
+        state: &'a FixedState,
+    ) -> Env<'a> {
+        Env {
+            family,
+            store,
+            peers,
+            resolver,
+            deferred,
+            out,
+            state,
+        }
+    }
+
+    /// Session down: every route of the peer is withdrawn (RFC 4271 §9.1.3 via §8.2.2's
+    /// "release all BGP resources"), and the peer forgotten.
+    pub fn peer_down(
+        &mut self,
+        peer: PeerId,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> usize {
+        let mut n = 0usize;
+        for family in FAMILIES {
+            n = n.saturating_add(self.withdraw_family(peer, family, resolver, out));
+        }
+        if peer != PeerId::LOCAL
+            && let Some(slot) = self.peers.get_mut(peer.0 as usize)
+        {
+            *slot = None;
+        }
+        n
+    }
+
+    /// Withdraws every route of `family` from `peer` (peer down, AFI/SAFI disable).
+    pub fn withdraw_family(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> usize {
+        self.collect();
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        with_table!(mut self.tables, family, t => env.remove_peer(t, peer)).unwrap_or(0)
+    }
+
+    /// Applies one UPDATE from `peer` (see the module documentation); best-path changes are
+    /// appended to `out`.
+    pub fn apply_update(
+        &mut self,
+        peer: PeerId,
+        update: &ParsedUpdate<'_>,
+        policy: &dyn ImportPolicy,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> Result<UpdateSummary, RibError> {
+        let info = *self.peer(peer).ok_or(RibError::UnknownPeer(peer))?;
+        if update.action() == Some(Action::SessionReset) {
+            return Err(RibError::SessionReset);
+        }
+        self.collect();
+        let mut sum = UpdateSummary {
+            end_of_rib: update.end_of_rib(),
+            ..UpdateSummary::default()
+        };
+        if sum.end_of_rib.is_some() {
+            return Ok(sum);
+        }
+        let mut disabled: SmallVec<[Family; 2]> = SmallVec::new();
+        for p in &update.problems {
+            match p.action {
+                Action::AfiSafiDisable(f) if !disabled.contains(&f) => disabled.push(f),
+                Action::TreatAsWithdraw => sum.treat_as_withdraw = true,
+                _ => {}
+            }
+        }
+        for f in &disabled {
+            sum.withdrawn = sum
+                .withdrawn
+                .saturating_add(self.withdraw_family(peer, *f, resolver, out));
+        }
+        for (family, n) in update.withdrawn_routes() {
+            if disabled.contains(&family) {
+                continue;
+            }
+            match self.withdraw_one(peer, family, &n, resolver, out) {
+                Some(_) => sum.withdrawn = sum.withdrawn.saturating_add(1),
+                None => sum.ignored = sum.ignored.saturating_add(1),
+            }
+        }
+        // The IPv4 NLRI field with NEXT_HOP, then MP_REACH_NLRI with its own next hop: one
+        // prepared (interned) attribute set for each, shared by its routes.
+        if !update.nlri.is_empty() {
+            let nh = update.next_hop().map(NextHop::Ipv4);
+            let routes = update.ipv4_routes().map(|n| (Family::IPV4_UNICAST, n));
+            self.announce_all(
+                peer, &info, update, nh, routes, &disabled, policy, resolver, out, &mut sum,
+            );
+        }
+        if let Some(m) = update.mp_reach() {
+            let routes = m.routes().map(|n| (m.family, n));
+            let nh = Some(m.next_hop.clone());
+            self.announce_all(
+                peer, &info, update, nh, routes, &disabled, policy, resolver, out, &mut sum,
+            );
+        }
+        Ok(sum)
+    }
+
+    /// Stores (or, on treat-as-withdraw, withdraws) the routes of one next hop.
+    #[allow(clippy::too_many_arguments)]
+    fn announce_all(
+        &mut self,
+        peer: PeerId,
+        info: &PeerInfo,
+        update: &ParsedUpdate<'_>,
+        next_hop: Option<NextHop>,
+        routes: impl Iterator<Item = (Family, Nlri)>,
+        disabled: &[Family],
+        policy: &dyn ImportPolicy,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+        sum: &mut UpdateSummary,
+    ) {
+        let mut prep: Option<Prepared> = None;
+        for (family, n) in routes {
+            if disabled.contains(&family) {
+                continue;
+            }
+            if sum.treat_as_withdraw {
+                match self.withdraw_one(peer, family, &n, resolver, out) {
+                    Some(_) => sum.withdrawn = sum.withdrawn.saturating_add(1),
+                    None => sum.ignored = sum.ignored.saturating_add(1),
+                }
+                continue;
+            }
+            if prep.is_none() {
+                let Some(a) = next_hop
+                    .clone()
+                    .and_then(|nh| PathAttrs::from_update(update, nh))
+                else {
+                    sum.ignored = sum.ignored.saturating_add(1);
+                    continue;
+                };
+                prep = Some(self.prepare(a, info));
+            }
+            let Some(p) = prep.as_ref() else { continue };
+            match self.announce(peer, info, family, &n, p, policy, resolver, out) {
+                Some(()) => sum.announced = sum.announced.saturating_add(1),
+                None => sum.ignored = sum.ignored.saturating_add(1),
+            }
+        }
+        if let Some(p) = prep {
+            // The reference `prepare` took; each stored route holds its own.
+            self.store.release(p.in_attrs);
+        }
+    }
+
+    /// Fixes up received attributes for this peer, interns them, runs the loop checks.
+    fn prepare(&mut self, mut a: PathAttrs, info: &PeerInfo) -> Prepared {
+        if info.ebgp {
+            rr::strip_for_ebgp(&mut a);
+        }
+        a.preferred_value = info.preferred_value;
+        let looped = a.as_path.contains(self.config.local_as.0)
+            || rr::reflection_loop(
+                a.originator_id,
+                &a.cluster_list,
+                self.config.router_id,
+                self.cluster_id,
+            )
+            .is_some();
+        let in_attrs = self.store.intern(&a);
+        Prepared {
+            attrs: a,
+            in_attrs,
+            looped,
+        }
+    }
+
+    /// Stores one announced route.
+    #[allow(clippy::too_many_arguments)]
+    fn announce(
+        &mut self,
+        peer: PeerId,
+        info: &PeerInfo,
+        family: Family,
+        n: &Nlri,
+        prep: &Prepared,
+        policy: &dyn ImportPolicy,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> Option<()> {
+        let key = RouteKey::of_nlri(n);
+        let attrs = if prep.looped {
+            AttrId::NONE
+        } else {
+            match policy.import(peer, info, family, &key, &prep.attrs) {
+                Verdict::Accept => {
+                    self.store.retain(prep.in_attrs);
+                    prep.in_attrs
+                }
+                Verdict::Deny => AttrId::NONE,
+                Verdict::Modify(m) => self.store.intern(&m),
+            }
+        };
+        self.store.retain(prep.in_attrs);
+        let path = Path {
+            peer,
+            path_id: n.path_id.unwrap_or(0),
+            in_attrs: prep.in_attrs,
+            attrs,
+            label: PackedLabel::pack(&n.labels, &mut self.store),
+        };
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        let stored = with_table!(mut self.tables, family, t => match PrefixKey::pack(&key) {
+            Some(k) => {
+                env.upsert(t, k, path);
+                true
+            }
+            None => false,
+        });
+        if stored != Some(true) {
+            env.drop_path(&path);
+            return None;
+        }
+        Some(())
+    }
+
+    fn withdraw_one(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+        n: &Nlri,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> Option<bool> {
+        let key = RouteKey::of_nlri(n);
+        let path_id = n.path_id.unwrap_or(0);
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
+            .flatten()
+    }
+
+    /// Originates a route locally (`network`, `import-route`); replaces a previous local
+    /// route for the same destination.
+    pub fn originate(
+        &mut self,
+        family: Family,
+        key: RouteKey,
+        attrs: &PathAttrs,
+        labels: LabelStack,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> bool {
+        self.collect();
+        if !FAMILIES.contains(&family) || !key_fits(family, &key) {
+            return false;
+        }
+        let id = self.store.intern(attrs);
+        self.store.retain(id);
+        let n = Nlri {
+            path_id: None,
+            rd: key.rd,
+            labels,
+            prefix: key.prefix,
+        };
+        let path = Path {
+            peer: PeerId::LOCAL,
+            path_id: 0,
+            in_attrs: id,
+            attrs: id,
+            label: PackedLabel::pack(&n.labels, &mut self.store),
+        };
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        with_table!(mut self.tables, family, t => {
+            if let Some(k) = PrefixKey::pack(&key) {
+                env.upsert(t, k, path);
+            }
+        });
+        true
+    }
+
+    /// Withdraws a locally originated route.
+    pub fn withdraw_local(
+        &mut self,
+        family: Family,
+        key: RouteKey,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> bool {
+        self.collect();
+        let n = Nlri {
+            path_id: None,
+            rd: key.rd,
+            labels: LabelStack::new(),
+            prefix: key.prefix,
+        };
+        self.withdraw_one(PeerId::LOCAL, family, &n, resolver, out) == Some(true)
+    }
+
+    /// Runs import policy again over the peer's Adj-RIB-In (after a policy change; no route
+    /// refresh needed), then the decision process where the result changed.
+    pub fn reimport(
+        &mut self,
+        peer: PeerId,
+        policy: &dyn ImportPolicy,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> Result<usize, RibError> {
+        let info = *self.peer(peer).ok_or(RibError::UnknownPeer(peer))?;
+        self.collect();
+        let mut changed = 0usize;
+        for family in FAMILIES {
+            let mut env = Self::env(
+                family,
+                &mut self.store,
+                &self.peers,
+                resolver,
+                &mut self.deferred,
+                out,
+                &self.state,
+            );
+            let (router_id, cluster_id, local_as) =
+                (self.config.router_id, self.cluster_id, self.config.local_as);
+            with_table!(mut self.tables, family, t => {
+                let mut cache: Option<(AttrId, PathAttrs, bool)> = None;
+                for d in t.dests.iter_mut() {
+                    let key = d.key.unpack();
+                    let old = env.best_of(d);
+                    let mut touched = false;
+                    for i in 0..d.paths.len() {
+                        let Some(p) = d.paths.get(i).copied() else { continue };
+                        if p.peer != peer {
+                            continue;
+                        }
+                        if cache.as_ref().is_none_or(|c| c.0 != p.in_attrs) {
+                            let a = env.store.materialize(p.in_attrs);
+                            let looped = a.as_path.contains(local_as.0)
+                                || rr::reflection_loop(a.originator_id, &a.cluster_list, router_id, cluster_id).is_some();
+                            cache = Some((p.in_attrs, a, looped));
+                        }
+                        let Some((_, a, looped)) = cache.as_ref() else { continue };
+                        let attrs = if *looped {
+                            AttrId::NONE
+                        } else {
+                            match policy.import(peer, &info, family, &key, a) {
+                                Verdict::Accept => {
+                                    env.store.retain(p.in_attrs);
+                                    p.in_attrs
+                                }
+                                Verdict::Deny => AttrId::NONE,
+                                Verdict::Modify(m) => env.store.intern(&m),
+                            }
+                        };
+                        if attrs == p.attrs {
+                            env.store.release(attrs);
+                            continue;
+                        }
+                        env.deferred.push(p.attrs);
+                        if let Some(q) = d.paths.get_mut(i) {
+                            q.attrs = attrs;
+                        }
+                        touched = true;
+                        changed = changed.saturating_add(1);
+                    }
+                    if touched {
+                        env.reselect(d, old);
+                    }
+                }
+            });
+        }
+        Ok(changed)
+    }
+
+    /// Runs the decision process again on every destination of `family` (after next-hop
+    /// reachability or IGP costs changed).
+    pub fn reselect_all(
+        &mut self,
+        family: Family,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) {
+        self.collect();
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        with_table!(mut self.tables, family, t => {
+            for d in t.dests.iter_mut() {
+                let old = env.best_of(d);
+                env.reselect(d, old);
+            }
+        });
+    }
+
+    /// The selected path of a destination.
+    pub fn best(&self, family: Family, key: &RouteKey) -> Option<Best> {
+        with_table!(ref self.tables, family, t => {
+            let d = t.get(&self.state, &PrefixKey::pack(key)?)?;
+            d.best_path().map(|p| Best {
+                peer: p.peer,
+                path_id: p.path_id,
+                attrs: p.attrs,
+                labels: p.label.unpack(&self.store),
+            })
+        })
+        .flatten()
+    }
+
+    /// Every path of a destination, in arrival order.
+    pub fn paths(&self, family: Family, key: &RouteKey) -> Vec<PathInfo> {
+        with_table!(ref self.tables, family, t => {
+            PrefixKey::pack(key)
+                .and_then(|k| t.get(&self.state, &k))
+                .map(|d| self.path_infos(d).collect())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+    }
+
+    fn path_infos<'a, K>(&'a self, d: &'a Dest<K>) -> impl Iterator<Item = PathInfo> + 'a {
+        d.paths.iter().enumerate().map(move |(i, p)| PathInfo {
+            peer: p.peer,
+            path_id: p.path_id,
+            in_attrs: p.in_attrs,
+            attrs: p.attrs,
+            labels: p.label.unpack(&self.store),
+            best: usize::from(d.best) == i,
+        })
+    }
+
+    /// A peer's Adj-RIB-In for a family: what it sent, with the import result.
+    pub fn adj_rib_in(&self, peer: PeerId, family: Family) -> Vec<(RouteKey, PathInfo)> {
+        with_table!(ref self.tables, family, t => {
+            t.dests
+                .iter()
+                .flat_map(|d| {
+                    self.path_infos(d)
+                        .filter(|p| p.peer == peer)
+                        .map(|p| (d.key.unpack(), p))
+                        .collect::<SmallVec<[_; 1]>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// The Loc-RIB of a family: every destination with a best path.
+    pub fn loc_rib(&self, family: Family) -> Vec<(RouteKey, Best)> {
+        with_table!(ref self.tables, family, t => {
+            t.dests
+                .iter()
+                .filter_map(|d| {
+                    d.best_path().map(|p| {
+                        (
+                            d.key.unpack(),
+                            Best {
+                                peer: p.peer,
+                                path_id: p.path_id,
+                                attrs: p.attrs,
+                                labels: p.label.unpack(&self.store),
+                            },
+                        )
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// Destinations and paths of a family.
+    pub fn counts(&self, family: Family) -> (usize, usize) {
+        with_table!(ref self.tables, family, t => (t.dests.len(), t.paths)).unwrap_or((0, 0))
+    }
+
+    /// The owned attributes of a set.
+    pub fn attrs(&self, id: AttrId) -> PathAttrs {
+        self.store.materialize(id)
+    }
+
+    /// The interned set.
+    pub fn attr_set(&self, id: AttrId) -> &AttrSet {
+        self.store.set(id)
+    }
+
+    /// The attribute store.
+    pub fn store(&self) -> &AttrStore {
+        &self.store
+    }
+
+    /// Releases deferred references and gives back spare capacity (after a peer with a
+    /// large table went down).
+    pub fn shrink_to_fit(&mut self) {
+        self.collect();
+        self.deferred.shrink_to_fit();
+        self.store.shrink_to_fit();
+        for family in FAMILIES {
+            let state = &self.state;
+            with_table!(mut self.tables, family, t => t.shrink_to_fit(state));
+        }
+    }
+
+    /// Memory held (walks the tables for spilled path vectors).
+    pub fn memory(&self) -> MemoryStats {
+        let mut m = MemoryStats {
+            store: self.store.stats(),
+            ..MemoryStats::default()
+        };
+        for family in FAMILIES {
+            with_table!(ref self.tables, family, t => {
+                m.destinations = m.destinations.saturating_add(t.dests.len());
+                m.paths = m.paths.saturating_add(t.paths);
+                m.table_bytes = m.table_bytes.saturating_add(t.allocated_bytes());
+            });
+        }
+        m
+    }
+
+    /// The next hop address of a set (for resolvers and displays).
+    pub fn next_hop_addr(&self, id: AttrId) -> Option<IpAddr> {
+        self.store.set(id).next_hop.addr()
+    }
+}
+
+/// True when `key` has the shape of `family`'s keys.
+fn key_fits(family: Family, key: &RouteKey) -> bool {
+    key.rd.is_some() == family.has_rd() && key.prefix.addr().is_ipv6() == family.is_ipv6()
+}
