@@ -107,6 +107,16 @@ impl Running {
         }
     }
 
+    /// A new candidate for a terminal session of `user`, starting in the user view
+    /// (`<PE1>`), as an operator who logs in.
+    pub fn terminal(&self, user: &str) -> Candidate {
+        Candidate {
+            session: Session::terminal(self.config.clone()),
+            generation: self.generation,
+            user: user.to_owned(),
+        }
+    }
+
     /// Validates `new` and makes it the running configuration as a new rollback point.
     fn install(
         &mut self,

@@ -55,8 +55,12 @@ pub enum SessionCmd {
     Quit,
     /// `return`: back to the user view (to system view when loading a file).
     Return,
-    /// `commit`.
-    Commit,
+    /// Configuration management, served by whoever holds the running configuration:
+    /// `commit [description TEXT]`, `abort`, `clear configuration candidate`,
+    /// `display configuration candidate [changes]`, `display configuration commit list
+    /// [verbose]`, `display configuration commit changes at ID`, `rollback configuration
+    /// to commit-id ID | last N`, `save`. The session hands over the canonical line.
+    Manage,
     /// `display current-configuration`.
     DisplayCurrent,
     /// `display this`.

@@ -31,8 +31,9 @@ pub enum Outcome {
     /// A display of the daemon's state, as its canonical line (`dis bgp pe` →
     /// `display bgp peer`), for the daemon to serve.
     Show(String),
-    /// `commit`.
-    Commit,
+    /// A configuration-management command (`commit`, `rollback`, ...), as its canonical
+    /// line, for the holder of the running configuration to serve.
+    Manage(String),
 }
 
 /// A configuration being edited: model plus view stack.
@@ -243,7 +244,11 @@ impl Session {
             }
             Action::Apply(f) => {
                 let change = f(m, &frame.scope)?;
+                // Entering a view that exists (`bgp 100` when BGP runs as AS 100) changes
+                // nothing and is not an uncommitted change.
+                let before = m.enters.is_some().then(|| self.config.clone());
                 self.config.apply(&change)?;
+                let unchanged = before.is_some_and(|b| b == self.config);
                 self.stack.truncate(depth + 1);
                 if let Some(view) = m.enters {
                     self.stack.push(Frame {
@@ -252,7 +257,9 @@ impl Session {
                         header: entered_header(&change, &m.canonical),
                     });
                 }
-                self.log.push(change);
+                if !unchanged {
+                    self.log.push(change);
+                }
                 Outcome::Applied
             }
             Action::Kept(feature) => {
@@ -310,7 +317,7 @@ impl Session {
                 };
                 Outcome::ViewChanged
             }
-            SessionCmd::Commit => Outcome::Commit,
+            SessionCmd::Manage => Outcome::Manage(canonical.to_owned()),
             SessionCmd::DisplayCurrent | SessionCmd::DisplayThis => Outcome::Display(cmd),
             SessionCmd::Show => Outcome::Show(canonical.to_owned()),
         }

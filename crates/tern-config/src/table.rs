@@ -28,6 +28,10 @@ const KEY: ArgKind = ArgKind::Word { max: 255 };
 const HOPS: ArgKind = ArgKind::Int { min: 1, max: 255 };
 const LEN4: ArgKind = ArgKind::Int { min: 0, max: 32 };
 const LEN6: ArgKind = ArgKind::Int { min: 0, max: 128 };
+const COMMIT_ID: ArgKind = ArgKind::Int {
+    min: 1_000_000_001,
+    max: u32::MAX,
+};
 const U32: ArgKind = ArgKind::Int {
     min: 0,
     max: u32::MAX,
@@ -41,6 +45,25 @@ pub(crate) fn build() -> Grammar {
         [
             kw("system-view", "Enter the system view").session(SessionCmd::SystemView),
             display(),
+            kw("rollback", "Roll the configuration back").then(
+                kw("configuration", "Configuration").sub([
+                    kw("to", "To the configuration after a commit").then(
+                        kw("commit-id", "Commit ID").then(
+                            arg(COMMIT_ID, "commit-id", "Commit ID").session(SessionCmd::Manage),
+                        ),
+                    ),
+                    kw("last", "Undo the last commits").then(
+                        arg(
+                            ArgKind::Int { min: 1, max: 80 },
+                            "number",
+                            "Number of commits",
+                        )
+                        .session(SessionCmd::Manage),
+                    ),
+                ]),
+            ),
+            kw("save", "Save the running configuration to the startup file")
+                .session(SessionCmd::Manage),
             kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
         ],
     );
@@ -88,7 +111,21 @@ fn common() -> Vec<Node> {
     vec![
         kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
         kw("return", "Return to the user view").session(SessionCmd::Return),
-        kw("commit", "Commit the configuration").session(SessionCmd::Commit),
+        kw("commit", "Commit the configuration")
+            .session(SessionCmd::Manage)
+            .then(kw("description", "Describe the commit").then(
+                arg(ArgKind::Text, "text", "Commit description").session(SessionCmd::Manage),
+            )),
+        kw(
+            "abort",
+            "Discard the uncommitted changes and return to the user view",
+        )
+        .session(SessionCmd::Manage),
+        kw("clear", "Clear").then(
+            kw("configuration", "Configuration").then(
+                kw("candidate", "Discard the uncommitted changes").session(SessionCmd::Manage),
+            ),
+        ),
         display(),
     ]
 }
@@ -97,6 +134,23 @@ fn display() -> Node {
     kw("display", "Display information").sub([
         kw("current-configuration", "Current configuration").session(SessionCmd::DisplayCurrent),
         kw("this", "Configuration of the current view").session(SessionCmd::DisplayThis),
+        kw("configuration", "Configuration").sub([
+            kw("candidate", "The candidate configuration")
+                .session(SessionCmd::Manage)
+                .then(
+                    kw("changes", "Changes against the running configuration")
+                        .session(SessionCmd::Manage),
+                ),
+            kw("commit", "Commit history").sub([
+                kw("list", "Commit list")
+                    .session(SessionCmd::Manage)
+                    .then(kw("verbose", "Details").session(SessionCmd::Manage)),
+                kw("changes", "Changes of a commit")
+                    .then(kw("at", "At a commit").then(
+                        arg(COMMIT_ID, "commit-id", "Commit ID").session(SessionCmd::Manage),
+                    )),
+            ]),
+        ]),
         display_bgp(),
     ])
 }

@@ -24,6 +24,8 @@ fn daemon() -> &'static Path {
         let opts = ternd::daemon::Options {
             listen: Vec::new(),
             control: Some(sock.clone()),
+            state_dir: None,
+            startup: None,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -89,7 +91,7 @@ fn c_lines_run_in_one_session_and_stop_at_the_first_error() {
     assert_eq!(
         lines,
         [
-            "[~PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
+            "[*PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
             &format!("{}^", " ".repeat(36)),
             "Error: Wrong parameter found at '^' position.",
         ],
@@ -233,17 +235,18 @@ fn the_interactive_shell_in_a_terminal() {
     t.until_last("[~PE1-bgp]");
     t.keys(&["peer 4.4.4.9 as-number 200", "Enter"]);
     t.keys(&["peer 4.4.4.9 ebgp-max-hop 300", "Enter"]);
-    let s = t.until_last("[~PE1-bgp]");
+    // The peer is an uncommitted change: `*` in the prompt.
+    let s = t.until_last("[*PE1-bgp]");
     let n = s.len();
     assert_eq!(
         s[n - 4],
-        "[~PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
+        "[*PE1-bgp]peer 4.4.4.9 ebgp-max-hop 300",
         "{s:#?}"
     );
     assert_eq!(s[n - 3], format!("{}^", " ".repeat(36)), "{s:#?}");
     assert_eq!(s[n - 2], "Error: Wrong parameter found at '^' position.");
     t.keys(&["ipv6-family vpnv6", "Enter"]);
-    t.until_last("[~PE1-bgp-af-vpnv6]");
+    t.until_last("[*PE1-bgp-af-vpnv6]");
 
     // Ctrl-Z: back to the user view; `quit` there ends the shell.
     t.keys(&["C-z"]);

@@ -1,18 +1,25 @@
 //! The control API (tern-api's `Control` service) on the daemon's control socket.
 //!
-//! A management session is a VRP terminal: a [`tern_config::Session`] of its own, started in
-//! the user view on a copy of the configuration the daemon runs, with its own view stack.
-//! Every line goes through the one grammar: configuration lines change the session's copy
-//! (validated as they are entered), `display bgp ...` lines come back as
-//! [`Outcome::Show`] and are served here from the peers' status, in VRP's layout or as JSON.
+//! A management session is a VRP terminal holding its own candidate configuration
+//! ([`tern_config::Candidate`], started in the user view on the running configuration). Every
+//! line goes through the one grammar: configuration lines change the candidate (validated as
+//! they are entered; the prompt shows `[*…]` while uncommitted changes exist), `display bgp
+//! ...` lines are served from the peers' status, and the configuration-management commands
+//! act on the shared running configuration:
 //!
-//! `display current-configuration` prints the running configuration: the one the daemon
-//! was started with, since nothing commits yet.
+//! - `commit [description TEXT]`: the whole candidate is checked (tern-config's rules, then
+//!   what the daemon needs to run it); only then does it become the running configuration, a
+//!   new commit in the persistent history, and a change set that [`crate::manager`] applies
+//!   to the live sessions. A failed commit changes nothing.
+//! - `abort`, `clear configuration candidate`: discard the candidate's changes.
+//! - `display configuration candidate [changes]`, `display configuration commit list
+//!   [verbose]`, `display configuration commit changes at ID`, `display current-configuration`.
+//! - `rollback configuration to commit-id ID | last N` (user view): a new commit whose
+//!   sessions follow like any other.
+//! - `save`: the running configuration written atomically to the startup file.
 //!
 //! Not served yet, and so refused as VRP refuses an unknown command (and left out of `?`
-//! and Tab): `commit` (the daemon does not hold its configuration as tern-config's `Running`
-//! with a `Candidate` per session yet; lines typed stay in the session's copy) and `display
-//! this` (which needs the same).
+//! and Tab): `display this`.
 //!
 //! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
 
@@ -22,27 +29,42 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
 use tern_api::pb;
 use tern_api::tonic::{self, Request, Response, Status};
 use tern_config::grammar::Action;
-use tern_config::{Config, ConfigError, ErrorKind, Grammar, Outcome, Session, SessionCmd, ViewId};
+
+use tern_config::diff::ChangeSet;
+use tern_config::{
+    Candidate, Config, ConfigError, ErrorKind, Grammar, Outcome, Running, Session, SessionCmd,
+    Store, ViewId,
+};
+use tokio::net::TcpListener;
 
 use crate::display;
-use crate::manager::StatusIndex;
+use crate::manager::{Peers, StatusIndex};
 use crate::spec::DaemonConfig;
 use crate::status::PeerStatus;
 
 /// VRP's default `idle-timeout` for a terminal.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// What the displays read: the running configuration and the peers' status.
+/// The daemon's state the control API reads and changes.
 pub struct Shared {
     /// The resolved configuration the daemon runs.
-    pub cfg: DaemonConfig,
-    /// The configuration model it was resolved from (each session starts on a copy).
-    pub model: Config,
+    pub cfg: std::sync::RwLock<DaemonConfig>,
+    /// The running configuration and its commit history.
+    pub running: Mutex<Running>,
+    /// Where the commit history persists.
+    pub store: Option<Store>,
+    /// The startup file `save` writes.
+    pub startup: Option<PathBuf>,
     /// Each running peer's status, shared with its task.
     pub peers: StatusIndex,
+    /// The running peers, changed by commits.
+    pub manager: tokio::sync::Mutex<Peers>,
+    /// The listening sockets (MD5 keys and GTSM TTL follow the peers).
+    pub listeners: Vec<Arc<TcpListener>>,
 }
 
 impl Shared {
@@ -54,10 +76,28 @@ impl Shared {
             .map(|(_, s)| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
             .collect()
     }
+
+    fn running(&self) -> MutexGuard<'_, Running> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn cfg(&self) -> DaemonConfig {
+        self.cfg
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A committed change the sessions must follow.
+struct Job {
+    old: DaemonConfig,
+    new: DaemonConfig,
+    changes: ChangeSet,
 }
 
 struct Terminal {
-    session: Session,
+    cand: Candidate,
     used: Instant,
 }
 
@@ -73,6 +113,7 @@ struct Ran {
     output: String,
     error: Option<pb::LineError>,
     closed: bool,
+    job: Option<Job>,
 }
 
 impl ControlService {
@@ -101,7 +142,7 @@ impl ControlService {
     }
 
     /// Runs `f` on a live session.
-    fn with<T>(&self, id: u64, f: impl FnOnce(&mut Session) -> T) -> Result<T, Status> {
+    fn with<T>(&self, id: u64, f: impl FnOnce(&mut Candidate) -> T) -> Result<T, Status> {
         let mut all = self.sessions();
         let t = all.get_mut(&id).ok_or_else(|| {
             Status::not_found(format!(
@@ -110,37 +151,48 @@ impl ControlService {
             ))
         })?;
         t.used = Instant::now();
-        Ok(f(&mut t.session))
+        Ok(f(&mut t.cand))
     }
 
     /// Runs one typed line in a session.
-    fn run(&self, s: &mut Session, line: &str, json: bool) -> Ran {
-        let prompt = s.prompt();
-        let user_view = s.view() == ViewId::User;
+    fn run(&self, c: &mut Candidate, line: &str, json: bool) -> Ran {
+        let prompt = c.prompt();
+        let user_view = c.session().view() == ViewId::User;
         let ok = |output: String| Ran {
             output,
             error: None,
             closed: false,
+            job: None,
         };
         let refused = |e: pb::LineError| Ran {
             output: String::new(),
             error: Some(e),
             closed: false,
+            job: None,
         };
-        if let Some(col) = unserved_line(s, line) {
+        if let Some(col) = unserved_line(c.session(), line) {
             return refused(line_error(
                 &prompt,
                 ErrorKind::Unrecognized.message(),
                 Some(col),
             ));
         }
-        match s.apply_line(line) {
+        match c.apply_line(line) {
             Ok(Outcome::Show(canonical)) => match show(&canonical, json, &self.shared) {
                 Ok(out) => ok(out),
                 Err(msg) => refused(line_error(&prompt, msg, None)),
             },
-            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => ok(self.shared.model.to_vrp()),
-            Ok(Outcome::ViewChanged) if user_view && s.view() == ViewId::User => {
+            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
+                ok(self.shared.running().config().to_vrp())
+            }
+            Ok(Outcome::Manage(canonical)) => match self.manage(c, &canonical) {
+                Ok((output, job)) => Ran { job, ..ok(output) },
+                Err(e) => refused(match e {
+                    Refusal::Config(e) => config_error(&prompt, &e),
+                    Refusal::Text(t) => line_error(&prompt, t, None),
+                }),
+            },
+            Ok(Outcome::ViewChanged) if user_view && c.session().view() == ViewId::User => {
                 // `quit` in the user view ends the terminal session.
                 Ran {
                     closed: true,
@@ -150,6 +202,136 @@ impl ControlService {
             Ok(_) => ok(String::new()),
             Err(e) => refused(config_error(&prompt, &e)),
         }
+    }
+
+    /// A configuration-management command, as its canonical line.
+    fn manage(&self, c: &mut Candidate, canonical: &str) -> Result<(String, Option<Job>), Refusal> {
+        let words: Vec<&str> = canonical.split_whitespace().collect();
+        let mut running = self.shared.running();
+        let user = "tern";
+        match words.as_slice() {
+            ["commit", rest @ ..] => {
+                let description = match rest {
+                    ["description", ..] => canonical
+                        .split_once("description")
+                        .map_or("", |(_, d)| d.trim()),
+                    _ => "",
+                };
+                // What the daemon needs to run it is part of the check: a commit the
+                // daemon could not run changes nothing.
+                crate::config::resolve(c.config())
+                    .map_err(|e| Refusal::Text(format!("Error: {e}")))?;
+                let before = running.config().clone();
+                let id = c
+                    .commit(&mut running, description)
+                    .map_err(Refusal::Config)?;
+                let job = match id {
+                    Some(id) => {
+                        tracing::info!(commit = id, "configuration committed");
+                        Some(self.installed(&running, &before)?)
+                    }
+                    None => None,
+                };
+                Ok((String::new(), job))
+            }
+            ["abort"] => {
+                c.clear(&running);
+                let _ = c.apply_line("return");
+                Ok((String::new(), None))
+            }
+            ["clear", "configuration", "candidate"] => {
+                c.clear(&running);
+                Ok((String::new(), None))
+            }
+            ["display", "configuration", "candidate"] => Ok((c.display_candidate(), None)),
+            ["display", "configuration", "candidate", "changes"] => {
+                Ok((c.display_candidate_changes(&running), None))
+            }
+            ["display", "configuration", "commit", ..] => Ok((
+                commit_display(&running, &words).map_err(Refusal::Config)?,
+                None,
+            )),
+            ["rollback", "configuration", how @ ..] => {
+                let before = running.config().clone();
+                let id = match how {
+                    ["to", "commit-id", id] => {
+                        let id = id
+                            .parse()
+                            .map_err(|_| Refusal::Text(ErrorKind::WrongParameter.message()))?;
+                        running.rollback_to(id, user)
+                    }
+                    ["last", n] => {
+                        let n = n
+                            .parse()
+                            .map_err(|_| Refusal::Text(ErrorKind::WrongParameter.message()))?;
+                        running.rollback_last(n, user)
+                    }
+                    _ => return Err(Refusal::Text(ErrorKind::Incomplete.message())),
+                }
+                .map_err(Refusal::Config)?;
+                let job = match id {
+                    Some(id) => {
+                        tracing::info!(commit = id, "configuration rolled back");
+                        Some(self.installed(&running, &before)?)
+                    }
+                    None => None,
+                };
+                c.clear(&running);
+                Ok((String::new(), job))
+            }
+            ["save"] => {
+                let Some(path) = &self.shared.startup else {
+                    return Err(Refusal::Text("Error: No startup file to save to.".into()));
+                };
+                Store::save(&running, path).map_err(|e| {
+                    Refusal::Text(format!("Error: Failed to save {}: {e}", path.display()))
+                })?;
+                Ok((
+                    format!(
+                        "Info: Save the configuration successfully to {}.\n",
+                        path.display()
+                    ),
+                    None,
+                ))
+            }
+            _ => Err(Refusal::Text(ErrorKind::Unrecognized.message())),
+        }
+    }
+
+    /// After a commit or rollback: persist the history, resolve the new configuration and
+    /// hand back what the sessions must do.
+    fn installed(&self, running: &Running, before: &Config) -> Result<Job, Refusal> {
+        if let Some(store) = &self.shared.store
+            && let Err(e) = store.persist(running)
+        {
+            tracing::warn!("commit history not persisted: {e}");
+        }
+        let new = crate::config::resolve(running.config())
+            .map_err(|e| Refusal::Text(format!("Error: {e}")))?;
+        let old = {
+            let mut cfg = self
+                .shared
+                .cfg
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *cfg, new.clone())
+        };
+        Ok(Job {
+            old,
+            new,
+            changes: tern_config::diff::diff(before, running.config()),
+        })
+    }
+
+    /// Moves the sessions to a committed configuration.
+    async fn apply(&self, job: Job) {
+        let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
+        if plan.is_empty() {
+            return;
+        }
+        tracing::info!(?plan, "applying the commit to the sessions");
+        let mut peers = self.shared.manager.lock().await;
+        peers.execute(&plan, &job.new, &self.shared.listeners).await;
     }
 
     /// `?` help with the commands this build does not serve left out.
@@ -180,6 +362,27 @@ impl ControlService {
     }
 }
 
+/// Why a management command was refused.
+enum Refusal {
+    /// A configuration error (with its caret, when it has one).
+    Config(ConfigError),
+    /// A message.
+    Text(String),
+}
+
+/// `display configuration commit list [verbose]` and `... changes at ID`.
+fn commit_display(running: &Running, words: &[&str]) -> Result<String, ConfigError> {
+    match words {
+        [.., "list"] => Ok(running.display_commit_list(false)),
+        [.., "list", "verbose"] => Ok(running.display_commit_list(true)),
+        [.., "changes", "at", id] => match id.parse() {
+            Ok(id) => running.display_commit_changes_at(id),
+            Err(_) => Ok(ErrorKind::WrongParameter.message()),
+        },
+        _ => Ok(String::new()),
+    }
+}
+
 /// Splits a partly typed line into the part before the word being typed and that word.
 fn split_last_word(partial: &str) -> (&str, &str) {
     match partial.rfind(char::is_whitespace) {
@@ -193,7 +396,7 @@ fn split_last_word(partial: &str) -> (&str, &str) {
 
 /// Whether a matched session command is served by this daemon (see the module docs).
 fn served(cmd: SessionCmd) -> bool {
-    !matches!(cmd, SessionCmd::Commit | SessionCmd::DisplayThis)
+    !matches!(cmd, SessionCmd::DisplayThis)
 }
 
 /// When `line` is a complete command this daemon does not serve, the caret column (its last
@@ -264,12 +467,16 @@ impl tern_api::Control for ControlService {
         req: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::OpenSessionReply>, Status> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let session = Session::terminal(self.shared.model.clone());
-        let prompt = session.prompt();
+        let client = req.get_ref().client.clone();
+        let cand = self
+            .shared
+            .running()
+            .terminal(if client.is_empty() { "tern" } else { &client });
+        let prompt = cand.prompt();
         self.sessions().insert(
             id,
             Terminal {
-                session,
+                cand,
                 used: Instant::now(),
             },
         );
@@ -285,10 +492,13 @@ impl tern_api::Control for ControlService {
         req: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteReply>, Status> {
         let r = req.into_inner();
-        let (ran, prompt) = self.with(r.session, |s| {
-            let ran = self.run(s, &r.line, r.json);
-            (ran, s.prompt())
+        let (mut ran, prompt) = self.with(r.session, |c| {
+            let ran = self.run(c, &r.line, r.json);
+            (ran, c.prompt())
         })?;
+        if let Some(job) = ran.job.take() {
+            self.apply(job).await;
+        }
         if ran.closed {
             self.sessions().remove(&r.session);
         }
@@ -302,8 +512,8 @@ impl tern_api::Control for ControlService {
 
     async fn help(&self, req: Request<pb::HelpRequest>) -> Result<Response<pb::HelpReply>, Status> {
         let r = req.into_inner();
-        Ok(Response::new(self.with(r.session, |s| {
-            ControlService::help(s, &r.partial)
+        Ok(Response::new(self.with(r.session, |c| {
+            ControlService::help(c.session(), &r.partial)
         })?))
     }
 
@@ -312,7 +522,8 @@ impl tern_api::Control for ControlService {
         req: Request<pb::CompleteRequest>,
     ) -> Result<Response<pb::CompleteReply>, Status> {
         let r = req.into_inner();
-        let (start, candidates) = self.with(r.session, |s| {
+        let (start, candidates) = self.with(r.session, |c| {
+            let s = c.session();
             let (start, words) = s.complete(&r.partial);
             let done = &r.partial[..start];
             let words: Vec<String> = words
@@ -360,7 +571,7 @@ impl tern_api::Control for ControlService {
                 Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),
             },
             Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
-                reply(self.shared.model.to_vrp(), None)
+                reply(self.shared.running().config().to_vrp(), None)
             }
             Ok(_) => {
                 let msg = "Error: Display runs display commands only.".to_owned();
@@ -375,7 +586,8 @@ impl tern_api::Control for ControlService {
 fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
     let all = shared.statuses();
-    let (rid, asn) = (shared.cfg.router_id, shared.cfg.local_as);
+    let cfg = shared.cfg();
+    let (rid, asn) = (cfg.router_id, cfg.local_as);
     let find = |a: &str| -> Result<PeerStatus, String> {
         let ip: IpAddr = a.parse().map_err(|_| ErrorKind::WrongParameter.message())?;
         all.iter()

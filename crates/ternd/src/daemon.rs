@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use socket2::{Domain, Socket, Type};
-use tern_config::Config;
+use tern_config::{Config, Running, Store};
 use tokio::net::{TcpListener, UnixListener};
 use tracing::{debug, info, warn};
 
@@ -27,6 +27,10 @@ pub struct Options {
     pub listen: Vec<SocketAddr>,
     /// Control socket path.
     pub control: Option<PathBuf>,
+    /// Where the commit history persists (none: history lives in memory only).
+    pub state_dir: Option<PathBuf>,
+    /// The startup file `save` writes.
+    pub startup: Option<PathBuf>,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -90,14 +94,40 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
             }
         }
     }
+    let (store, running) = match &opts.state_dir {
+        Some(dir) => {
+            let (store, running) = Store::open(dir, model.clone()).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("commit history in {}: {e}", dir.display()),
+                )
+            })?;
+            (Some(store), running)
+        }
+        None => (None, Running::new(model.clone())),
+    };
+    // The commit history outlives a restart of the daemon; when it holds commits that were
+    // not saved to the startup file, the daemon runs what was last committed.
+    let cfg = if running.config().to_vrp() != model.to_vrp() {
+        warn!("running the last committed configuration (commits not saved to the startup file)");
+        crate::config::resolve(running.config())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
+    } else {
+        cfg
+    };
     let peers = Peers::start(&cfg);
     let shared = Arc::new(Shared {
-        cfg: cfg.clone(),
-        model,
+        cfg: std::sync::RwLock::new(cfg.clone()),
+        running: std::sync::Mutex::new(running),
+        store,
+        startup: opts.startup.clone(),
         peers: peers.index(),
+        manager: tokio::sync::Mutex::new(peers),
+        listeners: listeners.clone(),
     });
+    let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {
-        let accepts = peers.accepts();
+        let accepts = accepts.clone();
         let l = l.clone();
         tokio::spawn(async move {
             loop {
@@ -145,7 +175,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     if let Some(server) = server {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;
     }
-    peers.shutdown().await;
+    shared.manager.lock().await.shutdown().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     if let Some(path) = &opts.control {
         let _ = std::fs::remove_file(path);

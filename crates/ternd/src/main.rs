@@ -23,6 +23,9 @@ struct Args {
     /// Control socket path (the gRPC control API, tern-api).
     #[arg(long, default_value = "/run/ternd.sock")]
     control: PathBuf,
+    /// Directory of the commit history (default: the configuration file's path + `.state`).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     /// Log filter (tracing env-filter syntax), also read from RUST_LOG.
     #[arg(long, default_value = "info")]
     log: String,
@@ -68,9 +71,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        let mut p = args.config.clone().into_os_string();
+        p.push(".state");
+        PathBuf::from(p)
+    });
     let opts = ternd::daemon::Options {
         listen,
         control: Some(args.control),
+        state_dir: Some(state_dir),
+        startup: Some(args.config.clone()),
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

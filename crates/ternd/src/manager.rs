@@ -241,7 +241,7 @@ impl Peers {
     }
 
     /// Stops every peer (daemon exit).
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(&mut self) {
         let addrs: Vec<IpAddr> = self.handles.keys().copied().collect();
         for a in addrs {
             self.stop(a, cease_sub::ADMIN_SHUTDOWN).await;

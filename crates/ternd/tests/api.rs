@@ -36,17 +36,18 @@ fn a_management_session_over_the_api() {
     assert_eq!(r.prompt, "<HUAWEI>");
 
     assert_eq!(run(&mut c, "system-view").prompt, "[~HUAWEI]");
+    // `bgp 100` is already running: entering the view changes nothing.
     assert_eq!(run(&mut c, "bgp 100").prompt, "[~HUAWEI-bgp]");
     let r = run(&mut c, "peer 4.4.4.9 as-number 200");
     assert_eq!(
         (r.prompt.as_str(), r.output.as_str()),
-        ("[~HUAWEI-bgp]", "")
+        ("[*HUAWEI-bgp]", "")
     );
     assert_eq!(
         run(&mut c, "ipv6-family vpnv6").prompt,
-        "[~HUAWEI-bgp-af-vpnv6]"
+        "[*HUAWEI-bgp-af-vpnv6]"
     );
-    assert_eq!(run(&mut c, "quit").prompt, "[~HUAWEI-bgp]");
+    assert_eq!(run(&mut c, "quit").prompt, "[*HUAWEI-bgp]");
 
     // A bad parameter: the caret under it, shifted by the prompt the line was typed after.
     let r = c
@@ -55,7 +56,7 @@ fn a_management_session_over_the_api() {
     let e = r.error.expect("hop count out of range");
     assert_eq!(e.message, "Error: Wrong parameter found at '^' position.");
     assert_eq!(e.column, Some(26));
-    let caret = format!("{}^", " ".repeat("[~HUAWEI-bgp]".len() + 26));
+    let caret = format!("{}^", " ".repeat("[*HUAWEI-bgp]".len() + 26));
     assert_eq!(e.text, format!("{caret}\n{}", e.message));
     // A rule, no caret.
     let r = c.execute(id, "peer 5.5.5.5 ebgp-max-hop", false).unwrap();
@@ -78,11 +79,9 @@ fn a_management_session_over_the_api() {
     let h = c.help(id, "xyz ").unwrap();
     assert!(h.items.is_empty());
     assert_eq!(h.error.map(|e| e.column), Some(Some(0)));
-    // `commit` has no model behind it in this build: neither offered nor accepted.
+    // `commit` is offered; `display this` is not served yet.
     let h = c.help(id, "").unwrap();
-    assert!(h.items.iter().all(|i| i.token != "commit"), "{h:?}");
-    let r = c.execute(id, "commit", false).unwrap();
-    assert_eq!(r.error.map(|e| e.column), Some(Some(0)));
+    assert!(h.items.iter().any(|i| i.token == "commit"), "{h:?}");
 
     // Tab.
     let t1 = c.complete(id, "dis").unwrap();
@@ -99,7 +98,7 @@ fn a_management_session_over_the_api() {
     );
     assert!(r.output.contains("10.0.0.2"), "{}", r.output);
     assert!(!r.output.contains("4.4.4.9"), "{}", r.output);
-    assert_eq!(r.prompt, "[~HUAWEI-bgp]");
+    assert_eq!(r.prompt, "[*HUAWEI-bgp]");
     let r = c
         .execute(id, "display bgp peer 10.0.0.2 verbose", true)
         .unwrap();
@@ -122,7 +121,7 @@ fn a_management_session_over_the_api() {
     assert!(r.output.trim_end().ends_with("return"), "{}", r.output);
     let h = c.help(id, "display ").unwrap();
     let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
-    assert_eq!(tokens, ["bgp", "current-configuration"]);
+    assert_eq!(tokens, ["bgp", "configuration", "current-configuration"]);
 
     // Sessions are independent.
     let other = c.open_session("test 2").unwrap();
@@ -131,7 +130,12 @@ fn a_management_session_over_the_api() {
     c.close_session(other.session).unwrap();
     assert!(c.execute(other.session, "system-view", false).is_err());
 
-    // `return`, then `quit` in the user view ends the session.
+    // The uncommitted change is dropped; `return`, then `quit` in the user view ends the
+    // session.
+    assert_eq!(
+        run(&mut c, "clear configuration candidate").prompt,
+        "[~HUAWEI]"
+    );
     assert_eq!(run(&mut c, "return").prompt, "<HUAWEI>");
     assert!(run(&mut c, "quit").closed);
     assert!(c.execute(id, "display bgp peer", false).is_err());
@@ -145,4 +149,67 @@ fn a_management_session_over_the_api() {
     assert!(d.error.is_some());
     let d = c.display("display bgp peer 1.2.3", false).unwrap();
     assert_eq!(d.error.and_then(|e| e.column), Some(17));
+}
+
+/// Two-stage commit against the live daemon: a committed peer starts, a failed commit
+/// changes nothing, the history lists the commits, and a rollback stops the peer again.
+#[test]
+fn commit_and_rollback_change_the_sessions() {
+    let ns = Netns::new("cm");
+    let dir = TempDir::new("cm");
+    let t = Ternd::start(&ns, &dir, "A", CONFIG, &["127.0.0.1:179"]);
+    let mut c = Blocking::connect(&t.control).expect("connect");
+    let id = c.open_session("test").unwrap().session;
+    let run = |c: &mut Blocking, line: &str| {
+        let r = c.execute(id, line, false).unwrap();
+        assert!(r.error.is_none(), "{line}: {:?}", r.error);
+        r
+    };
+    let peers = |c: &mut Blocking| c.display("display bgp peer", false).unwrap().output;
+    let before = run(&mut c, "display current-configuration").output;
+    assert!(!peers(&mut c).contains("4.4.4.9"));
+
+    run(&mut c, "system-view");
+    run(&mut c, "bgp 100");
+    run(&mut c, "peer 4.4.4.9 as-number 200");
+    let r = run(&mut c, "display configuration candidate changes");
+    assert!(
+        r.output
+            .lines()
+            .any(|l| l.starts_with('+') && l.contains("peer 4.4.4.9 as-number 200")),
+        "{}",
+        r.output
+    );
+    // Not running before the commit.
+    assert!(!peers(&mut c).contains("4.4.4.9"));
+    let r = run(&mut c, "commit description add PE2");
+    assert_eq!(r.prompt, "[~HUAWEI-bgp]");
+    assert!(common::wait_for(std::time::Duration::from_secs(5), || {
+        peers(&mut c).contains("4.4.4.9")
+    }));
+    let after = run(&mut c, "display current-configuration").output;
+    assert!(after.contains("peer 4.4.4.9 as-number 200"), "{after}");
+
+    // A commit that fails validation leaves running and the sessions as they were:
+    // connect-interface to an interface that does not exist is checked at commit.
+    run(&mut c, "peer 4.4.4.9 connect-interface LoopBack9");
+    let r = c.execute(id, "commit", false).unwrap();
+    assert!(r.error.is_some(), "commit should fail");
+    assert_eq!(r.prompt, "[*HUAWEI-bgp]", "the candidate keeps its changes");
+    assert_eq!(run(&mut c, "display current-configuration").output, after);
+    run(&mut c, "clear configuration candidate");
+
+    let list = run(&mut c, "display configuration commit list").output;
+    assert!(list.contains("1000000001"), "{list}");
+    run(&mut c, "return");
+    run(&mut c, "rollback configuration last 1");
+    assert_eq!(run(&mut c, "display current-configuration").output, before);
+    assert!(common::wait_for(std::time::Duration::from_secs(5), || {
+        !peers(&mut c).contains("4.4.4.9")
+    }));
+    let list = run(&mut c, "display configuration commit list").output;
+    assert!(
+        list.contains("1000000002"),
+        "the rollback is a commit: {list}"
+    );
 }
