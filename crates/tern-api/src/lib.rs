@@ -120,10 +120,22 @@ impl Blocking {
         line: &str,
         json: bool,
     ) -> Result<pb::ExecuteReply, ClientError> {
+        self.execute_answer(session, line, json, "")
+    }
+
+    /// Runs a line again with the answer to the question its previous reply asked.
+    pub fn execute_answer(
+        &mut self,
+        session: u64,
+        line: &str,
+        json: bool,
+        answer: &str,
+    ) -> Result<pb::ExecuteReply, ClientError> {
         let req = pb::ExecuteRequest {
             session,
             line: line.to_owned(),
             json,
+            answer: answer.to_owned(),
         };
         Ok(self.rt.block_on(self.client.execute(req))?.into_inner())
     }

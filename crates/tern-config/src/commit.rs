@@ -104,6 +104,7 @@ impl Running {
             session: Session::with_config(self.config.clone()),
             generation: self.generation,
             user: user.to_owned(),
+            sysname: self.config.sysname.clone(),
         }
     }
 
@@ -114,6 +115,7 @@ impl Running {
             session: Session::terminal(self.config.clone()),
             generation: self.generation,
             user: user.to_owned(),
+            sysname: self.config.sysname.clone(),
         }
     }
 
@@ -233,6 +235,8 @@ pub struct Candidate {
     session: Session,
     generation: u64,
     user: String,
+    /// The running configuration's host name, which the prompt shows.
+    sysname: String,
 }
 
 impl Candidate {
@@ -263,7 +267,7 @@ impl Candidate {
 
     /// The prompt: `[*PE1-bgp]` while uncommitted changes exist, `[~PE1-bgp]` otherwise.
     pub fn prompt(&self) -> String {
-        let p = self.session.prompt();
+        let p = self.session.prompt_as(&self.sysname);
         if self.is_dirty() {
             p.replacen("[~", "[*", 1)
         } else {
@@ -281,6 +285,7 @@ impl Candidate {
     pub fn clear(&mut self, running: &Running) {
         self.session.reset_to(running.config.clone(), false);
         self.generation = running.generation;
+        self.sysname.clone_from(&running.config.sysname);
     }
 
     /// `commit [description TEXT]`: replays the change list on the running configuration
@@ -320,6 +325,7 @@ impl Candidate {
         let id = running.install(new, &self.user, description, CommitKind::Cli, time)?;
         self.session.reset_to(running.config.clone(), true);
         self.generation = running.generation;
+        self.sysname.clone_from(&running.config.sysname);
         Ok(id)
     }
 
@@ -334,6 +340,7 @@ impl Candidate {
         self.session.reset_to(c, true);
         self.session.restore_log(log);
         self.generation = running.generation;
+        self.sysname.clone_from(&running.config.sysname);
         Ok(())
     }
 

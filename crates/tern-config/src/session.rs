@@ -125,11 +125,17 @@ impl Session {
 
     /// The prompt VRP would show (`<PE1>`, `[~PE1-bgp-af-vpnv6]`).
     pub fn prompt(&self) -> String {
+        self.prompt_as(&self.config.sysname)
+    }
+
+    /// The prompt with the host name `sysname` (a candidate shows the running host name
+    /// until its own `sysname` is committed, as VRP does).
+    pub fn prompt_as(&self, sysname: &str) -> String {
         if self.view() == ViewId::User {
-            return format!("<{}>", self.config.sysname);
+            return format!("<{sysname}>");
         }
         let parts: String = self.stack.iter().map(Frame::prompt_part).collect();
-        format!("[~{}{}]", self.config.sysname, parts)
+        format!("[~{sysname}{parts}]")
     }
 
     /// `?` help for a partly typed line: in the current view, or, when the line is no command

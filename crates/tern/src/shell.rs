@@ -57,6 +57,16 @@ impl Conn {
         Ok(r)
     }
 
+    /// Runs a line again with the answer to the question its reply asked.
+    fn answer(&mut self, line: &str, json: bool, answer: &str) -> Result<pb::ExecuteReply, String> {
+        let r = self
+            .client
+            .execute_answer(self.session, line, json, answer)
+            .map_err(|e| format!("tern: {e}"))?;
+        self.prompt.clone_from(&r.prompt);
+        Ok(r)
+    }
+
     fn close(&mut self) {
         let _ = self.client.close_session(self.session);
     }
@@ -86,6 +96,15 @@ pub fn run_lines<I: IntoIterator<Item = String>>(socket: &Path, lines: I, json: 
         let prompt = conn.prompt.clone();
         match conn.execute(&line, json) {
             Ok(r) => {
+                if !r.question.is_empty() {
+                    // A script cannot answer: leaving with uncommitted changes is an error.
+                    eprintln!("{prompt}{line}\n{}", r.question);
+                    eprintln!(
+                        "Error: Uncommitted configurations: commit or clear configuration candidate first."
+                    );
+                    code = ExitCode::FAILURE;
+                    break;
+                }
                 print!("{}", with_newline(&r.output));
                 if let Some(e) = r.error {
                     eprint!("{prompt}{line}\n{}", with_newline(&e.text));
@@ -270,7 +289,16 @@ pub fn interactive(socket: &Path, json: bool) -> ExitCode {
         if !line.trim().is_empty() {
             let _ = rl.add_history_entry(line.as_str());
         }
-        let reply = conn.borrow_mut().execute(&line, json);
+        let mut reply = conn.borrow_mut().execute(&line, json);
+        // Leaving with uncommitted changes: VRP's [Y/N/C] question, answered here.
+        loop {
+            let question = match &reply {
+                Ok(r) if !r.question.is_empty() => r.question.clone(),
+                _ => break,
+            };
+            let answer = rl.readline(&question).unwrap_or_else(|_| "C".to_owned());
+            reply = conn.borrow_mut().answer(&line, json, answer.trim());
+        }
         match reply {
             Ok(r) => {
                 print!("{}", with_newline(&r.output));

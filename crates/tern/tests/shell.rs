@@ -248,8 +248,16 @@ fn the_interactive_shell_in_a_terminal() {
     t.keys(&["ipv6-family vpnv6", "Enter"]);
     t.until_last("[*PE1-bgp-af-vpnv6]");
 
-    // Ctrl-Z: back to the user view; `quit` there ends the shell.
+    // Ctrl-Z with uncommitted changes: VRP's question first; C stays, N discards and
+    // leaves; `quit` in the user view ends the shell.
+    let question = "Warning: Uncommitted configurations found. Are you sure to commit them before exiting? [Y(yes)/N(no)/C(cancel)]:";
     t.keys(&["C-z"]);
+    t.until_last(question);
+    t.keys(&["C", "Enter"]);
+    t.until_last("[*PE1-bgp-af-vpnv6]");
+    t.keys(&["C-z"]);
+    t.until_last(question);
+    t.keys(&["N", "Enter"]);
     t.until_last("<PE1>");
     t.keys(&["quit", "Enter"]);
     assert!(

@@ -114,7 +114,11 @@ struct Ran {
     error: Option<pb::LineError>,
     closed: bool,
     job: Option<Job>,
+    question: String,
 }
+
+/// VRP's question when a line would leave the system view with uncommitted changes.
+pub const UNCOMMITTED_QUESTION: &str = "Warning: Uncommitted configurations found. Are you sure to commit them before exiting? [Y(yes)/N(no)/C(cancel)]:";
 
 impl ControlService {
     /// A service over `shared`; spawns the idle-session reaper on the current runtime.
@@ -155,7 +159,7 @@ impl ControlService {
     }
 
     /// Runs one typed line in a session.
-    fn run(&self, c: &mut Candidate, line: &str, json: bool) -> Ran {
+    fn run(&self, c: &mut Candidate, line: &str, json: bool, answer: &str) -> Ran {
         let prompt = c.prompt();
         let user_view = c.session().view() == ViewId::User;
         let ok = |output: String| Ran {
@@ -163,12 +167,66 @@ impl ControlService {
             error: None,
             closed: false,
             job: None,
+            question: String::new(),
         };
         let refused = |e: pb::LineError| Ran {
             output: String::new(),
             error: Some(e),
             closed: false,
             job: None,
+            question: String::new(),
+        };
+        // Leaving for the user view with uncommitted changes: VRP asks first.
+        let mut job = None;
+        if !user_view && c.is_dirty() && leaves_to_user_view(c.session(), line) {
+            match answer.trim().to_ascii_uppercase().as_str() {
+                "" => {
+                    return Ran {
+                        question: UNCOMMITTED_QUESTION.to_owned(),
+                        ..ok(String::new())
+                    };
+                }
+                "Y" | "YES" => match self.manage(c, "commit") {
+                    Ok((_, j)) => job = j,
+                    Err(Refusal::Config(e)) => return refused(config_error(&prompt, &e)),
+                    Err(Refusal::Text(t)) => return refused(line_error(&prompt, t, None)),
+                },
+                "N" | "NO" => {
+                    let running = self.shared.running();
+                    c.clear(&running);
+                }
+                _ => return ok(String::new()),
+            }
+        }
+        let mut ran = self.run_line(c, line, json, &prompt, user_view);
+        if ran.job.is_none() {
+            ran.job = job;
+        }
+        ran
+    }
+
+    fn run_line(
+        &self,
+        c: &mut Candidate,
+        line: &str,
+        json: bool,
+        prompt: &str,
+        user_view: bool,
+    ) -> Ran {
+        let prompt = prompt.to_owned();
+        let ok = |output: String| Ran {
+            output,
+            error: None,
+            closed: false,
+            job: None,
+            question: String::new(),
+        };
+        let refused = |e: pb::LineError| Ran {
+            output: String::new(),
+            error: Some(e),
+            closed: false,
+            job: None,
+            question: String::new(),
         };
         if let Some(col) = unserved_line(c.session(), line) {
             return refused(line_error(
@@ -362,6 +420,13 @@ impl ControlService {
     }
 }
 
+/// True when `line` would take the session from a configuration view to the user view
+/// (`return`, Ctrl-Z, `quit` in the system view).
+fn leaves_to_user_view(s: &Session, line: &str) -> bool {
+    let mut probe = s.clone();
+    matches!(probe.apply_line(line), Ok(Outcome::ViewChanged)) && probe.view() == ViewId::User
+}
+
 /// Why a management command was refused.
 enum Refusal {
     /// A configuration error (with its caret, when it has one).
@@ -493,7 +558,7 @@ impl tern_api::Control for ControlService {
     ) -> Result<Response<pb::ExecuteReply>, Status> {
         let r = req.into_inner();
         let (mut ran, prompt) = self.with(r.session, |c| {
-            let ran = self.run(c, &r.line, r.json);
+            let ran = self.run(c, &r.line, r.json, &r.answer);
             (ran, c.prompt())
         })?;
         if let Some(job) = ran.job.take() {
@@ -507,6 +572,7 @@ impl tern_api::Control for ControlService {
             prompt,
             error: ran.error,
             closed: ran.closed,
+            question: ran.question,
         }))
     }
 

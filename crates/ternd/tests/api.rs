@@ -213,3 +213,42 @@ fn commit_and_rollback_change_the_sessions() {
         "the rollback is a commit: {list}"
     );
 }
+
+/// Leaving the system view with uncommitted changes asks VRP's [Y/N/C] question: nothing
+/// runs until it is answered; C stays, N discards, Y commits, and then the line runs.
+#[test]
+fn leaving_with_uncommitted_changes_asks_first() {
+    let ns = Netns::new("yn");
+    let dir = TempDir::new("yn");
+    let t = Ternd::start(&ns, &dir, "A", CONFIG, &["127.0.0.1:179"]);
+    let mut c = Blocking::connect(&t.control).expect("connect");
+    let id = c.open_session("test").unwrap().session;
+    let run = |c: &mut Blocking, line: &str| {
+        let r = c.execute(id, line, false).unwrap();
+        assert!(r.error.is_none(), "{line}: {:?}", r.error);
+        r
+    };
+    run(&mut c, "system-view");
+    assert_eq!(run(&mut c, "sysname PE9").prompt, "[*HUAWEI]");
+    let r = run(&mut c, "return");
+    assert!(r.question.contains("[Y(yes)/N(no)/C(cancel)]"), "{r:?}");
+    assert_eq!(r.prompt, "[*HUAWEI]", "nothing ran");
+    let r = c.execute_answer(id, "return", false, "C").unwrap();
+    assert_eq!((r.prompt.as_str(), r.question.as_str()), ("[*HUAWEI]", ""));
+    let r = c.execute_answer(id, "return", false, "N").unwrap();
+    assert_eq!(r.prompt, "<HUAWEI>");
+    assert!(
+        !run(&mut c, "display current-configuration")
+            .output
+            .contains("PE9")
+    );
+    run(&mut c, "system-view");
+    run(&mut c, "sysname PE9");
+    let r = c.execute_answer(id, "quit", false, "Y").unwrap();
+    assert_eq!(r.prompt, "<PE9>", "committed, then left");
+    assert!(
+        run(&mut c, "display current-configuration")
+            .output
+            .contains("sysname PE9")
+    );
+}
