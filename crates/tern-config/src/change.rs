@@ -27,6 +27,15 @@ use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
 use crate::Reject;
 use crate::model::*;
 
+/// A route-policy clause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Clause {
+    /// `if-match ...`.
+    Match(Match),
+    /// `apply ...`.
+    Apply(Apply),
+}
+
 /// Which peers a `peer` command addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerScope {
@@ -250,6 +259,56 @@ pub enum Change {
         /// The setting.
         attr: AfAttr,
     },
+    /// `route-policy NAME permit|deny node N` (create/enter), `undo route-policy NAME
+    /// [node N]`.
+    RoutePolicy {
+        /// Policy name.
+        name: String,
+        /// Node (None with undo: the whole policy).
+        node: Option<u16>,
+        /// Mode (plain form only).
+        mode: MatchMode,
+        /// Delete.
+        undo: bool,
+    },
+    /// An `if-match` or `apply` clause in a route-policy node, or its `undo`.
+    PolicyClause {
+        /// Policy name.
+        name: String,
+        /// Node.
+        node: u16,
+        /// The clause. For `undo`, the kind to remove; its value is compared only for
+        /// named clauses (`undo if-match ip-prefix P`, `undo apply ip-address next-hop A`,
+        /// `undo if-match community-filter F`).
+        clause: Clause,
+        /// With undo: the value was not given (`undo if-match community-filter`), remove
+        /// every clause of the kind.
+        any: bool,
+        /// Delete.
+        undo: bool,
+    },
+    /// `ip ip-prefix` / `ip ipv6-prefix` entry, or `undo` of a list or an entry.
+    PrefixList {
+        /// `ip ipv6-prefix`.
+        v6: bool,
+        /// List name.
+        name: String,
+        /// `index N` (None: the next multiple of 10 when adding; with undo, the whole list
+        /// unless `entry` names one).
+        index: Option<u32>,
+        /// The entry (None with `undo ip ip-prefix NAME [index N]`).
+        entry: Option<PrefixEntry>,
+        /// Delete.
+        undo: bool,
+    },
+    /// `ip route-static ...` / `ipv6 route-static ...`, or its undo (without next hop and
+    /// interface: every route to the destination in that instance).
+    StaticRoute {
+        /// The route.
+        route: StaticRoute,
+        /// Delete.
+        undo: bool,
+    },
     /// A kept line (or its undo).
     Kept {
         /// Enclosing headers.
@@ -296,6 +355,18 @@ pub mod msg {
     pub const NOT_CONFIGURED: &str = "Error: The configuration does not exist.";
     /// An interface that does not exist.
     pub const IF_NOT_EXIST: &str = "Error: The interface does not exist.";
+    /// A route-policy that does not exist.
+    pub const POLICY_NOT_EXIST: &str = "Error: The route-policy does not exist.";
+    /// A route-policy node that does not exist.
+    pub const NODE_NOT_EXIST: &str = "Error: The node of the route-policy does not exist.";
+    /// A prefix list (or entry) that does not exist.
+    pub const PREFIX_NOT_EXIST: &str = "Error: The prefix list or its entry does not exist.";
+    /// greater-equal / less-equal outside `len <= G <= L <= max`.
+    pub const PREFIX_RANGE: &str = "Error: The mask length range is invalid. It must satisfy mask-length <= greater-equal-value <= less-equal-value <= the maximum mask length.";
+    /// A static route whose next hop is its own destination or the unspecified address.
+    pub const STATIC_NEXT_HOP: &str = "Error: The next hop address is invalid.";
+    /// A static route without next hop or interface (only `undo` may leave both out).
+    pub const STATIC_ROUTE_NOT_EXIST: &str = "Error: The static route does not exist.";
     /// A peer AS change that would make a reflect-client external.
     pub const CLIENT_WOULD_BE_EBGP: &str =
         "Error: The peer is a reflect-client; its AS number must stay the local AS.";
@@ -409,6 +480,9 @@ impl Config {
                             ifc.ipv6.clear();
                         }
                     }
+                    // Its static routes go with it.
+                    self.static_routes
+                        .retain(|r| r.vpn_instance.as_deref() != Some(name.as_str()));
                 } else {
                     self.vpn_instances
                         .entry(name.clone())
@@ -551,6 +625,59 @@ impl Config {
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
                 }
             }
+            Change::RoutePolicy {
+                name,
+                node,
+                mode,
+                undo,
+            } => self.apply_route_policy(name, *node, *mode, *undo)?,
+            Change::PolicyClause {
+                name,
+                node,
+                clause,
+                any,
+                undo,
+            } => {
+                let n = self
+                    .route_policies
+                    .get_mut(name)
+                    .ok_or_else(|| rej(msg::POLICY_NOT_EXIST))?
+                    .nodes
+                    .get_mut(node)
+                    .ok_or_else(|| rej(msg::NODE_NOT_EXIST))?;
+                match clause {
+                    Clause::Match(m) => {
+                        let named = matches!(m, Match::IpPrefix(_) | Match::Ipv6PrefixList(_));
+                        set_clause(
+                            &mut n.matches,
+                            m,
+                            Match::kind,
+                            (m.is_list(), named),
+                            *any,
+                            *undo,
+                        )?
+                    }
+                    Clause::Apply(a) => {
+                        let named = matches!(a, Apply::IpNextHop(_) | Apply::Ipv6NextHop(_));
+                        set_clause(&mut n.applies, a, Apply::kind, (false, named), *any, *undo)?
+                    }
+                }
+            }
+            Change::PrefixList {
+                v6,
+                name,
+                index,
+                entry,
+                undo,
+            } => {
+                let lists = if *v6 {
+                    &mut self.ipv6_prefixes
+                } else {
+                    &mut self.ip_prefixes
+                };
+                apply_prefix_list(lists, name, *index, entry.as_ref(), *undo)?;
+            }
+            Change::StaticRoute { route, undo } => self.apply_static_route(route, *undo)?,
             Change::Kept {
                 path,
                 text,
@@ -751,6 +878,186 @@ impl Config {
         fam.peers.insert(addr, next);
         Ok(())
     }
+}
+
+impl Config {
+    fn apply_route_policy(
+        &mut self,
+        name: &str,
+        node: Option<u16>,
+        mode: MatchMode,
+        undo: bool,
+    ) -> Result<(), Reject> {
+        if !undo {
+            let node = node.unwrap_or_default();
+            let n = self
+                .route_policies
+                .entry(name.to_owned())
+                .or_default()
+                .nodes
+                .entry(node)
+                .or_insert_with(|| PolicyNode::new(mode));
+            // Typing an existing node with the other mode changes its mode; its clauses stay.
+            n.mode = mode;
+            return Ok(());
+        }
+        let p = self
+            .route_policies
+            .get_mut(name)
+            .ok_or_else(|| rej(msg::POLICY_NOT_EXIST))?;
+        if let Some(node) = node {
+            p.nodes
+                .remove(&node)
+                .ok_or_else(|| rej(msg::NODE_NOT_EXIST))?;
+            if p.nodes.is_empty() {
+                self.route_policies.remove(name);
+            }
+        } else {
+            self.route_policies.remove(name);
+        }
+        Ok(())
+    }
+
+    fn apply_static_route(&mut self, route: &StaticRoute, undo: bool) -> Result<(), Reject> {
+        if let Some(v) = &route.vpn_instance
+            && !undo
+        {
+            let vi = self
+                .vpn_instances
+                .get(v)
+                .ok_or_else(|| rej(msg::VPN_NOT_EXIST))?;
+            let afi = if route.prefix.addr().is_ipv6() {
+                Afi::IPV6
+            } else {
+                Afi::IPV4
+            };
+            if vi.af(afi).is_none() {
+                return Err(rej(msg::VPN_AF_NOT_EXIST));
+            }
+        }
+        let same_dest =
+            |r: &StaticRoute| r.vpn_instance == route.vpn_instance && r.prefix == route.prefix;
+        if undo {
+            let before = self.static_routes.len();
+            if route.interface.is_none() && route.next_hop.is_none() {
+                self.static_routes.retain(|r| !same_dest(r));
+            } else {
+                self.static_routes.retain(|r| r.key() != route.key());
+            }
+            if self.static_routes.len() == before {
+                return Err(rej(msg::STATIC_ROUTE_NOT_EXIST));
+            }
+            return Ok(());
+        }
+        match route.next_hop {
+            None if route.interface.is_none() => return Err(rej(msg::STATIC_NEXT_HOP)),
+            Some(nh) if nh.is_unspecified() || nh.is_multicast() => {
+                return Err(rej(msg::STATIC_NEXT_HOP));
+            }
+            _ => {}
+        }
+        match self
+            .static_routes
+            .binary_search_by(|r| r.key().cmp(&route.key()))
+        {
+            Ok(i) => self.static_routes[i] = route.clone(),
+            Err(i) => self.static_routes.insert(i, route.clone()),
+        }
+        Ok(())
+    }
+}
+
+/// Adds (keeping `list` ordered by kind, entry order within a kind) or removes a clause.
+/// Single kinds hold one clause: a new one replaces it. For undo, `named` single clauses
+/// (`undo if-match ip-prefix P`, `undo apply ip-address next-hop A`) and list clauses given
+/// with their value must match it; otherwise the kind is removed.
+fn set_clause<T: Clone + PartialEq>(
+    list: &mut Vec<T>,
+    c: &T,
+    kind: fn(&T) -> u8,
+    (is_list, named): (bool, bool),
+    any: bool,
+    undo: bool,
+) -> Result<(), Reject> {
+    let k = kind(c);
+    if undo {
+        let before = list.len();
+        if !any && (is_list || named) {
+            list.retain(|x| x != c);
+        } else {
+            list.retain(|x| kind(x) != k);
+        }
+        if list.len() == before {
+            return Err(rej(msg::NOT_CONFIGURED));
+        }
+        return Ok(());
+    }
+    if list.contains(c) {
+        return Ok(());
+    }
+    if !is_list && let Some(i) = list.iter().position(|x| kind(x) == k) {
+        list[i] = c.clone();
+        return Ok(());
+    }
+    let at = list.iter().position(|x| kind(x) > k).unwrap_or(list.len());
+    list.insert(at, c.clone());
+    Ok(())
+}
+
+fn apply_prefix_list(
+    lists: &mut std::collections::BTreeMap<String, PrefixList>,
+    name: &str,
+    index: Option<u32>,
+    entry: Option<&PrefixEntry>,
+    undo: bool,
+) -> Result<(), Reject> {
+    if undo {
+        let l = lists
+            .get_mut(name)
+            .ok_or_else(|| rej(msg::PREFIX_NOT_EXIST))?;
+        let idx = match (index, entry) {
+            (Some(i), _) => Some(i),
+            (None, Some(e)) => Some(
+                l.entries
+                    .iter()
+                    .find(|(_, x)| *x == e)
+                    .map(|(i, _)| *i)
+                    .ok_or_else(|| rej(msg::PREFIX_NOT_EXIST))?,
+            ),
+            (None, None) => None,
+        };
+        match idx {
+            Some(i) => {
+                l.entries
+                    .remove(&i)
+                    .ok_or_else(|| rej(msg::PREFIX_NOT_EXIST))?;
+                if l.entries.is_empty() {
+                    lists.remove(name);
+                }
+            }
+            None => {
+                lists.remove(name);
+            }
+        }
+        return Ok(());
+    }
+    let Some(e) = entry else {
+        return Err(rej(msg::PREFIX_NOT_EXIST));
+    };
+    let (len, max) = (e.prefix.prefix_len(), e.prefix.max_prefix_len());
+    let (g, l) = (e.ge.unwrap_or(len), e.le.unwrap_or(max));
+    if !(len <= g && g <= l && l <= max) {
+        return Err(rej(msg::PREFIX_RANGE));
+    }
+    let list = lists.entry(name.to_owned()).or_default();
+    let i = match index {
+        Some(i) => i,
+        // The same entry typed again without an index is not added twice.
+        None if list.entries.values().any(|x| x == e) => return Ok(()),
+        None => list.next_index(),
+    };
+    list.entries.insert(i, *e);
+    Ok(())
 }
 
 fn is_client_anywhere(bgp: &Bgp, addr: IpAddr) -> bool {

@@ -378,7 +378,8 @@ fn rejected(r: Reject) -> ConfigError {
 ///   `next-hop-local`;
 /// - an interface's VPN instance exists;
 /// - a BGP VPN instance family has its VPN instance, with that address family and an RD;
-/// - no IP address on two interfaces of the same VPN instance (or the public network).
+/// - no IP address on two interfaces of the same VPN instance (or the public network);
+/// - a static route's VPN instance exists.
 pub fn validate(cfg: &Config) -> Result<(), Reject> {
     let e = |m: String| Err(Reject::new(m));
     for i in cfg.interfaces.values() {
@@ -401,6 +402,16 @@ pub fn validate(cfg: &Config) -> Result<(), Reject> {
                     i.name
                 ));
             }
+        }
+    }
+    for r in &cfg.static_routes {
+        if let Some(v) = &r.vpn_instance
+            && !cfg.vpn_instances.contains_key(v)
+        {
+            return e(format!(
+                "Error: A static route to {} needs VPN instance {v}, which does not exist.",
+                r.prefix
+            ));
         }
     }
     let Some(bgp) = &cfg.bgp else { return Ok(()) };

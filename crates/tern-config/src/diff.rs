@@ -92,6 +92,20 @@ pub enum Delta {
     VpnInstanceChanged(String),
     /// An interface added, removed or changed (addresses, binding, shutdown).
     Interface(String),
+    /// A route policy added, removed or changed (also when a prefix list one of its
+    /// `if-match` clauses names changed). Every peer that uses it for import or export gets
+    /// its own [`Delta::PeerFamilyOption`] too (route refresh / re-advertise).
+    RoutePolicy(String),
+    /// `ip ip-prefix` (`v6: false`) or `ip ipv6-prefix` list added, removed or changed.
+    PrefixList {
+        /// `ip ipv6-prefix`.
+        v6: bool,
+        /// List name.
+        name: String,
+    },
+    /// Static routes (`ip route-static`, `ipv6 route-static`) of the public network
+    /// (`None`) or of a VPN instance changed.
+    StaticRoutes(Option<String>),
     /// Kept (not active) configuration changed.
     Kept,
 }
@@ -123,6 +137,12 @@ pub enum DeltaKind {
     VpnInstance,
     /// [`Delta::Interface`].
     Interface,
+    /// [`Delta::RoutePolicy`].
+    RoutePolicy,
+    /// [`Delta::PrefixList`].
+    PrefixList,
+    /// [`Delta::StaticRoutes`].
+    StaticRoutes,
     /// [`Delta::Kept`].
     Kept,
 }
@@ -261,9 +281,25 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         "interface addresses, binding, shutdown (connected routes, source addresses)",
     ),
     (
+        DeltaKind::RoutePolicy,
+        Effect::Reevaluate,
+        "route-policy node, if-match, apply (local routes it filters; each peer using it gets \
+         route-policy import/export: route refresh / re-advertise, no reset)",
+    ),
+    (
+        DeltaKind::PrefixList,
+        Effect::Nothing,
+        "ip ip-prefix, ip ipv6-prefix (acts through the route policies naming it, listed as changed)",
+    ),
+    (
+        DeltaKind::StaticRoutes,
+        Effect::Reevaluate,
+        "ip route-static, ipv6 route-static (next hops, import-route static)",
+    ),
+    (
         DeltaKind::Kept,
         Effect::Nothing,
-        "kept configuration (OSPF, MPLS, route-policy, ...)",
+        "kept configuration (OSPF, MPLS, ...)",
     ),
 ];
 
@@ -285,6 +321,9 @@ impl Delta {
             | Delta::VpnInstanceRemoved(_)
             | Delta::VpnInstanceChanged(_) => DeltaKind::VpnInstance,
             Delta::Interface(_) => DeltaKind::Interface,
+            Delta::RoutePolicy(_) => DeltaKind::RoutePolicy,
+            Delta::PrefixList { .. } => DeltaKind::PrefixList,
+            Delta::StaticRoutes(_) => DeltaKind::StaticRoutes,
             Delta::Kept => DeltaKind::Kept,
         }
     }
@@ -381,10 +420,96 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
             d.push(Delta::Interface(n.clone()));
         }
     }
+    policy_diff(old, new, &mut d);
+    let vrfs: BTreeSet<Option<&str>> = old
+        .static_routes
+        .iter()
+        .chain(&new.static_routes)
+        .map(|r| r.vpn_instance.as_deref())
+        .collect();
+    for v in vrfs {
+        let of = |c: &'_ Config| -> Vec<crate::model::StaticRoute> {
+            c.static_routes
+                .iter()
+                .filter(|r| r.vpn_instance.as_deref() == v)
+                .cloned()
+                .collect()
+        };
+        if of(old) != of(new) {
+            d.push(Delta::StaticRoutes(v.map(str::to_owned)));
+        }
+    }
     if old.kept != new.kept {
         d.push(Delta::Kept);
     }
     ChangeSet { deltas: d }
+}
+
+/// Prefix lists and route policies; a policy whose prefix lists changed counts as changed,
+/// and every peer using a changed policy gets a route-policy import/export delta.
+fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>) {
+    use crate::model::Match;
+    let mut lists_changed: BTreeSet<(bool, &String)> = BTreeSet::new();
+    for (v6, a, b) in [
+        (false, &old.ip_prefixes, &new.ip_prefixes),
+        (true, &old.ipv6_prefixes, &new.ipv6_prefixes),
+    ] {
+        for n in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
+            if a.get(n) != b.get(n) {
+                lists_changed.insert((v6, n));
+                d.push(Delta::PrefixList {
+                    v6,
+                    name: n.clone(),
+                });
+            }
+        }
+    }
+    let uses_changed_list = |c: &Config, name: &str| {
+        c.route_policies.get(name).is_some_and(|p| {
+            p.nodes.values().flat_map(|n| &n.matches).any(|m| match m {
+                Match::IpPrefix(l) => lists_changed.contains(&(false, l)),
+                Match::Ipv6PrefixList(l) => lists_changed.contains(&(true, l)),
+                _ => false,
+            })
+        })
+    };
+    let names: BTreeSet<&String> = old
+        .route_policies
+        .keys()
+        .chain(new.route_policies.keys())
+        .collect();
+    let changed: Vec<&String> = names
+        .into_iter()
+        .filter(|n| {
+            old.route_policies.get(*n) != new.route_policies.get(*n)
+                || uses_changed_list(old, n)
+                || uses_changed_list(new, n)
+        })
+        .collect();
+    let Some(bgp) = &new.bgp else {
+        d.extend(changed.into_iter().map(|n| Delta::RoutePolicy(n.clone())));
+        return;
+    };
+    for n in changed {
+        d.push(Delta::RoutePolicy(n.clone()));
+        for (af, fam) in &bgp.families {
+            for (addr, ap) in &fam.peers {
+                let key = PeerKey {
+                    vrf: af.vpn_instance().map(str::to_owned),
+                    addr: *addr,
+                };
+                for (used, f) in [
+                    (&ap.route_policy_import, AfField::RoutePolicyImport),
+                    (&ap.route_policy_export, AfField::RoutePolicyExport),
+                ] {
+                    let delta = Delta::PeerFamilyOption(key.clone(), af.clone(), f);
+                    if used.as_ref() == Some(n) && !d.contains(&delta) {
+                        d.push(delta);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn empty_like(b: &Bgp) -> Bgp {

@@ -22,8 +22,9 @@
 //! - [`diff`](mod@diff): [`diff()`](fn@diff) of two configurations into a typed [`ChangeSet`], and [`EFFECTS`],
 //!   the one table of which change resets a BGP session.
 //!
-//! Lines tern accepts but does not act on yet (OSPF, MPLS/LDP, route-policy, prefix lists,
-//! static routes) are kept verbatim with their enclosing view headers in [`Config::kept`];
+//! Route policies, prefix lists and static routes are modelled ([`RoutePolicy`],
+//! [`PrefixList`], [`StaticRoute`]). Lines tern accepts but does not act on yet (OSPF,
+//! MPLS/LDP) are kept verbatim with their enclosing view headers in [`Config::kept`];
 //! [`Config::kept_report`] gives the once-per-load summary.
 //!
 //! Loading a file and reading it:
@@ -38,7 +39,8 @@
 //! let mut running = tern_config::Running::new(tern_config::Config::default());
 //! let mut cand = running.candidate("root");
 //! cand.apply_line("sysname PE1").unwrap();
-//! assert_eq!(cand.prompt(), "[*PE1]");
+//! // The prompt shows the running host name until the commit.
+//! assert_eq!(cand.prompt(), "[*HUAWEI]");
 //! assert_eq!(cand.commit(&mut running, "first").unwrap(), Some(1000000001));
 //! assert_eq!(running.config().to_vrp(), "#\nsysname PE1\n#\nreturn\n");
 //! ```
@@ -55,7 +57,7 @@ mod table;
 pub mod value;
 pub mod view;
 
-pub use change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr};
+pub use change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr};
 pub use commit::{
     Candidate, CommitId, CommitKind, CommitRecord, FIRST_COMMIT_ID, Running, Store, validate,
     write_atomic,
@@ -66,8 +68,9 @@ pub use diff::{
 pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
 pub use model::{
-    AfKey, AfPeer, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
-    Interface, KeptLine, Network, Password, Peer, RtDirection, Timers, VpnAf, VpnInstance,
+    AfKey, AfPeer, Apply, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
+    Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode, PrefixEntry,
+    PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
 };
 pub use print::changes;
 pub use session::{Outcome, Session, parse_file};

@@ -23,6 +23,15 @@ pub struct Config {
     pub vpn_instances: BTreeMap<String, VpnInstance>,
     /// The BGP instance, if configured.
     pub bgp: Option<Bgp>,
+    /// `route-policy NAME permit|deny node N`, by name.
+    pub route_policies: BTreeMap<String, RoutePolicy>,
+    /// `ip ip-prefix NAME ...`, by name.
+    pub ip_prefixes: BTreeMap<String, PrefixList>,
+    /// `ip ipv6-prefix NAME ...`, by name.
+    pub ipv6_prefixes: BTreeMap<String, PrefixList>,
+    /// `ip route-static ...` and `ipv6 route-static ...`, in print order (see
+    /// [`StaticRoute::key`]).
+    pub static_routes: Vec<StaticRoute>,
     /// Lines kept verbatim, in the order they were entered.
     pub kept: Vec<KeptLine>,
 }
@@ -34,6 +43,10 @@ impl Default for Config {
             interfaces: BTreeMap::new(),
             vpn_instances: BTreeMap::new(),
             bgp: None,
+            route_policies: BTreeMap::new(),
+            ip_prefixes: BTreeMap::new(),
+            ipv6_prefixes: BTreeMap::new(),
+            static_routes: Vec::new(),
             kept: Vec::new(),
         }
     }
@@ -396,6 +409,251 @@ pub enum ImportProtocol {
     Static,
 }
 
+/// `permit` or `deny` (route-policy nodes, prefix list entries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchMode {
+    /// `permit`.
+    Permit,
+    /// `deny`.
+    Deny,
+}
+
+impl MatchMode {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchMode::Permit => "permit",
+            MatchMode::Deny => "deny",
+        }
+    }
+}
+
+/// A route policy (`route-policy NAME permit|deny node N`): nodes matched in ascending
+/// order, first match wins, a route no node permits is denied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoutePolicy {
+    /// Nodes by number (0..65535).
+    pub nodes: BTreeMap<u16, PolicyNode>,
+}
+
+/// One node of a route policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyNode {
+    /// `permit` or `deny`.
+    pub mode: MatchMode,
+    /// `if-match` clauses, in print order (by kind, then entry order). Clauses of different
+    /// kinds must all match; several of one list kind (`community-filter`) match if any does.
+    pub matches: Vec<Match>,
+    /// `apply` clauses, in print order (by kind); one per kind.
+    pub applies: Vec<Apply>,
+}
+
+impl PolicyNode {
+    /// An empty node.
+    pub fn new(mode: MatchMode) -> PolicyNode {
+        PolicyNode {
+            mode,
+            matches: Vec::new(),
+            applies: Vec::new(),
+        }
+    }
+}
+
+/// An `if-match` clause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// `if-match ip-prefix NAME` (IPv4 routes; IPv6 routes pass).
+    IpPrefix(String),
+    /// `if-match ipv6 address prefix-list NAME` (IPv6 routes; IPv4 routes pass).
+    Ipv6PrefixList(String),
+    /// `if-match mpls-label`: routes that carry a label.
+    MplsLabel,
+    /// `if-match community-filter NAME`.
+    CommunityFilter(String),
+    /// `if-match as-path-filter NAME`.
+    AsPathFilter(String),
+    /// `if-match extcommunity-filter NAME`.
+    ExtcommunityFilter(String),
+    /// `if-match cost N` (MED).
+    Cost(u32),
+    /// `if-match tag N`.
+    Tag(u32),
+}
+
+impl Match {
+    /// Print order of the kind; also the kind's identity.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Match::IpPrefix(_) => 0,
+            Match::Ipv6PrefixList(_) => 1,
+            Match::MplsLabel => 2,
+            Match::CommunityFilter(_) => 3,
+            Match::AsPathFilter(_) => 4,
+            Match::ExtcommunityFilter(_) => 5,
+            Match::Cost(_) => 6,
+            Match::Tag(_) => 7,
+        }
+    }
+    /// Kinds a node may hold several of (filters named one per clause).
+    pub fn is_list(&self) -> bool {
+        matches!(
+            self,
+            Match::CommunityFilter(_) | Match::AsPathFilter(_) | Match::ExtcommunityFilter(_)
+        )
+    }
+    /// The command line.
+    pub fn line(&self) -> String {
+        match self {
+            Match::IpPrefix(n) => format!("if-match ip-prefix {n}"),
+            Match::Ipv6PrefixList(n) => format!("if-match ipv6 address prefix-list {n}"),
+            Match::MplsLabel => "if-match mpls-label".into(),
+            Match::CommunityFilter(n) => format!("if-match community-filter {n}"),
+            Match::AsPathFilter(n) => format!("if-match as-path-filter {n}"),
+            Match::ExtcommunityFilter(n) => format!("if-match extcommunity-filter {n}"),
+            Match::Cost(v) => format!("if-match cost {v}"),
+            Match::Tag(v) => format!("if-match tag {v}"),
+        }
+    }
+}
+
+/// An `apply` clause.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Apply {
+    /// `apply cost N` (MED).
+    Cost(u32),
+    /// `apply tag N`.
+    Tag(u32),
+    /// `apply local-preference N`.
+    LocalPreference(u32),
+    /// `apply preferred-value N`.
+    PreferredValue(u32),
+    /// `apply community ...` (the values as written).
+    Community(String),
+    /// `apply extcommunity ...` (the values as written).
+    Extcommunity(String),
+    /// `apply as-path ...` (AS numbers and mode as written).
+    AsPath(String),
+    /// `apply ip-address next-hop A`.
+    IpNextHop(Ipv4Addr),
+    /// `apply ipv6 next-hop A`.
+    Ipv6NextHop(std::net::Ipv6Addr),
+    /// `apply mpls-label`: allocate a label (labeled unicast).
+    MplsLabel,
+}
+
+impl Apply {
+    /// Print order of the kind; also the kind's identity (one clause per kind).
+    pub fn kind(&self) -> u8 {
+        match self {
+            Apply::Cost(_) => 0,
+            Apply::Tag(_) => 1,
+            Apply::LocalPreference(_) => 2,
+            Apply::PreferredValue(_) => 3,
+            Apply::Community(_) => 4,
+            Apply::Extcommunity(_) => 5,
+            Apply::AsPath(_) => 6,
+            Apply::IpNextHop(_) => 7,
+            Apply::Ipv6NextHop(_) => 8,
+            Apply::MplsLabel => 9,
+        }
+    }
+    /// The command line.
+    pub fn line(&self) -> String {
+        match self {
+            Apply::Cost(v) => format!("apply cost {v}"),
+            Apply::Tag(v) => format!("apply tag {v}"),
+            Apply::LocalPreference(v) => format!("apply local-preference {v}"),
+            Apply::PreferredValue(v) => format!("apply preferred-value {v}"),
+            Apply::Community(t) => format!("apply community {t}"),
+            Apply::Extcommunity(t) => format!("apply extcommunity {t}"),
+            Apply::AsPath(t) => format!("apply as-path {t}"),
+            Apply::IpNextHop(a) => format!("apply ip-address next-hop {a}"),
+            Apply::Ipv6NextHop(a) => format!("apply ipv6 next-hop {a}"),
+            Apply::MplsLabel => "apply mpls-label".into(),
+        }
+    }
+}
+
+/// An IPv4 or IPv6 prefix list (`ip ip-prefix` / `ip ipv6-prefix`): entries matched in
+/// ascending index order, first match wins, no match denies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrefixList {
+    /// Entries by index (1..4294967295).
+    pub entries: BTreeMap<u32, PrefixEntry>,
+}
+
+impl PrefixList {
+    /// The index VRP gives an entry typed without `index`: the next multiple of 10 above the
+    /// highest index (10 for the first).
+    pub fn next_index(&self) -> u32 {
+        self.entries
+            .keys()
+            .next_back()
+            .map_or(10, |m| (m / 10).saturating_add(1).saturating_mul(10))
+    }
+}
+
+/// One prefix list entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrefixEntry {
+    /// `permit` or `deny`.
+    pub mode: MatchMode,
+    /// Address and mask length (host bits cleared, as VRP stores it).
+    pub prefix: IpNet,
+    /// `greater-equal G`.
+    pub ge: Option<u8>,
+    /// `less-equal L`.
+    pub le: Option<u8>,
+}
+
+impl PrefixEntry {
+    /// The range of prefix lengths the entry matches: exactly LEN without bounds; from G (or
+    /// LEN) to L (or the family's maximum) with them.
+    pub fn len_range(&self) -> (u8, u8) {
+        let len = self.prefix.prefix_len();
+        let max = self.prefix.max_prefix_len();
+        match (self.ge, self.le) {
+            (None, None) => (len, len),
+            (g, l) => (g.unwrap_or(len), l.unwrap_or(max)),
+        }
+    }
+}
+
+/// A static route (`ip route-static`, `ipv6 route-static`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticRoute {
+    /// `vpn-instance V`: the route belongs to that instance (None: public).
+    pub vpn_instance: Option<String>,
+    /// Destination (host bits cleared).
+    pub prefix: IpNet,
+    /// Outgoing interface.
+    pub interface: Option<String>,
+    /// Next hop.
+    pub next_hop: Option<IpAddr>,
+    /// `preference P` (1..255; 60 when not given).
+    pub preference: Option<u8>,
+    /// `tag T`.
+    pub tag: Option<u32>,
+    /// `description TEXT`.
+    pub description: Option<String>,
+}
+
+impl StaticRoute {
+    /// What identifies a route (a second line with the same key replaces the options), in
+    /// print order: IPv4 first, public first, then by instance, destination, interface and
+    /// next hop.
+    #[allow(clippy::type_complexity)]
+    pub fn key(&self) -> (bool, Option<&str>, IpNet, Option<&str>, Option<IpAddr>) {
+        (
+            self.prefix.addr().is_ipv6(),
+            self.vpn_instance.as_deref(),
+            self.prefix,
+            self.interface.as_deref(),
+            self.next_hop,
+        )
+    }
+}
+
 /// A line kept verbatim: configuration tern accepts but does not act on yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeptLine {
@@ -403,7 +661,7 @@ pub struct KeptLine {
     pub path: Vec<String>,
     /// The line, keywords in full.
     pub text: String,
-    /// Feature name for the "kept, not active" report (`ospf`, `mpls`, `route-policy`).
+    /// Feature name for the "kept, not active" report (`ospf`, `mpls`, `mpls ldp`).
     pub feature: &'static str,
 }
 

@@ -60,8 +60,8 @@ impl Config {
     }
 
     /// Puts the kept lines in the order they print in. Kept lines are stored in entry order;
-    /// lines of different blocks typed interleaved (`route-policy`, then `mpls`, then more
-    /// `route-policy`) print grouped by block, so a configuration read back from its printout
+    /// lines of different blocks typed interleaved (`ospf`, then `mpls`, then more
+    /// `ospf`) print grouped by block, so a configuration read back from its printout
     /// holds them in print order. Loading a file and committing normalise; nothing else
     /// changes.
     pub fn normalize_kept(&mut self) {
@@ -87,6 +87,49 @@ impl Config {
             self.kept.drain(..).map(|k| (pos(&k), k)).collect();
         keyed.sort_by_key(|(i, _)| *i);
         self.kept = keyed.into_iter().map(|(_, k)| k).collect();
+    }
+
+    /// `display this`: the block of the view opened by `headers` (the view stack's header
+    /// lines, outermost first), at its own indentation, between `#` and `return`; the whole
+    /// configuration in the system view. A view with nothing configured shows its header.
+    pub fn display_this(&self, headers: &[String]) -> String {
+        let tree = self.print_tree();
+        let Some((last, outer)) = headers.split_last() else {
+            return render(&tree);
+        };
+        let mut level: &[Entry] = &tree;
+        for h in outer {
+            match level.iter().find(|e| e.line == *h) {
+                Some(Entry {
+                    children: Some(c), ..
+                }) => level = c,
+                _ => {
+                    level = &[];
+                    break;
+                }
+            }
+        }
+        let entry = level
+            .iter()
+            .find(|e| e.line == *last)
+            .cloned()
+            .unwrap_or(Entry {
+                rank: 0,
+                sep: false,
+                line: last.clone(),
+                children: None,
+            });
+        let mut out = String::from("#\n");
+        render_entry(
+            &Entry {
+                sep: false,
+                ..entry
+            },
+            outer.len(),
+            &mut out,
+        );
+        out.push_str("#\nreturn\n");
+        out
     }
 
     /// The printed configuration as a tree of commands (top level first).

@@ -138,6 +138,19 @@ impl Session {
         format!("[~{sysname}{parts}]")
     }
 
+    /// `display this`: the configuration of the current view, laid out as `display
+    /// current-configuration` prints it, only that view's block (the whole configuration in
+    /// the system and user views).
+    pub fn display_this(&self) -> String {
+        let headers: Vec<String> = self
+            .stack
+            .iter()
+            .skip(1)
+            .map(|f| f.header.clone())
+            .collect();
+        self.config.display_this(&headers)
+    }
+
     /// `?` help for a partly typed line: in the current view, or, when the line is no command
     /// there, in the nearest enclosing view that knows it (where [`Session::apply_line`] would
     /// run it).
@@ -341,6 +354,10 @@ fn entered_scope(change: &Change) -> Scope {
         },
         Change::Bgp { .. } => Scope::Bgp,
         Change::Family { af, .. } => Scope::BgpAf(af.clone()),
+        Change::RoutePolicy { name, node, .. } => Scope::RoutePolicy {
+            name: name.clone(),
+            node: node.unwrap_or_default(),
+        },
         _ => Scope::Global,
     }
 }
@@ -349,13 +366,21 @@ fn entered_scope(change: &Change) -> Scope {
 /// interface) find their place again: the printers' own spelling (`interface LoopBack1` for
 /// `interface Loopback 1`).
 fn entered_header(change: &Change, canonical: &str) -> String {
-    use crate::table::{bgp_header, interface_header, vpn_af_header, vpn_instance_header};
+    use crate::table::{
+        bgp_header, interface_header, route_policy_header, vpn_af_header, vpn_instance_header,
+    };
     match change {
         Change::Interface { name, .. } => interface_header(name),
         Change::VpnInstance { name, .. } => vpn_instance_header(name),
         Change::VpnAf { afi, .. } => vpn_af_header(*afi),
         Change::Bgp { asn: Some(a), .. } => bgp_header(*a),
         Change::Family { af, .. } => af.header(),
+        Change::RoutePolicy {
+            name,
+            node: Some(n),
+            mode,
+            ..
+        } => route_policy_header(name, *mode, *n),
         _ => canonical.to_owned(),
     }
 }

@@ -11,11 +11,11 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use tern_types::Afi;
 
 use crate::Reject;
-use crate::change::{AfAttr, AfPeerAttr, Change, PeerScope, SessionAttr, network_of};
+use crate::change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr, network_of};
 use crate::grammar::{Grammar, Matched, Node, SessionCmd, any_order, arg, kw};
 use crate::model::{
-    AfKey, AfPeer, Config, ConnectInterface, ImportProtocol, ImportRoute, Network, Password, Peer,
-    RtDirection, Timers,
+    AfKey, AfPeer, Apply, Config, ConnectInterface, ImportProtocol, ImportRoute, Match, MatchMode,
+    Network, Password, Peer, PolicyNode, PrefixEntry, PrefixList, RtDirection, StaticRoute, Timers,
 };
 use crate::print::Item;
 use crate::value::{ArgKind, Value};
@@ -26,6 +26,8 @@ const POLICY: ArgKind = ArgKind::Word { max: 200 };
 const HOST: ArgKind = ArgKind::Word { max: 246 };
 const KEY: ArgKind = ArgKind::Word { max: 255 };
 const HOPS: ArgKind = ArgKind::Int { min: 1, max: 255 };
+const PREFIX_NAME: ArgKind = ArgKind::Word { max: 169 };
+const NODE: ArgKind = ArgKind::Int { min: 0, max: 65535 };
 const LEN4: ArgKind = ArgKind::Int { min: 0, max: 32 };
 const LEN6: ArgKind = ArgKind::Int { min: 0, max: 128 };
 const COMMIT_ID: ArgKind = ArgKind::Int {
@@ -208,8 +210,9 @@ fn system() -> Vec<Node> {
                     .print(20, print_vpn_instances)
                     .enters(ViewId::VpnInstance),
             ),
-            ip_prefix(),
-            route_static(),
+            ip_prefix(false),
+            ip_prefix(true),
+            route_static(false),
         ]),
         kw("bgp", "Enable BGP and enter the BGP view")
             .act(bgp_enter)
@@ -271,60 +274,130 @@ fn system() -> Vec<Node> {
                     .end_both()
                     .enters(ViewId::MplsLdp),
             ]),
-        kw("route-policy", "Route policy (kept, not active)")
-            .kept("route-policy")
-            .rank(70)
+        kw("route-policy", "Configure a route policy")
+            .act(route_policy_enter)
+            .print(70, print_route_policies)
             .then(
                 arg(POLICY, "route-policy-name", "Route policy name")
                     .uend()
                     .sub(["permit", "deny"].map(|mode| {
-                        kw(mode, "Matching mode").uend().then(
+                        kw(mode, "Matching mode").then(
                             kw("node", "Node").then(
-                                arg(ArgKind::Int { min: 0, max: 65535 }, "node", "Node number")
+                                arg(NODE, "node", "Node number")
                                     .end_both()
                                     .enters(ViewId::RoutePolicy),
                             ),
                         )
-                    })),
+                    }))
+                    .then(kw("node", "Node").then(arg(NODE, "node", "Node number").uend())),
             ),
+        kw("ipv6", "IPv6 configuration").then(route_static(true)),
     ]
 }
 
-fn ip_prefix() -> Node {
-    let body = |n: Node| {
+/// `ip ip-prefix` / `ip ipv6-prefix NAME [index N] permit|deny A LEN [greater-equal G]
+/// [less-equal L]`.
+fn ip_prefix(v6: bool) -> Node {
+    let (addr, len) = if v6 {
+        (ArgKind::Ipv6, LEN6)
+    } else {
+        (ArgKind::Ipv4, LEN4)
+    };
+    let body = move |n: Node| {
         n.sub(["permit", "deny"].map(|mode| {
             kw(mode, "Matching mode").then(
-                arg(ArgKind::Ipv4, "ipv4-address", "Address").then(
-                    arg(LEN4, "mask-length", "Mask length")
+                arg(addr, "address", "Address").then(
+                    arg(len, "mask-length", "Mask length")
                         .end_both()
                         .sub(any_order(&[
                             kw("greater-equal", "Lower bound")
-                                .then(arg(LEN4, "greater-equal-value", "Length").end_both()),
+                                .then(arg(len, "greater-equal-value", "Length").end_both()),
                             kw("less-equal", "Upper bound")
-                                .then(arg(LEN4, "less-equal-value", "Length").end_both()),
+                                .then(arg(len, "less-equal-value", "Length").end_both()),
                         ])),
                 ),
             )
         }))
     };
-    kw("ip-prefix", "IPv4 prefix list (kept, not active)")
-        .kept("ip ip-prefix")
-        .rank(80)
-        .then(
-            body(arg(POLICY, "ip-prefix-name", "Prefix list name").uend()).then(
-                kw("index", "Index").then(body(arg(
+    let (word, help, rank): (_, _, u16) = if v6 {
+        ("ipv6-prefix", "IPv6 prefix list", 81)
+    } else {
+        ("ip-prefix", "IPv4 prefix list", 80)
+    };
+    let f: crate::grammar::PrintFn = if v6 {
+        |c, _| print_prefix_lists(&c.ipv6_prefixes, "ip ipv6-prefix")
+    } else {
+        |c, _| print_prefix_lists(&c.ip_prefixes, "ip ip-prefix")
+    };
+    kw(word, help).act(prefix_list).print(rank, f).then(
+        body(arg(PREFIX_NAME, "prefix-name", "Prefix list name").uend()).then(
+            kw("index", "Index").then(body(
+                arg(
                     ArgKind::Int {
                         min: 1,
                         max: u32::MAX,
                     },
                     "index-number",
                     "Index",
-                ))),
-            ),
-        )
+                )
+                .uend(),
+            )),
+        ),
+    )
 }
 
-fn route_static() -> Node {
+fn print_prefix_lists(
+    lists: &std::collections::BTreeMap<String, PrefixList>,
+    cmd: &str,
+) -> Vec<Item> {
+    let mut out = Vec::new();
+    for (name, l) in lists {
+        for (i, e) in &l.entries {
+            let mut line = format!(
+                "{cmd} {name} index {i} {} {} {}",
+                e.mode.as_str(),
+                e.prefix.addr(),
+                e.prefix.prefix_len()
+            );
+            if let Some(g) = e.ge {
+                line.push_str(&format!(" greater-equal {g}"));
+            }
+            if let Some(l) = e.le {
+                line.push_str(&format!(" less-equal {l}"));
+            }
+            out.push(Item::Line(line));
+        }
+    }
+    out
+}
+
+fn prefix_list(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    let v6 = m.has("ipv6-prefix");
+    let entry = match (m.ip("address"), m.int("mask-length")) {
+        (Some(a), Some(l)) => Some(PrefixEntry {
+            mode: if m.has("deny") {
+                MatchMode::Deny
+            } else {
+                MatchMode::Permit
+            },
+            prefix: network_of(a, l as u8).ok_or_else(|| Reject::new("Error: Wrong mask."))?,
+            ge: m.int("greater-equal-value").map(|v| v as u8),
+            le: m.int("less-equal-value").map(|v| v as u8),
+        }),
+        _ => None,
+    };
+    Ok(Change::PrefixList {
+        v6,
+        name: m.str("prefix-name").unwrap_or_default().to_owned(),
+        index: m.int("index-number"),
+        entry,
+        undo: m.undo,
+    })
+}
+
+/// `ip route-static [vpn-instance V] D MASK|LEN {NH | IF [NH]} [preference P | tag T] *
+/// [description TEXT]`, and `ipv6 route-static` with `D LEN`.
+fn route_static(v6: bool) -> Node {
     let tail = || {
         any_order(&[
             kw("preference", "Preference").then(
@@ -339,37 +412,144 @@ fn route_static() -> Node {
             kw("description", "Description").then(arg(ArgKind::Text, "text", "Text").end_both()),
         ])
     };
-    let dest = || {
-        arg(ArgKind::Ipv4, "ip-address", "Destination").sub(
-            [
+    let addr = if v6 { ArgKind::Ipv6 } else { ArgKind::Ipv4 };
+    let dest = move || {
+        let masks = if v6 {
+            vec![arg(LEN6, "mask-length", "Prefix length")]
+        } else {
+            vec![
                 arg(ArgKind::Mask, "mask", "Mask"),
                 arg(LEN4, "mask-length", "Mask length"),
             ]
-            .map(|m| {
-                m.sub([
-                    arg(ArgKind::Ipv4, "nexthop-address", "Next hop")
-                        .end_both()
-                        .sub(tail()),
-                    arg(ArgKind::IfName, "interface-name", "Outgoing interface")
-                        .end_both()
-                        .sub(tail())
-                        .then(
-                            arg(ArgKind::Ipv4, "nexthop-address", "Next hop")
-                                .end_both()
-                                .sub(tail()),
-                        ),
-                ])
-            }),
-        )
+        };
+        arg(addr, "ip-address", "Destination").sub(masks.into_iter().map(|m| {
+            m.uend().sub([
+                arg(addr, "nexthop-address", "Next hop")
+                    .end_both()
+                    .sub(tail()),
+                arg(ArgKind::IfName, "interface-name", "Outgoing interface")
+                    .end_both()
+                    .sub(tail())
+                    .then(
+                        arg(addr, "nexthop-address", "Next hop")
+                            .end_both()
+                            .sub(tail()),
+                    ),
+            ])
+        }))
     };
-    kw("route-static", "Static route (kept, not active)")
-        .kept("ip route-static")
-        .rank(90)
+    let (rank, f): (u16, crate::grammar::PrintFn) = if v6 {
+        (91, |c, _| print_static_routes(c, true))
+    } else {
+        (90, |c, _| print_static_routes(c, false))
+    };
+    kw("route-static", "Static route")
+        .act(static_route)
+        .print(rank, f)
         .sub([
             dest(),
             kw("vpn-instance", "VPN instance")
                 .then(arg(NAME31, "vpn-instance-name", "VPN instance").then(dest())),
         ])
+}
+
+fn print_static_routes(c: &Config, v6: bool) -> Vec<Item> {
+    c.static_routes
+        .iter()
+        .filter(|r| r.prefix.addr().is_ipv6() == v6)
+        .map(|r| {
+            let mut l = String::from(if v6 {
+                "ipv6 route-static"
+            } else {
+                "ip route-static"
+            });
+            if let Some(v) = &r.vpn_instance {
+                l.push_str(&format!(" vpn-instance {v}"));
+            }
+            match r.prefix {
+                ipnet::IpNet::V4(p) => l.push_str(&format!(" {} {}", p.addr(), p.netmask())),
+                ipnet::IpNet::V6(p) => l.push_str(&format!(" {} {}", p.addr(), p.prefix_len())),
+            }
+            if let Some(i) = &r.interface {
+                l.push_str(&format!(" {i}"));
+            }
+            if let Some(n) = r.next_hop {
+                l.push_str(&format!(" {n}"));
+            }
+            if let Some(p) = r.preference {
+                l.push_str(&format!(" preference {p}"));
+            }
+            if let Some(t) = r.tag {
+                l.push_str(&format!(" tag {t}"));
+            }
+            if let Some(d) = &r.description {
+                l.push_str(&format!(" description {d}"));
+            }
+            Item::Line(l)
+        })
+        .collect()
+}
+
+fn static_route(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    let dest = m
+        .ip("ip-address")
+        .expect("grammar: the destination is present");
+    let len = match dest {
+        IpAddr::V4(_) => mask(m, "mask", "mask-length"),
+        IpAddr::V6(_) => m.int("mask-length").map(|l| l as u8),
+    }
+    .expect("grammar: the mask is present");
+    let prefix = network_of(dest, len).ok_or_else(|| Reject::new("Error: Wrong mask."))?;
+    let interface = match m.get("interface-name") {
+        Some(Value::IfName(n)) => Some(n.clone()),
+        _ => None,
+    };
+    Ok(Change::StaticRoute {
+        route: StaticRoute {
+            vpn_instance: m.str("vpn-instance-name").map(str::to_owned),
+            prefix,
+            interface,
+            next_hop: m.ip("nexthop-address"),
+            preference: m.int("preference").map(|p| p as u8),
+            tag: m.int("tag"),
+            description: m.str("text").map(str::to_owned),
+        },
+        undo: m.undo,
+    })
+}
+
+/// `route-policy P permit node 10`.
+pub(crate) fn route_policy_header(name: &str, mode: MatchMode, node: u16) -> String {
+    format!("route-policy {name} {} node {node}", mode.as_str())
+}
+
+fn print_route_policies(c: &Config, _: &Scope) -> Vec<Item> {
+    c.route_policies
+        .iter()
+        .flat_map(|(name, p)| {
+            p.nodes.iter().map(move |(n, node)| Item::Block {
+                header: route_policy_header(name, node.mode, *n),
+                view: ViewId::RoutePolicy,
+                scope: Scope::RoutePolicy {
+                    name: name.clone(),
+                    node: *n,
+                },
+            })
+        })
+        .collect()
+}
+
+fn route_policy_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::RoutePolicy {
+        name: m.str("route-policy-name").unwrap_or_default().to_owned(),
+        node: m.int("node").map(|n| n as u16),
+        mode: if m.has("deny") {
+            MatchMode::Deny
+        } else {
+            MatchMode::Permit
+        },
+        undo: m.undo,
+    })
 }
 
 fn sysname(m: &Matched, _: &Scope) -> Result<Change, Reject> {
@@ -1577,7 +1757,7 @@ fn af_cluster_id(m: &Matched, s: &Scope) -> Result<Change, Reject> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kept views: OSPF, MPLS, route-policy
+// Kept views: OSPF, MPLS; the route-policy view
 
 fn ospf() -> Vec<Node> {
     let area_id = |n: Node| {
@@ -1653,50 +1833,142 @@ fn mpls_view() -> Vec<Node> {
     ]
 }
 
+fn with_node<T>(c: &Config, s: &Scope, f: impl Fn(&PolicyNode) -> T) -> Option<T> {
+    match s {
+        Scope::RoutePolicy { name, node } => c.route_policies.get(name)?.nodes.get(node).map(f),
+        _ => None,
+    }
+}
+
 fn route_policy_view() -> Vec<Node> {
-    let name = |w: &'static str| {
-        kw(w, "Match a list").then(arg(POLICY, "list-name", "List name").end_both())
+    let list = |w: &'static str, h: &'static str| {
+        kw(w, h)
+            .uend()
+            .then(arg(PREFIX_NAME, "list-name", "Filter name").end_both())
     };
-    let num = |w: &'static str| kw(w, "Value").then(arg(U32, "value", "Value").end_both());
+    let num = |w: &'static str, h: &'static str, max: u32| {
+        kw(w, h)
+            .uend()
+            .then(arg(ArgKind::Int { min: 0, max }, "value", "Value").end_both())
+    };
+    let text = |w: &'static str, h: &'static str| {
+        kw(w, h)
+            .uend()
+            .then(arg(ArgKind::Text, "text", "Values").end_both())
+    };
     vec![
-        kw("if-match", "Match clause").kept("route-policy").sub([
-            kw("mpls-label", "Routes with labels").end_both(),
-            kw("ip-prefix", "IPv4 prefix list")
-                .then(arg(POLICY, "ip-prefix-name", "Prefix list").end_both()),
-            name("community-filter"),
-            name("as-path-filter"),
-            name("extcommunity-filter"),
-            num("cost"),
-            num("tag"),
-            kw("ipv6", "IPv6").then(
-                kw("address", "Destination").then(
-                    kw("prefix-list", "Prefix list")
-                        .then(arg(POLICY, "list-name", "Prefix list").end_both()),
+        kw("if-match", "Match clause")
+            .act(policy_clause)
+            .print(10, |c, s| {
+                with_node(c, s, |n| {
+                    n.matches.iter().map(|m| Item::Line(m.line())).collect()
+                })
+                .unwrap_or_default()
+            })
+            .sub([
+                kw("mpls-label", "Routes with labels").end_both(),
+                kw("ip-prefix", "IPv4 prefix list")
+                    .then(arg(PREFIX_NAME, "list-name", "Prefix list").end_both()),
+                list("community-filter", "Community filter"),
+                list("as-path-filter", "AS path filter"),
+                list("extcommunity-filter", "Extended community filter"),
+                num("cost", "Cost (MED)", u32::MAX),
+                num("tag", "Tag", u32::MAX),
+                kw("ipv6", "IPv6").then(
+                    kw("address", "Destination").then(
+                        kw("prefix-list", "Prefix list")
+                            .then(arg(PREFIX_NAME, "list-name", "Prefix list").end_both()),
+                    ),
                 ),
-            ),
-        ]),
-        kw("apply", "Apply clause").kept("route-policy").sub([
-            kw("mpls-label", "Allocate labels").end_both(),
-            num("cost"),
-            num("tag"),
-            num("local-preference"),
-            num("preferred-value"),
-            kw("community", "Set communities")
-                .then(arg(ArgKind::Text, "community", "Communities").end_both()),
-            kw("extcommunity", "Set extended communities")
-                .then(arg(ArgKind::Text, "extcommunity", "Extended communities").end_both()),
-            kw("as-path", "Prepend AS numbers")
-                .then(arg(ArgKind::Text, "as-path", "AS numbers").end_both()),
-            kw("ip-address", "IPv4").then(
-                kw("next-hop", "Next hop")
-                    .then(arg(ArgKind::Ipv4, "ipv4-address", "Next hop").end_both()),
-            ),
-            kw("ipv6", "IPv6").then(
-                kw("next-hop", "Next hop")
-                    .then(arg(ArgKind::Ipv6, "ipv6-address", "Next hop").end_both()),
-            ),
-        ]),
+            ]),
+        kw("apply", "Apply clause")
+            .act(policy_clause)
+            .print(20, |c, s| {
+                with_node(c, s, |n| {
+                    n.applies.iter().map(|a| Item::Line(a.line())).collect()
+                })
+                .unwrap_or_default()
+            })
+            .sub([
+                kw("mpls-label", "Allocate labels").end_both(),
+                num("cost", "Cost (MED)", u32::MAX),
+                num("tag", "Tag", u32::MAX),
+                num("local-preference", "Local preference", u32::MAX),
+                num("preferred-value", "Preferred value", 65535),
+                text("community", "Set communities"),
+                text("extcommunity", "Set extended communities"),
+                text("as-path", "AS numbers to add"),
+                kw("ip-address", "IPv4").then(
+                    kw("next-hop", "Next hop")
+                        .then(arg(ArgKind::Ipv4, "address", "Next hop").end_both()),
+                ),
+                kw("ipv6", "IPv6").then(
+                    kw("next-hop", "Next hop")
+                        .then(arg(ArgKind::Ipv6, "address", "Next hop").end_both()),
+                ),
+            ]),
     ]
+}
+
+fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let Scope::RoutePolicy { name, node } = s else {
+        unreachable!("grammar: route-policy clauses are in the route-policy view")
+    };
+    let list = || m.str("list-name").unwrap_or_default().to_owned();
+    let text = || m.str("text").unwrap_or_default().to_owned();
+    let v = || m.int("value").unwrap_or_default();
+    let any = !(m.has("list-name") || m.has("value") || m.has("text") || m.has("address"));
+    let clause = if m.has("if-match") {
+        Clause::Match(if m.has("ip-prefix") {
+            Match::IpPrefix(list())
+        } else if m.has("prefix-list") {
+            Match::Ipv6PrefixList(list())
+        } else if m.has("mpls-label") {
+            Match::MplsLabel
+        } else if m.has("community-filter") {
+            Match::CommunityFilter(list())
+        } else if m.has("as-path-filter") {
+            Match::AsPathFilter(list())
+        } else if m.has("extcommunity-filter") {
+            Match::ExtcommunityFilter(list())
+        } else if m.has("cost") {
+            Match::Cost(v())
+        } else {
+            Match::Tag(v())
+        })
+    } else {
+        let addr = m.ip("address");
+        Clause::Apply(if m.has("mpls-label") {
+            Apply::MplsLabel
+        } else if m.has("cost") {
+            Apply::Cost(v())
+        } else if m.has("tag") {
+            Apply::Tag(v())
+        } else if m.has("local-preference") {
+            Apply::LocalPreference(v())
+        } else if m.has("preferred-value") {
+            Apply::PreferredValue(v())
+        } else if m.has("community") {
+            Apply::Community(text())
+        } else if m.has("extcommunity") {
+            Apply::Extcommunity(text())
+        } else if m.has("as-path") {
+            Apply::AsPath(text())
+        } else if let Some(IpAddr::V6(a)) = addr {
+            Apply::Ipv6NextHop(a)
+        } else if let Some(IpAddr::V4(a)) = addr {
+            Apply::IpNextHop(a)
+        } else {
+            unreachable!("grammar: the next hop is present")
+        })
+    };
+    Ok(Change::PolicyClause {
+        name: name.clone(),
+        node: *node,
+        clause,
+        any,
+        undo: m.undo,
+    })
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub enum ViewId {
     MplsLdp,
     /// `[~HUAWEI-mpls-ldp-af-ipv4]` (kept, not active).
     MplsLdpAf,
-    /// `[~HUAWEI-route-policy]` (kept, not active).
+    /// `[~HUAWEI-route-policy]`: a route-policy node.
     RoutePolicy,
 }
 
@@ -127,7 +127,14 @@ pub enum Scope {
     Bgp,
     /// One BGP address family.
     BgpAf(AfKey),
-    /// A block tern keeps without acting on it (ospf, mpls, route-policy, ...).
+    /// One node of a route policy.
+    RoutePolicy {
+        /// Policy name.
+        name: String,
+        /// Node number.
+        node: u16,
+    },
+    /// A block tern keeps without acting on it (ospf, mpls, ...).
     Kept,
 }
 

@@ -504,6 +504,9 @@ fn effects_table_is_complete() {
         DeltaKind::FamilySettings,
         DeltaKind::VpnInstance,
         DeltaKind::Interface,
+        DeltaKind::RoutePolicy,
+        DeltaKind::PrefixList,
+        DeltaKind::StaticRoutes,
         DeltaKind::Kept,
     ]
     .into_iter()

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use tern_config::{AfKey, Config, ConnectInterface, parse_file};
+use tern_config::{AfKey, Apply, Config, ConnectInterface, Match, MatchMode, parse_file};
 use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
 
 /// `shared/` sits beside the repository checkout.
@@ -201,8 +201,13 @@ fn labeled_unicast_and_route_policies() {
     assert_eq!(p.route_policy_export.as_deref(), Some("policy1"));
     assert!(p.label_route_capability);
     assert_eq!(uni.networks[0].prefix, "1.1.1.9/32".parse().unwrap());
-    assert!(asbr.kept_features().contains(&"route-policy"));
-    assert!(asbr.kept.iter().any(
-        |k| k.path == ["route-policy policy2 permit node 1"] && k.text == "if-match mpls-label"
-    ));
+    // Route policies are modelled: policy2 node 1 permits labeled routes and keeps a label.
+    assert!(!asbr.kept_features().contains(&"route-policy"));
+    let node = &asbr.route_policies["policy2"].nodes[&1];
+    assert_eq!(node.mode, MatchMode::Permit);
+    assert_eq!(node.matches, vec![Match::MplsLabel]);
+    assert_eq!(node.applies, vec![Apply::MplsLabel]);
+    let p1 = &asbr.route_policies["policy1"].nodes[&1];
+    assert!(p1.matches.is_empty());
+    assert_eq!(p1.applies, vec![Apply::MplsLabel]);
 }

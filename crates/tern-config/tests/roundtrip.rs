@@ -347,9 +347,9 @@ fn typed_configuration_round_trips() {
         "if-match ip-prefix p1",
         "apply local-preference 200",
         "route-policy in deny node 20",
-        "mpls lsr-id 9.9.9.9",
         "mpls",
         "lsp-trigger all",
+        "mpls lsr-id 9.9.9.9",
     ] {
         s.apply_line(l).unwrap_or_else(|e| panic!("{l}:\n{e}"));
     }
@@ -368,7 +368,7 @@ fn typed_configuration_round_trips() {
         " peer 1.1.1.1 as-number 4200000000\n peer 1.1.1.1 description client one\n peer 1.1.1.1 valid-ttl-hops 255\n peer 1.1.1.1 connect-interface LoopBack0 9.9.9.9\n peer 1.1.1.1 password cipher secret\n peer 1.1.1.1 timer keepalive 10 hold 30\n peer 2.2.2.2 as-number 65546\n peer 2.2.2.2 ebgp-max-hop 255\n peer 2.2.2.2 ignore\n",
         " ipv4-family unicast\n  reflector cluster-id 1.2.3.4\n  network 10.0.0.0 255.255.255.0 route-policy net\n  import-route static med 10 route-policy st\n  peer 1.1.1.1 enable\n  peer 1.1.1.1 route-policy in import\n  peer 1.1.1.1 reflect-client\n  peer 1.1.1.1 next-hop-local\n  undo peer 2.2.2.2 enable\n #\n",
         " ipv4-family vpn-instance blue\n  peer 10.9.0.2 as-number 65010\n  undo peer 10.9.0.2 enable\n #\n ipv6-family vpn-instance blue\n  import-route direct\n#\n",
-        "#\nroute-policy in permit node 10\n if-match ip-prefix p1\n apply local-preference 200\n#\nroute-policy in deny node 20\n#\nip ip-prefix p1 index 10 permit 10.0.0.0 8 greater-equal 16 less-equal 24\nip ip-prefix p1 index 20 deny 0.0.0.0 0\n#\nip route-static 0.0.0.0 0 10.0.0.254\nip route-static vpn-instance blue 10.8.0.0 16 10.9.0.2 preference 20\n#\nreturn\n",
+        "#\nroute-policy in permit node 10\n if-match ip-prefix p1\n apply local-preference 200\n#\nroute-policy in deny node 20\n#\nip ip-prefix p1 index 10 permit 10.0.0.0 8 greater-equal 16 less-equal 24\nip ip-prefix p1 index 20 deny 0.0.0.0 0\n#\nip route-static 0.0.0.0 0.0.0.0 10.0.0.254\nip route-static vpn-instance blue 10.8.0.0 255.255.0.0 10.9.0.2 preference 20\n#\nreturn\n",
     ] {
         assert!(printed.contains(want), "missing\n{want}\nin\n{printed}");
     }

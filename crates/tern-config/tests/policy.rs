@@ -1,0 +1,316 @@
+//! Route policies, prefix lists and static routes: typed, with their `undo`, VRP's checks,
+//! printing, the change set, and `display this`.
+
+use tern_config::{
+    Apply, Config, Delta, DeltaKind, EFFECTS, Effect, Match, MatchMode, PeerKey, Session, diff,
+    parse_file,
+};
+
+fn session(lines: &[&str]) -> Session {
+    let mut s = Session::new();
+    for l in lines {
+        s.apply_line(l).unwrap_or_else(|e| panic!("{l}:\n{e}"));
+    }
+    s
+}
+
+fn fails(s: &mut Session, line: &str) -> String {
+    let before = s.config().clone();
+    let e = s.apply_line(line).expect_err(line).to_string();
+    assert_eq!(
+        *s.config(),
+        before,
+        "a rejected line changed the model: {line}"
+    );
+    e
+}
+
+fn round_trips(cfg: &Config) -> String {
+    let printed = cfg.to_vrp();
+    let again = parse_file(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    assert_eq!(&again, cfg, "\n{printed}");
+    assert_eq!(again.to_vrp(), printed);
+    printed
+}
+
+#[test]
+fn route_policy_nodes_and_clauses() {
+    let mut s = session(&[
+        "route-policy rp deny node 20",
+        "if-match tag 7",
+        "route-policy rp permit node 10",
+        "apply local-preference 200",
+        "if-match ip-prefix p1",
+        "apply cost 5",
+        "if-match community-filter c1",
+        "if-match community-filter c2",
+        "apply community 100:1 no-export additive",
+        "apply extcommunity rt 1:1",
+        "apply as-path 65000 65000 additive",
+        "apply preferred-value 10",
+        "apply ip-address next-hop 10.0.0.1",
+        "apply mpls-label",
+        "if-match mpls-label",
+        "if-match ipv6 address prefix-list p6",
+        "if-match as-path-filter a1",
+        "if-match extcommunity-filter e1",
+        "if-match cost 3",
+        "apply tag 9",
+    ]);
+    assert_eq!(s.prompt(), "[~HUAWEI-route-policy]");
+    let rp = &s.config().route_policies["rp"];
+    let n10 = &rp.nodes[&10];
+    assert_eq!(n10.mode, MatchMode::Permit);
+    assert_eq!(
+        n10.matches,
+        vec![
+            Match::IpPrefix("p1".into()),
+            Match::Ipv6PrefixList("p6".into()),
+            Match::MplsLabel,
+            Match::CommunityFilter("c1".into()),
+            Match::CommunityFilter("c2".into()),
+            Match::AsPathFilter("a1".into()),
+            Match::ExtcommunityFilter("e1".into()),
+            Match::Cost(3),
+        ]
+    );
+    assert_eq!(n10.applies[0], Apply::Cost(5));
+    assert!(n10.applies.contains(&Apply::LocalPreference(200)));
+    assert!(
+        n10.applies
+            .contains(&Apply::Community("100:1 no-export additive".into()))
+    );
+    assert_eq!(*n10.applies.last().unwrap(), Apply::MplsLabel);
+    assert_eq!(rp.nodes[&20].mode, MatchMode::Deny);
+
+    // One clause per single kind: a second replaces the first.
+    s.apply_line("apply local-preference 300").unwrap();
+    s.apply_line("if-match ip-prefix p2").unwrap();
+    let n10 = &s.config().route_policies["rp"].nodes[&10];
+    assert!(n10.applies.contains(&Apply::LocalPreference(300)));
+    assert!(!n10.applies.contains(&Apply::LocalPreference(200)));
+    assert_eq!(n10.matches[0], Match::IpPrefix("p2".into()));
+
+    // Printed in VRP's order: nodes ascending, if-match before apply.
+    let printed = round_trips(s.config());
+    assert!(printed.contains(
+        "#\nroute-policy rp permit node 10\n if-match ip-prefix p2\n if-match ipv6 address prefix-list p6\n if-match mpls-label\n if-match community-filter c1\n if-match community-filter c2\n if-match as-path-filter a1\n if-match extcommunity-filter e1\n if-match cost 3\n apply cost 5\n apply tag 9\n apply local-preference 300\n apply preferred-value 10\n apply community 100:1 no-export additive\n apply extcommunity rt 1:1\n apply as-path 65000 65000 additive\n apply ip-address next-hop 10.0.0.1\n apply mpls-label\n#\nroute-policy rp deny node 20\n if-match tag 7\n#\n"
+    ), "{printed}");
+
+    // undo: by kind, or by name where the clause names something.
+    let e = fails(&mut s, "undo if-match ip-prefix p1");
+    assert!(e.contains("does not exist"), "{e}");
+    s.apply_line("undo if-match ip-prefix p2").unwrap();
+    s.apply_line("undo if-match community-filter c1").unwrap();
+    s.apply_line("undo apply cost").unwrap();
+    s.apply_line("undo apply local-preference 1").unwrap();
+    fails(&mut s, "undo apply cost");
+    fails(&mut s, "undo apply ip-address next-hop 10.9.9.9");
+    s.apply_line("undo apply ip-address next-hop 10.0.0.1")
+        .unwrap();
+    let n10 = &s.config().route_policies["rp"].nodes[&10];
+    assert_eq!(n10.matches[0], Match::Ipv6PrefixList("p6".into()));
+    assert!(n10.matches.contains(&Match::CommunityFilter("c2".into())));
+    assert!(!n10.matches.contains(&Match::CommunityFilter("c1".into())));
+    assert!(!n10.applies.iter().any(|a| matches!(
+        a,
+        Apply::Cost(_) | Apply::LocalPreference(_) | Apply::IpNextHop(_)
+    )));
+    s.apply_line("undo if-match community-filter").unwrap();
+    round_trips(s.config());
+
+    // Nodes and policies.
+    s.apply_line("undo route-policy rp node 20").unwrap();
+    assert_eq!(s.view(), tern_config::ViewId::System);
+    fails(&mut s, "undo route-policy rp node 20");
+    fails(&mut s, "undo route-policy nope");
+    s.apply_line("undo route-policy rp").unwrap();
+    assert!(s.config().route_policies.is_empty());
+    // Range of node numbers.
+    let e = fails(&mut s, "route-policy rp permit node 65536");
+    assert!(e.contains("Wrong parameter"), "{e}");
+    fails(&mut s, "route-policy rp permit");
+}
+
+#[test]
+fn prefix_lists() {
+    let mut s = session(&[
+        "ip ip-prefix p1 permit 10.0.0.0 8 greater-equal 16 less-equal 24",
+        "ip ip-prefix p1 deny 10.1.2.3 16",
+        "ip ip-prefix p1 index 5 permit 0.0.0.0 0 less-equal 32",
+        "ip ip-prefix p1 permit 10.0.0.0 8 greater-equal 16 less-equal 24",
+        "ip ipv6-prefix p6 permit 2001:db8:: 32 less-equal 64",
+        "ip ipv6-prefix p6 index 15 deny :: 0 greater-equal 128",
+    ]);
+    let p1 = &s.config().ip_prefixes["p1"];
+    // Indexes from 10 in steps of 10; the same entry typed again is not added twice; host
+    // bits are cleared.
+    assert_eq!(
+        p1.entries.keys().copied().collect::<Vec<_>>(),
+        vec![5, 10, 20]
+    );
+    assert_eq!(p1.entries[&20].prefix, "10.1.0.0/16".parse().unwrap());
+    assert_eq!(p1.entries[&10].len_range(), (16, 24));
+    assert_eq!(p1.entries[&5].len_range(), (0, 32));
+    assert_eq!(p1.entries[&20].len_range(), (16, 16));
+    let printed = round_trips(s.config());
+    assert!(printed.contains(
+        "#\nip ip-prefix p1 index 5 permit 0.0.0.0 0 less-equal 32\nip ip-prefix p1 index 10 permit 10.0.0.0 8 greater-equal 16 less-equal 24\nip ip-prefix p1 index 20 deny 10.1.0.0 16\n#\nip ipv6-prefix p6 index 10 permit 2001:db8:: 32 less-equal 64\nip ipv6-prefix p6 index 15 deny :: 0 greater-equal 128\n#\n"
+    ), "{printed}");
+    s.apply_line("ip ipv6-prefix p6 permit 2001:db8:1:: 48")
+        .unwrap();
+    assert!(s.config().ipv6_prefixes["p6"].entries.contains_key(&20));
+
+    // len <= greater-equal <= less-equal <= 32 / 128.
+    for bad in [
+        "ip ip-prefix p1 permit 10.0.0.0 16 greater-equal 8",
+        "ip ip-prefix p1 permit 10.0.0.0 8 greater-equal 24 less-equal 16",
+        "ip ip-prefix p1 permit 10.0.0.0 16 less-equal 8",
+        "ip ipv6-prefix p6 permit 2001:db8:: 64 greater-equal 32",
+    ] {
+        let e = fails(&mut s, bad);
+        assert!(e.contains("mask length range"), "{bad}: {e}");
+    }
+    let e = fails(&mut s, "ip ip-prefix p1 permit 10.0.0.0 33");
+    assert!(e.contains("Wrong parameter"), "{e}");
+
+    // undo: an entry by index or by its text, or the whole list.
+    s.apply_line("undo ip ip-prefix p1 index 5").unwrap();
+    s.apply_line("undo ip ip-prefix p1 deny 10.1.0.0 16")
+        .unwrap();
+    fails(&mut s, "undo ip ip-prefix p1 index 5");
+    assert_eq!(s.config().ip_prefixes["p1"].entries.len(), 1);
+    s.apply_line("undo ip ip-prefix p1").unwrap();
+    s.apply_line("undo ip ipv6-prefix p6").unwrap();
+    fails(&mut s, "undo ip ip-prefix p1");
+    assert!(s.config().ip_prefixes.is_empty() && s.config().ipv6_prefixes.is_empty());
+}
+
+#[test]
+fn static_routes() {
+    let mut s = session(&[
+        "ip vpn-instance blue",
+        "ipv4-family",
+        "quit",
+        "quit",
+        "ip route-static 10.8.0.0 255.255.0.0 10.0.0.2 preference 20 tag 5",
+        "ip route-static 0.0.0.0 0 10.0.0.254",
+        "ip route-static 10.8.0.0 16 10.0.0.2 preference 30",
+        "ip route-static vpn-instance blue 192.168.1.1 24 GigabitEthernet0/1/0 10.9.0.2 description to ce",
+        "ipv6 route-static 2001:db8:5:: 64 2001:db8::1",
+    ]);
+    let r = &s.config().static_routes;
+    assert_eq!(r.len(), 4);
+    // Same destination and next hop: the options are replaced.
+    assert_eq!(r[1].preference, Some(30));
+    assert_eq!(r[1].tag, None);
+    assert_eq!(r[2].prefix, "192.168.1.0/24".parse().unwrap());
+    assert_eq!(r[2].interface.as_deref(), Some("GigabitEthernet0/1/0"));
+    let printed = round_trips(s.config());
+    assert!(printed.contains(
+        "#\nip route-static 0.0.0.0 0.0.0.0 10.0.0.254\nip route-static 10.8.0.0 255.255.0.0 10.0.0.2 preference 30\nip route-static vpn-instance blue 192.168.1.0 255.255.255.0 GigabitEthernet0/1/0 10.9.0.2 description to ce\n#\nipv6 route-static 2001:db8:5:: 64 2001:db8::1\n#\nreturn\n"
+    ), "{printed}");
+
+    let e = fails(
+        &mut s,
+        "ip route-static vpn-instance nope 10.0.0.0 8 10.0.0.1",
+    );
+    assert!(e.contains("VPN instance does not exist"), "{e}");
+    let e = fails(
+        &mut s,
+        "ipv6 route-static vpn-instance blue 2001:db8:: 32 2001:db8::1",
+    );
+    assert!(e.contains("address family"), "{e}");
+    fails(&mut s, "ip route-static 10.0.0.0 8 0.0.0.0");
+    fails(&mut s, "undo ip route-static 10.9.0.0 16 10.0.0.2");
+
+    s.apply_line("undo ip route-static 10.8.0.0 255.255.0.0 10.0.0.2")
+        .unwrap();
+    s.apply_line("undo ipv6 route-static 2001:db8:5:: 64")
+        .unwrap();
+    assert_eq!(s.config().static_routes.len(), 2);
+    // Deleting the VPN instance deletes its static routes.
+    s.apply_line("undo ip vpn-instance blue").unwrap();
+    assert_eq!(s.config().static_routes.len(), 1);
+}
+
+#[test]
+fn policy_changes_refresh_without_reset() {
+    let base = parse_file(
+        "bgp 100\n peer 1.1.1.1 as-number 200\n peer 2.2.2.2 as-number 100\n #\n ipv4-family unicast\n  peer 1.1.1.1 enable\n  peer 1.1.1.1 route-policy in import\n  peer 2.2.2.2 enable\n  peer 2.2.2.2 route-policy out export\n#\nroute-policy in permit node 10\n if-match ip-prefix p1\n#\nroute-policy out permit node 10\n apply local-preference 50\n#\nip ip-prefix p1 index 10 permit 10.0.0.0 8\n#\nreturn\n",
+    )
+    .unwrap();
+    let mut s = Session::with_config(base.clone());
+    s.apply_line("ip ip-prefix p1 permit 11.0.0.0 8").unwrap();
+    s.apply_line("route-policy out permit node 10").unwrap();
+    s.apply_line("apply local-preference 60").unwrap();
+    s.apply_line("ip route-static 0.0.0.0 0 10.0.0.1").unwrap();
+    let cs = diff(&base, s.config());
+    let pk = |a: &str| PeerKey {
+        vrf: None,
+        addr: a.parse().unwrap(),
+    };
+    use tern_config::AfField::{RoutePolicyExport, RoutePolicyImport};
+    use tern_config::AfKey::Ipv4Unicast;
+    for want in [
+        Delta::PrefixList {
+            v6: false,
+            name: "p1".into(),
+        },
+        Delta::RoutePolicy("in".into()),
+        Delta::RoutePolicy("out".into()),
+        Delta::PeerFamilyOption(pk("1.1.1.1"), Ipv4Unicast, RoutePolicyImport),
+        Delta::PeerFamilyOption(pk("2.2.2.2"), Ipv4Unicast, RoutePolicyExport),
+        Delta::StaticRoutes(None),
+    ] {
+        assert!(cs.deltas.contains(&want), "{want:?} missing in {cs:?}");
+    }
+    assert!(cs.sessions_to_reset().is_empty());
+    assert!(!cs.resets_all());
+    let effect = |k: DeltaKind| EFFECTS.iter().find(|(x, _, _)| *x == k).unwrap().1;
+    assert_eq!(effect(DeltaKind::StaticRoutes), Effect::Reevaluate);
+    assert_eq!(
+        Delta::PeerFamilyOption(pk("1.1.1.1"), Ipv4Unicast, RoutePolicyImport).effect(),
+        Effect::RouteRefresh
+    );
+    assert_eq!(
+        Delta::PeerFamilyOption(pk("2.2.2.2"), Ipv4Unicast, RoutePolicyExport).effect(),
+        Effect::Readvertise
+    );
+    // Kept configuration no longer holds any of it.
+    assert!(s.config().kept.is_empty());
+}
+
+#[test]
+fn display_this_shows_the_current_view() {
+    let mut s = session(&[
+        "sysname PE1",
+        "bgp 100",
+        "peer 1.1.1.1 as-number 100",
+        "ipv4-family vpnv4",
+        "peer 1.1.1.1 enable",
+    ]);
+    assert_eq!(
+        s.display_this(),
+        "#\n ipv4-family vpnv4\n  peer 1.1.1.1 enable\n#\nreturn\n"
+    );
+    s.apply_line("quit").unwrap();
+    let bgp = s.display_this();
+    assert!(
+        bgp.starts_with("#\nbgp 100\n peer 1.1.1.1 as-number 100\n"),
+        "{bgp}"
+    );
+    assert!(bgp.ends_with("  peer 1.1.1.1 enable\n#\nreturn\n"), "{bgp}");
+    s.apply_line("route-policy rp permit node 10").unwrap();
+    assert_eq!(
+        s.display_this(),
+        "#\nroute-policy rp permit node 10\n#\nreturn\n"
+    );
+    s.apply_line("apply mpls-label").unwrap();
+    assert_eq!(
+        s.display_this(),
+        "#\nroute-policy rp permit node 10\n apply mpls-label\n#\nreturn\n"
+    );
+    s.apply_line("quit").unwrap();
+    assert_eq!(s.display_this(), s.config().to_vrp());
+}
