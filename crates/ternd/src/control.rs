@@ -18,8 +18,7 @@
 //!   sessions follow like any other.
 //! - `save`: the running configuration written atomically to the startup file.
 //!
-//! Not served yet, and so refused as VRP refuses an unknown command (and left out of `?`
-//! and Tab): `display this`.
+//! `display this` prints the candidate's configuration of the current view.
 //!
 //! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
 
@@ -32,7 +31,6 @@ use std::time::{Duration, Instant};
 use std::path::PathBuf;
 use tern_api::pb;
 use tern_api::tonic::{self, Request, Response, Status};
-use tern_config::grammar::Action;
 
 use tern_config::diff::ChangeSet;
 use tern_config::{
@@ -228,13 +226,6 @@ impl ControlService {
             job: None,
             question: String::new(),
         };
-        if let Some(col) = unserved_line(c.session(), line) {
-            return refused(line_error(
-                &prompt,
-                ErrorKind::Unrecognized.message(),
-                Some(col),
-            ));
-        }
         match c.apply_line(line) {
             Ok(Outcome::Show(canonical)) => match show(&canonical, json, &self.shared) {
                 Ok(out) => ok(out),
@@ -243,6 +234,7 @@ impl ControlService {
             Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
                 ok(self.shared.running().config().to_vrp())
             }
+            Ok(Outcome::Display(SessionCmd::DisplayThis)) => ok(c.session().display_this()),
             Ok(Outcome::Manage(canonical)) => match self.manage(c, &canonical) {
                 Ok((output, job)) => Ran { job, ..ok(output) },
                 Err(e) => refused(match e {
@@ -392,24 +384,12 @@ impl ControlService {
         peers.execute(&plan, &job.new, &self.shared.listeners).await;
     }
 
-    /// `?` help with the commands this build does not serve left out.
+    /// `?` help.
     fn help(s: &Session, partial: &str) -> pb::HelpReply {
         let prompt = s.prompt();
-        let (done, _) = split_last_word(partial);
-        if let Some(col) = unserved_line(s, done) {
-            return pb::HelpReply {
-                items: Vec::new(),
-                error: Some(line_error(
-                    &prompt,
-                    ErrorKind::Unrecognized.message(),
-                    Some(col),
-                )),
-            };
-        }
         let items: Vec<pb::HelpItem> = s
             .help(partial)
             .into_iter()
-            .filter(|(token, _)| served_word(s, done, token))
             .map(|(token, help)| pb::HelpItem {
                 token,
                 help: help.to_owned(),
@@ -457,36 +437,6 @@ fn split_last_word(partial: &str) -> (&str, &str) {
         }
         None => ("", partial),
     }
-}
-
-/// Whether a matched session command is served by this daemon (see the module docs).
-fn served(cmd: SessionCmd) -> bool {
-    !matches!(cmd, SessionCmd::DisplayThis)
-}
-
-/// When `line` is a complete command this daemon does not serve, the caret column (its last
-/// word, the one VRP would not know).
-fn unserved_line(s: &Session, line: &str) -> Option<usize> {
-    let body = line.trim_start();
-    if body.trim().is_empty() {
-        return None;
-    }
-    match Grammar::get().match_line(s.view(), body) {
-        Ok(Some(m)) if matches!(m.action, Action::Session(c) if !served(c)) => {
-            let trimmed = line.trim_end();
-            let (before, _) = split_last_word(trimmed);
-            Some(before.chars().count())
-        }
-        _ => None,
-    }
-}
-
-/// Whether the help or completion item `word` after `done` leads somewhere served.
-fn served_word(s: &Session, done: &str, word: &str) -> bool {
-    if !word.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return true;
-    }
-    unserved_line(s, &format!("{done}{word}")).is_none()
 }
 
 /// The error `?` shows when nothing can follow the typed text.
@@ -588,16 +538,7 @@ impl tern_api::Control for ControlService {
         req: Request<pb::CompleteRequest>,
     ) -> Result<Response<pb::CompleteReply>, Status> {
         let r = req.into_inner();
-        let (start, candidates) = self.with(r.session, |c| {
-            let s = c.session();
-            let (start, words) = s.complete(&r.partial);
-            let done = &r.partial[..start];
-            let words: Vec<String> = words
-                .into_iter()
-                .filter(|w| served_word(s, done, w))
-                .collect();
-            (start, words)
-        })?;
+        let (start, candidates) = self.with(r.session, |c| c.session().complete(&r.partial))?;
         Ok(Response::new(pb::CompleteReply {
             start: u32::try_from(start).unwrap_or(u32::MAX),
             candidates,
@@ -627,10 +568,6 @@ impl tern_api::Control for ControlService {
         let reply = |output: String, error: Option<pb::LineError>| {
             Ok(Response::new(pb::DisplayReply { output, error }))
         };
-        if let Some(col) = unserved_line(&s, &r.command) {
-            let e = line_error(&prompt, ErrorKind::Unrecognized.message(), Some(col));
-            return reply(String::new(), Some(e));
-        }
         match s.apply_line(&r.command) {
             Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared) {
                 Ok(out) => reply(out, None),

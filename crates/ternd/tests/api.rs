@@ -121,7 +121,17 @@ fn a_management_session_over_the_api() {
     assert!(r.output.trim_end().ends_with("return"), "{}", r.output);
     let h = c.help(id, "display ").unwrap();
     let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
-    assert_eq!(tokens, ["bgp", "configuration", "current-configuration"]);
+    assert_eq!(
+        tokens,
+        ["bgp", "configuration", "current-configuration", "this"]
+    );
+    // `display this` (in the BGP view): the candidate's block of the current view, with
+    // the uncommitted peer.
+    let this = run(&mut c, "display this").output;
+    assert!(this.contains("bgp 100"), "{this}");
+    assert!(this.contains("peer 10.0.0.2 as-number 200"), "{this}");
+    assert!(this.contains("peer 4.4.4.9 as-number 200"), "{this}");
+    assert!(!this.contains("sysname"), "{this}");
 
     // Sessions are independent.
     let other = c.open_session("test 2").unwrap();
