@@ -115,6 +115,25 @@ struct Ran {
     question: String,
 }
 
+impl Ran {
+    fn ok(output: String) -> Ran {
+        Ran {
+            output,
+            error: None,
+            closed: false,
+            job: None,
+            question: String::new(),
+        }
+    }
+
+    fn refused(e: pb::LineError) -> Ran {
+        Ran {
+            error: Some(e),
+            ..Ran::ok(String::new())
+        }
+    }
+}
+
 /// VRP's question when a line would leave the system view with uncommitted changes.
 pub const UNCOMMITTED_QUESTION: &str = "Warning: Uncommitted configurations found. Are you sure to commit them before exiting? [Y(yes)/N(no)/C(cancel)]:";
 
@@ -160,20 +179,7 @@ impl ControlService {
     fn run(&self, c: &mut Candidate, line: &str, json: bool, answer: &str) -> Ran {
         let prompt = c.prompt();
         let user_view = c.session().view() == ViewId::User;
-        let ok = |output: String| Ran {
-            output,
-            error: None,
-            closed: false,
-            job: None,
-            question: String::new(),
-        };
-        let refused = |e: pb::LineError| Ran {
-            output: String::new(),
-            error: Some(e),
-            closed: false,
-            job: None,
-            question: String::new(),
-        };
+        let (ok, refused) = (Ran::ok, Ran::refused);
         // Leaving for the user view with uncommitted changes: VRP asks first.
         let mut job = None;
         if !user_view && c.is_dirty() && leaves_to_user_view(c.session(), line) {
@@ -212,20 +218,7 @@ impl ControlService {
         user_view: bool,
     ) -> Ran {
         let prompt = prompt.to_owned();
-        let ok = |output: String| Ran {
-            output,
-            error: None,
-            closed: false,
-            job: None,
-            question: String::new(),
-        };
-        let refused = |e: pb::LineError| Ran {
-            output: String::new(),
-            error: Some(e),
-            closed: false,
-            job: None,
-            question: String::new(),
-        };
+        let (ok, refused) = (Ran::ok, Ran::refused);
         match c.apply_line(line) {
             Ok(Outcome::Show(canonical)) => match show(&canonical, json, &self.shared) {
                 Ok(out) => ok(out),
