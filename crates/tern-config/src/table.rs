@@ -161,7 +161,8 @@ fn display() -> Node {
 fn display_bgp() -> Node {
     let show = SessionCmd::Show;
     let peer = || kw("peer", "Peers of the address family").session(show);
-    let all = || kw("all", "All peers").then(peer());
+    let table = || kw("routing-table", "BGP routing table").session(show);
+    let all = || kw("all", "All peers").sub([peer(), table()]);
     kw("bgp", "BGP information").sub([
         kw("peer", "BGP peers").session(show).then(
             arg(ArgKind::IpAddr, "peer-address", "Peer address")
@@ -171,9 +172,10 @@ fn display_bgp() -> Node {
                     kw("log-info", "Peer state changes and errors").session(show),
                 ]),
         ),
+        table(),
         kw("vpnv4", "BGP VPNv4 address family").then(all()),
         kw("vpnv6", "BGP VPNv6 address family").then(all()),
-        kw("labeled", "BGP labeled address family").then(peer()),
+        kw("labeled", "BGP labeled address family").sub([peer(), table()]),
         kw("ipv6", "BGP IPv6 address family").then(peer()),
     ])
 }

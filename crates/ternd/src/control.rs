@@ -4,7 +4,7 @@
 //! ([`tern_config::Candidate`], started in the user view on the running configuration). Every
 //! line goes through the one grammar: configuration lines change the candidate (validated as
 //! they are entered; the prompt shows `[*…]` while uncommitted changes exist), `display bgp
-//! ...` lines are served from the peers' status, and the configuration-management commands
+//! ...` lines are served from the peers' status and the RIB task, and the configuration-management commands
 //! act on the shared running configuration:
 //!
 //! - `commit [description TEXT]`: the whole candidate is checked (tern-config's rules, then
@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use std::path::PathBuf;
 use tern_api::pb;
 use tern_api::tonic::{self, Request, Response, Status};
+use tern_types::Family;
 
 use tern_config::diff::ChangeSet;
 use tern_config::{
@@ -41,6 +42,7 @@ use tokio::net::TcpListener;
 
 use crate::display;
 use crate::manager::{Peers, StatusIndex};
+use crate::rib_task::RibHandle;
 use crate::spec::DaemonConfig;
 use crate::status::PeerStatus;
 
@@ -63,6 +65,8 @@ pub struct Shared {
     pub manager: tokio::sync::Mutex<Peers>,
     /// The listening sockets (MD5 keys and GTSM TTL follow the peers).
     pub listeners: Vec<Arc<TcpListener>>,
+    /// The RIB task (routing-table displays).
+    pub rib: RibHandle,
 }
 
 impl Shared {
@@ -113,6 +117,8 @@ struct Ran {
     closed: bool,
     job: Option<Job>,
     question: String,
+    /// A display to serve once the session is released (the RIB is asked asynchronously).
+    show: Option<String>,
 }
 
 impl Ran {
@@ -123,6 +129,7 @@ impl Ran {
             closed: false,
             job: None,
             question: String::new(),
+            show: None,
         }
     }
 
@@ -176,7 +183,7 @@ impl ControlService {
     }
 
     /// Runs one typed line in a session.
-    fn run(&self, c: &mut Candidate, line: &str, json: bool, answer: &str) -> Ran {
+    fn run(&self, c: &mut Candidate, line: &str, answer: &str) -> Ran {
         let prompt = c.prompt();
         let user_view = c.session().view() == ViewId::User;
         let (ok, refused) = (Ran::ok, Ran::refused);
@@ -202,27 +209,20 @@ impl ControlService {
                 _ => return ok(String::new()),
             }
         }
-        let mut ran = self.run_line(c, line, json, &prompt, user_view);
+        let mut ran = self.run_line(c, line, &prompt, user_view);
         if ran.job.is_none() {
             ran.job = job;
         }
         ran
     }
 
-    fn run_line(
-        &self,
-        c: &mut Candidate,
-        line: &str,
-        json: bool,
-        prompt: &str,
-        user_view: bool,
-    ) -> Ran {
+    fn run_line(&self, c: &mut Candidate, line: &str, prompt: &str, user_view: bool) -> Ran {
         let prompt = prompt.to_owned();
         let (ok, refused) = (Ran::ok, Ran::refused);
         match c.apply_line(line) {
-            Ok(Outcome::Show(canonical)) => match show(&canonical, json, &self.shared) {
-                Ok(out) => ok(out),
-                Err(msg) => refused(line_error(&prompt, msg, None)),
+            Ok(Outcome::Show(canonical)) => Ran {
+                show: Some(canonical),
+                ..ok(String::new())
             },
             Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
                 ok(self.shared.running().config().to_vrp())
@@ -501,11 +501,17 @@ impl tern_api::Control for ControlService {
     ) -> Result<Response<pb::ExecuteReply>, Status> {
         let r = req.into_inner();
         let (mut ran, prompt) = self.with(r.session, |c| {
-            let ran = self.run(c, &r.line, r.json, &r.answer);
+            let ran = self.run(c, &r.line, &r.answer);
             (ran, c.prompt())
         })?;
         if let Some(job) = ran.job.take() {
             self.apply(job).await;
+        }
+        if let Some(canonical) = ran.show.take() {
+            match show(&canonical, r.json, &self.shared).await {
+                Ok(out) => ran.output = out,
+                Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
+            }
         }
         if ran.closed {
             self.sessions().remove(&r.session);
@@ -562,7 +568,7 @@ impl tern_api::Control for ControlService {
             Ok(Response::new(pb::DisplayReply { output, error }))
         };
         match s.apply_line(&r.command) {
-            Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared) {
+            Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared).await {
                 Ok(out) => reply(out, None),
                 Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),
             },
@@ -579,8 +585,20 @@ impl tern_api::Control for ControlService {
 }
 
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
-fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
+async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let Some((family, kind)) = routing_table(&words) {
+        let t = shared
+            .rib
+            .table(family)
+            .await
+            .ok_or_else(|| "Error: The routing table is not available.".to_owned())?;
+        return Ok(if json {
+            to_json(&t)
+        } else {
+            display::routing_table(&t, kind)
+        });
+    }
     let all = shared.statuses();
     let cfg = shared.cfg();
     let (rid, asn) = (cfg.router_id, cfg.local_as);
@@ -646,6 +664,20 @@ fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> 
         }
         // The grammar and this table disagree: a display in the table without a server.
         _ => return Err(format!("Error: {canonical}: not available.")),
+    })
+}
+
+/// The routing-table displays: the family and the layout.
+fn routing_table(words: &[&str]) -> Option<(Family, display::TableKind)> {
+    use display::TableKind;
+    Some(match words {
+        ["display", "bgp", "routing-table"] => (Family::IPV4_UNICAST, TableKind::Unicast),
+        ["display", "bgp", "labeled", "routing-table"] => {
+            (Family::IPV4_LABELED, TableKind::Labeled)
+        }
+        ["display", "bgp", "vpnv4", "all", "routing-table"] => (Family::VPNV4, TableKind::Vpnv4),
+        ["display", "bgp", "vpnv6", "all", "routing-table"] => (Family::VPNV6, TableKind::Vpnv6),
+        _ => return None,
     })
 }
 

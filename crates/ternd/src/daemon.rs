@@ -115,7 +115,8 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     } else {
         cfg
     };
-    let peers = Peers::start(&cfg);
+    let rib = crate::rib_task::spawn(crate::rib_task::rib_config(cfg.local_as, cfg.router_id));
+    let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),
         running: std::sync::Mutex::new(running),
@@ -124,6 +125,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         peers: peers.index(),
         manager: tokio::sync::Mutex::new(peers),
         listeners: listeners.clone(),
+        rib,
     });
     let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {

@@ -1,10 +1,13 @@
-//! The peer displays in VRP's layout: `display bgp peer`, `display bgp peer X verbose`,
-//! `display bgp peer X log-info` (samples: the vendor's command reference).
+//! The daemon's displays in VRP's layout: `display bgp peer`, `display bgp peer X verbose`,
+//! `display bgp peer X log-info`, and the routing tables (`display bgp routing-table`,
+//! `display bgp labeled routing-table`, `display bgp vpnv4|vpnv6 all routing-table`), from the
+//! RIB task's snapshots (samples: the vendor's command reference).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::rib_task::{RouteRow, RouteTable};
 use crate::status::PeerStatus;
 
 /// `00h57m53s`, as the verbose display writes durations.
@@ -256,4 +259,173 @@ mod tests {
             "2026/11/18 11:06:40"
         );
     }
+}
+
+/// Which routing-table layout to print.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TableKind {
+    /// `display bgp routing-table` (IPv4 unicast).
+    Unicast,
+    /// `display bgp labeled routing-table`.
+    Labeled,
+    /// `display bgp vpnv4 all routing-table`: grouped by route distinguisher.
+    Vpnv4,
+    /// `display bgp vpnv6 all routing-table`: grouped by route distinguisher, a record of
+    /// several lines per path.
+    Vpnv6,
+}
+
+const STATUS_CODES: &str =
+    " Status codes: * - valid, > - best, d - damped, x - best external, a - add path,
+               h - history,  i - internal, s - suppressed, S - Stale
+               Origin : i - IGP, e - EGP, ? - incomplete
+";
+const RPKI_CODES: &str = " RPKI validation codes: V - valid, I - invalid, N - not-found\n";
+const COLUMNS: &str =
+    "      Network            NextHop        MED        LocPrf    PrefVal Path/Ogn\n";
+
+/// An address as VRP prints it: IPv6 in upper case (`::FFFF:10.2.2.2`, `2001:DB8::`).
+fn vrp_addr(a: IpAddr) -> String {
+    match a {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => v6.to_string().to_uppercase(),
+    }
+}
+
+/// `*>i`: valid, best, internal.
+fn status(r: &RouteRow) -> String {
+    let mut s = String::with_capacity(3);
+    s.push(if r.valid { '*' } else { ' ' });
+    s.push(if r.best { '>' } else { ' ' });
+    s.push(if r.internal { 'i' } else { ' ' });
+    s
+}
+
+/// `100 200?`: the AS path, then the origin code.
+fn path_ogn(r: &RouteRow) -> String {
+    format!("{}{}", r.as_path, r.origin)
+}
+
+/// Pads `s` to `w` columns, always leaving at least one space after it.
+fn col(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(w.saturating_sub(n).max(1)))
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn next_hop(r: &RouteRow) -> String {
+    r.next_hop.map(vrp_addr).unwrap_or_default()
+}
+
+/// The one-line rows of the IPv4 tables; the network is printed once per destination.
+fn rows(o: &mut String, routes: &[&RouteRow]) {
+    let mut last: Option<(&Option<String>, &str)> = None;
+    for r in routes {
+        let key = (&r.rd, r.prefix.as_str());
+        let net = if last == Some(key) { "" } else { &r.prefix };
+        last = Some(key);
+        let _ = writeln!(
+            o,
+            " {}{}{}{}{}{}{}",
+            col(&status(r), 5),
+            col(net, 19),
+            col(&next_hop(r), 16),
+            col(&opt(r.med), 11),
+            col(&opt(r.local_pref), 10),
+            col(&r.pref_val.to_string(), 7),
+            path_ogn(r)
+        );
+    }
+}
+
+/// The multi-line records of the VPNv6 table; a further path of the same destination shows
+/// only its status before its attributes.
+fn records(o: &mut String, routes: &[&RouteRow]) {
+    let mut last: Option<(&Option<String>, &str)> = None;
+    for r in routes {
+        let key = (&r.rd, r.prefix.as_str());
+        let st = status(r);
+        if last == Some(key) {
+            let _ = writeln!(o, " {}", st.trim_end());
+        } else {
+            let _ = writeln!(
+                o,
+                " {}Network  : {}PrefixLen : {}",
+                col(&st, 4),
+                col(&vrp_addr(r.network), 41),
+                r.prefix_len
+            );
+        }
+        last = Some(key);
+        let _ = writeln!(
+            o,
+            "     NextHop  : {}LocPrf    : {}",
+            col(&next_hop(r), 41),
+            opt(r.local_pref)
+        );
+        let _ = writeln!(
+            o,
+            "     MED      : {}PrefVal   : {}",
+            col(&opt(r.med), 41),
+            r.pref_val
+        );
+        let labels: Vec<String> = r.labels.iter().map(u32::to_string).collect();
+        let _ = writeln!(o, "     Label    : {}", labels.join(" "));
+        let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
+    }
+}
+
+/// `display bgp routing-table`, `display bgp labeled routing-table`, `display bgp vpnv4 all
+/// routing-table`, `display bgp vpnv6 all routing-table` (samples: the vendor's command
+/// reference). VPN tables are grouped by route distinguisher; the VPN-instance sections
+/// follow with VPN instances.
+pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, " BGP Local router ID is {}", t.router_id);
+    o.push_str(STATUS_CODES);
+    if kind != TableKind::Labeled {
+        o.push_str(RPKI_CODES);
+        o.push('\n');
+    }
+    let all: Vec<&RouteRow> = t.routes.iter().collect();
+    match kind {
+        TableKind::Unicast | TableKind::Labeled => {
+            let _ = writeln!(o, " Total Number of Routes: {}", t.routes.len());
+            o.push_str(COLUMNS);
+            if kind == TableKind::Unicast {
+                o.push('\n');
+            }
+            rows(&mut o, &all);
+        }
+        TableKind::Vpnv4 | TableKind::Vpnv6 => {
+            let _ = writeln!(o, " Total number of routes from all PE: {}", t.routes.len());
+            let mut groups: Vec<(&str, Vec<&RouteRow>)> = Vec::new();
+            for r in &all {
+                let rd = r.rd.as_deref().unwrap_or("");
+                match groups.last_mut() {
+                    Some((g, v)) if *g == rd => v.push(r),
+                    _ => groups.push((rd, vec![r])),
+                }
+            }
+            for (i, (rd, routes)) in groups.iter().enumerate() {
+                if i > 0 {
+                    o.push('\n');
+                }
+                let _ = writeln!(o, " Route Distinguisher: {rd}");
+                o.push('\n');
+                if kind == TableKind::Vpnv4 {
+                    o.push_str(COLUMNS);
+                    o.push('\n');
+                    rows(&mut o, routes);
+                } else {
+                    o.push('\n');
+                    records(&mut o, routes);
+                }
+            }
+        }
+    }
+    o
 }

@@ -5,7 +5,8 @@
 //! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
 //! - [`daemon`]: listeners and the control socket;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
-//! - [`display`]: the peer displays in VRP's layout;
+//! - [`display`]: the peer and routing-table displays in VRP's layout;
+//! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks;
 //! - [`status`]: what the displays read.
 
 pub mod config;
@@ -14,6 +15,7 @@ pub mod daemon;
 pub mod display;
 pub mod manager;
 pub mod peer;
+pub mod rib_task;
 pub mod sockets;
 pub mod spec;
 pub mod status;

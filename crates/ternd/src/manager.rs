@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::peer::{self, PeerCmd, PeerHandle};
+use crate::rib_task::RibHandle;
 use crate::sockets;
 use crate::spec::{DaemonConfig, PeerSpec};
 use crate::status::PeerStatus;
@@ -115,6 +116,7 @@ pub struct Peers {
     handles: HashMap<IpAddr, PeerHandle>,
     accepts: AcceptMap,
     index: StatusIndex,
+    rib: RibHandle,
 }
 
 fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -122,12 +124,13 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Peers {
-    /// Starts every peer of `cfg`.
-    pub fn start(cfg: &DaemonConfig) -> Peers {
+    /// Starts every peer of `cfg`; their sessions feed `rib`.
+    pub fn start(cfg: &DaemonConfig, rib: RibHandle) -> Peers {
         let mut p = Peers {
             handles: HashMap::new(),
             accepts: Arc::new(RwLock::new(HashMap::new())),
             index: Arc::new(RwLock::new(Vec::new())),
+            rib,
         };
         for spec in &cfg.peers {
             p.spawn(spec.clone());
@@ -150,7 +153,7 @@ impl Peers {
         if let Some(r) = spec.blocked() {
             warn!(peer = %spec.addr, "{r}");
         }
-        let h = peer::spawn(spec);
+        let h = peer::spawn(spec, self.rib.clone());
         write(&self.accepts).insert(h.spec.addr, h.accept.clone());
         self.handles.insert(h.spec.addr, h);
     }

@@ -4,7 +4,9 @@
 //! the SYN), takes over incoming ones from the listener, resolves connection collisions
 //! (RFC 4271 §6.8) and restarts the session after a failure. Each connection task runs one
 //! [`tern_fsm::Session`] over its socket: framing and decoding happen there, so a bad message
-//! only ever closes its own connection.
+//! only ever closes its own connection. A connection whose session is Established feeds the
+//! RIB task ([`crate::rib_task`]): PeerUp, every UPDATE that does not reset the session, and
+//! PeerDown when the session ends.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io;
@@ -24,6 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::rib_task::{self, RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::PeerSpec;
 use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus};
@@ -62,8 +65,8 @@ fn family_names(f: &[Family]) -> Vec<String> {
     f.iter().map(|f| f.to_string()).collect()
 }
 
-/// Starts the task for `spec`.
-pub fn spawn(spec: PeerSpec) -> PeerHandle {
+/// Starts the task for `spec`; its sessions feed `rib`.
+pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
     let (accept_tx, accept_rx) = mpsc::channel(4);
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let status = Arc::new(Mutex::new(PeerStatus {
@@ -87,7 +90,13 @@ pub fn spawn(spec: PeerSpec) -> PeerHandle {
         configured_hold: spec.hold_time,
         configured_keepalive: spec.keepalive,
     }));
-    let task = tokio::spawn(run_peer(spec.clone(), accept_rx, cmd_rx, status.clone()));
+    let task = tokio::spawn(run_peer(
+        spec.clone(),
+        accept_rx,
+        cmd_rx,
+        status.clone(),
+        rib,
+    ));
     PeerHandle {
         spec,
         accept: accept_tx,
@@ -192,6 +201,7 @@ async fn run_peer(
     mut accept_rx: mpsc::Receiver<TcpStream>,
     mut cmd_rx: mpsc::Receiver<PeerCmd>,
     status: Arc<Mutex<PeerStatus>>,
+    rib: RibHandle,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::channel::<ConnEvent>(16);
     let mut conns: Vec<Conn> = Vec::new();
@@ -226,7 +236,7 @@ async fn run_peer(
                 match res {
                     Ok(Ok(stream)) => {
                         next_id += 1;
-                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status));
+                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib));
                     }
                     Ok(Err(e)) => {
                         debug!(peer = %spec.addr, "connect failed: {e}");
@@ -254,7 +264,7 @@ async fn run_peer(
                     h.abort();
                 }
                 next_id += 1;
-                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status));
+                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib));
             }
             Some(ev) = ev_rx.recv() => match ev {
                 ConnEvent::OpenConfirm { id, peer_id } => {
@@ -343,13 +353,15 @@ fn start_conn(
     spec: &PeerSpec,
     ev_tx: &mpsc::Sender<ConnEvent>,
     status: &Arc<Mutex<PeerStatus>>,
+    rib: &RibHandle,
 ) -> Conn {
     let (close_tx, close_rx) = mpsc::channel(2);
+    let rib = rib.clone();
     let spec = spec.clone();
     let ev = ev_tx.clone();
     let st = status.clone();
     tokio::spawn(async move {
-        run_conn(id, stream, incoming, spec, ev.clone(), close_rx, st).await;
+        run_conn(id, stream, incoming, spec, ev.clone(), close_rx, st, rib).await;
         let _ = ev.send(ConnEvent::Gone { id }).await;
     });
     Conn {
@@ -392,6 +404,7 @@ impl Received {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_conn(
     id: u64,
     stream: TcpStream,
@@ -400,6 +413,7 @@ async fn run_conn(
     ev: mpsc::Sender<ConnEvent>,
     mut close_rx: mpsc::Receiver<u8>,
     status: Arc<Mutex<PeerStatus>>,
+    rib: RibHandle,
 ) {
     if incoming {
         let sock = socket2::SockRef::from(&stream);
@@ -434,6 +448,8 @@ async fn run_conn(
     outs.extend(fsm.handle(SystemTime::now(), Input::Connected));
     let mut closing = false;
     let mut confirmed = false;
+    // The session number while the RIB holds this connection's session as up.
+    let mut rib_session: Option<u64> = None;
     'run: loop {
         for o in outs.drain(..) {
             match o {
@@ -483,6 +499,13 @@ async fn run_conn(
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
+                    if let Some(session) = rib_session.take() {
+                        rib.send(RibMsg::PeerDown {
+                            peer: spec.addr,
+                            session,
+                        })
+                        .await;
+                    }
                     let mut st = lock(&status);
                     st.state = "Idle".into();
                     st.since = Some(SystemTime::now());
@@ -523,6 +546,19 @@ async fn run_conn(
                             used += f.bytes.len();
                             lock(&status).received.count(f.kind);
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
+                            if rib_session.is_none()
+                                && fsm.state() == State::Established
+                                && let Some(n) = fsm.negotiated()
+                            {
+                                let session = rib_task::new_session();
+                                rib.send(RibMsg::PeerUp {
+                                    session,
+                                    info: rib_peer_info(&spec, n),
+                                    ctx: n.rx_ctx(),
+                                })
+                                .await;
+                                rib_session = Some(session);
+                            }
                             if o.contains(&Output::Update)
                                 && let Some(n) = fsm.negotiated()
                                 && let Ok(u) = Update::decode(f.body)
@@ -539,6 +575,14 @@ async fn run_conn(
                                         }
                                         received.apply(&p);
                                         lock(&status).prefixes = received.counts();
+                                        if let Some(session) = rib_session {
+                                            rib.send(RibMsg::Update {
+                                                peer: spec.addr,
+                                                session,
+                                                body: f.body.to_vec(),
+                                            })
+                                            .await;
+                                        }
                                     }
                                 }
                             }
@@ -582,9 +626,29 @@ async fn run_conn(
         }
     }
     sync_log(&fsm, &status);
+    if let Some(session) = rib_session.take() {
+        rib.send(RibMsg::PeerDown {
+            peer: spec.addr,
+            session,
+        })
+        .await;
+    }
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
     info!(peer = %spec.addr, "connection {id} closed");
+}
+
+/// What the RIB needs to know about an Established peer.
+fn rib_peer_info(spec: &PeerSpec, n: &tern_fsm::Negotiated) -> tern_rib::PeerInfo {
+    tern_rib::PeerInfo {
+        addr: spec.addr,
+        router_id: n.peer_id,
+        asn: tern_types::Asn(n.peer_as),
+        ebgp: n.ebgp,
+        // `peer X reflect-client` and `peer X preferred-value` come with the routing work.
+        rr_client: false,
+        preferred_value: 0,
+    }
 }
 
 fn timer_idx(t: Timer) -> usize {
