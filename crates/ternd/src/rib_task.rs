@@ -335,3 +335,126 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
         cluster_id: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_rib::PathAttrs;
+    use tern_types::{Label, LabelStack, RouteDistinguisher};
+    use tern_wire::attr::AsPath;
+    use tern_wire::{Nlri, UpdateBuilder};
+
+    const PEER: &str = "10.0.0.2";
+
+    fn task() -> RibTask {
+        RibTask::new(rib_config(Some(100), Some("10.0.0.1".parse().unwrap())))
+    }
+
+    fn up(t: &mut RibTask, session: u64) {
+        t.handle(RibMsg::PeerUp {
+            session,
+            info: PeerInfo {
+                addr: PEER.parse().unwrap(),
+                router_id: "10.0.0.2".parse().unwrap(),
+                asn: Asn(200),
+                ebgp: true,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx: Ctx {
+                ebgp: true,
+                ..Ctx::default()
+            },
+        });
+    }
+
+    /// The body of an UPDATE announcing `n` in `family` with next hop `nh`, AS path 200.
+    fn body(family: Family, nh: NextHop, n: Nlri) -> Vec<u8> {
+        let a = PathAttrs::new(Origin::Igp, AsPath::sequence(&[200], true), nh.clone());
+        let mut out = Vec::new();
+        UpdateBuilder::new(&Ctx::default())
+            .reach(family, &nh, &a.to_wire(true), &[n], &mut out)
+            .unwrap();
+        out.remove(0).split_off(19)
+    }
+
+    fn vpn6_route() -> Nlri {
+        Nlri {
+            path_id: None,
+            rd: Some(RouteDistinguisher::type0(200, 1)),
+            labels: LabelStack::single(Label(1000)),
+            prefix: "2001:db8:a::/48".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn routes_come_and_go_with_the_session() {
+        let mut t = task();
+        up(&mut t, 7);
+        let nh = NextHop::ipv4_mapped("10.0.0.2".parse().unwrap());
+        t.handle(RibMsg::Update {
+            peer: PEER.parse().unwrap(),
+            session: 7,
+            body: body(Family::VPNV6, nh, vpn6_route()),
+        });
+        let tab = t.table(Family::VPNV6);
+        assert_eq!(tab.routes.len(), 1);
+        let r = &tab.routes[0];
+        assert_eq!(r.rd.as_deref(), Some("200:1"));
+        assert_eq!(r.prefix, "2001:db8:a::/48");
+        assert_eq!(r.labels, vec![1000]);
+        assert_eq!(r.next_hop, Some("::ffff:10.0.0.2".parse().unwrap()));
+        assert!(r.valid && r.best && !r.internal);
+        assert_eq!(r.as_path, "200");
+        assert_eq!(r.origin, "i");
+        let text = crate::display::routing_table(&tab, crate::display::TableKind::Vpnv6);
+        assert!(text.contains(" Route Distinguisher: 200:1\n"), "{text}");
+        assert!(text.contains(" *>  Network  : 2001:DB8:A::"), "{text}");
+        assert!(text.contains("     NextHop  : ::FFFF:10.0.0.2 "), "{text}");
+        assert!(text.contains("     Label    : 1000\n"), "{text}");
+        assert!(text.contains("     Path/Ogn : 200i\n"), "{text}");
+
+        // A message of an older session is ignored; the session's end withdraws the routes.
+        t.handle(RibMsg::PeerDown {
+            peer: PEER.parse().unwrap(),
+            session: 6,
+        });
+        assert_eq!(t.table(Family::VPNV6).routes.len(), 1);
+        t.handle(RibMsg::PeerDown {
+            peer: PEER.parse().unwrap(),
+            session: 7,
+        });
+        assert!(t.table(Family::VPNV6).routes.is_empty());
+        assert_eq!(t.rib().counts(Family::VPNV6), (0, 0));
+    }
+
+    #[test]
+    fn ipv4_unicast_display() {
+        let mut t = task();
+        up(&mut t, 1);
+        let n = Nlri {
+            path_id: None,
+            rd: None,
+            labels: LabelStack::new(),
+            prefix: "192.0.2.0/24".parse().unwrap(),
+        };
+        t.handle(RibMsg::Update {
+            peer: PEER.parse().unwrap(),
+            session: 1,
+            body: body(
+                Family::IPV4_UNICAST,
+                NextHop::Ipv4("10.0.0.2".parse().unwrap()),
+                n,
+            ),
+        });
+        let tab = t.table(Family::IPV4_UNICAST);
+        let text = crate::display::routing_table(&tab, crate::display::TableKind::Unicast);
+        assert!(text.contains(" Total Number of Routes: 1\n"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(" *>   192.0.2.0/24       10.0.0.2")
+                    && l.ends_with(" 0      200i")),
+            "{text}"
+        );
+    }
+}
