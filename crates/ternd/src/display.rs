@@ -360,12 +360,12 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
             );
         }
         last = Some(key);
-        let _ = writeln!(
-            o,
+        let line = format!(
             "     NextHop  : {}LocPrf    : {}",
             col(&next_hop(r), 41),
             opt(r.local_pref)
         );
+        let _ = writeln!(o, "{}", line.trim_end());
         let _ = writeln!(
             o,
             "     MED      : {}PrefVal   : {}",
@@ -373,7 +373,11 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
             r.pref_val
         );
         let labels: Vec<String> = r.labels.iter().map(u32::to_string).collect();
-        let _ = writeln!(o, "     Label    : {}", labels.join(" "));
+        let _ = writeln!(
+            o,
+            "{}",
+            format!("     Label    : {}", labels.join(" ")).trim_end()
+        );
         let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
     }
 }
