@@ -457,4 +457,31 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn labeled_display() {
+        let mut t = task();
+        up(&mut t, 2);
+        let n = Nlri {
+            path_id: None,
+            rd: None,
+            labels: LabelStack::single(Label(300)),
+            prefix: "198.51.100.0/24".parse().unwrap(),
+        };
+        let nh = NextHop::Ipv4("10.0.0.2".parse().unwrap());
+        t.handle(RibMsg::Update {
+            peer: PEER.parse().unwrap(),
+            session: 2,
+            body: body(Family::IPV4_LABELED, nh, n),
+        });
+        let tab = t.table(Family::IPV4_LABELED);
+        assert_eq!(tab.routes[0].labels, vec![300]);
+        let text = crate::display::routing_table(&tab, crate::display::TableKind::Labeled);
+        assert!(!text.contains("RPKI"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(" *>   198.51.100.0/24    10.0.0.2")),
+            "{text}"
+        );
+    }
 }
