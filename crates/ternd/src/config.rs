@@ -98,6 +98,17 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
         spec.description = peer.description.clone();
         spec.ignore = peer.ignore;
         spec.families = bgp.enabled_families(peer.addr);
+        for (k, f) in &bgp.families {
+            let Some(ap) = f.peer(peer.addr).filter(|_| k.vpn_instance().is_none()) else {
+                continue;
+            };
+            if ap.reflect_client {
+                spec.reflect_client.push(k.family());
+            }
+            if ap.next_hop_invariable {
+                spec.next_hop_invariable.push(k.family());
+            }
+        }
         spec.directly_connected = out.connected.iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
             spec.source = Some(source(cfg, peer.addr, ci)?);
@@ -193,5 +204,13 @@ mod tests {
         let e = load("interface LoopBack1\n#\nbgp 100\n router-id 1.1.1.1\n peer 4.4.4.9 as-number 200\n peer 4.4.4.9 connect-interface LoopBack1\n#\nreturn\n")
             .unwrap_err();
         assert!(e.to_string().contains("no IPv4 address"), "{e}");
+    }
+
+    #[test]
+    fn reflect_client_and_next_hop_invariable_per_family() {
+        let d = load("interface GigabitEthernet0/1/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 1.1.1.1\n peer 10.0.0.2 as-number 100\n #\n ipv4-family vpnv4\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 reflect-client\n #\n ipv6-family vpnv6\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 next-hop-invariable\n#\nreturn\n")
+            .unwrap();
+        assert_eq!(d.peers[0].reflect_client, vec![Family::VPNV4]);
+        assert_eq!(d.peers[0].next_hop_invariable, vec![Family::VPNV6]);
     }
 }

@@ -18,7 +18,7 @@ use socket2::{Domain, Socket, Type};
 use tern_fsm::{DownReason, Input, LogEvent, Output, PeerConfig, Session, State, Timer};
 use tern_types::Family;
 use tern_wire::message::{MAX_EXTENDED_LEN, MAX_LEN};
-use tern_wire::{Action, Nlri, Notification, Update, UpdateBuilder};
+use tern_wire::{Action, Nlri, Notification, Update};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -435,6 +435,11 @@ async fn run_conn(
                 break;
             }
             lock(&status_w).sent.count(kind);
+            // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
+            // UPDATEs queued for a session that has just ended.
+            if kind == tern_wire::message::msg_type::NOTIFICATION {
+                break;
+            }
         }
         let _ = wr.shutdown().await;
     });
@@ -492,10 +497,8 @@ async fn run_conn(
                         // session are already counted: keep them.
                         st.prefixes = received.counts();
                     }
+                    // The RIB task sends the initial table, then End-of-RIB per family.
                     info!(peer = %spec.addr, families = ?n.families, "session established");
-                    for f in &n.families {
-                        let _ = tx.send(UpdateBuilder::end_of_rib(*f)).await;
-                    }
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
@@ -555,6 +558,13 @@ async fn run_conn(
                                     session,
                                     info: rib_peer_info(&spec, n),
                                     ctx: n.rx_ctx(),
+                                    out: Some(rib_task::PeerOut {
+                                        tx: tx.clone(),
+                                        families: n.families.clone(),
+                                        ctx: n.tx_ctx(),
+                                        local: local.map(|a| a.ip()),
+                                        next_hop_invariable: spec.next_hop_invariable.clone(),
+                                    }),
                                 })
                                 .await;
                                 rib_session = Some(session);
@@ -645,8 +655,9 @@ fn rib_peer_info(spec: &PeerSpec, n: &tern_fsm::Negotiated) -> tern_rib::PeerInf
         router_id: n.peer_id,
         asn: tern_types::Asn(n.peer_as),
         ebgp: n.ebgp,
-        // `peer X reflect-client` and `peer X preferred-value` come with the routing work.
-        rr_client: false,
+        // `reflect-client` is per family in VRP; the RIB's reflection rules are per peer: a
+        // client in any family is a client. `peer X preferred-value` comes with policy.
+        rr_client: !n.ebgp && !spec.reflect_client.is_empty(),
         preferred_value: 0,
     }
 }

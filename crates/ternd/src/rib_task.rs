@@ -22,20 +22,30 @@
 //! - Next hops: every next hop counts as reachable with IGP cost 0 ([`tern_rib::AllReachable`]).
 //!   Resolution against the kernel routing table (and an unreachable next hop making a route
 //!   invalid) comes with the FIB work.
+//! - Export: [`RibMsg::PeerUp`] carries a [`PeerOut`] (the connection's writer, negotiated
+//!   families, send context, local address, `next-hop-invariable` families). The peer gets
+//!   the Loc-RIB of each family, then End-of-RIB; afterwards every input's best-path changes
+//!   go to each other peer that may have them (RFC 4456 rules, split horizon), with the
+//!   attributes of `out_attrs` (EBGP: AS prepended, LOCAL_PREF / ORIGINATOR_ID / CLUSTER_LIST /
+//!   foreign MED removed, next hop self unless `next-hop-invariable`; IBGP: next hop kept,
+//!   LOCAL_PREF 100 when absent, reflection attributes when reflecting). Withdrawals go only to
+//!   peers that were sent the destination. Per-peer encoding (update groups come later).
 //! - Displays ask with [`RibMsg::Table`] and get an owned snapshot of a family's table, every
 //!   path of every destination, sorted (RD, prefix; the best path first).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use tern_rib::rr::{self, Role};
 use tern_rib::{
-    AcceptAll, AllReachable, BestChange, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
+    AcceptAll, AllReachable, AttrId, Best, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib,
+    RibConfig, RouteKey,
 };
-use tern_types::{Asn, Family};
+use tern_types::{Asn, Family, LabelStack};
 use tern_wire::attr::Origin;
-use tern_wire::{Ctx, NextHop, Update};
+use tern_wire::{Ctx, NextHop, Nlri, Update, UpdateBuilder};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -53,6 +63,8 @@ pub enum RibMsg {
         info: PeerInfo,
         /// The context the peer's UPDATEs are decoded with.
         ctx: Ctx,
+        /// Where routes for the peer go (`None`: the peer is not sent routes).
+        out: Option<PeerOut>,
     },
     /// An UPDATE's body (the octets after the 19-octet header).
     Update {
@@ -77,6 +89,32 @@ pub enum RibMsg {
         /// Where the snapshot goes.
         reply: oneshot::Sender<RouteTable>,
     },
+}
+
+/// What the RIB task needs to send routes to an Established peer.
+#[derive(Debug, Clone)]
+pub struct PeerOut {
+    /// The connection's writer (whole messages, header included).
+    pub tx: mpsc::Sender<Vec<u8>>,
+    /// Negotiated families.
+    pub families: Vec<Family>,
+    /// The context to build UPDATEs for the peer with (4-octet AS, ADD-PATH send, Extended
+    /// Message).
+    pub ctx: Ctx,
+    /// The session's local address (next hop self).
+    pub local: Option<IpAddr>,
+    /// Families with `peer X next-hop-invariable`.
+    pub next_hop_invariable: Vec<Family>,
+}
+
+/// Messages for one connection's writer, in order.
+pub type Outgoing = (mpsc::Sender<Vec<u8>>, Vec<Vec<u8>>);
+
+/// An established peer that is sent routes, with what it was sent (its Adj-RIB-Out keys).
+struct OutPeer {
+    id: PeerId,
+    out: PeerOut,
+    sent: HashSet<(Family, RouteKey)>,
 }
 
 /// One path of a routing-table display.
@@ -174,13 +212,27 @@ pub struct RibTask {
     ids: HashMap<IpAddr, PeerId>,
     /// The current session of each peer that is up, with its receive context.
     up: HashMap<IpAddr, (u64, Ctx)>,
-    /// Best-path changes of the last input (for export, with the routing work).
+    /// Best-path changes of the last input.
     changes: Vec<BestChange>,
+    /// Peers routes are sent to, by address.
+    outs: HashMap<IpAddr, OutPeer>,
+    /// Messages to send, in order, per writer (filled by [`RibTask::handle`], sent by the task
+    /// loop).
+    outbox: Vec<Outgoing>,
 }
 
 async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
     while let Some(m) = rx.recv().await {
         t.handle(m);
+        // A full writer queue makes the RIB wait (TCP flow control toward a slow peer); a
+        // closed one is a connection that ended (its PeerDown follows).
+        for (tx, msgs) in t.take_outbox() {
+            for m in msgs {
+                if tx.send(m).await.is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -192,7 +244,14 @@ impl RibTask {
             ids: HashMap::new(),
             up: HashMap::new(),
             changes: Vec::new(),
+            outs: HashMap::new(),
+            outbox: Vec::new(),
         }
+    }
+
+    /// The messages produced by the last inputs, per writer.
+    pub fn take_outbox(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// The RIB (for tests).
@@ -209,17 +268,35 @@ impl RibTask {
     pub fn handle(&mut self, m: RibMsg) {
         self.changes.clear();
         match m {
-            RibMsg::PeerUp { session, info, ctx } => {
+            RibMsg::PeerUp {
+                session,
+                info,
+                ctx,
+                out,
+            } => {
                 let addr = info.addr;
                 let id = self.id(addr);
                 if self.up.contains_key(&addr) {
                     // A PeerDown was lost (cannot happen with one Established connection per
                     // peer): drop the old session's routes first.
+                    self.outs.remove(&addr);
                     self.rib.peer_down(id, &AllReachable, &mut self.changes);
+                    self.export();
                 }
                 self.rib.peer_up(id, info);
                 self.up.insert(addr, (session, ctx));
                 info!(peer = %addr, session, "RIB: peer up");
+                if let Some(out) = out {
+                    let mut p = OutPeer {
+                        id,
+                        out,
+                        sent: HashSet::new(),
+                    };
+                    let msgs = self.initial_table(&mut p);
+                    info!(peer = %addr, messages = msgs.len(), "RIB: initial table");
+                    self.outbox.push((p.out.tx.clone(), msgs));
+                    self.outs.insert(addr, p);
+                }
             }
             RibMsg::Update {
                 peer,
@@ -250,13 +327,16 @@ impl RibTask {
                     Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
                     Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
                 }
+                self.export();
             }
             RibMsg::PeerDown { peer, session } => {
                 if self.up.get(&peer).is_some_and(|(s, _)| *s == session) {
                     self.up.remove(&peer);
+                    self.outs.remove(&peer);
                     if let Some(&id) = self.ids.get(&peer) {
                         let n = self.rib.peer_down(id, &AllReachable, &mut self.changes);
                         info!(peer = %peer, session, routes = n, "RIB: peer down, routes withdrawn");
+                        self.export();
                     }
                 }
             }
@@ -327,6 +407,175 @@ impl RibTask {
     }
 }
 
+/// Routes of one family for one peer, grouped by what decides their outgoing attributes (the
+/// peer they came from and their attribute set).
+#[derive(Default)]
+struct Batch {
+    reach: BTreeMap<(PeerId, AttrId), Vec<Nlri>>,
+    withdraw: Vec<Nlri>,
+}
+
+impl RibTask {
+    /// The current best paths of every family `p` negotiated, then End-of-RIB for each.
+    fn initial_table(&self, p: &mut OutPeer) -> Vec<Vec<u8>> {
+        let mut msgs = Vec::new();
+        for family in p.out.families.clone() {
+            let mut b = Batch::default();
+            for (key, best) in self.rib.loc_rib(family) {
+                offer(&self.rib, p, family, &key, Some(&best), &mut b);
+            }
+            encode(&self.rib, p, family, b, &mut msgs);
+        }
+        for family in &p.out.families {
+            msgs.push(UpdateBuilder::end_of_rib(*family));
+        }
+        msgs
+    }
+
+    /// Sends the last input's best-path changes to every peer that may have them.
+    fn export(&mut self) {
+        if self.changes.is_empty() || self.outs.is_empty() {
+            return;
+        }
+        let mut addrs: Vec<IpAddr> = self.outs.keys().copied().collect();
+        addrs.sort();
+        for addr in addrs {
+            let Some(p) = self.outs.get_mut(&addr) else {
+                continue;
+            };
+            let mut batches: BTreeMap<Family, Batch> = BTreeMap::new();
+            for c in &self.changes {
+                if !p.out.families.contains(&c.family) {
+                    continue;
+                }
+                let b = batches.entry(c.family).or_default();
+                offer(&self.rib, p, c.family, &c.key, c.new.as_ref(), b);
+            }
+            let mut msgs = Vec::new();
+            for (family, b) in batches {
+                encode(&self.rib, p, family, b, &mut msgs);
+            }
+            if !msgs.is_empty() {
+                self.outbox.push((p.out.tx.clone(), msgs));
+            }
+        }
+        self.changes.clear();
+    }
+}
+
+/// Adds `key` to `b`: announced when `best` may go to `p`, withdrawn when it may not (or is
+/// gone) and `p` was sent the destination before.
+fn offer(
+    rib: &Rib,
+    p: &mut OutPeer,
+    family: Family,
+    key: &RouteKey,
+    best: Option<&Best>,
+    b: &mut Batch,
+) {
+    let path_id = p.out.ctx.add_path.contains(family).then_some(1);
+    if let Some(best) = best.filter(|best| allowed(rib, p.id, best.peer)) {
+        b.reach
+            .entry((best.peer, best.attrs))
+            .or_default()
+            .push(Nlri {
+                path_id,
+                rd: key.rd,
+                labels: best.labels,
+                prefix: key.prefix,
+            });
+        p.sent.insert((family, *key));
+    } else if p.sent.remove(&(family, *key)) {
+        b.withdraw.push(Nlri {
+            path_id,
+            rd: key.rd,
+            labels: LabelStack::new(),
+            prefix: key.prefix,
+        });
+    }
+}
+
+fn role(rib: &Rib, id: PeerId) -> Role {
+    match rib.peer(id) {
+        Some(i) => Role::of(id, i),
+        None if id == PeerId::LOCAL => Role::Local,
+        None => Role::NonClient,
+    }
+}
+
+/// RFC 4456 §6 and split horizon.
+fn allowed(rib: &Rib, to: PeerId, from: PeerId) -> bool {
+    rr::may_advertise(from, role(rib, from), to, role(rib, to), true)
+}
+
+/// The attributes a route from `from` with `attrs` is sent to `p` with.
+fn out_attrs(rib: &Rib, p: &OutPeer, family: Family, from: PeerId, attrs: AttrId) -> PathAttrs {
+    let cfg = rib.config();
+    let mut a = rib.attrs(attrs);
+    a.preferred_value = 0;
+    let from_role = role(rib, from);
+    let to_role = role(rib, p.id);
+    if to_role == Role::Ebgp {
+        a.as_path = a.as_path.prepend(cfg.local_as.0, 1);
+        a.local_pref = None;
+        rr::strip_for_ebgp(&mut a);
+        if from_role != Role::Local {
+            // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not propagated to
+            // other neighbouring ASes (VRP also keeps an IBGP-learned MED inside the AS).
+            a.med = None;
+        }
+        if !p.out.next_hop_invariable.contains(&family) {
+            a.next_hop = next_hop_self(family, p.out.local, cfg.router_id);
+        }
+    } else {
+        if a.local_pref.is_none() {
+            a.local_pref = Some(DEFAULT_LOCAL_PREF);
+        }
+        if rr::is_reflection(from_role, to_role) {
+            let originator = rib.peer(from).map_or(cfg.router_id, |i| i.router_id);
+            rr::reflect_attrs(&mut a, originator, rib.cluster_id());
+        }
+    }
+    a
+}
+
+/// VRP's default LOCAL_PREF.
+const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// The session's local address as a next hop of `family`: IPv6 families over an IPv4 session
+/// carry `::ffff:a.b.c.d`.
+fn next_hop_self(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> NextHop {
+    match (family.is_ipv6(), local) {
+        (false, Some(IpAddr::V4(a))) => NextHop::Ipv4(a),
+        (true, Some(IpAddr::V4(a))) => NextHop::ipv4_mapped(a),
+        (true, Some(IpAddr::V6(a))) => NextHop::Ipv6 {
+            global: a.to_ipv4_mapped().map_or(a, |v4| v4.to_ipv6_mapped()),
+            link_local: None,
+        },
+        // IPv4 routes over an IPv6 session (RFC 8950) are not supported yet.
+        (false, _) => NextHop::Ipv4(router_id),
+        (true, None) => NextHop::ipv4_mapped(router_id),
+    }
+}
+
+/// Appends the UPDATEs of `b` for `p`: withdrawals first, then one packed run per attribute
+/// group.
+fn encode(rib: &Rib, p: &OutPeer, family: Family, b: Batch, msgs: &mut Vec<Vec<u8>>) {
+    let builder = UpdateBuilder::new(&p.out.ctx);
+    if !b.withdraw.is_empty()
+        && let Err(e) = builder.withdraw(family, &b.withdraw, msgs)
+    {
+        warn!(family = %family, "RIB: withdrawal not encoded: {e}");
+    }
+    for ((from, attrs), routes) in b.reach {
+        let a = out_attrs(rib, p, family, from, attrs);
+        let wire = a.to_wire(p.out.ctx.four_octet_as);
+        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, msgs) {
+            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
+        }
+    }
+}
+
 /// The RIB's configuration from the daemon's (AS 0 and router ID 0.0.0.0 without BGP).
 pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConfig {
     RibConfig {
@@ -365,6 +614,7 @@ mod tests {
                 ebgp: true,
                 ..Ctx::default()
             },
+            out: None,
         });
     }
 
@@ -482,6 +732,190 @@ mod tests {
             text.lines()
                 .any(|l| l.starts_with(" *>   198.51.100.0/24    10.0.0.2")),
             "{text}"
+        );
+    }
+
+    /// Brings up a peer that is sent routes; returns its writer's receiving end.
+    fn up_out(
+        t: &mut RibTask,
+        addr: &str,
+        asn: u32,
+        local: &str,
+        rr_client: bool,
+        nhi: bool,
+    ) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(64);
+        t.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: addr.parse().unwrap(),
+                router_id: addr.parse().unwrap(),
+                asn: Asn(asn),
+                ebgp: asn != 100,
+                rr_client,
+                preferred_value: 0,
+            },
+            ctx: Ctx::default(),
+            out: Some(PeerOut {
+                tx,
+                families: vec![Family::VPNV6],
+                ctx: Ctx::default(),
+                local: Some(local.parse().unwrap()),
+                next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
+            }),
+        });
+        rx
+    }
+
+    /// Sends what the task queued for `rx`'s peer, as that peer would receive it, into `to`
+    /// (as received from its peer `from`).
+    fn deliver(t: &mut RibTask, rx: &mut mpsc::Receiver<Vec<u8>>, to: &mut RibTask, from: &str) {
+        for (tx, msgs) in t.take_outbox() {
+            for m in msgs {
+                tx.try_send(m).unwrap();
+            }
+        }
+        while let Ok(m) = rx.try_recv() {
+            to.handle(RibMsg::Update {
+                peer: from.parse().unwrap(),
+                session: to.up[&from.parse::<IpAddr>().unwrap()].0,
+                body: m[19..].to_vec(),
+            });
+        }
+    }
+
+    /// A receiving speaker with one peer, `from` in AS `asn`.
+    fn receiver(my_as: u32, from: &str, asn: u32) -> RibTask {
+        let mut b = RibTask::new(rib_config(Some(my_as), Some("9.9.9.9".parse().unwrap())));
+        b.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: from.parse().unwrap(),
+                router_id: from.parse().unwrap(),
+                asn: Asn(asn),
+                ebgp: asn != my_as,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx: Ctx {
+                ebgp: asn != my_as,
+                ..Ctx::default()
+            },
+            out: None,
+        });
+        b
+    }
+
+    fn announce_vpn6(t: &mut RibTask) {
+        let nh = NextHop::ipv4_mapped("10.0.0.2".parse().unwrap());
+        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+        t.handle(RibMsg::Update {
+            peer: PEER.parse().unwrap(),
+            session,
+            body: body(Family::VPNV6, nh, vpn6_route()),
+        });
+    }
+
+    #[test]
+    fn best_paths_go_to_ebgp_peers_with_next_hop_self() {
+        for nhi in [false, true] {
+            let mut t = task();
+            up(&mut t, 7);
+            let mut rx = up_out(&mut t, "10.0.1.2", 300, "10.0.1.1", false, nhi);
+            let mut b = receiver(300, "10.0.1.1", 100);
+            // The initial table: empty, then End-of-RIB.
+            deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+            assert!(b.table(Family::VPNV6).routes.is_empty());
+            announce_vpn6(&mut t);
+            deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+            let tab = b.table(Family::VPNV6);
+            assert_eq!(tab.routes.len(), 1, "{tab:?}");
+            let r = &tab.routes[0];
+            assert_eq!(r.as_path, "100 200");
+            assert_eq!(r.rd.as_deref(), Some("200:1"));
+            assert_eq!(r.labels, vec![1000]);
+            assert_eq!(r.local_pref, None);
+            let nh = if nhi {
+                "::ffff:10.0.0.2"
+            } else {
+                "::ffff:10.0.1.1"
+            };
+            assert_eq!(r.next_hop, Some(nh.parse().unwrap()), "nhi {nhi}");
+            // The source goes down: the route is withdrawn.
+            let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+            t.handle(RibMsg::PeerDown {
+                peer: PEER.parse().unwrap(),
+                session,
+            });
+            deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+            assert!(b.table(Family::VPNV6).routes.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_peer_coming_up_gets_the_table_and_ibgp_rules_apply() {
+        let mut t = task();
+        up(&mut t, 7);
+        announce_vpn6(&mut t);
+        // IBGP non-client: next hop kept, LOCAL_PREF 100, no reflection attributes.
+        let mut rx = up_out(&mut t, "10.0.1.3", 100, "10.0.1.1", false, false);
+        let mut b = receiver(100, "10.0.1.1", 100);
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let tab = b.table(Family::VPNV6);
+        assert_eq!(tab.routes.len(), 1, "{tab:?}");
+        let r = &tab.routes[0];
+        assert_eq!(r.as_path, "200");
+        assert_eq!(r.local_pref, Some(100));
+        assert_eq!(r.next_hop, Some("::ffff:10.0.0.2".parse().unwrap()));
+        // Never back to the sender; IBGP-learned not to another non-client, but to a client
+        // with ORIGINATOR_ID and CLUSTER_LIST.
+        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+        t.handle(RibMsg::PeerDown {
+            peer: PEER.parse().unwrap(),
+            session,
+        });
+        let _ = t.take_outbox();
+        let mut n2 = up_out(&mut t, "10.0.1.4", 100, "10.0.1.1", false, false);
+        let mut c = up_out(&mut t, "10.0.1.5", 100, "10.0.1.1", true, false);
+        let _ = t.take_outbox();
+        while n2.try_recv().is_ok() || c.try_recv().is_ok() {}
+        let a = PathAttrs::new(
+            Origin::Igp,
+            AsPath::empty(true),
+            NextHop::ipv4_mapped("10.0.1.3".parse().unwrap()),
+        );
+        let mut out = Vec::new();
+        UpdateBuilder::new(&Ctx::default())
+            .reach(
+                Family::VPNV6,
+                &a.next_hop,
+                &a.to_wire(true),
+                &[vpn6_route()],
+                &mut out,
+            )
+            .unwrap();
+        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].0;
+        t.handle(RibMsg::Update {
+            peer: "10.0.1.3".parse().unwrap(),
+            session,
+            body: out.remove(0).split_off(19),
+        });
+        let mut cb = receiver(100, "10.0.1.1", 100);
+        deliver(&mut t, &mut c, &mut cb, "10.0.1.1");
+        assert!(rx.try_recv().is_err(), "back to the sender");
+        assert!(n2.try_recv().is_err(), "to a non-client");
+        let tab = cb.table(Family::VPNV6);
+        assert_eq!(tab.routes.len(), 1, "{tab:?}");
+        let set = cb.rib().attrs(
+            cb.rib()
+                .best(Family::VPNV6, &RouteKey::of_nlri(&vpn6_route()))
+                .unwrap()
+                .attrs,
+        );
+        assert_eq!(set.originator_id, Some("10.0.1.3".parse().unwrap()));
+        assert_eq!(
+            set.cluster_list,
+            vec!["10.0.0.1".parse::<Ipv4Addr>().unwrap()]
         );
     }
 }

@@ -66,6 +66,10 @@ pub struct PeerSpec {
     pub ignore: bool,
     /// The peer address lies on a subnet of a configured interface.
     pub directly_connected: bool,
+    /// Families with `peer X reflect-client`.
+    pub reflect_client: Vec<Family>,
+    /// Families with `peer X next-hop-invariable`.
+    pub next_hop_invariable: Vec<Family>,
 }
 
 impl PeerSpec {
@@ -88,6 +92,8 @@ impl PeerSpec {
             description: None,
             ignore: false,
             directly_connected: true,
+            reflect_client: Vec::new(),
+            next_hop_invariable: Vec::new(),
         }
     }
 

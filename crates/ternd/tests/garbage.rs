@@ -93,7 +93,8 @@ struct Case {
     data: Vec<u8>,
     /// Sent one octet per segment.
     slow: bool,
-    /// The types of what ternd sends, the NOTIFICATION last (OPEN, NOTIFICATION by default).
+    /// The types of what ternd sends, UPDATEs left out, the NOTIFICATION last (OPEN,
+    /// NOTIFICATION by default).
     kinds: &'static [u8],
 }
 
@@ -260,13 +261,14 @@ fn cases() -> Vec<Case> {
             slow: true,
             ..Case::default()
         },
-        // After Established (ternd answers OPEN with KEEPALIVE, and sends End-of-RIB on Up).
+        // After Established (ternd answers OPEN with KEEPALIVE; the RIB task's initial table and
+        // End-of-RIB may or may not come before the NOTIFICATION: UPDATEs are not counted).
         Case {
             name: "bad marker when Established",
             send: established(&bad_marker_late),
             code: 1,
             subcode: 1,
-            kinds: &[1, 4, 2, 3],
+            kinds: &[1, 4, 3],
             ..Case::default()
         },
         Case {
@@ -275,7 +277,7 @@ fn cases() -> Vec<Case> {
             code: 1,
             subcode: 2,
             data: vec![0, 16],
-            kinds: &[1, 4, 2, 3],
+            kinds: &[1, 4, 3],
             ..Case::default()
         },
         // §6.3: withdrawn routes length past the end of the UPDATE → Malformed Attribute List.
@@ -284,7 +286,7 @@ fn cases() -> Vec<Case> {
             send: established(&msg(2, &[0, 9, 0, 0])),
             code: 3,
             subcode: 1,
-            kinds: &[1, 4, 2, 3],
+            kinds: &[1, 4, 3],
             ..Case::default()
         },
         // RFC 6608: OPEN in Established → FSM Error, Receive Unexpected Message in Established.
@@ -293,7 +295,7 @@ fn cases() -> Vec<Case> {
             send: established(&open(4, CLIENT_AS, 90)),
             code: 5,
             subcode: 3,
-            kinds: &[1, 4, 2, 3],
+            kinds: &[1, 4, 3],
             ..Case::default()
         },
     ]
@@ -337,8 +339,8 @@ fn check(case: &Case, out: &Output) -> Result<(), String> {
         return Err(format!("client failed ({}): {stderr}", out.status));
     }
     let msgs = messages(&unhex(&stdout))?;
-    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
-    if kinds != case.kinds {
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).filter(|k| *k != 2).collect();
+    if kinds != case.kinds || msgs.last().map(|m| m.0) != Some(3) {
         return Err(format!(
             "expected message types {:?} then close, got {kinds:?}: {msgs:02x?}",
             case.kinds
