@@ -4,6 +4,8 @@
 //! `::ffff:a.b.c.d`), or A's next hop unchanged when T has `peer B next-hop-invariable` in the
 //! VPN families. When A goes away, B's routes are withdrawn.
 //!
+//! The same with FRR as B checks that another implementation accepts ternd's UPDATEs.
+//!
 //! Topology: FRR A 10.0.0.2/24 ── 10.0.0.1/24 T 10.0.1.1/24 ── 10.0.1.2/24 B.
 //! Needs root (network namespaces) and FRR.
 
@@ -112,15 +114,15 @@ impl Drop for Bgpd {
     }
 }
 
-fn start_frr(ns: &Netns, dir: &TempDir) -> Bgpd {
-    let cfg = dir.write("bgpd.conf", FRR_CFG);
-    let vty = dir.path("vty");
+fn start_frr(ns: &Netns, dir: &TempDir, name: &str, text: &str) -> Bgpd {
+    let cfg = dir.write(&format!("{name}.conf"), text);
+    let vty = dir.path(&format!("{name}.vty"));
     std::fs::create_dir_all(&vty).expect("vty dir");
-    let log_opt = format!("file:{}", dir.path("bgpd.log").display());
+    let log_opt = format!("file:{}", dir.path(&format!("{name}.log")).display());
     let (cfg_s, vty_s, pid_s) = (
         cfg.display().to_string(),
         vty.display().to_string(),
-        dir.path("bgpd.pid").display().to_string(),
+        dir.path(&format!("{name}.pid")).display().to_string(),
     );
     // -Z: no zebra; -S: stay root; -P 0: no TCP vty.
     Bgpd(ns.spawn(
@@ -139,7 +141,7 @@ fn start_frr(ns: &Netns, dir: &TempDir) -> Bgpd {
             "--log",
             &log_opt,
         ],
-        &dir.path("bgpd.out"),
+        &dir.path(&format!("{name}.out")),
     ))
 }
 
@@ -170,7 +172,7 @@ fn run(tag: &str, nhi: bool) {
     let dir = TempDir::new(tag);
     let t = Ternd::start(&t_ns, &dir, "t", &t_cfg(nhi), &["0.0.0.0:179"]);
     let b = Ternd::start(&b_ns, &dir, "b", B_CFG, &["0.0.0.0:179"]);
-    let mut frr = start_frr(&a_ns, &dir);
+    let mut frr = start_frr(&a_ns, &dir, "bgpd", FRR_CFG);
     let logs = || {
         format!(
             "--- T ---\n{}\n--- B ---\n{}\n--- bgpd ---\n{}",
@@ -242,4 +244,89 @@ fn vpn_routes_exported_with_next_hop_self() {
 #[test]
 fn vpn_routes_exported_with_next_hop_invariable() {
     run("ei", true);
+}
+
+const FRR_B_CFG: &str = "frr defaults traditional
+hostname b
+!
+router bgp 300
+ bgp router-id 10.0.1.2
+ no bgp default ipv4-unicast
+ no bgp ebgp-requires-policy
+ neighbor 10.0.1.1 remote-as 100
+ neighbor 10.0.1.1 timers 10 30
+ neighbor 10.0.1.1 timers connect 5
+ !
+ address-family ipv4 vpn
+  neighbor 10.0.1.1 activate
+ exit-address-family
+ !
+ address-family ipv6 vpn
+  neighbor 10.0.1.1 activate
+ exit-address-family
+exit
+!
+";
+
+/// `vtysh -c command` against the FRR whose files are `name.*` in `dir`, as JSON.
+fn vtysh(ns: &Netns, dir: &TempDir, name: &str, command: &str) -> Value {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, "vtysh", "--vty_socket"])
+        .arg(dir.path(&format!("{name}.vty")))
+        .args(["-c", command])
+        .output()
+        .expect("vtysh");
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The paths FRR shows for `prefix` under RD `rd` in `show bgp ipv4|ipv6 vpn json`.
+fn frr_paths(v: &Value, rd: &str, prefix: &str) -> Vec<Value> {
+    v["routes"]["routeDistinguishers"][rd][prefix]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// FRR as B: the UPDATEs ternd encodes are accepted by another implementation.
+#[test]
+fn vpn_routes_exported_to_frr() {
+    let a_ns = Netns::new("efa");
+    let t_ns = Netns::new("eft");
+    let b_ns = Netns::new("efb");
+    link(&a_ns, &["10.0.0.2/24"], &t_ns, &["10.0.0.1/24"]);
+    link(&t_ns, &["10.0.1.1/24"], &b_ns, &["10.0.1.2/24"]);
+    let dir = TempDir::new("exfrr");
+    let t = Ternd::start(&t_ns, &dir, "t", &t_cfg(false), &["0.0.0.0:179"]);
+    let _a = start_frr(&a_ns, &dir, "a", FRR_CFG);
+    let _b = start_frr(&b_ns, &dir, "b", FRR_B_CFG);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    t.wait_established("10.0.1.2", Duration::from_secs(60));
+    let v4 = || vtysh(&b_ns, &dir, "b", "show bgp ipv4 vpn json");
+    let v6 = || vtysh(&b_ns, &dir, "b", "show bgp ipv6 vpn json");
+    let arrived = wait_for(Duration::from_secs(30), || {
+        !frr_paths(&v4(), "200:1", "10.1.0.0/16").is_empty()
+            && !frr_paths(&v6(), "200:1", "2001:db8:a::/48").is_empty()
+    });
+    assert!(
+        arrived,
+        "routes did not reach FRR B:\n{}\n{}\n--- T ---\n{}\n--- B ---\n{}",
+        v4(),
+        v6(),
+        t.log_text(),
+        std::fs::read_to_string(dir.path("b.log")).unwrap_or_default()
+    );
+    let p = &frr_paths(&v4(), "200:1", "10.1.0.0/16")[0];
+    eprintln!("{p}");
+    assert_eq!(p["path"], "100 200", "{p}");
+    assert_eq!(p["nexthops"][0]["ip"], "10.0.1.1", "{p}");
+    let p = &frr_paths(&v6(), "200:1", "2001:db8:a::/48")[0];
+    eprintln!("{p}");
+    assert_eq!(p["path"], "100 200", "{p}");
+    // FRR prints an IPv4-mapped address in hex (`::ffff:a00:101`).
+    let nh: std::net::Ipv6Addr = p["nexthops"][0]["ip"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        nh,
+        "::ffff:10.0.1.1".parse::<std::net::Ipv6Addr>().unwrap(),
+        "{p}"
+    );
 }
