@@ -160,21 +160,7 @@ fn ebgp_between_loopbacks_three_hops_away_needs_ebgp_max_hop_3() {
         ("ebgp-max-hop 3", std::thread::spawn(|| comes_up(3))),
         ("ebgp-max-hop 10", std::thread::spawn(|| comes_up(10))),
     ];
-    let mut failures = Vec::new();
-    for (name, h) in cases {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => failures.push(format!("{name}: {e}")),
-            Err(p) => failures.push(format!(
-                "{name}: panicked: {}",
-                p.downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                    .unwrap_or_default()
-            )),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    common::join_all(cases);
 }
 
 #[test]

@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{Netns, TempDir, Ternd, link};
@@ -148,31 +147,13 @@ fn via_router(hops: u8) -> Pair {
     }
 }
 
-fn join_all(cases: Vec<(&str, JoinHandle<Result<(), String>>)>) {
-    let mut failures = Vec::new();
-    for (name, h) in cases {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => failures.push(format!("{name}: {e}")),
-            Err(p) => failures.push(format!(
-                "{name}: panicked: {}",
-                p.downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
-                    .unwrap_or_default()
-            )),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
 fn password(key: &str) -> Vec<String> {
     vec![format!("password simple {key}")]
 }
 
 #[test]
 fn md5_keys_must_match() {
-    join_all(vec![
+    common::join_all(vec![
         (
             "same key",
             std::thread::spawn(|| {
@@ -201,7 +182,7 @@ fn md5_keys_must_match() {
 
 #[test]
 fn gtsm_valid_ttl_hops_counts_routers() {
-    join_all(vec![
+    common::join_all(vec![
         (
             "valid-ttl-hops 1 across a router",
             std::thread::spawn(|| via_router(1).never_up("valid-ttl-hops 1, one router")),

@@ -300,3 +300,22 @@ pub fn families(peer: &serde_json::Value) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Joins test cases run in threads and fails with every case's error at once.
+pub fn join_all(cases: Vec<(&str, std::thread::JoinHandle<Result<(), String>>)>) {
+    let mut failures = Vec::new();
+    for (name, h) in cases {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("{name}: {e}")),
+            Err(p) => failures.push(format!(
+                "{name}: panicked: {}",
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
