@@ -161,8 +161,26 @@ fn display() -> Node {
 fn display_bgp() -> Node {
     let show = SessionCmd::Show;
     let peer = || kw("peer", "Peers of the address family").session(show);
-    let table = || kw("routing-table", "BGP routing table").session(show);
+    let table = || {
+        kw("routing-table", "BGP routing table").session(show).then(
+            arg(
+                ArgKind::IpAddr,
+                "ip-address",
+                "Destination address (longest match)",
+            )
+            .session(show),
+        )
+    };
     let all = || kw("all", "All peers").sub([peer(), table()]);
+    let vpn = |name: &'static str, help: &'static str| {
+        kw(name, help).sub([
+            all(),
+            kw("vpn-instance", "A VPN instance's routes")
+                .then(arg(NAME31, "vpn-instance-name", "VPN instance name").then(table())),
+            kw("route-distinguisher", "Routes of one route distinguisher")
+                .then(arg(ArgKind::Rd, "route-distinguisher", "RD").then(table())),
+        ])
+    };
     kw("bgp", "BGP information").sub([
         kw("peer", "BGP peers").session(show).then(
             arg(ArgKind::IpAddr, "peer-address", "Peer address")
@@ -173,8 +191,8 @@ fn display_bgp() -> Node {
                 ]),
         ),
         table(),
-        kw("vpnv4", "BGP VPNv4 address family").then(all()),
-        kw("vpnv6", "BGP VPNv6 address family").then(all()),
+        vpn("vpnv4", "BGP VPNv4 address family"),
+        vpn("vpnv6", "BGP VPNv6 address family"),
         kw("labeled", "BGP labeled address family").sub([peer(), table()]),
         kw("ipv6", "BGP IPv6 address family").then(peer()),
     ])

@@ -789,8 +789,27 @@ impl Rib {
         resolver: &dyn NextHopResolver,
         out: &mut Vec<BestChange>,
     ) -> bool {
+        self.inject(family, key, PeerId::LOCAL, 0, attrs, labels, resolver, out)
+    }
+
+    /// Puts a path from `peer` (registered with [`Rib::peer_up`], or [`PeerId::LOCAL`]) with
+    /// ADD-PATH-like id `path_id` into the table, replacing the same (peer, path id) path: how
+    /// a VPN instance's table receives the VPN routes it imports (one path per source RD) and
+    /// how local routes are originated. No import policy runs; `attrs` are used as given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn inject(
+        &mut self,
+        family: Family,
+        key: RouteKey,
+        peer: PeerId,
+        path_id: u32,
+        attrs: &PathAttrs,
+        labels: LabelStack,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> bool {
         self.collect();
-        if !FAMILIES.contains(&family) || !key_fits(family, &key) {
+        if !FAMILIES.contains(&family) || !key_fits(family, &key) || self.peer(peer).is_none() {
             return false;
         }
         let id = self.store.intern(attrs);
@@ -802,8 +821,8 @@ impl Rib {
             prefix: key.prefix,
         };
         let path = Path {
-            peer: PeerId::LOCAL,
-            path_id: 0,
+            peer,
+            path_id,
             in_attrs: id,
             attrs: id,
             label: PackedLabel::pack(&n.labels, &mut self.store),
@@ -833,14 +852,28 @@ impl Rib {
         resolver: &dyn NextHopResolver,
         out: &mut Vec<BestChange>,
     ) -> bool {
+        self.withdraw_path(family, key, PeerId::LOCAL, 0, resolver, out)
+    }
+
+    /// Withdraws the path `(peer, path_id)` of a destination (the reverse of
+    /// [`Rib::inject`]); true when there was one.
+    pub fn withdraw_path(
+        &mut self,
+        family: Family,
+        key: RouteKey,
+        peer: PeerId,
+        path_id: u32,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> bool {
         self.collect();
         let n = Nlri {
-            path_id: None,
+            path_id: Some(path_id),
             rd: key.rd,
             labels: LabelStack::new(),
             prefix: key.prefix,
         };
-        self.withdraw_one(PeerId::LOCAL, family, &n, resolver, out) == Some(true)
+        self.withdraw_one(peer, family, &n, resolver, out) == Some(true)
     }
 
     /// Runs import policy again over the peer's Adj-RIB-In (after a policy change; no route

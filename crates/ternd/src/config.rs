@@ -12,7 +12,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use tern_config::{Config, Password as CfgPassword};
 
-use crate::spec::{DaemonConfig, Password, PeerSpec, Source};
+use tern_types::Family;
+
+use crate::spec::{DaemonConfig, LocalRoute, Password, PeerSpec, Routing, Source, VrfSpec};
 
 /// A configuration that loads but cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +79,13 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
         )
     })?;
     out.router_id = Some(rid);
+    out.routing = routing(cfg, bgp);
     for (vrf, peer) in bgp.sessions() {
-        if let Some(v) = vrf {
+        if let Some(v) = vrf
+            && !out.routing.vrfs.iter().any(|s| s.name == v)
+        {
             tracing::warn!(
-                "peer {} in vpn-instance {v}: kept, not active (VPN instance sessions come with VRF support)",
+                "peer {} in vpn-instance {v}: kept, not active (the instance has no route-distinguisher)",
                 peer.addr
             );
             continue;
@@ -97,9 +102,21 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
         }
         spec.description = peer.description.clone();
         spec.ignore = peer.ignore;
-        spec.families = bgp.enabled_families(peer.addr);
+        spec.families = match vrf {
+            None => bgp.enabled_families(peer.addr),
+            // A VPN instance peer speaks the instance family it was configured in.
+            Some(v) => bgp
+                .families
+                .iter()
+                .filter(|(k, f)| {
+                    k.vpn_instance() == Some(v) && f.vrf_peers.contains_key(&peer.addr)
+                })
+                .map(|(k, _)| k.family())
+                .collect(),
+        };
+        spec.vrf = vrf.map(str::to_string);
         for (k, f) in &bgp.families {
-            let Some(ap) = f.peer(peer.addr).filter(|_| k.vpn_instance().is_none()) else {
+            let Some(ap) = f.peer(peer.addr).filter(|_| k.vpn_instance() == vrf) else {
                 continue;
             };
             if ap.reflect_client {
@@ -108,14 +125,139 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if ap.next_hop_invariable {
                 spec.next_hop_invariable.push(k.family());
             }
+            if ap.next_hop_local {
+                spec.next_hop_local.push(k.family());
+            }
         }
-        spec.directly_connected = out.connected.iter().any(|n| n.contains(&peer.addr));
+        spec.directly_connected = connected(cfg, vrf).iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
             spec.source = Some(source(cfg, peer.addr, ci)?);
         }
         out.peers.push(spec);
     }
     Ok(out)
+}
+
+/// The subnets of the enabled interfaces of a routing domain (the public one, or the
+/// interfaces bound to a VPN instance).
+fn connected(cfg: &Config, vrf: Option<&str>) -> Vec<IpNet> {
+    cfg.interfaces
+        .values()
+        .filter(|i| i.is_enabled() && i.vpn_instance.as_deref() == vrf)
+        .flat_map(|i| i.addresses().collect::<Vec<IpNet>>())
+        .collect()
+}
+
+/// The routing side: VPN instances with a route distinguisher, locally originated routes, VPN
+/// route-target filtering.
+///
+/// Local routes (VRP): `network P` originates P when the domain's routing table holds exactly P
+/// (a direct route, from an interface address, or a static route), with ORIGIN IGP;
+/// `import-route direct|static` originates every direct or static route of the domain with
+/// ORIGIN incomplete and MED the route's cost (0), or `med M`. IPv6 link-local subnets are not
+/// routes.
+fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
+    use tern_config::{AfKey, ImportProtocol};
+    use tern_types::Afi;
+    use tern_wire::attr::Origin;
+    let mut r = Routing::default();
+    for vi in cfg.vpn_instances.values() {
+        for afi in [Afi::IPV4, Afi::IPV6] {
+            let Some(af) = vi.af(afi) else { continue };
+            let Some(rd) = af.rd else { continue };
+            r.vrfs.push(VrfSpec {
+                name: vi.name.clone(),
+                family: if afi == Afi::IPV6 {
+                    Family::IPV6_UNICAST
+                } else {
+                    Family::IPV4_UNICAST
+                },
+                rd,
+                import_rt: af.import_rt.clone(),
+                export_rt: af.export_rt.clone(),
+                per_instance_label: af.apply_label_per_instance,
+            });
+        }
+    }
+    for (k, f) in &bgp.families {
+        if matches!(k, AfKey::Vpnv4 | AfKey::Vpnv6) && !f.vpn_target_filtering() {
+            r.keep_all_vpn.push(k.family());
+        }
+        if r.cluster_id.is_none() {
+            r.cluster_id = f.reflector_cluster_id;
+        }
+        let (vrf, family) = match k {
+            AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Vrf { .. } => {
+                (k.vpn_instance(), k.family())
+            }
+            _ => continue,
+        };
+        let in_family = |n: &IpNet| n.addr().is_ipv6() == family.is_ipv6();
+        let direct: Vec<IpNet> = connected(cfg, vrf)
+            .into_iter()
+            .map(|n| n.trunc())
+            .filter(|n| in_family(n) && !is_link_local(n))
+            .collect();
+        let statics: Vec<&tern_config::StaticRoute> = cfg
+            .static_routes
+            .iter()
+            .filter(|s| s.vpn_instance.as_deref() == vrf && in_family(&s.prefix))
+            .collect();
+        let mut add = |prefix: IpNet, origin, med, next_hop, policy: &Option<String>| {
+            if !r
+                .local
+                .iter()
+                .any(|l| l.vrf.as_deref() == vrf && l.prefix == prefix)
+            {
+                r.local.push(LocalRoute {
+                    vrf: vrf.map(str::to_string),
+                    prefix,
+                    origin,
+                    med,
+                    next_hop,
+                    policy: policy.clone(),
+                });
+            }
+        };
+        for n in &f.networks {
+            if direct.contains(&n.prefix) {
+                add(n.prefix, Origin::Igp, Some(0), None, &n.route_policy);
+            } else if let Some(s) = statics.iter().find(|s| s.prefix == n.prefix) {
+                add(n.prefix, Origin::Igp, Some(0), s.next_hop, &n.route_policy);
+            }
+        }
+        for ir in &f.import_routes {
+            match ir.protocol {
+                ImportProtocol::Direct => {
+                    for n in &direct {
+                        add(
+                            *n,
+                            Origin::Incomplete,
+                            Some(ir.med.unwrap_or(0)),
+                            None,
+                            &ir.route_policy,
+                        );
+                    }
+                }
+                ImportProtocol::Static => {
+                    for s in &statics {
+                        add(
+                            s.prefix,
+                            Origin::Incomplete,
+                            Some(ir.med.unwrap_or(0)),
+                            s.next_hop,
+                            &ir.route_policy,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    r
+}
+
+fn is_link_local(n: &IpNet) -> bool {
+    matches!(n, IpNet::V6(v6) if (v6.addr().segments()[0] & 0xffc0) == 0xfe80)
 }
 
 fn source(
@@ -185,8 +327,26 @@ mod tests {
             .find(|p| p.addr == IpAddr::from([2, 2, 2, 9]))
             .unwrap();
         assert_eq!(asbr.ttl(), 255, "IBGP");
-        // The CE session lives in vpn1 and is not run by the public daemon.
-        assert_eq!(d.peers.len(), 2);
+        // The CE session runs in vpn1.
+        assert_eq!(d.peers.len(), 3);
+        let ce = d
+            .peers
+            .iter()
+            .find(|p| p.addr == "2001:db8:1::1".parse::<IpAddr>().unwrap())
+            .unwrap();
+        assert_eq!(ce.vrf.as_deref(), Some("vpn1"));
+        assert_eq!(ce.families, vec![Family::IPV6_UNICAST]);
+        assert!(ce.directly_connected && ce.blocked().is_none());
+        let r = &d.routing;
+        assert_eq!(r.vrfs.len(), 1);
+        assert_eq!(r.vrfs[0].rd.to_string(), "100:1");
+        assert!(r.vrfs[0].per_instance_label);
+        assert_eq!(r.vrfs[0].vpn_family(), Family::VPNV6);
+        // import-route direct in vpn1: the CE-facing subnet.
+        assert_eq!(r.local.len(), 1, "{:?}", r.local);
+        assert_eq!(r.local[0].vrf.as_deref(), Some("vpn1"));
+        assert_eq!(r.local[0].prefix.to_string(), "2001:db8:1::/64");
+        assert!(r.keep_all_vpn.is_empty());
     }
 
     #[test]

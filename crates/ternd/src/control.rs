@@ -368,6 +368,14 @@ impl ControlService {
 
     /// Moves the sessions to a committed configuration.
     async fn apply(&self, job: Job) {
+        if job.old.routing != job.new.routing {
+            self.shared
+                .rib
+                .send(crate::rib_task::RibMsg::Settings(std::sync::Arc::new(
+                    job.new.routing.clone(),
+                )))
+                .await;
+        }
         let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
         if plan.is_empty() {
             return;
@@ -587,16 +595,39 @@ impl tern_api::Control for ControlService {
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
 async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
-    if let Some((family, kind)) = routing_table(&words) {
-        let t = shared
+    if let Some(q) = routing_table(&words) {
+        let mut t = shared
             .rib
-            .table(family)
+            .table(q.vrf.clone(), q.family)
             .await
-            .ok_or_else(|| "Error: The routing table is not available.".to_owned())?;
+            .ok_or_else(|| match &q.vrf {
+                Some(v) => format!("Error: The VPN instance {v} does not exist."),
+                None => "Error: The routing table is not available.".to_owned(),
+            })?;
+        if let Some(rd) = &q.rd {
+            t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
+            t.destinations = count_destinations(&t);
+        }
+        if let Some(addr) = q.lookup {
+            // Longest match: the most specific prefix holding the address.
+            let best = t
+                .routes
+                .iter()
+                .filter(|r| {
+                    ipnet::IpNet::new(r.network, r.prefix_len).is_ok_and(|n| n.contains(&addr))
+                })
+                .map(|r| r.prefix_len)
+                .max();
+            t.routes.retain(|r| {
+                Some(r.prefix_len) == best
+                    && ipnet::IpNet::new(r.network, r.prefix_len).is_ok_and(|n| n.contains(&addr))
+            });
+            t.destinations = count_destinations(&t);
+        }
         return Ok(if json {
             to_json(&t)
         } else {
-            display::routing_table(&t, kind)
+            display::routing_table(&t, q.kind)
         });
     }
     let all = shared.statuses();
@@ -667,16 +698,73 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
     })
 }
 
-/// The routing-table displays: the family and the layout.
-fn routing_table(words: &[&str]) -> Option<(Family, display::TableKind)> {
+/// A routing-table display: which table, which routes, which layout.
+struct TableQuery {
+    vrf: Option<String>,
+    family: Family,
+    kind: display::TableKind,
+    rd: Option<String>,
+    lookup: Option<IpAddr>,
+}
+
+fn count_destinations(t: &crate::rib_task::RouteTable) -> usize {
+    let mut keys: Vec<(Option<&str>, &str)> = t
+        .routes
+        .iter()
+        .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
+        .collect();
+    keys.dedup();
+    keys.len()
+}
+
+/// The routing-table displays.
+fn routing_table(words: &[&str]) -> Option<TableQuery> {
     use display::TableKind;
-    Some(match words {
-        ["display", "bgp", "routing-table"] => (Family::IPV4_UNICAST, TableKind::Unicast),
-        ["display", "bgp", "labeled", "routing-table"] => {
-            (Family::IPV4_LABELED, TableKind::Labeled)
+    let (head, lookup) = match words {
+        [head @ .., "routing-table", a] => (head, Some(a.parse::<IpAddr>().ok()?)),
+        [head @ .., "routing-table"] => (head, None),
+        _ => return None,
+    };
+    let q = |vrf: Option<&str>, family, kind, rd: Option<&str>| TableQuery {
+        vrf: vrf.map(str::to_string),
+        family,
+        kind,
+        rd: rd.map(str::to_string),
+        lookup,
+    };
+    let vpn = |f: &str| {
+        if f == "vpnv6" {
+            (Family::VPNV6, TableKind::Vpnv6, Family::IPV6_UNICAST)
+        } else {
+            (Family::VPNV4, TableKind::Vpnv4, Family::IPV4_UNICAST)
         }
-        ["display", "bgp", "vpnv4", "all", "routing-table"] => (Family::VPNV4, TableKind::Vpnv4),
-        ["display", "bgp", "vpnv6", "all", "routing-table"] => (Family::VPNV6, TableKind::Vpnv6),
+    };
+    Some(match head {
+        ["display", "bgp"] => q(None, Family::IPV4_UNICAST, TableKind::Unicast, None),
+        ["display", "bgp", "labeled"] => q(None, Family::IPV4_LABELED, TableKind::Labeled, None),
+        ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
+            let (family, kind, _) = vpn(f);
+            q(None, family, kind, None)
+        }
+        [
+            "display",
+            "bgp",
+            f @ ("vpnv4" | "vpnv6"),
+            "route-distinguisher",
+            rd,
+        ] => {
+            let (family, kind, _) = vpn(f);
+            q(None, family, kind, Some(rd))
+        }
+        ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "vpn-instance", v] => {
+            let (_, _, family) = vpn(f);
+            let kind = if family.is_ipv6() {
+                TableKind::Instance6
+            } else {
+                TableKind::Instance4
+            };
+            q(Some(v), family, kind, None)
+        }
         _ => return None,
     })
 }

@@ -115,7 +115,10 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     } else {
         cfg
     };
-    let rib = crate::rib_task::spawn(crate::rib_task::rib_config(cfg.local_as, cfg.router_id));
+    let rib = crate::rib_task::spawn(
+        crate::rib_task::rib_config_of(&cfg),
+        std::sync::Arc::new(cfg.routing.clone()),
+    );
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),

@@ -273,6 +273,11 @@ pub enum TableKind {
     /// `display bgp vpnv6 all routing-table`: grouped by route distinguisher, a record of
     /// several lines per path.
     Vpnv6,
+    /// `display bgp vpnv4 vpn-instance V routing-table`: the instance's IPv4 routes.
+    Instance4,
+    /// `display bgp vpnv6 vpn-instance V routing-table`: the instance's IPv6 routes, as
+    /// records.
+    Instance6,
 }
 
 const STATUS_CODES: &str =
@@ -388,6 +393,9 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
 /// follow with VPN instances.
 pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
     let mut o = String::new();
+    if kind == TableKind::Instance6 {
+        let _ = writeln!(o, "Total Number of Routes: {}\n", t.routes.len());
+    }
     let _ = writeln!(o, " BGP Local router ID is {}", t.router_id);
     o.push_str(STATUS_CODES);
     if kind != TableKind::Labeled {
@@ -404,6 +412,19 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
             }
             rows(&mut o, &all);
         }
+        TableKind::Instance4 => {
+            let _ = writeln!(
+                o,
+                " VPN-Instance {}, Router ID {}:\n",
+                t.vrf.as_deref().unwrap_or(""),
+                t.router_id
+            );
+            let _ = writeln!(o, " Total Number of Routes: {}", t.routes.len());
+            o.push_str(COLUMNS);
+            o.push('\n');
+            rows(&mut o, &all);
+        }
+        TableKind::Instance6 => records(&mut o, &all),
         TableKind::Vpnv4 | TableKind::Vpnv6 => {
             let _ = writeln!(o, " Total number of routes from all PE: {}", t.routes.len());
             let mut groups: Vec<(&str, Vec<&RouteRow>)> = Vec::new();

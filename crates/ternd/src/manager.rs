@@ -64,9 +64,6 @@ pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
     }
     for d in &cs.deltas {
         let Some(key) = d.peer() else { continue };
-        if key.vrf.is_some() {
-            continue;
-        }
         let a = key.addr;
         match d.effect() {
             Effect::Start if news.contains_key(&a) => {
@@ -88,6 +85,14 @@ pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
     for (a, n) in &news {
         if let Some(o) = olds.get(a)
             && o.source.as_ref().map(|s| s.addr) != n.source.as_ref().map(|s| s.addr)
+        {
+            p.restart.insert(*a);
+        }
+    }
+    // A session that moved between the public network and a VPN instance.
+    for (a, n) in &news {
+        if let Some(o) = olds.get(a)
+            && o.vrf != n.vrf
         {
             p.restart.insert(*a);
         }

@@ -564,7 +564,9 @@ async fn run_conn(
                                         ctx: n.tx_ctx(),
                                         local: local.map(|a| a.ip()),
                                         next_hop_invariable: spec.next_hop_invariable.clone(),
+                                        next_hop_local: spec.next_hop_local.clone(),
                                     }),
+                                    vrf: spec.vrf.clone(),
                                 })
                                 .await;
                                 rib_session = Some(session);

@@ -35,7 +35,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use ipnet::IpNet;
 
 use serde::Serialize;
 use tern_rib::rr::{self, Role};
@@ -43,8 +46,10 @@ use tern_rib::{
     AcceptAll, AllReachable, AttrId, Best, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib,
     RibConfig, RouteKey,
 };
-use tern_types::{Asn, Family, LabelStack};
-use tern_wire::attr::Origin;
+use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
+use tern_wire::attr::{AsPath, Origin};
+
+use crate::spec::{LocalRoute, Routing, VrfSpec};
 use tern_wire::{Ctx, NextHop, Nlri, Update, UpdateBuilder};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -65,6 +70,8 @@ pub enum RibMsg {
         ctx: Ctx,
         /// Where routes for the peer go (`None`: the peer is not sent routes).
         out: Option<PeerOut>,
+        /// The VPN instance of a PE–CE session (`None`: public).
+        vrf: Option<String>,
     },
     /// An UPDATE's body (the octets after the 19-octet header).
     Update {
@@ -82,8 +89,12 @@ pub enum RibMsg {
         /// The session.
         session: u64,
     },
+    /// New routing settings (start, commit, rollback).
+    Settings(Arc<Routing>),
     /// A snapshot of one family's table, for the displays.
     Table {
+        /// The VPN instance (`None`: the public tables).
+        vrf: Option<String>,
         /// The family.
         family: Family,
         /// Where the snapshot goes.
@@ -105,6 +116,8 @@ pub struct PeerOut {
     pub local: Option<IpAddr>,
     /// Families with `peer X next-hop-invariable`.
     pub next_hop_invariable: Vec<Family>,
+    /// Families with `peer X next-hop-local`.
+    pub next_hop_local: Vec<Family>,
 }
 
 /// Messages for one connection's writer, in order.
@@ -114,6 +127,8 @@ pub type Outgoing = (mpsc::Sender<Vec<u8>>, Vec<Vec<u8>>);
 struct OutPeer {
     id: PeerId,
     out: PeerOut,
+    /// The peer's routing domain (VPN instance of a PE–CE session).
+    vrf: Option<String>,
     sent: HashSet<(Family, RouteKey)>,
 }
 
@@ -160,6 +175,8 @@ pub struct RouteTable {
     pub router_id: Ipv4Addr,
     /// The local AS.
     pub local_as: u32,
+    /// The VPN instance (`None`: the public tables).
+    pub vrf: Option<String>,
     /// The family (`ipv4-unicast`, `vpnv4`, ...).
     pub family: String,
     /// Destinations.
@@ -190,28 +207,119 @@ impl RibHandle {
         }
     }
 
-    /// A snapshot of `family`'s table; `None` when the RIB task is gone.
-    pub async fn table(&self, family: Family) -> Option<RouteTable> {
+    /// A snapshot of `family`'s table (of VPN instance `vrf`); `None` when the RIB task is
+    /// gone, or the instance does not exist.
+    pub async fn table(&self, vrf: Option<String>, family: Family) -> Option<RouteTable> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(RibMsg::Table { family, reply }).await.ok()?;
+        self.tx
+            .send(RibMsg::Table { vrf, family, reply })
+            .await
+            .ok()?;
         rx.await.ok()
     }
 }
 
 /// Starts the RIB task on the current runtime.
-pub fn spawn(config: RibConfig) -> RibHandle {
+pub fn spawn(config: RibConfig, routing: Arc<Routing>) -> RibHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(RibTask::new(config), rx));
+    let mut t = RibTask::new(config);
+    t.handle(RibMsg::Settings(routing));
+    tokio::spawn(run(t, rx));
     RibHandle { tx }
+}
+
+/// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
+const FIRST_LABEL: u32 = 48000;
+
+/// Labels this router allocates (VPN routes it originates; labeled routes it changes the next
+/// hop of).
+#[derive(Debug)]
+struct LabelPool {
+    next: u32,
+    free: Vec<u32>,
+}
+
+impl LabelPool {
+    fn new() -> LabelPool {
+        LabelPool {
+            next: FIRST_LABEL,
+            free: Vec::new(),
+        }
+    }
+    fn alloc(&mut self) -> Label {
+        Label(self.free.pop().unwrap_or_else(|| {
+            let l = self.next;
+            self.next = self.next.saturating_add(1).min(Label::MAX);
+            l
+        }))
+    }
+    fn release(&mut self, l: Label) {
+        self.free.push(l.0);
+    }
+}
+
+/// The pool and the labels given to routes this router advertises with itself as next hop.
+#[derive(Debug)]
+struct Labels {
+    pool: LabelPool,
+    swaps: HashMap<(Family, RouteKey), Label>,
+}
+
+impl Labels {
+    fn alloc(&mut self) -> Label {
+        self.pool.alloc()
+    }
+    fn release(&mut self, l: Label) {
+        self.pool.release(l);
+    }
+    /// The label of a route re-advertised with next hop self (one per destination, kept while
+    /// it has a best path).
+    fn swap(&mut self, family: Family, key: RouteKey) -> Label {
+        if let Some(l) = self.swaps.get(&(family, key)) {
+            return *l;
+        }
+        let l = self.pool.alloc();
+        self.swaps.insert((family, key), l);
+        l
+    }
+    /// The destination lost its best path: its label is free again.
+    fn unswap(&mut self, family: Family, key: RouteKey) {
+        if let Some(l) = self.swaps.remove(&(family, key)) {
+            self.pool.release(l);
+        }
+    }
+}
+
+/// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes) and what
+/// it exported.
+struct Vrf {
+    rib: Rib,
+    /// The instance's address families with a route distinguisher.
+    specs: Vec<VrfSpec>,
+    /// `apply-label per-instance`: the label of each family.
+    instance_labels: HashMap<Family, Label>,
+    /// The VPN routes originated from the instance's routes: (VRF family, prefix) → label.
+    exported: HashMap<(Family, IpNet), Label>,
+}
+
+impl Vrf {
+    fn spec(&self, family: Family) -> Option<&VrfSpec> {
+        self.specs.iter().find(|s| s.family == family)
+    }
 }
 
 /// The RIB and what the task knows about the sessions feeding it.
 pub struct RibTask {
+    /// The public tables (IPv4/IPv6 unicast and labeled, VPNv4, VPNv6).
     rib: Rib,
+    /// VPN instances by name.
+    vrfs: BTreeMap<String, Vrf>,
     /// A peer's id, kept for the address's lifetime (the RIB's peer slots are reused).
     ids: HashMap<IpAddr, PeerId>,
-    /// The current session of each peer that is up, with its receive context.
-    up: HashMap<IpAddr, (u64, Ctx)>,
+    /// The current session of each peer that is up, with its receive context and domain.
+    up: HashMap<IpAddr, (u64, Ctx, Option<String>)>,
+    /// Peers of VPN instances (PE–CE sessions), by id.
+    vrf_peers: HashMap<PeerId, String>,
     /// Best-path changes of the last input.
     changes: Vec<BestChange>,
     /// Peers routes are sent to, by address.
@@ -219,6 +327,12 @@ pub struct RibTask {
     /// Messages to send, in order, per writer (filled by [`RibTask::handle`], sent by the task
     /// loop).
     outbox: Vec<Outgoing>,
+    /// The routing settings in force.
+    routing: Arc<Routing>,
+    labels: Labels,
+    /// A number per route distinguisher: the path id of an imported VPN route in an instance's
+    /// table (two VPN routes for one prefix under different RDs are two paths).
+    rd_ids: HashMap<RouteDistinguisher, u32>,
 }
 
 async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
@@ -236,16 +350,27 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
     }
 }
 
+/// Where a best-path change happened.
+type Domain = Option<String>;
+
 impl RibTask {
     /// An empty RIB.
     pub fn new(config: RibConfig) -> RibTask {
         RibTask {
             rib: Rib::new(config),
+            vrfs: BTreeMap::new(),
             ids: HashMap::new(),
             up: HashMap::new(),
+            vrf_peers: HashMap::new(),
             changes: Vec::new(),
             outs: HashMap::new(),
             outbox: Vec::new(),
+            routing: Arc::new(Routing::default()),
+            labels: Labels {
+                pool: LabelPool::new(),
+                swaps: HashMap::new(),
+            },
+            rd_ids: HashMap::new(),
         }
     }
 
@@ -254,14 +379,26 @@ impl RibTask {
         std::mem::take(&mut self.outbox)
     }
 
-    /// The RIB (for tests).
+    /// The public RIB (for tests).
     pub fn rib(&self) -> &Rib {
         &self.rib
+    }
+
+    /// A VPN instance's RIB (for tests).
+    pub fn vrf_rib(&self, name: &str) -> Option<&Rib> {
+        self.vrfs.get(name).map(|v| &v.rib)
     }
 
     fn id(&mut self, addr: IpAddr) -> PeerId {
         let next = PeerId(u32::try_from(self.ids.len()).unwrap_or(u32::MAX - 1) + 1);
         *self.ids.entry(addr).or_insert(next)
+    }
+
+    fn domain_rib(&self, vrf: Option<&str>) -> Option<&Rib> {
+        match vrf {
+            None => Some(&self.rib),
+            Some(v) => self.vrfs.get(v).map(|v| &v.rib),
+        }
     }
 
     /// Handles one input.
@@ -273,23 +410,37 @@ impl RibTask {
                 info,
                 ctx,
                 out,
+                vrf,
             } => {
                 let addr = info.addr;
                 let id = self.id(addr);
                 if self.up.contains_key(&addr) {
                     // A PeerDown was lost (cannot happen with one Established connection per
                     // peer): drop the old session's routes first.
-                    self.outs.remove(&addr);
-                    self.rib.peer_down(id, &AllReachable, &mut self.changes);
-                    self.export();
+                    self.drop_peer(addr);
                 }
-                self.rib.peer_up(id, info);
-                self.up.insert(addr, (session, ctx));
-                info!(peer = %addr, session, "RIB: peer up");
+                if let Some(v) = &vrf
+                    && !self.vrfs.contains_key(v)
+                {
+                    warn!(peer = %addr, vrf = %v, "RIB: peer of an unknown VPN instance");
+                    return;
+                }
+                match &vrf {
+                    None => self.rib.peer_up(id, info),
+                    Some(v) => {
+                        if let Some(x) = self.vrfs.get_mut(v) {
+                            x.rib.peer_up(id, info);
+                        }
+                        self.vrf_peers.insert(id, v.clone());
+                    }
+                }
+                self.up.insert(addr, (session, ctx, vrf.clone()));
+                info!(peer = %addr, session, ?vrf, "RIB: peer up");
                 if let Some(out) = out {
                     let mut p = OutPeer {
                         id,
                         out,
+                        vrf,
                         sent: HashSet::new(),
                     };
                     let msgs = self.initial_table(&mut p);
@@ -303,7 +454,7 @@ impl RibTask {
                 session,
                 body,
             } => {
-                let Some(&(current, ctx)) = self.up.get(&peer) else {
+                let Some((current, ctx, vrf)) = self.up.get(&peer).cloned() else {
                     return;
                 };
                 if current != session {
@@ -320,39 +471,446 @@ impl RibTask {
                     }
                 };
                 let p = u.parse(&ctx);
-                match self
-                    .rib
-                    .apply_update(id, &p, &AcceptAll, &AllReachable, &mut self.changes)
-                {
+                let mut changes = Vec::new();
+                let r = match &vrf {
+                    None => {
+                        let policy = VpnTargetFilter::new(&self.routing);
+                        self.rib
+                            .apply_update(id, &p, &policy, &AllReachable, &mut changes)
+                    }
+                    Some(v) => match self.vrfs.get_mut(v) {
+                        Some(x) => {
+                            x.rib
+                                .apply_update(id, &p, &AcceptAll, &AllReachable, &mut changes)
+                        }
+                        None => return,
+                    },
+                };
+                match r {
                     Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
                     Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
                 }
-                self.export();
+                self.propagate(vrf, changes);
             }
             RibMsg::PeerDown { peer, session } => {
-                if self.up.get(&peer).is_some_and(|(s, _)| *s == session) {
-                    self.up.remove(&peer);
-                    self.outs.remove(&peer);
-                    if let Some(&id) = self.ids.get(&peer) {
-                        let n = self.rib.peer_down(id, &AllReachable, &mut self.changes);
-                        info!(peer = %peer, session, routes = n, "RIB: peer down, routes withdrawn");
-                        self.export();
-                    }
+                if self.up.get(&peer).is_some_and(|(s, _, _)| *s == session) {
+                    self.drop_peer(peer);
                 }
             }
-            RibMsg::Table { family, reply } => {
-                let _ = reply.send(self.table(family));
+            RibMsg::Settings(r) => self.settings(r),
+            RibMsg::Table { vrf, family, reply } => {
+                if let Some(t) = self.table_of(vrf.as_deref(), family) {
+                    let _ = reply.send(t);
+                }
             }
         }
     }
 
-    /// Every path of `family`, for the displays.
+    /// The session of `peer` ended: its routes are withdrawn.
+    fn drop_peer(&mut self, peer: IpAddr) {
+        let Some((session, _, vrf)) = self.up.remove(&peer) else {
+            return;
+        };
+        self.outs.remove(&peer);
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        let n = match &vrf {
+            None => self.rib.peer_down(id, &AllReachable, &mut changes),
+            Some(v) => {
+                self.vrf_peers.remove(&id);
+                match self.vrfs.get_mut(v) {
+                    Some(x) => x.rib.peer_down(id, &AllReachable, &mut changes),
+                    None => 0,
+                }
+            }
+        };
+        info!(peer = %peer, session, routes = n, "RIB: peer down, routes withdrawn");
+        self.propagate(vrf.clone(), changes);
+        if vrf.is_none() {
+            // The peer's imported routes left the instances with its VPN routes; forget it
+            // there too.
+            for x in self.vrfs.values_mut() {
+                let mut none = Vec::new();
+                x.rib.peer_down(id, &AllReachable, &mut none);
+            }
+        }
+    }
+
+    /// Follows best-path changes through the domains until nothing changes: to the domain's
+    /// peers; from an instance to the VPN tables (export); from the VPN tables to every
+    /// instance that imports them.
+    fn propagate(&mut self, domain: Domain, changes: Vec<BestChange>) {
+        let mut work: Vec<(Domain, Vec<BestChange>)> = vec![(domain, changes)];
+        while let Some((d, changes)) = work.pop() {
+            if changes.is_empty() {
+                continue;
+            }
+            self.export(d.as_deref(), &changes);
+            if d.is_none() {
+                for c in changes.iter().filter(|c| c.new.is_none()) {
+                    self.labels.unswap(c.family, c.key);
+                }
+            }
+            match d {
+                Some(v) => {
+                    let public = self.vrf_to_vpn(&v, &changes);
+                    work.push((None, public));
+                }
+                None => {
+                    for (v, c) in self.vpn_to_vrfs(&changes) {
+                        work.push((Some(v), c));
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when `peer`'s path in instance `vrf` was imported from the VPN tables.
+    fn imported(&self, vrf: &str, peer: PeerId) -> bool {
+        peer != PeerId::LOCAL && self.vrf_peers.get(&peer).is_none_or(|v| v != vrf)
+    }
+
+    /// Export (RFC 4364 §4.3.1): an instance route that is best and was not itself imported
+    /// becomes a VPN route with the instance's RD, export route targets and a label (per
+    /// instance or per route); a route no longer best (or gone) is withdrawn from the VPN
+    /// table.
+    fn vrf_to_vpn(&mut self, vrf: &str, changes: &[BestChange]) -> Vec<BestChange> {
+        let mut out = Vec::new();
+        for c in changes {
+            let new = c.new.filter(|b| !self.imported(vrf, b.peer));
+            let Some(x) = self.vrfs.get_mut(vrf) else {
+                return out;
+            };
+            let Some(spec) = x.spec(c.family).cloned() else {
+                continue;
+            };
+            let vpn = spec.vpn_family();
+            let key = RouteKey::vpn(spec.rd, c.key.prefix);
+            match new {
+                Some(b) => {
+                    let mut a = x.rib.attrs(b.attrs);
+                    a.preferred_value = 0;
+                    for rt in &spec.export_rt {
+                        if !a.ext_communities.contains(rt) {
+                            a.ext_communities.push(*rt);
+                        }
+                    }
+                    let label = match x.exported.get(&(c.family, c.key.prefix)) {
+                        Some(l) => *l,
+                        None => {
+                            let l = if spec.per_instance_label {
+                                *x.instance_labels
+                                    .entry(c.family)
+                                    .or_insert_with(|| self.labels.alloc())
+                            } else {
+                                self.labels.alloc()
+                            };
+                            x.exported.insert((c.family, c.key.prefix), l);
+                            l
+                        }
+                    };
+                    self.rib.originate(
+                        vpn,
+                        key,
+                        &a,
+                        LabelStack::single(label),
+                        &AllReachable,
+                        &mut out,
+                    );
+                }
+                None => {
+                    if let Some(l) = x.exported.remove(&(c.family, c.key.prefix)) {
+                        if !spec.per_instance_label {
+                            self.labels.release(l);
+                        }
+                        self.rib.withdraw_local(vpn, key, &AllReachable, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Import (RFC 4364 §4.3.2): a VPN best path received from a peer goes into every
+    /// instance of its family whose import route targets it carries, next hop, label and
+    /// attributes kept; its change or withdrawal follows.
+    fn vpn_to_vrfs(&mut self, changes: &[BestChange]) -> Vec<(String, Vec<BestChange>)> {
+        let mut out: Vec<(String, Vec<BestChange>)> = Vec::new();
+        for c in changes {
+            if !c.family.has_rd() {
+                continue;
+            }
+            let Some(rd) = c.key.rd else { continue };
+            let next = u32::try_from(self.rd_ids.len()).unwrap_or(u32::MAX);
+            let path_id = *self.rd_ids.entry(rd).or_insert(next);
+            let prefix_key = RouteKey::new(c.key.prefix);
+            let new = c.new.filter(|b| b.peer != PeerId::LOCAL);
+            let old = c.old.filter(|b| b.peer != PeerId::LOCAL);
+            let new_attrs = new.map(|b| (b, self.rib.attrs(b.attrs)));
+            let new_info = new.and_then(|b| self.rib.peer(b.peer).copied());
+            for (name, x) in &mut self.vrfs {
+                let Some(spec) = x.specs.iter().find(|s| s.vpn_family() == c.family) else {
+                    continue;
+                };
+                let family = spec.family;
+                let wants =
+                    |a: &PathAttrs| a.ext_communities.iter().any(|e| spec.import_rt.contains(e));
+                let mut ch = Vec::new();
+                if let Some(o) = old
+                    && new.is_none_or(|n| n.peer != o.peer)
+                {
+                    x.rib.withdraw_path(
+                        family,
+                        prefix_key,
+                        o.peer,
+                        path_id,
+                        &AllReachable,
+                        &mut ch,
+                    );
+                }
+                match (&new_attrs, new_info) {
+                    (Some((b, a)), Some(info)) if wants(a) => {
+                        if x.rib.peer(b.peer) != Some(&info) {
+                            x.rib.peer_up(b.peer, info);
+                        }
+                        x.rib.inject(
+                            family,
+                            prefix_key,
+                            b.peer,
+                            path_id,
+                            a,
+                            b.labels,
+                            &AllReachable,
+                            &mut ch,
+                        );
+                    }
+                    (Some((b, _)), _) => {
+                        x.rib.withdraw_path(
+                            family,
+                            prefix_key,
+                            b.peer,
+                            path_id,
+                            &AllReachable,
+                            &mut ch,
+                        );
+                    }
+                    (None, _) => {}
+                }
+                if !ch.is_empty() {
+                    match out.iter_mut().find(|(n, _)| n == name) {
+                        Some((_, v)) => v.extend(ch),
+                        None => out.push((name.clone(), ch)),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// New routing settings: instances created, changed or removed; local routes originated
+    /// or withdrawn; VPN routes filtered again by route target.
+    fn settings(&mut self, r: Arc<Routing>) {
+        let old = std::mem::replace(&mut self.routing, r.clone());
+        let cfg = *self.rib.config();
+        // Instances whose definition changed are rebuilt (their routes withdrawn first).
+        let names: HashSet<&str> = old
+            .vrfs
+            .iter()
+            .chain(r.vrfs.iter())
+            .map(|s| s.name.as_str())
+            .collect();
+        let mut rebuilt = Vec::new();
+        for name in names {
+            let o: Vec<&VrfSpec> = old.vrfs.iter().filter(|s| s.name == name).collect();
+            let n: Vec<&VrfSpec> = r.vrfs.iter().filter(|s| s.name == name).collect();
+            if o != n {
+                rebuilt.push(name.to_string());
+            }
+        }
+        for name in &rebuilt {
+            if let Some(x) = self.vrfs.remove(name) {
+                // Withdraw what the instance exported.
+                let mut ch = Vec::new();
+                for ((family, prefix), l) in x.exported {
+                    if let Some(spec) = x.specs.iter().find(|s| s.family == family) {
+                        self.rib.withdraw_local(
+                            spec.vpn_family(),
+                            RouteKey::vpn(spec.rd, prefix),
+                            &AllReachable,
+                            &mut ch,
+                        );
+                    }
+                    if !x.instance_labels.values().any(|i| *i == l) {
+                        self.labels.release(l);
+                    }
+                }
+                for l in x.instance_labels.into_values() {
+                    self.labels.release(l);
+                }
+                self.propagate(None, ch);
+            }
+            let specs: Vec<VrfSpec> = r.vrfs.iter().filter(|s| &s.name == name).cloned().collect();
+            if !specs.is_empty() {
+                self.vrfs.insert(
+                    name.clone(),
+                    Vrf {
+                        rib: Rib::new(cfg),
+                        specs,
+                        instance_labels: HashMap::new(),
+                        exported: HashMap::new(),
+                    },
+                );
+            }
+        }
+        // Local routes: withdraw what is gone, originate what is new or changed (rebuilt
+        // instances originate all theirs again).
+        for l in &old.local {
+            let gone = !r.local.contains(l) || l.vrf.as_ref().is_some_and(|v| rebuilt.contains(v));
+            if gone
+                && !r
+                    .local
+                    .iter()
+                    .any(|n| n.vrf == l.vrf && n.prefix == l.prefix)
+            {
+                self.withdraw_local_route(l);
+            }
+        }
+        for l in &r.local {
+            let fresh =
+                !old.local.contains(l) || l.vrf.as_ref().is_some_and(|v| rebuilt.contains(v));
+            if fresh {
+                self.originate_local(l);
+            }
+        }
+        // Route-target filtering and instance imports follow the new instances: the VPN
+        // routes received are filtered again, and every instance that was rebuilt imports
+        // the VPN tables again.
+        if old.vrfs != r.vrfs || old.keep_all_vpn != r.keep_all_vpn {
+            let peers: Vec<PeerId> = self
+                .up
+                .iter()
+                .filter(|(_, (_, _, v))| v.is_none())
+                .filter_map(|(a, _)| self.ids.get(a).copied())
+                .collect();
+            for id in peers {
+                let mut ch = Vec::new();
+                let policy = VpnTargetFilter::new(&self.routing);
+                if let Err(e) = self.rib.reimport(id, &policy, &AllReachable, &mut ch) {
+                    debug!("RIB: reimport: {e}");
+                }
+                self.propagate(None, ch);
+            }
+            for family in [Family::VPNV4, Family::VPNV6] {
+                let all: Vec<BestChange> = self
+                    .rib
+                    .loc_rib(family)
+                    .into_iter()
+                    .map(|(key, b)| BestChange {
+                        family,
+                        key,
+                        old: None,
+                        new: Some(b),
+                    })
+                    .collect();
+                let per_vrf = self.vpn_to_vrfs(&all);
+                for (v, c) in per_vrf {
+                    if rebuilt.contains(&v) {
+                        self.propagate(Some(v), c);
+                    }
+                }
+            }
+        }
+    }
+
+    fn local_attrs(l: &LocalRoute) -> PathAttrs {
+        let nh = match (l.next_hop, l.prefix) {
+            (Some(IpAddr::V4(a)), _) => NextHop::Ipv4(a),
+            (Some(IpAddr::V6(a)), _) => NextHop::Ipv6 {
+                global: a,
+                link_local: None,
+            },
+            (None, IpNet::V4(_)) => NextHop::Ipv4(Ipv4Addr::UNSPECIFIED),
+            (None, IpNet::V6(_)) => NextHop::Ipv6 {
+                global: std::net::Ipv6Addr::UNSPECIFIED,
+                link_local: None,
+            },
+        };
+        let mut a = PathAttrs::new(l.origin, AsPath::empty(true), nh);
+        a.med = l.med;
+        a
+    }
+
+    fn local_family(l: &LocalRoute) -> Family {
+        if l.prefix.addr().is_ipv6() {
+            Family::IPV6_UNICAST
+        } else {
+            Family::IPV4_UNICAST
+        }
+    }
+
+    fn originate_local(&mut self, l: &LocalRoute) {
+        let a = Self::local_attrs(l);
+        let family = Self::local_family(l);
+        let key = RouteKey::new(l.prefix);
+        let mut ch = Vec::new();
+        let ok = match &l.vrf {
+            None => self
+                .rib
+                .originate(family, key, &a, LabelStack::new(), &AllReachable, &mut ch),
+            Some(v) => match self.vrfs.get_mut(v) {
+                Some(x) => {
+                    x.rib
+                        .originate(family, key, &a, LabelStack::new(), &AllReachable, &mut ch)
+                }
+                None => false,
+            },
+        };
+        if ok {
+            debug!(prefix = %l.prefix, vrf = ?l.vrf, "RIB: local route");
+        }
+        self.propagate(l.vrf.clone(), ch);
+    }
+
+    fn withdraw_local_route(&mut self, l: &LocalRoute) {
+        let family = Self::local_family(l);
+        let key = RouteKey::new(l.prefix);
+        let mut ch = Vec::new();
+        match &l.vrf {
+            None => {
+                self.rib.withdraw_local(family, key, &AllReachable, &mut ch);
+            }
+            Some(v) => {
+                if let Some(x) = self.vrfs.get_mut(v) {
+                    x.rib.withdraw_local(family, key, &AllReachable, &mut ch);
+                }
+            }
+        }
+        self.propagate(l.vrf.clone(), ch);
+    }
+
+    /// Every path of `family`, for the displays (public tables, or VPN instance `vrf`'s).
     pub fn table(&self, family: Family) -> RouteTable {
-        let cfg = self.rib.config();
+        self.table_of(None, family).unwrap_or_else(|| RouteTable {
+            router_id: self.rib.config().router_id,
+            local_as: self.rib.config().local_as.0,
+            vrf: None,
+            family: family.to_string(),
+            destinations: 0,
+            routes: Vec::new(),
+        })
+    }
+
+    /// Every path of `family` in the public tables or VPN instance `vrf`'s; `None` when the
+    /// instance does not exist.
+    pub fn table_of(&self, vrf: Option<&str>, family: Family) -> Option<RouteTable> {
+        let rib = self.domain_rib(vrf)?;
+        let cfg = rib.config();
         let mut dests: BTreeMap<RouteKey, Vec<PathInfo>> = BTreeMap::new();
         let peers = std::iter::once(PeerId::LOCAL).chain(self.ids.values().copied());
         for peer in peers {
-            for (k, p) in self.rib.adj_rib_in(peer, family) {
+            for (k, p) in rib.adj_rib_in(peer, family) {
                 dests.entry(k).or_default().push(p);
             }
         }
@@ -360,50 +918,90 @@ impl RibTask {
         for (key, mut paths) in dests.iter().map(|(k, v)| (k, v.clone())) {
             paths.sort_by_key(|p| (!p.best, p.peer, p.path_id));
             for p in paths {
-                routes.push(self.row(key, &p));
+                routes.push(row(rib, key, &p));
             }
         }
-        RouteTable {
+        Some(RouteTable {
             router_id: cfg.router_id,
             local_as: cfg.local_as.0,
+            vrf: vrf.map(str::to_string),
             family: family.to_string(),
             destinations: dests.len(),
             routes,
+        })
+    }
+}
+
+/// `policy vpn-target` (RFC 4364 §4.3.3, VRP's default): a VPN route none of the local
+/// instances imports is not kept, unless the family has `undo policy vpn-target`.
+struct VpnTargetFilter<'a> {
+    routing: &'a Routing,
+}
+
+impl<'a> VpnTargetFilter<'a> {
+    fn new(routing: &'a Routing) -> Self {
+        VpnTargetFilter { routing }
+    }
+}
+
+impl tern_rib::ImportPolicy for VpnTargetFilter<'_> {
+    fn import(
+        &self,
+        _: PeerId,
+        _: &PeerInfo,
+        family: Family,
+        _: &RouteKey,
+        attrs: &PathAttrs,
+    ) -> tern_rib::Verdict {
+        if !family.has_rd() || self.routing.keep_all_vpn.contains(&family) {
+            return tern_rib::Verdict::Accept;
+        }
+        let imported = self.routing.vrfs.iter().any(|s| {
+            s.vpn_family() == family
+                && attrs
+                    .ext_communities
+                    .iter()
+                    .any(|e| s.import_rt.contains(e))
+        });
+        if imported {
+            tern_rib::Verdict::Accept
+        } else {
+            tern_rib::Verdict::Deny
         }
     }
+}
 
-    fn row(&self, key: &RouteKey, p: &PathInfo) -> RouteRow {
-        let valid = p.attrs.is_some();
-        let id = if valid { p.attrs } else { p.in_attrs };
-        let set = self.rib.attr_set(id);
-        let path = self.rib.store().as_path(set).path().to_string();
-        let info = self.rib.peer(p.peer);
-        RouteRow {
-            rd: key.rd.map(|rd| rd.to_string()),
-            prefix: key.prefix.to_string(),
-            network: key.prefix.addr(),
-            prefix_len: key.prefix.prefix_len(),
-            next_hop: match &set.next_hop {
-                NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
-                NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
-                NextHop::Other(_) => None,
-            },
-            med: set.med,
-            local_pref: set.local_pref,
-            pref_val: set.preferred_value,
-            as_path: path,
-            origin: match set.origin {
-                Origin::Igp => "i",
-                Origin::Egp => "e",
-                Origin::Incomplete => "?",
-            }
-            .into(),
-            labels: p.labels.labels().map(|l| l.0).collect(),
-            valid,
-            best: p.best,
-            internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
-            from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
+fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
+    let valid = p.attrs.is_some();
+    let id = if valid { p.attrs } else { p.in_attrs };
+    let set = rib.attr_set(id);
+    let path = rib.store().as_path(set).path().to_string();
+    let info = rib.peer(p.peer);
+    RouteRow {
+        rd: key.rd.map(|rd| rd.to_string()),
+        prefix: key.prefix.to_string(),
+        network: key.prefix.addr(),
+        prefix_len: key.prefix.prefix_len(),
+        next_hop: match &set.next_hop {
+            NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
+            NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+            NextHop::Other(_) => None,
+        },
+        med: set.med,
+        local_pref: set.local_pref,
+        pref_val: set.preferred_value,
+        as_path: path,
+        origin: match set.origin {
+            Origin::Igp => "i",
+            Origin::Egp => "e",
+            Origin::Incomplete => "?",
         }
+        .into(),
+        labels: p.labels.labels().map(|l| l.0).collect(),
+        valid,
+        best: p.best,
+        internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
+        from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
     }
 }
 
@@ -417,14 +1015,20 @@ struct Batch {
 
 impl RibTask {
     /// The current best paths of every family `p` negotiated, then End-of-RIB for each.
-    fn initial_table(&self, p: &mut OutPeer) -> Vec<Vec<u8>> {
+    fn initial_table(&mut self, p: &mut OutPeer) -> Vec<Vec<u8>> {
         let mut msgs = Vec::new();
-        for family in p.out.families.clone() {
-            let mut b = Batch::default();
-            for (key, best) in self.rib.loc_rib(family) {
-                offer(&self.rib, p, family, &key, Some(&best), &mut b);
+        let rib = match p.vrf.as_deref() {
+            None => Some(&self.rib),
+            Some(v) => self.vrfs.get(v).map(|x| &x.rib),
+        };
+        if let Some(rib) = rib {
+            for family in p.out.families.clone() {
+                let mut b = Batch::default();
+                for (key, best) in rib.loc_rib(family) {
+                    offer(rib, p, family, &key, Some(&best), &mut b, &mut self.labels);
+                }
+                encode(rib, p, family, b, &mut msgs);
             }
-            encode(&self.rib, p, family, b, &mut msgs);
         }
         for family in &p.out.families {
             msgs.push(UpdateBuilder::end_of_rib(*family));
@@ -432,34 +1036,53 @@ impl RibTask {
         msgs
     }
 
-    /// Sends the last input's best-path changes to every peer that may have them.
-    fn export(&mut self) {
-        if self.changes.is_empty() || self.outs.is_empty() {
+    /// Sends best-path changes of a domain to every peer of the domain that may have them.
+    fn export(&mut self, domain: Option<&str>, changes: &[BestChange]) {
+        if changes.is_empty() || self.outs.is_empty() {
             return;
         }
-        let mut addrs: Vec<IpAddr> = self.outs.keys().copied().collect();
+        let rib = match domain {
+            None => &self.rib,
+            Some(v) => match self.vrfs.get(v) {
+                Some(x) => &x.rib,
+                None => return,
+            },
+        };
+        let mut addrs: Vec<IpAddr> = self
+            .outs
+            .iter()
+            .filter(|(_, p)| p.vrf.as_deref() == domain)
+            .map(|(a, _)| *a)
+            .collect();
         addrs.sort();
         for addr in addrs {
             let Some(p) = self.outs.get_mut(&addr) else {
                 continue;
             };
             let mut batches: BTreeMap<Family, Batch> = BTreeMap::new();
-            for c in &self.changes {
+            for c in changes {
                 if !p.out.families.contains(&c.family) {
                     continue;
                 }
                 let b = batches.entry(c.family).or_default();
-                offer(&self.rib, p, c.family, &c.key, c.new.as_ref(), b);
+                offer(
+                    rib,
+                    p,
+                    c.family,
+                    &c.key,
+                    c.new.as_ref(),
+                    b,
+                    &mut self.labels,
+                );
             }
             let mut msgs = Vec::new();
             for (family, b) in batches {
-                encode(&self.rib, p, family, b, &mut msgs);
+                encode(rib, p, family, b, &mut msgs);
             }
             if !msgs.is_empty() {
                 self.outbox.push((p.out.tx.clone(), msgs));
             }
         }
-        self.changes.clear();
     }
 }
 
@@ -472,16 +1095,27 @@ fn offer(
     key: &RouteKey,
     best: Option<&Best>,
     b: &mut Batch,
+    labels: &mut Labels,
 ) {
     let path_id = p.out.ctx.add_path.contains(family).then_some(1);
     if let Some(best) = best.filter(|best| allowed(rib, p.id, best.peer)) {
+        let mut stack = best.labels;
+        if family.has_labels()
+            && best.peer != PeerId::LOCAL
+            && p.vrf.is_none()
+            && next_hop_self(rib, p, family, best.peer)
+        {
+            // The next hop changes to this router: the route leaves with a label of ours
+            // (the forwarding entry would swap it for the received one).
+            stack = LabelStack::single(labels.swap(family, *key));
+        }
         b.reach
             .entry((best.peer, best.attrs))
             .or_default()
             .push(Nlri {
                 path_id,
                 rd: key.rd,
-                labels: best.labels,
+                labels: stack,
                 prefix: key.prefix,
             });
         p.sent.insert((family, *key));
@@ -492,6 +1126,23 @@ fn offer(
             labels: LabelStack::new(),
             prefix: key.prefix,
         });
+    }
+}
+
+/// Whether a route from `from` goes to `p` with this router's address as next hop (VRP):
+/// locally originated routes always; toward EBGP unless `next-hop-invariable`; toward IBGP,
+/// labeled routes (VPN, labeled unicast) learned from EBGP unless `next-hop-invariable`, and
+/// any route with `next-hop-local`. Other IBGP advertisements, reflection included, keep the
+/// next hop.
+fn next_hop_self(rib: &Rib, p: &OutPeer, family: Family, from: PeerId) -> bool {
+    let from_role = role(rib, from);
+    let nhi = p.out.next_hop_invariable.contains(&family);
+    match (from_role, role(rib, p.id)) {
+        (Role::Local, _) => true,
+        (_, Role::Ebgp) => !nhi,
+        _ if p.out.next_hop_local.contains(&family) => true,
+        (Role::Ebgp, _) => family.has_labels() && !nhi,
+        _ => false,
     }
 }
 
@@ -524,9 +1175,6 @@ fn out_attrs(rib: &Rib, p: &OutPeer, family: Family, from: PeerId, attrs: AttrId
             // other neighbouring ASes (VRP also keeps an IBGP-learned MED inside the AS).
             a.med = None;
         }
-        if !p.out.next_hop_invariable.contains(&family) {
-            a.next_hop = next_hop_self(family, p.out.local, cfg.router_id);
-        }
     } else {
         if a.local_pref.is_none() {
             a.local_pref = Some(DEFAULT_LOCAL_PREF);
@@ -536,6 +1184,14 @@ fn out_attrs(rib: &Rib, p: &OutPeer, family: Family, from: PeerId, attrs: AttrId
             rr::reflect_attrs(&mut a, originator, rib.cluster_id());
         }
     }
+    if next_hop_self(rib, p, family, from) {
+        a.next_hop = own_next_hop(family, p.out.local, cfg.router_id);
+    }
+    if p.vrf.is_some() {
+        // Toward a CE: route targets are the provider's (VRP sends no extended communities
+        // without `advertise-ext-community`).
+        a.ext_communities.clear();
+    }
     a
 }
 
@@ -544,7 +1200,7 @@ const DEFAULT_LOCAL_PREF: u32 = 100;
 
 /// The session's local address as a next hop of `family`: IPv6 families over an IPv4 session
 /// carry `::ffff:a.b.c.d`.
-fn next_hop_self(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> NextHop {
+fn own_next_hop(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> NextHop {
     match (family.is_ipv6(), local) {
         (false, Some(IpAddr::V4(a))) => NextHop::Ipv4(a),
         (true, Some(IpAddr::V4(a))) => NextHop::ipv4_mapped(a),
@@ -585,6 +1241,14 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
     }
 }
 
+/// The RIB's configuration for a resolved daemon configuration.
+pub fn rib_config_of(cfg: &crate::spec::DaemonConfig) -> RibConfig {
+    RibConfig {
+        cluster_id: cfg.routing.cluster_id,
+        ..rib_config(cfg.local_as, cfg.router_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,8 +1259,18 @@ mod tests {
 
     const PEER: &str = "10.0.0.2";
 
+    /// A transit speaker: VPN routes kept whatever their route targets.
+    fn transit() -> Arc<Routing> {
+        Arc::new(Routing {
+            keep_all_vpn: vec![Family::VPNV4, Family::VPNV6],
+            ..Routing::default()
+        })
+    }
+
     fn task() -> RibTask {
-        RibTask::new(rib_config(Some(100), Some("10.0.0.1".parse().unwrap())))
+        let mut t = RibTask::new(rib_config(Some(100), Some("10.0.0.1".parse().unwrap())));
+        t.handle(RibMsg::Settings(transit()));
+        t
     }
 
     fn up(t: &mut RibTask, session: u64) {
@@ -615,6 +1289,7 @@ mod tests {
                 ..Ctx::default()
             },
             out: None,
+            vrf: None,
         });
     }
 
@@ -762,7 +1437,9 @@ mod tests {
                 ctx: Ctx::default(),
                 local: Some(local.parse().unwrap()),
                 next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
+                next_hop_local: vec![],
             }),
+            vrf: None,
         });
         rx
     }
@@ -787,6 +1464,7 @@ mod tests {
     /// A receiving speaker with one peer, `from` in AS `asn`.
     fn receiver(my_as: u32, from: &str, asn: u32) -> RibTask {
         let mut b = RibTask::new(rib_config(Some(my_as), Some("9.9.9.9".parse().unwrap())));
+        b.handle(RibMsg::Settings(transit()));
         b.handle(RibMsg::PeerUp {
             session: new_session(),
             info: PeerInfo {
@@ -802,6 +1480,7 @@ mod tests {
                 ..Ctx::default()
             },
             out: None,
+            vrf: None,
         });
         b
     }
@@ -833,7 +1512,13 @@ mod tests {
             let r = &tab.routes[0];
             assert_eq!(r.as_path, "100 200");
             assert_eq!(r.rd.as_deref(), Some("200:1"));
-            assert_eq!(r.labels, vec![1000]);
+            // Next hop self comes with a label of ours; next-hop-invariable keeps both.
+            if nhi {
+                assert_eq!(r.labels, vec![1000]);
+            } else {
+                assert_eq!(r.labels.len(), 1);
+                assert!(r.labels[0] >= FIRST_LABEL, "{:?}", r.labels);
+            }
             assert_eq!(r.local_pref, None);
             let nh = if nhi {
                 "::ffff:10.0.0.2"
@@ -857,7 +1542,8 @@ mod tests {
         let mut t = task();
         up(&mut t, 7);
         announce_vpn6(&mut t);
-        // IBGP non-client: next hop kept, LOCAL_PREF 100, no reflection attributes.
+        // IBGP non-client: LOCAL_PREF 100, no reflection attributes; a VPN route learned
+        // from EBGP goes with next hop self and a label of ours (VRP).
         let mut rx = up_out(&mut t, "10.0.1.3", 100, "10.0.1.1", false, false);
         let mut b = receiver(100, "10.0.1.1", 100);
         deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
@@ -866,7 +1552,8 @@ mod tests {
         let r = &tab.routes[0];
         assert_eq!(r.as_path, "200");
         assert_eq!(r.local_pref, Some(100));
-        assert_eq!(r.next_hop, Some("::ffff:10.0.0.2".parse().unwrap()));
+        assert_eq!(r.next_hop, Some("::ffff:10.0.1.1".parse().unwrap()));
+        assert!(r.labels[0] >= FIRST_LABEL, "{:?}", r.labels);
         // Never back to the sender; IBGP-learned not to another non-client, but to a client
         // with ORIGINATOR_ID and CLUSTER_LIST.
         let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
@@ -917,5 +1604,126 @@ mod tests {
             set.cluster_list,
             vec!["10.0.0.1".parse::<Ipv4Addr>().unwrap()]
         );
+    }
+
+    fn vpn1(rd: &str, rt: &str) -> VrfSpec {
+        let rt: tern_types::ExtCommunity = rt.parse().unwrap();
+        VrfSpec {
+            name: "vpn1".into(),
+            family: Family::IPV6_UNICAST,
+            rd: rd.parse().unwrap(),
+            import_rt: vec![rt],
+            export_rt: vec![rt],
+            per_instance_label: true,
+        }
+    }
+
+    fn pe_routing(rd: &str, rt: &str, local: &[&str]) -> Arc<Routing> {
+        Arc::new(Routing {
+            vrfs: vec![vpn1(rd, rt)],
+            local: local
+                .iter()
+                .map(|p| LocalRoute {
+                    vrf: Some("vpn1".into()),
+                    prefix: p.parse().unwrap(),
+                    origin: Origin::Incomplete,
+                    med: Some(0),
+                    next_hop: None,
+                    policy: None,
+                })
+                .collect(),
+            ..Routing::default()
+        })
+    }
+
+    #[test]
+    fn instance_routes_cross_to_the_remote_instance() {
+        // PE1 (AS 100) exports vpn1's direct route as VPNv6 to PE2 (AS 200), which imports
+        // it into its vpn1 (route target 1:1).
+        let mut pe1 = RibTask::new(rib_config(Some(100), Some("1.1.1.9".parse().unwrap())));
+        pe1.handle(RibMsg::Settings(pe_routing(
+            "100:1",
+            "1:1",
+            &["2001:db8:1::/64"],
+        )));
+        let vpn = pe1.table(Family::VPNV6);
+        assert_eq!(vpn.routes.len(), 1, "{vpn:?}");
+        assert_eq!(vpn.routes[0].rd.as_deref(), Some("100:1"));
+        assert_eq!(vpn.routes[0].origin, "?");
+        let label = vpn.routes[0].labels.clone();
+        assert_eq!(label.len(), 1);
+        let mut rx = up_out(&mut pe1, "4.4.4.9", 200, "1.1.1.9", false, false);
+        let mut pe2 = receiver(200, "1.1.1.9", 100);
+        pe2.handle(RibMsg::Settings(pe_routing("200:1", "1:1", &[])));
+        deliver(&mut pe1, &mut rx, &mut pe2, "1.1.1.9");
+        let got = pe2.table_of(Some("vpn1"), Family::IPV6_UNICAST).unwrap();
+        assert_eq!(got.routes.len(), 1, "{got:?}");
+        let r = &got.routes[0];
+        assert_eq!(r.prefix, "2001:db8:1::/64");
+        assert_eq!(r.next_hop, Some("::ffff:1.1.1.9".parse().unwrap()));
+        assert_eq!(r.labels, label);
+        assert_eq!(r.as_path, "100");
+        assert!(r.best && r.valid);
+        // The VPN table keeps it under PE1's RD.
+        let v = pe2.table(Family::VPNV6);
+        assert_eq!(v.routes[0].rd.as_deref(), Some("100:1"));
+
+        // A second route under a route target no local instance imports: not kept
+        // (policy vpn-target), not imported.
+        pe1.handle(RibMsg::Settings(pe_routing(
+            "100:1",
+            "1:1",
+            &["2001:db8:1::/64", "2001:db8:9::/64"],
+        )));
+        deliver(&mut pe1, &mut rx, &mut pe2, "1.1.1.9");
+        assert_eq!(
+            pe2.table_of(Some("vpn1"), Family::IPV6_UNICAST)
+                .unwrap()
+                .routes
+                .len(),
+            2
+        );
+        let mut other = RibTask::new(rib_config(Some(200), Some("4.4.4.9".parse().unwrap())));
+        other.handle(RibMsg::Settings(pe_routing("200:1", "7:7", &[])));
+        other.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: "1.1.1.9".parse().unwrap(),
+                router_id: "1.1.1.9".parse().unwrap(),
+                asn: Asn(100),
+                ebgp: true,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx: Ctx {
+                ebgp: true,
+                ..Ctx::default()
+            },
+            out: None,
+            vrf: None,
+        });
+        let mut rx_other = up_out(&mut pe1, "4.4.4.10", 200, "1.1.1.9", false, false);
+        deliver(&mut pe1, &mut rx_other, &mut other, "1.1.1.9");
+        let o = other.table(Family::VPNV6);
+        assert_eq!(o.routes.len(), 2, "kept in the Adj-RIB-In: {o:?}");
+        assert!(o.routes.iter().all(|r| !r.valid), "{o:?}");
+        assert!(
+            other
+                .table_of(Some("vpn1"), Family::IPV6_UNICAST)
+                .unwrap()
+                .routes
+                .is_empty()
+        );
+
+        // The instance route goes away: withdrawn from PE2's instance.
+        pe1.handle(RibMsg::Settings(pe_routing(
+            "100:1",
+            "1:1",
+            &["2001:db8:9::/64"],
+        )));
+        deliver(&mut pe1, &mut rx, &mut pe2, "1.1.1.9");
+        let got = pe2.table_of(Some("vpn1"), Family::IPV6_UNICAST).unwrap();
+        assert_eq!(got.routes.len(), 1, "{got:?}");
+        assert_eq!(got.routes[0].prefix, "2001:db8:9::/64");
     }
 }

@@ -70,6 +70,10 @@ pub struct PeerSpec {
     pub reflect_client: Vec<Family>,
     /// Families with `peer X next-hop-invariable`.
     pub next_hop_invariable: Vec<Family>,
+    /// Families with `peer X next-hop-local`.
+    pub next_hop_local: Vec<Family>,
+    /// The VPN instance the session belongs to (a PE–CE session); `None` for public peers.
+    pub vrf: Option<String>,
 }
 
 impl PeerSpec {
@@ -94,6 +98,8 @@ impl PeerSpec {
             directly_connected: true,
             reflect_client: Vec::new(),
             next_hop_invariable: Vec::new(),
+            next_hop_local: Vec::new(),
+            vrf: None,
         }
     }
 
@@ -147,6 +153,68 @@ pub struct DaemonConfig {
     pub connected: Vec<IpNet>,
     /// Peers.
     pub peers: Vec<PeerSpec>,
+    /// What the RIB runs with.
+    pub routing: Routing,
+}
+
+/// The routing side of the configuration, as the RIB task runs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// `reflector cluster-id` (the router ID when absent).
+    pub cluster_id: Option<Ipv4Addr>,
+    /// VPN instance address families that have a route distinguisher.
+    pub vrfs: Vec<VrfSpec>,
+    /// Routes originated locally (`network`, `import-route`), public and per VPN instance.
+    pub local: Vec<LocalRoute>,
+    /// VPN families with `undo policy vpn-target` (VPN routes are kept whatever their route
+    /// targets); elsewhere VPN routes no local instance imports are dropped.
+    pub keep_all_vpn: Vec<Family>,
+}
+
+/// One address family of a VPN instance (`ip vpn-instance NAME` / `ipv4-family` or
+/// `ipv6-family`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrfSpec {
+    /// Instance name.
+    pub name: String,
+    /// The instance's unicast family (IPv4 or IPv6 unicast).
+    pub family: Family,
+    /// `route-distinguisher`.
+    pub rd: tern_types::RouteDistinguisher,
+    /// Import route targets.
+    pub import_rt: Vec<tern_types::ExtCommunity>,
+    /// Export route targets.
+    pub export_rt: Vec<tern_types::ExtCommunity>,
+    /// `apply-label per-instance` (else one label per route, VRP's default).
+    pub per_instance_label: bool,
+}
+
+impl VrfSpec {
+    /// The VPN family the instance's routes travel in.
+    pub fn vpn_family(&self) -> Family {
+        if self.family.is_ipv6() {
+            Family::VPNV6
+        } else {
+            Family::VPNV4
+        }
+    }
+}
+
+/// A locally originated route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalRoute {
+    /// The VPN instance (`None`: public).
+    pub vrf: Option<String>,
+    /// The prefix.
+    pub prefix: IpNet,
+    /// ORIGIN: IGP for `network`, incomplete for `import-route`.
+    pub origin: tern_wire::attr::Origin,
+    /// MED (`import-route ... med`, else the route's cost: 0 for direct and static routes).
+    pub med: Option<u32>,
+    /// The route's next hop in the local routing table (`None`: a direct route).
+    pub next_hop: Option<IpAddr>,
+    /// Route policy run on it.
+    pub policy: Option<String>,
 }
 
 #[cfg(test)]

@@ -27,9 +27,11 @@ bgp 100
   peer 10.0.0.2 enable
  #
  ipv4-family vpnv4
+  undo policy vpn-target
   peer 10.0.0.2 enable
  #
  ipv6-family vpnv6
+  undo policy vpn-target
   peer 10.0.0.2 enable
 #
 return
