@@ -6,6 +6,7 @@
 //! - [`daemon`]: listeners and the control socket;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
 //! - [`display`]: the peer and routing-table displays in VRP's layout;
+//! - [`policy`]: route-policy evaluation (VRP semantics) over a compiled configuration;
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks;
 //! - [`status`]: what the displays read.
 
@@ -15,6 +16,7 @@ pub mod daemon;
 pub mod display;
 pub mod manager;
 pub mod peer;
+pub mod policy;
 pub mod rib_task;
 pub mod sockets;
 pub mod spec;

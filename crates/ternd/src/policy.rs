@@ -1,0 +1,841 @@
+//! Route policies: VRP `route-policy` semantics evaluated on one route, pure and synchronous.
+//!
+//! [`Policies`] is compiled once per committed configuration from [`Config::route_policies`],
+//! [`Config::ip_prefixes`] and [`Config::ipv6_prefixes`] (cheap to clone: one `Arc`), and
+//! answers [`Policies::evaluate`] for a named policy and a [`RouteInput`] with an [`Outcome`].
+//! It serves every place VRP names a policy: `peer X route-policy P import|export`,
+//! `network ... route-policy P`, `import-route ... route-policy P`, and the labeled-unicast
+//! rules of inter-AS option C (`if-match mpls-label`, `apply mpls-label`).
+//!
+//! # Matching (vendor reference, `route-policy`, `ip ip-prefix`, `if-match ...`)
+//!
+//! - Nodes are tried in ascending node number. A node matches when every `if-match` kind
+//!   matches (AND); several clauses of one kind (the filter kinds) match when any does (OR); a
+//!   node without `if-match` clauses matches every route. The first matching node decides:
+//!   `permit` accepts the route with the node's `apply` clauses, `deny` refuses it. A route no
+//!   node matches is refused (implicit deny).
+//! - A policy that does not exist permits every route unchanged. The vendor reference
+//!   (`route-policy nonexistent-config-check`) says a command naming a nonexistent policy "does
+//!   not take effect": the peer, `network` or `import-route` then behaves as if no policy were
+//!   named, and without a policy every route passes. tern's configuration accepts such names as
+//!   VRP does, so the case is reachable.
+//! - `if-match ip-prefix P` applies to IPv4 routes and `if-match ipv6 address prefix-list P`
+//!   to IPv6 routes; a route of the other family passes the clause ("IPv6 prefixes match the
+//!   filtering rule by default"). A prefix list that does not exist matches every route: "If
+//!   the if-match ip-prefix aa command is used but the IP prefix named aa is not configured,
+//!   all routes are permitted."
+//! - A prefix list is tried in ascending index; the first entry whose prefix covers the
+//!   route's prefix (the route's address masked to the entry's length equals the entry's
+//!   address) and whose length range ([`tern_config::PrefixEntry::len_range`]) holds the
+//!   route's length decides `permit` or `deny`; no entry matching denies. An entry whose
+//!   address is `0.0.0.0` (`::`) covers every address, so only its length range counts (the
+//!   vendor: "0.0.0.0 8 less-equal 32" permits 1.1.1.0/24 and 2.2.2.0/24, and "the
+//!   configuration matches all IPv4 addresses"). VPN routes are matched on their IP prefix,
+//!   the route distinguisher ignored.
+//! - `if-match mpls-label`: the route carries a label (a non-empty label stack).
+//! - `if-match cost N`: the MED equals N, a missing MED counting as 0 (as in the decision
+//!   process, VRP's default).
+//! - `if-match tag N`: the route's tag equals N. BGP routes have no tag (the vendor: "BGP does
+//!   not have the tag attribute"); only routes imported from static routes carry one
+//!   ([`RouteInput::tag`]).
+//! - `if-match community-filter`, `as-path-filter`, `extcommunity-filter`: never match. The
+//!   filters themselves (`ip community-filter`, `ip as-path-filter`, `ip extcommunity-filter`)
+//!   are not configurable in tern yet. The vendor lets an undefined filter match every route,
+//!   but here the filter is not undefined by the operator's choice, only unknown to tern;
+//!   letting it match everything would apply a node meant for a few routes to all of them.
+//!   Each such clause is reported in [`Policies::problems`].
+//!
+//! # Applying
+//!
+//! `apply cost` sets the MED, `apply local-preference` LOCAL_PREF, `apply preferred-value`
+//! VRP's preferred value, `apply tag` the tag of the outcome. `apply community`, `apply
+//! extcommunity` and `apply as-path` are not applied yet (reported in
+//! [`Policies::problems`]). `apply ip-address next-hop A` sets an IPv4 next hop
+//! (on an IPv6 route the IPv4-mapped address `::ffff:A`, as tern carries IPv4 next hops of
+//! IPv6 families); `apply ipv6 next-hop A` sets an IPv6 next hop on IPv6 routes (IPv4 routes
+//! keep theirs). Both are ignored for routes that `network` or `import-route` originates
+//! ([`RouteInput::originated`]), as the vendor documents. `apply mpls-label` asks the caller
+//! to allocate a label ([`Outcome::Permit::allocate_label`]).
+//!
+//! # Cost
+//!
+//! Evaluation allocates nothing unless a permitting node changes attributes: the outcome then
+//! holds a modified copy; otherwise it says "unchanged". Prefix lists are flat vectors of
+//! masks shared between the nodes that name them; a lookup is one hash of the policy name.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use tern_config::{Apply, Config, Match, MatchMode, PrefixList};
+use tern_rib::{PathAttrs, RouteKey};
+use tern_types::{IpNet, LabelStack};
+use tern_wire::NextHop;
+
+/// The route a policy is evaluated on.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteInput<'a> {
+    /// Destination; VPN routes are matched on the prefix, the RD ignored.
+    pub key: &'a RouteKey,
+    /// Attributes before the policy.
+    pub attrs: &'a PathAttrs,
+    /// Labels the route carries (empty for unlabeled routes).
+    pub labels: &'a LabelStack,
+    /// The route's tag: only routes imported from static routes have one (`ip route-static
+    /// ... tag T`); BGP routes have none.
+    pub tag: Option<u32>,
+    /// True for routes `network` or `import-route` originates, for which VRP ignores the
+    /// next-hop `apply` clauses.
+    pub originated: bool,
+}
+
+impl<'a> RouteInput<'a> {
+    /// A BGP route (no tag, not originated here).
+    pub fn new(key: &'a RouteKey, attrs: &'a PathAttrs, labels: &'a LabelStack) -> Self {
+        RouteInput {
+            key,
+            attrs,
+            labels,
+            tag: None,
+            originated: false,
+        }
+    }
+}
+
+/// A policy's verdict on one route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Refused: by a `deny` node, or because no node matched.
+    Deny,
+    /// Accepted.
+    Permit {
+        /// The attributes after the `apply` clauses; `None` when they are unchanged (no
+        /// attribute was applied).
+        attrs: Option<Box<PathAttrs>>,
+        /// `apply mpls-label`: the caller allocates a label for the route.
+        allocate_label: bool,
+        /// The route's tag after the policy: the input's, or the one `apply tag` set.
+        tag: Option<u32>,
+    },
+}
+
+impl Outcome {
+    /// Accepted unchanged, keeping `tag`.
+    pub fn unchanged(tag: Option<u32>) -> Outcome {
+        Outcome::Permit {
+            attrs: None,
+            allocate_label: false,
+            tag,
+        }
+    }
+
+    /// True when the route is accepted.
+    pub fn is_permit(&self) -> bool {
+        matches!(self, Outcome::Permit { .. })
+    }
+
+    /// The attributes to use: the modified ones, or `original` when unchanged; `None` when
+    /// refused.
+    pub fn attrs<'b>(&'b self, original: &'b PathAttrs) -> Option<&'b PathAttrs> {
+        match self {
+            Outcome::Deny => None,
+            Outcome::Permit { attrs, .. } => Some(attrs.as_deref().unwrap_or(original)),
+        }
+    }
+
+    /// True when the route is accepted and a label is to be allocated for it.
+    pub fn allocate_label(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Permit {
+                allocate_label: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The route policies of one configuration, compiled for evaluation. Cloning shares them.
+#[derive(Clone, Debug, Default)]
+pub struct Policies(Arc<Compiled>);
+
+#[derive(Debug, Default)]
+struct Compiled {
+    policies: HashMap<String, Policy>,
+    problems: Vec<String>,
+}
+
+impl Policies {
+    /// Compiles the route policies and prefix lists of `config`.
+    pub fn new(config: &Config) -> Policies {
+        let mut problems = Vec::new();
+        let v4 = compile_lists(&config.ip_prefixes, false);
+        let v6 = compile_lists(&config.ipv6_prefixes, true);
+        let policies = config
+            .route_policies
+            .iter()
+            .map(|(name, p)| {
+                let nodes = p
+                    .nodes
+                    .iter()
+                    .map(|(number, n)| {
+                        let mut report = |what: &str, why: String| {
+                            problems
+                                .push(format!("route-policy {name} node {number}: {what}: {why}"))
+                        };
+                        Node {
+                            permit: n.mode == MatchMode::Permit,
+                            groups: compile_matches(&n.matches, &v4, &v6, &mut report),
+                            actions: compile_applies(&n.applies, &mut report),
+                        }
+                    })
+                    .collect();
+                (name.clone(), Policy { nodes })
+            })
+            .collect();
+        Policies(Arc::new(Compiled { policies, problems }))
+    }
+
+    /// True when a policy of that name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.policies.contains_key(name)
+    }
+
+    /// What could not be compiled as written, one line each (`route-policy P node 10: apply
+    /// community 1:x: ...`), for the caller to log once per configuration.
+    pub fn problems(&self) -> &[String] {
+        &self.0.problems
+    }
+
+    /// Evaluates policy `name` on `route`. A policy that does not exist permits the route
+    /// unchanged (see the module documentation).
+    pub fn evaluate(&self, name: &str, route: &RouteInput<'_>) -> Outcome {
+        let Some(policy) = self.0.policies.get(name) else {
+            return Outcome::unchanged(route.tag);
+        };
+        let facts = Facts::of(route);
+        for node in &policy.nodes {
+            if node
+                .groups
+                .iter()
+                .all(|g| g.iter().any(|c| c.holds(&facts, route)))
+            {
+                return if node.permit {
+                    node.actions.outcome(&facts, route)
+                } else {
+                    Outcome::Deny
+                };
+            }
+        }
+        Outcome::Deny
+    }
+}
+
+/// One policy: its nodes in ascending number.
+#[derive(Debug)]
+struct Policy {
+    nodes: Vec<Node>,
+}
+
+#[derive(Debug)]
+struct Node {
+    permit: bool,
+    /// Every group must hold; a group holds when any of its conditions does.
+    groups: Vec<Vec<Cond>>,
+    actions: Actions,
+}
+
+/// What a route is matched on, computed once per evaluation.
+struct Facts {
+    v6: bool,
+    /// The prefix's address, left-aligned in 128 bits (an IPv4 address in the top 32).
+    bits: u128,
+    len: u8,
+}
+
+impl Facts {
+    fn of(route: &RouteInput<'_>) -> Facts {
+        let (v6, bits) = addr_bits(&route.key.prefix);
+        Facts {
+            v6,
+            bits,
+            len: route.key.prefix.prefix_len(),
+        }
+    }
+}
+
+fn addr_bits(p: &IpNet) -> (bool, u128) {
+    match p {
+        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())) << 96),
+        IpNet::V6(n) => (true, u128::from(n.addr())),
+    }
+}
+
+/// The mask of the first `len` bits of 128.
+fn mask(len: u8) -> u128 {
+    match 128u32.checked_sub(u32::from(len)) {
+        Some(128) | None => 0,
+        Some(shift) => u128::MAX << shift,
+    }
+}
+
+/// One `if-match` condition.
+#[derive(Debug)]
+enum Cond {
+    /// A prefix list for one family; `None`: the list does not exist (matches).
+    Prefix {
+        v6: bool,
+        list: Option<Arc<PrefixTable>>,
+    },
+    /// The route carries a label.
+    Labeled,
+    /// MED equals (a missing MED is 0).
+    Cost(u32),
+    /// Tag equals.
+    Tag(u32),
+    /// A clause tern cannot evaluate (the filters).
+    Never,
+}
+
+impl Cond {
+    fn holds(&self, f: &Facts, route: &RouteInput<'_>) -> bool {
+        match self {
+            Cond::Prefix { v6, list } => {
+                *v6 != f.v6 || list.as_ref().is_none_or(|l| l.permits(f.bits, f.len))
+            }
+            Cond::Labeled => !route.labels.is_empty(),
+            Cond::Cost(c) => route.attrs.med.unwrap_or(0) == *c,
+            Cond::Tag(t) => route.tag == Some(*t),
+            Cond::Never => false,
+        }
+    }
+}
+
+/// A compiled prefix list: entries in ascending index.
+#[derive(Debug)]
+struct PrefixTable {
+    entries: Vec<PrefixRule>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PrefixRule {
+    permit: bool,
+    /// The entry's address, left-aligned like [`Facts::bits`].
+    bits: u128,
+    /// The entry's mask; 0 for `0.0.0.0` / `::`, which covers every address.
+    mask: u128,
+    min: u8,
+    max: u8,
+}
+
+impl PrefixTable {
+    fn permits(&self, bits: u128, len: u8) -> bool {
+        self.entries
+            .iter()
+            .find(|e| bits & e.mask == e.bits && e.min <= len && len <= e.max)
+            .is_some_and(|e| e.permit)
+    }
+}
+
+fn compile_lists(
+    lists: &std::collections::BTreeMap<String, PrefixList>,
+    v6: bool,
+) -> HashMap<&str, Arc<PrefixTable>> {
+    lists
+        .iter()
+        .map(|(name, list)| {
+            let entries = list
+                .entries
+                .values()
+                // An entry of the other family cannot come from the grammar; it would match
+                // nothing of this list's family.
+                .filter(|e| addr_bits(&e.prefix).0 == v6)
+                .map(|e| {
+                    let (_, bits) = addr_bits(&e.prefix);
+                    let (min, max) = e.len_range();
+                    let m = if bits == 0 {
+                        0
+                    } else {
+                        mask(e.prefix.prefix_len())
+                    };
+                    PrefixRule {
+                        permit: e.mode == MatchMode::Permit,
+                        bits: bits & m,
+                        mask: m,
+                        min,
+                        max,
+                    }
+                })
+                .collect();
+            (name.as_str(), Arc::new(PrefixTable { entries }))
+        })
+        .collect()
+}
+
+fn compile_matches(
+    matches: &[Match],
+    v4: &HashMap<&str, Arc<PrefixTable>>,
+    v6: &HashMap<&str, Arc<PrefixTable>>,
+    report: &mut impl FnMut(&str, String),
+) -> Vec<Vec<Cond>> {
+    let mut groups: Vec<(u8, Vec<Cond>)> = Vec::new();
+    for m in matches {
+        let cond = match m {
+            Match::IpPrefix(n) => Cond::Prefix {
+                v6: false,
+                list: v4.get(n.as_str()).cloned(),
+            },
+            Match::Ipv6PrefixList(n) => Cond::Prefix {
+                v6: true,
+                list: v6.get(n.as_str()).cloned(),
+            },
+            Match::MplsLabel => Cond::Labeled,
+            Match::Cost(c) => Cond::Cost(*c),
+            Match::Tag(t) => Cond::Tag(*t),
+            Match::CommunityFilter(_) | Match::AsPathFilter(_) | Match::ExtcommunityFilter(_) => {
+                report(
+                    &m.line(),
+                    "filters are not configurable yet; the clause never matches".into(),
+                );
+                Cond::Never
+            }
+        };
+        match groups.iter_mut().find(|(k, _)| *k == m.kind()) {
+            Some((_, g)) => g.push(cond),
+            None => groups.push((m.kind(), vec![cond])),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// A node's `apply` clauses, parsed.
+#[derive(Debug, Default)]
+struct Actions {
+    med: Option<u32>,
+    local_pref: Option<u32>,
+    preferred_value: Option<u32>,
+    tag: Option<u32>,
+    next_hop4: Option<Ipv4Addr>,
+    next_hop6: Option<Ipv6Addr>,
+    allocate_label: bool,
+}
+
+fn compile_applies(applies: &[Apply], report: &mut impl FnMut(&str, String)) -> Actions {
+    let mut a = Actions::default();
+    for ap in applies {
+        match ap {
+            Apply::Cost(v) => a.med = Some(*v),
+            Apply::Tag(v) => a.tag = Some(*v),
+            Apply::LocalPreference(v) => a.local_pref = Some(*v),
+            Apply::PreferredValue(v) => a.preferred_value = Some(*v),
+            Apply::IpNextHop(v) => a.next_hop4 = Some(*v),
+            Apply::Ipv6NextHop(v) => a.next_hop6 = Some(*v),
+            Apply::MplsLabel => a.allocate_label = true,
+            Apply::Community(_) | Apply::Extcommunity(_) | Apply::AsPath(_) => {
+                report(&ap.line(), "not applied yet".into())
+            }
+        }
+    }
+    a
+}
+
+impl Actions {
+    /// The outcome of a permitting node on `route`.
+    fn outcome(&self, f: &Facts, route: &RouteInput<'_>) -> Outcome {
+        let tag = self.tag.or(route.tag);
+        let next_hop = self.next_hop(f, route);
+        let touches = self.med.is_some()
+            || self.local_pref.is_some()
+            || self.preferred_value.is_some()
+            || next_hop.is_some();
+        let attrs = touches.then(|| {
+            let mut a = route.attrs.clone();
+            self.apply(&mut a, next_hop);
+            Box::new(a)
+        });
+        Outcome::Permit {
+            attrs,
+            allocate_label: self.allocate_label,
+            tag,
+        }
+    }
+
+    /// The next hop the node sets on this route, if any.
+    fn next_hop(&self, f: &Facts, route: &RouteInput<'_>) -> Option<NextHop> {
+        if route.originated {
+            return None;
+        }
+        match (f.v6, self.next_hop4, self.next_hop6) {
+            (false, Some(a), _) => Some(NextHop::Ipv4(a)),
+            (true, _, Some(global)) => Some(NextHop::Ipv6 {
+                global,
+                link_local: None,
+            }),
+            (true, Some(a), None) => Some(NextHop::ipv4_mapped(a)),
+            _ => None,
+        }
+    }
+
+    fn apply(&self, a: &mut PathAttrs, next_hop: Option<NextHop>) {
+        if let Some(v) = self.med {
+            a.med = Some(v);
+        }
+        if let Some(v) = self.local_pref {
+            a.local_pref = Some(v);
+        }
+        if let Some(v) = self.preferred_value {
+            a.preferred_value = v;
+        }
+        if let Some(nh) = next_hop {
+            a.next_hop = nh;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_types::Label;
+    use tern_wire::attr::AsPath;
+    use tern_wire::attr::Origin;
+
+    fn policies(text: &str) -> Policies {
+        Policies::new(&tern_config::parse_file(text).unwrap())
+    }
+
+    fn attrs() -> PathAttrs {
+        PathAttrs::new(
+            Origin::Igp,
+            AsPath::sequence(&[30, 40, 50], true),
+            NextHop::Ipv4(Ipv4Addr::new(10, 0, 0, 1)),
+        )
+    }
+
+    fn key(p: &str) -> RouteKey {
+        RouteKey::new(p.parse().unwrap())
+    }
+
+    /// Evaluates `name` on an unlabeled BGP route to `prefix` with [`attrs`].
+    fn eval(p: &Policies, name: &str, prefix: &str) -> Outcome {
+        let (k, a, l) = (key(prefix), attrs(), LabelStack::new());
+        p.evaluate(name, &RouteInput::new(&k, &a, &l))
+    }
+
+    /// The attributes a permitting outcome gives [`attrs`].
+    fn applied(p: &Policies, name: &str, prefix: &str) -> PathAttrs {
+        let a = attrs();
+        eval(p, name, prefix).attrs(&a).unwrap().clone()
+    }
+
+    #[test]
+    fn nodes_are_tried_in_ascending_order() {
+        // Typed 20 first; node 10 still comes first.
+        let p = policies(
+            "route-policy P permit node 20\n apply cost 20\n#\n\
+             route-policy P permit node 10\n apply cost 10\n#\nreturn\n",
+        );
+        assert_eq!(applied(&p, "P", "1.1.1.0/24").med, Some(10));
+    }
+
+    #[test]
+    fn first_matching_node_wins() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n apply cost 10\n#\n\
+             route-policy P permit node 20\n apply cost 20\n#\n\
+             ip ip-prefix A index 10 permit 1.1.1.0 24\n#\nreturn\n",
+        );
+        assert_eq!(applied(&p, "P", "1.1.1.0/24").med, Some(10));
+        assert_eq!(applied(&p, "P", "2.2.2.0/24").med, Some(20));
+    }
+
+    #[test]
+    fn no_matching_node_denies() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n#\n\
+             ip ip-prefix A index 10 permit 1.1.1.0 24\n#\nreturn\n",
+        );
+        assert!(eval(&p, "P", "1.1.1.0/24").is_permit());
+        assert_eq!(eval(&p, "P", "2.2.2.0/24"), Outcome::Deny);
+    }
+
+    #[test]
+    fn deny_node_refuses_before_later_permits() {
+        let p = policies(
+            "route-policy P deny node 10\n if-match ip-prefix A\n#\n\
+             route-policy P permit node 20\n#\n\
+             ip ip-prefix A index 10 permit 1.1.1.0 24\n#\nreturn\n",
+        );
+        assert_eq!(eval(&p, "P", "1.1.1.0/24"), Outcome::Deny);
+        assert_eq!(eval(&p, "P", "2.2.2.0/24"), Outcome::unchanged(None));
+    }
+
+    #[test]
+    fn missing_policy_permits_unchanged() {
+        let p = policies("route-policy P deny node 10\n#\nreturn\n");
+        assert!(!p.contains("Q"));
+        assert_eq!(eval(&p, "Q", "1.1.1.0/24"), Outcome::unchanged(None));
+        let (k, a, l) = (key("1.1.1.0/24"), attrs(), LabelStack::new());
+        let r = RouteInput {
+            tag: Some(7),
+            ..RouteInput::new(&k, &a, &l)
+        };
+        assert_eq!(
+            Policies::default().evaluate("P", &r),
+            Outcome::unchanged(Some(7))
+        );
+    }
+
+    #[test]
+    fn missing_prefix_list_matches_everything() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix NOPE\n apply cost 1\n#\nreturn\n",
+        );
+        assert_eq!(applied(&p, "P", "9.9.9.0/24").med, Some(1));
+    }
+
+    #[test]
+    fn prefix_list_length_ranges() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n#\n\
+             ip ip-prefix A index 10 permit 10.0.0.0 8 greater-equal 16 less-equal 24\n#\nreturn\n",
+        );
+        for (prefix, ok) in [
+            ("10.0.0.0/8", false),
+            ("10.1.0.0/16", true),
+            ("10.1.2.0/24", true),
+            ("10.1.2.128/25", false),
+            ("11.1.0.0/16", false),
+        ] {
+            assert_eq!(eval(&p, "P", prefix).is_permit(), ok, "{prefix}");
+        }
+    }
+
+    #[test]
+    fn prefix_list_first_entry_decides() {
+        // The vendor's case 7: deny 1.1.1.0/24, then permit 1.1.1.1/32.
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n#\n\
+             ip ip-prefix A index 10 deny 1.1.1.0 24\n\
+             ip ip-prefix A index 20 permit 1.1.1.1 32\n\
+             ip ip-prefix A index 30 permit 1.1.1.0 24 less-equal 32\n#\nreturn\n",
+        );
+        assert!(!eval(&p, "P", "1.1.1.0/24").is_permit());
+        assert!(eval(&p, "P", "1.1.1.1/32").is_permit());
+        assert!(eval(&p, "P", "1.1.1.0/26").is_permit());
+    }
+
+    #[test]
+    fn zero_address_entry_matches_on_length_only() {
+        // The vendor's cases 8 and 9.
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n#\n\
+             route-policy Q permit node 10\n if-match ip-prefix B\n#\n\
+             ip ip-prefix A index 10 permit 0.0.0.0 8 less-equal 32\n\
+             ip ip-prefix B index 10 deny 0.0.0.0 24 less-equal 32\n\
+             ip ip-prefix B index 20 permit 0.0.0.0 0 less-equal 32\n#\nreturn\n",
+        );
+        for prefix in ["1.1.1.0/24", "2.2.2.0/24", "1.1.0.0/16", "1.1.1.1/32"] {
+            assert!(eval(&p, "P", prefix).is_permit(), "{prefix}");
+        }
+        assert!(!eval(&p, "P", "0.0.0.0/0").is_permit());
+        assert!(eval(&p, "Q", "1.1.0.0/16").is_permit());
+        assert!(!eval(&p, "Q", "1.1.1.0/24").is_permit());
+    }
+
+    #[test]
+    fn vpn_routes_match_on_the_prefix() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match ip-prefix A\n#\n\
+             ip ip-prefix A index 10 permit 1.1.1.0 24\n#\nreturn\n",
+        );
+        let (a, l) = (attrs(), LabelStack::single(Label(100)));
+        let k = RouteKey::vpn("100:1".parse().unwrap(), "1.1.1.0/24".parse().unwrap());
+        assert!(p.evaluate("P", &RouteInput::new(&k, &a, &l)).is_permit());
+        let k = RouteKey::vpn("100:1".parse().unwrap(), "1.1.2.0/24".parse().unwrap());
+        assert!(!p.evaluate("P", &RouteInput::new(&k, &a, &l)).is_permit());
+    }
+
+    #[test]
+    fn prefix_clauses_pass_routes_of_the_other_family() {
+        let p = policies(
+            "route-policy V4 permit node 10\n if-match ip-prefix A\n#\n\
+             route-policy V6 permit node 10\n if-match ipv6 address prefix-list B\n#\n\
+             ip ip-prefix A index 10 permit 1.1.1.0 24\n#\n\
+             ip ipv6-prefix B index 10 permit 2001:db8:: 32 less-equal 64\n#\nreturn\n",
+        );
+        assert!(eval(&p, "V4", "2001:db9::/64").is_permit());
+        assert!(!eval(&p, "V4", "2.2.2.0/24").is_permit());
+        assert!(eval(&p, "V6", "2.2.2.0/24").is_permit());
+        assert!(eval(&p, "V6", "2001:db8:1::/48").is_permit());
+        assert!(!eval(&p, "V6", "2001:db9::/48").is_permit());
+        assert!(!eval(&p, "V6", "2001:db8::1/128").is_permit());
+    }
+
+    #[test]
+    fn mpls_label_matches_labeled_routes() {
+        let p = policies("route-policy P permit node 10\n if-match mpls-label\n#\nreturn\n");
+        let (k, a) = (key("4.4.4.9/32"), attrs());
+        let labeled = LabelStack::single(Label(1024));
+        assert!(
+            p.evaluate("P", &RouteInput::new(&k, &a, &labeled))
+                .is_permit()
+        );
+        let none = LabelStack::new();
+        assert!(!p.evaluate("P", &RouteInput::new(&k, &a, &none)).is_permit());
+    }
+
+    #[test]
+    fn cost_and_tag_matches() {
+        let p = policies(
+            "route-policy C permit node 10\n if-match cost 5\n#\n\
+             route-policy Z permit node 10\n if-match cost 0\n#\n\
+             route-policy T permit node 10\n if-match tag 7\n#\nreturn\n",
+        );
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let mut a = attrs();
+        assert!(!p.evaluate("C", &RouteInput::new(&k, &a, &l)).is_permit());
+        assert!(p.evaluate("Z", &RouteInput::new(&k, &a, &l)).is_permit());
+        a.med = Some(5);
+        assert!(p.evaluate("C", &RouteInput::new(&k, &a, &l)).is_permit());
+        assert!(!p.evaluate("T", &RouteInput::new(&k, &a, &l)).is_permit());
+        let tagged = RouteInput {
+            tag: Some(7),
+            ..RouteInput::new(&k, &a, &l)
+        };
+        assert_eq!(p.evaluate("T", &tagged), Outcome::unchanged(Some(7)));
+    }
+
+    #[test]
+    fn clauses_of_different_kinds_must_all_match() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match mpls-label\n if-match cost 5\n#\nreturn\n",
+        );
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::single(Label(16)));
+        let mut a = attrs();
+        assert!(!p.evaluate("P", &RouteInput::new(&k, &a, &l)).is_permit());
+        a.med = Some(5);
+        assert!(p.evaluate("P", &RouteInput::new(&k, &a, &l)).is_permit());
+    }
+
+    #[test]
+    fn filters_never_match_and_are_reported() {
+        let p = policies(
+            "route-policy P permit node 10\n if-match community-filter 1\n \
+             if-match community-filter 2\n#\n\
+             route-policy P permit node 20\n apply cost 20\n#\nreturn\n",
+        );
+        assert_eq!(applied(&p, "P", "1.1.1.0/24").med, Some(20));
+        assert_eq!(p.problems().len(), 2);
+        assert!(p.problems()[0].starts_with("route-policy P node 10: if-match community-filter 1"));
+    }
+
+    #[test]
+    fn permit_without_applies_does_not_copy() {
+        let p = policies("route-policy P permit node 10\n#\nreturn\n");
+        assert_eq!(eval(&p, "P", "1.1.1.0/24"), Outcome::unchanged(None));
+    }
+
+    #[test]
+    fn apply_scalars() {
+        let p = policies(
+            "route-policy P permit node 10\n apply cost 120\n apply local-preference 300\n \
+             apply preferred-value 50\n#\nreturn\n",
+        );
+        let a = applied(&p, "P", "1.1.1.0/24");
+        assert_eq!(
+            (a.med, a.local_pref, a.preferred_value),
+            (Some(120), Some(300), 50)
+        );
+        assert_eq!(a.as_path, attrs().as_path);
+    }
+
+    #[test]
+    fn apply_tag_sets_the_outcome_tag() {
+        let p = policies("route-policy P permit node 10\n apply tag 9\n#\nreturn\n");
+        // The tag is not a BGP attribute: nothing to copy.
+        assert_eq!(eval(&p, "P", "1.1.1.0/24"), Outcome::unchanged(Some(9)));
+    }
+
+    #[test]
+    fn apply_next_hops() {
+        let p = policies(
+            "route-policy V4 permit node 10\n apply ip-address next-hop 10.1.1.8\n#\n\
+             route-policy V6 permit node 10\n apply ipv6 next-hop 2001:db8::1\n#\nreturn\n",
+        );
+        let v6: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let nh4 = Ipv4Addr::new(10, 1, 1, 8);
+        assert_eq!(applied(&p, "V4", "1.1.1.0/24").next_hop, NextHop::Ipv4(nh4));
+        assert_eq!(
+            applied(&p, "V4", "2001:db8:9::/48").next_hop,
+            NextHop::ipv4_mapped(nh4)
+        );
+        assert_eq!(
+            applied(&p, "V6", "2001:db8:9::/48").next_hop,
+            NextHop::Ipv6 {
+                global: v6,
+                link_local: None
+            }
+        );
+        // An IPv6 next hop leaves IPv4 routes alone.
+        assert_eq!(eval(&p, "V6", "1.1.1.0/24"), Outcome::unchanged(None));
+        // `network` / `import-route` routes keep their next hop.
+        let (k, a, l) = (key("1.1.1.0/24"), attrs(), LabelStack::new());
+        let local = RouteInput {
+            originated: true,
+            ..RouteInput::new(&k, &a, &l)
+        };
+        assert_eq!(p.evaluate("V4", &local), Outcome::unchanged(None));
+    }
+
+    #[test]
+    fn apply_mpls_label_asks_for_a_label() {
+        let p = policies("route-policy P permit node 10\n apply mpls-label\n#\nreturn\n");
+        let o = eval(&p, "P", "1.1.1.9/32");
+        assert!(o.allocate_label());
+        assert_eq!(
+            o,
+            Outcome::Permit {
+                attrs: None,
+                allocate_label: true,
+                tag: None
+            }
+        );
+    }
+
+    #[test]
+    fn vendor_option_c_asbr_policies() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/reference/huawei/ipv4-option-c-s1/ASBR1.cfg"
+        ))
+        .unwrap();
+        let p = Policies::new(&tern_config::parse_file(&text).unwrap());
+        assert!(p.problems().is_empty());
+        let (k, a) = (key("4.4.4.9/32"), attrs());
+        let labeled = LabelStack::single(Label(1025));
+        let unlabeled = LabelStack::new();
+        let allocate = Outcome::Permit {
+            attrs: None,
+            allocate_label: true,
+            tag: None,
+        };
+        // policy1 (to the other AS's ASBR): every route, with a label.
+        assert_eq!(
+            p.evaluate("policy1", &RouteInput::new(&k, &a, &labeled)),
+            allocate
+        );
+        assert_eq!(
+            p.evaluate("policy1", &RouteInput::new(&k, &a, &unlabeled)),
+            allocate
+        );
+        // policy2 (to the local PE): only labeled routes, with a new label.
+        assert_eq!(
+            p.evaluate("policy2", &RouteInput::new(&k, &a, &labeled)),
+            allocate
+        );
+        assert_eq!(
+            p.evaluate("policy2", &RouteInput::new(&k, &a, &unlabeled)),
+            Outcome::Deny
+        );
+    }
+}
