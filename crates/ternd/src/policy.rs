@@ -48,14 +48,25 @@
 //! # Applying
 //!
 //! `apply cost` sets the MED, `apply local-preference` LOCAL_PREF, `apply preferred-value`
-//! VRP's preferred value, `apply tag` the tag of the outcome. `apply community`, `apply
-//! extcommunity` and `apply as-path` are not applied yet (reported in
-//! [`Policies::problems`]). `apply ip-address next-hop A` sets an IPv4 next hop
+//! VRP's preferred value, `apply tag` the tag of the outcome. `apply community` (RFC 1997):
+//! values `aa:nn`, a number, `internet` (0), `no-export`, `no-advertise`,
+//! `no-export-subconfed`, replacing the communities, or added to them with `additive`;
+//! `none` removes them all. `apply extcommunity` (RFC 4360): `rt X` values (route targets in
+//! their three forms) replace the route's route targets (other extended communities stay), or
+//! are added with `additive`. `apply as-path`: AS numbers (plain or dotted) followed by
+//! `additive` (prepended, in the order written), `overwrite` (the path becomes them),
+//! `delete` (they are removed from the path), or nothing (as `overwrite`); `none overwrite`
+//! empties the path. The vendor's EBGP export refinement of `overwrite` (only non-local AS
+//! numbers are replaced) is not modelled. `apply ip-address next-hop A` sets an IPv4 next hop
 //! (on an IPv6 route the IPv4-mapped address `::ffff:A`, as tern carries IPv4 next hops of
 //! IPv6 families); `apply ipv6 next-hop A` sets an IPv6 next hop on IPv6 routes (IPv4 routes
 //! keep theirs). Both are ignored for routes that `network` or `import-route` originates
 //! ([`RouteInput::originated`]), as the vendor documents. `apply mpls-label` asks the caller
 //! to allocate a label ([`Outcome::Permit::allocate_label`]).
+//!
+//! Keywords in the `apply` texts may be abbreviated to a unique prefix, as typed on the CLI.
+//! An `apply` text that does not parse is dropped from its node and reported in
+//! [`Policies::problems`].
 //!
 //! # Cost
 //!
@@ -69,8 +80,18 @@ use std::sync::Arc;
 
 use tern_config::{Apply, Config, Match, MatchMode, PrefixList};
 use tern_rib::{PathAttrs, RouteKey};
-use tern_types::{IpNet, LabelStack};
+use tern_types::{Asn, ExtCommunity, IpNet, LabelStack, TargetKind};
 use tern_wire::NextHop;
+use tern_wire::attr::{AsPath, SegmentType};
+
+/// Well-known community NO_EXPORT (RFC 1997).
+pub const NO_EXPORT: u32 = 0xFFFF_FF01;
+/// Well-known community NO_ADVERTISE (RFC 1997).
+pub const NO_ADVERTISE: u32 = 0xFFFF_FF02;
+/// Well-known community NO_EXPORT_SUBCONFED (RFC 1997).
+pub const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
+/// VRP's `internet` community (0:0).
+pub const INTERNET: u32 = 0;
 
 /// The route a policy is evaluated on.
 #[derive(Clone, Copy, Debug)]
@@ -415,9 +436,30 @@ struct Actions {
     local_pref: Option<u32>,
     preferred_value: Option<u32>,
     tag: Option<u32>,
+    communities: Option<ListEdit<u32>>,
+    route_targets: Option<ListEdit<ExtCommunity>>,
+    as_path: Option<PathEdit>,
     next_hop4: Option<Ipv4Addr>,
     next_hop6: Option<Ipv6Addr>,
     allocate_label: bool,
+}
+
+/// A list replaced by, or added to, some values.
+#[derive(Debug, PartialEq, Eq)]
+struct ListEdit<T> {
+    values: Vec<T>,
+    additive: bool,
+}
+
+/// `apply as-path`.
+#[derive(Debug, PartialEq, Eq)]
+enum PathEdit {
+    /// `additive`: prepended in the order written.
+    Prepend(Vec<u32>),
+    /// `overwrite` (or no keyword); empty for `none overwrite`.
+    Replace(Vec<u32>),
+    /// `delete`: removed wherever they appear.
+    Delete(Vec<u32>),
 }
 
 fn compile_applies(applies: &[Apply], report: &mut impl FnMut(&str, String)) -> Actions {
@@ -431,12 +473,166 @@ fn compile_applies(applies: &[Apply], report: &mut impl FnMut(&str, String)) -> 
             Apply::IpNextHop(v) => a.next_hop4 = Some(*v),
             Apply::Ipv6NextHop(v) => a.next_hop6 = Some(*v),
             Apply::MplsLabel => a.allocate_label = true,
-            Apply::Community(_) | Apply::Extcommunity(_) | Apply::AsPath(_) => {
-                report(&ap.line(), "not applied yet".into())
-            }
+            Apply::Community(t) => match parse_communities(t) {
+                Ok(e) => a.communities = Some(e),
+                Err(why) => report(&ap.line(), why),
+            },
+            Apply::Extcommunity(t) => match parse_route_targets(t) {
+                Ok(e) => a.route_targets = Some(e),
+                Err(why) => report(&ap.line(), why),
+            },
+            Apply::AsPath(t) => match parse_as_path(t) {
+                Ok(e) => a.as_path = Some(e),
+                Err(why) => report(&ap.line(), why),
+            },
         }
     }
     a
+}
+
+/// The keyword `tok` stands for among `words`: an exact match, else a unique prefix (any
+/// case, as the CLI takes keywords).
+fn keyword(tok: &str, words: &[&'static str]) -> Option<&'static str> {
+    let lower = tok.to_ascii_lowercase();
+    if let Some(w) = words.iter().find(|w| **w == lower) {
+        return Some(w);
+    }
+    let mut hits = words.iter().filter(|w| w.starts_with(&lower));
+    match (hits.next(), hits.next()) {
+        (Some(w), None) if !lower.is_empty() => Some(w),
+        _ => None,
+    }
+}
+
+/// `apply community` text: `none`, or up to 32 values with an optional `additive`.
+fn parse_communities(text: &str) -> Result<ListEdit<u32>, String> {
+    const WORDS: [&str; 6] = [
+        "internet",
+        "no-advertise",
+        "no-export",
+        "no-export-subconfed",
+        "additive",
+        "none",
+    ];
+    let mut values = Vec::new();
+    let mut additive = false;
+    let mut none = false;
+    for tok in text.split_whitespace() {
+        let v = match keyword(tok, &WORDS) {
+            Some("internet") => INTERNET,
+            Some("no-advertise") => NO_ADVERTISE,
+            Some("no-export") => NO_EXPORT,
+            Some("no-export-subconfed") => NO_EXPORT_SUBCONFED,
+            Some("additive") => {
+                additive = true;
+                continue;
+            }
+            // The one word left: "none".
+            Some(_) => {
+                none = true;
+                continue;
+            }
+            None => parse_community(tok).ok_or_else(|| {
+                format!("'{tok}' is not a community (aa:nn, a number, or a well-known name)")
+            })?,
+        };
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    if none {
+        return if values.is_empty() && !additive {
+            Ok(ListEdit {
+                values,
+                additive: false,
+            })
+        } else {
+            Err("'none' stands alone".into())
+        };
+    }
+    match values.len() {
+        0 => Err("no community given".into()),
+        1..=32 => Ok(ListEdit { values, additive }),
+        _ => Err("more than 32 communities".into()),
+    }
+}
+
+/// `aa:nn` (each 0..65535) or a number (0..4294967295).
+fn parse_community(tok: &str) -> Option<u32> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match tok.split_once(':') {
+        Some((aa, nn)) if digits(aa) && digits(nn) => {
+            let aa: u16 = aa.parse().ok()?;
+            let nn: u16 = nn.parse().ok()?;
+            Some((u32::from(aa) << 16) | u32::from(nn))
+        }
+        None if digits(tok) => tok.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `apply extcommunity` text: `rt X` up to 16 times, then an optional `additive`.
+fn parse_route_targets(text: &str) -> Result<ListEdit<ExtCommunity>, String> {
+    let mut values = Vec::new();
+    let mut additive = false;
+    let mut toks = text.split_whitespace();
+    while let Some(tok) = toks.next() {
+        match keyword(tok, &["rt", "additive"]) {
+            Some("rt") => {
+                let v = toks.next().ok_or("'rt' without a value")?;
+                let rt = ExtCommunity::parse_target(TargetKind::RouteTarget, v)
+                    .map_err(|e| e.to_string())?;
+                if !values.contains(&rt) {
+                    values.push(rt);
+                }
+            }
+            // The other word: "additive".
+            Some(_) => additive = true,
+            None => return Err(format!("'{tok}' is neither 'rt' nor 'additive'")),
+        }
+    }
+    match values.len() {
+        0 => Err("no route target given".into()),
+        1..=16 => Ok(ListEdit { values, additive }),
+        _ => Err("more than 16 route targets".into()),
+    }
+}
+
+/// `apply as-path` text: AS numbers then `additive`, `overwrite`, `delete` or nothing (as
+/// `overwrite`); or `none overwrite`.
+fn parse_as_path(text: &str) -> Result<PathEdit, String> {
+    let toks: Vec<&str> = text.split_whitespace().collect();
+    let (asns, mode) = match toks.split_last() {
+        Some((last, rest)) => match keyword(last, &["additive", "overwrite", "delete"]) {
+            Some(m) => (rest, m),
+            None => (toks.as_slice(), "overwrite"),
+        },
+        None => return Err("no AS number given".into()),
+    };
+    if let [none] = asns
+        && keyword(none, &["none"]).is_some()
+    {
+        return match mode {
+            "overwrite" => Ok(PathEdit::Replace(Vec::new())),
+            _ => Err("'none' goes with 'overwrite'".into()),
+        };
+    }
+    let asns = asns
+        .iter()
+        .map(|t| {
+            t.parse::<Asn>()
+                .map(|a| a.0)
+                .map_err(|_| format!("'{t}' is not an AS number"))
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    if asns.is_empty() {
+        return Err("no AS number given".into());
+    }
+    Ok(match mode {
+        "additive" => PathEdit::Prepend(asns),
+        "delete" => PathEdit::Delete(asns),
+        _ => PathEdit::Replace(asns),
+    })
 }
 
 impl Actions {
@@ -447,6 +643,9 @@ impl Actions {
         let touches = self.med.is_some()
             || self.local_pref.is_some()
             || self.preferred_value.is_some()
+            || self.communities.is_some()
+            || self.route_targets.is_some()
+            || self.as_path.is_some()
             || next_hop.is_some();
         let attrs = touches.then(|| {
             let mut a = route.attrs.clone();
@@ -489,14 +688,60 @@ impl Actions {
         if let Some(nh) = next_hop {
             a.next_hop = nh;
         }
+        if let Some(e) = &self.communities {
+            if !e.additive {
+                a.communities.clear();
+            }
+            for v in &e.values {
+                if !a.communities.contains(v) {
+                    a.communities.push(*v);
+                }
+            }
+        }
+        if let Some(e) = &self.route_targets {
+            if !e.additive {
+                a.ext_communities.retain(|c| !c.is_route_target());
+            }
+            for v in &e.values {
+                if !a.ext_communities.contains(v) {
+                    a.ext_communities.push(*v);
+                }
+            }
+        }
+        if let Some(e) = &self.as_path {
+            a.as_path = edit_path(&a.as_path, e);
+        }
     }
+}
+
+fn edit_path(path: &AsPath<'_>, e: &PathEdit) -> AsPath<'static> {
+    let four = path.is_four_octet();
+    let mut segs: Vec<(SegmentType, Vec<u32>)> = path
+        .segments()
+        .map(|s| (s.kind, s.asns().collect()))
+        .collect();
+    match e {
+        PathEdit::Replace(asns) => return AsPath::sequence(asns, four),
+        PathEdit::Prepend(asns) => match segs.first_mut() {
+            Some((SegmentType::Sequence, first)) => {
+                first.splice(0..0, asns.iter().copied());
+            }
+            _ => segs.insert(0, (SegmentType::Sequence, asns.clone())),
+        },
+        PathEdit::Delete(asns) => {
+            for (_, v) in &mut segs {
+                v.retain(|a| !asns.contains(a));
+            }
+            segs.retain(|(_, v)| !v.is_empty());
+        }
+    }
+    AsPath::from_segments(segs.iter().map(|(k, v)| (*k, v.as_slice())), four)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tern_types::Label;
-    use tern_wire::attr::AsPath;
     use tern_wire::attr::Origin;
 
     fn policies(text: &str) -> Policies {
@@ -757,6 +1002,80 @@ mod tests {
     }
 
     #[test]
+    fn apply_community_replaces_or_adds() {
+        let p = policies(
+            "route-policy R permit node 10\n apply community 100:1 no-export 7\n#\n\
+             route-policy A permit node 10\n apply community 100:1 no-advertise additive\n#\n\
+             route-policy N permit node 10\n apply community none\n#\n\
+             route-policy W permit node 10\n \
+             apply community internet no-export-subconfed\n#\nreturn\n",
+        );
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let mut a = attrs();
+        a.communities = vec![30];
+        let run = |name: &str| {
+            let o = p.evaluate(name, &RouteInput::new(&k, &a, &l));
+            o.attrs(&a).unwrap().communities.clone()
+        };
+        assert_eq!(run("R"), vec![(100 << 16) | 1, NO_EXPORT, 7]);
+        assert_eq!(run("A"), vec![30, (100 << 16) | 1, NO_ADVERTISE]);
+        assert_eq!(run("N"), Vec::<u32>::new());
+        assert_eq!(run("W"), vec![INTERNET, NO_EXPORT_SUBCONFED]);
+        assert!(p.problems().is_empty());
+    }
+
+    #[test]
+    fn apply_extcommunity_replaces_route_targets_only() {
+        let p = policies(
+            "route-policy R permit node 10\n apply extcommunity rt 100:2 rt 1.1.1.1:22\n#\n\
+             route-policy A permit node 10\n \
+             apply extcommunity rt 100.100:100 additive\n#\nreturn\n",
+        );
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let rt = |s: &str| ExtCommunity::parse_target(TargetKind::RouteTarget, s).unwrap();
+        let soo = ExtCommunity::as2(TargetKind::RouteOrigin, 100, 9);
+        let mut a = attrs();
+        a.ext_communities = vec![rt("100:1"), soo];
+        let run = |name: &str| {
+            let o = p.evaluate(name, &RouteInput::new(&k, &a, &l));
+            o.attrs(&a).unwrap().ext_communities.clone()
+        };
+        assert_eq!(run("R"), vec![soo, rt("100:2"), rt("1.1.1.1:22")]);
+        assert_eq!(
+            run("A"),
+            vec![
+                rt("100:1"),
+                soo,
+                ExtCommunity::as4(TargetKind::RouteTarget, (100 << 16) | 100, 100)
+            ]
+        );
+    }
+
+    #[test]
+    fn apply_as_path_modes() {
+        let p = policies(
+            "route-policy A permit node 10\n apply as-path 60 70 80 10.10 additive\n#\n\
+             route-policy O permit node 10\n apply as-path 200 10.10 overwrite\n#\n\
+             route-policy L permit node 10\n apply as-path 200 300\n#\n\
+             route-policy D permit node 10\n apply as-path 40 delete\n#\n\
+             route-policy N permit node 10\n apply as-path none overwrite\n#\nreturn\n",
+        );
+        let asns = |name: &str| {
+            applied(&p, name, "1.1.1.0/24")
+                .as_path
+                .asns()
+                .collect::<Vec<_>>()
+        };
+        let dotted = (10 << 16) | 10;
+        assert_eq!(asns("A"), vec![60, 70, 80, dotted, 30, 40, 50]);
+        assert_eq!(asns("O"), vec![200, dotted]);
+        assert_eq!(asns("L"), vec![200, 300]);
+        assert_eq!(asns("D"), vec![30, 50]);
+        assert_eq!(asns("N"), Vec::<u32>::new());
+        assert!(p.problems().is_empty());
+    }
+
+    #[test]
     fn apply_next_hops() {
         let p = policies(
             "route-policy V4 permit node 10\n apply ip-address next-hop 10.1.1.8\n#\n\
@@ -799,6 +1118,35 @@ mod tests {
                 allocate_label: true,
                 tag: None
             }
+        );
+    }
+
+    #[test]
+    fn bad_apply_texts_are_dropped_and_reported() {
+        let p = policies(
+            "route-policy P permit node 10\n apply community 1:x\n apply extcommunity foo 1:1\n \
+             apply as-path 0 additive\n apply cost 5\n#\nreturn\n",
+        );
+        let a = applied(&p, "P", "1.1.1.0/24");
+        assert_eq!(a.med, Some(5));
+        assert_eq!(a.communities, attrs().communities);
+        assert_eq!(a.as_path, attrs().as_path);
+        assert_eq!(p.problems().len(), 3, "{:?}", p.problems());
+    }
+
+    #[test]
+    fn apply_keywords_may_be_abbreviated() {
+        assert_eq!(
+            parse_communities("no-export add").unwrap(),
+            ListEdit {
+                values: vec![NO_EXPORT],
+                additive: true
+            }
+        );
+        assert!(parse_communities("no-exp").is_err());
+        assert_eq!(
+            parse_as_path("65001 over"),
+            Ok(PathEdit::Replace(vec![65001]))
         );
     }
 
