@@ -14,7 +14,9 @@ use tern_config::{Config, Password as CfgPassword};
 
 use tern_types::Family;
 
-use crate::spec::{DaemonConfig, LocalRoute, Password, PeerSpec, Routing, Source, VrfSpec};
+use crate::spec::{
+    DaemonConfig, LocalRoute, Password, PeerPolicy, PeerSpec, Routing, Source, VrfSpec,
+};
 
 /// A configuration that loads but cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +130,16 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if ap.next_hop_local {
                 spec.next_hop_local.push(k.family());
             }
+            if ap.label_route_capability && *k == tern_config::AfKey::Ipv4Unicast {
+                // VRP: the peer exchanges labeled IPv4 routes (RFC 8277) in the IPv4 unicast
+                // family.
+                for f in spec.families.iter_mut() {
+                    if *f == Family::IPV4_UNICAST {
+                        *f = Family::IPV4_LABELED;
+                    }
+                }
+                spec.families.dedup();
+            }
         }
         spec.directly_connected = connected(cfg, vrf).iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
@@ -160,7 +172,13 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
     use tern_config::{AfKey, ImportProtocol};
     use tern_types::Afi;
     use tern_wire::attr::Origin;
-    let mut r = Routing::default();
+    let mut r = Routing {
+        policies: crate::policy::Policies::new(cfg),
+        ..Routing::default()
+    };
+    for p in r.policies.problems() {
+        tracing::warn!("{p}");
+    }
     for vi in cfg.vpn_instances.values() {
         for afi in [Afi::IPV4, Afi::IPV6] {
             let Some(af) = vi.af(afi) else { continue };
@@ -185,6 +203,23 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
         }
         if r.cluster_id.is_none() {
             r.cluster_id = f.reflector_cluster_id;
+        }
+        for (addr, ap) in &f.peers {
+            if ap.route_policy_import.is_none() && ap.route_policy_export.is_none() {
+                continue;
+            }
+            let mut families = vec![k.family()];
+            if *k == AfKey::Ipv4Unicast && ap.label_route_capability {
+                families.push(Family::IPV4_LABELED);
+            }
+            for family in families {
+                r.peer_policies.push(PeerPolicy {
+                    addr: *addr,
+                    family,
+                    import: ap.route_policy_import.clone(),
+                    export: ap.route_policy_export.clone(),
+                });
+            }
         }
         let (vrf, family) = match k {
             AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Vrf { .. } => {

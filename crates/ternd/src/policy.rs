@@ -184,7 +184,24 @@ pub struct Policies(Arc<Compiled>);
 struct Compiled {
     policies: HashMap<String, Policy>,
     problems: Vec<String>,
+    /// What it was compiled from (two `Policies` are equal when their sources are).
+    source: Source,
 }
+
+/// The configuration parts policies are compiled from.
+type Source = (
+    std::collections::BTreeMap<String, tern_config::RoutePolicy>,
+    std::collections::BTreeMap<String, tern_config::PrefixList>,
+    std::collections::BTreeMap<String, tern_config::PrefixList>,
+);
+
+impl PartialEq for Policies {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.source == other.0.source
+    }
+}
+
+impl Eq for Policies {}
 
 impl Policies {
     /// Compiles the route policies and prefix lists of `config`.
@@ -214,7 +231,16 @@ impl Policies {
                 (name.clone(), Policy { nodes })
             })
             .collect();
-        Policies(Arc::new(Compiled { policies, problems }))
+        let source = (
+            config.route_policies.clone(),
+            config.ip_prefixes.clone(),
+            config.ipv6_prefixes.clone(),
+        );
+        Policies(Arc::new(Compiled {
+            policies,
+            problems,
+            source,
+        }))
     }
 
     /// True when a policy of that name exists.

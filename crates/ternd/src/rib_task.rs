@@ -43,12 +43,13 @@ use ipnet::IpNet;
 use serde::Serialize;
 use tern_rib::rr::{self, Role};
 use tern_rib::{
-    AcceptAll, AllReachable, AttrId, Best, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib,
-    RibConfig, RouteKey,
+    AllReachable, AttrId, Best, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig,
+    RouteKey,
 };
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
+use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
 use tern_wire::{Ctx, NextHop, Nlri, Update, UpdateBuilder};
 use tokio::sync::{mpsc, oneshot};
@@ -126,6 +127,7 @@ pub type Outgoing = (mpsc::Sender<Vec<u8>>, Vec<Vec<u8>>);
 /// An established peer that is sent routes, with what it was sent (its Adj-RIB-Out keys).
 struct OutPeer {
     id: PeerId,
+    addr: IpAddr,
     out: PeerOut,
     /// The peer's routing domain (VPN instance of a PE–CE session).
     vrf: Option<String>,
@@ -439,6 +441,7 @@ impl RibTask {
                 if let Some(out) = out {
                     let mut p = OutPeer {
                         id,
+                        addr,
                         out,
                         vrf,
                         sent: HashSet::new(),
@@ -474,14 +477,15 @@ impl RibTask {
                 let mut changes = Vec::new();
                 let r = match &vrf {
                     None => {
-                        let policy = VpnTargetFilter::new(&self.routing);
+                        let policy = ImportChain::new(&self.routing, true);
                         self.rib
                             .apply_update(id, &p, &policy, &AllReachable, &mut changes)
                     }
                     Some(v) => match self.vrfs.get_mut(v) {
                         Some(x) => {
+                            let policy = ImportChain::new(&self.routing, false);
                             x.rib
-                                .apply_update(id, &p, &AcceptAll, &AllReachable, &mut changes)
+                                .apply_update(id, &p, &policy, &AllReachable, &mut changes)
                         }
                         None => return,
                     },
@@ -550,6 +554,15 @@ impl RibTask {
             self.export(d.as_deref(), &changes);
             if d.is_none() {
                 for c in changes.iter().filter(|c| c.new.is_none()) {
+                    let unicast = self.rib.best(Family::IPV4_UNICAST, &c.key).is_some();
+                    let labeled = self.rib.best(Family::IPV4_LABELED, &c.key).is_some();
+                    if c.family == Family::IPV4_LABELED && unicast {
+                        // Still sent labeled, from the unicast table.
+                        continue;
+                    }
+                    if c.family == Family::IPV4_UNICAST && !labeled {
+                        self.labels.unswap(Family::IPV4_LABELED, c.key);
+                    }
                     self.labels.unswap(c.family, c.key);
                 }
             }
@@ -784,6 +797,9 @@ impl RibTask {
                 self.originate_local(l);
             }
         }
+        if old.policies != r.policies || old.peer_policies != r.peer_policies {
+            self.policies_changed(&old);
+        }
         // Route-target filtering and instance imports follow the new instances: the VPN
         // routes received are filtered again, and every instance that was rebuilt imports
         // the VPN tables again.
@@ -796,7 +812,7 @@ impl RibTask {
                 .collect();
             for id in peers {
                 let mut ch = Vec::new();
-                let policy = VpnTargetFilter::new(&self.routing);
+                let policy = ImportChain::new(&self.routing, true);
                 if let Err(e) = self.rib.reimport(id, &policy, &AllReachable, &mut ch) {
                     debug!("RIB: reimport: {e}");
                 }
@@ -820,6 +836,59 @@ impl RibTask {
                         self.propagate(Some(v), c);
                     }
                 }
+            }
+        }
+    }
+
+    /// Route policies changed: every peer's routes are run through import policy again and
+    /// every peer is sent what its export policy now gives (no session reset, no route
+    /// refresh: the Adj-RIB-In is kept); local routes with a policy are originated again.
+    fn policies_changed(&mut self, old: &Routing) {
+        let peers: Vec<(IpAddr, Option<String>)> = self
+            .up
+            .iter()
+            .map(|(a, (_, _, v))| (*a, v.clone()))
+            .collect();
+        for (addr, vrf) in peers {
+            let Some(&id) = self.ids.get(&addr) else {
+                continue;
+            };
+            let mut ch = Vec::new();
+            let policy = ImportChain::new(&self.routing, vrf.is_none());
+            let r = match &vrf {
+                None => self.rib.reimport(id, &policy, &AllReachable, &mut ch),
+                Some(v) => match self.vrfs.get_mut(v) {
+                    Some(x) => x.rib.reimport(id, &policy, &AllReachable, &mut ch),
+                    None => continue,
+                },
+            };
+            if let Err(e) = r {
+                debug!("RIB: reimport: {e}");
+            }
+            self.propagate(vrf, ch);
+        }
+        let mut addrs: Vec<IpAddr> = self.outs.keys().copied().collect();
+        addrs.sort();
+        for addr in addrs {
+            let Some(mut p) = self.outs.remove(&addr) else {
+                continue;
+            };
+            let msgs = self.full_table(&mut p);
+            if !msgs.is_empty() {
+                self.outbox.push((p.out.tx.clone(), msgs));
+            }
+            self.outs.insert(addr, p);
+        }
+        let locals: Vec<LocalRoute> = self
+            .routing
+            .local
+            .iter()
+            .filter(|l| l.policy.is_some())
+            .cloned()
+            .collect();
+        for l in locals {
+            if old.local.contains(&l) {
+                self.originate_local(&l);
             }
         }
     }
@@ -851,9 +920,23 @@ impl RibTask {
     }
 
     fn originate_local(&mut self, l: &LocalRoute) {
-        let a = Self::local_attrs(l);
+        let mut a = Self::local_attrs(l);
         let family = Self::local_family(l);
         let key = RouteKey::new(l.prefix);
+        if let Some(name) = &l.policy {
+            let none = LabelStack::new();
+            let mut input = crate::policy::RouteInput::new(&key, &a, &none);
+            input.originated = true;
+            match self.routing.policies.evaluate(name, &input) {
+                Outcome::Deny => {
+                    // The policy refuses the route: not originated (withdrawn if it was).
+                    self.withdraw_local_route(l);
+                    return;
+                }
+                Outcome::Permit { attrs: Some(m), .. } => a = *m,
+                Outcome::Permit { attrs: None, .. } => {}
+            }
+        }
         let mut ch = Vec::new();
         let ok = match &l.vrf {
             None => self
@@ -932,41 +1015,57 @@ impl RibTask {
     }
 }
 
-/// `policy vpn-target` (RFC 4364 §4.3.3, VRP's default): a VPN route none of the local
-/// instances imports is not kept, unless the family has `undo policy vpn-target`.
-struct VpnTargetFilter<'a> {
+/// Import policy of one peer's UPDATEs: `policy vpn-target` (RFC 4364 §4.3.3, VRP's
+/// default: a VPN route none of the local instances imports is not kept, unless the family has
+/// `undo policy vpn-target`), then the peer's `route-policy P import` for the family.
+struct ImportChain<'a> {
     routing: &'a Routing,
+    /// Public peer (VPN target filtering applies) or PE–CE peer.
+    public: bool,
 }
 
-impl<'a> VpnTargetFilter<'a> {
-    fn new(routing: &'a Routing) -> Self {
-        VpnTargetFilter { routing }
+impl<'a> ImportChain<'a> {
+    fn new(routing: &'a Routing, public: bool) -> Self {
+        ImportChain { routing, public }
     }
 }
 
-impl tern_rib::ImportPolicy for VpnTargetFilter<'_> {
+impl tern_rib::ImportPolicy for ImportChain<'_> {
     fn import(
         &self,
         _: PeerId,
-        _: &PeerInfo,
+        info: &PeerInfo,
         family: Family,
-        _: &RouteKey,
+        key: &RouteKey,
         attrs: &PathAttrs,
     ) -> tern_rib::Verdict {
-        if !family.has_rd() || self.routing.keep_all_vpn.contains(&family) {
-            return tern_rib::Verdict::Accept;
+        if self.public && family.has_rd() && !self.routing.keep_all_vpn.contains(&family) {
+            let imported = self.routing.vrfs.iter().any(|s| {
+                s.vpn_family() == family
+                    && attrs
+                        .ext_communities
+                        .iter()
+                        .any(|e| s.import_rt.contains(e))
+            });
+            if !imported {
+                return tern_rib::Verdict::Deny;
+            }
         }
-        let imported = self.routing.vrfs.iter().any(|s| {
-            s.vpn_family() == family
-                && attrs
-                    .ext_communities
-                    .iter()
-                    .any(|e| s.import_rt.contains(e))
-        });
-        if imported {
-            tern_rib::Verdict::Accept
+        let Some(name) = self.routing.peer_policy(info.addr, family, false) else {
+            return tern_rib::Verdict::Accept;
+        };
+        // The import policy does not see the labels (if-match mpls-label matches labeled
+        // families' routes by family instead).
+        let labels = if family.has_labels() {
+            LabelStack::single(Label(3))
         } else {
-            tern_rib::Verdict::Deny
+            LabelStack::new()
+        };
+        let input = crate::policy::RouteInput::new(key, attrs, &labels);
+        match self.routing.policies.evaluate(name, &input) {
+            Outcome::Deny => tern_rib::Verdict::Deny,
+            Outcome::Permit { attrs: None, .. } => tern_rib::Verdict::Accept,
+            Outcome::Permit { attrs: Some(a), .. } => tern_rib::Verdict::Modify(a),
         }
     }
 }
@@ -1010,12 +1109,24 @@ fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
 #[derive(Default)]
 struct Batch {
     reach: BTreeMap<(PeerId, AttrId), Vec<Nlri>>,
+    /// Routes whose attributes an export policy changed, grouped by those attributes.
+    changed: Vec<(PeerId, Box<PathAttrs>, Vec<Nlri>)>,
     withdraw: Vec<Nlri>,
 }
 
 impl RibTask {
     /// The current best paths of every family `p` negotiated, then End-of-RIB for each.
     fn initial_table(&mut self, p: &mut OutPeer) -> Vec<Vec<u8>> {
+        let mut msgs = self.full_table(p);
+        for family in &p.out.families {
+            msgs.push(UpdateBuilder::end_of_rib(*family));
+        }
+        msgs
+    }
+
+    /// Every current best path `p` may have (what it was sent and may no longer have is
+    /// withdrawn).
+    fn full_table(&mut self, p: &mut OutPeer) -> Vec<Vec<u8>> {
         let mut msgs = Vec::new();
         let rib = match p.vrf.as_deref() {
             None => Some(&self.rib),
@@ -1023,15 +1134,55 @@ impl RibTask {
         };
         if let Some(rib) = rib {
             for family in p.out.families.clone() {
+                let export = self.routing.peer_policy(p.addr, family, true);
+                let pol = export.map(|n| (&self.routing.policies, n));
                 let mut b = Batch::default();
                 for (key, best) in rib.loc_rib(family) {
-                    offer(rib, p, family, &key, Some(&best), &mut b, &mut self.labels);
+                    offer(
+                        rib,
+                        p,
+                        family,
+                        &key,
+                        Some(&best),
+                        &mut b,
+                        &mut self.labels,
+                        pol,
+                    );
+                }
+                if labeled_from_unicast(p, family) {
+                    for (key, best) in rib.loc_rib(Family::IPV4_UNICAST) {
+                        if rib.best(family, &key).is_none() {
+                            offer(
+                                rib,
+                                p,
+                                family,
+                                &key,
+                                Some(&best),
+                                &mut b,
+                                &mut self.labels,
+                                pol,
+                            );
+                        }
+                    }
+                }
+                let before: Vec<RouteKey> = p
+                    .sent
+                    .iter()
+                    .filter(|(f, _)| *f == family)
+                    .map(|(_, k)| *k)
+                    .collect();
+                for key in before {
+                    let best = rib.best(family, &key).or_else(|| {
+                        labeled_from_unicast(p, family)
+                            .then(|| rib.best(Family::IPV4_UNICAST, &key))
+                            .flatten()
+                    });
+                    if best.is_none() {
+                        offer(rib, p, family, &key, None, &mut b, &mut self.labels, pol);
+                    }
                 }
                 encode(rib, p, family, b, &mut msgs);
             }
-        }
-        for family in &p.out.families {
-            msgs.push(UpdateBuilder::end_of_rib(*family));
         }
         msgs
     }
@@ -1061,18 +1212,38 @@ impl RibTask {
             };
             let mut batches: BTreeMap<Family, Batch> = BTreeMap::new();
             for c in changes {
-                if !p.out.families.contains(&c.family) {
+                // A labeled-unicast peer is also offered IPv4 unicast routes the labeled
+                // table does not hold (they go if an export policy gives them a label).
+                let (family, best) = if p.out.families.contains(&c.family) {
+                    let best = match c.new {
+                        None if labeled_from_unicast(p, c.family) => {
+                            rib.best(Family::IPV4_UNICAST, &c.key)
+                        }
+                        new => new,
+                    };
+                    (c.family, best)
+                } else if c.family == Family::IPV4_UNICAST
+                    && labeled_from_unicast(p, Family::IPV4_LABELED)
+                {
+                    if rib.best(Family::IPV4_LABELED, &c.key).is_some() {
+                        continue;
+                    }
+                    (Family::IPV4_LABELED, c.new)
+                } else {
                     continue;
-                }
-                let b = batches.entry(c.family).or_default();
+                };
+                let export = self.routing.peer_policy(p.addr, family, true);
+                let pol = export.map(|n| (&self.routing.policies, n));
+                let b = batches.entry(family).or_default();
                 offer(
                     rib,
                     p,
-                    c.family,
+                    family,
                     &c.key,
-                    c.new.as_ref(),
+                    best.as_ref(),
                     b,
                     &mut self.labels,
+                    pol,
                 );
             }
             let mut msgs = Vec::new();
@@ -1088,6 +1259,7 @@ impl RibTask {
 
 /// Adds `key` to `b`: announced when `best` may go to `p`, withdrawn when it may not (or is
 /// gone) and `p` was sent the destination before.
+#[allow(clippy::too_many_arguments)]
 fn offer(
     rib: &Rib,
     p: &mut OutPeer,
@@ -1096,28 +1268,61 @@ fn offer(
     best: Option<&Best>,
     b: &mut Batch,
     labels: &mut Labels,
+    export: Option<(&crate::policy::Policies, &str)>,
 ) {
     let path_id = p.out.ctx.add_path.contains(family).then_some(1);
+    let mut send = None;
     if let Some(best) = best.filter(|best| allowed(rib, p.id, best.peer)) {
-        let mut stack = best.labels;
-        if family.has_labels()
-            && best.peer != PeerId::LOCAL
-            && p.vrf.is_none()
-            && next_hop_self(rib, p, family, best.peer)
-        {
-            // The next hop changes to this router: the route leaves with a label of ours
-            // (the forwarding entry would swap it for the received one).
-            stack = LabelStack::single(labels.swap(family, *key));
+        let mut verdict = Some((None, false));
+        if let Some((policies, name)) = export {
+            let a = rib.attrs(best.attrs);
+            let mut input = crate::policy::RouteInput::new(key, &a, &best.labels);
+            input.originated = best.peer == PeerId::LOCAL;
+            verdict = match policies.evaluate(name, &input) {
+                Outcome::Deny => None,
+                Outcome::Permit {
+                    attrs,
+                    allocate_label,
+                    ..
+                } => Some((attrs, allocate_label)),
+            };
         }
-        b.reach
-            .entry((best.peer, best.attrs))
-            .or_default()
-            .push(Nlri {
-                path_id,
-                rd: key.rd,
-                labels: stack,
-                prefix: key.prefix,
-            });
+        if let Some((changed, allocate_label)) = verdict {
+            let mut stack = best.labels;
+            if family.has_labels()
+                && p.vrf.is_none()
+                && (allocate_label
+                    || (best.peer != PeerId::LOCAL && next_hop_self(rib, p, family, best.peer)))
+            {
+                // The next hop changes to this router (or `apply mpls-label`): the route
+                // leaves with a label of ours (the forwarding entry would swap it for the
+                // received one).
+                stack = LabelStack::single(labels.swap(family, *key));
+            }
+            // A labeled family's route without a label cannot be sent.
+            if !(family.has_labels() && stack.is_empty()) {
+                send = Some((best, changed, stack));
+            }
+        }
+    }
+    if let Some((best, changed, stack)) = send {
+        let n = Nlri {
+            path_id,
+            rd: key.rd,
+            labels: stack,
+            prefix: key.prefix,
+        };
+        match changed {
+            None => b.reach.entry((best.peer, best.attrs)).or_default().push(n),
+            Some(a) => match b
+                .changed
+                .iter_mut()
+                .find(|(f, x, _)| *f == best.peer && **x == *a)
+            {
+                Some((_, _, v)) => v.push(n),
+                None => b.changed.push((best.peer, a, vec![n])),
+            },
+        }
         p.sent.insert((family, *key));
     } else if p.sent.remove(&(family, *key)) {
         b.withdraw.push(Nlri {
@@ -1127,6 +1332,14 @@ fn offer(
             prefix: key.prefix,
         });
     }
+}
+
+/// True when `p` takes labeled IPv4 routes (label-route-capability) in `family` and not IPv4
+/// unicast: IPv4 unicast routes are offered to it as labeled routes.
+fn labeled_from_unicast(p: &OutPeer, family: Family) -> bool {
+    family == Family::IPV4_LABELED
+        && p.out.families.contains(&Family::IPV4_LABELED)
+        && !p.out.families.contains(&Family::IPV4_UNICAST)
 }
 
 /// Whether a route from `from` goes to `p` with this router's address as next hop (VRP):
@@ -1160,9 +1373,15 @@ fn allowed(rib: &Rib, to: PeerId, from: PeerId) -> bool {
 }
 
 /// The attributes a route from `from` with `attrs` is sent to `p` with.
-fn out_attrs(rib: &Rib, p: &OutPeer, family: Family, from: PeerId, attrs: AttrId) -> PathAttrs {
+fn out_attrs(
+    rib: &Rib,
+    p: &OutPeer,
+    family: Family,
+    from: PeerId,
+    mut a: PathAttrs,
+    policy_next_hop: bool,
+) -> PathAttrs {
     let cfg = rib.config();
-    let mut a = rib.attrs(attrs);
     a.preferred_value = 0;
     let from_role = role(rib, from);
     let to_role = role(rib, p.id);
@@ -1184,7 +1403,7 @@ fn out_attrs(rib: &Rib, p: &OutPeer, family: Family, from: PeerId, attrs: AttrId
             rr::reflect_attrs(&mut a, originator, rib.cluster_id());
         }
     }
-    if next_hop_self(rib, p, family, from) {
+    if !policy_next_hop && next_hop_self(rib, p, family, from) {
         a.next_hop = own_next_hop(family, p.out.local, cfg.router_id);
     }
     if p.vrf.is_some() {
@@ -1224,7 +1443,20 @@ fn encode(rib: &Rib, p: &OutPeer, family: Family, b: Batch, msgs: &mut Vec<Vec<u
         warn!(family = %family, "RIB: withdrawal not encoded: {e}");
     }
     for ((from, attrs), routes) in b.reach {
-        let a = out_attrs(rib, p, family, from, attrs);
+        let a = out_attrs(rib, p, family, from, rib.attrs(attrs), false);
+        let wire = a.to_wire(p.out.ctx.four_octet_as);
+        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, msgs) {
+            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
+        }
+    }
+    for (from, changed, routes) in b.changed {
+        // A next hop the export policy set (apply ip-address next-hop) is kept.
+        let original = routes
+            .first()
+            .and_then(|n| rib.best(family, &RouteKey::of_nlri(n)))
+            .map(|best| rib.attrs(best.attrs).next_hop);
+        let fixed = original.is_some_and(|nh| nh != changed.next_hop);
+        let a = out_attrs(rib, p, family, from, *changed, fixed);
         let wire = a.to_wire(p.out.ctx.four_octet_as);
         if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, msgs) {
             warn!(family = %family, "RIB: UPDATE not encoded: {e}");
@@ -1725,5 +1957,218 @@ mod tests {
         let got = pe2.table_of(Some("vpn1"), Family::IPV6_UNICAST).unwrap();
         assert_eq!(got.routes.len(), 1, "{got:?}");
         assert_eq!(got.routes[0].prefix, "2001:db8:9::/64");
+    }
+
+    /// Brings up an out peer with the given families.
+    fn up_peer(
+        t: &mut RibTask,
+        addr: &str,
+        asn: u32,
+        local: &str,
+        families: Vec<Family>,
+    ) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(64);
+        let my_as = t.rib.config().local_as.0;
+        t.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: addr.parse().unwrap(),
+                router_id: addr.parse().unwrap(),
+                asn: Asn(asn),
+                ebgp: asn != my_as,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx: Ctx {
+                ebgp: asn != my_as,
+                ..Ctx::default()
+            },
+            out: Some(PeerOut {
+                tx,
+                families,
+                ctx: Ctx::default(),
+                local: Some(local.parse().unwrap()),
+                next_hop_invariable: vec![],
+                next_hop_local: vec![],
+            }),
+            vrf: None,
+        });
+        rx
+    }
+
+    /// The vendor's option C ASBR policies (ipv6-option-c-s1/ASBR1.cfg).
+    const ASBR_POLICIES: &str = "route-policy policy1 permit node 1\n apply mpls-label\n#\nroute-policy policy2 permit node 1\n if-match mpls-label\n apply mpls-label\n#\nreturn\n";
+
+    fn asbr_routing(network: &str, ebgp: &str, ibgp: &str) -> Arc<Routing> {
+        let cfg = tern_config::parse_file(ASBR_POLICIES).unwrap();
+        let pol = |addr: &str, name: &str| crate::spec::PeerPolicy {
+            addr: addr.parse().unwrap(),
+            family: Family::IPV4_LABELED,
+            import: None,
+            export: Some(name.into()),
+        };
+        Arc::new(Routing {
+            local: vec![LocalRoute {
+                vrf: None,
+                prefix: network.parse().unwrap(),
+                origin: Origin::Igp,
+                med: Some(0),
+                next_hop: None,
+                policy: None,
+            }],
+            policies: crate::policy::Policies::new(&cfg),
+            peer_policies: vec![pol(ebgp, "policy1"), pol(ibgp, "policy2")],
+            ..Routing::default()
+        })
+    }
+
+    #[test]
+    fn option_c_labeled_routes_follow_the_vendor_policies() {
+        // ASBR1 (AS 100) advertises PE1's loopback to ASBR2 (AS 200) labeled (policy1:
+        // apply mpls-label); ASBR2 passes it to PE2 over IBGP with next hop self and a new
+        // label (policy2: labeled routes only), and keeps its own unlabeled network route
+        // from PE2.
+        let mut asbr1 = RibTask::new(rib_config(Some(100), Some("2.2.2.9".parse().unwrap())));
+        asbr1.handle(RibMsg::Settings(asbr_routing(
+            "1.1.1.9/32",
+            "10.21.1.2",
+            "1.1.1.9",
+        )));
+        let mut to_asbr2 = up_peer(
+            &mut asbr1,
+            "10.21.1.2",
+            200,
+            "10.21.1.1",
+            vec![Family::IPV4_LABELED],
+        );
+        let mut asbr2 = RibTask::new(rib_config(Some(200), Some("3.3.3.9".parse().unwrap())));
+        asbr2.handle(RibMsg::Settings(asbr_routing(
+            "4.4.4.9/32",
+            "10.21.1.1",
+            "4.4.4.9",
+        )));
+        asbr2.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: "10.21.1.1".parse().unwrap(),
+                router_id: "2.2.2.9".parse().unwrap(),
+                asn: Asn(100),
+                ebgp: true,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx: Ctx {
+                ebgp: true,
+                ..Ctx::default()
+            },
+            out: None,
+            vrf: None,
+        });
+        deliver(&mut asbr1, &mut to_asbr2, &mut asbr2, "10.21.1.1");
+        let lab = asbr2.table(Family::IPV4_LABELED);
+        assert_eq!(lab.routes.len(), 1, "{lab:?}");
+        let r = &lab.routes[0];
+        assert_eq!(r.prefix, "1.1.1.9/32");
+        assert_eq!(r.next_hop, Some("10.21.1.1".parse().unwrap()));
+        assert_eq!(r.as_path, "100");
+        let asbr1_label = r.labels.clone();
+        assert!(asbr1_label[0] >= FIRST_LABEL, "{r:?}");
+
+        let mut to_pe2 = up_peer(
+            &mut asbr2,
+            "4.4.4.9",
+            200,
+            "3.3.3.9",
+            vec![Family::IPV4_LABELED],
+        );
+        let mut pe2 = receiver(200, "3.3.3.9", 200);
+        deliver(&mut asbr2, &mut to_pe2, &mut pe2, "3.3.3.9");
+        let lab = pe2.table(Family::IPV4_LABELED);
+        assert_eq!(lab.routes.len(), 1, "only the labeled route: {lab:?}");
+        let r = &lab.routes[0];
+        assert_eq!(r.prefix, "1.1.1.9/32");
+        assert_eq!(r.next_hop, Some("3.3.3.9".parse().unwrap()));
+        assert_eq!(r.local_pref, Some(100));
+        // ASBR2's own label for the route (each router allocates from its own range).
+        let mine = asbr2.labels.swaps[&(
+            Family::IPV4_LABELED,
+            RouteKey::new("1.1.1.9/32".parse().unwrap()),
+        )];
+        assert_eq!(r.labels, vec![mine.0], "{r:?}");
+
+        // ASBR1's network route goes: withdrawn all the way, labels freed.
+        asbr1.handle(RibMsg::Settings(asbr_routing(
+            "1.1.1.8/32",
+            "10.21.1.2",
+            "1.1.1.9",
+        )));
+        deliver(&mut asbr1, &mut to_asbr2, &mut asbr2, "10.21.1.1");
+        deliver(&mut asbr2, &mut to_pe2, &mut pe2, "3.3.3.9");
+        let lab = pe2.table(Family::IPV4_LABELED);
+        assert_eq!(lab.routes.len(), 1, "{lab:?}");
+        assert_eq!(lab.routes[0].prefix, "1.1.1.8/32");
+    }
+
+    #[test]
+    fn export_policy_changes_apply_without_a_reset() {
+        // A route-policy that denies 10.0.0.0/8 and longer, then a commit that removes the
+        // deny node: the route is sent on the same session.
+        let text = |deny: bool| {
+            let mut t = String::from(
+                "ip ip-prefix p1 index 10 permit 10.0.0.0 8 greater-equal 8 less-equal 32\n#\n",
+            );
+            if deny {
+                t.push_str("route-policy out deny node 10\n if-match ip-prefix p1\n#\n");
+            }
+            t.push_str("route-policy out permit node 20\n apply cost 55\n#\nreturn\n");
+            t
+        };
+        let routing = |deny: bool| {
+            let cfg = tern_config::parse_file(&text(deny)).unwrap();
+            Arc::new(Routing {
+                local: ["10.1.0.0/16", "192.0.2.0/24"]
+                    .iter()
+                    .map(|p| LocalRoute {
+                        vrf: None,
+                        prefix: p.parse().unwrap(),
+                        origin: Origin::Igp,
+                        med: Some(0),
+                        next_hop: None,
+                        policy: None,
+                    })
+                    .collect(),
+                policies: crate::policy::Policies::new(&cfg),
+                peer_policies: vec![crate::spec::PeerPolicy {
+                    addr: "10.0.1.2".parse().unwrap(),
+                    family: Family::IPV4_UNICAST,
+                    import: None,
+                    export: Some("out".into()),
+                }],
+                ..Routing::default()
+            })
+        };
+        let mut t = RibTask::new(rib_config(Some(100), Some("10.0.1.1".parse().unwrap())));
+        t.handle(RibMsg::Settings(routing(true)));
+        let mut rx = up_peer(
+            &mut t,
+            "10.0.1.2",
+            300,
+            "10.0.1.1",
+            vec![Family::IPV4_UNICAST],
+        );
+        let mut b = receiver(300, "10.0.1.1", 100);
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let tab = b.table(Family::IPV4_UNICAST);
+        assert_eq!(tab.routes.len(), 1, "{tab:?}");
+        assert_eq!(tab.routes[0].prefix, "192.0.2.0/24");
+        assert_eq!(tab.routes[0].med, Some(55));
+        assert_eq!(tab.routes[0].next_hop, Some("10.0.1.1".parse().unwrap()));
+        t.handle(RibMsg::Settings(routing(false)));
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let tab = b.table(Family::IPV4_UNICAST);
+        assert_eq!(tab.routes.len(), 2, "{tab:?}");
+        t.handle(RibMsg::Settings(routing(true)));
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        assert_eq!(b.table(Family::IPV4_UNICAST).routes.len(), 1);
     }
 }

@@ -169,6 +169,34 @@ pub struct Routing {
     /// VPN families with `undo policy vpn-target` (VPN routes are kept whatever their route
     /// targets); elsewhere VPN routes no local instance imports are dropped.
     pub keep_all_vpn: Vec<Family>,
+    /// The route policies and prefix lists, compiled.
+    pub policies: crate::policy::Policies,
+    /// `peer X route-policy P import|export`, per family.
+    pub peer_policies: Vec<PeerPolicy>,
+}
+
+impl Routing {
+    /// The policy of `peer` for `family` in one direction.
+    pub fn peer_policy(&self, peer: IpAddr, family: Family, export: bool) -> Option<&str> {
+        self.peer_policies
+            .iter()
+            .find(|p| p.addr == peer && p.family == family)
+            .and_then(|p| if export { &p.export } else { &p.import }.as_deref())
+    }
+}
+
+/// A peer's route policies in one family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerPolicy {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// The family the policies apply to (a labeled-unicast peer's IPv4 unicast policies apply
+    /// to its labeled routes).
+    pub family: Family,
+    /// `route-policy P import`.
+    pub import: Option<String>,
+    /// `route-policy P export`.
+    pub export: Option<String>,
 }
 
 /// One address family of a VPN instance (`ip vpn-instance NAME` / `ipv4-family` or
