@@ -162,14 +162,15 @@ fn display_bgp() -> Node {
     let show = SessionCmd::Show;
     let peer = || kw("peer", "Peers of the address family").session(show);
     let table = || {
-        kw("routing-table", "BGP routing table").session(show).then(
+        kw("routing-table", "BGP routing table").session(show).sub([
             arg(
                 ArgKind::IpAddr,
                 "ip-address",
                 "Destination address (longest match)",
             )
             .session(show),
-        )
+            kw("label", "Labeled routes with their in- and out-labels").session(show),
+        ])
     };
     let all = || kw("all", "All peers").sub([peer(), table()]);
     let vpn = |name: &'static str, help: &'static str| {

@@ -598,7 +598,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
     if let Some(q) = routing_table(&words) {
         let mut t = shared
             .rib
-            .table(q.vrf.clone(), q.family)
+            .table(q.vrf.clone(), q.family, q.label)
             .await
             .ok_or_else(|| match &q.vrf {
                 Some(v) => format!("Error: The VPN instance {v} does not exist."),
@@ -705,6 +705,7 @@ struct TableQuery {
     kind: display::TableKind,
     rd: Option<String>,
     lookup: Option<IpAddr>,
+    label: bool,
 }
 
 fn count_destinations(t: &crate::rib_task::RouteTable) -> usize {
@@ -720,9 +721,10 @@ fn count_destinations(t: &crate::rib_task::RouteTable) -> usize {
 /// The routing-table displays.
 fn routing_table(words: &[&str]) -> Option<TableQuery> {
     use display::TableKind;
-    let (head, lookup) = match words {
-        [head @ .., "routing-table", a] => (head, Some(a.parse::<IpAddr>().ok()?)),
-        [head @ .., "routing-table"] => (head, None),
+    let (head, lookup, label) = match words {
+        [head @ .., "routing-table", "label"] => (head, None, true),
+        [head @ .., "routing-table", a] => (head, Some(a.parse::<IpAddr>().ok()?), false),
+        [head @ .., "routing-table"] => (head, None, false),
         _ => return None,
     };
     let q = |vrf: Option<&str>, family, kind, rd: Option<&str>| TableQuery {
@@ -731,6 +733,7 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
         kind,
         rd: rd.map(str::to_string),
         lookup,
+        label,
     };
     let vpn = |f: &str| {
         if f == "vpnv6" {
@@ -739,6 +742,18 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
             (Family::VPNV4, TableKind::Vpnv4, Family::IPV4_UNICAST)
         }
     };
+    if label {
+        return Some(match head {
+            ["display", "bgp"] | ["display", "bgp", "labeled"] => {
+                q(None, Family::IPV4_LABELED, TableKind::Label, None)
+            }
+            ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
+                let (family, _, _) = vpn(f);
+                q(None, family, TableKind::VpnLabel, None)
+            }
+            _ => return None,
+        });
+    }
     Some(match head {
         ["display", "bgp"] => q(None, Family::IPV4_UNICAST, TableKind::Unicast, None),
         ["display", "bgp", "labeled"] => q(None, Family::IPV4_LABELED, TableKind::Labeled, None),

@@ -278,7 +278,33 @@ pub enum TableKind {
     /// `display bgp vpnv6 vpn-instance V routing-table`: the instance's IPv6 routes, as
     /// records.
     Instance6,
+    /// `display bgp routing-table label`: labeled routes with in- and out-labels.
+    Label,
+    /// `display bgp vpnv4|vpnv6 all routing-table label`: the same, grouped by RD.
+    VpnLabel,
 }
+
+/// The rows of a `routing-table label` display.
+fn label_rows(o: &mut String, routes: &[&RouteRow]) {
+    for r in routes {
+        let out = r
+            .labels
+            .first()
+            .map_or_else(|| "NULL".to_string(), u32::to_string);
+        let inl = r
+            .in_label
+            .map_or_else(|| "NULL".to_string(), |l| l.to_string());
+        let _ = writeln!(
+            o,
+            " {}{}{}{inl}/{out}",
+            col(&status(r), 7),
+            col(&vrp_addr(r.network), 18),
+            col(&next_hop(r), 18),
+        );
+    }
+}
+
+const LABEL_COLUMNS: &str = "        Network           NextHop           In/Out Label\n";
 
 const STATUS_CODES: &str =
     " Status codes: * - valid, > - best, d - damped, x - best external, a - add path,
@@ -402,6 +428,40 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
         o.push_str(RPKI_CODES);
         o.push('\n');
     }
+    if kind == TableKind::Label {
+        let _ = writeln!(o, "\n Total Number of Routes: {}", t.routes.len());
+        o.push_str(LABEL_COLUMNS);
+        o.push('\n');
+        label_rows(&mut o, &t.routes.iter().collect::<Vec<_>>());
+        return o;
+    }
+    if kind == TableKind::VpnLabel {
+        let _ = writeln!(
+            o,
+            "\n Total number of routes from all PE: {}",
+            t.routes.len()
+        );
+        let mut i = 0;
+        while let Some(first) = t.routes.get(i) {
+            let group: Vec<&RouteRow> = t.routes[i..]
+                .iter()
+                .take_while(|r| r.rd == first.rd)
+                .collect();
+            if i > 0 {
+                o.push('\n');
+            }
+            let _ = writeln!(
+                o,
+                " Route Distinguisher: {}",
+                first.rd.as_deref().unwrap_or("")
+            );
+            o.push_str(LABEL_COLUMNS);
+            o.push('\n');
+            label_rows(&mut o, &group);
+            i += group.len();
+        }
+        return o;
+    }
     let all: Vec<&RouteRow> = t.routes.iter().collect();
     match kind {
         TableKind::Unicast | TableKind::Labeled => {
@@ -425,6 +485,7 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
             rows(&mut o, &all);
         }
         TableKind::Instance6 => records(&mut o, &all),
+        TableKind::Label | TableKind::VpnLabel => {}
         TableKind::Vpnv4 | TableKind::Vpnv6 => {
             let _ = writeln!(o, " Total number of routes from all PE: {}", t.routes.len());
             let mut groups: Vec<(&str, Vec<&RouteRow>)> = Vec::new();

@@ -98,6 +98,9 @@ pub enum RibMsg {
         vrf: Option<String>,
         /// The family.
         family: Family,
+        /// `routing-table label`: IPv4 labeled routes include the IPv4 unicast routes this
+        /// router labels, and rows carry their in-label.
+        label: bool,
         /// Where the snapshot goes.
         reply: oneshot::Sender<RouteTable>,
     },
@@ -158,8 +161,13 @@ pub struct RouteRow {
     pub as_path: String,
     /// Origin code: `i`, `e` or `?`.
     pub origin: String,
-    /// Labels as received (outermost first).
+    /// Labels as received (outermost first); for routes this router originates, the label it
+    /// allocated.
     pub labels: Vec<u32>,
+    /// The label this router advertises the route with when it is not the received one (a
+    /// route re-advertised with next hop self, a VPN route of a local instance, `apply
+    /// mpls-label`): the in-label of `routing-table label`.
+    pub in_label: Option<u32>,
     /// Eligible (accepted and next hop reachable).
     pub valid: bool,
     /// Selected.
@@ -211,10 +219,20 @@ impl RibHandle {
 
     /// A snapshot of `family`'s table (of VPN instance `vrf`); `None` when the RIB task is
     /// gone, or the instance does not exist.
-    pub async fn table(&self, vrf: Option<String>, family: Family) -> Option<RouteTable> {
+    pub async fn table(
+        &self,
+        vrf: Option<String>,
+        family: Family,
+        label: bool,
+    ) -> Option<RouteTable> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(RibMsg::Table { vrf, family, reply })
+            .send(RibMsg::Table {
+                vrf,
+                family,
+                label,
+                reply,
+            })
             .await
             .ok()?;
         rx.await.ok()
@@ -502,8 +520,18 @@ impl RibTask {
                 }
             }
             RibMsg::Settings(r) => self.settings(r),
-            RibMsg::Table { vrf, family, reply } => {
-                if let Some(t) = self.table_of(vrf.as_deref(), family) {
+            RibMsg::Table {
+                vrf,
+                family,
+                label,
+                reply,
+            } => {
+                let t = if label && vrf.is_none() {
+                    Some(self.label_table(family))
+                } else {
+                    self.table_of(vrf.as_deref(), family)
+                };
+                if let Some(t) = t {
                     let _ = reply.send(t);
                 }
             }
@@ -985,6 +1013,46 @@ impl RibTask {
         })
     }
 
+    /// The best paths of a public labeled family with their in- and out-labels (`display bgp
+    /// routing-table label`, `display bgp vpnv4 all routing-table label`); for IPv4, the IPv4
+    /// unicast routes this router gave a label are listed too.
+    pub fn label_table(&self, family: Family) -> RouteTable {
+        let mut t = self.table(family);
+        t.routes.retain(|r| r.best);
+        for r in &mut t.routes {
+            let key = RouteKey {
+                rd: r.rd.as_deref().and_then(|rd| rd.parse().ok()),
+                prefix: IpNet::new(r.network, r.prefix_len)
+                    .unwrap_or(IpNet::V4(Default::default())),
+            };
+            if r.from == IpAddr::V4(Ipv4Addr::UNSPECIFIED) && family.has_rd() {
+                // A local instance's route: the label is ours, nothing comes in with it.
+                r.in_label = r.labels.first().copied();
+                r.labels.clear();
+            } else {
+                r.in_label = self.labels.swaps.get(&(family, key)).map(|l| l.0);
+            }
+        }
+        if family == Family::IPV4_LABELED {
+            let unicast = self.table(Family::IPV4_UNICAST);
+            for mut r in unicast.routes.into_iter().filter(|r| r.best) {
+                let Ok(prefix) = IpNet::new(r.network, r.prefix_len) else {
+                    continue;
+                };
+                if t.routes.iter().any(|x| x.prefix == r.prefix) {
+                    continue;
+                }
+                if let Some(l) = self.labels.swaps.get(&(family, RouteKey::new(prefix))) {
+                    r.in_label = Some(l.0);
+                    t.routes.push(r);
+                }
+            }
+            t.routes.sort_by_key(|r| (r.network, r.prefix_len));
+        }
+        t.destinations = t.routes.len();
+        t
+    }
+
     /// Every path of `family` in the public tables or VPN instance `vrf`'s; `None` when the
     /// instance does not exist.
     pub fn table_of(&self, vrf: Option<&str>, family: Family) -> Option<RouteTable> {
@@ -1097,6 +1165,7 @@ fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
         }
         .into(),
         labels: p.labels.labels().map(|l| l.0).collect(),
+        in_label: None,
         valid,
         best: p.best,
         internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
@@ -2095,6 +2164,25 @@ mod tests {
             RouteKey::new("1.1.1.9/32".parse().unwrap()),
         )];
         assert_eq!(r.labels, vec![mine.0], "{r:?}");
+
+        // `display bgp routing-table label` as the vendor shows it: on ASBR1 PE1's loopback
+        // with next hop 0.0.0.0, an in-label and out-label NULL; on ASBR2 with ASBR1 as next
+        // hop, ASBR2's in-label and ASBR1's as out-label.
+        let t1 = asbr1.label_table(Family::IPV4_LABELED);
+        assert_eq!(t1.routes.len(), 1, "{t1:?}");
+        assert_eq!(t1.routes[0].in_label, Some(asbr1_label[0]));
+        assert!(t1.routes[0].labels.is_empty());
+        let text = crate::display::routing_table(&t1, crate::display::TableKind::Label);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(" *>     1.1.1.9           0.0.0.0")
+                    && l.ends_with(&format!("{}/NULL", asbr1_label[0]))),
+            "{text}"
+        );
+        let t2 = asbr2.label_table(Family::IPV4_LABELED);
+        assert_eq!(t2.routes.len(), 1, "{t2:?}");
+        assert_eq!(t2.routes[0].in_label, Some(mine.0));
+        assert_eq!(t2.routes[0].labels, asbr1_label);
 
         // ASBR1's network route goes: withdrawn all the way, labels freed.
         asbr1.handle(RibMsg::Settings(asbr_routing(
