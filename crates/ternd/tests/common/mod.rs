@@ -5,6 +5,8 @@
 //! and installs the peer daemons (FRR, BIRD, GoBGP, ExaBGP).
 #![allow(dead_code)]
 
+pub mod frr;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
