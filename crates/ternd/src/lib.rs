@@ -8,8 +8,10 @@
 //! - [`display`]: the peer and routing-table displays in VRP's layout;
 //! - [`policy`]: route-policy evaluation (VRP semantics) over a compiled configuration;
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks;
+//! - [`adj_out`]: the Adj-RIB-Out in update groups, flow-controlled toward each writer;
 //! - [`status`]: what the displays read.
 
+pub mod adj_out;
 pub mod config;
 pub mod control;
 pub mod daemon;

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use socket2::{Domain, Socket, Type};
 use tern_fsm::{DownReason, Input, LogEvent, Output, PeerConfig, Session, State, Timer};
 use tern_types::Family;
@@ -64,6 +65,13 @@ fn lock(s: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
 fn family_names(f: &[Family]) -> Vec<String> {
     f.iter().map(|f| f.to_string()).collect()
 }
+
+/// Messages a connection's writer queue holds (the RIB task keeps the rest, see
+/// [`crate::adj_out`]).
+const WRITER_QUEUE: usize = 256;
+
+/// Octets the writer gathers from its queue into one write.
+const WRITE_CHUNK: usize = 64 * 1024;
 
 /// Starts the task for `spec`; its sessions feed `rib`.
 pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
@@ -426,18 +434,40 @@ async fn run_conn(
     let remote = stream.peer_addr().ok();
     info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up");
     let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut wrx) = mpsc::channel::<Vec<u8>>(64);
+    let (tx, mut wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
     let status_w = status.clone();
     let writer = tokio::spawn(async move {
-        while let Some(b) = wrx.recv().await {
-            let kind = b.get(18).copied().unwrap_or(0);
-            if wr.write_all(&b).await.is_err() {
-                break;
+        // Messages waiting in the queue go out in one write (up to WRITE_CHUNK octets).
+        let mut chunk: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+        let mut kinds: Vec<u8> = Vec::new();
+        'write: while let Some(first) = wrx.recv().await {
+            let mut next = Some(first);
+            let mut last = false;
+            while let Some(b) = next.take() {
+                let kind = b.get(18).copied().unwrap_or(0);
+                chunk.extend_from_slice(&b);
+                kinds.push(kind);
+                // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
+                // UPDATEs queued for a session that has just ended.
+                if kind == tern_wire::message::msg_type::NOTIFICATION {
+                    last = true;
+                    break;
+                }
+                if chunk.len() < WRITE_CHUNK {
+                    next = wrx.try_recv().ok();
+                }
             }
-            lock(&status_w).sent.count(kind);
-            // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
-            // UPDATEs queued for a session that has just ended.
-            if kind == tern_wire::message::msg_type::NOTIFICATION {
+            if wr.write_all(&chunk).await.is_err() {
+                break 'write;
+            }
+            chunk.clear();
+            {
+                let mut st = lock(&status_w);
+                for k in kinds.drain(..) {
+                    st.sent.count(k);
+                }
+            }
+            if last {
                 break;
             }
         }
@@ -459,7 +489,7 @@ async fn run_conn(
         for o in outs.drain(..) {
             match o {
                 Output::Send(b) => {
-                    if tx.send(b).await.is_err() {
+                    if tx.send(Bytes::from(b)).await.is_err() {
                         closing = true;
                     }
                 }
@@ -634,7 +664,7 @@ async fn run_conn(
     // Flush queued messages (a NOTIFICATION last of all), then close.
     for o in outs.drain(..) {
         if let Output::Send(b) = o {
-            let _ = tx.send(b).await;
+            let _ = tx.send(Bytes::from(b)).await;
         }
     }
     sync_log(&fsm, &status);

@@ -38,20 +38,21 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
 use ipnet::IpNet;
 
 use serde::Serialize;
-use tern_rib::rr::{self, Role};
+use tern_rib::rr::Role;
 use tern_rib::{
-    AllReachable, AttrId, Best, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig,
-    RouteKey,
+    AllReachable, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
 };
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
+use crate::adj_out::{self, AdjOut, Labels, Params};
 use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
-use tern_wire::{Ctx, NextHop, Nlri, Update, UpdateBuilder};
+use tern_wire::{Ctx, NextHop, Update};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -110,7 +111,7 @@ pub enum RibMsg {
 #[derive(Debug, Clone)]
 pub struct PeerOut {
     /// The connection's writer (whole messages, header included).
-    pub tx: mpsc::Sender<Vec<u8>>,
+    pub tx: mpsc::Sender<Bytes>,
     /// Negotiated families.
     pub families: Vec<Family>,
     /// The context to build UPDATEs for the peer with (4-octet AS, ADD-PATH send, Extended
@@ -122,19 +123,6 @@ pub struct PeerOut {
     pub next_hop_invariable: Vec<Family>,
     /// Families with `peer X next-hop-local`.
     pub next_hop_local: Vec<Family>,
-}
-
-/// Messages for one connection's writer, in order.
-pub type Outgoing = (mpsc::Sender<Vec<u8>>, Vec<Vec<u8>>);
-
-/// An established peer that is sent routes, with what it was sent (its Adj-RIB-Out keys).
-struct OutPeer {
-    id: PeerId,
-    addr: IpAddr,
-    out: PeerOut,
-    /// The peer's routing domain (VPN instance of a PE–CE session).
-    vrf: Option<String>,
-    sent: HashSet<(Family, RouteKey)>,
 }
 
 /// One path of a routing-table display.
@@ -248,68 +236,6 @@ pub fn spawn(config: RibConfig, routing: Arc<Routing>) -> RibHandle {
     RibHandle { tx }
 }
 
-/// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
-const FIRST_LABEL: u32 = 48000;
-
-/// Labels this router allocates (VPN routes it originates; labeled routes it changes the next
-/// hop of).
-#[derive(Debug)]
-struct LabelPool {
-    next: u32,
-    free: Vec<u32>,
-}
-
-impl LabelPool {
-    fn new() -> LabelPool {
-        LabelPool {
-            next: FIRST_LABEL,
-            free: Vec::new(),
-        }
-    }
-    fn alloc(&mut self) -> Label {
-        Label(self.free.pop().unwrap_or_else(|| {
-            let l = self.next;
-            self.next = self.next.saturating_add(1).min(Label::MAX);
-            l
-        }))
-    }
-    fn release(&mut self, l: Label) {
-        self.free.push(l.0);
-    }
-}
-
-/// The pool and the labels given to routes this router advertises with itself as next hop.
-#[derive(Debug)]
-struct Labels {
-    pool: LabelPool,
-    swaps: HashMap<(Family, RouteKey), Label>,
-}
-
-impl Labels {
-    fn alloc(&mut self) -> Label {
-        self.pool.alloc()
-    }
-    fn release(&mut self, l: Label) {
-        self.pool.release(l);
-    }
-    /// The label of a route re-advertised with next hop self (one per destination, kept while
-    /// it has a best path).
-    fn swap(&mut self, family: Family, key: RouteKey) -> Label {
-        if let Some(l) = self.swaps.get(&(family, key)) {
-            return *l;
-        }
-        let l = self.pool.alloc();
-        self.swaps.insert((family, key), l);
-        l
-    }
-    /// The destination lost its best path: its label is free again.
-    fn unswap(&mut self, family: Family, key: RouteKey) {
-        if let Some(l) = self.swaps.remove(&(family, key)) {
-            self.pool.release(l);
-        }
-    }
-}
-
 /// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes) and what
 /// it exported.
 struct Vrf {
@@ -342,11 +268,8 @@ pub struct RibTask {
     vrf_peers: HashMap<PeerId, String>,
     /// Best-path changes of the last input.
     changes: Vec<BestChange>,
-    /// Peers routes are sent to, by address.
-    outs: HashMap<IpAddr, OutPeer>,
-    /// Messages to send, in order, per writer (filled by [`RibTask::handle`], sent by the task
-    /// loop).
-    outbox: Vec<Outgoing>,
+    /// Peers routes are sent to, in update groups.
+    adj: AdjOut,
     /// The routing settings in force.
     routing: Arc<Routing>,
     labels: Labels,
@@ -356,17 +279,37 @@ pub struct RibTask {
 }
 
 async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
-    while let Some(m) = rx.recv().await {
-        t.handle(m);
-        // A full writer queue makes the RIB wait (TCP flow control toward a slow peer); a
-        // closed one is a connection that ended (its PeerDown follows).
-        for (tx, msgs) in t.take_outbox() {
-            for m in msgs {
-                if tx.send(m).await.is_err() {
-                    break;
-                }
+    use tokio::sync::mpsc::error::TryRecvError;
+    loop {
+        // Inputs and output alternate: a step of output after every input, so a flood of
+        // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
+        // Adj-RIB-Out keeps only dirty destinations, see [`crate::adj_out`]).
+        let progressed = t.flush();
+        let m = if !t.adj.has_work() {
+            match rx.recv().await {
+                Some(m) => m,
+                None => break,
             }
-        }
+        } else if progressed {
+            match rx.try_recv() {
+                Ok(m) => m,
+                Err(TryRecvError::Empty) => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        } else {
+            // Every writer with work is full: wait for input or for room.
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+                () = tokio::time::sleep(std::time::Duration::from_millis(1)) => continue,
+            }
+        };
+        t.handle(m);
     }
 }
 
@@ -383,20 +326,29 @@ impl RibTask {
             up: HashMap::new(),
             vrf_peers: HashMap::new(),
             changes: Vec::new(),
-            outs: HashMap::new(),
-            outbox: Vec::new(),
+            adj: AdjOut::default(),
             routing: Arc::new(Routing::default()),
-            labels: Labels {
-                pool: LabelPool::new(),
-                swaps: HashMap::new(),
-            },
+            labels: Labels::default(),
             rd_ids: HashMap::new(),
         }
     }
 
-    /// The messages produced by the last inputs, per writer.
-    pub fn take_outbox(&mut self) -> Vec<Outgoing> {
-        std::mem::take(&mut self.outbox)
+    /// One step of output (see [`AdjOut::flush`]); true when something was done.
+    pub fn flush(&mut self) -> bool {
+        let vrfs = &self.vrfs;
+        let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
+        let mut env = adj_out::Env {
+            public: &self.rib,
+            vrfs: &lookup,
+            labels: &mut self.labels,
+            policies: &self.routing.policies,
+        };
+        self.adj.flush(&mut env)
+    }
+
+    /// True while output is waiting.
+    pub fn has_work(&self) -> bool {
+        self.adj.has_work()
     }
 
     /// The public RIB (for tests).
@@ -457,17 +409,7 @@ impl RibTask {
                 self.up.insert(addr, (session, ctx, vrf.clone()));
                 info!(peer = %addr, session, ?vrf, "RIB: peer up");
                 if let Some(out) = out {
-                    let mut p = OutPeer {
-                        id,
-                        addr,
-                        out,
-                        vrf,
-                        sent: HashSet::new(),
-                    };
-                    let msgs = self.initial_table(&mut p);
-                    info!(peer = %addr, messages = msgs.len(), "RIB: initial table");
-                    self.outbox.push((p.out.tx.clone(), msgs));
-                    self.outs.insert(addr, p);
+                    self.join(addr, id, out, vrf, true, false);
                 }
             }
             RibMsg::Update {
@@ -543,7 +485,7 @@ impl RibTask {
         let Some((session, _, vrf)) = self.up.remove(&peer) else {
             return;
         };
-        self.outs.remove(&peer);
+        self.adj.leave(peer);
         let Some(&id) = self.ids.get(&peer) else {
             return;
         };
@@ -895,17 +837,16 @@ impl RibTask {
             }
             self.propagate(vrf, ch);
         }
-        let mut addrs: Vec<IpAddr> = self.outs.keys().copied().collect();
-        addrs.sort();
-        for addr in addrs {
-            let Some(mut p) = self.outs.remove(&addr) else {
-                continue;
+        for (addr, id, tx, params) in self.adj.peers() {
+            let out = PeerOut {
+                tx,
+                families: params.families.clone(),
+                ctx: params.ctx,
+                local: params.local,
+                next_hop_invariable: params.next_hop_invariable.clone(),
+                next_hop_local: params.next_hop_local.clone(),
             };
-            let msgs = self.full_table(&mut p);
-            if !msgs.is_empty() {
-                self.outbox.push((p.out.tx.clone(), msgs));
-            }
-            self.outs.insert(addr, p);
+            self.join(addr, id, out, params.vrf.clone(), false, true);
         }
         let locals: Vec<LocalRoute> = self
             .routing
@@ -1030,7 +971,7 @@ impl RibTask {
                 r.in_label = r.labels.first().copied();
                 r.labels.clear();
             } else {
-                r.in_label = self.labels.swaps.get(&(family, key)).map(|l| l.0);
+                r.in_label = self.labels.swapped(family, &key).map(|l| l.0);
             }
         }
         if family == Family::IPV4_LABELED {
@@ -1042,7 +983,7 @@ impl RibTask {
                 if t.routes.iter().any(|x| x.prefix == r.prefix) {
                     continue;
                 }
-                if let Some(l) = self.labels.swaps.get(&(family, RouteKey::new(prefix))) {
+                if let Some(l) = self.labels.swapped(family, &RouteKey::new(prefix)) {
                     r.in_label = Some(l.0);
                     t.routes.push(r);
                 }
@@ -1173,364 +1114,76 @@ fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
     }
 }
 
-/// Routes of one family for one peer, grouped by what decides their outgoing attributes (the
-/// peer they came from and their attribute set).
-#[derive(Default)]
-struct Batch {
-    reach: BTreeMap<(PeerId, AttrId), Vec<Nlri>>,
-    /// Routes whose attributes an export policy changed, grouped by those attributes.
-    changed: Vec<(PeerId, Box<PathAttrs>, Vec<Nlri>)>,
-    withdraw: Vec<Nlri>,
-}
-
 impl RibTask {
-    /// The current best paths of every family `p` negotiated, then End-of-RIB for each.
-    fn initial_table(&mut self, p: &mut OutPeer) -> Vec<Vec<u8>> {
-        let mut msgs = self.full_table(p);
-        for family in &p.out.families {
-            msgs.push(UpdateBuilder::end_of_rib(*family));
-        }
-        msgs
-    }
-
-    /// Every current best path `p` may have (what it was sent and may no longer have is
-    /// withdrawn).
-    fn full_table(&mut self, p: &mut OutPeer) -> Vec<Vec<u8>> {
-        let mut msgs = Vec::new();
-        let rib = match p.vrf.as_deref() {
-            None => Some(&self.rib),
-            Some(v) => self.vrfs.get(v).map(|x| &x.rib),
-        };
-        if let Some(rib) = rib {
-            for family in p.out.families.clone() {
-                let export = self.routing.peer_policy(p.addr, family, true);
-                let pol = export.map(|n| (&self.routing.policies, n));
-                let mut b = Batch::default();
-                for (key, best) in rib.loc_rib(family) {
-                    offer(
-                        rib,
-                        p,
-                        family,
-                        &key,
-                        Some(&best),
-                        &mut b,
-                        &mut self.labels,
-                        pol,
-                    );
-                }
-                if labeled_from_unicast(p, family) {
-                    for (key, best) in rib.loc_rib(Family::IPV4_UNICAST) {
-                        if rib.best(family, &key).is_none() {
-                            offer(
-                                rib,
-                                p,
-                                family,
-                                &key,
-                                Some(&best),
-                                &mut b,
-                                &mut self.labels,
-                                pol,
-                            );
-                        }
-                    }
-                }
-                let before: Vec<RouteKey> = p
-                    .sent
-                    .iter()
-                    .filter(|(f, _)| *f == family)
-                    .map(|(_, k)| *k)
-                    .collect();
-                for key in before {
-                    let best = rib.best(family, &key).or_else(|| {
-                        labeled_from_unicast(p, family)
-                            .then(|| rib.best(Family::IPV4_UNICAST, &key))
-                            .flatten()
-                    });
-                    if best.is_none() {
-                        offer(rib, p, family, &key, None, &mut b, &mut self.labels, pol);
-                    }
-                }
-                encode(rib, p, family, b, &mut msgs);
-            }
-        }
-        msgs
-    }
-
-    /// Sends best-path changes of a domain to every peer of the domain that may have them.
-    fn export(&mut self, domain: Option<&str>, changes: &[BestChange]) {
-        if changes.is_empty() || self.outs.is_empty() {
-            return;
-        }
-        let rib = match domain {
+    /// Puts a peer in its update group: with its initial table and End-of-RIB (`eor`), or,
+    /// on a policy change (`resync`), with every destination evaluated again.
+    fn join(
+        &mut self,
+        addr: IpAddr,
+        id: PeerId,
+        out: PeerOut,
+        vrf: Option<String>,
+        eor: bool,
+        resync: bool,
+    ) {
+        let rib = match vrf.as_deref() {
             None => &self.rib,
             Some(v) => match self.vrfs.get(v) {
                 Some(x) => &x.rib,
                 None => return,
             },
         };
-        let mut addrs: Vec<IpAddr> = self
-            .outs
+        let role = match rib.peer(id) {
+            Some(i) => Role::of(id, i),
+            None => Role::NonClient,
+        };
+        let export = out
+            .families
             .iter()
-            .filter(|(_, p)| p.vrf.as_deref() == domain)
-            .map(|(a, _)| *a)
+            .filter_map(|f| {
+                self.routing
+                    .peer_policy(addr, *f, true)
+                    .map(|n| (*f, n.to_string()))
+            })
             .collect();
-        addrs.sort();
-        for addr in addrs {
-            let Some(p) = self.outs.get_mut(&addr) else {
+        let params = Params {
+            vrf,
+            role,
+            families: out.families,
+            ctx: out.ctx,
+            local: out.local,
+            next_hop_invariable: out.next_hop_invariable,
+            next_hop_local: out.next_hop_local,
+            export,
+        };
+        let mut keys = Vec::new();
+        let mut seen = HashSet::new();
+        for family in Family::KNOWN {
+            let Some(f) = params_sends(&params, family) else {
                 continue;
             };
-            let mut batches: BTreeMap<Family, Batch> = BTreeMap::new();
-            for c in changes {
-                // A labeled-unicast peer is also offered IPv4 unicast routes the labeled
-                // table does not hold (they go if an export policy gives them a label).
-                let (family, best) = if p.out.families.contains(&c.family) {
-                    let best = match c.new {
-                        None if labeled_from_unicast(p, c.family) => {
-                            rib.best(Family::IPV4_UNICAST, &c.key)
-                        }
-                        new => new,
-                    };
-                    (c.family, best)
-                } else if c.family == Family::IPV4_UNICAST
-                    && labeled_from_unicast(p, Family::IPV4_LABELED)
-                {
-                    if rib.best(Family::IPV4_LABELED, &c.key).is_some() {
-                        continue;
-                    }
-                    (Family::IPV4_LABELED, c.new)
-                } else {
-                    continue;
-                };
-                let export = self.routing.peer_policy(p.addr, family, true);
-                let pol = export.map(|n| (&self.routing.policies, n));
-                let b = batches.entry(family).or_default();
-                offer(
-                    rib,
-                    p,
-                    family,
-                    &c.key,
-                    best.as_ref(),
-                    b,
-                    &mut self.labels,
-                    pol,
-                );
-            }
-            let mut msgs = Vec::new();
-            for (family, b) in batches {
-                encode(rib, p, family, b, &mut msgs);
-            }
-            if !msgs.is_empty() {
-                self.outbox.push((p.out.tx.clone(), msgs));
+            for (key, _) in rib.loc_rib(family) {
+                if seen.insert((f, key)) {
+                    keys.push((f, key));
+                }
             }
         }
+        info!(peer = %addr, destinations = keys.len(), resync, "RIB: peer joins its update group");
+        self.adj.join(addr, id, out.tx, params, keys, eor, resync);
+    }
+
+    /// Marks best-path changes of a domain for every update group of the domain.
+    fn export(&mut self, domain: Option<&str>, changes: &[BestChange]) {
+        for c in changes {
+            self.adj
+                .mark(domain, c.family, c.key, c.old.map(|b| b.peer));
+        }
     }
 }
 
-/// Adds `key` to `b`: announced when `best` may go to `p`, withdrawn when it may not (or is
-/// gone) and `p` was sent the destination before.
-#[allow(clippy::too_many_arguments)]
-fn offer(
-    rib: &Rib,
-    p: &mut OutPeer,
-    family: Family,
-    key: &RouteKey,
-    best: Option<&Best>,
-    b: &mut Batch,
-    labels: &mut Labels,
-    export: Option<(&crate::policy::Policies, &str)>,
-) {
-    let path_id = p.out.ctx.add_path.contains(family).then_some(1);
-    let mut send = None;
-    if let Some(best) = best.filter(|best| allowed(rib, p.id, best.peer)) {
-        let mut verdict = Some((None, false));
-        if let Some((policies, name)) = export {
-            let a = rib.attrs(best.attrs);
-            let mut input = crate::policy::RouteInput::new(key, &a, &best.labels);
-            input.originated = best.peer == PeerId::LOCAL;
-            verdict = match policies.evaluate(name, &input) {
-                Outcome::Deny => None,
-                Outcome::Permit {
-                    attrs,
-                    allocate_label,
-                    ..
-                } => Some((attrs, allocate_label)),
-            };
-        }
-        if let Some((changed, allocate_label)) = verdict {
-            let mut stack = best.labels;
-            if family.has_labels()
-                && p.vrf.is_none()
-                && (allocate_label
-                    || (best.peer != PeerId::LOCAL && next_hop_self(rib, p, family, best.peer)))
-            {
-                // The next hop changes to this router (or `apply mpls-label`): the route
-                // leaves with a label of ours (the forwarding entry would swap it for the
-                // received one).
-                stack = LabelStack::single(labels.swap(family, *key));
-            }
-            // A labeled family's route without a label cannot be sent.
-            if !(family.has_labels() && stack.is_empty()) {
-                send = Some((best, changed, stack));
-            }
-        }
-    }
-    if let Some((best, changed, stack)) = send {
-        let n = Nlri {
-            path_id,
-            rd: key.rd,
-            labels: stack,
-            prefix: key.prefix,
-        };
-        match changed {
-            None => b.reach.entry((best.peer, best.attrs)).or_default().push(n),
-            Some(a) => match b
-                .changed
-                .iter_mut()
-                .find(|(f, x, _)| *f == best.peer && **x == *a)
-            {
-                Some((_, _, v)) => v.push(n),
-                None => b.changed.push((best.peer, a, vec![n])),
-            },
-        }
-        p.sent.insert((family, *key));
-    } else if p.sent.remove(&(family, *key)) {
-        b.withdraw.push(Nlri {
-            path_id,
-            rd: key.rd,
-            labels: LabelStack::new(),
-            prefix: key.prefix,
-        });
-    }
-}
-
-/// True when `p` takes labeled IPv4 routes (label-route-capability) in `family` and not IPv4
-/// unicast: IPv4 unicast routes are offered to it as labeled routes.
-fn labeled_from_unicast(p: &OutPeer, family: Family) -> bool {
-    family == Family::IPV4_LABELED
-        && p.out.families.contains(&Family::IPV4_LABELED)
-        && !p.out.families.contains(&Family::IPV4_UNICAST)
-}
-
-/// Whether a route from `from` goes to `p` with this router's address as next hop (VRP):
-/// locally originated routes always; toward EBGP unless `next-hop-invariable`; toward IBGP,
-/// labeled routes (VPN, labeled unicast) learned from EBGP unless `next-hop-invariable`, and
-/// any route with `next-hop-local`. Other IBGP advertisements, reflection included, keep the
-/// next hop.
-fn next_hop_self(rib: &Rib, p: &OutPeer, family: Family, from: PeerId) -> bool {
-    let from_role = role(rib, from);
-    let nhi = p.out.next_hop_invariable.contains(&family);
-    match (from_role, role(rib, p.id)) {
-        (Role::Local, _) => true,
-        (_, Role::Ebgp) => !nhi,
-        _ if p.out.next_hop_local.contains(&family) => true,
-        (Role::Ebgp, _) => family.has_labels() && !nhi,
-        _ => false,
-    }
-}
-
-fn role(rib: &Rib, id: PeerId) -> Role {
-    match rib.peer(id) {
-        Some(i) => Role::of(id, i),
-        None if id == PeerId::LOCAL => Role::Local,
-        None => Role::NonClient,
-    }
-}
-
-/// RFC 4456 §6 and split horizon.
-fn allowed(rib: &Rib, to: PeerId, from: PeerId) -> bool {
-    rr::may_advertise(from, role(rib, from), to, role(rib, to), true)
-}
-
-/// The attributes a route from `from` with `attrs` is sent to `p` with.
-fn out_attrs(
-    rib: &Rib,
-    p: &OutPeer,
-    family: Family,
-    from: PeerId,
-    mut a: PathAttrs,
-    policy_next_hop: bool,
-) -> PathAttrs {
-    let cfg = rib.config();
-    a.preferred_value = 0;
-    let from_role = role(rib, from);
-    let to_role = role(rib, p.id);
-    if to_role == Role::Ebgp {
-        a.as_path = a.as_path.prepend(cfg.local_as.0, 1);
-        a.local_pref = None;
-        rr::strip_for_ebgp(&mut a);
-        if from_role != Role::Local {
-            // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not propagated to
-            // other neighbouring ASes (VRP also keeps an IBGP-learned MED inside the AS).
-            a.med = None;
-        }
-    } else {
-        if a.local_pref.is_none() {
-            a.local_pref = Some(DEFAULT_LOCAL_PREF);
-        }
-        if rr::is_reflection(from_role, to_role) {
-            let originator = rib.peer(from).map_or(cfg.router_id, |i| i.router_id);
-            rr::reflect_attrs(&mut a, originator, rib.cluster_id());
-        }
-    }
-    if !policy_next_hop && next_hop_self(rib, p, family, from) {
-        a.next_hop = own_next_hop(family, p.out.local, cfg.router_id);
-    }
-    if p.vrf.is_some() {
-        // Toward a CE: route targets are the provider's (VRP sends no extended communities
-        // without `advertise-ext-community`).
-        a.ext_communities.clear();
-    }
-    a
-}
-
-/// VRP's default LOCAL_PREF.
-const DEFAULT_LOCAL_PREF: u32 = 100;
-
-/// The session's local address as a next hop of `family`: IPv6 families over an IPv4 session
-/// carry `::ffff:a.b.c.d`.
-fn own_next_hop(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> NextHop {
-    match (family.is_ipv6(), local) {
-        (false, Some(IpAddr::V4(a))) => NextHop::Ipv4(a),
-        (true, Some(IpAddr::V4(a))) => NextHop::ipv4_mapped(a),
-        (true, Some(IpAddr::V6(a))) => NextHop::Ipv6 {
-            global: a.to_ipv4_mapped().map_or(a, |v4| v4.to_ipv6_mapped()),
-            link_local: None,
-        },
-        // IPv4 routes over an IPv6 session (RFC 8950) are not supported yet.
-        (false, _) => NextHop::Ipv4(router_id),
-        (true, None) => NextHop::ipv4_mapped(router_id),
-    }
-}
-
-/// Appends the UPDATEs of `b` for `p`: withdrawals first, then one packed run per attribute
-/// group.
-fn encode(rib: &Rib, p: &OutPeer, family: Family, b: Batch, msgs: &mut Vec<Vec<u8>>) {
-    let builder = UpdateBuilder::new(&p.out.ctx);
-    if !b.withdraw.is_empty()
-        && let Err(e) = builder.withdraw(family, &b.withdraw, msgs)
-    {
-        warn!(family = %family, "RIB: withdrawal not encoded: {e}");
-    }
-    for ((from, attrs), routes) in b.reach {
-        let a = out_attrs(rib, p, family, from, rib.attrs(attrs), false);
-        let wire = a.to_wire(p.out.ctx.four_octet_as);
-        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, msgs) {
-            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
-        }
-    }
-    for (from, changed, routes) in b.changed {
-        // A next hop the export policy set (apply ip-address next-hop) is kept.
-        let original = routes
-            .first()
-            .and_then(|n| rib.best(family, &RouteKey::of_nlri(n)))
-            .map(|best| rib.attrs(best.attrs).next_hop);
-        let fixed = original.is_some_and(|nh| nh != changed.next_hop);
-        let a = out_attrs(rib, p, family, from, *changed, fixed);
-        let wire = a.to_wire(p.out.ctx.four_octet_as);
-        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, msgs) {
-            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
-        }
-    }
+/// The family `family`'s routes go out in to peers with `params` (see [`Params`]).
+fn params_sends(params: &Params, family: Family) -> Option<Family> {
+    params.sends(family)
 }
 
 /// The RIB's configuration from the daemon's (AS 0 and router ID 0.0.0.0 without BGP).
@@ -1553,6 +1206,7 @@ pub fn rib_config_of(cfg: &crate::spec::DaemonConfig) -> RibConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adj_out::FIRST_LABEL;
     use tern_rib::PathAttrs;
     use tern_types::{Label, LabelStack, RouteDistinguisher};
     use tern_wire::attr::AsPath;
@@ -1719,8 +1373,8 @@ mod tests {
         local: &str,
         rr_client: bool,
         nhi: bool,
-    ) -> mpsc::Receiver<Vec<u8>> {
-        let (tx, rx) = mpsc::channel(64);
+    ) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel::<Bytes>(64);
         t.handle(RibMsg::PeerUp {
             session: new_session(),
             info: PeerInfo {
@@ -1747,19 +1401,29 @@ mod tests {
 
     /// Sends what the task queued for `rx`'s peer, as that peer would receive it, into `to`
     /// (as received from its peer `from`).
-    fn deliver(t: &mut RibTask, rx: &mut mpsc::Receiver<Vec<u8>>, to: &mut RibTask, from: &str) {
-        for (tx, msgs) in t.take_outbox() {
-            for m in msgs {
-                tx.try_send(m).unwrap();
+    fn deliver(t: &mut RibTask, rx: &mut mpsc::Receiver<Bytes>, to: &mut RibTask, from: &str) {
+        loop {
+            let mut any = false;
+            while t.flush() {
+                any = true;
+            }
+            while let Ok(m) = rx.try_recv() {
+                any = true;
+                to.handle(RibMsg::Update {
+                    peer: from.parse().unwrap(),
+                    session: to.up[&from.parse::<IpAddr>().unwrap()].0,
+                    body: m[19..].to_vec(),
+                });
+            }
+            if !any {
+                break;
             }
         }
-        while let Ok(m) = rx.try_recv() {
-            to.handle(RibMsg::Update {
-                peer: from.parse().unwrap(),
-                session: to.up[&from.parse::<IpAddr>().unwrap()].0,
-                body: m[19..].to_vec(),
-            });
-        }
+    }
+
+    /// Runs the task's output until nothing is left to do.
+    fn settle(t: &mut RibTask) {
+        while t.flush() {}
     }
 
     /// A receiving speaker with one peer, `from` in AS `asn`.
@@ -1862,11 +1526,11 @@ mod tests {
             peer: PEER.parse().unwrap(),
             session,
         });
-        let _ = t.take_outbox();
+        settle(&mut t);
         let mut n2 = up_out(&mut t, "10.0.1.4", 100, "10.0.1.1", false, false);
         let mut c = up_out(&mut t, "10.0.1.5", 100, "10.0.1.1", true, false);
-        let _ = t.take_outbox();
-        while n2.try_recv().is_ok() || c.try_recv().is_ok() {}
+        settle(&mut t);
+        while rx.try_recv().is_ok() || n2.try_recv().is_ok() || c.try_recv().is_ok() {}
         let a = PathAttrs::new(
             Origin::Igp,
             AsPath::empty(true),
@@ -2035,8 +1699,8 @@ mod tests {
         asn: u32,
         local: &str,
         families: Vec<Family>,
-    ) -> mpsc::Receiver<Vec<u8>> {
-        let (tx, rx) = mpsc::channel(64);
+    ) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel::<Bytes>(64);
         let my_as = t.rib.config().local_as.0;
         t.handle(RibMsg::PeerUp {
             session: new_session(),
@@ -2159,10 +1823,13 @@ mod tests {
         assert_eq!(r.next_hop, Some("3.3.3.9".parse().unwrap()));
         assert_eq!(r.local_pref, Some(100));
         // ASBR2's own label for the route (each router allocates from its own range).
-        let mine = asbr2.labels.swaps[&(
-            Family::IPV4_LABELED,
-            RouteKey::new("1.1.1.9/32".parse().unwrap()),
-        )];
+        let mine = asbr2
+            .labels
+            .swapped(
+                Family::IPV4_LABELED,
+                &RouteKey::new("1.1.1.9/32".parse().unwrap()),
+            )
+            .unwrap();
         assert_eq!(r.labels, vec![mine.0], "{r:?}");
 
         // `display bgp routing-table label` as the vendor shows it: on ASBR1 PE1's loopback
@@ -2258,5 +1925,130 @@ mod tests {
         t.handle(RibMsg::Settings(routing(true)));
         deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
         assert_eq!(b.table(Family::IPV4_UNICAST).routes.len(), 1);
+    }
+
+    /// An IBGP reflector client of `t` with a writer queue of `cap` messages.
+    fn client(t: &mut RibTask, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel::<Bytes>(cap);
+        t.handle(RibMsg::PeerUp {
+            session: new_session(),
+            info: PeerInfo {
+                addr: addr.parse().unwrap(),
+                router_id: addr.parse().unwrap(),
+                asn: Asn(100),
+                ebgp: false,
+                rr_client: true,
+                preferred_value: 0,
+            },
+            ctx: Ctx::default(),
+            out: Some(PeerOut {
+                tx,
+                families: vec![Family::IPV4_UNICAST],
+                ctx: Ctx::default(),
+                local: Some("10.0.0.1".parse().unwrap()),
+                next_hop_invariable: vec![],
+                next_hop_local: vec![],
+            }),
+            vrf: None,
+        });
+        rx
+    }
+
+    /// `n` routes from client `from`, each with its own MED (one UPDATE each).
+    fn announce_many(t: &mut RibTask, from: &str, n: u32) {
+        let session = t.up[&from.parse::<IpAddr>().unwrap()].0;
+        for i in 0..n {
+            let mut a = PathAttrs::new(
+                Origin::Igp,
+                AsPath::empty(true),
+                NextHop::Ipv4(from.parse().unwrap()),
+            );
+            a.med = Some(i);
+            a.local_pref = Some(100);
+            let n = Nlri {
+                path_id: None,
+                rd: None,
+                labels: LabelStack::new(),
+                prefix: format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap(),
+            };
+            let mut out = Vec::new();
+            UpdateBuilder::new(&Ctx::default())
+                .reach(
+                    Family::IPV4_UNICAST,
+                    &a.next_hop,
+                    &a.to_wire(true),
+                    &[n],
+                    &mut out,
+                )
+                .unwrap();
+            t.handle(RibMsg::Update {
+                peer: from.parse().unwrap(),
+                session,
+                body: out.remove(0).split_off(19),
+            });
+        }
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
+        let mut v = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            v.push(m);
+        }
+        v
+    }
+
+    #[test]
+    fn update_group_members_share_the_same_bytes_and_never_get_their_own_routes() {
+        let mut t = task();
+        let mut a = client(&mut t, "10.0.0.11", 64);
+        let mut b = client(&mut t, "10.0.0.12", 64);
+        let mut c = client(&mut t, "10.0.0.13", 64);
+        settle(&mut t);
+        assert_eq!(t.adj.sizes(), vec![3], "one update group");
+        // End-of-RIB for each.
+        assert_eq!(drain(&mut a).len(), 1);
+        assert_eq!(drain(&mut b).len(), 1);
+        assert_eq!(drain(&mut c).len(), 1);
+        announce_many(&mut t, "10.0.0.11", 3);
+        settle(&mut t);
+        let (mb, mc) = (drain(&mut b), drain(&mut c));
+        assert_eq!(mb.len(), 3);
+        assert_eq!(mc.len(), 3);
+        for (x, y) in mb.iter().zip(&mc) {
+            assert_eq!(x.as_ptr(), y.as_ptr(), "encoded once, shared");
+        }
+        assert!(
+            drain(&mut a).is_empty(),
+            "split horizon: not back to the source"
+        );
+    }
+
+    #[test]
+    fn a_slow_member_never_holds_back_its_group_and_catches_up() {
+        let mut t = task();
+        let _a = client(&mut t, "10.0.0.11", 64);
+        let mut slow = client(&mut t, "10.0.0.12", 1);
+        let mut fast = client(&mut t, "10.0.0.13", 4096);
+        settle(&mut t);
+        drain(&mut slow);
+        drain(&mut fast);
+        let n = 3000;
+        announce_many(&mut t, "10.0.0.11", n);
+        // The fast member gets everything while the slow one reads nothing.
+        let mut got = 0usize;
+        for _ in 0..1000 {
+            let progressed = t.flush();
+            got += drain(&mut fast).len();
+            if !progressed {
+                break;
+            }
+        }
+        assert_eq!(got, n as usize, "the fast member is not held back");
+        // The slow member's pending work is bounded by the destinations, not the messages:
+        // reading it now brings every route.
+        let mut b = receiver(100, "10.0.0.1", 100);
+        deliver(&mut t, &mut slow, &mut b, "10.0.0.1");
+        assert_eq!(b.rib().counts(Family::IPV4_UNICAST).0, n as usize);
+        assert!(!t.has_work());
     }
 }

@@ -1,0 +1,842 @@
+//! Adj-RIB-Out with update groups (RFC 4271 §3.2, §9.2; what may be sent: RFC 4456 §6, VRP's
+//! next-hop rules).
+//!
+//! Peers whose outgoing routes are computed the same way ([`Params`]: routing domain, role,
+//! families, session context, local address, `next-hop-invariable` / `next-hop-local`, export
+//! policies) form an update group: a changed destination is evaluated once per group (policy,
+//! attributes, labels), each UPDATE is encoded once and the same bytes ([`Bytes`], shared) go
+//! to every member.
+//!
+//! The Adj-RIB-Out is implicit (RFC 4271 §3.2 allows it): what a group has sent is its view of
+//! the Loc-RIB, so nothing is stored per route. A change only marks the destination dirty in
+//! each group of its domain, with the source of the best path the members last saw; the
+//! destination's current best path is read when the group is flushed. Memory is therefore
+//! bounded by the number of destinations, whatever the churn and however slow a peer is:
+//!
+//! - A group is flushed only while every member's writer has room; what one batch produced
+//!   and did not fit waits in that member's backlog (at most one batch).
+//! - A member that still has a backlog when its group is ready to go on is taken out of the
+//!   group's stream: it gets its own copy of the group's dirty set and catches up alone
+//!   ("syncing"), so a slow peer never holds back the others. A member whose own work is done
+//!   is back in the group's stream.
+//! - A new member (session up, export policy changed) starts syncing with the whole table and
+//!   ends with End-of-RIB (RFC 4724 §2) after its initial table.
+//!
+//! Split horizon in a group: a route is announced to every member but the one it came from;
+//! when the best path's source moves to a member that may have had the previous best path,
+//! that member is sent a withdrawal. A destination that is gone, or may no longer be sent, is
+//! withdrawn from every member that may have had it (a withdrawal of a route a peer never had
+//! is harmless, RFC 4271 §9.1.3 leaves it without effect).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+
+use bytes::Bytes;
+use tern_rib::rr::{self, Role};
+use tern_rib::{AttrId, Best, PathAttrs, PeerId, Rib, RouteKey};
+use tern_types::{Family, Label, LabelStack};
+use tern_wire::{Ctx, NextHop, Nlri, UpdateBuilder};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use crate::policy::{Outcome, Policies, RouteInput};
+
+/// Destinations evaluated per group (or syncing member) in one flush step.
+pub const BATCH: usize = 2048;
+
+/// A destination of one family, as sent.
+pub type Key = (Family, RouteKey);
+
+/// What decides the routes a peer is sent: peers with equal parameters share a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// Routing domain (VPN instance of a PE–CE session).
+    pub vrf: Option<String>,
+    /// The peer's role (EBGP, reflector client, IBGP non-client).
+    pub role: Role,
+    /// Negotiated families.
+    pub families: Vec<Family>,
+    /// Encoding context (4-octet AS, ADD-PATH, Extended Message).
+    pub ctx: Ctx,
+    /// The session's local address (next hop self).
+    pub local: Option<IpAddr>,
+    /// Families with `next-hop-invariable`.
+    pub next_hop_invariable: Vec<Family>,
+    /// Families with `next-hop-local`.
+    pub next_hop_local: Vec<Family>,
+    /// Export policy per family.
+    pub export: Vec<(Family, String)>,
+}
+
+impl Params {
+    /// The family a destination of `family` is sent in to these peers, if any: a
+    /// labeled-unicast peer (label-route-capability) is sent IPv4 unicast routes as labeled
+    /// routes.
+    pub fn sends(&self, family: Family) -> Option<Family> {
+        if self.families.contains(&family) {
+            Some(family)
+        } else if family == Family::IPV4_UNICAST && self.labeled_from_unicast(Family::IPV4_LABELED)
+        {
+            Some(Family::IPV4_LABELED)
+        } else {
+            None
+        }
+    }
+
+    /// True when IPv4 unicast routes go out as labeled routes in `family`.
+    fn labeled_from_unicast(&self, family: Family) -> bool {
+        family == Family::IPV4_LABELED
+            && self.families.contains(&Family::IPV4_LABELED)
+            && !self.families.contains(&Family::IPV4_UNICAST)
+    }
+
+    fn export_policy(&self, family: Family) -> Option<&str> {
+        self.export
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+/// The labels this router allocates: VPN routes it originates, routes it re-advertises with
+/// itself as next hop.
+#[derive(Debug)]
+pub struct Labels {
+    next: u32,
+    free: Vec<u32>,
+    swaps: HashMap<Key, Label>,
+}
+
+/// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
+pub const FIRST_LABEL: u32 = 48000;
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            next: FIRST_LABEL,
+            free: Vec::new(),
+            swaps: HashMap::new(),
+        }
+    }
+}
+
+impl Labels {
+    /// A free label.
+    pub fn alloc(&mut self) -> Label {
+        Label(self.free.pop().unwrap_or_else(|| {
+            let l = self.next;
+            self.next = self.next.saturating_add(1).min(Label::MAX);
+            l
+        }))
+    }
+    /// Gives a label back.
+    pub fn release(&mut self, l: Label) {
+        self.free.push(l.0);
+    }
+    /// The label of a route re-advertised with next hop self (one per destination, kept while
+    /// it has a best path).
+    pub fn swap(&mut self, family: Family, key: RouteKey) -> Label {
+        if let Some(l) = self.swaps.get(&(family, key)) {
+            return *l;
+        }
+        let l = self.alloc();
+        self.swaps.insert((family, key), l);
+        l
+    }
+    /// The swap label of a destination, if it has one.
+    pub fn swapped(&self, family: Family, key: &RouteKey) -> Option<Label> {
+        self.swaps.get(&(family, *key)).copied()
+    }
+    /// The destination lost its best path: its label is free again.
+    pub fn unswap(&mut self, family: Family, key: RouteKey) {
+        if let Some(l) = self.swaps.remove(&(family, key)) {
+            self.release(l);
+        }
+    }
+}
+
+/// What a flush needs from the RIB task: the tables of each domain, the labels, the policies.
+pub struct Env<'a> {
+    /// The public tables.
+    pub public: &'a Rib,
+    /// VPN instance tables by name.
+    pub vrfs: &'a dyn Fn(&str) -> Option<&'a Rib>,
+    /// Label allocation.
+    pub labels: &'a mut Labels,
+    /// Compiled route policies.
+    pub policies: &'a Policies,
+}
+
+impl<'a> Env<'a> {
+    fn rib(&self, vrf: Option<&str>) -> Option<&'a Rib> {
+        match vrf {
+            None => Some(self.public),
+            Some(v) => (self.vrfs)(v),
+        }
+    }
+}
+
+/// Destinations waiting to be evaluated, in order, each with the source of the best path the
+/// peers last saw (`None`: none, or not known to have been sent).
+#[derive(Default, Debug)]
+struct Dirty {
+    order: VecDeque<Key>,
+    prev: HashMap<Key, Pend>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pend {
+    prev: Option<PeerId>,
+    /// Part of an initial table: nothing to withdraw when it may not be sent.
+    initial: bool,
+}
+
+impl Dirty {
+    fn mark(&mut self, key: Key, pend: Pend) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.prev.entry(key) {
+            e.insert(pend);
+            self.order.push_back(key);
+        }
+    }
+    fn take(&mut self, n: usize) -> Vec<(Key, Pend)> {
+        let mut out = Vec::with_capacity(n.min(self.order.len()));
+        while out.len() < n {
+            let Some(k) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(p) = self.prev.remove(&k) {
+                out.push((k, p));
+            }
+        }
+        out
+    }
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// Who a message goes to within a group.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+enum Target {
+    All,
+    AllExcept(PeerId),
+    Only(PeerId),
+}
+
+impl Target {
+    fn includes(self, id: PeerId) -> bool {
+        match self {
+            Target::All => true,
+            Target::AllExcept(x) => x != id,
+            Target::Only(x) => x == id,
+        }
+    }
+}
+
+struct Member {
+    id: PeerId,
+    tx: mpsc::Sender<Bytes>,
+    group: u64,
+    /// Catching up alone: its own dirty set.
+    syncing: Option<Dirty>,
+    /// End-of-RIB still to be sent after the initial table.
+    eor: bool,
+    /// Messages produced for it that did not fit its writer.
+    backlog: VecDeque<Bytes>,
+    closed: bool,
+}
+
+impl Member {
+    /// Sends what fits; true when the backlog is empty afterwards.
+    fn drain(&mut self) -> bool {
+        while let Some(b) = self.backlog.front() {
+            match self.tx.try_send(b.clone()) {
+                Ok(()) => {
+                    self.backlog.pop_front();
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => return false,
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.closed = true;
+                    self.backlog.clear();
+                }
+            }
+        }
+        true
+    }
+    fn send(&mut self, b: Bytes) {
+        if self.closed {
+            return;
+        }
+        self.backlog.push_back(b);
+        self.drain();
+    }
+}
+
+struct Group {
+    params: Params,
+    members: Vec<IpAddr>,
+    dirty: Dirty,
+}
+
+/// Every peer routes are sent to, in update groups.
+#[derive(Default)]
+pub struct AdjOut {
+    groups: HashMap<u64, Group>,
+    members: HashMap<IpAddr, Member>,
+    next_group: u64,
+}
+
+impl AdjOut {
+    /// Adds a peer; it starts with `initial` (its initial table) and End-of-RIB when `eor`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn join(
+        &mut self,
+        addr: IpAddr,
+        id: PeerId,
+        tx: mpsc::Sender<Bytes>,
+        params: Params,
+        initial: Vec<Key>,
+        eor: bool,
+        resync: bool,
+    ) {
+        self.leave(addr);
+        let group = match self.groups.iter().find(|(_, g)| g.params == params) {
+            Some((gid, _)) => *gid,
+            None => {
+                self.next_group = self.next_group.wrapping_add(1);
+                self.groups.insert(
+                    self.next_group,
+                    Group {
+                        params,
+                        members: Vec::new(),
+                        dirty: Dirty::default(),
+                    },
+                );
+                self.next_group
+            }
+        };
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.members.push(addr);
+            debug!(peer = %addr, group, members = g.members.len(), "Adj-RIB-Out: joined update group");
+        }
+        let mut sync = Dirty::default();
+        // A resync evaluates every destination as changed (what the peer may no longer have
+        // is withdrawn); an initial table only announces.
+        let pend = Pend {
+            prev: resync.then_some(NOBODY),
+            initial: !resync,
+        };
+        for k in initial {
+            sync.mark(k, pend);
+        }
+        self.members.insert(
+            addr,
+            Member {
+                id,
+                tx,
+                group,
+                syncing: Some(sync),
+                eor,
+                backlog: VecDeque::new(),
+                closed: false,
+            },
+        );
+    }
+
+    /// Removes a peer (session down).
+    pub fn leave(&mut self, addr: IpAddr) {
+        let Some(m) = self.members.remove(&addr) else {
+            return;
+        };
+        if let Some(g) = self.groups.get_mut(&m.group) {
+            g.members.retain(|a| *a != addr);
+            if g.members.is_empty() {
+                self.groups.remove(&m.group);
+            }
+        }
+    }
+
+    /// The peers, with their group parameters (for re-joining after a policy change).
+    pub fn peers(&self) -> Vec<(IpAddr, PeerId, mpsc::Sender<Bytes>, Params)> {
+        let mut v: Vec<_> = self
+            .members
+            .iter()
+            .filter_map(|(a, m)| {
+                let g = self.groups.get(&m.group)?;
+                Some((*a, m.id, m.tx.clone(), g.params.clone()))
+            })
+            .collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    /// The number of update groups and members (for the displays and tests).
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self.groups.values().map(|g| g.members.len()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// A destination of `domain` changed: `prev` is the source of its previous best path.
+    pub fn mark(
+        &mut self,
+        domain: Option<&str>,
+        family: Family,
+        key: RouteKey,
+        prev: Option<PeerId>,
+    ) {
+        let pend = Pend {
+            prev,
+            initial: false,
+        };
+        for g in self.groups.values_mut() {
+            if g.params.vrf.as_deref() != domain {
+                continue;
+            }
+            let Some(f) = g.params.sends(family) else {
+                continue;
+            };
+            g.dirty.mark((f, key), pend);
+            for a in &g.members {
+                if let Some(Some(s)) = self.members.get_mut(a).map(|m| m.syncing.as_mut()) {
+                    s.mark((f, key), pend);
+                }
+            }
+        }
+    }
+
+    /// True when something is waiting to be evaluated or sent.
+    pub fn has_work(&self) -> bool {
+        self.groups.values().any(|g| !g.dirty.is_empty())
+            || self.members.values().any(|m| {
+                !m.closed
+                    && (!m.backlog.is_empty()
+                        || m.eor
+                        || m.syncing.as_ref().is_some_and(|s| !s.is_empty()))
+            })
+    }
+
+    /// One step of work: every member's backlog, then a batch per group and per syncing
+    /// member. Returns true when something was sent or evaluated.
+    pub fn flush(&mut self, env: &mut Env<'_>) -> bool {
+        let mut progress = false;
+        for m in self.members.values_mut() {
+            let before = m.backlog.len();
+            m.drain();
+            progress |= m.backlog.len() != before;
+        }
+        let mut gids: Vec<u64> = self.groups.keys().copied().collect();
+        gids.sort_unstable();
+        for gid in gids {
+            progress |= self.flush_group(gid, env);
+        }
+        let mut addrs: Vec<IpAddr> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.syncing.is_some())
+            .map(|(a, _)| *a)
+            .collect();
+        addrs.sort();
+        for a in addrs {
+            progress |= self.flush_syncing(a, env);
+        }
+        progress
+    }
+
+    fn flush_group(&mut self, gid: u64, env: &mut Env<'_>) -> bool {
+        let Some(g) = self.groups.get_mut(&gid) else {
+            return false;
+        };
+        if g.dirty.is_empty() {
+            return false;
+        }
+        // Members in the group's stream with a backlog would hold the others back: they
+        // catch up alone.
+        let mut in_stream = Vec::new();
+        for a in &g.members {
+            let Some(m) = self.members.get_mut(a) else {
+                continue;
+            };
+            if m.closed || m.syncing.is_some() {
+                continue;
+            }
+            if !m.backlog.is_empty() {
+                let mut own = Dirty::default();
+                for k in &g.dirty.order {
+                    if let Some(p) = g.dirty.prev.get(k) {
+                        own.mark(*k, *p);
+                    }
+                }
+                debug!(peer = %a, pending = own.len(), "Adj-RIB-Out: slow member catches up alone");
+                m.syncing = Some(own);
+                continue;
+            }
+            in_stream.push(m.id);
+        }
+        let batch = g.dirty.take(BATCH);
+        if in_stream.is_empty() {
+            return !batch.is_empty();
+        }
+        let Some(rib) = env.rib(g.params.vrf.as_deref()) else {
+            return !batch.is_empty();
+        };
+        let members: Vec<PeerId> = g
+            .members
+            .iter()
+            .filter_map(|a| self.members.get(a).map(|m| m.id))
+            .collect();
+        let msgs = evaluate(
+            rib,
+            &g.params,
+            None,
+            &members,
+            &batch,
+            env.labels,
+            env.policies,
+        );
+        let addrs = g.members.clone();
+        for (target, b) in msgs {
+            for a in &addrs {
+                if let Some(m) = self.members.get_mut(a)
+                    && m.syncing.is_none()
+                    && target.includes(m.id)
+                {
+                    m.send(b.clone());
+                }
+            }
+        }
+        true
+    }
+
+    fn flush_syncing(&mut self, addr: IpAddr, env: &mut Env<'_>) -> bool {
+        let Some(m) = self.members.get_mut(&addr) else {
+            return false;
+        };
+        if m.closed || !m.backlog.is_empty() {
+            return false;
+        }
+        let Some(g) = self.groups.get(&m.group) else {
+            return false;
+        };
+        let Some(sync) = m.syncing.as_mut() else {
+            return false;
+        };
+        let batch = sync.take(BATCH);
+        if !batch.is_empty() {
+            if let Some(rib) = env.rib(g.params.vrf.as_deref()) {
+                let msgs = evaluate(
+                    rib,
+                    &g.params,
+                    Some(m.id),
+                    &[m.id],
+                    &batch,
+                    env.labels,
+                    env.policies,
+                );
+                for (_, b) in msgs {
+                    m.send(b);
+                }
+            }
+            return true;
+        }
+        // Caught up: End-of-RIB after the initial table, then back in the group's stream.
+        if m.eor {
+            for f in &g.params.families {
+                m.send(Bytes::from(UpdateBuilder::end_of_rib(*f)));
+            }
+            m.eor = false;
+        }
+        m.syncing = None;
+        debug!(peer = %addr, "Adj-RIB-Out: in the update group's stream");
+        true
+    }
+}
+
+/// The role of a peer of `rib`.
+pub fn role(rib: &Rib, id: PeerId) -> Role {
+    match rib.peer(id) {
+        Some(i) => Role::of(id, i),
+        None if id == PeerId::LOCAL => Role::Local,
+        None => Role::NonClient,
+    }
+}
+
+/// A peer that is never a source (the group as a whole).
+const NOBODY: PeerId = PeerId(u32::MAX);
+
+/// Routes of one family, grouped by target and by what decides their attributes.
+#[derive(Default)]
+struct Batch {
+    reach: HashMap<(Target, PeerId, AttrId), Vec<Nlri>>,
+    changed: Vec<(Target, PeerId, Box<PathAttrs>, Vec<Nlri>)>,
+    withdraw: HashMap<Target, Vec<Nlri>>,
+}
+
+/// Evaluates destinations for a group (`single`: for one syncing member) and encodes the
+/// UPDATEs, each with its target.
+fn evaluate(
+    rib: &Rib,
+    params: &Params,
+    single: Option<PeerId>,
+    members: &[PeerId],
+    keys: &[(Key, Pend)],
+    labels: &mut Labels,
+    policies: &Policies,
+) -> Vec<(Target, Bytes)> {
+    let mut batches: HashMap<Family, Batch> = HashMap::new();
+    for ((family, key), pend) in keys {
+        let b = batches.entry(*family).or_default();
+        offer(
+            rib, params, single, members, *family, key, *pend, b, labels, policies,
+        );
+    }
+    let mut out = Vec::new();
+    let mut families: Vec<Family> = batches.keys().copied().collect();
+    families.sort();
+    for f in families {
+        if let Some(b) = batches.remove(&f) {
+            encode(rib, params, f, b, &mut out);
+        }
+    }
+    out
+}
+
+/// The best path of a destination as these peers may be sent it (labeled-unicast peers fall
+/// back on the IPv4 unicast table).
+fn candidate(rib: &Rib, params: &Params, family: Family, key: &RouteKey) -> Option<Best> {
+    rib.best(family, key).or_else(|| {
+        params
+            .labeled_from_unicast(family)
+            .then(|| rib.best(Family::IPV4_UNICAST, key))
+            .flatten()
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn offer(
+    rib: &Rib,
+    params: &Params,
+    single: Option<PeerId>,
+    members: &[PeerId],
+    family: Family,
+    key: &RouteKey,
+    pend: Pend,
+    b: &mut Batch,
+    labels: &mut Labels,
+    policies: &Policies,
+) {
+    let path_id = params.ctx.add_path.contains(family).then_some(1);
+    let nlri = |labels: LabelStack| Nlri {
+        path_id,
+        rd: key.rd,
+        labels,
+        prefix: key.prefix,
+    };
+    let to = single.unwrap_or(NOBODY);
+    let best = candidate(rib, params, family, key)
+        .filter(|best| rr::may_advertise(best.peer, role(rib, best.peer), to, params.role, true));
+    let mut send = None;
+    if let Some(best) = best {
+        let mut verdict = Some((None, false));
+        if let Some(name) = params.export_policy(family) {
+            let a = rib.attrs(best.attrs);
+            let mut input = RouteInput::new(key, &a, &best.labels);
+            input.originated = best.peer == PeerId::LOCAL;
+            verdict = match policies.evaluate(name, &input) {
+                Outcome::Deny => None,
+                Outcome::Permit {
+                    attrs,
+                    allocate_label,
+                    ..
+                } => Some((attrs, allocate_label)),
+            };
+        }
+        if let Some((changed, allocate_label)) = verdict {
+            let mut stack = best.labels;
+            if family.has_labels()
+                && params.vrf.is_none()
+                && (allocate_label
+                    || (best.peer != PeerId::LOCAL
+                        && next_hop_self(rib, params, family, best.peer)))
+            {
+                // The next hop changes to this router (or `apply mpls-label`): the route
+                // leaves with a label of ours (the forwarding entry would swap it for the
+                // received one).
+                stack = LabelStack::single(labels.swap(family, *key));
+            }
+            // A labeled family's route without a label cannot be sent.
+            if !(family.has_labels() && stack.is_empty()) {
+                send = Some((best, changed, stack));
+            }
+        }
+    }
+    let member = |p: PeerId| members.contains(&p);
+    match send {
+        Some((best, changed, stack)) => {
+            let target = if single.is_some() {
+                Target::All
+            } else if member(best.peer) {
+                // Not back to the member it came from; that member is sent a withdrawal if
+                // it may have had the previous best path.
+                if pend.prev != Some(best.peer) && pend.prev.is_some() {
+                    b.withdraw
+                        .entry(Target::Only(best.peer))
+                        .or_default()
+                        .push(nlri(LabelStack::new()));
+                }
+                Target::AllExcept(best.peer)
+            } else {
+                Target::All
+            };
+            let n = nlri(stack);
+            match changed {
+                None => b
+                    .reach
+                    .entry((target, best.peer, best.attrs))
+                    .or_default()
+                    .push(n),
+                Some(a) => match b
+                    .changed
+                    .iter_mut()
+                    .find(|(t, f, x, _)| *t == target && *f == best.peer && **x == *a)
+                {
+                    Some((_, _, _, v)) => v.push(n),
+                    None => b.changed.push((target, best.peer, a, vec![n])),
+                },
+            }
+        }
+        None => {
+            if pend.initial {
+                return;
+            }
+            let target = match pend.prev {
+                None => return,
+                Some(p) if single == Some(p) => return,
+                Some(p) if single.is_none() && member(p) => Target::AllExcept(p),
+                Some(_) => Target::All,
+            };
+            b.withdraw
+                .entry(target)
+                .or_default()
+                .push(nlri(LabelStack::new()));
+        }
+    }
+}
+
+/// Whether a route from `from` goes out with this router's address as next hop (VRP):
+/// locally originated routes always; toward EBGP unless `next-hop-invariable`; toward IBGP,
+/// labeled routes (VPN, labeled unicast) learned from EBGP unless `next-hop-invariable`, and
+/// any route with `next-hop-local`. Other IBGP advertisements, reflection included, keep the
+/// next hop.
+pub fn next_hop_self(rib: &Rib, params: &Params, family: Family, from: PeerId) -> bool {
+    let nhi = params.next_hop_invariable.contains(&family);
+    match (role(rib, from), params.role) {
+        (Role::Local, _) => true,
+        (_, Role::Ebgp) => !nhi,
+        _ if params.next_hop_local.contains(&family) => true,
+        (Role::Ebgp, _) => family.has_labels() && !nhi,
+        _ => false,
+    }
+}
+
+/// The attributes a route from `from` is sent with.
+pub fn out_attrs(
+    rib: &Rib,
+    params: &Params,
+    family: Family,
+    from: PeerId,
+    mut a: PathAttrs,
+    policy_next_hop: bool,
+) -> PathAttrs {
+    let cfg = rib.config();
+    a.preferred_value = 0;
+    let from_role = role(rib, from);
+    let to_role = params.role;
+    if to_role == Role::Ebgp {
+        a.as_path = a.as_path.prepend(cfg.local_as.0, 1);
+        a.local_pref = None;
+        rr::strip_for_ebgp(&mut a);
+        if from_role != Role::Local {
+            // RFC 4271 §5.1.4: a MED received from a neighbouring AS is not propagated to
+            // other neighbouring ASes (VRP also keeps an IBGP-learned MED inside the AS).
+            a.med = None;
+        }
+    } else {
+        if a.local_pref.is_none() {
+            a.local_pref = Some(DEFAULT_LOCAL_PREF);
+        }
+        if rr::is_reflection(from_role, to_role) {
+            let originator = rib.peer(from).map_or(cfg.router_id, |i| i.router_id);
+            rr::reflect_attrs(&mut a, originator, rib.cluster_id());
+        }
+    }
+    if !policy_next_hop && next_hop_self(rib, params, family, from) {
+        a.next_hop = own_next_hop(family, params.local, cfg.router_id);
+    }
+    if params.vrf.is_some() {
+        // Toward a CE: route targets are the provider's (VRP sends no extended communities
+        // without `advertise-ext-community`).
+        a.ext_communities.clear();
+    }
+    a
+}
+
+/// VRP's default LOCAL_PREF.
+const DEFAULT_LOCAL_PREF: u32 = 100;
+
+/// The session's local address as a next hop of `family`: IPv6 families over an IPv4 session
+/// carry `::ffff:a.b.c.d`.
+fn own_next_hop(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> NextHop {
+    match (family.is_ipv6(), local) {
+        (false, Some(IpAddr::V4(a))) => NextHop::Ipv4(a),
+        (true, Some(IpAddr::V4(a))) => NextHop::ipv4_mapped(a),
+        (true, Some(IpAddr::V6(a))) => NextHop::Ipv6 {
+            global: a.to_ipv4_mapped().map_or(a, |v4| v4.to_ipv6_mapped()),
+            link_local: None,
+        },
+        // IPv4 routes over an IPv6 session (RFC 8950) are not supported yet.
+        (false, _) => NextHop::Ipv4(router_id),
+        (true, None) => NextHop::ipv4_mapped(router_id),
+    }
+}
+
+/// Encodes a batch: withdrawals first, then one packed run per attribute group.
+fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Vec<(Target, Bytes)>) {
+    let builder = UpdateBuilder::new(&params.ctx);
+    let mut msgs = Vec::new();
+    let mut withdraw: Vec<(Target, Vec<Nlri>)> = b.withdraw.into_iter().collect();
+    withdraw.sort_by_key(|(t, _)| *t);
+    for (t, routes) in withdraw {
+        if let Err(e) = builder.withdraw(family, &routes, &mut msgs) {
+            warn!(family = %family, "RIB: withdrawal not encoded: {e}");
+        }
+        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+    }
+    let mut reach: Vec<((Target, PeerId, AttrId), Vec<Nlri>)> = b.reach.into_iter().collect();
+    reach.sort_by_key(|(k, _)| *k);
+    for ((t, from, attrs), routes) in reach {
+        let a = out_attrs(rib, params, family, from, rib.attrs(attrs), false);
+        let wire = a.to_wire(params.ctx.four_octet_as);
+        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
+            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
+        }
+        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+    }
+    for (t, from, changed, routes) in b.changed {
+        // A next hop the export policy set (apply ip-address next-hop) is kept.
+        let original = routes
+            .first()
+            .and_then(|n| candidate(rib, params, family, &RouteKey::of_nlri(n)))
+            .map(|best| rib.attrs(best.attrs).next_hop);
+        let fixed = original.is_some_and(|nh| nh != changed.next_hop);
+        let a = out_attrs(rib, params, family, from, *changed, fixed);
+        let wire = a.to_wire(params.ctx.four_octet_as);
+        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
+            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
+        }
+        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+    }
+}
