@@ -164,6 +164,10 @@ pub struct RouteRow {
     pub internal: bool,
     /// The peer it came from (`0.0.0.0` for local routes).
     pub from: IpAddr,
+    /// ORIGINATOR_ID (RFC 4456: set by the route reflector that reflected it first).
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST, the last reflector's cluster first.
+    pub cluster_list: Vec<Ipv4Addr>,
 }
 
 /// A snapshot of one family's table.
@@ -1111,6 +1115,8 @@ fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
         best: p.best,
         internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
         from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
+        originator_id: set.originator_id,
+        cluster_list: rib.store().cluster_list(set).to_vec(),
     }
 }
 
@@ -1569,6 +1575,16 @@ mod tests {
             set.cluster_list,
             vec!["10.0.0.1".parse::<Ipv4Addr>().unwrap()]
         );
+        // The display shows them.
+        let r = &tab.routes[0];
+        assert_eq!(r.originator_id, Some("10.0.1.3".parse().unwrap()));
+        assert_eq!(r.cluster_list, set.cluster_list);
+        // A route received over EBGP has neither.
+        let mut t = task();
+        up(&mut t, 7);
+        announce_vpn6(&mut t);
+        let r = &t.table(Family::VPNV6).routes[0];
+        assert_eq!((r.originator_id, r.cluster_list.len()), (None, 0));
     }
 
     fn vpn1(rd: &str, rt: &str) -> VrfSpec {
