@@ -4,8 +4,9 @@
 //! commit's [`ChangeSet`]: a new peer is started, a removed one stopped (Cease, Peer
 //! De-configured), a peer whose change resets sessions (connect-interface, ebgp-max-hop,
 //! password, timers, families, ...) is restarted (Cease, Other Configuration Change), a change
-//! that is applied in place (description, GTSM hop count) updates the peer without a reset,
-//! and a change of the BGP instance or router ID restarts every session. One rule is the
+//! that is applied in place (description, GTSM hop count) updates the peer without a reset, a
+//! change of outbound options (`next-hop-invariable`, `next-hop-local`, `reflect-client`)
+//! sends the peer its routes again with them (re-advertise, no reset), and a change of the BGP instance or router ID restarts every session. One rule is the
 //! daemon's own: an interface change that moves a peer's source address (its
 //! `connect-interface` address) resets that peer, since the session is bound to it.
 
@@ -21,7 +22,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::peer::{self, PeerCmd, PeerHandle};
-use crate::rib_task::RibHandle;
+use crate::rib_task::{RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::{DaemonConfig, PeerSpec};
 use crate::status::PeerStatus;
@@ -37,6 +38,8 @@ pub struct Plan {
     pub restart: BTreeSet<IpAddr>,
     /// Peers whose settings change without a reset.
     pub update: BTreeSet<IpAddr>,
+    /// Peers sent their routes again with new outbound options, without a reset.
+    pub readvertise: BTreeSet<IpAddr>,
 }
 
 impl Plan {
@@ -46,6 +49,7 @@ impl Plan {
             && self.stop.is_empty()
             && self.restart.is_empty()
             && self.update.is_empty()
+            && self.readvertise.is_empty()
     }
 }
 
@@ -78,6 +82,9 @@ pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
             Effect::InPlace if news.contains_key(&a) && olds.contains_key(&a) => {
                 p.update.insert(a);
             }
+            Effect::Readvertise if news.contains_key(&a) && olds.contains_key(&a) => {
+                p.readvertise.insert(a);
+            }
             _ => {}
         }
     }
@@ -107,6 +114,7 @@ pub fn plan(old: &DaemonConfig, new: &DaemonConfig, cs: &ChangeSet) -> Plan {
     }
     let restart = p.restart.clone();
     p.update.retain(|a| !restart.contains(a));
+    p.readvertise.retain(|a| !restart.contains(a));
     p
 }
 
@@ -222,10 +230,23 @@ impl Peers {
                 self.spawn((*spec).clone());
             }
         }
-        for a in &plan.update {
+        for a in plan.update.iter().chain(&plan.readvertise) {
             if let (Some(h), Some(spec)) = (self.handles.get_mut(a), news.get(a)) {
                 h.spec = (*spec).clone();
                 let _ = h.cmd.send(PeerCmd::Update(Box::new((*spec).clone()))).await;
+            }
+        }
+        for a in &plan.readvertise {
+            if let Some(spec) = news.get(a) {
+                info!(peer = %a, "routes re-advertised with new outbound options");
+                self.rib
+                    .send(RibMsg::Readvertise {
+                        peer: *a,
+                        reflect_client: !spec.reflect_client.is_empty(),
+                        next_hop_invariable: spec.next_hop_invariable.clone(),
+                        next_hop_local: spec.next_hop_local.clone(),
+                    })
+                    .await;
             }
         }
         let gtsm = |v4: bool| {
@@ -318,6 +339,17 @@ mod tests {
         let p = plan_for(&text);
         assert_eq!(p.restart, set(&["10.0.0.2"]));
         assert!(p.start.is_empty() && p.stop.is_empty() && p.update.is_empty());
+    }
+
+    #[test]
+    fn outbound_options_readvertise_without_a_reset() {
+        let text = BASE.replace(
+            " peer 10.0.0.3 description old\n",
+            " peer 10.0.0.3 description old\n #\n ipv4-family unicast\n  peer 10.0.0.2 next-hop-invariable\n",
+        );
+        let p = plan_for(&text);
+        assert_eq!(p.readvertise, set(&["10.0.0.2"]));
+        assert!(p.restart.is_empty() && p.update.is_empty() && !p.is_empty());
     }
 
     #[test]

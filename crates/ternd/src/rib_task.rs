@@ -93,6 +93,18 @@ pub enum RibMsg {
     },
     /// New routing settings (start, commit, rollback).
     Settings(Arc<Routing>),
+    /// A committed change of a peer's outbound options: its table is sent again with them,
+    /// without a session reset (an announcement replaces the one sent before).
+    Readvertise {
+        /// Peer address.
+        peer: IpAddr,
+        /// `peer X reflect-client` in some family.
+        reflect_client: bool,
+        /// Families with `peer X next-hop-invariable`.
+        next_hop_invariable: Vec<Family>,
+        /// Families with `peer X next-hop-local`.
+        next_hop_local: Vec<Family>,
+    },
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -466,6 +478,12 @@ impl RibTask {
                 }
             }
             RibMsg::Settings(r) => self.settings(r),
+            RibMsg::Readvertise {
+                peer,
+                reflect_client,
+                next_hop_invariable,
+                next_hop_local,
+            } => self.readvertise(peer, reflect_client, next_hop_invariable, next_hop_local),
             RibMsg::Table {
                 vrf,
                 family,
@@ -481,6 +499,64 @@ impl RibTask {
                     let _ = reply.send(t);
                 }
             }
+        }
+    }
+
+    /// New outbound options of an Established peer: it rejoins its update group (or another)
+    /// and is sent every destination again with them. A changed client role also changes
+    /// where the peer's routes may go (RFC 4456 §6), so then every peer of its domain is sent
+    /// the table again. A peer that is not Established gets the options with its next session.
+    fn readvertise(
+        &mut self,
+        peer: IpAddr,
+        reflect_client: bool,
+        next_hop_invariable: Vec<Family>,
+        next_hop_local: Vec<Family>,
+    ) {
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let peers = self.adj.peers();
+        let Some((_, _, _, params)) = peers.iter().find(|(a, ..)| *a == peer) else {
+            return;
+        };
+        let domain = params.vrf.clone();
+        let rib = match domain.as_deref() {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let mut role_changed = false;
+        if let Some(rib) = rib
+            && let Some(info) = rib.peer(id).copied()
+        {
+            let rr_client = !info.ebgp && reflect_client;
+            if info.rr_client != rr_client {
+                rib.peer_up(id, PeerInfo { rr_client, ..info });
+                role_changed = true;
+            }
+        }
+        for (addr, pid, tx, params) in peers {
+            if addr != peer && !(role_changed && params.vrf == domain) {
+                continue;
+            }
+            let (nhi, nhl) = if addr == peer {
+                (next_hop_invariable.clone(), next_hop_local.clone())
+            } else {
+                (
+                    params.next_hop_invariable.clone(),
+                    params.next_hop_local.clone(),
+                )
+            };
+            let out = PeerOut {
+                tx,
+                families: params.families.clone(),
+                ctx: params.ctx,
+                local: params.local,
+                next_hop_invariable: nhi,
+                next_hop_local: nhl,
+            };
+            info!(peer = %addr, "RIB: table sent again with new outbound options");
+            self.join(addr, pid, out, params.vrf.clone(), false, true);
         }
     }
 
@@ -2066,5 +2142,89 @@ mod tests {
         deliver(&mut t, &mut slow, &mut b, "10.0.0.1");
         assert_eq!(b.rib().counts(Family::IPV4_UNICAST).0, n as usize);
         assert!(!t.has_work());
+    }
+
+    fn readvertise(t: &mut RibTask, peer: &str, reflect_client: bool, nhi: bool) {
+        t.handle(RibMsg::Readvertise {
+            peer: peer.parse().unwrap(),
+            reflect_client,
+            next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
+            next_hop_local: vec![],
+        });
+    }
+
+    #[test]
+    fn a_changed_next_hop_invariable_is_readvertised() {
+        let mut t = task();
+        up(&mut t, 7);
+        announce_vpn6(&mut t);
+        let mut rx = up_out(&mut t, "10.0.1.2", 300, "10.0.1.1", false, true);
+        let mut b = receiver(300, "10.0.1.1", 100);
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let r = &b.table(Family::VPNV6).routes[0];
+        assert_eq!(r.next_hop, Some("::ffff:10.0.0.2".parse().unwrap()));
+        assert_eq!(r.labels, vec![1000]);
+        // `undo peer 10.0.1.2 next-hop-invariable`: next hop self, a label of ours.
+        readvertise(&mut t, "10.0.1.2", false, false);
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let tab = b.table(Family::VPNV6);
+        assert_eq!(tab.routes.len(), 1, "{tab:?}");
+        let r = &tab.routes[0];
+        assert_eq!(r.next_hop, Some("::ffff:10.0.1.1".parse().unwrap()));
+        assert!(r.labels[0] >= FIRST_LABEL, "{:?}", r.labels);
+        // And back.
+        readvertise(&mut t, "10.0.1.2", false, true);
+        deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+        let r = &b.table(Family::VPNV6).routes[0];
+        assert_eq!(r.next_hop, Some("::ffff:10.0.0.2".parse().unwrap()));
+        assert_eq!(r.labels, vec![1000]);
+        // A peer that is not up is left alone.
+        readvertise(&mut t, "10.9.9.9", false, false);
+        assert!(!t.has_work());
+    }
+
+    #[test]
+    fn a_new_reflect_client_gets_the_reflected_routes() {
+        // A route from IBGP non-client N1 does not go to non-client N2 until N2 becomes a
+        // client; then it comes with the reflection attributes, and leaves again after.
+        let mut t = task();
+        let _n1 = up_out(&mut t, "10.0.1.3", 100, "10.0.1.1", false, false);
+        let mut n2 = up_out(&mut t, "10.0.1.4", 100, "10.0.1.1", false, false);
+        let mut b = receiver(100, "10.0.1.1", 100);
+        deliver(&mut t, &mut n2, &mut b, "10.0.1.1");
+        let a = PathAttrs::new(
+            Origin::Igp,
+            AsPath::empty(true),
+            NextHop::ipv4_mapped("10.0.1.3".parse().unwrap()),
+        );
+        let mut out = Vec::new();
+        UpdateBuilder::new(&Ctx::default())
+            .reach(
+                Family::VPNV6,
+                &a.next_hop,
+                &a.to_wire(true),
+                &[vpn6_route()],
+                &mut out,
+            )
+            .unwrap();
+        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].0;
+        t.handle(RibMsg::Update {
+            peer: "10.0.1.3".parse().unwrap(),
+            session,
+            body: out.remove(0).split_off(19),
+        });
+        deliver(&mut t, &mut n2, &mut b, "10.0.1.1");
+        assert!(b.table(Family::VPNV6).routes.is_empty());
+        readvertise(&mut t, "10.0.1.4", true, false);
+        deliver(&mut t, &mut n2, &mut b, "10.0.1.1");
+        let tab = b.table(Family::VPNV6);
+        assert_eq!(tab.routes.len(), 1, "{tab:?}");
+        assert_eq!(
+            tab.routes[0].originator_id,
+            Some("10.0.1.3".parse().unwrap())
+        );
+        readvertise(&mut t, "10.0.1.4", false, false);
+        deliver(&mut t, &mut n2, &mut b, "10.0.1.1");
+        assert!(b.table(Family::VPNV6).routes.is_empty());
     }
 }
