@@ -170,6 +170,13 @@ fn display_bgp() -> Node {
             )
             .session(show),
             kw("label", "Labeled routes with their in- and out-labels").session(show),
+            kw("peer", "Routes of one peer").then(
+                arg(ArgKind::IpAddr, "peer-address", "Peer address").sub([
+                    kw("received-routes", "Routes received from the peer").session(show),
+                    kw("accepted-routes", "Received routes import policy accepted").session(show),
+                    kw("advertised-routes", "Routes advertised to the peer").session(show),
+                ]),
+            ),
         ])
     };
     let all = || kw("all", "All peers").sub([peer(), table()]);
@@ -195,7 +202,7 @@ fn display_bgp() -> Node {
         vpn("vpnv4", "BGP VPNv4 address family"),
         vpn("vpnv6", "BGP VPNv6 address family"),
         kw("labeled", "BGP labeled address family").sub([peer(), table()]),
-        kw("ipv6", "BGP IPv6 address family").then(peer()),
+        kw("ipv6", "BGP IPv6 address family").sub([peer(), table()]),
     ])
 }
 

@@ -555,6 +555,65 @@ impl AdjOut {
     }
 }
 
+impl AdjOut {
+    /// What `peer` is sent of `family` now, with the attributes and labels it gets (`display
+    /// bgp … routing-table peer X advertised-routes`); `None` when the peer is not sent
+    /// routes.
+    pub fn advertised(
+        &self,
+        peer: IpAddr,
+        family: Family,
+        env: &mut Env<'_>,
+    ) -> Option<Vec<(RouteKey, PathAttrs, LabelStack)>> {
+        let m = self.members.get(&peer)?;
+        let g = self.groups.get(&m.group)?;
+        let rib = env.rib(g.params.vrf.as_deref())?;
+        let mut keys: Vec<RouteKey> = rib.loc_rib(family).into_iter().map(|(k, _)| k).collect();
+        if g.params.labeled_from_unicast(family) {
+            keys.extend(
+                rib.loc_rib(Family::IPV4_UNICAST)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .filter(|k| rib.best(family, k).is_none()),
+            );
+        }
+        keys.sort();
+        let mut out = Vec::new();
+        for key in keys {
+            let mut b = Batch::default();
+            let pend = Pend {
+                prev: None,
+                initial: true,
+            };
+            offer(
+                rib,
+                &g.params,
+                Some(m.id),
+                &[m.id],
+                family,
+                &key,
+                pend,
+                &mut b,
+                env.labels,
+                env.policies,
+            );
+            for ((_, from, attrs), routes) in b.reach {
+                let a = out_attrs(rib, &g.params, family, from, rib.attrs(attrs), false);
+                for n in routes {
+                    out.push((key, a.clone(), n.labels));
+                }
+            }
+            for (_, from, changed, routes) in b.changed {
+                let a = out_attrs(rib, &g.params, family, from, *changed, false);
+                for n in routes {
+                    out.push((key, a.clone(), n.labels));
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
 /// The role of a peer of `rib`.
 pub fn role(rib: &Rib, id: PeerId) -> Role {
     match rib.peer(id) {

@@ -595,6 +595,18 @@ impl tern_api::Control for ControlService {
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
 async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let Some((family, kind, peer, which)) = peer_routes(&words) {
+        let t = shared
+            .rib
+            .peer_routes(peer, family, which)
+            .await
+            .ok_or_else(|| format!("Error: The peer {peer} is not Established."))?;
+        return Ok(if json {
+            to_json(&t)
+        } else {
+            display::routing_table(&t, kind)
+        });
+    }
     if let Some(q) = routing_table(&words) {
         let mut t = shared
             .rib
@@ -698,6 +710,39 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
     })
 }
 
+/// `display bgp [labeled|vpnv4 all|vpnv6 all] routing-table peer X received-routes|
+/// accepted-routes|advertised-routes`.
+fn peer_routes(
+    words: &[&str],
+) -> Option<(
+    Family,
+    display::TableKind,
+    IpAddr,
+    crate::rib_task::PeerRoutes,
+)> {
+    use crate::rib_task::PeerRoutes;
+    use display::TableKind;
+    let [head @ .., "routing-table", "peer", addr, which] = words else {
+        return None;
+    };
+    let which = match *which {
+        "received-routes" => PeerRoutes::Received,
+        "accepted-routes" => PeerRoutes::Accepted,
+        "advertised-routes" => PeerRoutes::Advertised,
+        _ => return None,
+    };
+    let peer: IpAddr = addr.parse().ok()?;
+    let (family, kind) = match head {
+        ["display", "bgp"] => (Family::IPV4_UNICAST, TableKind::Unicast),
+        ["display", "bgp", "labeled"] => (Family::IPV4_LABELED, TableKind::Labeled),
+        ["display", "bgp", "ipv6"] => (Family::IPV6_UNICAST, TableKind::Instance6),
+        ["display", "bgp", "vpnv4", "all"] => (Family::VPNV4, TableKind::Vpnv4),
+        ["display", "bgp", "vpnv6", "all"] => (Family::VPNV6, TableKind::Vpnv6),
+        _ => return None,
+    };
+    Some((family, kind, peer, which))
+}
+
 /// A routing-table display: which table, which routes, which layout.
 struct TableQuery {
     vrf: Option<String>,
@@ -757,6 +802,7 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
     Some(match head {
         ["display", "bgp"] => q(None, Family::IPV4_UNICAST, TableKind::Unicast, None),
         ["display", "bgp", "labeled"] => q(None, Family::IPV4_LABELED, TableKind::Labeled, None),
+        ["display", "bgp", "ipv6"] => q(None, Family::IPV6_UNICAST, TableKind::Instance6, None),
         ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
             let (family, kind, _) = vpn(f);
             q(None, family, kind, None)

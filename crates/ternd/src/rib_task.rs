@@ -117,6 +117,28 @@ pub enum RibMsg {
         /// Where the snapshot goes.
         reply: oneshot::Sender<RouteTable>,
     },
+    /// One peer's routes of a family, for `display bgp … routing-table peer X …`.
+    PeerRoutes {
+        /// The peer.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
+        /// Which routes.
+        which: PeerRoutes,
+        /// Where the snapshot goes (`None`: the peer is not up).
+        reply: oneshot::Sender<Option<RouteTable>>,
+    },
+}
+
+/// Which routes of a peer a display asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRoutes {
+    /// Every route received (Adj-RIB-In, attributes as received).
+    Received,
+    /// Received routes import policy accepted (attributes after policy).
+    Accepted,
+    /// What the peer is sent (attributes as sent).
+    Advertised,
 }
 
 /// What the RIB task needs to send routes to an Established peer.
@@ -219,6 +241,26 @@ impl RibHandle {
         if self.tx.send(m).await.is_err() {
             debug!("RIB task gone");
         }
+    }
+
+    /// One peer's routes; `None` when the RIB task is gone or the peer is not up.
+    pub async fn peer_routes(
+        &self,
+        peer: IpAddr,
+        family: Family,
+        which: PeerRoutes,
+    ) -> Option<RouteTable> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(RibMsg::PeerRoutes {
+                peer,
+                family,
+                which,
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok().flatten()
     }
 
     /// A snapshot of `family`'s table (of VPN instance `vrf`); `None` when the RIB task is
@@ -478,6 +520,14 @@ impl RibTask {
                 }
             }
             RibMsg::Settings(r) => self.settings(r),
+            RibMsg::PeerRoutes {
+                peer,
+                family,
+                which,
+                reply,
+            } => {
+                let _ = reply.send(self.peer_routes(peer, family, which));
+            }
             RibMsg::Readvertise {
                 peer,
                 reflect_client,
@@ -1074,6 +1124,71 @@ impl RibTask {
         t
     }
 
+    /// One peer's routes of `family`: received, accepted, or advertised; `None` when the
+    /// peer is not up.
+    pub fn peer_routes(
+        &mut self,
+        peer: IpAddr,
+        family: Family,
+        which: PeerRoutes,
+    ) -> Option<RouteTable> {
+        let (_, _, vrf) = self.up.get(&peer)?.clone();
+        let id = *self.ids.get(&peer)?;
+        let mut routes = Vec::new();
+        match which {
+            PeerRoutes::Received | PeerRoutes::Accepted => {
+                let rib = self.domain_rib(vrf.as_deref())?;
+                let mut paths = rib.adj_rib_in(id, family);
+                paths.sort_by(|a, b| a.0.cmp(&b.0));
+                for (key, p) in paths {
+                    if which == PeerRoutes::Accepted && !p.attrs.is_some() {
+                        continue;
+                    }
+                    let mut r = row(rib, &key, &p);
+                    if which == PeerRoutes::Received {
+                        // As received: before import policy.
+                        let a = rib.attrs(p.in_attrs);
+                        r.med = a.med;
+                        r.local_pref = a.local_pref;
+                        r.pref_val = a.preferred_value;
+                    }
+                    routes.push(r);
+                }
+            }
+            PeerRoutes::Advertised => {
+                let vrfs = &self.vrfs;
+                let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
+                let mut env = adj_out::Env {
+                    public: &self.rib,
+                    vrfs: &lookup,
+                    labels: &mut self.labels,
+                    policies: &self.routing.policies,
+                };
+                let sent = self.adj.advertised(peer, family, &mut env)?;
+                for (key, a, labels) in sent {
+                    routes.push(attrs_row(&key, &a, labels));
+                }
+            }
+        }
+        let cfg = self.rib.config();
+        let mut t = RouteTable {
+            router_id: cfg.router_id,
+            local_as: cfg.local_as.0,
+            vrf,
+            family: family.to_string(),
+            destinations: 0,
+            routes,
+        };
+        let mut keys: Vec<(Option<&str>, &str)> = t
+            .routes
+            .iter()
+            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
+            .collect();
+        keys.dedup();
+        t.destinations = keys.len();
+        Some(t)
+    }
+
     /// Every path of `family` in the public tables or VPN instance `vrf`'s; `None` when the
     /// instance does not exist.
     pub fn table_of(&self, vrf: Option<&str>, family: Family) -> Option<RouteTable> {
@@ -1193,6 +1308,39 @@ fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
         from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
         originator_id: set.originator_id,
         cluster_list: rib.store().cluster_list(set).to_vec(),
+    }
+}
+
+/// A row for a route as it is sent.
+fn attrs_row(key: &RouteKey, a: &PathAttrs, labels: LabelStack) -> RouteRow {
+    RouteRow {
+        rd: key.rd.map(|rd| rd.to_string()),
+        prefix: key.prefix.to_string(),
+        network: key.prefix.addr(),
+        prefix_len: key.prefix.prefix_len(),
+        next_hop: match &a.next_hop {
+            NextHop::Ipv4(x) => Some(IpAddr::V4(*x)),
+            NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+            NextHop::Other(_) => None,
+        },
+        med: a.med,
+        local_pref: a.local_pref,
+        pref_val: a.preferred_value,
+        as_path: a.as_path.to_string(),
+        origin: match a.origin {
+            Origin::Igp => "i",
+            Origin::Egp => "e",
+            Origin::Incomplete => "?",
+        }
+        .into(),
+        labels: labels.labels().map(|l| l.0).collect(),
+        in_label: None,
+        valid: true,
+        best: true,
+        internal: false,
+        from: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        originator_id: a.originator_id,
+        cluster_list: a.cluster_list.clone(),
     }
 }
 
@@ -2113,6 +2261,29 @@ mod tests {
             drain(&mut a).is_empty(),
             "split horizon: not back to the source"
         );
+        // The displays agree: what A sent, what B is sent, nothing for A.
+        let pa: IpAddr = "10.0.0.11".parse().unwrap();
+        let pb: IpAddr = "10.0.0.12".parse().unwrap();
+        let rcv = t
+            .peer_routes(pa, Family::IPV4_UNICAST, PeerRoutes::Received)
+            .unwrap();
+        assert_eq!(rcv.routes.len(), 3);
+        let adv = t
+            .peer_routes(pb, Family::IPV4_UNICAST, PeerRoutes::Advertised)
+            .unwrap();
+        assert_eq!(adv.routes.len(), 3, "{adv:?}");
+        assert_eq!(
+            adv.routes[0].originator_id,
+            Some("10.0.0.11".parse().unwrap())
+        );
+        assert_eq!(
+            adv.routes[0].cluster_list,
+            vec!["10.0.0.1".parse::<Ipv4Addr>().unwrap()]
+        );
+        let none = t
+            .peer_routes(pa, Family::IPV4_UNICAST, PeerRoutes::Advertised)
+            .unwrap();
+        assert!(none.routes.is_empty(), "{none:?}");
     }
 
     #[test]
