@@ -1139,7 +1139,7 @@ impl RibTask {
             PeerRoutes::Received | PeerRoutes::Accepted => {
                 let rib = self.domain_rib(vrf.as_deref())?;
                 let mut paths = rib.adj_rib_in(id, family);
-                paths.sort_by(|a, b| a.0.cmp(&b.0));
+                paths.sort_by_key(|p| p.0);
                 for (key, p) in paths {
                     if which == PeerRoutes::Accepted && !p.attrs.is_some() {
                         continue;
