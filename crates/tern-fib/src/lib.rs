@@ -1,0 +1,22 @@
+//! tern-fib: tern's southbound interface to the Linux kernel's forwarding table, over
+//! rtnetlink(7) route messages, the Netlink protocol of RFC 3549 ("Linux Netlink as an IP
+//! Services Protocol").
+//!
+//! - [`KernelRoutes`]: a snapshot of one table's IPv4 and IPv6 routes (the main table, or a
+//!   VPN instance's), with a longest-prefix-match [`KernelRoutes::resolve`] for BGP next-hop
+//!   resolution (RFC 4271 §5.1.3, §9.1.2.1) that can pass over tern's own routes.
+
+#![forbid(unsafe_code)]
+
+mod routes;
+
+pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
+
+/// The routing protocol id of tern's routes (`rtm_protocol`; the kernel's `RTPROT_BGP`).
+pub const PROTO_TERN: u8 = 186;
+
+/// The kernel's main table (`RT_TABLE_MAIN`).
+pub const MAIN_TABLE: u32 = 254;
+
+/// The kernel's local table (`RT_TABLE_LOCAL`): local, broadcast and anycast addresses.
+pub const LOCAL_TABLE: u32 = 255;
