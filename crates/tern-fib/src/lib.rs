@@ -1,15 +1,28 @@
 //! tern-fib: tern's southbound interface to the Linux kernel's forwarding table, over
-//! rtnetlink(7) route messages, the Netlink protocol of RFC 3549 ("Linux Netlink as an IP
-//! Services Protocol").
+//! rtnetlink(7) route messages (`RTM_NEWROUTE`, `RTM_DELROUTE`, `RTM_GETROUTE`), the Netlink
+//! protocol of RFC 3549 ("Linux Netlink as an IP Services Protocol").
 //!
 //! - [`KernelRoutes`]: a snapshot of one table's IPv4 and IPv6 routes (the main table, or a
-//!   VPN instance's), with a longest-prefix-match [`KernelRoutes::resolve`] for BGP next-hop
-//!   resolution (RFC 4271 §5.1.3, §9.1.2.1) that can pass over tern's own routes.
+//!   VPN instance's), read with a netlink dump, with a longest-prefix-match
+//!   [`KernelRoutes::resolve`] for BGP next-hop resolution (RFC 4271 §5.1.3, §9.1.2.1) that
+//!   can pass over tern's own routes.
+//! - [`Fib`]: adds, replaces and deletes routes of protocol [`PROTO_TERN`] in one table, and
+//!   removes stale ones ([`Fib::flush_stale`]). Labeled routes ([`Fib::replace_labeled`])
+//!   get MPLS encap where the kernel forwards MPLS ([`mpls_supported`]), and are installed
+//!   as plain IP routes otherwise, the outcome saying so.
+//!
+//! Everything here runs on tokio: the netlink sockets are driven by tasks on the current
+//! runtime, and they belong to the network namespace of the thread that opens them.
 
 #![forbid(unsafe_code)]
 
+mod error;
+mod fib;
+mod netlink;
 mod routes;
 
+pub use error::Error;
+pub use fib::{Fib, FibRoute, LabelOutcome, mpls_supported};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
 
 /// The routing protocol id of tern's routes (`rtm_protocol`; the kernel's `RTPROT_BGP`).

@@ -133,7 +133,7 @@ impl Resolved {
 
 /// The IPv4 and IPv6 routes of one kernel routing table, with longest-prefix-match lookups.
 ///
-/// Filled from a netlink dump of the table, or built with [`KernelRoutes::from_routes`].
+/// Read it with [`KernelRoutes::read`] or [`crate::Fib::routes`].
 #[derive(Clone, Debug, Default)]
 pub struct KernelRoutes {
     table: u32,
