@@ -1,11 +1,14 @@
 //! tern-fib: tern's southbound interface to the Linux kernel's forwarding table, over
-//! rtnetlink(7) route messages (`RTM_NEWROUTE`, `RTM_DELROUTE`, `RTM_GETROUTE`), the Netlink
-//! protocol of RFC 3549 ("Linux Netlink as an IP Services Protocol").
+//! rtnetlink(7) route messages (`RTM_NEWROUTE`, `RTM_DELROUTE`, `RTM_GETROUTE`, link and
+//! address notifications), the Netlink protocol of RFC 3549 ("Linux Netlink as an IP
+//! Services Protocol").
 //!
 //! - [`KernelRoutes`]: a snapshot of one table's IPv4 and IPv6 routes (the main table, or a
 //!   VPN instance's), read with a netlink dump, with a longest-prefix-match
 //!   [`KernelRoutes::resolve`] for BGP next-hop resolution (RFC 4271 §5.1.3, §9.1.2.1) that
 //!   can pass over tern's own routes.
+//! - [`watch`]: a multicast subscription to route, link and address changes, as a stream of
+//!   [`FibEvent`]s that tell the RIB when to resolve next hops again.
 //! - [`Fib`]: adds, replaces and deletes routes of protocol [`PROTO_TERN`] in one table, and
 //!   removes stale ones ([`Fib::flush_stale`]). Labeled routes ([`Fib::replace_labeled`])
 //!   get MPLS encap where the kernel forwards MPLS ([`mpls_supported`]), and are installed
@@ -20,10 +23,12 @@ mod error;
 mod fib;
 mod netlink;
 mod routes;
+mod watch;
 
 pub use error::Error;
 pub use fib::{Fib, FibRoute, LabelOutcome, mpls_supported};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
+pub use watch::{FibEvent, Watcher, watch};
 
 /// The routing protocol id of tern's routes (`rtm_protocol`; the kernel's `RTPROT_BGP`).
 pub const PROTO_TERN: u8 = 186;

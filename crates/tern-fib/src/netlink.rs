@@ -325,6 +325,7 @@ mod tests {
     fn handles_move_between_tasks() {
         fn send<T: Send>() {}
         send::<crate::Fib>();
+        send::<crate::Watcher>();
         send::<crate::KernelRoutes>();
         fn sync<T: Sync>() {}
         sync::<crate::Fib>();

@@ -133,7 +133,8 @@ impl Resolved {
 
 /// The IPv4 and IPv6 routes of one kernel routing table, with longest-prefix-match lookups.
 ///
-/// Read it with [`KernelRoutes::read`] or [`crate::Fib::routes`].
+/// Read it with [`KernelRoutes::read`] or [`crate::Fib::routes`]; keep it current with the
+/// events of [`crate::watch`] ([`KernelRoutes::apply`]) or read it again.
 #[derive(Clone, Debug, Default)]
 pub struct KernelRoutes {
     table: u32,
@@ -213,6 +214,25 @@ impl KernelRoutes {
             IpNet::V6(net) => self
                 .v6
                 .remove(u128::from(net.network()), net.prefix_len(), route),
+        }
+    }
+
+    /// Applies a route event from [`crate::watch`]: [`crate::FibEvent::RouteAdded`] inserts,
+    /// [`crate::FibEvent::RouteRemoved`] removes; other events change nothing here. Returns
+    /// whether the snapshot changed.
+    ///
+    /// The kernel does not announce every removal: IPv4 routes through an interface that goes
+    /// down, or over a gateway whose connected network disappears, vanish silently. After
+    /// [`crate::FibEvent::LinkDown`], [`crate::FibEvent::AddressRemoved`] or
+    /// [`crate::FibEvent::Overrun`], read the table again.
+    pub fn apply(&mut self, event: &crate::FibEvent) -> bool {
+        match event {
+            crate::FibEvent::RouteAdded(route) => {
+                self.insert(route.clone());
+                true
+            }
+            crate::FibEvent::RouteRemoved(route) => self.remove(route),
+            _ => false,
         }
     }
 
