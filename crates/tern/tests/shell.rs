@@ -26,6 +26,8 @@ fn daemon() -> &'static Path {
             control: Some(sock.clone()),
             state_dir: None,
             startup: None,
+            // In the test machine's own namespace: never touch its routes.
+            install_routes: false,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

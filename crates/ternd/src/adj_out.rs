@@ -702,8 +702,9 @@ fn offer(
         let mut verdict = Some((None, false));
         if let Some(name) = params.export_policy(family) {
             let a = rib.attrs(best.attrs);
-            let mut input = RouteInput::new(key, &a, &best.labels);
-            input.originated = best.peer == PeerId::LOCAL;
+            // An export policy's next hop applies to local routes too (only a `network` or
+            // `import-route` policy cannot set one).
+            let input = RouteInput::new(key, &a, &best.labels);
             verdict = match policies.evaluate(name, &input) {
                 Outcome::Deny => None,
                 Outcome::Permit {

@@ -31,6 +31,8 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// The startup file `save` writes.
     pub startup: Option<PathBuf>,
+    /// Install best routes into the kernel (next hops are resolved through it either way).
+    pub install_routes: bool,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -115,10 +117,14 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     } else {
         cfg
     };
+    let kernel = crate::fib::Kernel::start(opts.install_routes).await;
     let rib = crate::rib_task::spawn(
         crate::rib_task::rib_config_of(&cfg),
         std::sync::Arc::new(cfg.routing.clone()),
+        kernel.resolver.clone(),
+        kernel.fib.clone(),
     );
+    kernel.watch(rib.clone()).await;
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),
@@ -182,6 +188,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     shared.manager.lock().await.shutdown().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    kernel.shutdown().await;
     if let Some(path) = &opts.control {
         let _ = std::fs::remove_file(path);
     }

@@ -6,6 +6,7 @@
 //! - [`daemon`]: listeners and the control socket;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
 //! - [`display`]: the peer and routing-table displays in VRP's layout;
+//! - [`fib`]: next-hop resolution against the kernel and route installation (tern-fib);
 //! - [`policy`]: route-policy evaluation (VRP semantics) over a compiled configuration;
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks;
 //! - [`adj_out`]: the Adj-RIB-Out in update groups, flow-controlled toward each writer;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod display;
+pub mod fib;
 pub mod manager;
 pub mod peer;
 pub mod policy;

@@ -29,6 +29,10 @@ struct Args {
     /// Log filter (tracing env-filter syntax), also read from RUST_LOG.
     #[arg(long, default_value = "info")]
     log: String,
+    /// Do not install routes into the kernel (a route reflector off the forwarding path);
+    /// next hops are still resolved through the kernel's table.
+    #[arg(long)]
+    no_fib: bool,
 }
 
 fn main() -> ExitCode {
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         control: Some(args.control),
         state_dir: Some(state_dir),
         startup: Some(args.config.clone()),
+        install_routes: !args.no_fib,
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,7 +33,7 @@
 //! - Displays ask with [`RibMsg::Table`] and get an owned snapshot of a family's table, every
 //!   path of every destination, sorted (RD, prefix; the best path first).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,15 +43,15 @@ use ipnet::IpNet;
 
 use serde::Serialize;
 use tern_rib::rr::Role;
-use tern_rib::{
-    AllReachable, BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
-};
+use tern_rib::{BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey};
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
 use crate::adj_out::{self, AdjOut, Labels, Params};
+use crate::fib::{FibOp, Resolver};
 use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
+use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
@@ -93,6 +93,8 @@ pub enum RibMsg {
     },
     /// New routing settings (start, commit, rollback).
     Settings(Arc<Routing>),
+    /// The kernel's routes changed: next hops are resolved again.
+    NextHopsChanged,
     /// A committed change of a peer's outbound options: its table is sent again with them,
     /// without a session reset (an announcement replaces the one sent before).
     Readvertise {
@@ -286,9 +288,16 @@ impl RibHandle {
 }
 
 /// Starts the RIB task on the current runtime.
-pub fn spawn(config: RibConfig, routing: Arc<Routing>) -> RibHandle {
+pub fn spawn(
+    config: RibConfig,
+    routing: Arc<Routing>,
+    resolver: Resolver,
+    fib: Option<mpsc::Sender<FibOp>>,
+) -> RibHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut t = RibTask::new(config);
+    t.resolver = resolver;
+    t.fib = fib;
     t.handle(RibMsg::Settings(routing));
     tokio::spawn(run(t, rx));
     RibHandle { tx }
@@ -328,6 +337,12 @@ pub struct RibTask {
     changes: Vec<BestChange>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
+    /// How next hops are resolved (the kernel's table, see [`crate::fib`]).
+    resolver: Resolver,
+    /// Where kernel installs go (`None`: not installing).
+    fib: Option<mpsc::Sender<FibOp>>,
+    /// Prefixes whose kernel route is to be brought up to date.
+    fib_dirty: (VecDeque<IpNet>, HashSet<IpNet>),
     /// The routing settings in force.
     routing: Arc<Routing>,
     labels: Labels,
@@ -385,6 +400,9 @@ impl RibTask {
             vrf_peers: HashMap::new(),
             changes: Vec::new(),
             adj: AdjOut::default(),
+            resolver: Resolver::All,
+            fib: None,
+            fib_dirty: (VecDeque::new(), HashSet::new()),
             routing: Arc::new(Routing::default()),
             labels: Labels::default(),
             rd_ids: HashMap::new(),
@@ -401,12 +419,102 @@ impl RibTask {
             labels: &mut self.labels,
             policies: &self.routing.policies,
         };
-        self.adj.flush(&mut env)
+        let mut progress = self.adj.flush(&mut env);
+        progress |= self.flush_fib();
+        progress
     }
 
     /// True while output is waiting.
     pub fn has_work(&self) -> bool {
-        self.adj.has_work()
+        self.adj.has_work() || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
+    }
+
+    /// Marks a public prefix for the kernel.
+    fn fib_mark(&mut self, family: Family, prefix: IpNet) {
+        if self.fib.is_none()
+            || ![
+                Family::IPV4_UNICAST,
+                Family::IPV6_UNICAST,
+                Family::IPV4_LABELED,
+            ]
+            .contains(&family)
+        {
+            return;
+        }
+        if self.fib_dirty.1.insert(prefix) {
+            self.fib_dirty.0.push_back(prefix);
+        }
+    }
+
+    /// Sends the dirty prefixes' current state to the installer while it has room: the best
+    /// route learned from a peer (unicast, else labeled unicast) via its next hop, or removal
+    /// (none, or a local route the kernel already has).
+    fn flush_fib(&mut self) -> bool {
+        let Some(tx) = &self.fib else {
+            return false;
+        };
+        let mut progress = false;
+        while let Some(prefix) = self.fib_dirty.0.front().copied() {
+            let Ok(permit) = tx.try_reserve() else {
+                break;
+            };
+            self.fib_dirty.0.pop_front();
+            self.fib_dirty.1.remove(&prefix);
+            let key = RouteKey::new(prefix);
+            let family = if prefix.addr().is_ipv6() {
+                Family::IPV6_UNICAST
+            } else {
+                Family::IPV4_UNICAST
+            };
+            let best = self
+                .rib
+                .best(family, &key)
+                .or_else(|| {
+                    (family == Family::IPV4_UNICAST)
+                        .then(|| self.rib.best(Family::IPV4_LABELED, &key))
+                        .flatten()
+                })
+                .filter(|b| b.peer != PeerId::LOCAL);
+            let op = match best.and_then(|b| self.rib.attr_set(b.attrs).next_hop.addr()) {
+                Some(next_hop) => FibOp::Install { prefix, next_hop },
+                None => FibOp::Remove(prefix),
+            };
+            permit.send(op);
+            progress = true;
+        }
+        progress
+    }
+
+    /// The kernel's routes changed: every table runs the decision process again (next hops
+    /// may have become reachable or not, their costs may differ), and every installed prefix
+    /// is brought up to date (its forwarding address may have moved).
+    fn next_hops_changed(&mut self) {
+        for family in Family::KNOWN {
+            let mut ch = Vec::new();
+            self.rib.reselect_all(family, &self.resolver, &mut ch);
+            self.propagate(None, ch);
+        }
+        let names: Vec<String> = self.vrfs.keys().cloned().collect();
+        for v in names {
+            for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+                let mut ch = Vec::new();
+                if let Some(x) = self.vrfs.get_mut(&v) {
+                    x.rib.reselect_all(family, &self.resolver, &mut ch);
+                }
+                self.propagate(Some(v.clone()), ch);
+            }
+        }
+        if self.fib.is_some() {
+            for family in [
+                Family::IPV4_UNICAST,
+                Family::IPV6_UNICAST,
+                Family::IPV4_LABELED,
+            ] {
+                for (key, _) in self.rib.loc_rib(family) {
+                    self.fib_mark(family, key.prefix);
+                }
+            }
+        }
     }
 
     /// The public RIB (for tests).
@@ -497,13 +605,13 @@ impl RibTask {
                     None => {
                         let policy = ImportChain::new(&self.routing, true);
                         self.rib
-                            .apply_update(id, &p, &policy, &AllReachable, &mut changes)
+                            .apply_update(id, &p, &policy, &self.resolver, &mut changes)
                     }
                     Some(v) => match self.vrfs.get_mut(v) {
                         Some(x) => {
                             let policy = ImportChain::new(&self.routing, false);
                             x.rib
-                                .apply_update(id, &p, &policy, &AllReachable, &mut changes)
+                                .apply_update(id, &p, &policy, &self.resolver, &mut changes)
                         }
                         None => return,
                     },
@@ -520,6 +628,7 @@ impl RibTask {
                 }
             }
             RibMsg::Settings(r) => self.settings(r),
+            RibMsg::NextHopsChanged => self.next_hops_changed(),
             RibMsg::PeerRoutes {
                 peer,
                 family,
@@ -621,11 +730,11 @@ impl RibTask {
         };
         let mut changes = Vec::new();
         let n = match &vrf {
-            None => self.rib.peer_down(id, &AllReachable, &mut changes),
+            None => self.rib.peer_down(id, &self.resolver, &mut changes),
             Some(v) => {
                 self.vrf_peers.remove(&id);
                 match self.vrfs.get_mut(v) {
-                    Some(x) => x.rib.peer_down(id, &AllReachable, &mut changes),
+                    Some(x) => x.rib.peer_down(id, &self.resolver, &mut changes),
                     None => 0,
                 }
             }
@@ -637,7 +746,7 @@ impl RibTask {
             // there too.
             for x in self.vrfs.values_mut() {
                 let mut none = Vec::new();
-                x.rib.peer_down(id, &AllReachable, &mut none);
+                x.rib.peer_down(id, &self.resolver, &mut none);
             }
         }
     }
@@ -653,6 +762,9 @@ impl RibTask {
             }
             self.export(d.as_deref(), &changes);
             if d.is_none() {
+                for c in &changes {
+                    self.fib_mark(c.family, c.key.prefix);
+                }
                 for c in changes.iter().filter(|c| c.new.is_none()) {
                     let unicast = self.rib.best(Family::IPV4_UNICAST, &c.key).is_some();
                     let labeled = self.rib.best(Family::IPV4_LABELED, &c.key).is_some();
@@ -729,7 +841,7 @@ impl RibTask {
                         key,
                         &a,
                         LabelStack::single(label),
-                        &AllReachable,
+                        &self.resolver,
                         &mut out,
                     );
                 }
@@ -738,7 +850,7 @@ impl RibTask {
                         if !spec.per_instance_label {
                             self.labels.release(l);
                         }
-                        self.rib.withdraw_local(vpn, key, &AllReachable, &mut out);
+                        self.rib.withdraw_local(vpn, key, &self.resolver, &mut out);
                     }
                 }
             }
@@ -779,7 +891,7 @@ impl RibTask {
                         prefix_key,
                         o.peer,
                         path_id,
-                        &AllReachable,
+                        &self.resolver,
                         &mut ch,
                     );
                 }
@@ -795,7 +907,7 @@ impl RibTask {
                             path_id,
                             a,
                             b.labels,
-                            &AllReachable,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
@@ -805,7 +917,7 @@ impl RibTask {
                             prefix_key,
                             b.peer,
                             path_id,
-                            &AllReachable,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
@@ -851,7 +963,7 @@ impl RibTask {
                         self.rib.withdraw_local(
                             spec.vpn_family(),
                             RouteKey::vpn(spec.rd, prefix),
-                            &AllReachable,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
@@ -913,7 +1025,7 @@ impl RibTask {
             for id in peers {
                 let mut ch = Vec::new();
                 let policy = ImportChain::new(&self.routing, true);
-                if let Err(e) = self.rib.reimport(id, &policy, &AllReachable, &mut ch) {
+                if let Err(e) = self.rib.reimport(id, &policy, &self.resolver, &mut ch) {
                     debug!("RIB: reimport: {e}");
                 }
                 self.propagate(None, ch);
@@ -956,9 +1068,9 @@ impl RibTask {
             let mut ch = Vec::new();
             let policy = ImportChain::new(&self.routing, vrf.is_none());
             let r = match &vrf {
-                None => self.rib.reimport(id, &policy, &AllReachable, &mut ch),
+                None => self.rib.reimport(id, &policy, &self.resolver, &mut ch),
                 Some(v) => match self.vrfs.get_mut(v) {
-                    Some(x) => x.rib.reimport(id, &policy, &AllReachable, &mut ch),
+                    Some(x) => x.rib.reimport(id, &policy, &self.resolver, &mut ch),
                     None => continue,
                 },
             };
@@ -1040,11 +1152,11 @@ impl RibTask {
         let ok = match &l.vrf {
             None => self
                 .rib
-                .originate(family, key, &a, LabelStack::new(), &AllReachable, &mut ch),
+                .originate(family, key, &a, LabelStack::new(), &self.resolver, &mut ch),
             Some(v) => match self.vrfs.get_mut(v) {
                 Some(x) => {
                     x.rib
-                        .originate(family, key, &a, LabelStack::new(), &AllReachable, &mut ch)
+                        .originate(family, key, &a, LabelStack::new(), &self.resolver, &mut ch)
                 }
                 None => false,
             },
@@ -1061,11 +1173,12 @@ impl RibTask {
         let mut ch = Vec::new();
         match &l.vrf {
             None => {
-                self.rib.withdraw_local(family, key, &AllReachable, &mut ch);
+                self.rib
+                    .withdraw_local(family, key, &self.resolver, &mut ch);
             }
             Some(v) => {
                 if let Some(x) = self.vrfs.get_mut(v) {
-                    x.rib.withdraw_local(family, key, &AllReachable, &mut ch);
+                    x.rib.withdraw_local(family, key, &self.resolver, &mut ch);
                 }
             }
         }
@@ -1144,7 +1257,7 @@ impl RibTask {
                     if which == PeerRoutes::Accepted && !p.attrs.is_some() {
                         continue;
                     }
-                    let mut r = row(rib, &key, &p);
+                    let mut r = row(rib, &key, &p, &self.resolver);
                     if which == PeerRoutes::Received {
                         // As received: before import policy.
                         let a = rib.attrs(p.in_attrs);
@@ -1205,7 +1318,7 @@ impl RibTask {
         for (key, mut paths) in dests.iter().map(|(k, v)| (k, v.clone())) {
             paths.sort_by_key(|p| (!p.best, p.peer, p.path_id));
             for p in paths {
-                routes.push(row(rib, key, &p));
+                routes.push(row(rib, key, &p, &self.resolver));
             }
         }
         Some(RouteTable {
@@ -1274,10 +1387,17 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
     }
 }
 
-fn row(rib: &Rib, key: &RouteKey, p: &PathInfo) -> RouteRow {
-    let valid = p.attrs.is_some();
-    let id = if valid { p.attrs } else { p.in_attrs };
+fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &Resolver) -> RouteRow {
+    let accepted = p.attrs.is_some();
+    let id = if accepted { p.attrs } else { p.in_attrs };
     let set = rib.attr_set(id);
+    // Valid: accepted, and a next hop that resolves (local routes always do).
+    let valid = accepted
+        && (p.peer == PeerId::LOCAL
+            || set
+                .next_hop
+                .addr()
+                .is_some_and(|nh| resolver.igp_cost(Family::IPV4_UNICAST, nh).is_some()));
     let path = rib.store().as_path(set).path().to_string();
     let info = rib.peer(p.peer);
     RouteRow {

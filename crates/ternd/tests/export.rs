@@ -186,6 +186,9 @@ fn run(tag: &str, nhi: bool) {
     let b_ns = Netns::new(&format!("{tag}b"));
     link(&a_ns, &["10.0.0.2/24"], &t_ns, &["10.0.0.1/24"]);
     link(&t_ns, &["10.0.1.1/24"], &b_ns, &["10.0.1.2/24"]);
+    // B resolves A's next hop (kept with next-hop-invariable) through T: a route B's kernel
+    // must hold, or the route is not valid there (RFC 4271 §9.1.2.1).
+    b_ns.sh("ip route add 10.0.0.0/24 via 10.0.1.1");
     let dir = TempDir::new(tag);
     let t = Ternd::start(&t_ns, &dir, "t", &t_cfg(nhi), &["0.0.0.0:179"]);
     let b = Ternd::start(&b_ns, &dir, "b", B_CFG, &["0.0.0.0:179"]);

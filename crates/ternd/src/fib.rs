@@ -1,0 +1,270 @@
+//! The daemon's side of the kernel: next-hop resolution and route installation (tern-fib).
+//!
+//! - Resolution (RFC 4271 §9.1.2.1): a route's next hop must be reachable through the kernel's
+//!   main table (interfaces' connected routes, static routes, the lab's IGP stand-in, and the
+//!   BGP routes tern itself installed, so a VPN next hop resolves through a labeled route as
+//!   in option C); the metric of the resolving route is the IGP cost of the decision process.
+//!   An unreachable next hop makes the route ineligible. The snapshot is kept current from the
+//!   kernel's notifications; changes are coalesced and the RIB re-runs the decision process.
+//! - Installation: the best IPv4/IPv6 unicast and labeled-unicast routes learned from peers
+//!   go into the main table with tern's protocol number, via the address that forwards to their
+//!   next hop; they are replaced on change, removed on withdrawal, and every tern route is
+//!   removed at start (left by a crash) and at clean shutdown. The kernel here has no MPLS
+//!   forwarding: labels stay in the RIB and the displays (tern-fib reports it once).
+//! - Without access to the kernel (not root, no netlink) every next hop counts as reachable at
+//!   cost 0 and nothing is installed; the log says so.
+
+use std::net::IpAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
+use tern_rib::NextHopResolver;
+use tern_types::Family;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::rib_task::{RibHandle, RibMsg};
+
+/// How next hops are resolved.
+#[derive(Clone, Debug, Default)]
+pub enum Resolver {
+    /// Every next hop reachable at cost 0 (no kernel access, tests).
+    #[default]
+    All,
+    /// Through a snapshot of the kernel's main table.
+    Kernel(Arc<RwLock<KernelRoutes>>),
+}
+
+impl Resolver {
+    /// The forwarding address toward `next_hop` (the next hop itself when it is on a connected
+    /// network), `None` when it cannot be reached.
+    pub fn forwarding(&self, next_hop: IpAddr) -> Option<IpAddr> {
+        match self {
+            Resolver::All => Some(next_hop),
+            Resolver::Kernel(k) => {
+                let nh = unmap(next_hop);
+                let k = k.read().unwrap_or_else(PoisonError::into_inner);
+                k.resolve(nh, None)
+                    .filter(|r| r.kind.reaches())
+                    .map(|r| r.forwarding_address(nh))
+            }
+        }
+    }
+}
+
+/// `::ffff:a.b.c.d` (an IPv6 family's next hop over an IPv4 session) is a.b.c.d.
+fn unmap(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl NextHopResolver for Resolver {
+    fn igp_cost(&self, _: Family, next_hop: IpAddr) -> Option<u32> {
+        match self {
+            Resolver::All => Some(0),
+            Resolver::Kernel(k) => {
+                let nh = unmap(next_hop);
+                if nh.is_unspecified() {
+                    return Some(0);
+                }
+                let k = k.read().unwrap_or_else(PoisonError::into_inner);
+                k.resolve(nh, None)
+                    .filter(|r| r.kind.reaches())
+                    .map(|r| r.metric)
+            }
+        }
+    }
+}
+
+/// A change for the kernel: a prefix routed via a next hop, or removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FibOp {
+    /// Install or replace.
+    Install {
+        /// Destination.
+        prefix: IpNet,
+        /// The route's BGP next hop (resolved to a forwarding address when installed).
+        next_hop: IpAddr,
+    },
+    /// Remove tern's route for the prefix.
+    Remove(IpNet),
+}
+
+/// Messages the FIB task's queue holds (the RIB keeps the rest as dirty prefixes).
+pub const FIB_QUEUE: usize = 1024;
+
+/// The kernel side, started with the daemon.
+pub struct Kernel {
+    /// How the RIB resolves next hops.
+    pub resolver: Resolver,
+    /// Where installs go (`None`: not installing).
+    pub fib: Option<mpsc::Sender<FibOp>>,
+    installer: Option<Fib>,
+}
+
+impl Kernel {
+    /// No kernel access: everything reachable, nothing installed.
+    pub fn none() -> Kernel {
+        Kernel {
+            resolver: Resolver::All,
+            fib: None,
+            installer: None,
+        }
+    }
+
+    /// Reads the main table and, when `install`, removes routes a previous run left and starts
+    /// the installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
+    pub async fn start(install: bool) -> Kernel {
+        let routes = match KernelRoutes::read(MAIN_TABLE).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(
+                    "kernel routing table not readable ({e}): next hops count as reachable, nothing is installed"
+                );
+                return Kernel::none();
+            }
+        };
+        info!(
+            routes = routes.len(),
+            "kernel main table read for next-hop resolution"
+        );
+        let shared = Arc::new(RwLock::new(routes));
+        let resolver = Resolver::Kernel(shared.clone());
+        if !install {
+            return Kernel {
+                resolver,
+                fib: None,
+                installer: None,
+            };
+        }
+        let fib = match Fib::main() {
+            Ok(f) => f,
+            Err(e) => {
+                warn!("kernel routes cannot be installed ({e})");
+                return Kernel {
+                    resolver,
+                    fib: None,
+                    installer: None,
+                };
+            }
+        };
+        match fib.flush_stale().await {
+            Ok(0) => {}
+            Ok(n) => info!(routes = n, "removed tern routes left in the kernel"),
+            Err(e) => warn!("removing stale tern routes: {e}"),
+        }
+        if !fib.mpls() {
+            info!("the kernel has no MPLS forwarding: labels stay in the RIB and the displays");
+        }
+        let (tx, rx) = mpsc::channel(FIB_QUEUE);
+        let installer = match Fib::main() {
+            Ok(f) => Some(f),
+            Err(_) => None,
+        };
+        tokio::spawn(install_task(fib, rx, resolver.clone()));
+        Kernel {
+            resolver,
+            fib: Some(tx),
+            installer,
+        }
+    }
+
+    /// Follows the kernel's route and link changes: the snapshot is updated and, after a
+    /// quiet 100 ms, the RIB re-runs the decision process.
+    pub async fn watch(&self, rib: RibHandle) {
+        let Resolver::Kernel(shared) = &self.resolver else {
+            return;
+        };
+        let mut w = match tern_fib::watch(MAIN_TABLE).await {
+            Ok(w) => w,
+            Err(e) => {
+                warn!("kernel route changes not followed: {e}");
+                return;
+            }
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let Some(ev) = w.next_event().await else {
+                    return;
+                };
+                let mut reread = apply(&shared, &ev);
+                // Coalesce a burst.
+                while let Ok(Some(ev)) =
+                    tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
+                {
+                    reread |= apply(&shared, &ev);
+                }
+                if reread {
+                    match KernelRoutes::read(MAIN_TABLE).await {
+                        Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
+                        Err(e) => warn!("reading the kernel table again: {e}"),
+                    }
+                }
+                debug!("kernel routes changed: next hops resolved again");
+                rib.send(RibMsg::NextHopsChanged).await;
+            }
+        });
+    }
+
+    /// Clean shutdown: tern's routes leave the kernel.
+    pub async fn shutdown(&self) {
+        if let Some(f) = &self.installer {
+            match f.flush_stale().await {
+                Ok(n) if n > 0 => info!(routes = n, "tern routes removed from the kernel"),
+                Ok(_) => {}
+                Err(e) => warn!("removing tern routes at shutdown: {e}"),
+            }
+        }
+    }
+}
+
+/// Applies an event to the snapshot; true when the table must be read again (the kernel
+/// drops routes of a downed interface without telling each one).
+fn apply(shared: &RwLock<KernelRoutes>, ev: &FibEvent) -> bool {
+    match ev {
+        FibEvent::LinkDown { .. } | FibEvent::AddressRemoved { .. } | FibEvent::Overrun => true,
+        _ => {
+            shared
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .apply(ev);
+            false
+        }
+    }
+}
+
+async fn install_task(fib: Fib, mut rx: mpsc::Receiver<FibOp>, resolver: Resolver) {
+    while let Some(op) = rx.recv().await {
+        match op {
+            FibOp::Install { prefix, next_hop } => {
+                let Some(gw) = resolver.forwarding(next_hop) else {
+                    debug!(%prefix, %next_hop, "not installed: next hop unreachable");
+                    let _ = fib.delete(prefix, None).await;
+                    continue;
+                };
+                if gw.is_ipv4() != prefix.addr().is_ipv4() && prefix.addr().is_ipv4() {
+                    debug!(%prefix, %gw, "not installed: IPv4 route over an IPv6 next hop");
+                    continue;
+                }
+                if let Err(e) = fib.replace(&FibRoute::via(prefix, gw)).await {
+                    debug!(%prefix, %gw, "kernel route not installed: {e}");
+                }
+            }
+            FibOp::Remove(prefix) => {
+                if let Err(e) = fib.delete(prefix, None).await
+                    && e.errno() != Some(3)
+                {
+                    debug!(%prefix, "kernel route not removed: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// tern's protocol number in the kernel (`ip route show proto 186`).
+pub const PROTOCOL: u8 = PROTO_TERN;
