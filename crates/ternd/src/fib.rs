@@ -161,10 +161,7 @@ impl Kernel {
             info!("the kernel has no MPLS forwarding: labels stay in the RIB and the displays");
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
-        let installer = match Fib::main() {
-            Ok(f) => Some(f),
-            Err(_) => None,
-        };
+        let installer = Fib::main().ok();
         tokio::spawn(install_task(fib, rx, resolver.clone()));
         Kernel {
             resolver,
