@@ -238,7 +238,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
             .iter()
             .filter(|s| s.vpn_instance.as_deref() == vrf && in_family(&s.prefix))
             .collect();
-        let mut add = |prefix: IpNet, origin, med, next_hop, policy: &Option<String>| {
+        let mut add = |prefix: IpNet, origin, med, next_hop, policy: &Option<String>, kernel| {
             if !r
                 .local
                 .iter()
@@ -251,14 +251,25 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     med,
                     next_hop,
                     policy: policy.clone(),
+                    kernel,
                 });
             }
         };
         for n in &f.networks {
             if direct.contains(&n.prefix) {
-                add(n.prefix, Origin::Igp, Some(0), None, &n.route_policy);
+                add(n.prefix, Origin::Igp, Some(0), None, &n.route_policy, false);
             } else if let Some(s) = statics.iter().find(|s| s.prefix == n.prefix) {
-                add(n.prefix, Origin::Igp, Some(0), s.next_hop, &n.route_policy);
+                add(
+                    n.prefix,
+                    Origin::Igp,
+                    Some(0),
+                    s.next_hop,
+                    &n.route_policy,
+                    false,
+                );
+            } else if vrf.is_none() {
+                // Maybe an IGP route: the RIB originates it while the kernel has it.
+                add(n.prefix, Origin::Igp, Some(0), None, &n.route_policy, true);
             }
         }
         for ir in &f.import_routes {
@@ -271,6 +282,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                             Some(ir.med.unwrap_or(0)),
                             None,
                             &ir.route_policy,
+                            false,
                         );
                     }
                 }
@@ -282,6 +294,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                             Some(ir.med.unwrap_or(0)),
                             s.next_hop,
                             &ir.route_policy,
+                            false,
                         );
                     }
                 }

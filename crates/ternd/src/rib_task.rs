@@ -489,6 +489,16 @@ impl RibTask {
     /// may have become reachable or not, their costs may differ), and every installed prefix
     /// is brought up to date (its forwarding address may have moved).
     fn next_hops_changed(&mut self) {
+        let kernel: Vec<LocalRoute> = self
+            .routing
+            .local
+            .iter()
+            .filter(|l| l.kernel)
+            .cloned()
+            .collect();
+        for l in &kernel {
+            self.originate_local(l);
+        }
         for family in Family::KNOWN {
             let mut ch = Vec::new();
             self.rib.reselect_all(family, &self.resolver, &mut ch);
@@ -1130,7 +1140,26 @@ impl RibTask {
         }
     }
 
+    /// True when the kernel's main table holds exactly `prefix` from something other than
+    /// tern (a `network` of an IGP route).
+    fn kernel_has(&self, prefix: IpNet) -> bool {
+        match &self.resolver {
+            Resolver::All => false,
+            Resolver::Kernel(k) => k
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(prefix)
+                .iter()
+                .any(|r| r.protocol != crate::fib::PROTOCOL && r.kind.reaches()),
+        }
+    }
+
     fn originate_local(&mut self, l: &LocalRoute) {
+        if l.kernel && !self.kernel_has(l.prefix) {
+            // `network` of a prefix the routing table does not hold (VRP: exact match).
+            self.withdraw_local_route(l);
+            return;
+        }
         let mut a = Self::local_attrs(l);
         let family = Self::local_family(l);
         let key = RouteKey::new(l.prefix);
@@ -1955,6 +1984,7 @@ mod tests {
                     med: Some(0),
                     next_hop: None,
                     policy: None,
+                    kernel: false,
                 })
                 .collect(),
             ..Routing::default()
@@ -2108,6 +2138,7 @@ mod tests {
                 med: Some(0),
                 next_hop: None,
                 policy: None,
+                kernel: false,
             }],
             policies: crate::policy::Policies::new(&cfg),
             peer_policies: vec![pol(ebgp, "policy1"), pol(ibgp, "policy2")],
@@ -2250,6 +2281,7 @@ mod tests {
                         med: Some(0),
                         next_hop: None,
                         policy: None,
+                        kernel: false,
                     })
                     .collect(),
                 policies: crate::policy::Policies::new(&cfg),

@@ -243,6 +243,10 @@ pub struct LocalRoute {
     pub next_hop: Option<IpAddr>,
     /// Route policy run on it.
     pub policy: Option<String>,
+    /// A `network` whose prefix is not a configured direct or static route: originated only
+    /// while the kernel's main table holds exactly that prefix (from an IGP, the lab's
+    /// stand-in, or anything else but tern itself).
+    pub kernel: bool,
 }
 
 #[cfg(test)]

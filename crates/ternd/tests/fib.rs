@@ -6,6 +6,8 @@
 //!   valid, not installed (RFC 4271 §9.1.2.1).
 //! - A static route to the second next hop, added to T's kernel, makes it valid and installed
 //!   (the kernel's notification re-runs the decision process).
+//! - T's `network` of a prefix its kernel holds only from a static route (an IGP stand-in) is
+//!   originated while that route exists.
 //! - B going away removes T's kernel routes; a clean shutdown of T leaves no tern route.
 //!
 //! Topology: B 10.0.0.2/24 ── 10.0.0.1/24 T. Needs root (network namespaces).
@@ -28,6 +30,7 @@ bgp 100
  peer 10.0.0.2 timer keepalive 3 hold 9
  #
  ipv4-family unicast
+  network 172.16.9.0 255.255.255.0
   peer 10.0.0.2 enable
 #
 return
@@ -64,12 +67,16 @@ return
 ";
 
 fn route(t: &Ternd, prefix: &str) -> Option<Value> {
+    route_from(t, prefix, "10.0.0.2")
+}
+
+fn route_from(t: &Ternd, prefix: &str, from: &str) -> Option<Value> {
     let text = t.display("display bgp routing-table", true).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     v["routes"]
         .as_array()?
         .iter()
-        .find(|r| r["prefix"] == prefix && r["from"] == "10.0.0.2")
+        .find(|r| r["prefix"] == prefix && r["from"] == from)
         .cloned()
 }
 
@@ -134,6 +141,32 @@ fn next_hops_resolve_through_the_kernel_and_best_routes_are_installed() {
         wait_for(Duration::from_secs(10), || !kernel(&t_ns)
             .contains("198.51.100.0/24")),
         "still installed:\n{}",
+        show(&t)
+    );
+
+    // `network` of a prefix T's kernel does not hold: not originated until an IGP (here a
+    // static kernel route) brings it, withdrawn when it goes (VRP: exact match).
+    assert!(route_from(&b, "172.16.9.0/24", "10.0.0.1").is_none());
+    t_ns.sh("ip route add 172.16.9.0/24 via 10.0.0.2");
+    assert!(
+        wait_for(Duration::from_secs(10), || route_from(
+            &b,
+            "172.16.9.0/24",
+            "10.0.0.1"
+        )
+        .is_some()),
+        "network not originated:\n{}",
+        show(&t)
+    );
+    t_ns.sh("ip route del 172.16.9.0/24 via 10.0.0.2");
+    assert!(
+        wait_for(Duration::from_secs(10), || route_from(
+            &b,
+            "172.16.9.0/24",
+            "10.0.0.1"
+        )
+        .is_none()),
+        "network not withdrawn:\n{}",
         show(&t)
     );
 
