@@ -154,7 +154,20 @@ fn display() -> Node {
             ]),
         ]),
         display_bgp(),
+        display_ip_table("ip", "IP information"),
+        display_ip_table("ipv6", "IPv6 information"),
     ])
+}
+
+/// `display ip|ipv6 routing-table [vpn-instance V]` (served by ternd).
+fn display_ip_table(word: &'static str, help: &'static str) -> Node {
+    let show = SessionCmd::Show;
+    kw(word, help).then(
+        kw("routing-table", "Routing table").session(show).then(
+            kw("vpn-instance", "A VPN instance's routing table")
+                .then(arg(NAME31, "vpn-instance-name", "VPN instance name").session(show)),
+        ),
+    )
 }
 
 /// The daemon's BGP displays (served by ternd; the syntax is the vendor's).

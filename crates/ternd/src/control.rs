@@ -595,6 +595,52 @@ impl tern_api::Control for ControlService {
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
 async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
+        let v6 = *ip == "ipv6";
+        let vrf = match rest {
+            ["vpn-instance", v] => Some((*v).to_string()),
+            _ => None,
+        };
+        let rows = match &vrf {
+            None => kernel_rows(v6).await?,
+            Some(v) => {
+                let family = if v6 {
+                    Family::IPV6_UNICAST
+                } else {
+                    Family::IPV4_UNICAST
+                };
+                let t = shared
+                    .rib
+                    .table(Some(v.clone()), family, false)
+                    .await
+                    .ok_or_else(|| format!("Error: The VPN instance {v} does not exist."))?;
+                t.routes
+                    .iter()
+                    .filter(|r| r.best)
+                    .map(|r| display::IpRouteRow {
+                        prefix: r.prefix.clone(),
+                        proto: if r.from.is_unspecified() {
+                            "Direct".into()
+                        } else if r.internal {
+                            "IBGP".into()
+                        } else {
+                            "EBGP".into()
+                        },
+                        preference: if r.from.is_unspecified() { 0 } else { 255 },
+                        cost: r.med.unwrap_or(0),
+                        next_hop: r.next_hop.map_or_else(String::new, |a| a.to_string()),
+                        interface: String::new(),
+                    })
+                    .collect()
+            }
+        };
+        let name = vrf.as_deref().unwrap_or("_public_");
+        return Ok(if json {
+            to_json(&rows)
+        } else {
+            display::ip_routing_table(name, &rows)
+        });
+    }
     if let Some((family, kind, peer, which)) = peer_routes(&words) {
         let t = shared
             .rib
@@ -708,6 +754,52 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
         // The grammar and this table disagree: a display in the table without a server.
         _ => return Err(format!("Error: {canonical}: not available.")),
     })
+}
+
+/// The kernel's main table as `display ip routing-table` lists it (the daemon's namespace).
+async fn kernel_rows(v6: bool) -> Result<Vec<display::IpRouteRow>, String> {
+    let routes = tern_fib::KernelRoutes::read(tern_fib::MAIN_TABLE)
+        .await
+        .map_err(|e| format!("Error: The routing table cannot be read: {e}"))?;
+    let mut names = std::collections::HashMap::new();
+    if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
+        for e in dir.flatten() {
+            if let Ok(i) = std::fs::read_to_string(e.path().join("ifindex"))
+                && let Ok(i) = i.trim().parse::<u32>()
+            {
+                names.insert(i, e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut rows: Vec<display::IpRouteRow> = routes
+        .iter()
+        .filter(|r| r.prefix.addr().is_ipv6() == v6 && r.kind.reaches())
+        .filter(|r| !matches!(r.prefix, ipnet::IpNet::V6(n) if n.addr().segments()[0] & 0xffc0 == 0xfe80))
+        .map(|r| {
+            let (proto, preference) = match r.protocol {
+                2 => ("Direct", 0),
+                tern_fib::PROTO_TERN => ("BGP", 255),
+                3 | 4 => ("Static", 60),
+                _ => ("Kernel", 60),
+            };
+            display::IpRouteRow {
+                prefix: r.prefix.to_string(),
+                proto: proto.into(),
+                preference,
+                cost: r.metric,
+                next_hop: r.gateway.map_or_else(
+                    || if v6 { "::".into() } else { "0.0.0.0".into() },
+                    |g| g.to_string(),
+                ),
+                interface: r
+                    .ifindex
+                    .and_then(|i| names.get(&i).cloned())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.prefix.cmp(&b.prefix));
+    Ok(rows)
 }
 
 /// `display bgp [labeled|vpnv4 all|vpnv6 all] routing-table peer X received-routes|

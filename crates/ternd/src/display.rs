@@ -515,3 +515,50 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
     }
     o
 }
+
+/// One route of `display ip|ipv6 routing-table`.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct IpRouteRow {
+    /// Destination/mask.
+    pub prefix: String,
+    /// Protocol (`Direct`, `Static`, `BGP`, `EBGP`, `IBGP`, ...).
+    pub proto: String,
+    /// Preference.
+    pub preference: u32,
+    /// Cost.
+    pub cost: u32,
+    /// Next hop.
+    pub next_hop: String,
+    /// Outgoing interface (kernel name).
+    pub interface: String,
+}
+
+/// `display ip routing-table [vpn-instance V]` in VRP's layout.
+pub fn ip_routing_table(name: &str, rows: &[IpRouteRow]) -> String {
+    let mut o = String::new();
+    o.push_str(
+        "Route Flags: R - relay, D - download to fib, T - to vpn-instance, B - black hole route\n",
+    );
+    o.push_str("------------------------------------------------------------------------------\n");
+    let _ = writeln!(o, "Routing Table : {name}");
+    let _ = writeln!(
+        o,
+        "         Destinations : {}        Routes : {}\n",
+        rows.len(),
+        rows.len()
+    );
+    o.push_str("Destination/Mask    Proto   Pre  Cost        Flags NextHop         Interface\n\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{:>18}  {}{}{}  D   {}{}",
+            r.prefix,
+            col(&r.proto, 8),
+            col(&r.preference.to_string(), 5),
+            col(&r.cost.to_string(), 12),
+            col(&r.next_hop, 16),
+            r.interface
+        );
+    }
+    o
+}

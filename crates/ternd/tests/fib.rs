@@ -122,6 +122,21 @@ fn next_hops_resolve_through_the_kernel_and_best_routes_are_installed() {
         show(&t)
     );
     assert!(!kernel(&t_ns).contains("198.51.100.0/24"), "{}", show(&t));
+    // `display ip routing-table` reads the kernel: the BGP route and the direct one.
+    let ip = t.display("display ip routing-table", false).unwrap();
+    assert!(ip.contains("Routing Table : _public_"), "{ip}");
+    assert!(
+        ip.lines()
+            .any(|l| l.trim_start().starts_with("192.0.2.0/24")
+                && l.contains("BGP")
+                && l.contains("10.0.0.2")),
+        "{ip}"
+    );
+    assert!(
+        ip.lines()
+            .any(|l| l.trim_start().starts_with("10.0.0.0/24") && l.contains("Direct")),
+        "{ip}"
+    );
 
     // The next hop becomes reachable: valid, best, installed via the resolving gateway.
     t_ns.sh("ip route add 203.0.113.0/24 via 10.0.0.2");
