@@ -421,4 +421,57 @@ mod tests {
         assert_eq!(d.peers[0].reflect_client, vec![Family::VPNV4]);
         assert_eq!(d.peers[0].next_hop_invariable, vec![Family::VPNV6]);
     }
+
+    /// The seed's example with route reflectors (examples/seed-option-c-rr) resolves as its
+    /// README says.
+    #[test]
+    fn the_seed_rr_example_resolves() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/seed-option-c-rr"
+        );
+        let load_node = |n: &str| {
+            let text = std::fs::read_to_string(format!("{dir}/{n}.cfg")).unwrap();
+            load(&text).unwrap_or_else(|e| panic!("{n}: {e}"))
+        };
+        let peer = |d: &DaemonConfig, a: &str| {
+            d.peers
+                .iter()
+                .find(|p| p.addr == a.parse::<IpAddr>().unwrap())
+                .unwrap_or_else(|| panic!("peer {a}"))
+                .clone()
+        };
+        let pe1 = load_node("PE1");
+        assert_eq!(peer(&pe1, "2.2.2.9").families, vec![Family::IPV4_LABELED]);
+        assert_eq!(peer(&pe1, "7.7.7.9").families, vec![Family::VPNV6]);
+        assert_eq!(peer(&pe1, "2001:db8:1::1").vrf.as_deref(), Some("vpn1"));
+        let rr1 = load_node("RR1");
+        let c = peer(&rr1, "1.1.1.9");
+        assert_eq!(c.reflect_client, vec![Family::VPNV6]);
+        assert_eq!(c.next_hop_invariable, vec![Family::VPNV6]);
+        let rr2 = peer(&rr1, "8.8.8.9");
+        assert_eq!(rr2.families, vec![Family::VPNV6]);
+        assert_eq!(rr2.ttl(), 10);
+        assert_eq!(rr1.routing.keep_all_vpn, vec![Family::VPNV6]);
+        let asbr1 = load_node("ASBR1");
+        assert_eq!(asbr1.routing.local.len(), 2);
+        assert!(asbr1.routing.local.iter().all(|l| l.kernel));
+        assert_eq!(
+            asbr1.routing.peer_policies.len(),
+            6,
+            "{:?}",
+            asbr1.routing.peer_policies
+        );
+        let pe2 = load_node("PE2");
+        assert_eq!(peer(&pe2, "2001:db8:2::1").remote_as, 65546, "asdot 1.10");
+        let ce2 = load_node("CE2");
+        assert_eq!(ce2.local_as, Some(65546));
+        assert_eq!(
+            peer(&ce2, "2001:db8:2::2").families,
+            vec![Family::IPV6_UNICAST]
+        );
+        for n in ["CE1", "ASBR2", "RR2"] {
+            load_node(n);
+        }
+    }
 }
