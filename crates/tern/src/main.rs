@@ -9,6 +9,10 @@
 //! session, see testdata/golden) and prints each message the way an operator reads them: the
 //! OPEN's capabilities, each UPDATE's attributes and routes with their RD, labels and next hop,
 //! and what RFC 7606 would do about any malformation.
+//!
+//! `tern lab up DIR` runs a folder of VRP files, one per router, as network namespaces with a
+//! ternd in each; `tern lab exec NODE LINE...`, `tern lab status`, `tern lab down` (see
+//! [`lab`] and docs/lab.md).
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +27,7 @@ use tern_wire::capability::Capability;
 use tern_wire::message::frames;
 use tern_wire::{AddPathSet, Ctx, Message, Open};
 
+mod lab;
 mod shell;
 
 #[derive(Parser)]
@@ -56,6 +61,12 @@ enum Command {
         #[arg(long)]
         ebgp: bool,
     },
+    /// Run a folder of VRP files (one per router) as a lab of network namespaces, a ternd
+    /// in each.
+    Lab {
+        #[command(subcommand)]
+        command: lab::LabCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +81,7 @@ fn main() -> ExitCode {
         return shell::interactive(&cli.socket, cli.json);
     };
     match command {
+        Command::Lab { command } => lab::run(command),
         Command::Decode {
             files,
             two_octet_as,

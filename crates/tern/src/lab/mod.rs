@@ -1,0 +1,695 @@
+//! `tern lab`: a folder of VRP configuration files, one per router, run as a network of
+//! namespaces with a ternd in each.
+//!
+//! - [`topology`]: the plan, pure (nodes, links, loopbacks, kernel interface names, the
+//!   routes that stand in for the IGP);
+//! - [`netns`]: carrying it out with `ip`, and taking it down;
+//! - [`state`]: the state directory that `down`, `status` and `exec` read.
+//!
+//! `up` checks everything it can before touching the kernel (root, the files, the plan, the
+//! ternd binary), removes what an earlier run of the same lab left, builds, starts the
+//! daemons, then waits for every configured BGP peer to be Established.
+
+/// Prints a line to standard output, ignoring a closed pipe (`tern lab up DIR | head` must
+/// not stop `up` half-way).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+pub mod netns;
+pub mod state;
+pub mod topology;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Subcommand, ValueEnum};
+use serde_json::Value;
+
+use state::LabState;
+use topology::Router;
+
+/// `tern lab ...`
+#[derive(Subcommand)]
+pub enum LabCommand {
+    /// Build a lab from a folder of VRP files (one per router, `NAME.cfg`) and start a ternd
+    /// on each router; wait until BGP has converged.
+    Up {
+        /// The folder of configuration files.
+        dir: PathBuf,
+        /// The lab's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The ternd binary (default: the one next to this tern).
+        #[arg(long)]
+        ternd: Option<PathBuf>,
+        /// Seconds to wait for BGP.
+        #[arg(long, default_value_t = 90)]
+        timeout: u64,
+        /// What to wait for: every configured peer Established, or nothing.
+        #[arg(long, value_enum, default_value_t = Wait::Peers)]
+        wait: Wait,
+    },
+    /// Stop the lab's daemons and remove its namespaces and state.
+    Down {
+        /// The lab (default: the only one up).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show the lab: routers, kernel interface names, links, IGP routes, BGP peers.
+    Status {
+        /// The lab (default: the only one up).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Run command lines on one router's ternd, as `tern -c` (no line: the interactive
+    /// shell).
+    Exec {
+        /// The lab (default: the only one up).
+        #[arg(long)]
+        name: Option<String>,
+        /// Ask for JSON output.
+        #[arg(long)]
+        json: bool,
+        /// The router (node name or sysname).
+        node: String,
+        /// Lines, run in one session in order.
+        lines: Vec<String>,
+    },
+}
+
+/// What `up` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Wait {
+    /// Every configured BGP peer Established.
+    Peers,
+    /// Nothing: return once the daemons run.
+    None,
+}
+
+/// Runs a `tern lab` command.
+pub fn run(cmd: LabCommand) -> ExitCode {
+    let r = match cmd {
+        LabCommand::Up {
+            dir,
+            name,
+            ternd,
+            timeout,
+            wait,
+        } => up(&dir, name, ternd, Duration::from_secs(timeout), wait),
+        LabCommand::Down { name } => down(name),
+        LabCommand::Status { name } => status(name),
+        LabCommand::Exec {
+            name,
+            json,
+            node,
+            lines,
+        } => return exec(name, &node, lines, json),
+    };
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("tern lab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A lab name: letters, digits, `_` and `-`, at most 24 characters.
+pub fn lab_name(s: &str) -> String {
+    let n: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect();
+    let n = n.trim_matches('-').to_owned();
+    if n.is_empty() { "lab".into() } else { n }
+}
+
+fn need_root(what: &str) -> Result<(), String> {
+    match netns::euid() {
+        Some(0) => Ok(()),
+        _ => Err(format!(
+            "{what} needs root (network namespaces, veth links, processes in them); nothing was changed"
+        )),
+    }
+}
+
+/// The lab a command is about: the one named, or the only one with state.
+fn which_lab(name: Option<String>) -> Result<String, String> {
+    if let Some(n) = name {
+        return Ok(lab_name(&n));
+    }
+    let labs = state::labs();
+    match labs.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no lab is up (no state under {})",
+            state::root().display()
+        )),
+        _ => Err(format!(
+            "several labs are up ({}): say which with --name",
+            labs.join(", ")
+        )),
+    }
+}
+
+/// Reads every `*.cfg` of a folder.
+pub fn read_routers(dir: &Path) -> Result<Vec<Router>, String> {
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("cfg")))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no .cfg files", dir.display()));
+    }
+    files
+        .into_iter()
+        .map(|file| {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let config =
+                tern_config::parse_file(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(Router {
+                name: topology::node_name(&stem),
+                file,
+                config,
+            })
+        })
+        .collect()
+}
+
+/// Peers of a router that `ignore` keeps down.
+fn ignored_peers(cfg: &tern_config::Config) -> Vec<String> {
+    cfg.bgp
+        .iter()
+        .flat_map(|b| b.sessions())
+        .filter(|(_, p)| p.ignore)
+        .map(|(_, p)| p.addr.to_string())
+        .collect()
+}
+
+fn up(
+    dir: &Path,
+    name: Option<String>,
+    ternd: Option<PathBuf>,
+    timeout: Duration,
+    wait: Wait,
+) -> Result<bool, String> {
+    need_root("tern lab up")?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let routers = read_routers(&dir)?;
+    let lab = match name {
+        Some(n) => lab_name(&n),
+        None => lab_name(
+            &dir.file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    let ignored: Vec<(String, Vec<String>)> = routers
+        .iter()
+        .map(|r| (r.name.clone(), ignored_peers(&r.config)))
+        .collect();
+    let plan = topology::plan(routers).map_err(|e| e.to_string())?;
+    let ternd = match ternd {
+        Some(p) => p,
+        None => std::env::current_exe()
+            .map_err(|e| format!("the tern binary: {e}"))?
+            .with_file_name("ternd"),
+    };
+    let ternd = ternd.canonicalize().map_err(|e| {
+        format!(
+            "ternd binary {}: {e} (build it, or give --ternd PATH)",
+            ternd.display()
+        )
+    })?;
+    netns::run("ip", &["-V"]).map_err(|e| format!("iproute2 is needed: {e}"))?;
+
+    let (procs, nss) = teardown(&lab)?;
+    if procs + nss > 0 {
+        say!("lab {lab}: removed what an earlier run left ({procs} processes, {nss} namespaces)");
+    }
+    say!(
+        "lab {lab}: {} routers from {}, state in {}",
+        plan.nodes.len(),
+        dir.display(),
+        state::dir(&lab).display()
+    );
+    let mut st = LabState::new(&lab, &dir, &ternd, &plan);
+    for n in &mut st.nodes {
+        if let Some((_, v)) = ignored.iter().find(|(name, _)| *name == n.name) {
+            n.ignored_peers.clone_from(v);
+        }
+    }
+    // Recorded before anything is made: a run that dies half-way is cleaned up by the next.
+    st.save()?;
+    if let Err(e) = netns::build(&lab, &plan, &mut |line| say!("{line}")) {
+        let _ = teardown(&lab);
+        return Err(format!("{e} (everything made was removed)"));
+    }
+    for l in &st.links {
+        say!("  {l}");
+    }
+    say!(
+        "IGP stand-in: no OSPF or LDP runs. The kernel routes below, computed by the lab from \
+         the `ospf` blocks (the interfaces their `network` statements cover, shortest paths by hop \
+         count inside each OSPF domain), stand in for them. The kernel has no MPLS forwarding: \
+         labels exist in BGP only."
+    );
+    for n in &plan.nodes {
+        for r in &n.routes {
+            say!("  {}: {r}", n.name);
+        }
+    }
+    for note in &plan.notes {
+        say!("note: {note}");
+    }
+
+    let mut children = Vec::new();
+    for (i, n) in plan.nodes.iter().enumerate() {
+        let ns = &st.nodes[i];
+        let nd = ns
+            .config
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let made = std::fs::create_dir_all(nd.join("state"))
+            .and_then(|()| std::fs::copy(&n.file, &ns.config).map(|_| ()));
+        if let Err(e) = made {
+            let _ = teardown(&lab);
+            return Err(format!(
+                "{}: {e} (everything made was removed)",
+                nd.display()
+            ));
+        }
+        let argv: Vec<String> = [
+            ternd.as_os_str(),
+            "--config".as_ref(),
+            ns.config.as_os_str(),
+            "--control".as_ref(),
+            ns.control.as_os_str(),
+            "--state-dir".as_ref(),
+            nd.join("state").as_os_str(),
+            "--log".as_ref(),
+            "info".as_ref(),
+        ]
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+        match netns::spawn(&ns.netns, &argv, &ns.log) {
+            Ok(c) => {
+                st.nodes[i].pid = Some(c.id());
+                children.push((i, c));
+            }
+            Err(e) => {
+                let _ = teardown(&lab);
+                return Err(format!("{e} (everything made was removed)"));
+            }
+        }
+    }
+    st.save()?;
+    // Every control socket, or a daemon that stopped.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut failed = Vec::new();
+    for (i, c) in &mut children {
+        let n = &st.nodes[*i];
+        loop {
+            if n.control.exists() {
+                break;
+            }
+            if let Ok(Some(status)) = c.try_wait() {
+                failed.push(format!(
+                    "{}: ternd exited ({status}); {}:\n{}",
+                    n.name,
+                    n.log.display(),
+                    tail(&n.log, 15)
+                ));
+                break;
+            }
+            if Instant::now() > deadline {
+                failed.push(format!(
+                    "{}: no control socket after 15 s; {}:\n{}",
+                    n.name,
+                    n.log.display(),
+                    tail(&n.log, 15)
+                ));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    say!(
+        "ternd: started on {} routers (logs: {}/<node>/ternd.log)",
+        children.len(),
+        state::dir(&lab).display()
+    );
+    if !failed.is_empty() {
+        for f in failed {
+            eprintln!("{f}");
+        }
+        eprintln!("the lab is left up for inspection; `tern lab down --name {lab}` removes it");
+        return Ok(false);
+    }
+    if wait == Wait::None {
+        return Ok(true);
+    }
+    let ok = converge(&st, timeout);
+    if !ok {
+        say!(
+            "the lab is left up for inspection: `tern lab status`, `tern lab exec NODE LINE`, \
+             `tern lab down --name {lab}`"
+        );
+    }
+    Ok(ok)
+}
+
+/// The last `n` lines of a file.
+fn tail(p: &Path, n: usize) -> String {
+    let t = std::fs::read_to_string(p).unwrap_or_default();
+    let lines: Vec<&str> = t.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// One peer as `display bgp peer` (JSON) gives it.
+struct PeerView {
+    addr: String,
+    remote_as: u64,
+    ebgp: bool,
+    state: String,
+    why: String,
+}
+
+/// The peers of a router's ternd, those configured with `ignore` left out.
+fn peers(n: &state::NodeState) -> Result<Vec<PeerView>, String> {
+    let mut c = tern_api::Blocking::connect(&n.control).map_err(|e| e.to_string())?;
+    let r = c
+        .display("display bgp peer", true)
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = r.error {
+        return Err(e.text);
+    }
+    let v: Value = serde_json::from_str(&r.output).map_err(|e| e.to_string())?;
+    let ignored: BTreeSet<IpAddr> = n
+        .ignored_peers
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["addr"]
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .is_none_or(|a| !ignored.contains(&a))
+        })
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            let why = [s("reason"), s("last_error")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
+            PeerView {
+                addr: s("addr"),
+                remote_as: p["remote_as"].as_u64().unwrap_or_default(),
+                ebgp: p["ebgp"].as_bool().unwrap_or_default(),
+                state: s("state"),
+                why,
+            }
+        })
+        .collect())
+}
+
+/// Waits for every router's peers to be Established, printing a line per router whenever
+/// its count changes; on timeout lists the sessions still down.
+fn converge(st: &LabState, timeout: Duration) -> bool {
+    say!(
+        "waiting for BGP: every configured peer Established (timeout {} s)",
+        timeout.as_secs()
+    );
+    let start = Instant::now();
+    let mut last: Vec<Option<String>> = vec![None; st.nodes.len()];
+    loop {
+        let mut all = true;
+        let mut down: Vec<String> = Vec::new();
+        let mut sessions = 0;
+        for (i, n) in st.nodes.iter().enumerate() {
+            let line = if n.pid.is_some_and(|p| !netns::alive(p)) {
+                all = false;
+                down.push(format!(
+                    "{}: ternd is not running (see {})",
+                    n.name,
+                    n.log.display()
+                ));
+                format!("{}: ternd is not running", n.name)
+            } else {
+                match peers(n) {
+                    Ok(ps) => {
+                        let up = ps.iter().filter(|p| p.state == "Established").count();
+                        sessions += up;
+                        for p in ps.iter().filter(|p| p.state != "Established") {
+                            all = false;
+                            down.push(format!(
+                                "{} -> {} (AS {}, {}): {}{}",
+                                n.name,
+                                p.addr,
+                                p.remote_as,
+                                if p.ebgp { "EBGP" } else { "IBGP" },
+                                p.state,
+                                if p.why.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" ({})", p.why)
+                                }
+                            ));
+                        }
+                        format!("{}: {up}/{} peers Established", n.name, ps.len())
+                    }
+                    Err(e) => {
+                        all = false;
+                        down.push(format!("{}: control API: {e}", n.name));
+                        format!("{}: control API not answering", n.name)
+                    }
+                }
+            };
+            if last[i].as_deref() != Some(line.as_str()) {
+                say!("  [{:>3} s] {line}", start.elapsed().as_secs());
+                last[i] = Some(line);
+            }
+        }
+        if all {
+            say!(
+                "BGP converged: {sessions} peers Established on {} routers in {} s",
+                st.nodes.len(),
+                start.elapsed().as_secs()
+            );
+            return true;
+        }
+        if start.elapsed() >= timeout {
+            say!(
+                "timed out after {} s; still down ({}):",
+                timeout.as_secs(),
+                down.len()
+            );
+            for d in down {
+                say!("  {d}");
+            }
+            return false;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Removes what `up` made for a lab, and leftovers: the processes in its namespaces (and the
+/// recorded daemons), the namespaces, the state directory. Returns (processes, namespaces).
+fn teardown(lab: &str) -> Result<(usize, usize), String> {
+    let st = LabState::load(lab).unwrap_or_default();
+    let dir = state::dir(lab);
+    let existing = netns::namespaces();
+    let mut nss: BTreeSet<String> = existing
+        .iter()
+        .filter(|n| netns::is_lab_ns(lab, n))
+        .cloned()
+        .collect();
+    if let Some(s) = &st {
+        nss.extend(
+            s.namespaces
+                .iter()
+                .filter(|n| existing.contains(n))
+                .cloned(),
+        );
+    }
+    let mut pids: BTreeSet<u32> = nss.iter().flat_map(|n| netns::pids_in(n)).collect();
+    if let Some(s) = &st {
+        let mark = dir.to_string_lossy().into_owned();
+        pids.extend(
+            s.nodes
+                .iter()
+                .filter_map(|n| n.pid)
+                .filter(|&p| netns::alive(p) && netns::cmdline(p).contains(&mark)),
+        );
+    }
+    pids.remove(&std::process::id());
+    let pids: Vec<u32> = pids.into_iter().collect();
+    netns::stop(&pids, Duration::from_secs(5));
+    let mut errors = Vec::new();
+    for n in &nss {
+        if let Err(e) = netns::delete_ns(n) {
+            errors.push(e);
+        }
+    }
+    if dir.exists()
+        && let Err(e) = std::fs::remove_dir_all(&dir)
+    {
+        errors.push(format!("{}: {e}", dir.display()));
+    }
+    if errors.is_empty() {
+        Ok((pids.len(), nss.len()))
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+fn down(name: Option<String>) -> Result<bool, String> {
+    need_root("tern lab down")?;
+    let lab = which_lab(name)?;
+    let (procs, nss) = teardown(&lab)?;
+    if procs + nss == 0 {
+        say!("lab {lab}: nothing to remove");
+    } else {
+        say!("lab {lab}: stopped {procs} processes, deleted {nss} namespaces");
+    }
+    Ok(true)
+}
+
+fn status(name: Option<String>) -> Result<bool, String> {
+    let lab = which_lab(name)?;
+    let st = LabState::load(&lab)?.ok_or_else(|| format!("lab {lab} is not up"))?;
+    say!("lab {} from {}", st.lab, st.source.display());
+    say!(
+        "state in {}, ternd {}",
+        state::dir(&lab).display(),
+        st.ternd.display()
+    );
+    let existing = netns::namespaces();
+    for n in &st.nodes {
+        let ns = if existing.contains(&n.netns) {
+            n.netns.clone()
+        } else {
+            format!("{} (missing)", n.netns)
+        };
+        let daemon = match n.pid {
+            Some(p) if netns::alive(p) => match peers(n) {
+                Ok(ps) => format!(
+                    "ternd {p}, {}/{} peers Established",
+                    ps.iter().filter(|p| p.state == "Established").count(),
+                    ps.len()
+                ),
+                Err(e) => format!("ternd {p}, control API: {e}"),
+            },
+            Some(p) => format!("ternd {p} not running"),
+            None => "ternd not started".into(),
+        };
+        let sys = if n.sysname == n.name {
+            String::new()
+        } else {
+            format!(" (sysname {})", n.sysname)
+        };
+        say!("{}{sys}  {ns}  {daemon}", n.name);
+        for f in &n.interfaces {
+            let vpn = f
+                .vpn_instance
+                .as_ref()
+                .map(|v| format!("  vpn-instance {v}"))
+                .unwrap_or_default();
+            say!(
+                "  {:<24} {:<15} {}{vpn}",
+                f.vrp,
+                f.kernel,
+                f.addrs.join(" ")
+            );
+        }
+        for l in &n.loopbacks {
+            let (vrp, addr) = l.split_once(' ').unwrap_or((l, ""));
+            say!("  {vrp:<24} {:<15} {addr}", "lo");
+        }
+        for r in &n.routes {
+            say!("  route {r}");
+        }
+        say!("  socket {}", n.control.display());
+    }
+    say!("links:");
+    for l in &st.links {
+        say!("  {l}");
+    }
+    if !st.domains.is_empty() {
+        say!(
+            "IGP stand-in (kernel routes from the ospf blocks, no OSPF runs), domains: {}",
+            st.domains
+                .iter()
+                .map(|d| d.join(" "))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    for note in &st.notes {
+        say!("note: {note}");
+    }
+    Ok(true)
+}
+
+fn exec(name: Option<String>, node: &str, lines: Vec<String>, json: bool) -> ExitCode {
+    let found = which_lab(name).and_then(|lab| {
+        let st = LabState::load(&lab)?.ok_or_else(|| format!("lab {lab} is not up"))?;
+        let n = st.node(node).ok_or_else(|| {
+            format!(
+                "lab {lab} has no router {node} (routers: {})",
+                st.nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })?;
+        if !n.control.exists() {
+            return Err(format!(
+                "{}: ternd is not running (no {})",
+                n.name,
+                n.control.display()
+            ));
+        }
+        Ok(n.control.clone())
+    });
+    match found {
+        Ok(sock) if lines.is_empty() => crate::shell::interactive(&sock, json),
+        Ok(sock) => crate::shell::run_lines(&sock, lines, json),
+        Err(e) => {
+            eprintln!("tern lab exec: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
