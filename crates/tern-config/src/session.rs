@@ -242,8 +242,21 @@ impl Session {
         if indent + 1 > self.stack.len() {
             return Err(err(line_no, line, Some(indent), ErrorKind::Unrecognized));
         }
-        let depth = indent;
         let g = Grammar::get();
+        // VRP reads a file as typed commands: a line stays in the deepest open view when it
+        // is a command of that view, whatever its indentation (the vendor's
+        // ipv4-option-c-lu-s1/PE2.cfg has a labeled-unicast `peer X enable` indented one space
+        // too little); otherwise its indentation says which view it belongs to.
+        let deepest = self.stack.len() - 1;
+        if indent < deepest
+            && let Ok(Some(m)) = g.match_line(self.stack[deepest].view, body)
+            && m.enters.is_none()
+        {
+            return self
+                .run(deepest, &m)
+                .map_err(|r| err(line_no, line, None, ErrorKind::Rejected(r.0)));
+        }
+        let depth = indent;
         let m = match g.match_line(self.stack[depth].view, body) {
             Ok(Some(m)) => m,
             Ok(None) => return Ok(Outcome::Empty),

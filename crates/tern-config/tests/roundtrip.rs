@@ -63,15 +63,14 @@ const PATCHES: &[(&str, &[(&str, &str)])] = &[
             ),
         ],
     ),
-    // ` peer 3.3.3.9 enable` at one space under `ipv4-family labeled-unicast` is, by its
-    // indentation, a BGP-view command: IPv4 unicast, where the peer is already enabled (and
-    // printed). The vendor meant the labeled-unicast family; VRP's loader, like tern's,
-    // follows the indentation.
+    // ` peer 3.3.3.9 enable` at one space under `ipv4-family labeled-unicast`: VRP reads a
+    // file as typed commands, so the line stays in the labeled-unicast view it is a command
+    // of (what the vendor meant), and is printed there with two spaces.
     (
         "ipv4-option-c-lu-s1/PE2.cfg",
         &[(
             "  network 4.4.4.9 255.255.255.255\n peer 3.3.3.9 enable\n",
-            "  network 4.4.4.9 255.255.255.255\n",
+            "  network 4.4.4.9 255.255.255.255\n  peer 3.3.3.9 enable\n",
         )],
     ),
 ];

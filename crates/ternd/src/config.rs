@@ -222,11 +222,12 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
             }
         }
         let (vrf, family) = match k {
-            AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Vrf { .. } => {
+            AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Ipv4Labeled | AfKey::Vrf { .. } => {
                 (k.vpn_instance(), k.family())
             }
             _ => continue,
         };
+        let labeled = *k == AfKey::Ipv4Labeled;
         let in_family = |n: &IpNet| n.addr().is_ipv6() == family.is_ipv6();
         let direct: Vec<IpNet> = connected(cfg, vrf)
             .into_iter()
@@ -242,7 +243,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
             if !r
                 .local
                 .iter()
-                .any(|l| l.vrf.as_deref() == vrf && l.prefix == prefix)
+                .any(|l| l.vrf.as_deref() == vrf && l.prefix == prefix && l.labeled == labeled)
             {
                 r.local.push(LocalRoute {
                     vrf: vrf.map(str::to_string),
@@ -251,6 +252,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     med,
                     next_hop,
                     policy: policy.clone(),
+                    labeled,
                     kernel,
                 });
             }

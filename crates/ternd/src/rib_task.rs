@@ -1133,7 +1133,9 @@ impl RibTask {
     }
 
     fn local_family(l: &LocalRoute) -> Family {
-        if l.prefix.addr().is_ipv6() {
+        if l.labeled {
+            Family::IPV4_LABELED
+        } else if l.prefix.addr().is_ipv6() {
             Family::IPV6_UNICAST
         } else {
             Family::IPV4_UNICAST
@@ -1177,16 +1179,22 @@ impl RibTask {
                 Outcome::Permit { attrs: None, .. } => {}
             }
         }
+        // A labeled-unicast network carries a label of ours (the in-label of `display bgp
+        // routing-table label`).
+        let stack = if l.labeled {
+            LabelStack::single(self.labels.swap(family, key))
+        } else {
+            LabelStack::new()
+        };
         let mut ch = Vec::new();
         let ok = match &l.vrf {
             None => self
                 .rib
-                .originate(family, key, &a, LabelStack::new(), &self.resolver, &mut ch),
+                .originate(family, key, &a, stack, &self.resolver, &mut ch),
             Some(v) => match self.vrfs.get_mut(v) {
-                Some(x) => {
-                    x.rib
-                        .originate(family, key, &a, LabelStack::new(), &self.resolver, &mut ch)
-                }
+                Some(x) => x
+                    .rib
+                    .originate(family, key, &a, stack, &self.resolver, &mut ch),
                 None => false,
             },
         };
@@ -1199,6 +1207,9 @@ impl RibTask {
     fn withdraw_local_route(&mut self, l: &LocalRoute) {
         let family = Self::local_family(l);
         let key = RouteKey::new(l.prefix);
+        if l.labeled {
+            self.labels.unswap(family, key);
+        }
         let mut ch = Vec::new();
         match &l.vrf {
             None => {
@@ -1238,7 +1249,7 @@ impl RibTask {
                 prefix: IpNet::new(r.network, r.prefix_len)
                     .unwrap_or(IpNet::V4(Default::default())),
             };
-            if r.from == IpAddr::V4(Ipv4Addr::UNSPECIFIED) && family.has_rd() {
+            if r.from == IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
                 // A local instance's route: the label is ours, nothing comes in with it.
                 r.in_label = r.labels.first().copied();
                 r.labels.clear();
@@ -1984,6 +1995,7 @@ mod tests {
                     med: Some(0),
                     next_hop: None,
                     policy: None,
+                    labeled: false,
                     kernel: false,
                 })
                 .collect(),
@@ -2138,6 +2150,7 @@ mod tests {
                 med: Some(0),
                 next_hop: None,
                 policy: None,
+                labeled: false,
                 kernel: false,
             }],
             policies: crate::policy::Policies::new(&cfg),
@@ -2281,6 +2294,7 @@ mod tests {
                         med: Some(0),
                         next_hop: None,
                         policy: None,
+                        labeled: false,
                         kernel: false,
                     })
                     .collect(),

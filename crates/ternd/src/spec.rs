@@ -243,6 +243,8 @@ pub struct LocalRoute {
     pub next_hop: Option<IpAddr>,
     /// Route policy run on it.
     pub policy: Option<String>,
+    /// Originated in labeled unicast (`ipv4-family labeled-unicast`), with a label of ours.
+    pub labeled: bool,
     /// A `network` whose prefix is not a configured direct or static route: originated only
     /// while the kernel's main table holds exactly that prefix (from an IGP, the lab's
     /// stand-in, or anything else but tern itself).
