@@ -216,6 +216,10 @@ async fn run_peer(
     let mut next_id = 0u64;
     let mut connecting: Option<JoinHandle<io::Result<TcpStream>>> = None;
     let mut retry_at: Option<Instant> = Some(Instant::now());
+    // Seconds before the next attempt while the peer's address has no route: no packet can
+    // leave, so trying again soon costs nothing and the session comes up as soon as a route
+    // (an IGP, a labeled BGP route) appears, rather than a whole ConnectRetry later.
+    let mut no_route_backoff: u64 = 0;
     let blocked = if spec.ignore {
         Some(format!("peer {} ignore is configured", spec.addr))
     } else {
@@ -243,6 +247,7 @@ async fn run_peer(
                 connecting = None;
                 match res {
                     Ok(Ok(stream)) => {
+                        no_route_backoff = 0;
                         next_id += 1;
                         conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib));
                     }
@@ -257,7 +262,17 @@ async fn run_peer(
                             st.state = "Active".into();
                         }
                         drop(st);
-                        retry_at = Some(Instant::now() + Duration::from_secs(u64::from(spec.connect_retry)));
+                        let retry = u64::from(spec.connect_retry.max(1));
+                        let delay = if matches!(
+                            e.kind(),
+                            io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable
+                        ) {
+                            no_route_backoff = (no_route_backoff * 2).clamp(1, retry);
+                            no_route_backoff
+                        } else {
+                            retry
+                        };
+                        retry_at = Some(Instant::now() + Duration::from_secs(delay));
                     }
                     Err(e) => warn!(peer = %spec.addr, "connect task: {e}"),
                 }
