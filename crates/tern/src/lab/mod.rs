@@ -21,6 +21,7 @@ macro_rules! say {
 
 pub mod netns;
 pub mod state;
+mod summary;
 pub mod topology;
 
 use std::collections::BTreeSet;
@@ -377,6 +378,9 @@ fn up(
         return Ok(true);
     }
     let ok = converge(&st, timeout);
+    if ok {
+        summary::print(&st);
+    }
     if !ok {
         say!(
             "the lab is left up for inspection: `tern lab status`, `tern lab exec NODE LINE`, \
