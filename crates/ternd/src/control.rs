@@ -83,7 +83,7 @@ impl Shared {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn cfg(&self) -> DaemonConfig {
+    pub(crate) fn cfg(&self) -> DaemonConfig {
         self.cfg
             .read()
             .unwrap_or_else(PoisonError::into_inner)

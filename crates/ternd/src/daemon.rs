@@ -188,7 +188,8 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     shared.manager.lock().await.shutdown().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    kernel.shutdown().await;
+    let vrf_tables = u32::try_from(shared.cfg().routing.vrfs.len()).unwrap_or(0);
+    kernel.shutdown(vrf_tables).await;
     if let Some(path) = &opts.control {
         let _ = std::fs::remove_file(path);
     }

@@ -14,6 +14,7 @@
 //! - Without access to the kernel (not root, no netlink) every next hop counts as reachable at
 //!   cost 0 and nothing is installed; the log says so.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -39,16 +40,16 @@ pub enum Resolver {
 
 impl Resolver {
     /// The forwarding address toward `next_hop` (the next hop itself when it is on a connected
-    /// network), `None` when it cannot be reached.
-    pub fn forwarding(&self, next_hop: IpAddr) -> Option<IpAddr> {
+    /// network) and the interface, `None` when it cannot be reached.
+    pub fn forwarding(&self, next_hop: IpAddr) -> Option<(IpAddr, Option<u32>)> {
         match self {
-            Resolver::All => Some(next_hop),
+            Resolver::All => Some((next_hop, None)),
             Resolver::Kernel(k) => {
                 let nh = unmap(next_hop);
                 let k = k.read().unwrap_or_else(PoisonError::into_inner);
                 k.resolve(nh, None)
                     .filter(|r| r.kind.reaches())
-                    .map(|r| r.forwarding_address(nh))
+                    .map(|r| (r.forwarding_address(nh), r.ifindex))
             }
         }
     }
@@ -85,13 +86,20 @@ impl NextHopResolver for Resolver {
 pub enum FibOp {
     /// Install or replace.
     Install {
+        /// Kernel table (main, or a VPN instance's).
+        table: u32,
         /// Destination.
         prefix: IpNet,
         /// The route's BGP next hop (resolved to a forwarding address when installed).
         next_hop: IpAddr,
     },
     /// Remove tern's route for the prefix.
-    Remove(IpNet),
+    Remove {
+        /// Kernel table.
+        table: u32,
+        /// Destination.
+        prefix: IpNet,
+    },
 }
 
 /// Messages the FIB task's queue holds (the RIB keeps the rest as dirty prefixes).
@@ -208,13 +216,22 @@ impl Kernel {
         });
     }
 
-    /// Clean shutdown: tern's routes leave the kernel.
-    pub async fn shutdown(&self) {
-        if let Some(f) = &self.installer {
+    /// Clean shutdown: tern's routes leave the kernel (the main table and the VPN instance
+    /// tables, `tables` of them).
+    pub async fn shutdown(&self, vrf_tables: u32) {
+        if self.installer.is_none() {
+            return;
+        }
+        let tables = std::iter::once(MAIN_TABLE)
+            .chain((0..vrf_tables).map(|i| crate::rib_task::VRF_TABLE_BASE.saturating_add(i)));
+        for t in tables {
+            let Ok(f) = Fib::new(t) else { continue };
             match f.flush_stale().await {
-                Ok(n) if n > 0 => info!(routes = n, "tern routes removed from the kernel"),
+                Ok(n) if n > 0 => {
+                    info!(routes = n, table = t, "tern routes removed from the kernel")
+                }
                 Ok(_) => {}
-                Err(e) => warn!("removing tern routes at shutdown: {e}"),
+                Err(e) => warn!(table = t, "removing tern routes at shutdown: {e}"),
             }
         }
     }
@@ -236,27 +253,60 @@ fn apply(shared: &RwLock<KernelRoutes>, ev: &FibEvent) -> bool {
 }
 
 async fn install_task(fib: Fib, mut rx: mpsc::Receiver<FibOp>, resolver: Resolver) {
+    // One installer per table: the main table, and a table per VPN instance, emptied of
+    // tern's routes when first used.
+    let mut tables: HashMap<u32, Fib> = HashMap::new();
+    tables.insert(MAIN_TABLE, fib);
     while let Some(op) = rx.recv().await {
+        let table = match &op {
+            FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
+        };
+        if !tables.contains_key(&table) {
+            match Fib::new(table) {
+                Ok(f) => {
+                    if let Err(e) = f.flush_stale().await {
+                        debug!(table, "flushing a VPN instance table: {e}");
+                    }
+                    tables.insert(table, f);
+                }
+                Err(e) => {
+                    warn!(table, "kernel table not usable: {e}");
+                    continue;
+                }
+            }
+        }
+        let Some(fib) = tables.get(&table) else {
+            continue;
+        };
         match op {
-            FibOp::Install { prefix, next_hop } => {
-                let Some(gw) = resolver.forwarding(next_hop) else {
+            FibOp::Install {
+                prefix, next_hop, ..
+            } => {
+                let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
                     debug!(%prefix, %next_hop, "not installed: next hop unreachable");
                     let _ = fib.delete(prefix, None).await;
                     continue;
                 };
-                if gw.is_ipv4() != prefix.addr().is_ipv4() && prefix.addr().is_ipv4() {
-                    debug!(%prefix, %gw, "not installed: IPv4 route over an IPv6 next hop");
-                    continue;
-                }
-                if let Err(e) = fib.replace(&FibRoute::via(prefix, gw)).await {
-                    debug!(%prefix, %gw, "kernel route not installed: {e}");
+                // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`, VPNv6 over
+                // an IPv4 core) cannot name an IPv4 gateway: it goes out of the interface
+                // toward it (forwarding needs the label the kernel cannot push anyway).
+                let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
+                    (true, true, Some(i)) => FibRoute::dev(prefix, i),
+                    (true, true, None) => {
+                        debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
+                        continue;
+                    }
+                    _ => FibRoute::via(prefix, gw),
+                };
+                if let Err(e) = fib.replace(&route).await {
+                    debug!(%prefix, %gw, table, "kernel route not installed: {e}");
                 }
             }
-            FibOp::Remove(prefix) => {
+            FibOp::Remove { prefix, .. } => {
                 if let Err(e) = fib.delete(prefix, None).await
                     && e.errno() != Some(3)
                 {
-                    debug!(%prefix, "kernel route not removed: {e}");
+                    debug!(%prefix, table, "kernel route not removed: {e}");
                 }
             }
         }

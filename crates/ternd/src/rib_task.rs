@@ -342,7 +342,7 @@ pub struct RibTask {
     /// Where kernel installs go (`None`: not installing).
     fib: Option<mpsc::Sender<FibOp>>,
     /// Prefixes whose kernel route is to be brought up to date.
-    fib_dirty: (VecDeque<IpNet>, HashSet<IpNet>),
+    fib_dirty: (VecDeque<FibKey>, HashSet<FibKey>),
     /// The routing settings in force.
     routing: Arc<Routing>,
     labels: Labels,
@@ -389,6 +389,12 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
 /// Where a best-path change happened.
 type Domain = Option<String>;
 
+/// A prefix of a domain, for the kernel.
+type FibKey = (Option<String>, IpNet);
+
+/// The first kernel table of VPN instances.
+pub const VRF_TABLE_BASE: u32 = 1000;
+
 impl RibTask {
     /// An empty RIB.
     pub fn new(config: RibConfig) -> RibTask {
@@ -429,8 +435,8 @@ impl RibTask {
         self.adj.has_work() || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
     }
 
-    /// Marks a public prefix for the kernel.
-    fn fib_mark(&mut self, family: Family, prefix: IpNet) {
+    /// Marks a prefix of a domain for the kernel.
+    fn fib_mark(&mut self, vrf: Option<&str>, family: Family, prefix: IpNet) {
         if self.fib.is_none()
             || ![
                 Family::IPV4_UNICAST,
@@ -441,43 +447,61 @@ impl RibTask {
         {
             return;
         }
-        if self.fib_dirty.1.insert(prefix) {
-            self.fib_dirty.0.push_back(prefix);
+        let key = (vrf.map(str::to_string), prefix);
+        if self.fib_dirty.1.insert(key.clone()) {
+            self.fib_dirty.0.push_back(key);
         }
+    }
+
+    /// The kernel table of a VPN instance: 1000 + its rank among the instances by name
+    /// (`ip route show table N`).
+    pub fn vrf_table(&self, vrf: &str) -> Option<u32> {
+        let i = self.vrfs.keys().position(|v| v == vrf)?;
+        u32::try_from(i).ok().map(|i| VRF_TABLE_BASE + i)
     }
 
     /// Sends the dirty prefixes' current state to the installer while it has room: the best
     /// route learned from a peer (unicast, else labeled unicast) via its next hop, or removal
     /// (none, or a local route the kernel already has).
     fn flush_fib(&mut self) -> bool {
-        let Some(tx) = &self.fib else {
+        let Some(tx) = self.fib.clone() else {
             return false;
         };
         let mut progress = false;
-        while let Some(prefix) = self.fib_dirty.0.front().copied() {
+        while let Some((vrf, prefix)) = self.fib_dirty.0.front().cloned() {
             let Ok(permit) = tx.try_reserve() else {
                 break;
             };
             self.fib_dirty.0.pop_front();
-            self.fib_dirty.1.remove(&prefix);
+            self.fib_dirty.1.remove(&(vrf.clone(), prefix));
             let key = RouteKey::new(prefix);
             let family = if prefix.addr().is_ipv6() {
                 Family::IPV6_UNICAST
             } else {
                 Family::IPV4_UNICAST
             };
-            let best = self
-                .rib
+            let (rib, table) = match vrf.as_deref() {
+                None => (&self.rib, tern_fib::MAIN_TABLE),
+                Some(v) => match (self.vrfs.get(v), self.vrf_table(v)) {
+                    (Some(x), Some(t)) => (&x.rib, t),
+                    _ => continue,
+                },
+            };
+            let best = rib
                 .best(family, &key)
                 .or_else(|| {
-                    (family == Family::IPV4_UNICAST)
-                        .then(|| self.rib.best(Family::IPV4_LABELED, &key))
+                    (family == Family::IPV4_UNICAST && vrf.is_none())
+                        .then(|| rib.best(Family::IPV4_LABELED, &key))
                         .flatten()
                 })
                 .filter(|b| b.peer != PeerId::LOCAL);
-            let op = match best.and_then(|b| self.rib.attr_set(b.attrs).next_hop.addr()) {
-                Some(next_hop) => FibOp::Install { prefix, next_hop },
-                None => FibOp::Remove(prefix),
+            let op = match best.and_then(|b| rib.attr_set(b.attrs).next_hop.addr()) {
+                Some(next_hop) => FibOp::Install {
+                    table,
+                    prefix,
+                    next_hop,
+                },
+                None => FibOp::Remove { table, prefix },
             };
             permit.send(op);
             progress = true;
@@ -521,7 +545,20 @@ impl RibTask {
                 Family::IPV4_LABELED,
             ] {
                 for (key, _) in self.rib.loc_rib(family) {
-                    self.fib_mark(family, key.prefix);
+                    self.fib_mark(None, family, key.prefix);
+                }
+            }
+            let names: Vec<String> = self.vrfs.keys().cloned().collect();
+            for v in names {
+                for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
+                    let keys: Vec<RouteKey> = self
+                        .vrfs
+                        .get(&v)
+                        .map(|x| x.rib.loc_rib(family).into_iter().map(|(k, _)| k).collect())
+                        .unwrap_or_default();
+                    for k in keys {
+                        self.fib_mark(Some(&v), family, k.prefix);
+                    }
                 }
             }
         }
@@ -771,10 +808,10 @@ impl RibTask {
                 continue;
             }
             self.export(d.as_deref(), &changes);
+            for c in &changes {
+                self.fib_mark(d.as_deref(), c.family, c.key.prefix);
+            }
             if d.is_none() {
-                for c in &changes {
-                    self.fib_mark(c.family, c.key.prefix);
-                }
                 for c in changes.iter().filter(|c| c.new.is_none()) {
                     let unicast = self.rib.best(Family::IPV4_UNICAST, &c.key).is_some();
                     let labeled = self.rib.best(Family::IPV4_LABELED, &c.key).is_some();

@@ -310,6 +310,20 @@ fn vpn_routes_cross_between_ternd_and_frr() {
         assert_eq!(r["valid"], true, "{r}");
         assert_eq!(r["best"], true, "{r}");
     }
+    // vpn1's selected IPv4 route from FRR is in vpn1's kernel table (1000, the first
+    // instance's), via FRR. (The IPv6 one would go out of the link, which has IPv6 disabled
+    // here; the vendor examples in tern lab show that case.)
+    let t_ns = &l.namespaces[0];
+    let installed = wait_for(Duration::from_secs(10), || {
+        t_ns.sh("ip -4 route show table 1000 proto 186")
+            .contains(&format!("{F4} via 10.0.0.2"))
+    });
+    assert!(
+        installed,
+        "vpn1's kernel table: {}{}",
+        t_ns.sh("ip -4 route show table 1000"),
+        t_ns.sh("ip -6 route show table 1000")
+    );
     // vpn1 also holds its own direct routes, not FRR's copies of them.
     for (inst, prefix) in [(INST4, T4), (INST6, T6)] {
         let r = row(&table(&l.t, inst), None, prefix).unwrap();
