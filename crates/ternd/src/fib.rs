@@ -261,13 +261,13 @@ async fn install_task(fib: Fib, mut rx: mpsc::Receiver<FibOp>, resolver: Resolve
         let table = match &op {
             FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
         };
-        if !tables.contains_key(&table) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(table) {
             match Fib::new(table) {
                 Ok(f) => {
                     if let Err(e) = f.flush_stale().await {
                         debug!(table, "flushing a VPN instance table: {e}");
                     }
-                    tables.insert(table, f);
+                    slot.insert(f);
                 }
                 Err(e) => {
                     warn!(table, "kernel table not usable: {e}");
