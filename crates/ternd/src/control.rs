@@ -22,6 +22,7 @@
 //!
 //! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -718,8 +719,37 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
                 display::peers(rid, asn, &all)
             }
         }
-        ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"]
-        | ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
+        ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"] => {
+            // Public peers of the VPN family, then the PE–CE peers of each instance (VRP's
+            // "Peer of IPv4-family for vpn instance" section).
+            let public: Vec<PeerStatus> = family(fam)
+                .into_iter()
+                .filter(|p| p.vrf.is_none())
+                .collect();
+            let want = if *fam == "vpnv6" {
+                "ipv6-unicast"
+            } else {
+                "ipv4-unicast"
+            };
+            let mut vrfs: BTreeMap<String, Vec<PeerStatus>> = BTreeMap::new();
+            for p in all
+                .iter()
+                .filter(|p| p.configured_families.iter().any(|f| f == want))
+            {
+                if let Some(v) = &p.vrf {
+                    vrfs.entry(v.clone()).or_default().push(p.clone());
+                }
+            }
+            if json {
+                let mut every = public.clone();
+                every.extend(vrfs.values().flatten().cloned());
+                to_json(&every)
+            } else {
+                let afi = if *fam == "vpnv6" { "IPv6" } else { "IPv4" };
+                display::vpn_peers(rid, asn, &public, afi, &vrfs)
+            }
+        }
+        ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
             let sel = family(fam);
             if json {
                 to_json(&sel)

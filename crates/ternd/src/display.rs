@@ -54,20 +54,56 @@ pub fn peers(router_id: Option<Ipv4Addr>, local_as: Option<u32>, peers: &[PeerSt
         "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv"
     );
     for p in peers {
-        let _ = writeln!(
-            o,
-            "  {:<15} 4 {:>11} {:>8} {:>8} {:>5} {:>8} {:>11} {:>8}",
-            p.addr.to_string(),
-            p.remote_as,
-            p.received.total,
-            p.sent.total,
-            0,
-            updown(p.since),
-            p.state,
-            p.prefixes_total()
-        );
+        let _ = writeln!(o, "{}", peer_row(p));
     }
     o
+}
+
+/// `display bgp vpnv4|vpnv6 all peer`: the public peers, then each VPN instance's.
+pub fn vpn_peers(
+    router_id: Option<Ipv4Addr>,
+    local_as: Option<u32>,
+    public: &[PeerStatus],
+    afi: &str,
+    vrfs: &std::collections::BTreeMap<String, Vec<PeerStatus>>,
+) -> String {
+    let every: Vec<PeerStatus> = public
+        .iter()
+        .chain(vrfs.values().flatten())
+        .cloned()
+        .collect();
+    let mut o = peers(router_id, local_as, &every);
+    if !vrfs.is_empty() {
+        // Keep the public rows in the table above; list the instances' after their heading.
+        let head_len = o.lines().count() - (every.len() - public.len());
+        let mut lines: Vec<String> = o.lines().take(head_len).map(str::to_string).collect();
+        lines.push(String::new());
+        lines.push(format!("  Peer of {afi}-family for vpn instance :"));
+        for (v, ps) in vrfs {
+            lines.push(String::new());
+            lines.push(format!("  VPN-Instance {v} :"));
+            for p in ps {
+                lines.push(peer_row(p));
+            }
+        }
+        o = lines.join("\n");
+        o.push('\n');
+    }
+    o
+}
+
+fn peer_row(p: &PeerStatus) -> String {
+    format!(
+        "  {:<15} 4 {:>11} {:>8} {:>8} {:>5} {:>8} {:>11} {:>8}",
+        p.addr.to_string(),
+        p.remote_as,
+        p.received.total,
+        p.sent.total,
+        0,
+        updown(p.since),
+        p.state,
+        p.prefixes_total()
+    )
 }
 
 fn family_title(f: &str) -> String {
@@ -250,6 +286,47 @@ pub fn log_info(addr: IpAddr, p: &PeerStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vpn_peers_list_instance_peers_under_their_instance() {
+        let mk = |a: &str, asn: u32, vrf: Option<&str>| PeerStatus {
+            addr: a.parse().unwrap(),
+            remote_as: asn,
+            ebgp: true,
+            state: "Established".into(),
+            since: None,
+            reason: None,
+            last_error: None,
+            negotiated: None,
+            configured_families: vec![],
+            vrf: vrf.map(str::to_string),
+            received: Default::default(),
+            sent: Default::default(),
+            prefixes: Default::default(),
+            up_count: 1,
+            log: vec![],
+            local: None,
+            remote: None,
+            md5: false,
+            configured_hold: 180,
+            configured_keepalive: 60,
+        };
+        let public = vec![mk("4.4.4.9", 200, None)];
+        let mut vrfs = std::collections::BTreeMap::new();
+        vrfs.insert(
+            "vpn1".to_string(),
+            vec![mk("2001:db8:1::1", 65001, Some("vpn1"))],
+        );
+        let t = vpn_peers(None, Some(100), &public, "IPv6", &vrfs);
+        assert!(t.contains(" Total number of peers : 2\n"), "{t}");
+        let lines: Vec<&str> = t.lines().collect();
+        let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+        assert!(
+            pos("4.4.4.9") < pos("Peer of IPv6-family for vpn instance :"),
+            "{t}"
+        );
+        assert!(pos("VPN-Instance vpn1 :") < pos("2001:db8:1::1"), "{t}");
+    }
 
     #[test]
     fn civil_dates() {

@@ -87,6 +87,7 @@ pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
         last_error: None,
         negotiated: None,
         configured_families: family_names(&spec.families),
+        vrf: spec.vrf.clone(),
         received: MsgCounts::default(),
         sent: MsgCounts::default(),
         prefixes: BTreeMap::new(),

@@ -97,6 +97,8 @@ pub struct PeerStatus {
     pub negotiated: Option<NegotiatedView>,
     /// Families configured.
     pub configured_families: Vec<String>,
+    /// The VPN instance of a PE–CE session (`None`: public).
+    pub vrf: Option<String>,
     /// Messages received.
     pub received: MsgCounts,
     /// Messages sent.
