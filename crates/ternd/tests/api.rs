@@ -123,7 +123,14 @@ fn a_management_session_over_the_api() {
     let tokens: Vec<&str> = h.items.iter().map(|i| i.token.as_str()).collect();
     assert_eq!(
         tokens,
-        ["bgp", "configuration", "current-configuration", "this"]
+        [
+            "bgp",
+            "configuration",
+            "current-configuration",
+            "ip",
+            "ipv6",
+            "this"
+        ]
     );
     // `display this` (in the BGP view): the candidate's block of the current view, with
     // the uncommitted peer.
