@@ -19,6 +19,10 @@
 //!   gets, for every prefix another router advertises and it does not have itself, a route
 //!   through the first hop of a shortest path (by hop count) to the nearest advertiser.
 //!   Ties go to the advertiser, then the neighbour, whose node name sorts first.
+//! - **`import-route bgp`** in an `ospf` process: the plan lists, for each such router and
+//!   process, every other router of its domain with its first hop toward it (the same
+//!   shortest paths); the BGP routes themselves are known only while the lab runs, and
+//!   [`super::igp`] redistributes them.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -51,6 +55,36 @@ pub struct Plan {
     pub domains: Vec<Vec<String>>,
     /// What the lab does not emulate, said once.
     pub notes: Vec<String>,
+    /// Routers whose `ospf` process has `import-route bgp`, with where the routes go.
+    pub import_bgp: Vec<ImportBgp>,
+}
+
+/// An `ospf` process with `import-route bgp`: the BGP routes in its router's kernel are
+/// redistributed into the process's domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportBgp {
+    /// The redistributing router.
+    pub node: String,
+    /// Its OSPF process.
+    pub process: u32,
+    /// Every other router of the domain, nearest first (then by name).
+    pub targets: Vec<ImportTarget>,
+}
+
+/// A router that receives what an `import-route bgp` router redistributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportTarget {
+    /// Node name.
+    pub node: String,
+    /// The first hop toward the redistributing router (its address on the link).
+    pub via: Ipv4Addr,
+    /// The local kernel interface toward it.
+    pub dev: String,
+    /// Hops to the redistributing router.
+    pub hops: u32,
+    /// The prefixes it holds itself or from the IGP stand-in: an external route does not
+    /// replace those (connected and intra-area routes are preferred to it).
+    pub holds: Vec<Ipv4Net>,
 }
 
 /// One router.
@@ -268,6 +302,8 @@ struct Ospf {
     networks: Vec<(u32, Ipv4Addr, Ipv4Addr, Ipv4Addr)>,
     /// `silent-interface IF`: canonical interface names.
     silent: BTreeSet<String>,
+    /// Processes with `import-route bgp`.
+    import_bgp: BTreeSet<u32>,
 }
 
 fn ospf_of(r: &Router, notes: &mut Vec<String>) -> Ospf {
@@ -292,6 +328,17 @@ fn ospf_of(r: &Router, notes: &mut Vec<String>) -> Ospf {
             (None, ["silent-interface", ifname]) => {
                 if let Some(n) = tern_config::value::canonical_ifname(ifname) {
                     o.silent.insert(n);
+                }
+            }
+            (None, ["import-route", "bgp", rest @ ..]) => {
+                o.import_bgp.insert(process);
+                if !rest.is_empty() {
+                    notes.push(format!(
+                        "{}: `ospf {process}` `import-route bgp`: `{}` is not applied (every \
+                         BGP route in its kernel is redistributed)",
+                        r.name,
+                        rest.join(" ")
+                    ));
                 }
             }
             (None, ["import-route", proto, ..]) => notes.push(format!(
@@ -612,6 +659,9 @@ fn igp(plan: &mut Plan, ospf: &[Ospf]) {
     }
     // Shortest paths from each vertex; routes to what the others advertise.
     let mut routes: Vec<Vec<IgpRoute>> = vec![Vec::new(); plan.nodes.len()];
+    // `import-route bgp` vertices: (node, first hop, local kernel interface, hops) of each
+    // vertex that reaches them.
+    let mut towards: BTreeMap<V, Vec<(usize, Ipv4Addr, String, u32)>> = BTreeMap::new();
     for &src in &vertices {
         // Distance and first hop of every vertex reachable from src.
         let mut first: BTreeMap<V, (u32, Option<(Ipv4Addr, String)>)> = BTreeMap::new();
@@ -634,6 +684,12 @@ fn igp(plan: &mut Plan, ospf: &[Ospf]) {
             let Some((via, dev)) = hop else { continue };
             if v.0 == src.0 {
                 continue;
+            }
+            if ospf[v.0].import_bgp.contains(&v.1) {
+                towards
+                    .entry(*v)
+                    .or_default()
+                    .push((src.0, *via, dev.clone(), *d));
             }
             for p in adverts.get(v).into_iter().flatten() {
                 if own.contains(p) {
@@ -661,6 +717,36 @@ fn igp(plan: &mut Plan, ospf: &[Ospf]) {
         r.sort_by(|a, b| (a.prefix, a.hops, &a.from).cmp(&(b.prefix, b.hops, &b.from)));
         r.dedup_by(|a, b| a.prefix == b.prefix);
         plan.nodes[n].routes = r;
+    }
+    for (n, o) in ospf.iter().enumerate() {
+        for &p in &o.import_bgp {
+            let mut ts = towards.remove(&(n, p)).unwrap_or_default();
+            // A router with several processes in the domain: its nearest one.
+            ts.sort_by(|a, b| {
+                (a.3, &plan.nodes[a.0].name, a.1).cmp(&(b.3, &plan.nodes[b.0].name, b.1))
+            });
+            ts.dedup_by(|a, b| a.0 == b.0);
+            let targets = ts
+                .into_iter()
+                .map(|(t, via, dev, hops)| {
+                    let node = &plan.nodes[t];
+                    let mut holds: BTreeSet<Ipv4Net> = connected_v4(node);
+                    holds.extend(node.routes.iter().map(|r| r.prefix));
+                    ImportTarget {
+                        node: node.name.clone(),
+                        via,
+                        dev,
+                        hops,
+                        holds: holds.into_iter().collect(),
+                    }
+                })
+                .collect();
+            plan.import_bgp.push(ImportBgp {
+                node: plan.nodes[n].name.clone(),
+                process: p,
+                targets,
+            });
+        }
     }
 }
 
@@ -756,6 +842,28 @@ mod tests {
             .loopbacks
             .iter()
             .map(|l| l.addr.to_string())
+            .collect()
+    }
+
+    /// The `import-route bgp` routers and their targets, a line per target.
+    fn imports(p: &Plan) -> Vec<String> {
+        p.import_bgp
+            .iter()
+            .flat_map(|i| {
+                i.targets.iter().map(move |t| {
+                    format!(
+                        "{} ospf {} -> {} via {} dev {} ({} hop{}) holds {}",
+                        i.node,
+                        i.process,
+                        t.node,
+                        t.via,
+                        t.dev,
+                        t.hops,
+                        if t.hops == 1 { "" } else { "s" },
+                        list(&t.holds).replace(',', "")
+                    )
+                })
+            })
             .collect()
     }
 
@@ -875,9 +983,18 @@ mod tests {
             routes(&p, "ASBR2"),
             ["4.4.4.9/32 via 10.162.1.2 dev ge0-1-0 (PE2, 1 hop)"]
         );
-        // The ASBRs' `import-route bgp` into OSPF is said not to be emulated.
-        assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
-        assert!(p.notes[0].starts_with("ASBR1: `ospf 1` `import-route bgp`"));
+        // The ASBRs' `import-route bgp`: each one's PE gets what it redistributes, through
+        // the PE–ASBR link; the PE's own subnets and stand-in routes are not overridden.
+        assert!(p.notes.is_empty(), "{:?}", p.notes);
+        assert_eq!(
+            imports(&p),
+            [
+                "ASBR1 ospf 1 -> PE1 via 172.16.1.1 dev ge0-1-0 (1 hop) holds 1.1.1.9/32 \
+                 2.2.2.9/32 172.16.1.0/24",
+                "ASBR2 ospf 1 -> PE2 via 10.162.1.1 dev ge0-2-0 (1 hop) holds 3.3.3.9/32 \
+                 4.4.4.9/32 10.162.1.0/24",
+            ]
+        );
     }
 
     #[test]
@@ -919,6 +1036,16 @@ mod tests {
         assert_eq!(
             routes(&p, "PE2"),
             ["3.3.3.9/32 via 10.162.1.1 dev ge0-1-0 (ASBR2, 1 hop)"]
+        );
+        assert!(p.notes.is_empty(), "{:?}", p.notes);
+        assert_eq!(
+            imports(&p),
+            [
+                "ASBR1 ospf 1 -> PE1 via 172.16.1.1 dev ge0-1-0 (1 hop) holds 1.1.1.9/32 \
+                 2.2.2.9/32 10.1.1.0/24 172.16.1.0/24",
+                "ASBR2 ospf 1 -> PE2 via 10.162.1.1 dev ge0-1-0 (1 hop) holds 3.3.3.9/32 \
+                 4.4.4.9/32 10.2.1.0/24 10.162.1.0/24",
+            ]
         );
     }
 
@@ -1060,7 +1187,8 @@ mod tests {
             "C",
             &[(GE1, &v4("10.0.2.2")), (GE2, &v4("10.0.3.1"))],
             "9.0.0.3",
-            &area0(&["10.0.2.0", "10.0.3.0", "9.0.0.0"]),
+            &area0(&["10.0.2.0", "10.0.3.0", "9.0.0.0"])
+                .replace("ospf 1\n", "ospf 1\n import-route bgp\n"),
         );
         let d = router(
             "D",
@@ -1108,6 +1236,16 @@ mod tests {
         );
         assert!(routes(&p, "E").is_empty());
         assert!(routes(&p, "F").is_empty());
+        // C's `import-route bgp` reaches A, B and D by their first hops toward C; not E
+        // (another area) nor F (silent).
+        let imports = imports(&p);
+        assert_eq!(imports.len(), 3, "{imports:?}");
+        assert!(imports[0].starts_with(
+            "C ospf 1 -> B via 10.0.2.2 dev ge0-2-0 (1 hop) holds 9.0.0.1/32 9.0.0.2/32"
+        ));
+        assert!(imports[1].starts_with("C ospf 1 -> D via 10.0.3.1 dev ge0-1-0 (1 hop)"));
+        assert!(imports[2].starts_with("C ospf 1 -> A via 10.0.1.2 dev ge0-1-0 (2 hops)"));
+        assert!(p.notes.is_empty(), "{:?}", p.notes);
     }
 
     #[test]
