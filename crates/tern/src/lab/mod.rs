@@ -4,11 +4,13 @@
 //! - [`topology`]: the plan, pure (nodes, links, loopbacks, kernel interface names, the
 //!   routes that stand in for the IGP);
 //! - [`netns`]: carrying it out with `ip`, and taking it down;
-//! - [`state`]: the state directory that `down`, `status` and `exec` read.
+//! - [`state`]: the state directory that `down`, `status` and `exec` read;
+//! - [`igp`]: `import-route bgp` into the stand-in, the loop `tern lab igp` runs.
 //!
 //! `up` checks everything it can before touching the kernel (root, the files, the plan, the
 //! ternd binary), removes what an earlier run of the same lab left, builds, starts the
-//! daemons, then waits for every configured BGP peer to be Established.
+//! daemons (and `tern lab igp` when a router has `import-route bgp`), then waits for every
+//! configured BGP peer to be Established.
 
 /// Prints a line to standard output, ignoring a closed pipe (`tern lab up DIR | head` must
 /// not stop `up` half-way).
@@ -19,6 +21,7 @@ macro_rules! say {
     }};
 }
 
+pub mod igp;
 pub mod netns;
 pub mod state;
 mod summary;
@@ -69,6 +72,13 @@ pub enum LabCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Redistribute the BGP routes of routers with `import-route bgp` in an `ospf` process
+    /// into their OSPF domain, until the lab is down (`up` starts it in the background).
+    Igp {
+        /// The lab (default: the only one up).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Run command lines on one router's ternd, as `tern -c` (no line: the interactive
     /// shell).
     Exec {
@@ -106,6 +116,9 @@ pub fn run(cmd: LabCommand) -> ExitCode {
         } => up(&dir, name, ternd, Duration::from_secs(timeout), wait),
         LabCommand::Down { name } => down(name),
         LabCommand::Status { name } => status(name),
+        LabCommand::Igp { name } => need_root("tern lab igp")
+            .and_then(|()| which_lab(name))
+            .and_then(|lab| igp::run(&lab)),
         LabCommand::Exec {
             name,
             json,
@@ -331,6 +344,9 @@ fn up(
             }
         }
     }
+    if !st.import_bgp.is_empty() {
+        start_igp(&mut st)?;
+    }
     st.save()?;
     // Every control socket, or a daemon that stopped.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -377,7 +393,7 @@ fn up(
     if wait == Wait::None {
         return Ok(true);
     }
-    let ok = converge(&st, timeout);
+    let ok = converge(&st, timeout, &mut IgpLog::new(&st));
     if ok {
         summary::print(&st);
     }
@@ -388,6 +404,75 @@ fn up(
         );
     }
     Ok(ok)
+}
+
+/// Starts `tern lab igp` for the lab in the background; says what it redistributes.
+fn start_igp(st: &mut LabState) -> Result<(), String> {
+    let tern = std::env::current_exe().map_err(|e| format!("the tern binary: {e}"))?;
+    let argv: Vec<String> = [
+        tern.to_string_lossy().as_ref(),
+        "lab",
+        "igp",
+        "--name",
+        &st.lab,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let log = state::igp_log(&st.lab);
+    match netns::spawn_here(&argv, &log) {
+        Ok(c) => st.igp_pid = Some(c.id()),
+        Err(e) => {
+            let _ = teardown(&st.lab);
+            return Err(format!("tern lab igp: {e} (everything made was removed)"));
+        }
+    }
+    let who: Vec<String> = st
+        .import_bgp
+        .iter()
+        .map(|i| format!("{} (ospf {})", i.node, i.process))
+        .collect();
+    say!(
+        "import-route bgp: {} redistribute the BGP routes in their kernel into their OSPF \
+         domain; `tern lab igp` (process {}, log {}) installs them on the domain's other \
+         routers (proto ospf, metric 1) and follows them every {} ms while the lab is up",
+        who.join(", "),
+        st.igp_pid.unwrap_or_default(),
+        log.display(),
+        igp::POLL.as_millis()
+    );
+    Ok(())
+}
+
+/// What `tern lab igp` printed since the last look.
+struct IgpLog {
+    path: Option<PathBuf>,
+    read: usize,
+}
+
+impl IgpLog {
+    fn new(st: &LabState) -> IgpLog {
+        IgpLog {
+            path: st.igp_pid.map(|_| state::igp_log(&st.lab)),
+            read: 0,
+        }
+    }
+
+    /// The complete lines added since the last call.
+    fn lines(&mut self) -> Vec<String> {
+        let Some(t) = self.path.as_ref().and_then(|p| std::fs::read(p).ok()) else {
+            return Vec::new();
+        };
+        let Some(end) = t.iter().rposition(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        if end < self.read {
+            return Vec::new();
+        }
+        let new = String::from_utf8_lossy(&t[self.read..=end]).into_owned();
+        self.read = end + 1;
+        new.lines().map(str::to_owned).collect()
+    }
 }
 
 /// The last `n` lines of a file.
@@ -450,7 +535,7 @@ fn peers(n: &state::NodeState) -> Result<Vec<PeerView>, String> {
 
 /// Waits for every router's peers to be Established, printing a line per router whenever
 /// its count changes; on timeout lists the sessions still down.
-fn converge(st: &LabState, timeout: Duration) -> bool {
+fn converge(st: &LabState, timeout: Duration, igp: &mut IgpLog) -> bool {
     say!(
         "waiting for BGP: every configured peer Established (timeout {} s)",
         timeout.as_secs()
@@ -458,6 +543,9 @@ fn converge(st: &LabState, timeout: Duration) -> bool {
     let start = Instant::now();
     let mut last: Vec<Option<String>> = vec![None; st.nodes.len()];
     loop {
+        for line in igp.lines() {
+            say!("  [{:>3} s] {line}", start.elapsed().as_secs());
+        }
         let mut all = true;
         let mut down: Vec<String> = Vec::new();
         let mut sessions = 0;
@@ -556,6 +644,12 @@ fn teardown(lab: &str) -> Result<(usize, usize), String> {
                 .filter_map(|n| n.pid)
                 .filter(|&p| netns::alive(p) && netns::cmdline(p).contains(&mark)),
         );
+    }
+    if let Some(p) = st.as_ref().and_then(|s| s.igp_pid) {
+        let c = netns::cmdline(p);
+        if netns::alive(p) && c.trim_end().ends_with(&format!(" lab igp --name {lab}")) {
+            pids.insert(p);
+        }
     }
     pids.remove(&std::process::id());
     let pids: Vec<u32> = pids.into_iter().collect();
@@ -659,6 +753,56 @@ fn status(name: Option<String>) -> Result<bool, String> {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+    }
+    if !st.import_bgp.is_empty() {
+        let running = match st.igp_pid {
+            Some(p) if netns::alive(p) => format!("`tern lab igp` runs (process {p})"),
+            Some(p) => format!("`tern lab igp` (process {p}) is not running"),
+            None => "`tern lab igp` was not started".into(),
+        };
+        say!(
+            "import-route bgp: {running}, log {}",
+            state::igp_log(&lab).display()
+        );
+        for i in &st.import_bgp {
+            say!(
+                "  {} (ospf {}) -> {}",
+                i.node,
+                i.process,
+                i.targets
+                    .iter()
+                    .map(|t| t.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+        let targets: BTreeSet<(&str, &str)> = st
+            .import_bgp
+            .iter()
+            .flat_map(|i| {
+                i.targets
+                    .iter()
+                    .map(|t| (t.node.as_str(), t.netns.as_str()))
+            })
+            .collect();
+        for (node, ns) in targets {
+            let routes = netns::run(
+                "ip",
+                &[
+                    "-n",
+                    ns,
+                    "-4",
+                    "route",
+                    "show",
+                    "proto",
+                    &igp::PROTOCOL.to_string(),
+                ],
+            )
+            .unwrap_or_default();
+            for r in routes.lines() {
+                say!("  {node}: {}", r.trim());
+            }
+        }
     }
     for note in &st.notes {
         say!("note: {note}");

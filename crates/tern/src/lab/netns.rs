@@ -205,20 +205,34 @@ pub fn build(lab: &str, plan: &Plan, say: &mut dyn FnMut(String)) -> Result<(), 
 /// Ctrl-C at the terminal), output to `log`; its process ID (`ip netns exec` execs the
 /// command, so this is the daemon's).
 pub fn spawn(ns: &str, argv: &[String], log: &Path) -> Result<std::process::Child, String> {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns]).args(argv);
+    detached(cmd, log).map_err(|e| format!("ip netns exec {ns}: {e}"))
+}
+
+/// Starts `argv` here (in `tern`'s own namespace) as [`spawn`] does in a lab's.
+pub fn spawn_here(argv: &[String], log: &Path) -> Result<std::process::Child, String> {
+    let [prog, args @ ..] = argv else {
+        return Err("nothing to start".into());
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
+    detached(cmd, log).map_err(|e| format!("{prog}: {e}"))
+}
+
+/// Spawns `cmd` in a process group of its own, no input, output to `log`.
+fn detached(mut cmd: Command, log: &Path) -> Result<std::process::Child, String> {
     use std::os::unix::process::CommandExt;
     let f = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let e = f
         .try_clone()
         .map_err(|e| format!("{}: {e}", log.display()))?;
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(argv)
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(f)
         .stderr(e)
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("ip netns exec {ns}: {e}"))
+        .map_err(|e| e.to_string())
 }
 
 /// The processes in a namespace.

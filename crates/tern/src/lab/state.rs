@@ -7,6 +7,7 @@
 //!   <node>/ternd.sock           ternd's control socket
 //!   <node>/ternd.log            ternd's standard output and error
 //!   <node>/state/               ternd's --state-dir (commit history)
+//!   igp.log                     `tern lab igp`'s output (labs with `import-route bgp`)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::netns::ns_name;
-use super::topology::{LinkKind, Plan};
+use super::topology::{ImportBgp, LinkKind, Plan};
 
 /// The directory holding every lab's state: `$TERN_LAB_DIR`, else `/run/tern-lab`.
 pub fn root() -> PathBuf {
@@ -44,6 +45,11 @@ pub fn labs() -> Vec<String> {
 
 const FILE: &str = "lab.json";
 
+/// `tern lab igp`'s log in a lab's state directory.
+pub fn igp_log(lab: &str) -> PathBuf {
+    dir(lab).join("igp.log")
+}
+
 /// What `up` made.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LabState {
@@ -63,6 +69,64 @@ pub struct LabState {
     pub domains: Vec<Vec<String>>,
     /// What is not emulated.
     pub notes: Vec<String>,
+    /// `ospf` processes with `import-route bgp`, and where their routes go.
+    #[serde(default)]
+    pub import_bgp: Vec<ImportBgpState>,
+    /// The `tern lab igp` process that redistributes them, once started.
+    #[serde(default)]
+    pub igp_pid: Option<u32>,
+}
+
+/// A router whose `ospf` process has `import-route bgp`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportBgpState {
+    /// The redistributing router.
+    pub node: String,
+    /// Its namespace.
+    pub netns: String,
+    /// The OSPF process.
+    pub process: u32,
+    /// The other routers of the domain, nearest first.
+    pub targets: Vec<ImportTargetState>,
+}
+
+/// A router that gets the redistributed routes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ImportTargetState {
+    /// Node name.
+    pub node: String,
+    /// Its namespace.
+    pub netns: String,
+    /// The first hop toward the redistributing router.
+    pub via: String,
+    /// The kernel interface toward it.
+    pub dev: String,
+    /// Hops to it.
+    pub hops: u32,
+    /// Prefixes it holds itself or from the IGP stand-in (not replaced).
+    pub holds: Vec<String>,
+}
+
+impl ImportBgpState {
+    fn new(lab: &str, i: &ImportBgp) -> ImportBgpState {
+        ImportBgpState {
+            node: i.node.clone(),
+            netns: ns_name(lab, &i.node),
+            process: i.process,
+            targets: i
+                .targets
+                .iter()
+                .map(|t| ImportTargetState {
+                    node: t.node.clone(),
+                    netns: ns_name(lab, &t.node),
+                    via: t.via.to_string(),
+                    dev: t.dev.clone(),
+                    hops: t.hops,
+                    holds: t.holds.iter().map(ToString::to_string).collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One router.
@@ -176,6 +240,12 @@ impl LabState {
             links,
             domains: plan.domains.clone(),
             notes: plan.notes.clone(),
+            import_bgp: plan
+                .import_bgp
+                .iter()
+                .map(|i| ImportBgpState::new(lab, i))
+                .collect(),
+            igp_pid: None,
         }
     }
 
