@@ -18,10 +18,12 @@
 //! ternd` into this test's target directory and profile), since `cargo test -p tern` alone
 //! does not build another package's binaries.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{alive, ternd, text};
 use serde_json::Value;
 
 const R1: &str = "#
@@ -91,39 +93,6 @@ bgp 200
 #
 return
 ";
-
-/// The ternd binary, built once for this test binary.
-fn ternd() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let tern = PathBuf::from(env!("CARGO_BIN_EXE_tern"));
-        let profile_dir = tern.parent().expect("profile directory");
-        let target_dir = profile_dir.parent().expect("target directory");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "-p", "ternd", "--bin", "ternd", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        match profile_dir.file_name().and_then(|s| s.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some(p) => {
-                cmd.args(["--profile", p]);
-            }
-            None => {}
-        }
-        let out = cmd.output().expect("cargo build -p ternd");
-        assert!(
-            out.status.success(),
-            "cargo build -p ternd: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join("ternd");
-        assert!(bin.exists(), "{} was not built", bin.display());
-        bin
-    })
-}
 
 /// A lab of the three routers with a name and state directory of its own; `down` on drop.
 struct Lab {
@@ -208,14 +177,7 @@ impl Lab {
     }
 
     fn namespaces(&self) -> Vec<String> {
-        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        let prefix = format!("tern-{}-", self.name);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .filter(|n| n.starts_with(&prefix))
-            .map(str::to_owned)
-            .collect()
+        common::namespaces(&format!("tern-{}-", self.name))
     }
 
     /// Nothing of the lab is left: namespaces, veths, daemons, state.
@@ -225,14 +187,9 @@ impl Lab {
             assert!(!alive(*pid), "{node}'s ternd {pid} still runs");
         }
         let mark = self.state_dir().to_string_lossy().into_owned();
-        for p in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
-            let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        for (pid, cmd) in common::processes() {
             assert!(
-                !(cmd.contains("ternd") && cmd.contains(&mark) && alive(pid)),
+                !(cmd.contains("ternd") && cmd.contains(&mark)),
                 "a ternd of the lab still runs: {pid} {cmd}"
             );
         }
@@ -255,22 +212,6 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(base);
         }
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .and_then(|(_, r)| r.split_whitespace().next())
-            .is_some_and(|st| st != "Z" && st != "X")
-    })
 }
 
 #[test]
