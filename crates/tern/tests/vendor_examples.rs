@@ -473,6 +473,61 @@ fn option_c(c: &mut Checks, o: &OptionC) {
             );
         }
     }
+    if o.v6 && o.solution == Solution::One {
+        ebgp_max_hop_negative_path(c);
+    }
+}
+
+/// The negative path on the running lab (issue: `undo peer 4.4.4.9 ebgp-max-hop` and `commit`
+/// on PE1 bring the PE–PE session down and `display bgp peer` says why; `rollback
+/// configuration` brings it back).
+fn ebgp_max_hop_negative_path(c: &mut Checks) {
+    let exec = |lab: &Lab, lines: &[&str]| -> Result<String, String> {
+        let mut args = vec!["lab", "exec", "--name", &lab.name, "PE1"];
+        args.extend_from_slice(lines);
+        let out = lab.tern(&args);
+        let t = text(&out);
+        if out.status.success() { Ok(t) } else { Err(t) }
+    };
+    c.check("PE1: undo peer 4.4.4.9 ebgp-max-hop, commit", |lab| {
+        let t = exec(
+            lab,
+            &[
+                "system-view",
+                "bgp 100",
+                "undo peer 4.4.4.9 ebgp-max-hop",
+                "commit",
+            ],
+        )?;
+        if t.contains("Error") { Err(t) } else { Ok(()) }
+    });
+    c.check(
+        "PE1–PE2 down, display bgp peer says ebgp-max-hop is missing",
+        |lab| {
+            let p = lab.peer("PE1", PE2)?;
+            if p["state"] == "Established" {
+                return Err(format!("still Established: {p}"));
+            }
+            let why = p["reason"].as_str().unwrap_or_default();
+            if !why.contains("not directly connected") || !why.contains("ebgp-max-hop") {
+                return Err(format!("reason: {p}"));
+            }
+            let text = exec(lab, &["display bgp peer 4.4.4.9 verbose"])?;
+            if text.contains("ebgp-max-hop") {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    );
+    c.check("PE1: rollback configuration last 1", |lab| {
+        let t = exec(lab, &["rollback configuration last 1"])?;
+        if t.contains("Error") { Err(t) } else { Ok(()) }
+    });
+    c.check("PE1–PE2 Established again after the rollback", |lab| {
+        let p = lab.peer("PE1", PE2)?;
+        eq("state", p["state"].as_str(), Some("Established"))
+    });
 }
 
 fn option_b_rr(c: &mut Checks) {
