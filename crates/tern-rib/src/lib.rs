@@ -14,7 +14,8 @@
 //! - [`rr`]: route reflection rules (RFC 4456 §6, §7, §8).
 //!
 //! Memory: a path row is 20 octets (peer, path ID, two attribute ids, label); a VPNv4
-//! destination with one path is 48 octets in its hash bucket. See `docs/benchmarks.md`.
+//! destination with one path is 48 octets in a dense vector, found through a hash index of
+//! 5 octets per bucket. See `docs/benchmarks.md`.
 
 #![forbid(unsafe_code)]
 

@@ -315,21 +315,19 @@ impl Env<'_> {
     fn upsert<K: PrefixKey>(&mut self, t: &mut Table<K>, key: K, path: Path) {
         let state = self.state;
         let hash = state.hash_one(key);
-        let d = match t.dests.find_mut(hash, |d| d.key == key) {
-            Some(d) => d,
-            None => t
-                .dests
-                .insert_unique(
-                    hash,
-                    Dest {
-                        key,
-                        best: NO_BEST,
-                        paths: SmallVec::new(),
-                    },
-                    |d| state.hash_one(d.key),
-                )
-                .into_mut(),
+        let i = match t.find_hashed(hash, &key) {
+            Some(i) => i,
+            None => t.insert(
+                state,
+                hash,
+                Dest {
+                    key,
+                    best: NO_BEST,
+                    paths: SmallVec::new(),
+                },
+            ),
         };
+        let Some(d) = t.dests.get_mut(i) else { return };
         let old = self.best_of(d);
         match d
             .paths
@@ -356,11 +354,12 @@ impl Env<'_> {
         peer: PeerId,
         path_id: u32,
     ) -> bool {
-        let hash = self.state.hash_one(key);
-        let Ok(mut entry) = t.dests.find_entry(hash, |d| d.key == key) else {
+        let Some(at) = t.find(self.state, &key) else {
             return false;
         };
-        let d = entry.get_mut();
+        let Some(d) = t.dests.get_mut(at) else {
+            return false;
+        };
         let Some(i) = d
             .paths
             .iter()
@@ -381,7 +380,7 @@ impl Env<'_> {
                     new: None,
                 });
             }
-            entry.remove();
+            t.remove_at(self.state, at);
         } else {
             self.reselect(d, old);
         }
@@ -391,19 +390,21 @@ impl Env<'_> {
     /// Removes every path of `peer` (all path IDs) from the table.
     fn remove_peer<K: PrefixKey>(&mut self, t: &mut Table<K>, peer: PeerId) -> usize {
         let mut removed = 0usize;
-        t.dests.retain(|d| {
+        let mut i = 0;
+        while let Some(d) = t.dests.get_mut(i) {
             if !d.paths.iter().any(|p| p.peer == peer) {
-                return true;
+                i = i.saturating_add(1);
+                continue;
             }
             let old = self.best_of(d);
-            let mut i = 0;
-            while let Some(p) = d.paths.get(i).copied() {
+            let mut j = 0;
+            while let Some(p) = d.paths.get(j).copied() {
                 if p.peer == peer {
-                    d.paths.remove(i);
+                    d.paths.remove(j);
                     self.drop_path(&p);
                     removed = removed.saturating_add(1);
                 } else {
-                    i = i.saturating_add(1);
+                    j = j.saturating_add(1);
                 }
             }
             if d.paths.is_empty() {
@@ -415,12 +416,13 @@ impl Env<'_> {
                         new: None,
                     });
                 }
-                false
+                // The last destination moves here; look at this position again.
+                t.remove_at(self.state, i);
             } else {
                 self.reselect(d, old);
-                true
+                i = i.saturating_add(1);
             }
-        });
+        }
         t.paths = t.paths.saturating_sub(removed);
         removed
     }
@@ -979,7 +981,8 @@ impl Rib {
     /// The selected path of a destination.
     pub fn best(&self, family: Family, key: &RouteKey) -> Option<Best> {
         with_table!(ref self.tables, family, t => {
-            let d = t.get(&self.state, &PrefixKey::pack(key)?)?;
+            let i = t.find(&self.state, &PrefixKey::pack(key)?)?;
+            let d = t.dests.get(i)?;
             d.best_path().map(|p| Best {
                 peer: p.peer,
                 path_id: p.path_id,
@@ -994,7 +997,8 @@ impl Rib {
     pub fn paths(&self, family: Family, key: &RouteKey) -> Vec<PathInfo> {
         with_table!(ref self.tables, family, t => {
             PrefixKey::pack(key)
-                .and_then(|k| t.get(&self.state, &k))
+                .and_then(|k| t.find(&self.state, &k))
+                .and_then(|i| t.dests.get(i))
                 .map(|d| self.path_infos(d).collect())
                 .unwrap_or_default()
         })

@@ -93,35 +93,96 @@ impl<K> Dest<K> {
     }
 }
 
-/// A family's table.
+/// A family's table: the destinations stored densely in a vector, found through a hash index
+/// of their positions (a 4-octet position and a control octet per bucket, rather than a whole
+/// destination per bucket). A removed destination's place is taken by the last one, so the
+/// vector has no holes.
 pub(crate) struct Table<K> {
-    pub dests: HashTable<Dest<K>>,
+    pub dests: Vec<Dest<K>>,
+    index: HashTable<u32>,
     pub paths: usize,
 }
 
 impl<K> Default for Table<K> {
     fn default() -> Self {
         Table {
-            dests: HashTable::new(),
+            dests: Vec::new(),
+            index: HashTable::new(),
             paths: 0,
         }
     }
 }
 
+/// A position in the destination vector as the index stores it.
+fn pos(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
 impl<K: PrefixKey> Table<K> {
-    pub(crate) fn get(&self, state: &FixedState, key: &K) -> Option<&Dest<K>> {
-        self.dests.find(state.hash_one(key), |d| d.key == *key)
+    /// The position of `key`, whose hash is `hash`.
+    pub(crate) fn find_hashed(&self, hash: u64, key: &K) -> Option<usize> {
+        let dests = &self.dests;
+        self.index
+            .find(hash, |&i| {
+                dests.get(i as usize).is_some_and(|d| d.key == *key)
+            })
+            .map(|&i| i as usize)
     }
 
-    /// Gives back spare bucket capacity.
+    /// The position of `key`.
+    pub(crate) fn find(&self, state: &FixedState, key: &K) -> Option<usize> {
+        self.find_hashed(state.hash_one(key), key)
+    }
+
+    /// Adds a destination not in the table yet (`hash` is its key's); returns its position.
+    pub(crate) fn insert(&mut self, state: &FixedState, hash: u64, d: Dest<K>) -> usize {
+        let i = self.dests.len();
+        self.dests.push(d);
+        let Table { dests, index, .. } = self;
+        let dests = &*dests;
+        index.insert_unique(hash, pos(i), |&j| {
+            dests.get(j as usize).map_or(0, |d| state.hash_one(d.key))
+        });
+        i
+    }
+
+    /// Removes the destination at `i`, moving the last one into its place.
+    pub(crate) fn remove_at(&mut self, state: &FixedState, i: usize) -> Option<Dest<K>> {
+        let key = self.dests.get(i)?.key;
+        if let Ok(e) = self
+            .index
+            .find_entry(state.hash_one(key), |&j| j as usize == i)
+        {
+            e.remove();
+        }
+        let last = self.dests.len().saturating_sub(1);
+        let d = self.dests.swap_remove(i);
+        if let Some(moved) = self.dests.get(i) {
+            let hash = state.hash_one(moved.key);
+            if let Some(j) = self.index.find_mut(hash, |&j| j as usize == last) {
+                *j = pos(i);
+            }
+        }
+        Some(d)
+    }
+
+    /// Gives back spare capacity.
     pub(crate) fn shrink_to_fit(&mut self, state: &FixedState) {
-        self.dests.shrink_to_fit(|d| state.hash_one(d.key));
+        self.dests.shrink_to_fit();
+        let Table { dests, index, .. } = self;
+        let dests = &*dests;
+        index.shrink_to_fit(|&i| dests.get(i as usize).map_or(0, |d| state.hash_one(d.key)));
     }
 
-    /// Octets allocated: buckets (entry + control octet) and spilled path vectors.
+    /// Octets allocated: the destination vector, the index buckets (position + control
+    /// octet) and spilled path vectors.
     pub(crate) fn allocated_bytes(&self) -> usize {
-        let buckets = crate::intern::buckets(self.dests.capacity())
-            .saturating_mul(std::mem::size_of::<Dest<K>>().saturating_add(1));
+        let dests = self
+            .dests
+            .capacity()
+            .saturating_mul(std::mem::size_of::<Dest<K>>());
+        let index = crate::intern::buckets(self.index.capacity())
+            .saturating_mul(std::mem::size_of::<u32>().saturating_add(1));
         self.dests
             .iter()
             .filter(|d| d.paths.spilled())
@@ -130,7 +191,7 @@ impl<K: PrefixKey> Table<K> {
                     .capacity()
                     .saturating_mul(std::mem::size_of::<Path>())
             })
-            .fold(buckets, usize::saturating_add)
+            .fold(dests.saturating_add(index), usize::saturating_add)
     }
 }
 
