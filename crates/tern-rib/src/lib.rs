@@ -13,9 +13,10 @@
 //!   deterministic treatment of MED.
 //! - [`rr`]: route reflection rules (RFC 4456 §6, §7, §8).
 //!
-//! Memory: a path row is 20 octets (peer, path ID, two attribute ids, label); a VPNv4
-//! destination with one path is 48 octets in a dense vector, found through a hash index of
-//! 5 octets per bucket. See `docs/benchmarks.md`.
+//! Memory: a path row is 20 octets (peer, path ID, two attribute ids, label). A VPNv4
+//! destination is 26 octets in a dense vector, found through a hash index of 5 octets per
+//! bucket; its usual single path (path ID 0, attributes accepted or refused as received) is
+//! stored in those 26 octets, other path lists out of line. See `docs/benchmarks.md`.
 
 #![forbid(unsafe_code)]
 

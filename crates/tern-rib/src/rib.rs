@@ -30,7 +30,7 @@ use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
 use crate::decision::{self, DEFAULT_LOCAL_PREF, NextHopResolver, PeerId, PeerInfo, Rank};
 use crate::key::{PrefixKey, RouteKey, V4Key, V6Key, Vpn4Key, Vpn6Key};
 use crate::rr;
-use crate::table::{Dest, NO_BEST, PackedLabel, Path, Table};
+use crate::table::{NO_BEST, PackedLabel, Path, Paths, Table};
 
 /// The router's own parameters.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -240,13 +240,8 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
-    fn best_of<K>(&self, d: &Dest<K>) -> Option<Best> {
-        d.best_path().map(|p| Best {
-            peer: p.peer,
-            path_id: p.path_id,
-            attrs: p.attrs,
-            labels: p.label.unpack(self.store),
-        })
+    fn best_of(&self, d: &Paths) -> Option<Best> {
+        d.best_path().map(|p| best(p, self.store))
     }
 
     /// Drops a path's references (attribute sets deferred, labels now).
@@ -288,10 +283,10 @@ impl Env<'_> {
     }
 
     /// Runs the decision process on `d` and reports a change against `old`.
-    fn reselect<K: PrefixKey>(&mut self, d: &mut Dest<K>, old: Option<Best>) {
+    fn reselect<K: PrefixKey>(&mut self, key: &K, d: &mut Paths, old: Option<Best>) {
         let mut ranks: SmallVec<[Rank; 4]> = SmallVec::new();
         let mut index: SmallVec<[u16; 4]> = SmallVec::new();
-        for (i, p) in d.paths.iter().enumerate() {
+        for (i, p) in d.list.iter().enumerate() {
             if let Some(r) = self.rank(p) {
                 ranks.push(r);
                 index.push(u16::try_from(i).unwrap_or(NO_BEST));
@@ -304,7 +299,7 @@ impl Env<'_> {
         if new != old {
             self.out.push(BestChange {
                 family: self.family,
-                key: d.key.unpack(),
+                key: key.unpack(),
                 old,
                 new,
             });
@@ -313,24 +308,12 @@ impl Env<'_> {
 
     /// Adds or replaces (same peer and path ID: implicit withdraw, RFC 4271 §3.1) a path.
     fn upsert<K: PrefixKey>(&mut self, t: &mut Table<K>, key: K, path: Path) {
-        let state = self.state;
-        let hash = state.hash_one(key);
-        let i = match t.find_hashed(hash, &key) {
-            Some(i) => i,
-            None => t.insert(
-                state,
-                hash,
-                Dest {
-                    key,
-                    best: NO_BEST,
-                    paths: SmallVec::new(),
-                },
-            ),
-        };
-        let Some(d) = t.dests.get_mut(i) else { return };
-        let old = self.best_of(d);
+        let hash = self.state.hash_one(key);
+        let at = t.find_hashed(hash, &key);
+        let mut d = at.map_or_else(Paths::new, |i| t.load(i));
+        let old = self.best_of(&d);
         match d
-            .paths
+            .list
             .iter_mut()
             .find(|p| p.peer == path.peer && p.path_id == path.path_id)
         {
@@ -339,11 +322,15 @@ impl Env<'_> {
                 self.drop_path(&prev);
             }
             None => {
-                d.paths.push(path);
+                d.list.push(path);
                 t.paths = t.paths.saturating_add(1);
             }
         }
-        self.reselect(d, old);
+        self.reselect(&key, &mut d, old);
+        match at {
+            Some(i) => t.store(i, &d),
+            None => t.insert(self.state, hash, key, &d),
+        }
     }
 
     /// Removes a peer's path; returns whether there was one.
@@ -357,21 +344,19 @@ impl Env<'_> {
         let Some(at) = t.find(self.state, &key) else {
             return false;
         };
-        let Some(d) = t.dests.get_mut(at) else {
-            return false;
-        };
+        let mut d = t.load(at);
         let Some(i) = d
-            .paths
+            .list
             .iter()
             .position(|p| p.peer == peer && p.path_id == path_id)
         else {
             return false;
         };
-        let old = self.best_of(d);
-        let p = d.paths.remove(i);
+        let old = self.best_of(&d);
+        let p = d.list.remove(i);
         self.drop_path(&p);
         t.paths = t.paths.saturating_sub(1);
-        if d.paths.is_empty() {
+        if d.list.is_empty() {
             if old.is_some() {
                 self.out.push(BestChange {
                     family: self.family,
@@ -382,7 +367,8 @@ impl Env<'_> {
             }
             t.remove_at(self.state, at);
         } else {
-            self.reselect(d, old);
+            self.reselect(&key, &mut d, old);
+            t.store(at, &d);
         }
         true
     }
@@ -391,27 +377,28 @@ impl Env<'_> {
     fn remove_peer<K: PrefixKey>(&mut self, t: &mut Table<K>, peer: PeerId) -> usize {
         let mut removed = 0usize;
         let mut i = 0;
-        while let Some(d) = t.dests.get_mut(i) {
-            if !d.paths.iter().any(|p| p.peer == peer) {
+        while let Some(key) = t.key(i) {
+            let mut d = t.load(i);
+            if !d.list.iter().any(|p| p.peer == peer) {
                 i = i.saturating_add(1);
                 continue;
             }
-            let old = self.best_of(d);
+            let old = self.best_of(&d);
             let mut j = 0;
-            while let Some(p) = d.paths.get(j).copied() {
+            while let Some(p) = d.list.get(j).copied() {
                 if p.peer == peer {
-                    d.paths.remove(j);
+                    d.list.remove(j);
                     self.drop_path(&p);
                     removed = removed.saturating_add(1);
                 } else {
                     j = j.saturating_add(1);
                 }
             }
-            if d.paths.is_empty() {
+            if d.list.is_empty() {
                 if old.is_some() {
                     self.out.push(BestChange {
                         family: self.family,
-                        key: d.key.unpack(),
+                        key: key.unpack(),
                         old,
                         new: None,
                     });
@@ -419,12 +406,23 @@ impl Env<'_> {
                 // The last destination moves here; look at this position again.
                 t.remove_at(self.state, i);
             } else {
-                self.reselect(d, old);
+                self.reselect(&key, &mut d, old);
+                t.store(i, &d);
                 i = i.saturating_add(1);
             }
         }
         t.paths = t.paths.saturating_sub(removed);
         removed
+    }
+}
+
+/// A selected path as reported.
+fn best(p: &Path, store: &AttrStore) -> Best {
+    Best {
+        peer: p.peer,
+        path_id: p.path_id,
+        attrs: p.attrs,
+        labels: p.label.unpack(store),
     }
 }
 
@@ -904,12 +902,17 @@ impl Rib {
                 (self.config.router_id, self.cluster_id, self.config.local_as);
             with_table!(mut self.tables, family, t => {
                 let mut cache: Option<(AttrId, PathAttrs, bool)> = None;
-                for d in t.dests.iter_mut() {
-                    let key = d.key.unpack();
-                    let old = env.best_of(d);
+                for at in 0..t.len() {
+                    let mut d = t.load(at);
+                    if !d.list.iter().any(|p| p.peer == peer) {
+                        continue;
+                    }
+                    let Some(k) = t.key(at) else { continue };
+                    let key = k.unpack();
+                    let old = env.best_of(&d);
                     let mut touched = false;
-                    for i in 0..d.paths.len() {
-                        let Some(p) = d.paths.get(i).copied() else { continue };
+                    for i in 0..d.list.len() {
+                        let Some(p) = d.list.get(i).copied() else { continue };
                         if p.peer != peer {
                             continue;
                         }
@@ -937,14 +940,15 @@ impl Rib {
                             continue;
                         }
                         env.deferred.push(p.attrs);
-                        if let Some(q) = d.paths.get_mut(i) {
+                        if let Some(q) = d.list.get_mut(i) {
                             q.attrs = attrs;
                         }
                         touched = true;
                         changed = changed.saturating_add(1);
                     }
                     if touched {
-                        env.reselect(d, old);
+                        env.reselect(&k, &mut d, old);
+                        t.store(at, &d);
                     }
                 }
             });
@@ -971,9 +975,14 @@ impl Rib {
             &self.state,
         );
         with_table!(mut self.tables, family, t => {
-            for d in t.dests.iter_mut() {
-                let old = env.best_of(d);
-                env.reselect(d, old);
+            for i in 0..t.len() {
+                let Some(key) = t.key(i) else { continue };
+                let mut d = t.load(i);
+                let (old, was) = (env.best_of(&d), d.best);
+                env.reselect(&key, &mut d, old);
+                if d.best != was {
+                    t.store(i, &d);
+                }
             }
         });
     }
@@ -982,13 +991,7 @@ impl Rib {
     pub fn best(&self, family: Family, key: &RouteKey) -> Option<Best> {
         with_table!(ref self.tables, family, t => {
             let i = t.find(&self.state, &PrefixKey::pack(key)?)?;
-            let d = t.dests.get(i)?;
-            d.best_path().map(|p| Best {
-                peer: p.peer,
-                path_id: p.path_id,
-                attrs: p.attrs,
-                labels: p.label.unpack(&self.store),
-            })
+            t.best(i).map(|p| best(&p, &self.store))
         })
         .flatten()
     }
@@ -998,15 +1001,14 @@ impl Rib {
         with_table!(ref self.tables, family, t => {
             PrefixKey::pack(key)
                 .and_then(|k| t.find(&self.state, &k))
-                .and_then(|i| t.dests.get(i))
-                .map(|d| self.path_infos(d).collect())
+                .map(|i| self.path_infos(&t.load(i)).collect())
                 .unwrap_or_default()
         })
         .unwrap_or_default()
     }
 
-    fn path_infos<'a, K>(&'a self, d: &'a Dest<K>) -> impl Iterator<Item = PathInfo> + 'a {
-        d.paths.iter().enumerate().map(move |(i, p)| PathInfo {
+    fn path_infos<'a>(&'a self, d: &'a Paths) -> impl Iterator<Item = PathInfo> + 'a {
+        d.list.iter().enumerate().map(move |(i, p)| PathInfo {
             peer: p.peer,
             path_id: p.path_id,
             in_attrs: p.in_attrs,
@@ -1019,15 +1021,17 @@ impl Rib {
     /// A peer's Adj-RIB-In for a family: what it sent, with the import result.
     pub fn adj_rib_in(&self, peer: PeerId, family: Family) -> Vec<(RouteKey, PathInfo)> {
         with_table!(ref self.tables, family, t => {
-            t.dests
-                .iter()
-                .flat_map(|d| {
-                    self.path_infos(d)
-                        .filter(|p| p.peer == peer)
-                        .map(|p| (d.key.unpack(), p))
-                        .collect::<SmallVec<[_; 1]>>()
-                })
-                .collect()
+            let mut v = Vec::new();
+            for i in 0..t.len() {
+                let d = t.load(i);
+                if !d.list.iter().any(|p| p.peer == peer) {
+                    continue;
+                }
+                let Some(key) = t.key(i) else { continue };
+                let key = key.unpack();
+                v.extend(self.path_infos(&d).filter(|p| p.peer == peer).map(|p| (key, p)));
+            }
+            v
         })
         .unwrap_or_default()
     }
@@ -1035,21 +1039,8 @@ impl Rib {
     /// The Loc-RIB of a family: every destination with a best path.
     pub fn loc_rib(&self, family: Family) -> Vec<(RouteKey, Best)> {
         with_table!(ref self.tables, family, t => {
-            t.dests
-                .iter()
-                .filter_map(|d| {
-                    d.best_path().map(|p| {
-                        (
-                            d.key.unpack(),
-                            Best {
-                                peer: p.peer,
-                                path_id: p.path_id,
-                                attrs: p.attrs,
-                                labels: p.label.unpack(&self.store),
-                            },
-                        )
-                    })
-                })
+            (0..t.len())
+                .filter_map(|i| Some((t.key(i)?.unpack(), best(&t.best(i)?, &self.store))))
                 .collect()
         })
         .unwrap_or_default()
@@ -1057,7 +1048,7 @@ impl Rib {
 
     /// Destinations and paths of a family.
     pub fn counts(&self, family: Family) -> (usize, usize) {
-        with_table!(ref self.tables, family, t => (t.dests.len(), t.paths)).unwrap_or((0, 0))
+        with_table!(ref self.tables, family, t => (t.len(), t.paths)).unwrap_or((0, 0))
     }
 
     /// The owned attributes of a set.
@@ -1095,7 +1086,7 @@ impl Rib {
         };
         for family in FAMILIES {
             with_table!(ref self.tables, family, t => {
-                m.destinations = m.destinations.saturating_add(t.dests.len());
+                m.destinations = m.destinations.saturating_add(t.len());
                 m.paths = m.paths.saturating_add(t.paths);
                 m.table_bytes = m.table_bytes.saturating_add(t.allocated_bytes());
             });
