@@ -665,7 +665,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             })?;
         if let Some(rd) = &q.rd {
             t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
-            t.destinations = count_destinations(&t);
+            t.recount();
         }
         if let Some(addr) = q.lookup {
             // Longest match: the most specific prefix holding the address.
@@ -681,7 +681,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
                 Some(r.prefix_len) == best
                     && ipnet::IpNet::new(r.network, r.prefix_len).is_ok_and(|n| n.contains(&addr))
             });
-            t.destinations = count_destinations(&t);
+            t.recount();
         }
         return Ok(if json {
             to_json(&t)
@@ -873,16 +873,6 @@ struct TableQuery {
     rd: Option<String>,
     lookup: Option<IpAddr>,
     label: bool,
-}
-
-fn count_destinations(t: &crate::rib_task::RouteTable) -> usize {
-    let mut keys: Vec<(Option<&str>, &str)> = t
-        .routes
-        .iter()
-        .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
-        .collect();
-    keys.dedup();
-    keys.len()
 }
 
 /// The routing-table displays.

@@ -223,6 +223,19 @@ pub struct RouteTable {
     pub routes: Vec<RouteRow>,
 }
 
+impl RouteTable {
+    /// Sets `destinations` from the rows (sorted by RD and prefix), after rows were filtered.
+    pub fn recount(&mut self) {
+        let mut keys: Vec<(Option<&str>, &str)> = self
+            .routes
+            .iter()
+            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
+            .collect();
+        keys.dedup();
+        self.destinations = keys.len();
+    }
+}
+
 /// The sender side the daemon hands out.
 #[derive(Clone, Debug)]
 pub struct RibHandle {
@@ -1369,13 +1382,7 @@ impl RibTask {
             destinations: 0,
             routes,
         };
-        let mut keys: Vec<(Option<&str>, &str)> = t
-            .routes
-            .iter()
-            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
-            .collect();
-        keys.dedup();
-        t.destinations = keys.len();
+        t.recount();
         Some(t)
     }
 
