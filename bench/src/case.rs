@@ -1,0 +1,181 @@
+//! Benchmark cases: which family, how many routes (N), how many receivers (K), and whether
+//! the routes are withdrawn again.
+//!
+//! A case is named `[withdraw-]KIND-N-kK`, for example `vpnv4-1m-k2` or
+//! `withdraw-ipv4-100k-k20`. KIND is `ipv4`, `vpnv4`, `vpnv6` or `vpnv4rt` (VPNv4 routes
+//! spread over 10,000 route targets); N takes a `k` or `m` suffix.
+
+use std::fmt;
+
+use tern_types::Family;
+
+/// The kind of routes a case sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// IPv4 unicast.
+    Ipv4,
+    /// VPNv4, one route target for all routes.
+    Vpnv4,
+    /// VPNv6, one route target for all routes.
+    Vpnv6,
+    /// VPNv4 with the attribute sets spread over 10,000 route targets.
+    Vpnv4ManyRt,
+}
+
+impl Kind {
+    /// The address family of the routes.
+    pub fn family(self) -> Family {
+        match self {
+            Kind::Ipv4 => Family::IPV4_UNICAST,
+            Kind::Vpnv4 | Kind::Vpnv4ManyRt => Family::VPNV4,
+            Kind::Vpnv6 => Family::VPNV6,
+        }
+    }
+
+    /// Distinct route targets across the attribute sets.
+    pub fn route_targets(self) -> u32 {
+        match self {
+            Kind::Ipv4 => 0,
+            Kind::Vpnv4 | Kind::Vpnv6 => 1,
+            Kind::Vpnv4ManyRt => 10_000,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ipv4 => "ipv4",
+            Kind::Vpnv4 => "vpnv4",
+            Kind::Vpnv6 => "vpnv6",
+            Kind::Vpnv4ManyRt => "vpnv4rt",
+        }
+    }
+}
+
+/// One benchmark case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Case {
+    /// The routes.
+    pub kind: Kind,
+    /// Routes injected.
+    pub n: usize,
+    /// Receivers.
+    pub k: usize,
+    /// After every receiver holds the N routes, withdraw them all and time that instead.
+    pub withdraw: bool,
+}
+
+/// Formats a route count as `10k`, `1m`, or digits when neither fits.
+pub fn count_name(n: usize) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}m", n / 1_000_000)
+    } else if n >= 1000 && n.is_multiple_of(1000) {
+        format!("{}k", n / 1000)
+    } else {
+        n.to_string()
+    }
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    let (digits, mult) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 1000),
+        b'm' | b'M' => (&s[..s.len() - 1], 1_000_000),
+        _ => (s, 1),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}-{}-k{}",
+            if self.withdraw { "withdraw-" } else { "" },
+            self.kind.name(),
+            count_name(self.n),
+            self.k
+        )
+    }
+}
+
+impl std::str::FromStr for Case {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("bad case name {s:?} (expected e.g. vpnv4-1m-k2, withdraw-ipv4-100k-k2)");
+        let (withdraw, rest) = match s.strip_prefix("withdraw-") {
+            Some(r) => (true, r),
+            None => (false, s),
+        };
+        let mut parts = rest.split('-');
+        let kind = match parts.next().ok_or_else(bad)? {
+            "ipv4" => Kind::Ipv4,
+            "vpnv4" => Kind::Vpnv4,
+            "vpnv6" => Kind::Vpnv6,
+            "vpnv4rt" => Kind::Vpnv4ManyRt,
+            _ => return Err(bad()),
+        };
+        let n = parts.next().and_then(parse_count).ok_or_else(bad)?;
+        let k = parts
+            .next()
+            .and_then(|p| p.strip_prefix('k'))
+            .and_then(|p| p.parse::<usize>().ok())
+            .ok_or_else(bad)?;
+        if parts.next().is_some() || n == 0 || k == 0 || n > 10_000_000 || k > 200 {
+            return Err(bad());
+        }
+        Ok(Case {
+            kind,
+            n,
+            k,
+            withdraw,
+        })
+    }
+}
+
+/// The cases of a full run: IPv4 unicast, VPNv4 and VPNv6 at 100k and 1M routes with 2 and 20
+/// receivers, withdrawing 1M VPNv4 routes, and 1M VPNv4 routes over 10k route targets.
+pub fn full_set() -> Vec<Case> {
+    let mut v = Vec::new();
+    for kind in [Kind::Ipv4, Kind::Vpnv4, Kind::Vpnv6] {
+        for n in [100_000, 1_000_000] {
+            for k in [2, 20] {
+                v.push(Case {
+                    kind,
+                    n,
+                    k,
+                    withdraw: false,
+                });
+            }
+        }
+    }
+    v.push(Case {
+        kind: Kind::Vpnv4,
+        n: 1_000_000,
+        k: 2,
+        withdraw: true,
+    });
+    v.push(Case {
+        kind: Kind::Vpnv4ManyRt,
+        n: 1_000_000,
+        k: 2,
+        withdraw: false,
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in full_set() {
+            assert_eq!(c.to_string().parse::<Case>().unwrap(), c);
+        }
+        let c: Case = "withdraw-vpnv6-12345-k3".parse().unwrap();
+        assert_eq!((c.n, c.k, c.withdraw), (12345, 3, true));
+        assert!("vpnv4-1m".parse::<Case>().is_err());
+        assert!("vpnv5-1m-k2".parse::<Case>().is_err());
+    }
+}

@@ -1,0 +1,432 @@
+//! tern-bench: end-to-end route reflector benchmark.
+//!
+//! On loopback addresses, an injector peer streams pre-encoded UPDATEs to the daemon under
+//! test, a route reflector, and K receiver peers count the routes reflected to them. Each run
+//! measures convergence time (the injector's first UPDATE octet to every receiver holding all
+//! N routes), routes per second, the daemon's peak RSS (VmHWM), bytes per route and CPU
+//! seconds. The daemons (tern, BIRD 2, FRR's bgpd, GoBGP) are started by the harness, one at a
+//! time. See `docs/benchmarks.md`.
+
+pub mod case;
+pub mod count;
+pub mod daemon;
+pub mod report;
+pub mod routes;
+pub mod speaker;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::case::Case;
+use crate::daemon::{Daemon, Paths, Running, Setup};
+use crate::report::{Metrics, Outcome, RunResult};
+use crate::speaker::{Event, Held};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The daemons, in the order each run visits them.
+    pub daemons: Vec<Daemon>,
+    /// The cases.
+    pub cases: Vec<Case>,
+    /// Runs per case and daemon.
+    pub runs: usize,
+    /// Give up on a run after this long (default: from N and K, see [`default_timeout`]).
+    pub timeout: Option<Duration>,
+    /// The first two octets of the addresses used (`127.x.`): the reflector is `x.0.1`, the
+    /// injector `x.1.1`, the receivers `x.1.2` on.
+    pub net: [u8; 2],
+    /// Executables.
+    pub paths: Paths,
+    /// Time between the last session coming up and the first UPDATE.
+    pub settle: Duration,
+    /// Keep each run's scratch directory (configuration, logs).
+    pub keep: bool,
+    /// Progress lines on stderr.
+    pub verbose: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            daemons: Daemon::ALL.to_vec(),
+            cases: case::full_set(),
+            runs: 3,
+            timeout: None,
+            net: [127, 77],
+            paths: Paths::default(),
+            settle: Duration::from_secs(2),
+            keep: false,
+            verbose: true,
+        }
+    }
+}
+
+/// How long a run of `case` may take: 30 s, plus 0.3 ms per route, times 1 + K/20.
+pub fn default_timeout(case: &Case) -> Duration {
+    let per_route = 0.3e-3 * case.n as f64 * (1.0 + case.k as f64 / 20.0);
+    let phases = if case.withdraw { 2.0 } else { 1.0 };
+    Duration::from_secs_f64(30.0 + per_route * phases)
+}
+
+fn free_port(addr: Ipv4Addr) -> Result<u16, String> {
+    let l = TcpListener::bind((addr, 0)).map_err(|e| format!("bind {addr}: {e}"))?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn log(opts: &Options, msg: &str) {
+    if opts.verbose {
+        eprintln!("[tern-bench] {msg}");
+    }
+}
+
+/// Runs every case for every daemon; returns one result per run.
+pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let scratch = std::env::temp_dir().join(format!("tern-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let mut results = Vec::new();
+    for case in &opts.cases {
+        let t = std::time::Instant::now();
+        let streams = routes::build(case);
+        log(
+            opts,
+            &format!(
+                "{case}: {} UPDATEs, {} octets{} encoded in {:.1} s",
+                streams.announce_msgs,
+                streams.announce.len(),
+                streams
+                    .withdraw
+                    .as_ref()
+                    .map(|w| format!(" (+{} octets of withdrawals)", w.len()))
+                    .unwrap_or_default(),
+                t.elapsed().as_secs_f64()
+            ),
+        );
+        let announce = Arc::new(streams.announce);
+        let withdraw = streams.withdraw.map(Arc::new);
+        let mut given_up: Vec<Daemon> = Vec::new();
+        for run in 1..=opts.runs {
+            for &d in &opts.daemons {
+                if given_up.contains(&d) {
+                    continue;
+                }
+                let dir = scratch.join(format!("{}-{case}-{run}", d.name()));
+                std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                let outcome = rt.block_on(run_one(
+                    opts,
+                    d,
+                    case,
+                    &dir,
+                    announce.clone(),
+                    withdraw.clone(),
+                ));
+                let line = match &outcome {
+                    Outcome::Done(m) => format!(
+                        "convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
+                         {:.0} bytes/route, CPU {:.2} s",
+                        m.convergence,
+                        m.routes_per_sec,
+                        m.ingest,
+                        m.peak_rss as f64 / 1e6,
+                        m.bytes_per_route,
+                        m.cpu
+                    ),
+                    Outcome::Timeout { after, worst } => {
+                        format!("timeout after {after:.0} s (a receiver held {worst})")
+                    }
+                    Outcome::Failed(e) => format!("failed: {e}"),
+                };
+                log(opts, &format!("{case} {} run {run}: {line}", d.name()));
+                if !matches!(outcome, Outcome::Done(_)) {
+                    // A daemon that cannot finish a case is not given the case again.
+                    given_up.push(d);
+                }
+                if !opts.keep {
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+                results.push(RunResult {
+                    case: *case,
+                    daemon: d,
+                    run,
+                    outcome,
+                });
+            }
+        }
+    }
+    if !opts.keep {
+        let _ = std::fs::remove_dir_all(&scratch);
+    } else {
+        log(
+            opts,
+            &format!("scratch directories kept in {}", scratch.display()),
+        );
+    }
+    Ok(results)
+}
+
+async fn run_one(
+    opts: &Options,
+    d: Daemon,
+    case: &Case,
+    dir: &std::path::Path,
+    announce: Arc<Vec<u8>>,
+    withdraw: Option<Arc<Vec<u8>>>,
+) -> Outcome {
+    let [a, b] = opts.net;
+    let rr = Ipv4Addr::new(a, b, 0, 1);
+    let mut clients = vec![Ipv4Addr::new(a, b, 1, 1)];
+    clients.extend((0..case.k).map(|i| Ipv4Addr::new(a, b, 1, 2 + i as u8)));
+    let (port, aux_port) = match (free_port(rr), free_port(rr)) {
+        (Ok(p), Ok(q)) if p != q => (p, q),
+        (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
+        _ => return Outcome::Failed("no free ports".into()),
+    };
+    let setup = Setup {
+        dir,
+        rr,
+        port,
+        aux_port,
+        clients: &clients,
+        family: case.kind.family(),
+    };
+    let mut daemon = match daemon::start(d, &opts.paths, &setup) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let timeout = opts.timeout.unwrap_or_else(|| default_timeout(case));
+    let outcome = drive(
+        opts,
+        &mut daemon,
+        case,
+        &clients,
+        rr,
+        port,
+        timeout,
+        announce,
+        withdraw,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        let why = daemon.exited().unwrap_or(e);
+        Outcome::Failed(why)
+    });
+    daemon.stop(Duration::from_secs(10));
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    opts: &Options,
+    daemon: &mut Running,
+    case: &Case,
+    clients: &[Ipv4Addr],
+    rr: Ipv4Addr,
+    port: u16,
+    timeout: Duration,
+    announce: Arc<Vec<u8>>,
+    withdraw: Option<Arc<Vec<u8>>>,
+) -> Result<Outcome, String> {
+    let family = case.kind.family();
+    let dst = SocketAddr::from((rr, port));
+    let pid = daemon.pid();
+    // Sessions: the injector and every receiver, all at once.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, c) in clients.iter().enumerate() {
+        let c = *c;
+        set.spawn(async move { (i, speaker::connect(c, dst, family, deadline).await) });
+    }
+    let mut sessions: Vec<Option<speaker::Session>> = (0..clients.len()).map(|_| None).collect();
+    while let Some(r) = set.join_next().await {
+        let (i, s) = r.map_err(|e| e.to_string())?;
+        sessions[i] = Some(s?);
+    }
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let (stream_tx, stream_rx) = mpsc::unbounded_channel();
+    let mut tasks = Vec::new();
+    let mut held = Vec::new();
+    let mut it = sessions.into_iter().flatten();
+    let inj = it.next().ok_or("no injector session")?;
+    tasks.push(tokio::spawn(speaker::inject(inj, stream_rx, ev_tx.clone())));
+    for (id, s) in it.enumerate() {
+        let h = Arc::new(Held::default());
+        held.push(h.clone());
+        tasks.push(tokio::spawn(speaker::receive(
+            s,
+            id,
+            family,
+            case.n,
+            h,
+            ev_tx.clone(),
+        )));
+    }
+    let result = async {
+        tokio::time::sleep(opts.settle).await;
+        if let Ok(Event::Down(id, why)) = ev_rx.try_recv() {
+            return Err(format!("session {id} down before the first UPDATE: {why}"));
+        }
+        let (baseline_rss, _) = daemon::memory(pid).ok_or("daemon gone")?;
+        let ticks = daemon::clock_ticks() as f64;
+        let cpu0 = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        let mut m = Metrics {
+            baseline_rss,
+            ..Metrics::default()
+        };
+        stream_tx.send(announce).map_err(|_| "injector gone")?;
+        let phase = wait_phase(&mut ev_rx, case.k, false, timeout, &held, case.n).await?;
+        let (first, last, ingest) = match phase {
+            Ok(t) => t,
+            Err(o) => return Ok(o),
+        };
+        let mut cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        let mut span = (first, last, ingest);
+        let mut cpu_start = cpu0;
+        if let Some(w) = withdraw {
+            cpu_start = cpu_end;
+            stream_tx.send(w).map_err(|_| "injector gone")?;
+            match wait_phase(&mut ev_rx, case.k, true, timeout, &held, case.n).await? {
+                Ok(t) => span = t,
+                Err(o) => return Ok(o),
+            }
+            cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        }
+        let (_, hwm) = daemon::memory(pid).ok_or("daemon gone")?;
+        m.convergence = span.1.duration_since(span.0).as_secs_f64();
+        m.ingest = span.2;
+        m.routes_per_sec = case.n as f64 / m.convergence;
+        m.peak_rss = hwm;
+        m.bytes_per_route = hwm.saturating_sub(baseline_rss) as f64 / case.n as f64;
+        m.cpu = (cpu_end - cpu_start) as f64 / ticks;
+        Ok(Outcome::Done(m))
+    }
+    .await;
+    for t in tasks {
+        t.abort();
+    }
+    result
+}
+
+type Phase = Result<(Instant, Instant, f64), Outcome>;
+
+/// Waits for every receiver to be full (or empty, `withdraw`): returns when the injector
+/// started, when the last receiver got there, and the injector's write time.
+async fn wait_phase(
+    ev: &mut mpsc::UnboundedReceiver<Event>,
+    k: usize,
+    withdraw: bool,
+    timeout: Duration,
+    held: &[Arc<Held>],
+    n: usize,
+) -> Result<Phase, String> {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let mut sent: Option<(Instant, Instant)> = None;
+    let mut reached = 0;
+    let mut last = start;
+    while reached < k || sent.is_none() {
+        match tokio::time::timeout_at(deadline, ev.recv()).await {
+            Err(_) => {
+                let counts = held.iter().map(|h| h.get());
+                let worst = if withdraw {
+                    counts.max().unwrap_or(n)
+                } else {
+                    counts.min().unwrap_or(0)
+                };
+                return Ok(Err(Outcome::Timeout {
+                    after: timeout.as_secs_f64(),
+                    worst,
+                }));
+            }
+            Ok(None) => return Err("every peer task ended".into()),
+            Ok(Some(Event::Sent(a, b))) => sent = Some((a, b)),
+            Ok(Some(Event::Full(_, t))) if !withdraw => {
+                reached += 1;
+                last = last.max(t);
+            }
+            Ok(Some(Event::Empty(_, t))) if withdraw => {
+                reached += 1;
+                last = last.max(t);
+            }
+            Ok(Some(Event::Down(id, why))) => {
+                let who = if id == usize::MAX {
+                    "injector".to_string()
+                } else {
+                    format!("receiver {id}")
+                };
+                return Err(format!("{who} session down: {why}"));
+            }
+            Ok(Some(_)) => {}
+        }
+    }
+    let (first, done) = sent.unwrap_or((start, start));
+    Ok(Ok((first, last, done.duration_since(first).as_secs_f64())))
+}
+
+/// A short description of the machine: CPUs, model, memory, kernel.
+pub fn machine() -> String {
+    let sh = |c: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", c])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "nproc {}; {}; {}; kernel {}",
+        sh("nproc"),
+        sh("lscpu | sed -n 's/^Model name: *//p' | head -1"),
+        sh("awk '/MemTotal/ {printf \"%.1f GB RAM\", $2/1048576}' /proc/meminfo"),
+        sh("uname -r")
+    )
+}
+
+/// The ternd next to this executable (`target/<profile>/ternd`), built first with the same
+/// profile through cargo.
+pub fn build_ternd() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut dir = exe.parent().ok_or("no executable directory")?.to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let profile = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug")
+        .to_string();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", "ternd", "--bin", "ternd"]);
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        p => {
+            cmd.args(["--profile", p]);
+        }
+    }
+    if let Some(target) = dir.parent() {
+        cmd.env("CARGO_TARGET_DIR", target);
+    }
+    let st = cmd
+        .status()
+        .map_err(|e| format!("cargo build ternd: {e}"))?;
+    if !st.success() {
+        return Err("cargo build -p ternd failed".into());
+    }
+    let ternd = dir.join("ternd");
+    if ternd.exists() {
+        Ok(ternd)
+    } else {
+        Err(format!("{} not found after building it", ternd.display()))
+    }
+}
