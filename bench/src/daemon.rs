@@ -145,7 +145,7 @@ fn bird_config(s: &Setup) -> String {
     };
     let mut t = format!(
         "router id {rr};\n\
-         log \"{log}\" {{ warning, error, fatal }};\n\
+         log \"{log}\" {{ info, remote, warning, error, auth, fatal, bug }};\n\
          protocol device {{ scan time 600; }}\n\
          {table}\
          template bgp rrc {{\n\
@@ -242,7 +242,8 @@ pub fn config(d: Daemon, s: &Setup) -> String {
 /// A started daemon.
 pub struct Running {
     child: Child,
-    log: PathBuf,
+    /// Its output, then its own log file if it writes one.
+    logs: Vec<PathBuf>,
 }
 
 impl Running {
@@ -259,11 +260,19 @@ impl Running {
         }
     }
 
-    /// The end of its output.
+    /// The end of its output and of its log file.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(8)..].join(" | ")
+        let mut tail = Vec::new();
+        for p in &self.logs {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            tail.extend(
+                lines[lines.len().saturating_sub(6)..]
+                    .iter()
+                    .map(|l| l.to_string()),
+            );
+        }
+        tail.join(" | ")
     }
 
     /// Stops it: SIGTERM, then SIGKILL after `grace`.
@@ -364,7 +373,13 @@ pub fn start(d: Daemon, paths: &Paths, s: &Setup) -> Result<Running, String> {
         .stderr(f2)
         .spawn()
         .map_err(|e| format!("{}: {e}", exe.display()))?;
-    Ok(Running { child, log })
+    let mut logs = vec![log];
+    match d {
+        Daemon::Bird => logs.push(dir.join("bird.log")),
+        Daemon::Frr => logs.push(dir.join("bgpd.log")),
+        Daemon::Tern | Daemon::Gobgp => {}
+    }
+    Ok(Running { child, logs })
 }
 
 /// Resident set now and at its peak (VmRSS, VmHWM), in octets.

@@ -132,13 +132,14 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                 let line = match &outcome {
                     Outcome::Done(m) => format!(
                         "convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
-                         {:.0} bytes/route, CPU {:.2} s",
+                         {:.0} bytes/route, CPU {:.2} s (harness {:.2} s)",
                         m.convergence,
                         m.routes_per_sec,
                         m.ingest,
                         m.peak_rss as f64 / 1e6,
                         m.bytes_per_route,
-                        m.cpu
+                        m.cpu,
+                        m.harness_cpu
                     ),
                     Outcome::Timeout { after, worst } => {
                         format!("timeout after {after:.0} s (a receiver held {worst})")
@@ -216,7 +217,9 @@ async fn run_one(
     )
     .await
     .unwrap_or_else(|e| {
-        let why = daemon.exited().unwrap_or(e);
+        let why = daemon
+            .exited()
+            .unwrap_or_else(|| format!("{e}; daemon log: {}", daemon.log_tail()));
         Outcome::Failed(why)
     });
     daemon.stop(Duration::from_secs(10));
@@ -277,6 +280,8 @@ async fn drive(
         let (baseline_rss, _) = daemon::memory(pid).ok_or("daemon gone")?;
         let ticks = daemon::clock_ticks() as f64;
         let cpu0 = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        let me = std::process::id();
+        let mut own_start = daemon::cpu_ticks(me).unwrap_or(0);
         let mut m = Metrics {
             baseline_rss,
             ..Metrics::default()
@@ -292,6 +297,7 @@ async fn drive(
         let mut cpu_start = cpu0;
         if let Some(w) = withdraw {
             cpu_start = cpu_end;
+            own_start = daemon::cpu_ticks(me).unwrap_or(0);
             stream_tx.send(w).map_err(|_| "injector gone")?;
             match wait_phase(&mut ev_rx, case.k, true, timeout, &held, case.n).await? {
                 Ok(t) => span = t,
@@ -299,6 +305,7 @@ async fn drive(
             }
             cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
         }
+        let own_end = daemon::cpu_ticks(me).unwrap_or(0);
         let (_, hwm) = daemon::memory(pid).ok_or("daemon gone")?;
         m.convergence = span.1.duration_since(span.0).as_secs_f64();
         m.ingest = span.2;
@@ -306,6 +313,7 @@ async fn drive(
         m.peak_rss = hwm;
         m.bytes_per_route = hwm.saturating_sub(baseline_rss) as f64 / case.n as f64;
         m.cpu = (cpu_end - cpu_start) as f64 / ticks;
+        m.harness_cpu = own_end.saturating_sub(own_start) as f64 / ticks;
         Ok(Outcome::Done(m))
     }
     .await;

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub bytes_per_route: f64,
     /// User plus system CPU seconds the daemon used during the timed phase.
     pub cpu: f64,
+    /// CPU seconds the harness itself (injector and receivers) used in the same time.
+    pub harness_cpu: f64,
 }
 
 /// How a run ended.
@@ -247,7 +249,7 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
 pub fn csv(results: &[RunResult]) -> String {
     let mut t = String::from(
         "case,daemon,run,outcome,convergence_s,ingest_s,routes_per_s,peak_rss,baseline_rss,\
-         bytes_per_route,cpu_s,note\n",
+         bytes_per_route,cpu_s,harness_cpu_s,note\n",
     );
     for r in results {
         let head = format!("{},{},{}", r.case, r.daemon.name(), r.run);
@@ -255,21 +257,22 @@ pub fn csv(results: &[RunResult]) -> String {
             Outcome::Done(m) => {
                 let _ = writeln!(
                     t,
-                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},",
+                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},{:.2},",
                     m.convergence,
                     m.ingest,
                     m.routes_per_sec,
                     m.peak_rss,
                     m.baseline_rss,
                     m.bytes_per_route,
-                    m.cpu
+                    m.cpu,
+                    m.harness_cpu
                 );
             }
             Outcome::Timeout { after, worst } => {
-                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,held {worst}");
+                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,,held {worst}");
             }
             Outcome::Failed(e) => {
-                let _ = writeln!(t, "{head},failed,,,,,,,,\"{}\"", e.replace('"', "'"));
+                let _ = writeln!(t, "{head},failed,,,,,,,,,\"{}\"", e.replace('"', "'"));
             }
         }
     }
