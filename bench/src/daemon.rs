@@ -382,6 +382,25 @@ pub fn start(d: Daemon, paths: &Paths, s: &Setup) -> Result<Running, String> {
     Ok(Running { child, logs })
 }
 
+/// Copies the executable `exe` (looked up in PATH if it has no directory part) into `dir`;
+/// returns the copy.
+pub fn private_copy(exe: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let src = if exe.components().count() > 1 {
+        exe.to_path_buf()
+    } else {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(exe))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("{} not found in PATH", exe.display()))?
+    };
+    let name = src.file_name().ok_or("no file name")?;
+    let dst = dir.join(name);
+    std::fs::copy(&src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+    Ok(dst)
+}
+
 /// Resident set now and at its peak (VmRSS, VmHWM), in octets.
 pub fn memory(pid: u32) -> Option<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

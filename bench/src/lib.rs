@@ -49,7 +49,13 @@ pub struct Options {
     pub keep: bool,
     /// Progress lines on stderr.
     pub verbose: bool,
+    /// Before each run, wait up to this long for the machine to be quiet (other processes
+    /// using less than [`QUIET_CORES`] of a core for 3 s in a row).
+    pub quiet_wait: Duration,
 }
+
+/// CPU use of other processes (in cores) under which the machine counts as quiet.
+pub const QUIET_CORES: f64 = 0.2;
 
 impl Default for Options {
     fn default() -> Self {
@@ -63,6 +69,7 @@ impl Default for Options {
             settle: Duration::from_secs(2),
             keep: false,
             verbose: true,
+            quiet_wait: Duration::from_secs(300),
         }
     }
 }
@@ -93,6 +100,14 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
         .map_err(|e| e.to_string())?;
     let scratch = std::env::temp_dir().join(format!("tern-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let mut opts = opts.clone();
+    if opts.daemons.contains(&Daemon::Bird) {
+        // Debian's `service bird stop` (start-stop-daemon --exec /usr/sbin/bird) stops every
+        // process of that executable; a copy of it is out of reach of another job on the
+        // machine doing that.
+        opts.paths.bird = daemon::private_copy(&opts.paths.bird, &scratch)?;
+    }
+    let opts = &opts;
     let mut results = Vec::new();
     for case in &opts.cases {
         let t = std::time::Instant::now();
@@ -121,6 +136,17 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                 }
                 let dir = scratch.join(format!("{}-{case}-{run}", d.name()));
                 std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+                if !opts.quiet_wait.is_zero()
+                    && let Err(load) = wait_quiet(opts.quiet_wait)
+                {
+                    log(
+                        opts,
+                        &format!(
+                            "other processes still use {load:.2} cores after {:.0} s; running anyway",
+                            opts.quiet_wait.as_secs_f64()
+                        ),
+                    );
+                }
                 let outcome = rt.block_on(run_one(
                     opts,
                     d,
@@ -132,14 +158,15 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                 let line = match &outcome {
                     Outcome::Done(m) => format!(
                         "convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
-                         {:.0} bytes/route, CPU {:.2} s (harness {:.2} s)",
+                         {:.0} bytes/route, CPU {:.2} s (harness {:.2} s, others {:.2} s)",
                         m.convergence,
                         m.routes_per_sec,
                         m.ingest,
                         m.peak_rss as f64 / 1e6,
                         m.bytes_per_route,
                         m.cpu,
-                        m.harness_cpu
+                        m.harness_cpu,
+                        m.background_cpu
                     ),
                     Outcome::Timeout { after, worst } => {
                         format!("timeout after {after:.0} s (a receiver held {worst})")
@@ -282,6 +309,7 @@ async fn drive(
         let cpu0 = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
         let me = std::process::id();
         let mut own_start = daemon::cpu_ticks(me).unwrap_or(0);
+        let mut busy_start = busy_ticks();
         let mut m = Metrics {
             baseline_rss,
             ..Metrics::default()
@@ -298,6 +326,7 @@ async fn drive(
         if let Some(w) = withdraw {
             cpu_start = cpu_end;
             own_start = daemon::cpu_ticks(me).unwrap_or(0);
+            busy_start = busy_ticks();
             stream_tx.send(w).map_err(|_| "injector gone")?;
             match wait_phase(&mut ev_rx, case.k, true, timeout, &held, case.n).await? {
                 Ok(t) => span = t,
@@ -306,6 +335,7 @@ async fn drive(
             cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
         }
         let own_end = daemon::cpu_ticks(me).unwrap_or(0);
+        let busy_end = busy_ticks();
         let (_, hwm) = daemon::memory(pid).ok_or("daemon gone")?;
         m.convergence = span.1.duration_since(span.0).as_secs_f64();
         m.ingest = span.2;
@@ -314,6 +344,8 @@ async fn drive(
         m.bytes_per_route = hwm.saturating_sub(baseline_rss) as f64 / case.n as f64;
         m.cpu = (cpu_end - cpu_start) as f64 / ticks;
         m.harness_cpu = own_end.saturating_sub(own_start) as f64 / ticks;
+        m.background_cpu =
+            (busy_end.saturating_sub(busy_start) as f64 / ticks - m.cpu - m.harness_cpu).max(0.0);
         Ok(Outcome::Done(m))
     }
     .await;
@@ -377,6 +409,42 @@ async fn wait_phase(
     }
     let (first, done) = sent.unwrap_or((start, start));
     Ok(Ok((first, last, done.duration_since(first).as_secs_f64())))
+}
+
+/// Busy clock ticks of the whole machine so far (every CPU: user, nice, system, irq,
+/// softirq, steal), from `/proc/stat`.
+pub fn busy_ticks() -> u64 {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0;
+    };
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    [0, 1, 2, 5, 6, 7].iter().filter_map(|&i| f.get(i)).sum()
+}
+
+/// Waits until the machine's CPU use stays under [`QUIET_CORES`] for 3 s in a row (no daemon
+/// runs now, so that is other processes). Gives up after `max`, returning the last load.
+fn wait_quiet(max: Duration) -> Result<(), f64> {
+    let ticks = daemon::clock_ticks() as f64;
+    let start = std::time::Instant::now();
+    let mut quiet = 0;
+    loop {
+        let a = busy_ticks();
+        std::thread::sleep(Duration::from_secs(1));
+        let load = busy_ticks().saturating_sub(a) as f64 / ticks;
+        quiet = if load < QUIET_CORES { quiet + 1 } else { 0 };
+        if quiet >= 3 {
+            return Ok(());
+        }
+        if start.elapsed() >= max {
+            return Err(load);
+        }
+    }
 }
 
 /// A short description of the machine: CPUs, model, memory, kernel.

@@ -58,6 +58,10 @@ struct Args {
     /// Keep each run's scratch directory (configurations, logs).
     #[arg(long)]
     keep: bool,
+    /// Before each run, wait up to this many seconds for other processes to leave the CPUs
+    /// alone (0: do not wait; default 300, 0 with --quick).
+    #[arg(long)]
+    quiet_wait: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -108,6 +112,11 @@ fn main() -> ExitCode {
         net: [127, args.net],
         paths: paths.clone(),
         keep: args.keep,
+        quiet_wait: Duration::from_secs(args.quiet_wait.unwrap_or(if args.quick {
+            0
+        } else {
+            900
+        })),
         ..Options::default()
     };
     let versions: Vec<String> = args

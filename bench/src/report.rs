@@ -27,6 +27,8 @@ pub struct Metrics {
     pub cpu: f64,
     /// CPU seconds the harness itself (injector and receivers) used in the same time.
     pub harness_cpu: f64,
+    /// CPU seconds every other process on the machine used in the same time.
+    pub background_cpu: f64,
 }
 
 /// How a run ended.
@@ -222,7 +224,12 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                 continue;
             }
             let _ = write!(t, "| tern ÷ {} |", d.name());
-            for (_, get, _) in COLUMNS {
+            for (h, get, _) in COLUMNS {
+                if h.starts_with("ingest") {
+                    // A diagnostic: near zero whenever the stream fits the socket buffers.
+                    let _ = write!(t, " |");
+                    continue;
+                }
                 let a = spread(&tern.iter().map(get).collect::<Vec<_>>());
                 let b = spread(&other.iter().map(get).collect::<Vec<_>>());
                 match (a, b) {
@@ -235,6 +242,20 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                 }
             }
             t.push('\n');
+        }
+        let runs_done: Vec<Metrics> = daemons
+            .iter()
+            .flat_map(|&d| done(results, case, d))
+            .collect();
+        if let Some(worst) = runs_done
+            .iter()
+            .map(|m| m.background_cpu / m.convergence.max(1e-9))
+            .max_by(f64::total_cmp)
+        {
+            notes.push(format!(
+                "- Other processes on the machine used at most {worst:.2} cores during a timed \
+                 phase."
+            ));
         }
         t.push('\n');
         for n in notes {
@@ -249,7 +270,7 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
 pub fn csv(results: &[RunResult]) -> String {
     let mut t = String::from(
         "case,daemon,run,outcome,convergence_s,ingest_s,routes_per_s,peak_rss,baseline_rss,\
-         bytes_per_route,cpu_s,harness_cpu_s,note\n",
+         bytes_per_route,cpu_s,harness_cpu_s,background_cpu_s,note\n",
     );
     for r in results {
         let head = format!("{},{},{}", r.case, r.daemon.name(), r.run);
@@ -257,7 +278,7 @@ pub fn csv(results: &[RunResult]) -> String {
             Outcome::Done(m) => {
                 let _ = writeln!(
                     t,
-                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},{:.2},",
+                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},{:.2},{:.2},",
                     m.convergence,
                     m.ingest,
                     m.routes_per_sec,
@@ -265,14 +286,15 @@ pub fn csv(results: &[RunResult]) -> String {
                     m.baseline_rss,
                     m.bytes_per_route,
                     m.cpu,
-                    m.harness_cpu
+                    m.harness_cpu,
+                    m.background_cpu
                 );
             }
             Outcome::Timeout { after, worst } => {
-                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,,held {worst}");
+                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,,,held {worst}");
             }
             Outcome::Failed(e) => {
-                let _ = writeln!(t, "{head},failed,,,,,,,,,\"{}\"", e.replace('"', "'"));
+                let _ = writeln!(t, "{head},failed,,,,,,,,,,\"{}\"", e.replace('"', "'"));
             }
         }
     }

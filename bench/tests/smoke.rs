@@ -26,6 +26,7 @@ fn ternd_reflects_and_withdraws() {
         settle: Duration::from_millis(300),
         keep: false,
         verbose: false,
+        quiet_wait: Duration::ZERO,
     };
     let results = run(&opts).expect("run");
     assert_eq!(results.len(), 2);
