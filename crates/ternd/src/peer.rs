@@ -400,31 +400,41 @@ fn start_conn(
 #[derive(Default)]
 struct Received {
     routes: HashSet<(Family, Nlri)>,
+    /// Routes held per family, kept with `routes` (the displays read it after every UPDATE).
+    per_family: BTreeMap<Family, u64>,
 }
 
 impl Received {
     fn apply(&mut self, p: &tern_wire::ParsedUpdate<'_>) {
         for (f, mut n) in p.withdrawn_routes() {
             n.labels = tern_types::LabelStack::new();
-            self.routes.remove(&(f, n));
+            self.remove(f, n);
         }
         let withdraw = matches!(p.action(), Some(Action::TreatAsWithdraw));
         for (f, mut n) in p.announced() {
             n.labels = tern_types::LabelStack::new();
             if withdraw {
-                self.routes.remove(&(f, n));
-            } else {
-                self.routes.insert((f, n));
+                self.remove(f, n);
+            } else if self.routes.insert((f, n)) {
+                *self.per_family.entry(f).or_insert(0) += 1;
             }
         }
     }
 
-    fn counts(&self) -> BTreeMap<String, u64> {
-        let mut m = BTreeMap::new();
-        for (f, _) in &self.routes {
-            *m.entry(f.to_string()).or_insert(0) += 1;
+    fn remove(&mut self, f: Family, n: Nlri) {
+        if self.routes.remove(&(f, n))
+            && let Some(c) = self.per_family.get_mut(&f)
+        {
+            *c = c.saturating_sub(1);
         }
-        m
+    }
+
+    fn counts(&self) -> BTreeMap<String, u64> {
+        self.per_family
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(f, n)| (f.to_string(), *n))
+            .collect()
     }
 }
 
