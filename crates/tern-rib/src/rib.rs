@@ -306,13 +306,14 @@ impl Env<'_> {
         }
     }
 
-    /// Adds or replaces (same peer and path ID: implicit withdraw, RFC 4271 §3.1) a path.
-    fn upsert<K: PrefixKey>(&mut self, t: &mut Table<K>, key: K, path: Path) {
+    /// Adds or replaces (same peer and path ID: implicit withdraw, RFC 4271 §3.1) a path;
+    /// returns true when the path is new (not a replacement).
+    fn upsert<K: PrefixKey>(&mut self, t: &mut Table<K>, key: K, path: Path) -> bool {
         let hash = self.state.hash_one(key);
         let at = t.find_hashed(hash, &key);
         let mut d = at.map_or_else(Paths::new, |i| t.load(i));
         let old = self.best_of(&d);
-        match d
+        let new = match d
             .list
             .iter_mut()
             .find(|p| p.peer == path.peer && p.path_id == path.path_id)
@@ -320,17 +321,20 @@ impl Env<'_> {
             Some(p) => {
                 let prev = std::mem::replace(p, path);
                 self.drop_path(&prev);
+                false
             }
             None => {
                 d.list.push(path);
                 t.paths = t.paths.saturating_add(1);
+                true
             }
-        }
+        };
         self.reselect(&key, &mut d, old);
         match at {
             Some(i) => t.store(i, &d),
             None => t.insert(self.state, hash, key, &d),
         }
+        new
     }
 
     /// Removes a peer's path; returns whether there was one.
@@ -443,6 +447,13 @@ pub struct Rib {
     tables: Tables,
     deferred: Vec<AttrId>,
     state: FixedState,
+    /// Paths held per peer (index: [`PeerId`]) and family (index: [`FAMILIES`]).
+    received: Vec<[u64; FAMILIES.len()]>,
+}
+
+/// The index of a family in [`FAMILIES`].
+fn family_index(family: Family) -> Option<usize> {
+    FAMILIES.iter().position(|f| *f == family)
 }
 
 impl Rib {
@@ -463,7 +474,37 @@ impl Rib {
             },
             deferred: Vec::new(),
             state: crate::intern::state(),
+            received: Vec::new(),
         }
+    }
+
+    /// Adds `delta` to the paths of `peer` counted for `family`.
+    fn count(&mut self, peer: PeerId, family: Family, delta: i64) {
+        let Some(f) = family_index(family) else {
+            return;
+        };
+        let i = peer.0 as usize;
+        if self.received.len() <= i {
+            self.received
+                .resize(i.saturating_add(1), [0; FAMILIES.len()]);
+        }
+        if let Some(c) = self.received.get_mut(i).and_then(|r| r.get_mut(f)) {
+            *c = c.saturating_add_signed(delta);
+        }
+    }
+
+    /// The paths held from `peer` per family (its Adj-RIB-In: received routes, those an
+    /// import policy or a loop check refused included), families with none left out.
+    pub fn received(&self, peer: PeerId) -> Vec<(Family, u64)> {
+        let Some(r) = self.received.get(peer.0 as usize) else {
+            return Vec::new();
+        };
+        FAMILIES
+            .iter()
+            .zip(r.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(f, n)| (*f, *n))
+            .collect()
     }
 
     /// The configuration.
@@ -540,6 +581,9 @@ impl Rib {
         {
             *slot = None;
         }
+        if let Some(r) = self.received.get_mut(peer.0 as usize) {
+            *r = [0; FAMILIES.len()];
+        }
         n
     }
 
@@ -561,7 +605,9 @@ impl Rib {
             out,
             &self.state,
         );
-        with_table!(mut self.tables, family, t => env.remove_peer(t, peer)).unwrap_or(0)
+        let n = with_table!(mut self.tables, family, t => env.remove_peer(t, peer)).unwrap_or(0);
+        self.count(peer, family, -i64::try_from(n).unwrap_or(i64::MAX));
+        n
     }
 
     /// Applies one UPDATE from `peer` (see the module documentation); best-path changes are
@@ -741,18 +787,20 @@ impl Rib {
             out,
             &self.state,
         );
-        let stored = with_table!(mut self.tables, family, t => match PrefixKey::pack(&key) {
-            Some(k) => {
-                env.upsert(t, k, path);
-                true
+        let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
+            .flatten();
+        match stored {
+            Some(new) => {
+                if new {
+                    self.count(peer, family, 1);
+                }
+                Some(())
             }
-            None => false,
-        });
-        if stored != Some(true) {
-            env.drop_path(&path);
-            return None;
+            None => {
+                env.drop_path(&path);
+                None
+            }
         }
-        Some(())
     }
 
     fn withdraw_one(
@@ -774,8 +822,12 @@ impl Rib {
             out,
             &self.state,
         );
-        with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
-            .flatten()
+        let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
+            .flatten();
+        if removed == Some(true) {
+            self.count(peer, family, -1);
+        }
+        removed
     }
 
     /// Originates a route locally (`network`, `import-route`); replaces a previous local
@@ -836,11 +888,11 @@ impl Rib {
             out,
             &self.state,
         );
-        with_table!(mut self.tables, family, t => {
-            if let Some(k) = PrefixKey::pack(&key) {
-                env.upsert(t, k, path);
-            }
-        });
+        let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
+            .flatten();
+        if new == Some(true) {
+            self.count(peer, family, 1);
+        }
         true
     }
 

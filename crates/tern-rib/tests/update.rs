@@ -615,3 +615,56 @@ fn locally_originated_routes_beat_learned_ones() {
     assert!(rib.withdraw_local(Family::IPV4_UNICAST, key(&r), &AllReachable, &mut out));
     assert_eq!(out[0].new.unwrap().peer, PeerId(1));
 }
+
+#[test]
+fn received_counts_follow_announcements_replacements_withdrawals_and_peer_down() {
+    let mut rib = rib_with_peers(&[(1, ebgp(1, 200)), (2, ebgp(2, 300))]);
+    let c = ctx(true);
+    let routes = [
+        v4("192.0.2.0/24"),
+        v4("198.51.100.0/24"),
+        v4("203.0.113.0/24"),
+    ];
+    let announce = |rib: &mut tern_rib::Rib, peer: u32, path: &[u32], r: &[Nlri]| {
+        apply(
+            rib,
+            peer,
+            &reach(
+                Family::IPV4_UNICAST,
+                nh4([10, 0, 0, 1]),
+                &base_attrs(path),
+                r,
+                &c,
+            ),
+            &c,
+        );
+    };
+    announce(&mut rib, 1, &[200], &routes);
+    announce(&mut rib, 2, &[300], &routes[..1]);
+    assert_eq!(rib.received(PeerId(1)), vec![(Family::IPV4_UNICAST, 3)]);
+    assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 1)]);
+    // A replacement (implicit withdraw) is not a new route; a looped one is still received.
+    announce(&mut rib, 1, &[200, 201], &routes[..2]);
+    assert_eq!(rib.received(PeerId(1)), vec![(Family::IPV4_UNICAST, 3)]);
+    announce(&mut rib, 2, &[300, 100], &routes[1..2]);
+    assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
+    // Withdrawals, including one of a route never received.
+    apply(
+        &mut rib,
+        1,
+        &withdraw(Family::IPV4_UNICAST, &routes[..1], &c),
+        &c,
+    );
+    apply(
+        &mut rib,
+        1,
+        &withdraw(Family::IPV4_UNICAST, &routes[..1], &c),
+        &c,
+    );
+    assert_eq!(rib.received(PeerId(1)), vec![(Family::IPV4_UNICAST, 2)]);
+    let mut out = Vec::new();
+    rib.peer_down(PeerId(1), &AllReachable, &mut out);
+    assert!(rib.received(PeerId(1)).is_empty());
+    assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
+    assert!(rib.received(PeerId(9)).is_empty());
+}

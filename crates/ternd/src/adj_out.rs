@@ -29,6 +29,10 @@
 //! is harmless, RFC 4271 §9.1.3 leaves it without effect).
 
 use std::collections::{HashMap, VecDeque};
+
+/// Maps keyed by destinations: hashed with foldhash (SipHash cost more than the rest of a
+/// destination's evaluation).
+type FastMap<K, V> = foldhash::HashMap<K, V>;
 use std::net::{IpAddr, Ipv4Addr};
 
 use bytes::Bytes;
@@ -104,7 +108,7 @@ impl Params {
 pub struct Labels {
     next: u32,
     free: Vec<u32>,
-    swaps: HashMap<Key, Label>,
+    swaps: FastMap<Key, Label>,
 }
 
 /// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
@@ -115,7 +119,7 @@ impl Default for Labels {
         Labels {
             next: FIRST_LABEL,
             free: Vec::new(),
-            swaps: HashMap::new(),
+            swaps: FastMap::default(),
         }
     }
 }
@@ -181,7 +185,7 @@ impl<'a> Env<'a> {
 #[derive(Default, Debug)]
 struct Dirty {
     order: VecDeque<Key>,
-    prev: HashMap<Key, Pend>,
+    prev: FastMap<Key, Pend>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -629,9 +633,9 @@ const NOBODY: PeerId = PeerId(u32::MAX);
 /// Routes of one family, grouped by target and by what decides their attributes.
 #[derive(Default)]
 struct Batch {
-    reach: HashMap<(Target, PeerId, AttrId), Vec<Nlri>>,
+    reach: FastMap<(Target, PeerId, AttrId), Vec<Nlri>>,
     changed: Vec<(Target, PeerId, Box<PathAttrs>, Vec<Nlri>)>,
-    withdraw: HashMap<Target, Vec<Nlri>>,
+    withdraw: FastMap<Target, Vec<Nlri>>,
 }
 
 /// Evaluates destinations for a group (`single`: for one syncing member) and encodes the
@@ -652,7 +656,7 @@ fn evaluate(
             rib, params, single, members, *family, key, *pend, b, labels, policies,
         );
     }
-    let mut out = Vec::new();
+    let mut out = Wire::default();
     let mut families: Vec<Family> = batches.keys().copied().collect();
     families.sort();
     for f in families {
@@ -660,7 +664,47 @@ fn evaluate(
             encode(rib, params, f, b, &mut out);
         }
     }
-    out
+    out.finish()
+}
+
+/// Encoded UPDATEs per target, back to back: one buffer (one writer-queue entry, one wake-up
+/// of the writer) per target and flush step instead of one per UPDATE. A destination appears
+/// at most once per target in a step, so the order between targets does not matter.
+#[derive(Default)]
+struct Wire {
+    parts: Vec<(Target, Vec<u8>)>,
+}
+
+impl Wire {
+    fn push(&mut self, t: Target, msgs: &mut Vec<Vec<u8>>) {
+        if msgs.is_empty() {
+            return;
+        }
+        let i = match self.parts.iter().position(|(x, _)| *x == t) {
+            Some(i) => i,
+            None => {
+                self.parts.push((t, Vec::new()));
+                self.parts.len() - 1
+            }
+        };
+        let Some((_, buf)) = self.parts.get_mut(i) else {
+            return;
+        };
+        for m in msgs.drain(..) {
+            if buf.is_empty() {
+                *buf = m;
+            } else {
+                buf.extend_from_slice(&m);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<(Target, Bytes)> {
+        self.parts
+            .into_iter()
+            .map(|(t, b)| (t, Bytes::from(b)))
+            .collect()
+    }
 }
 
 /// The best path of a destination as these peers may be sent it (labeled-unicast peers fall
@@ -864,7 +908,7 @@ fn own_next_hop(family: Family, local: Option<IpAddr>, router_id: Ipv4Addr) -> N
 }
 
 /// Encodes a batch: withdrawals first, then one packed run per attribute group.
-fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Vec<(Target, Bytes)>) {
+fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Wire) {
     let builder = UpdateBuilder::new(&params.ctx);
     let mut msgs = Vec::new();
     let mut withdraw: Vec<(Target, Vec<Nlri>)> = b.withdraw.into_iter().collect();
@@ -873,7 +917,7 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Vec<(T
         if let Err(e) = builder.withdraw(family, &routes, &mut msgs) {
             warn!(family = %family, "RIB: withdrawal not encoded: {e}");
         }
-        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+        out.push(t, &mut msgs);
     }
     let mut reach: Vec<((Target, PeerId, AttrId), Vec<Nlri>)> = b.reach.into_iter().collect();
     reach.sort_by_key(|(k, _)| *k);
@@ -883,7 +927,7 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Vec<(T
         if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
             warn!(family = %family, "RIB: UPDATE not encoded: {e}");
         }
-        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+        out.push(t, &mut msgs);
     }
     for (t, from, changed, routes) in b.changed {
         // A next hop the export policy set (apply ip-address next-hop) is kept.
@@ -897,6 +941,6 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Vec<(T
         if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
             warn!(family = %family, "RIB: UPDATE not encoded: {e}");
         }
-        out.extend(msgs.drain(..).map(|m| (t, Bytes::from(m))));
+        out.push(t, &mut msgs);
     }
 }

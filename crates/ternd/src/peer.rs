@@ -8,7 +8,7 @@
 //! RIB task ([`crate::rib_task`]): PeerUp, every UPDATE that does not reset the session, and
 //! PeerDown when the session ends.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use socket2::{Domain, Socket, Type};
 use tern_fsm::{DownReason, Input, LogEvent, Output, PeerConfig, Session, State, Timer};
 use tern_types::Family;
 use tern_wire::message::{MAX_EXTENDED_LEN, MAX_LEN};
-use tern_wire::{Action, Nlri, Notification, Update};
+use tern_wire::{Action, Notification, Update};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ use tracing::{debug, info, warn};
 use crate::rib_task::{self, RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::PeerSpec;
-use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus};
+use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus, lock};
 
 /// Commands to a peer task.
 #[derive(Debug)]
@@ -56,10 +56,6 @@ pub struct PeerHandle {
     pub status: Arc<Mutex<PeerStatus>>,
     /// The peer task.
     pub task: JoinHandle<()>,
-}
-
-fn lock(s: &Mutex<PeerStatus>) -> std::sync::MutexGuard<'_, PeerStatus> {
-    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn family_names(f: &[Family]) -> Vec<String> {
@@ -396,46 +392,15 @@ fn start_conn(
     }
 }
 
-/// The routes received on one connection (counted per family for the displays).
-#[derive(Default)]
-struct Received {
-    routes: HashSet<(Family, Nlri)>,
-    /// Routes held per family, kept with `routes` (the displays read it after every UPDATE).
-    per_family: BTreeMap<Family, u64>,
-}
-
-impl Received {
-    fn apply(&mut self, p: &tern_wire::ParsedUpdate<'_>) {
-        for (f, mut n) in p.withdrawn_routes() {
-            n.labels = tern_types::LabelStack::new();
-            self.remove(f, n);
-        }
-        let withdraw = matches!(p.action(), Some(Action::TreatAsWithdraw));
-        for (f, mut n) in p.announced() {
-            n.labels = tern_types::LabelStack::new();
-            if withdraw {
-                self.remove(f, n);
-            } else if self.routes.insert((f, n)) {
-                *self.per_family.entry(f).or_insert(0) += 1;
-            }
-        }
-    }
-
-    fn remove(&mut self, f: Family, n: Nlri) {
-        if self.routes.remove(&(f, n))
-            && let Some(c) = self.per_family.get_mut(&f)
-        {
-            *c = c.saturating_sub(1);
-        }
-    }
-
-    fn counts(&self) -> BTreeMap<String, u64> {
-        self.per_family
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(f, n)| (f.to_string(), *n))
-            .collect()
-    }
+/// The types of the messages in `b`, which holds whole messages back to back.
+fn message_kinds(b: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let kind = *b.get(at.checked_add(18)?)?;
+        let len = usize::from(u16::from_be_bytes([*b.get(at + 16)?, *b.get(at + 17)?]));
+        at = at.checked_add(len.max(19))?;
+        Some(kind)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -470,12 +435,14 @@ async fn run_conn(
             let mut next = Some(first);
             let mut last = false;
             while let Some(b) = next.take() {
-                let kind = b.get(18).copied().unwrap_or(0);
+                // A queue entry holds one message or several back to back (the RIB task's
+                // UPDATEs of one step).
+                let before = kinds.len();
+                kinds.extend(message_kinds(&b));
                 chunk.extend_from_slice(&b);
-                kinds.push(kind);
                 // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
                 // UPDATEs queued for a session that has just ended.
-                if kind == tern_wire::message::msg_type::NOTIFICATION {
+                if kinds[before..].contains(&tern_wire::message::msg_type::NOTIFICATION) {
                     last = true;
                     break;
                 }
@@ -504,7 +471,6 @@ async fn run_conn(
     let mut timers: [Option<Instant>; 4] = [None; 4];
     let mut buf: Vec<u8> = Vec::with_capacity(65536);
     let mut max_len = MAX_LEN;
-    let mut received = Received::default();
     let mut outs = fsm.handle(SystemTime::now(), Input::Start);
     outs.extend(fsm.handle(SystemTime::now(), Input::Connected));
     let mut closing = false;
@@ -549,9 +515,6 @@ async fn run_conn(
                             enhanced_route_refresh: n.enhanced_route_refresh,
                             extended_message: n.extended_message,
                         });
-                        // UPDATEs read together with the KEEPALIVE that established the
-                        // session are already counted: keep them.
-                        st.prefixes = received.counts();
                     }
                     // The RIB task sends the initial table, then End-of-RIB per family.
                     info!(peer = %spec.addr, families = ?n.families, "session established");
@@ -623,6 +586,7 @@ async fn run_conn(
                                         next_hop_local: spec.next_hop_local.clone(),
                                     }),
                                     vrf: spec.vrf.clone(),
+                                    status: Some(status.clone()),
                                 })
                                 .await;
                                 rib_session = Some(session);
@@ -641,8 +605,6 @@ async fn run_conn(
                                         if let Some(a) = p.action() {
                                             debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
                                         }
-                                        received.apply(&p);
-                                        lock(&status).prefixes = received.counts();
                                         if let Some(session) = rib_session {
                                             rib.send(RibMsg::Update {
                                                 peer: spec.addr,

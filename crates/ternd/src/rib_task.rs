@@ -51,6 +51,7 @@ use crate::adj_out::{self, AdjOut, Labels, Params};
 use crate::fib::{FibOp, Resolver};
 use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
+use crate::status::SharedStatus;
 use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
 use tokio::sync::{mpsc, oneshot};
@@ -74,6 +75,8 @@ pub enum RibMsg {
         out: Option<PeerOut>,
         /// The VPN instance of a PE–CE session (`None`: public).
         vrf: Option<String>,
+        /// The peer's status, whose received-prefix counts the RIB keeps current.
+        status: Option<SharedStatus>,
     },
     /// An UPDATE's body (the octets after the 19-octet header).
     Update {
@@ -334,6 +337,18 @@ impl Vrf {
     }
 }
 
+/// A session that is up, as the RIB task knows it.
+struct Up {
+    /// The session's number.
+    session: u64,
+    /// The context its UPDATEs are decoded with.
+    ctx: Ctx,
+    /// Its routing domain (VPN instance of a PE–CE session).
+    vrf: Option<String>,
+    /// Where its received-prefix counts are shown.
+    status: Option<SharedStatus>,
+}
+
 /// The RIB and what the task knows about the sessions feeding it.
 pub struct RibTask {
     /// The public tables (IPv4/IPv6 unicast and labeled, VPNv4, VPNv6).
@@ -343,7 +358,7 @@ pub struct RibTask {
     /// A peer's id, kept for the address's lifetime (the RIB's peer slots are reused).
     ids: HashMap<IpAddr, PeerId>,
     /// The current session of each peer that is up, with its receive context and domain.
-    up: HashMap<IpAddr, (u64, Ctx, Option<String>)>,
+    up: HashMap<IpAddr, Up>,
     /// Peers of VPN instances (PE–CE sessions), by id.
     vrf_peers: HashMap<PeerId, String>,
     /// Best-path changes of the last input.
@@ -396,8 +411,20 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
             }
         };
         t.handle(m);
+        // Inputs already queued are taken together (up to INPUT_BATCH) before the next output
+        // step: the step's cost is shared by more destinations, and the UPDATEs of a burst
+        // leave in fewer, fuller writes.
+        for _ in 1..INPUT_BATCH {
+            match rx.try_recv() {
+                Ok(m) => t.handle(m),
+                Err(_) => break,
+            }
+        }
     }
 }
+
+/// Inputs handled at most between two output steps.
+const INPUT_BATCH: usize = 64;
 
 /// Where a best-path change happened.
 type Domain = Option<String>;
@@ -609,6 +636,7 @@ impl RibTask {
                 ctx,
                 out,
                 vrf,
+                status,
             } => {
                 let addr = info.addr;
                 let id = self.id(addr);
@@ -632,7 +660,15 @@ impl RibTask {
                         self.vrf_peers.insert(id, v.clone());
                     }
                 }
-                self.up.insert(addr, (session, ctx, vrf.clone()));
+                self.up.insert(
+                    addr,
+                    Up {
+                        session,
+                        ctx,
+                        vrf: vrf.clone(),
+                        status,
+                    },
+                );
                 info!(peer = %addr, session, ?vrf, "RIB: peer up");
                 if let Some(out) = out {
                     self.join(addr, id, out, vrf, true, false);
@@ -643,10 +679,10 @@ impl RibTask {
                 session,
                 body,
             } => {
-                let Some((current, ctx, vrf)) = self.up.get(&peer).cloned() else {
+                let Some(up) = self.up.get(&peer) else {
                     return;
                 };
-                if current != session {
+                if up.session != session {
                     return;
                 }
                 let Some(&id) = self.ids.get(&peer) else {
@@ -659,31 +695,27 @@ impl RibTask {
                         return;
                     }
                 };
-                let p = u.parse(&ctx);
+                let p = u.parse(&up.ctx);
                 let mut changes = Vec::new();
-                let r = match &vrf {
-                    None => {
-                        let policy = ImportChain::new(&self.routing, true);
-                        self.rib
-                            .apply_update(id, &p, &policy, &self.resolver, &mut changes)
-                    }
-                    Some(v) => match self.vrfs.get_mut(v) {
-                        Some(x) => {
-                            let policy = ImportChain::new(&self.routing, false);
-                            x.rib
-                                .apply_update(id, &p, &policy, &self.resolver, &mut changes)
-                        }
-                        None => return,
-                    },
+                let vrf = up.vrf.clone();
+                let rib = match &vrf {
+                    None => Some(&mut self.rib),
+                    Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
                 };
-                match r {
+                let Some(rib) = rib else { return };
+                let policy = ImportChain::new(&self.routing, vrf.is_none());
+                match rib.apply_update(id, &p, &policy, &self.resolver, &mut changes) {
                     Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
                     Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
+                }
+                if let Some(st) = &up.status {
+                    let counts = received_counts(rib, id);
+                    crate::status::lock(st).prefixes = counts;
                 }
                 self.propagate(vrf, changes);
             }
             RibMsg::PeerDown { peer, session } => {
-                if self.up.get(&peer).is_some_and(|(s, _, _)| *s == session) {
+                if self.up.get(&peer).is_some_and(|u| u.session == session) {
                     self.drop_peer(peer);
                 }
             }
@@ -781,9 +813,18 @@ impl RibTask {
 
     /// The session of `peer` ended: its routes are withdrawn.
     fn drop_peer(&mut self, peer: IpAddr) {
-        let Some((session, _, vrf)) = self.up.remove(&peer) else {
+        let Some(Up {
+            session,
+            vrf,
+            status,
+            ..
+        }) = self.up.remove(&peer)
+        else {
             return;
         };
+        if let Some(st) = &status {
+            crate::status::lock(st).prefixes.clear();
+        }
         self.adj.leave(peer);
         let Some(&id) = self.ids.get(&peer) else {
             return;
@@ -1079,7 +1120,7 @@ impl RibTask {
             let peers: Vec<PeerId> = self
                 .up
                 .iter()
-                .filter(|(_, (_, _, v))| v.is_none())
+                .filter(|(_, u)| u.vrf.is_none())
                 .filter_map(|(a, _)| self.ids.get(a).copied())
                 .collect();
             for id in peers {
@@ -1116,11 +1157,8 @@ impl RibTask {
     /// every peer is sent what its export policy now gives (no session reset, no route
     /// refresh: the Adj-RIB-In is kept); local routes with a policy are originated again.
     fn policies_changed(&mut self, old: &Routing) {
-        let peers: Vec<(IpAddr, Option<String>)> = self
-            .up
-            .iter()
-            .map(|(a, (_, _, v))| (*a, v.clone()))
-            .collect();
+        let peers: Vec<(IpAddr, Option<String>)> =
+            self.up.iter().map(|(a, u)| (*a, u.vrf.clone())).collect();
         for (addr, vrf) in peers {
             let Some(&id) = self.ids.get(&addr) else {
                 continue;
@@ -1335,7 +1373,7 @@ impl RibTask {
         family: Family,
         which: PeerRoutes,
     ) -> Option<RouteTable> {
-        let (_, _, vrf) = self.up.get(&peer)?.clone();
+        let vrf = self.up.get(&peer)?.vrf.clone();
         let id = *self.ids.get(&peer)?;
         let mut routes = Vec::new();
         match which {
@@ -1620,6 +1658,14 @@ fn params_sends(params: &Params, family: Family) -> Option<Family> {
     params.sends(family)
 }
 
+/// The routes held from peer `id` per family, as the displays name the families.
+fn received_counts(rib: &Rib, id: PeerId) -> BTreeMap<String, u64> {
+    rib.received(id)
+        .into_iter()
+        .map(|(f, n)| (f.to_string(), n))
+        .collect()
+}
+
 /// The RIB's configuration from the daemon's (AS 0 and router ID 0.0.0.0 without BGP).
 pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConfig {
     RibConfig {
@@ -1679,6 +1725,7 @@ mod tests {
             },
             out: None,
             vrf: None,
+            status: None,
         });
     }
 
@@ -1829,6 +1876,7 @@ mod tests {
                 next_hop_local: vec![],
             }),
             vrf: None,
+            status: None,
         });
         rx
     }
@@ -1841,11 +1889,11 @@ mod tests {
             while t.flush() {
                 any = true;
             }
-            while let Ok(m) = rx.try_recv() {
+            for m in drain(rx) {
                 any = true;
                 to.handle(RibMsg::Update {
                     peer: from.parse().unwrap(),
-                    session: to.up[&from.parse::<IpAddr>().unwrap()].0,
+                    session: to.up[&from.parse::<IpAddr>().unwrap()].session,
                     body: m[19..].to_vec(),
                 });
             }
@@ -1880,13 +1928,14 @@ mod tests {
             },
             out: None,
             vrf: None,
+            status: None,
         });
         b
     }
 
     fn announce_vpn6(t: &mut RibTask) {
         let nh = NextHop::ipv4_mapped("10.0.0.2".parse().unwrap());
-        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].session;
         t.handle(RibMsg::Update {
             peer: PEER.parse().unwrap(),
             session,
@@ -1926,7 +1975,7 @@ mod tests {
             };
             assert_eq!(r.next_hop, Some(nh.parse().unwrap()), "nhi {nhi}");
             // The source goes down: the route is withdrawn.
-            let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+            let session = t.up[&PEER.parse::<IpAddr>().unwrap()].session;
             t.handle(RibMsg::PeerDown {
                 peer: PEER.parse().unwrap(),
                 session,
@@ -1955,7 +2004,7 @@ mod tests {
         assert!(r.labels[0] >= FIRST_LABEL, "{:?}", r.labels);
         // Never back to the sender; IBGP-learned not to another non-client, but to a client
         // with ORIGINATOR_ID and CLUSTER_LIST.
-        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].0;
+        let session = t.up[&PEER.parse::<IpAddr>().unwrap()].session;
         t.handle(RibMsg::PeerDown {
             peer: PEER.parse().unwrap(),
             session,
@@ -1980,7 +2029,7 @@ mod tests {
                 &mut out,
             )
             .unwrap();
-        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].0;
+        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].session;
         t.handle(RibMsg::Update {
             peer: "10.0.1.3".parse().unwrap(),
             session,
@@ -2112,6 +2161,7 @@ mod tests {
             },
             out: None,
             vrf: None,
+            status: None,
         });
         let mut rx_other = up_out(&mut pe1, "4.4.4.10", 200, "1.1.1.9", false, false);
         deliver(&mut pe1, &mut rx_other, &mut other, "1.1.1.9");
@@ -2171,6 +2221,7 @@ mod tests {
                 next_hop_local: vec![],
             }),
             vrf: None,
+            status: None,
         });
         rx
     }
@@ -2244,6 +2295,7 @@ mod tests {
             },
             out: None,
             vrf: None,
+            status: None,
         });
         deliver(&mut asbr1, &mut to_asbr2, &mut asbr2, "10.21.1.1");
         let lab = asbr2.table(Family::IPV4_LABELED);
@@ -2400,13 +2452,14 @@ mod tests {
                 next_hop_local: vec![],
             }),
             vrf: None,
+            status: None,
         });
         rx
     }
 
     /// `n` routes from client `from`, each with its own MED (one UPDATE each).
     fn announce_many(t: &mut RibTask, from: &str, n: u32) {
-        let session = t.up[&from.parse::<IpAddr>().unwrap()].0;
+        let session = t.up[&from.parse::<IpAddr>().unwrap()].session;
         for i in 0..n {
             let mut a = PathAttrs::new(
                 Origin::Igp,
@@ -2439,10 +2492,14 @@ mod tests {
         }
     }
 
+    /// The messages queued for a writer, one by one (an entry may hold several).
     fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
         let mut v = Vec::new();
-        while let Ok(m) = rx.try_recv() {
-            v.push(m);
+        while let Ok(mut m) = rx.try_recv() {
+            while m.len() >= 19 {
+                let len = usize::from(u16::from_be_bytes([m[16], m[17]]));
+                v.push(m.split_to(len.clamp(19, m.len())));
+            }
         }
         v
     }
@@ -2588,7 +2645,7 @@ mod tests {
                 &mut out,
             )
             .unwrap();
-        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].0;
+        let session = t.up[&"10.0.1.3".parse::<IpAddr>().unwrap()].session;
         t.handle(RibMsg::Update {
             peer: "10.0.1.3".parse().unwrap(),
             session,

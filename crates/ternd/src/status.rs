@@ -2,9 +2,18 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use serde::Serialize;
+
+/// A peer's status, shared by its tasks (connections, the RIB task) and read by the displays.
+pub type SharedStatus = Arc<Mutex<PeerStatus>>;
+
+/// Locks a status (a panic elsewhere never hides it).
+pub fn lock(s: &Mutex<PeerStatus>) -> MutexGuard<'_, PeerStatus> {
+    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Message counters per type, as `display bgp peer verbose` lists them.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
@@ -103,7 +112,7 @@ pub struct PeerStatus {
     pub received: MsgCounts,
     /// Messages sent.
     pub sent: MsgCounts,
-    /// Prefixes received per family.
+    /// Prefixes received per family (the peer's Adj-RIB-In, counted by the RIB task).
     pub prefixes: BTreeMap<String, u64>,
     /// Up count.
     pub up_count: u64,
