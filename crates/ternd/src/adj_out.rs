@@ -283,6 +283,8 @@ struct Group {
     params: Params,
     members: Vec<IpAddr>,
     dirty: Dirty,
+    /// Members catching up alone (they get every mark too).
+    syncing: usize,
 }
 
 /// Every peer routes are sent to, in update groups.
@@ -317,6 +319,7 @@ impl AdjOut {
                         params,
                         members: Vec::new(),
                         dirty: Dirty::default(),
+                        syncing: 0,
                     },
                 );
                 self.next_group
@@ -324,6 +327,7 @@ impl AdjOut {
         };
         if let Some(g) = self.groups.get_mut(&group) {
             g.members.push(addr);
+            g.syncing += 1;
             debug!(peer = %addr, group, members = g.members.len(), "Adj-RIB-Out: joined update group");
         }
         let mut sync = Dirty::default();
@@ -357,6 +361,9 @@ impl AdjOut {
         };
         if let Some(g) = self.groups.get_mut(&m.group) {
             g.members.retain(|a| *a != addr);
+            if m.syncing.is_some() {
+                g.syncing = g.syncing.saturating_sub(1);
+            }
             if g.members.is_empty() {
                 self.groups.remove(&m.group);
             }
@@ -396,7 +403,7 @@ impl AdjOut {
             prev,
             initial: false,
         };
-        for g in self.groups.values_mut() {
+        for (gid, g) in &mut self.groups {
             if g.params.vrf.as_deref() != domain {
                 continue;
             }
@@ -404,9 +411,13 @@ impl AdjOut {
                 continue;
             };
             g.dirty.mark((f, key), pend);
-            for a in &g.members {
-                if let Some(Some(s)) = self.members.get_mut(a).map(|m| m.syncing.as_mut()) {
-                    s.mark((f, key), pend);
+            if g.syncing > 0 {
+                for m in self.members.values_mut() {
+                    if m.group == *gid
+                        && let Some(s) = m.syncing.as_mut()
+                    {
+                        s.mark((f, key), pend);
+                    }
                 }
             }
         }
@@ -476,6 +487,7 @@ impl AdjOut {
                 }
                 debug!(peer = %a, pending = own.len(), "Adj-RIB-Out: slow member catches up alone");
                 m.syncing = Some(own);
+                g.syncing += 1;
                 continue;
             }
             in_stream.push(m.id);
@@ -554,6 +566,10 @@ impl AdjOut {
             m.eor = false;
         }
         m.syncing = None;
+        let gid = m.group;
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.syncing = g.syncing.saturating_sub(1);
+        }
         debug!(peer = %addr, "Adj-RIB-Out: in the update group's stream");
         true
     }

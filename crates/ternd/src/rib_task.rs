@@ -363,6 +363,8 @@ pub struct RibTask {
     vrf_peers: HashMap<PeerId, String>,
     /// Best-path changes of the last input.
     changes: Vec<BestChange>,
+    /// Peers whose received-prefix counts changed since the last output step.
+    counts_dirty: Vec<IpAddr>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
     /// How next hops are resolved (the kernel's table, see [`crate::fib`]).
@@ -445,6 +447,7 @@ impl RibTask {
             up: HashMap::new(),
             vrf_peers: HashMap::new(),
             changes: Vec::new(),
+            counts_dirty: Vec::new(),
             adj: AdjOut::default(),
             resolver: Resolver::All,
             fib: None,
@@ -457,6 +460,7 @@ impl RibTask {
 
     /// One step of output (see [`AdjOut::flush`]); true when something was done.
     pub fn flush(&mut self) -> bool {
+        self.show_counts();
         let vrfs = &self.vrfs;
         let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
         let mut env = adj_out::Env {
@@ -468,6 +472,24 @@ impl RibTask {
         let mut progress = self.adj.flush(&mut env);
         progress |= self.flush_fib();
         progress
+    }
+
+    /// Writes the received-prefix counts of the peers whose UPDATEs were applied since the
+    /// last output step into their status.
+    fn show_counts(&mut self) {
+        for peer in std::mem::take(&mut self.counts_dirty) {
+            let (Some(up), Some(&id)) = (self.up.get(&peer), self.ids.get(&peer)) else {
+                continue;
+            };
+            let Some(st) = &up.status else { continue };
+            let rib = match &up.vrf {
+                None => Some(&self.rib),
+                Some(v) => self.vrfs.get(v).map(|x| &x.rib),
+            };
+            if let Some(rib) = rib {
+                crate::status::lock(st).prefixes = received_counts(rib, id);
+            }
+        }
     }
 
     /// True while output is waiting.
@@ -708,9 +730,8 @@ impl RibTask {
                     Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
                     Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
                 }
-                if let Some(st) = &up.status {
-                    let counts = received_counts(rib, id);
-                    crate::status::lock(st).prefixes = counts;
+                if up.status.is_some() && self.counts_dirty.last() != Some(&peer) {
+                    self.counts_dirty.push(peer);
                 }
                 self.propagate(vrf, changes);
             }
