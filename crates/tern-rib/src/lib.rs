@@ -9,6 +9,7 @@
 //!   RFC 8277, VPNv4 RFC 4364, VPNv6 RFC 4659, the VPN tables keyed by RD + prefix), each
 //!   destination holding every peer's path (Adj-RIB-In, RFC 4271 §3.2) and the selected one
 //!   (Loc-RIB); UPDATEs applied with their RFC 7606 action; best-path changes out.
+//! - [`digest`]: an UPDATE taken apart ([`Digest`]) where it is read, applied by the RIB.
 //! - [`decision`]: the decision process in VRP's order (RFC 4271 §9.1, RFC 4456 §9), with a
 //!   deterministic treatment of MED.
 //! - [`rr`]: route reflection rules (RFC 4456 §6, §7, §8).
@@ -22,6 +23,7 @@
 
 pub mod attrs;
 pub mod decision;
+pub mod digest;
 mod intern;
 mod key;
 pub mod rib;
@@ -30,6 +32,7 @@ mod table;
 
 pub use attrs::{AttrId, AttrSet, AttrStore, PathAttrs};
 pub use decision::{AllReachable, NextHopResolver, PeerId, PeerInfo, Rank, Step};
+pub use digest::{Digest, Reach};
 pub use intern::{HeapSize, Interner};
 pub use key::RouteKey;
 pub use rib::{

@@ -23,11 +23,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 use tern_types::{Asn, Family, LabelStack};
-use tern_wire::attr::Action;
-use tern_wire::{NextHop, Nlri, ParsedUpdate};
+use tern_wire::{Nlri, ParsedUpdate};
 
 use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
 use crate::decision::{self, DEFAULT_LOCAL_PREF, NextHopResolver, PeerId, PeerInfo, Rank};
+use crate::digest::{Digest, Reach};
 use crate::key::{PrefixKey, RouteKey, V4Key, V6Key, Vpn4Key, Vpn6Key};
 use crate::rr;
 use crate::table::{NO_BEST, PackedLabel, Path, Paths, Table};
@@ -620,55 +620,50 @@ impl Rib {
         resolver: &dyn NextHopResolver,
         out: &mut Vec<BestChange>,
     ) -> Result<UpdateSummary, RibError> {
+        self.apply(peer, Digest::of(update), policy, resolver, out)
+    }
+
+    /// Applies one UPDATE from `peer`, taken apart by [`Digest::of`].
+    pub fn apply(
+        &mut self,
+        peer: PeerId,
+        update: Digest,
+        policy: &dyn ImportPolicy,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> Result<UpdateSummary, RibError> {
         let info = *self.peer(peer).ok_or(RibError::UnknownPeer(peer))?;
-        if update.action() == Some(Action::SessionReset) {
+        if update.session_reset {
             return Err(RibError::SessionReset);
         }
         self.collect();
         let mut sum = UpdateSummary {
-            end_of_rib: update.end_of_rib(),
+            end_of_rib: update.end_of_rib,
+            treat_as_withdraw: update.treat_as_withdraw,
             ..UpdateSummary::default()
         };
         if sum.end_of_rib.is_some() {
             return Ok(sum);
         }
-        let mut disabled: SmallVec<[Family; 2]> = SmallVec::new();
-        for p in &update.problems {
-            match p.action {
-                Action::AfiSafiDisable(f) if !disabled.contains(&f) => disabled.push(f),
-                Action::TreatAsWithdraw => sum.treat_as_withdraw = true,
-                _ => {}
-            }
-        }
-        for f in &disabled {
+        let disabled = &update.disabled;
+        for f in disabled {
             sum.withdrawn = sum
                 .withdrawn
                 .saturating_add(self.withdraw_family(peer, *f, resolver, out));
         }
-        for (family, n) in update.withdrawn_routes() {
-            if disabled.contains(&family) {
+        for (family, n) in &update.withdrawn {
+            if disabled.contains(family) {
                 continue;
             }
-            match self.withdraw_one(peer, family, &n, resolver, out) {
+            match self.withdraw_one(peer, *family, n, resolver, out) {
                 Some(_) => sum.withdrawn = sum.withdrawn.saturating_add(1),
                 None => sum.ignored = sum.ignored.saturating_add(1),
             }
         }
         // The IPv4 NLRI field with NEXT_HOP, then MP_REACH_NLRI with its own next hop: one
         // prepared (interned) attribute set for each, shared by its routes.
-        if !update.nlri.is_empty() {
-            let nh = update.next_hop().map(NextHop::Ipv4);
-            let routes = update.ipv4_routes().map(|n| (Family::IPV4_UNICAST, n));
-            self.announce_all(
-                peer, &info, update, nh, routes, &disabled, policy, resolver, out, &mut sum,
-            );
-        }
-        if let Some(m) = update.mp_reach() {
-            let routes = m.routes().map(|n| (m.family, n));
-            let nh = Some(m.next_hop.clone());
-            self.announce_all(
-                peer, &info, update, nh, routes, &disabled, policy, resolver, out, &mut sum,
-            );
+        for r in update.reach {
+            self.announce_all(peer, &info, r, disabled, policy, resolver, out, &mut sum);
         }
         Ok(sum)
     }
@@ -679,9 +674,7 @@ impl Rib {
         &mut self,
         peer: PeerId,
         info: &PeerInfo,
-        update: &ParsedUpdate<'_>,
-        next_hop: Option<NextHop>,
-        routes: impl Iterator<Item = (Family, Nlri)>,
+        mut reach: Reach,
         disabled: &[Family],
         policy: &dyn ImportPolicy,
         resolver: &dyn NextHopResolver,
@@ -689,29 +682,27 @@ impl Rib {
         sum: &mut UpdateSummary,
     ) {
         let mut prep: Option<Prepared> = None;
-        for (family, n) in routes {
+        for (family, n) in &reach.routes {
+            let family = *family;
             if disabled.contains(&family) {
                 continue;
             }
             if sum.treat_as_withdraw {
-                match self.withdraw_one(peer, family, &n, resolver, out) {
+                match self.withdraw_one(peer, family, n, resolver, out) {
                     Some(_) => sum.withdrawn = sum.withdrawn.saturating_add(1),
                     None => sum.ignored = sum.ignored.saturating_add(1),
                 }
                 continue;
             }
             if prep.is_none() {
-                let Some(a) = next_hop
-                    .clone()
-                    .and_then(|nh| PathAttrs::from_update(update, nh))
-                else {
+                let Some(a) = reach.attrs.take() else {
                     sum.ignored = sum.ignored.saturating_add(1);
                     continue;
                 };
                 prep = Some(self.prepare(a, info));
             }
             let Some(p) = prep.as_ref() else { continue };
-            match self.announce(peer, info, family, &n, p, policy, resolver, out) {
+            match self.announce(peer, info, family, n, p, policy, resolver, out) {
                 Some(()) => sum.announced = sum.announced.saturating_add(1),
                 None => sum.ignored = sum.ignored.saturating_add(1),
             }

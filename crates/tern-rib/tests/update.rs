@@ -668,3 +668,42 @@ fn received_counts_follow_announcements_replacements_withdrawals_and_peer_down()
     assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
     assert!(rib.received(PeerId(9)).is_empty());
 }
+
+#[test]
+fn a_digest_applies_like_its_update() {
+    let c = ctx(true);
+    let routes = [v4("192.0.2.0/24"), v4("198.51.100.0/24")];
+    let msgs = reach(
+        Family::IPV4_UNICAST,
+        nh4([10, 0, 0, 1]),
+        &base_attrs(&[200]),
+        &routes,
+        &c,
+    );
+    let mut a = rib_with_peers(&[(1, ebgp(1, 200))]);
+    let mut b = rib_with_peers(&[(1, ebgp(1, 200))]);
+    let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+    for m in &msgs {
+        let u = parse(m, &c);
+        let sa = a
+            .apply_update(PeerId(1), &u, &AcceptAll, &AllReachable, &mut out_a)
+            .unwrap();
+        let d = tern_rib::Digest::of(&u);
+        assert_eq!(d.reach.len(), 1);
+        assert_eq!(d.reach[0].routes.len(), 2);
+        let sb = b
+            .apply(PeerId(1), d, &AcceptAll, &AllReachable, &mut out_b)
+            .unwrap();
+        assert_eq!(sa, sb);
+    }
+    assert_eq!(out_a, out_b);
+    assert_eq!(sa_count(&a), 2);
+    assert_eq!(
+        a.loc_rib(Family::IPV4_UNICAST),
+        b.loc_rib(Family::IPV4_UNICAST)
+    );
+}
+
+fn sa_count(r: &tern_rib::Rib) -> usize {
+    r.counts(Family::IPV4_UNICAST).0
+}

@@ -31,6 +31,7 @@ use crate::rib_task::{self, RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::PeerSpec;
 use crate::status::{LogLine, MsgCounts, NegotiatedView, PeerStatus, lock};
+use tern_rib::Digest;
 
 /// Commands to a peer task.
 #[derive(Debug)]
@@ -606,10 +607,12 @@ async fn run_conn(
                                             debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
                                         }
                                         if let Some(session) = rib_session {
-                                            rib.send(RibMsg::Update {
+                                            // Taken apart here, on the connection's task:
+                                            // the RIB task only applies it.
+                                            rib.send(RibMsg::Digest {
                                                 peer: spec.addr,
                                                 session,
-                                                body: f.body.to_vec(),
+                                                digest: Box::new(Digest::of(&p)),
                                             })
                                             .await;
                                         }

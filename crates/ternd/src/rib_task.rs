@@ -9,10 +9,11 @@
 //!
 //! - A connection task sends [`RibMsg::PeerUp`] when its session reaches Established (the
 //!   peer's facts and the negotiated receive context), every UPDATE that does not call for a
-//!   session reset as its body's bytes ([`RibMsg::Update`], parsed again here with the peer's
-//!   context: the connection task has already validated it, so this parse cannot fail
-//!   differently), and [`RibMsg::PeerDown`] when the session leaves Established (RFC 4271
-//!   §9.1.3: every route of the peer is withdrawn).
+//!   session reset already taken apart ([`RibMsg::Digest`], built on the connection's task so
+//!   that decoding runs beside the RIB, not in it; [`RibMsg::Update`] takes a body's bytes),
+//!   and [`RibMsg::PeerDown`] when the session leaves Established (RFC 4271 §9.1.3: every
+//!   route of the peer is withdrawn). The RIB counts each peer's received routes and writes
+//!   them into the peer's status once per output step.
 //! - Each Established session has its own number ([`new_session`]); messages of a session that
 //!   is no longer the peer's current one are dropped, so a late UPDATE of a closed connection
 //!   never lands after its successor's PeerUp.
@@ -43,7 +44,9 @@ use ipnet::IpNet;
 
 use serde::Serialize;
 use tern_rib::rr::Role;
-use tern_rib::{BestChange, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey};
+use tern_rib::{
+    BestChange, Digest, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
+};
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
@@ -86,6 +89,15 @@ pub enum RibMsg {
         session: u64,
         /// The body.
         body: Vec<u8>,
+    },
+    /// An UPDATE taken apart where it was read (the connection task).
+    Digest {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session it was received on.
+        session: u64,
+        /// The UPDATE.
+        digest: Box<Digest>,
     },
     /// The session left Established.
     PeerDown {
@@ -384,7 +396,7 @@ pub struct RibTask {
 async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
     use tokio::sync::mpsc::error::TryRecvError;
     loop {
-        // Inputs and output alternate: a step of output after every input, so a flood of
+        // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
         // Adj-RIB-Out keeps only dirty destinations, see [`crate::adj_out`]).
         let progressed = t.flush();
@@ -704,12 +716,6 @@ impl RibTask {
                 let Some(up) = self.up.get(&peer) else {
                     return;
                 };
-                if up.session != session {
-                    return;
-                }
-                let Some(&id) = self.ids.get(&peer) else {
-                    return;
-                };
                 let u = match Update::decode(&body) {
                     Ok(u) => u,
                     Err(e) => {
@@ -717,24 +723,14 @@ impl RibTask {
                         return;
                     }
                 };
-                let p = u.parse(&up.ctx);
-                let mut changes = Vec::new();
-                let vrf = up.vrf.clone();
-                let rib = match &vrf {
-                    None => Some(&mut self.rib),
-                    Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
-                };
-                let Some(rib) = rib else { return };
-                let policy = ImportChain::new(&self.routing, vrf.is_none());
-                match rib.apply_update(id, &p, &policy, &self.resolver, &mut changes) {
-                    Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
-                    Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
-                }
-                if up.status.is_some() && self.counts_dirty.last() != Some(&peer) {
-                    self.counts_dirty.push(peer);
-                }
-                self.propagate(vrf, changes);
+                let d = Digest::of(&u.parse(&up.ctx));
+                self.apply(peer, session, d);
             }
+            RibMsg::Digest {
+                peer,
+                session,
+                digest,
+            } => self.apply(peer, session, *digest),
             RibMsg::PeerDown { peer, session } => {
                 if self.up.get(&peer).is_some_and(|u| u.session == session) {
                     self.drop_peer(peer);
@@ -830,6 +826,36 @@ impl RibTask {
             info!(peer = %addr, "RIB: table sent again with new outbound options");
             self.join(addr, pid, out, params.vrf.clone(), false, true);
         }
+    }
+
+    /// Applies an UPDATE of `peer`'s session `session` (dropped when that session is no
+    /// longer the peer's current one) and sends the changes on.
+    fn apply(&mut self, peer: IpAddr, session: u64, digest: Digest) {
+        let Some(up) = self.up.get(&peer) else {
+            return;
+        };
+        if up.session != session {
+            return;
+        }
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        let vrf = up.vrf.clone();
+        let rib = match &vrf {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let Some(rib) = rib else { return };
+        let policy = ImportChain::new(&self.routing, vrf.is_none());
+        match rib.apply(id, digest, &policy, &self.resolver, &mut changes) {
+            Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
+            Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
+        }
+        if up.status.is_some() && self.counts_dirty.last() != Some(&peer) {
+            self.counts_dirty.push(peer);
+        }
+        self.propagate(vrf, changes);
     }
 
     /// The session of `peer` ended: its routes are withdrawn.
