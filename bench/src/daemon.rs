@@ -140,7 +140,12 @@ fn tern_config(s: &Setup) -> String {
 fn bird_config(s: &Setup) -> String {
     let (table, channel) = match s.family {
         Family::VPNV4 => ("vpn4 table vpntab4;\n", "vpn4 mpls { table vpntab4;"),
-        Family::VPNV6 => ("vpn6 table vpntab6;\n", "vpn6 mpls { table vpntab6;"),
+        // The injector's VPNv6 next hops are IPv4-mapped (::ffff:a.b.c.d, RFC 4659 §3.2.1.2):
+        // BIRD reads them as IPv4 addresses and refuses them without `extended next hop`.
+        Family::VPNV6 => (
+            "vpn6 table vpntab6;\n",
+            "vpn6 mpls { table vpntab6; extended next hop on;",
+        ),
         _ => ("", "ipv4 {"),
     };
     let mut t = format!(

@@ -423,6 +423,15 @@ impl AdjOut {
         }
     }
 
+    /// Destinations waiting in the largest group's stream.
+    pub fn pending(&self) -> usize {
+        self.groups
+            .values()
+            .map(|g| g.dirty.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// True when something is waiting to be evaluated or sent.
     pub fn has_work(&self) -> bool {
         self.groups.values().any(|g| !g.dirty.is_empty())

@@ -384,13 +384,13 @@ pub struct RibTask {
     /// Where kernel installs go (`None`: not installing).
     fib: Option<mpsc::Sender<FibOp>>,
     /// Prefixes whose kernel route is to be brought up to date.
-    fib_dirty: (VecDeque<FibKey>, HashSet<FibKey>),
+    fib_dirty: (VecDeque<FibKey>, foldhash::HashSet<FibKey>),
     /// The routing settings in force.
     routing: Arc<Routing>,
     labels: Labels,
     /// A number per route distinguisher: the path id of an imported VPN route in an instance's
     /// table (two VPN routes for one prefix under different RDs are two paths).
-    rd_ids: HashMap<RouteDistinguisher, u32>,
+    rd_ids: foldhash::HashMap<RouteDistinguisher, u32>,
 }
 
 async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
@@ -429,6 +429,11 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
         // step: the step's cost is shared by more destinations, and the UPDATEs of a burst
         // leave in fewer, fuller writes.
         for _ in 1..INPUT_BATCH {
+            if t.adj.pending() >= adj_out::BATCH {
+                // A step's worth of output is waiting: more input would only grow the dirty
+                // set (withdrawals arrive hundreds to an UPDATE).
+                break;
+            }
             match rx.try_recv() {
                 Ok(m) => t.handle(m),
                 Err(_) => break,
@@ -463,10 +468,10 @@ impl RibTask {
             adj: AdjOut::default(),
             resolver: Resolver::All,
             fib: None,
-            fib_dirty: (VecDeque::new(), HashSet::new()),
+            fib_dirty: (VecDeque::new(), foldhash::HashSet::default()),
             routing: Arc::new(Routing::default()),
             labels: Labels::default(),
-            rd_ids: HashMap::new(),
+            rd_ids: foldhash::HashMap::default(),
         }
     }
 
@@ -1011,8 +1016,21 @@ impl RibTask {
     /// attributes kept; its change or withdrawal follows.
     fn vpn_to_vrfs(&mut self, changes: &[BestChange]) -> Vec<(String, Vec<BestChange>)> {
         let mut out: Vec<(String, Vec<BestChange>)> = Vec::new();
+        // A transit speaker (RR, ASBR) has no instance importing the family: nothing to do
+        // per route.
+        let importing = |f: Family| {
+            self.vrfs
+                .values()
+                .any(|x| x.specs.iter().any(|s| s.vpn_family() == f))
+        };
+        let (v4, v6) = (importing(Family::VPNV4), importing(Family::VPNV6));
         for c in changes {
-            if !c.family.has_rd() {
+            let wanted = match c.family {
+                Family::VPNV4 => v4,
+                Family::VPNV6 => v6,
+                _ => false,
+            };
+            if !wanted || !c.family.has_rd() {
                 continue;
             }
             let Some(rd) = c.key.rd else { continue };
