@@ -1061,6 +1061,31 @@ impl Rib {
         })
     }
 
+    /// Destinations of a family from position `start` on, at most `n` of them, each with
+    /// every path (as [`Rib::paths`] gives them), appended to `out`; returns the position to
+    /// go on from, `None` when the table is done. Positions are those of the table's dense
+    /// vector: a walk in steps between which the table changes sees every destination that
+    /// stays, at most once; one that a removal moves below the position already walked is
+    /// left out.
+    pub fn walk(
+        &self,
+        family: Family,
+        start: usize,
+        n: usize,
+        out: &mut Vec<(RouteKey, Vec<PathInfo>)>,
+    ) -> Option<usize> {
+        with_table!(ref self.tables, family, t => {
+            let end = start.saturating_add(n).min(t.len());
+            for i in start..end {
+                if let Some(key) = t.key(i) {
+                    out.push((key.unpack(), self.path_infos(&t.load(i)).collect()));
+                }
+            }
+            (end < t.len()).then_some(end)
+        })
+        .flatten()
+    }
+
     /// A peer's Adj-RIB-In for a family: what it sent, with the import result.
     pub fn adj_rib_in(&self, peer: PeerId, family: Family) -> Vec<(RouteKey, PathInfo)> {
         with_table!(ref self.tables, family, t => {

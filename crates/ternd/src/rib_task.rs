@@ -31,8 +31,12 @@
 //!   foreign MED removed, next hop self unless `next-hop-invariable`; IBGP: next hop kept,
 //!   LOCAL_PREF 100 when absent, reflection attributes when reflecting). Withdrawals go only to
 //!   peers that were sent the destination. Per-peer encoding (update groups come later).
-//! - Displays ask with [`RibMsg::Table`] and get an owned snapshot of a family's table, every
-//!   path of every destination, sorted (RD, prefix; the best path first).
+//! - Displays ask with [`RibMsg::Table`] and get an owned copy of a family's table, every
+//!   path of every destination, sorted (RD, prefix; the best path first). The copy is built
+//!   [`WALK_STEP`] destinations at a time between inputs, so a display of a large table never
+//!   stalls route processing; the rows are sorted by the asker ([`Walked::into_table`]). A
+//!   display taken while routes change shows each destination as it was when its step read
+//!   it (see [`Rib::walk`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -131,8 +135,8 @@ pub enum RibMsg {
         /// `routing-table label`: IPv4 labeled routes include the IPv4 unicast routes this
         /// router labels, and rows carry their in-label.
         label: bool,
-        /// Where the snapshot goes.
-        reply: oneshot::Sender<RouteTable>,
+        /// Where the snapshot goes (built in steps, see [`RibTask::walk_step`]).
+        reply: oneshot::Sender<Walked>,
     },
     /// One peer's routes of a family, for `display bgp … routing-table peer X …`.
     PeerRoutes {
@@ -251,6 +255,43 @@ impl RouteTable {
     }
 }
 
+/// A table display as the RIB task answers it: a header, and each destination's rows (best
+/// path first) in the table's own order; [`Walked::into_table`] sorts them, off the RIB task.
+#[derive(Debug)]
+pub struct Walked {
+    /// The header, and rows already in order (label tables).
+    pub table: RouteTable,
+    /// Rows per destination, unsorted.
+    pub dests: Vec<(RouteKey, Vec<RouteRow>)>,
+}
+
+impl Walked {
+    /// The display: destinations sorted by RD and prefix.
+    pub fn into_table(self) -> RouteTable {
+        let mut t = self.table;
+        let mut dests = self.dests;
+        dests.sort_unstable_by_key(|d| d.0);
+        t.destinations = t.destinations.saturating_add(dests.len());
+        t.routes
+            .extend(dests.into_iter().flat_map(|(_, rows)| rows));
+        t
+    }
+}
+
+/// A table display being built, a step at a time.
+struct Walk {
+    vrf: Option<String>,
+    family: Family,
+    /// Where the next step starts ([`Rib::walk`]).
+    cursor: usize,
+    dests: Vec<(RouteKey, Vec<RouteRow>)>,
+    reply: oneshot::Sender<Walked>,
+}
+
+/// Destinations a display step reads: a display of any size never holds route processing for
+/// longer than this many rows take (a few milliseconds).
+pub const WALK_STEP: usize = 4096;
+
 /// The sender side the daemon hands out.
 #[derive(Clone, Debug)]
 pub struct RibHandle {
@@ -311,7 +352,11 @@ impl RibHandle {
             })
             .await
             .ok()?;
-        rx.await.ok()
+        let walked = rx.await.ok()?;
+        // Sorting a large table takes a while: not on a runtime worker.
+        tokio::task::spawn_blocking(move || walked.into_table())
+            .await
+            .ok()
     }
 }
 
@@ -377,6 +422,8 @@ pub struct RibTask {
     changes: Vec<BestChange>,
     /// Peers whose received-prefix counts changed since the last output step.
     counts_dirty: Vec<IpAddr>,
+    /// Table displays being built, a step each in turn.
+    walks: VecDeque<Walk>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
     /// How next hops are resolved (the kernel's table, see [`crate::fib`]).
@@ -399,8 +446,10 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
         // Adj-RIB-Out keeps only dirty destinations, see [`crate::adj_out`]).
-        let progressed = t.flush();
-        let m = if !t.adj.has_work() {
+        let mut progressed = t.flush();
+        // Displays are built a step at a time between inputs (see [`RibTask::walk_step`]).
+        progressed |= t.walk_step();
+        let m = if !t.adj.has_work() && !t.walking() {
             match rx.recv().await {
                 Some(m) => m,
                 None => break,
@@ -465,6 +514,7 @@ impl RibTask {
             vrf_peers: HashMap::new(),
             changes: Vec::new(),
             counts_dirty: Vec::new(),
+            walks: VecDeque::new(),
             adj: AdjOut::default(),
             resolver: Resolver::All,
             fib: None,
@@ -507,6 +557,59 @@ impl RibTask {
                 crate::status::lock(st).prefixes = received_counts(rib, id);
             }
         }
+    }
+
+    /// One step of the first table display waiting: [`WALK_STEP`] destinations turned into
+    /// rows, then the display goes to the back of the queue, or its rows go to the asker when
+    /// the table is done. Returns true when there was a display to work on.
+    pub fn walk_step(&mut self) -> bool {
+        let Some(mut w) = self.walks.pop_front() else {
+            return false;
+        };
+        if w.reply.is_closed() {
+            return true;
+        }
+        let Some(rib) = self.domain_rib(w.vrf.as_deref()) else {
+            // The instance went away meanwhile: the reply is dropped.
+            return true;
+        };
+        let mut paths = Vec::new();
+        let next = rib.walk(w.family, w.cursor, WALK_STEP, &mut paths);
+        for (key, mut p) in paths {
+            p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+            let rows = p
+                .iter()
+                .map(|p| row(rib, &key, p, &self.resolver))
+                .collect();
+            w.dests.push((key, rows));
+        }
+        match next {
+            Some(c) => {
+                w.cursor = c;
+                self.walks.push_back(w);
+            }
+            None => {
+                let cfg = rib.config();
+                let table = RouteTable {
+                    router_id: cfg.router_id,
+                    local_as: cfg.local_as.0,
+                    vrf: w.vrf.clone(),
+                    family: w.family.to_string(),
+                    destinations: 0,
+                    routes: Vec::new(),
+                };
+                let _ = w.reply.send(Walked {
+                    table,
+                    dests: w.dests,
+                });
+            }
+        }
+        true
+    }
+
+    /// True while a table display is being built.
+    pub fn walking(&self) -> bool {
+        !self.walks.is_empty()
     }
 
     /// True while output is waiting.
@@ -763,14 +866,24 @@ impl RibTask {
                 label,
                 reply,
             } => {
-                let t = if label && vrf.is_none() {
-                    Some(self.label_table(family))
-                } else {
-                    self.table_of(vrf.as_deref(), family)
-                };
-                if let Some(t) = t {
-                    let _ = reply.send(t);
+                if label && vrf.is_none() {
+                    let _ = reply.send(Walked {
+                        table: self.label_table(family),
+                        dests: Vec::new(),
+                    });
+                    return;
                 }
+                if self.domain_rib(vrf.as_deref()).is_none() {
+                    // No such instance: the reply is dropped.
+                    return;
+                }
+                self.walks.push_back(Walk {
+                    vrf,
+                    family,
+                    cursor: 0,
+                    dests: Vec::new(),
+                    reply,
+                });
             }
         }
     }
@@ -1882,6 +1995,73 @@ mod tests {
                     && l.ends_with(" 0      200i")),
             "{text}"
         );
+    }
+
+    /// An UPDATE of `PEER` (session 1) announcing 10.x.y.0/24 for `i` = x·256 + y.
+    fn announce_v4(t: &mut RibTask, i: u32) {
+        let n = Nlri {
+            path_id: None,
+            rd: None,
+            labels: LabelStack::new(),
+            prefix: IpNet::new(Ipv4Addr::from(0x0a00_0000 | (i << 8)).into(), 24).unwrap(),
+        };
+        t.handle(RibMsg::Update {
+            peer: PEER.parse().unwrap(),
+            session: 1,
+            body: body(
+                Family::IPV4_UNICAST,
+                NextHop::Ipv4("10.0.0.2".parse().unwrap()),
+                n,
+            ),
+        });
+    }
+
+    #[test]
+    fn a_large_display_is_built_in_steps_between_updates() {
+        let mut t = task();
+        up(&mut t, 1);
+        let n = u32::try_from(2 * WALK_STEP + 10).unwrap();
+        for i in 0..n {
+            announce_v4(&mut t, i);
+        }
+        let (reply, mut rx) = oneshot::channel();
+        t.handle(RibMsg::Table {
+            vrf: None,
+            family: Family::IPV4_UNICAST,
+            label: false,
+            reply,
+        });
+        assert!(t.walking());
+        assert!(t.walk_step());
+        assert!(
+            rx.try_recv().is_err(),
+            "one step does not finish the display"
+        );
+        // Route processing goes on between steps; a route added meanwhile is shown.
+        announce_v4(&mut t, n);
+        let mut steps = 1;
+        while t.walk_step() {
+            steps += 1;
+        }
+        assert_eq!(steps, 3);
+        assert!(!t.walking());
+        let shown = rx.try_recv().expect("display done").into_table();
+        assert_eq!(shown.destinations, usize::try_from(n).unwrap() + 1);
+        assert_eq!(
+            shown,
+            t.table(Family::IPV4_UNICAST),
+            "same rows, same order"
+        );
+        // An unknown instance gets no answer (the asker sees None), nothing is queued.
+        let (reply, mut rx) = oneshot::channel();
+        t.handle(RibMsg::Table {
+            vrf: Some("nosuch".into()),
+            family: Family::IPV4_UNICAST,
+            label: false,
+            reply,
+        });
+        assert!(!t.walking());
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]
