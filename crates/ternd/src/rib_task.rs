@@ -19,10 +19,10 @@
 //!   never lands after its successor's PeerUp.
 //! - The channel is bounded ([`QUEUE`]): a connection task waits when the RIB is behind, and
 //!   TCP flow control then slows the peer, instead of memory growing.
-//! - Import policy accepts everything ([`tern_rib::AcceptAll`]) until route policies exist.
-//! - Next hops: every next hop counts as reachable with IGP cost 0 ([`tern_rib::AllReachable`]).
-//!   Resolution against the kernel routing table (and an unreachable next hop making a route
-//!   invalid) comes with the FIB work.
+//! - Import policy: route-target filtering (`policy vpn-target`), then the peer's import
+//!   route-policy (`ImportChain`).
+//! - Next hops resolve through the kernel's main table ([`crate::fib::Resolver`]); an
+//!   unreachable one makes the route ineligible, and kernel changes re-run the decision.
 //! - Export: [`RibMsg::PeerUp`] carries a [`PeerOut`] (the connection's writer, negotiated
 //!   families, send context, local address, `next-hop-invariable` families). The peer gets
 //!   the Loc-RIB of each family, then End-of-RIB; afterwards every input's best-path changes
@@ -30,11 +30,13 @@
 //!   attributes of `out_attrs` (EBGP: AS prepended, LOCAL_PREF / ORIGINATOR_ID / CLUSTER_LIST /
 //!   foreign MED removed, next hop self unless `next-hop-invariable`; IBGP: next hop kept,
 //!   LOCAL_PREF 100 when absent, reflection attributes when reflecting). Withdrawals go only to
-//!   peers that were sent the destination. Per-peer encoding (update groups come later).
+//!   peers that were sent the destination. Encoding happens once per update group
+//!   ([`crate::adj_out`]).
 //! - Displays ask with [`RibMsg::Table`] and get an owned copy of a family's table, every
 //!   path of every destination, sorted (RD, prefix; the best path first). The copy is built
 //!   [`WALK_STEP`] destinations at a time between inputs, so a display of a large table never
-//!   stalls route processing; the rows are sorted by the asker ([`Walked::into_table`]). A
+//!   stalls route processing; the rows are sorted by the asker ([`Walked::into_table`]); a
+//!   peer's received and accepted routes likewise ([`RibMsg::PeerRoutes`]). A
 //!   display taken while routes change shows each destination as it was when its step read
 //!   it (see [`Rib::walk`]).
 
@@ -146,8 +148,9 @@ pub enum RibMsg {
         family: Family,
         /// Which routes.
         which: PeerRoutes,
-        /// Where the snapshot goes (`None`: the peer is not up).
-        reply: oneshot::Sender<Option<RouteTable>>,
+        /// Where the routes go (dropped: the peer is not up). Received and accepted routes
+        /// are read in steps like a table display.
+        reply: oneshot::Sender<Walked>,
     },
 }
 
@@ -282,6 +285,8 @@ impl Walked {
 struct Walk {
     vrf: Option<String>,
     family: Family,
+    /// One peer's received or accepted routes only (`peer X received-routes`).
+    only: Option<(PeerId, PeerRoutes)>,
     /// Where the next step starts ([`Rib::walk`]).
     cursor: usize,
     dests: Vec<(RouteKey, Vec<RouteRow>)>,
@@ -331,7 +336,10 @@ impl RibHandle {
             })
             .await
             .ok()?;
-        rx.await.ok().flatten()
+        let walked = rx.await.ok()?;
+        tokio::task::spawn_blocking(move || walked.into_table())
+            .await
+            .ok()
     }
 
     /// A snapshot of `family`'s table (of VPN instance `vrf`); `None` when the RIB task is
@@ -576,12 +584,34 @@ impl RibTask {
         let mut paths = Vec::new();
         let next = rib.walk(w.family, w.cursor, WALK_STEP, &mut paths);
         for (key, mut p) in paths {
-            p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
-            let rows = p
-                .iter()
-                .map(|p| row(rib, &key, p, &self.resolver))
-                .collect();
-            w.dests.push((key, rows));
+            let rows: Vec<RouteRow> = match w.only {
+                None => {
+                    p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+                    p.iter()
+                        .map(|p| row(rib, &key, p, &self.resolver))
+                        .collect()
+                }
+                Some((id, which)) => p
+                    .iter()
+                    .filter(|p| {
+                        p.peer == id && (which == PeerRoutes::Received || p.attrs.is_some())
+                    })
+                    .map(|p| {
+                        let mut r = row(rib, &key, p, &self.resolver);
+                        if which == PeerRoutes::Received {
+                            // As received: before import policy.
+                            let a = rib.attrs(p.in_attrs);
+                            r.med = a.med;
+                            r.local_pref = a.local_pref;
+                            r.pref_val = a.preferred_value;
+                        }
+                        r
+                    })
+                    .collect(),
+            };
+            if !rows.is_empty() {
+                w.dests.push((key, rows));
+            }
         }
         match next {
             Some(c) => {
@@ -852,7 +882,33 @@ impl RibTask {
                 which,
                 reply,
             } => {
-                let _ = reply.send(self.peer_routes(peer, family, which));
+                let Some(up) = self.up.get(&peer) else {
+                    return;
+                };
+                let vrf = up.vrf.clone();
+                let Some(&id) = self.ids.get(&peer) else {
+                    return;
+                };
+                if which == PeerRoutes::Advertised {
+                    if let Some(t) = self.peer_routes(peer, family, which) {
+                        let _ = reply.send(Walked {
+                            table: t,
+                            dests: Vec::new(),
+                        });
+                    }
+                    return;
+                }
+                if self.domain_rib(vrf.as_deref()).is_none() {
+                    return;
+                }
+                self.walks.push_back(Walk {
+                    vrf,
+                    family,
+                    only: Some((id, which)),
+                    cursor: 0,
+                    dests: Vec::new(),
+                    reply,
+                });
             }
             RibMsg::Readvertise {
                 peer,
@@ -880,6 +936,7 @@ impl RibTask {
                 self.walks.push_back(Walk {
                     vrf,
                     family,
+                    only: None,
                     cursor: 0,
                     dests: Vec::new(),
                     reply,
@@ -2051,6 +2108,26 @@ mod tests {
             shown,
             t.table(Family::IPV4_UNICAST),
             "same rows, same order"
+        );
+        // A peer's received routes are read the same way.
+        let (reply, mut rx) = oneshot::channel();
+        t.handle(RibMsg::PeerRoutes {
+            peer: PEER.parse().unwrap(),
+            family: Family::IPV4_UNICAST,
+            which: PeerRoutes::Received,
+            reply,
+        });
+        assert!(t.walking());
+        while t.walk_step() {}
+        let received = rx.try_recv().expect("received routes").into_table();
+        assert_eq!(received.destinations, usize::try_from(n).unwrap() + 1);
+        assert_eq!(
+            Some(received),
+            t.peer_routes(
+                PEER.parse().unwrap(),
+                Family::IPV4_UNICAST,
+                PeerRoutes::Received
+            )
         );
         // An unknown instance gets no answer (the asker sees None), nothing is queued.
         let (reply, mut rx) = oneshot::channel();
