@@ -168,6 +168,23 @@ impl Tmux {
         screen
     }
 
+    /// After `?`: waits until the help was printed and `last` offered again (the typed line
+    /// and the re-offered one), not just until the typed text shows.
+    fn until_offered_again(&self, last: &str) -> Vec<String> {
+        let ok = wait(Duration::from_secs(10), || {
+            let screen = self.screen();
+            screen.last().is_some_and(|l| l == last)
+                && screen.iter().filter(|l| *l == last).count() >= 2
+        });
+        let screen = self.screen();
+        assert!(
+            ok,
+            "expected `{last}` offered again:\n{}",
+            screen.join("\n")
+        );
+        screen
+    }
+
     fn running(&self) -> bool {
         Command::new("tmux")
             .args(["-L", &self.server, "has-session", "-t", "shell"])
@@ -199,7 +216,7 @@ fn the_interactive_shell_in_a_terminal() {
     // `?` after a partial word: the keywords it may become with their help, then the same
     // text offered again.
     t.keys(&["dis", "?"]);
-    let s = t.until_last("<PE1>dis");
+    let s = t.until_offered_again("<PE1>dis");
     let n = s.len();
     assert_eq!(s[n - 3], "<PE1>dis", "{s:#?}");
     assert!(
@@ -208,7 +225,7 @@ fn the_interactive_shell_in_a_terminal() {
     );
     // `?` after a space: the next words, the text again.
     t.keys(&[" bgp ", "?"]);
-    let s = t.until_last("<PE1>dis bgp");
+    let s = t.until_offered_again("<PE1>dis bgp");
     for w in ["peer", "vpnv4", "vpnv6"] {
         assert!(
             s.iter().any(|l| l.starts_with(&format!("  {w} "))),
