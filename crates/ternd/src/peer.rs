@@ -393,17 +393,6 @@ fn start_conn(
     }
 }
 
-/// The types of the messages in `b`, which holds whole messages back to back.
-fn message_kinds(b: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    let mut at = 0usize;
-    std::iter::from_fn(move || {
-        let kind = *b.get(at.checked_add(18)?)?;
-        let len = usize::from(u16::from_be_bytes([*b.get(at + 16)?, *b.get(at + 17)?]));
-        at = at.checked_add(len.max(19))?;
-        Some(kind)
-    })
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn run_conn(
     id: u64,
@@ -439,7 +428,7 @@ async fn run_conn(
                 // A queue entry holds one message or several back to back (the RIB task's
                 // UPDATEs of one step).
                 let before = kinds.len();
-                kinds.extend(message_kinds(&b));
+                kinds.extend(tern_wire::message::frames(&b).filter_map(|f| f.ok().map(|f| f.kind)));
                 chunk.extend_from_slice(&b);
                 // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
                 // UPDATEs queued for a session that has just ended.

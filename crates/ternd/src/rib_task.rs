@@ -269,6 +269,14 @@ pub struct Walked {
 }
 
 impl Walked {
+    /// A display built at once, rows in order.
+    fn whole(table: RouteTable) -> Walked {
+        Walked {
+            table,
+            dests: Vec::new(),
+        }
+    }
+
     /// The display: destinations sorted by RD and prefix.
     pub fn into_table(self) -> RouteTable {
         let mut t = self.table;
@@ -567,6 +575,28 @@ impl RibTask {
         }
     }
 
+    /// Queues a display of `family` in domain `vrf` (`only`: one peer's received or accepted
+    /// routes); an unknown instance gets no answer (the reply is dropped).
+    fn start_walk(
+        &mut self,
+        vrf: Option<String>,
+        family: Family,
+        only: Option<(PeerId, PeerRoutes)>,
+        reply: oneshot::Sender<Walked>,
+    ) {
+        if self.domain_rib(vrf.as_deref()).is_none() {
+            return;
+        }
+        self.walks.push_back(Walk {
+            vrf,
+            family,
+            only,
+            cursor: 0,
+            dests: Vec::new(),
+            reply,
+        });
+    }
+
     /// One step of the first table display waiting: [`WALK_STEP`] destinations turned into
     /// rows, then the display goes to the back of the queue, or its rows go to the asker when
     /// the table is done. Returns true when there was a display to work on.
@@ -593,20 +623,8 @@ impl RibTask {
                 }
                 Some((id, which)) => p
                     .iter()
-                    .filter(|p| {
-                        p.peer == id && (which == PeerRoutes::Received || p.attrs.is_some())
-                    })
-                    .map(|p| {
-                        let mut r = row(rib, &key, p, &self.resolver);
-                        if which == PeerRoutes::Received {
-                            // As received: before import policy.
-                            let a = rib.attrs(p.in_attrs);
-                            r.med = a.med;
-                            r.local_pref = a.local_pref;
-                            r.pref_val = a.preferred_value;
-                        }
-                        r
-                    })
+                    .filter(|p| p.peer == id)
+                    .filter_map(|p| peer_row(rib, &key, p, which, &self.resolver))
                     .collect(),
             };
             if !rows.is_empty() {
@@ -891,24 +909,11 @@ impl RibTask {
                 };
                 if which == PeerRoutes::Advertised {
                     if let Some(t) = self.peer_routes(peer, family, which) {
-                        let _ = reply.send(Walked {
-                            table: t,
-                            dests: Vec::new(),
-                        });
+                        let _ = reply.send(Walked::whole(t));
                     }
                     return;
                 }
-                if self.domain_rib(vrf.as_deref()).is_none() {
-                    return;
-                }
-                self.walks.push_back(Walk {
-                    vrf,
-                    family,
-                    only: Some((id, which)),
-                    cursor: 0,
-                    dests: Vec::new(),
-                    reply,
-                });
+                self.start_walk(vrf, family, Some((id, which)), reply);
             }
             RibMsg::Readvertise {
                 peer,
@@ -923,24 +928,10 @@ impl RibTask {
                 reply,
             } => {
                 if label && vrf.is_none() {
-                    let _ = reply.send(Walked {
-                        table: self.label_table(family),
-                        dests: Vec::new(),
-                    });
+                    let _ = reply.send(Walked::whole(self.label_table(family)));
                     return;
                 }
-                if self.domain_rib(vrf.as_deref()).is_none() {
-                    // No such instance: the reply is dropped.
-                    return;
-                }
-                self.walks.push_back(Walk {
-                    vrf,
-                    family,
-                    only: None,
-                    cursor: 0,
-                    dests: Vec::new(),
-                    reply,
-                });
+                self.start_walk(vrf, family, None, reply);
             }
         }
     }
@@ -1616,20 +1607,11 @@ impl RibTask {
                 let rib = self.domain_rib(vrf.as_deref())?;
                 let mut paths = rib.adj_rib_in(id, family);
                 paths.sort_by_key(|p| p.0);
-                for (key, p) in paths {
-                    if which == PeerRoutes::Accepted && !p.attrs.is_some() {
-                        continue;
-                    }
-                    let mut r = row(rib, &key, &p, &self.resolver);
-                    if which == PeerRoutes::Received {
-                        // As received: before import policy.
-                        let a = rib.attrs(p.in_attrs);
-                        r.med = a.med;
-                        r.local_pref = a.local_pref;
-                        r.pref_val = a.preferred_value;
-                    }
-                    routes.push(r);
-                }
+                routes.extend(
+                    paths
+                        .iter()
+                        .filter_map(|(key, p)| peer_row(rib, key, p, which, &self.resolver)),
+                );
             }
             PeerRoutes::Advertised => {
                 let vrfs = &self.vrfs;
@@ -1742,6 +1724,28 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
             Outcome::Permit { attrs: Some(a), .. } => tern_rib::Verdict::Modify(a),
         }
     }
+}
+
+/// A path as `peer X received-routes` (attributes as received, before import policy) or
+/// `accepted-routes` (only accepted paths, attributes after policy) shows it.
+fn peer_row(
+    rib: &Rib,
+    key: &RouteKey,
+    p: &PathInfo,
+    which: PeerRoutes,
+    resolver: &Resolver,
+) -> Option<RouteRow> {
+    if which == PeerRoutes::Accepted && !p.attrs.is_some() {
+        return None;
+    }
+    let mut r = row(rib, key, p, resolver);
+    if which == PeerRoutes::Received {
+        let a = rib.attrs(p.in_attrs);
+        r.med = a.med;
+        r.local_pref = a.local_pref;
+        r.pref_val = a.preferred_value;
+    }
+    Some(r)
 }
 
 fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &Resolver) -> RouteRow {
@@ -2817,10 +2821,9 @@ mod tests {
     /// The messages queued for a writer, one by one (an entry may hold several).
     fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
         let mut v = Vec::new();
-        while let Ok(mut m) = rx.try_recv() {
-            while m.len() >= 19 {
-                let len = usize::from(u16::from_be_bytes([m[16], m[17]]));
-                v.push(m.split_to(len.clamp(19, m.len())));
+        while let Ok(m) = rx.try_recv() {
+            for f in tern_wire::message::frames(&m) {
+                v.push(m.slice_ref(f.expect("whole messages").bytes));
             }
         }
         v
