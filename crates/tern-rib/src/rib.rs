@@ -1086,6 +1086,48 @@ impl Rib {
         .flatten()
     }
 
+    /// Number of destinations of a family (positions `0..len` of the dense vector).
+    pub fn len(&self, family: Family) -> usize {
+        with_table!(ref self.tables, family, t => t.len()).unwrap_or(0)
+    }
+
+    /// The position of a destination in its table's dense vector.
+    pub fn position(&self, family: Family, key: &RouteKey) -> Option<usize> {
+        with_table!(ref self.tables, family, t => t.find(&self.state, &PrefixKey::pack(key)?))
+            .flatten()
+    }
+
+    /// Walks a family's table downward: the destinations with a best path at positions below
+    /// `below` (clamped to the table's length), at most `n` positions of them, appended to
+    /// `out`; returns the position the walk goes on below (0: done).
+    ///
+    /// A removal moves the table's last destination into the removed one's place, and an
+    /// insertion appends, so no destination ever moves up: a downward walk whose steps are
+    /// separated by changes reaches every destination that was below its position and stays,
+    /// at least once (one moved down from above is read again, which is harmless), and a
+    /// destination at or above the position is either walked already or new since.
+    pub fn walk_best_down(
+        &self,
+        family: Family,
+        below: usize,
+        n: usize,
+        out: &mut Vec<RouteKey>,
+    ) -> usize {
+        with_table!(ref self.tables, family, t => {
+            let end = below.min(t.len());
+            let start = end.saturating_sub(n);
+            for i in (start..end).rev() {
+                if t.best(i).is_some()
+                    && let Some(k) = t.key(i)
+                {
+                    out.push(k.unpack());
+                }
+            }
+            start
+        })
+        .unwrap_or(0)
+    }
+
     /// A peer's Adj-RIB-In for a family: what it sent, with the import result.
     pub fn adj_rib_in(&self, peer: PeerId, family: Family) -> Vec<(RouteKey, PathInfo)> {
         with_table!(ref self.tables, family, t => {

@@ -40,13 +40,33 @@ use tern_rib::rr::{self, Role};
 use tern_rib::{AttrId, Best, PathAttrs, PeerId, Rib, RouteKey};
 use tern_types::{Family, Label, LabelStack};
 use tern_wire::{Ctx, NextHop, Nlri, UpdateBuilder};
-use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::policy::{Outcome, Policies, RouteInput};
 
 /// Destinations evaluated per group (or syncing member) in one flush step.
 pub const BATCH: usize = 2048;
+
+/// What became of a message offered to a member's writer.
+#[derive(Debug)]
+pub enum Offer {
+    /// Queued.
+    Taken,
+    /// No room now: the message is handed back.
+    Full(Bytes),
+    /// The connection is gone.
+    Closed,
+}
+
+/// Where a member's messages go: the connection's writer queue, bounded. The Adj-RIB-Out
+/// never waits on it: a full writer makes the member catch up alone later.
+pub trait Sink: Send + Sync + std::fmt::Debug {
+    /// Queues `b` if there is room.
+    fn offer(&self, b: Bytes) -> Offer;
+}
+
+/// A member's writer, shared with whoever re-joins it to a group.
+pub type Writer = std::sync::Arc<dyn Sink>;
 
 /// A destination of one family, as sent.
 pub type Key = (Family, RouteKey);
@@ -222,6 +242,84 @@ impl Dirty {
     }
 }
 
+/// A member catching up alone: the destinations that changed since it started (or since it
+/// left the group's stream), and while it is sent a whole table, its walk over the table.
+#[derive(Default)]
+struct CatchUp {
+    dirty: Dirty,
+    walk: Option<Cursor>,
+}
+
+impl CatchUp {
+    fn is_empty(&self) -> bool {
+        self.dirty.is_empty() && self.walk.is_none()
+    }
+}
+
+/// A walk over a domain's tables for one member, each table downward (see
+/// [`Rib::walk_best_down`]): a joining member is sent its table from the tables themselves, a
+/// batch at a time, so what it costs while it catches up does not grow with the table (a copy
+/// of every destination's key per joining member would: about 135 octets a destination).
+///
+/// A destination that changes while the member walks is marked in the member's own dirty set
+/// only when the walk has passed it; one still ahead is read in its state of that time.
+struct Cursor {
+    /// The tables walked: (table family, family the routes go out in).
+    tables: Vec<(Family, Family)>,
+    /// Index in `tables` of the table being walked.
+    at: usize,
+    /// Positions below this in that table are still to be walked.
+    below: usize,
+    /// What the evaluation of a walked destination assumes the member had.
+    pend: Pend,
+}
+
+impl Cursor {
+    fn new(rib: &Rib, params: &Params, pend: Pend) -> Cursor {
+        let tables: Vec<(Family, Family)> = Family::KNOWN
+            .iter()
+            .filter_map(|f| params.sends(*f).map(|s| (*f, s)))
+            .collect();
+        let below = tables.first().map_or(0, |(f, _)| rib.len(*f));
+        Cursor {
+            tables,
+            at: 0,
+            below,
+            pend,
+        }
+    }
+
+    /// True when the destination `key` of table `family`, at `position` there, is still ahead
+    /// of the walk.
+    fn ahead(&self, family: Family, position: Option<usize>) -> bool {
+        match self.tables.iter().position(|(f, _)| *f == family) {
+            None => false,
+            Some(j) if j > self.at => true,
+            Some(j) if j < self.at => false,
+            Some(_) => position.is_some_and(|p| p < self.below),
+        }
+    }
+
+    /// Appends walked destinations to `out` until it holds `n`; false when the walk is done.
+    fn take(&mut self, rib: &Rib, n: usize, out: &mut Vec<(Key, Pend)>) -> bool {
+        let mut keys = Vec::new();
+        while out.len() < n {
+            let Some(&(table, sent)) = self.tables.get(self.at) else {
+                return false;
+            };
+            if self.below == 0 {
+                self.at = self.at.saturating_add(1);
+                self.below = self.tables.get(self.at).map_or(0, |(f, _)| rib.len(*f));
+                continue;
+            }
+            self.below =
+                rib.walk_best_down(table, self.below, n.saturating_sub(out.len()), &mut keys);
+            out.extend(keys.drain(..).map(|k| ((sent, k), self.pend)));
+        }
+        self.at < self.tables.len()
+    }
+}
+
 /// Who a message goes to within a group.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 enum Target {
@@ -242,10 +340,11 @@ impl Target {
 
 struct Member {
     id: PeerId,
-    tx: mpsc::Sender<Bytes>,
+    tx: Writer,
     group: u64,
-    /// Catching up alone: its own dirty set.
-    syncing: Option<Dirty>,
+    /// Catching up alone: its own dirty set, and its walk over the table while it is sent a
+    /// whole table.
+    syncing: Option<CatchUp>,
     /// End-of-RIB still to be sent after the initial table.
     eor: bool,
     /// Messages produced for it that did not fit its writer.
@@ -256,13 +355,14 @@ struct Member {
 impl Member {
     /// Sends what fits; true when the backlog is empty afterwards.
     fn drain(&mut self) -> bool {
-        while let Some(b) = self.backlog.front() {
-            match self.tx.try_send(b.clone()) {
-                Ok(()) => {
-                    self.backlog.pop_front();
+        while let Some(b) = self.backlog.pop_front() {
+            match self.tx.offer(b) {
+                Offer::Taken => {}
+                Offer::Full(b) => {
+                    self.backlog.push_front(b);
+                    return false;
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => return false,
-                Err(mpsc::error::TrySendError::Closed(_)) => {
+                Offer::Closed => {
                     self.closed = true;
                     self.backlog.clear();
                 }
@@ -296,19 +396,27 @@ pub struct AdjOut {
 }
 
 impl AdjOut {
-    /// Adds a peer; it starts with `initial` (its initial table) and End-of-RIB when `eor`.
+    /// Adds a peer; it is sent the table of its domain (`rib`), walked in batches (see
+    /// [`Cursor`]), then End-of-RIB when `eor`. With `resync` every destination is evaluated
+    /// as changed (what the peer may no longer have is withdrawn); an initial table only
+    /// announces.
     #[allow(clippy::too_many_arguments)]
     pub fn join(
         &mut self,
         addr: IpAddr,
         id: PeerId,
-        tx: mpsc::Sender<Bytes>,
+        tx: Writer,
         params: Params,
-        initial: Vec<Key>,
+        rib: &Rib,
         eor: bool,
         resync: bool,
     ) {
         self.leave(addr);
+        let pend = Pend {
+            prev: resync.then_some(NOBODY),
+            initial: !resync,
+        };
+        let walk = Cursor::new(rib, &params, pend);
         let group = match self.groups.iter().find(|(_, g)| g.params == params) {
             Some((gid, _)) => *gid,
             None => {
@@ -330,23 +438,16 @@ impl AdjOut {
             g.syncing += 1;
             debug!(peer = %addr, group, members = g.members.len(), "Adj-RIB-Out: joined update group");
         }
-        let mut sync = Dirty::default();
-        // A resync evaluates every destination as changed (what the peer may no longer have
-        // is withdrawn); an initial table only announces.
-        let pend = Pend {
-            prev: resync.then_some(NOBODY),
-            initial: !resync,
-        };
-        for k in initial {
-            sync.mark(k, pend);
-        }
         self.members.insert(
             addr,
             Member {
                 id,
                 tx,
                 group,
-                syncing: Some(sync),
+                syncing: Some(CatchUp {
+                    dirty: Dirty::default(),
+                    walk: Some(walk),
+                }),
                 eor,
                 backlog: VecDeque::new(),
                 closed: false,
@@ -371,7 +472,7 @@ impl AdjOut {
     }
 
     /// The peers, with their group parameters (for re-joining after a policy change).
-    pub fn peers(&self) -> Vec<(IpAddr, PeerId, mpsc::Sender<Bytes>, Params)> {
+    pub fn peers(&self) -> Vec<(IpAddr, PeerId, Writer, Params)> {
         let mut v: Vec<_> = self
             .members
             .iter()
@@ -384,6 +485,17 @@ impl AdjOut {
         v
     }
 
+    /// Destinations queued for a member catching up alone (its own dirty set; the walk over
+    /// the table it is sent is not counted: it holds no destinations); `None` when the member
+    /// is in its group's stream or unknown.
+    pub fn catching_up(&self, addr: IpAddr) -> Option<usize> {
+        self.members
+            .get(&addr)?
+            .syncing
+            .as_ref()
+            .map(|s| s.dirty.len())
+    }
+
     /// The number of update groups and members (for the displays and tests).
     pub fn sizes(&self) -> Vec<usize> {
         let mut v: Vec<usize> = self.groups.values().map(|g| g.members.len()).collect();
@@ -391,9 +503,11 @@ impl AdjOut {
         v
     }
 
-    /// A destination of `domain` changed: `prev` is the source of its previous best path.
+    /// A destination of `domain` (whose tables are `rib`) changed: `prev` is the source of its
+    /// previous best path.
     pub fn mark(
         &mut self,
+        rib: &Rib,
         domain: Option<&str>,
         family: Family,
         key: RouteKey,
@@ -412,11 +526,13 @@ impl AdjOut {
             };
             g.dirty.mark((f, key), pend);
             if g.syncing > 0 {
+                let position = rib.position(family, &key);
                 for m in self.members.values_mut() {
                     if m.group == *gid
                         && let Some(s) = m.syncing.as_mut()
+                        && !s.walk.as_ref().is_some_and(|w| w.ahead(family, position))
                     {
-                        s.mark((f, key), pend);
+                        s.dirty.mark((f, key), pend);
                     }
                 }
             }
@@ -495,7 +611,10 @@ impl AdjOut {
                     }
                 }
                 debug!(peer = %a, pending = own.len(), "Adj-RIB-Out: slow member catches up alone");
-                m.syncing = Some(own);
+                m.syncing = Some(CatchUp {
+                    dirty: own,
+                    walk: None,
+                });
                 g.syncing += 1;
                 continue;
             }
@@ -549,9 +668,16 @@ impl AdjOut {
         let Some(sync) = m.syncing.as_mut() else {
             return false;
         };
-        let batch = sync.take(BATCH);
-        if !batch.is_empty() {
-            if let Some(rib) = env.rib(g.params.vrf.as_deref()) {
+        let rib = env.rib(g.params.vrf.as_deref());
+        let mut batch = sync.dirty.take(BATCH);
+        if let Some(w) = sync.walk.as_mut() {
+            // Changes first, then the walk: each batch is BATCH destinations at most.
+            if !rib.is_some_and(|rib| w.take(rib, BATCH, &mut batch)) {
+                sync.walk = None;
+            }
+        }
+        if !batch.is_empty() || sync.walk.is_some() {
+            if let Some(rib) = rib {
                 let msgs = evaluate(
                     rib,
                     &g.params,
@@ -948,10 +1074,7 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Wire) 
     reach.sort_by_key(|(k, _)| *k);
     for ((t, from, attrs), routes) in reach {
         let a = out_attrs(rib, params, family, from, rib.attrs(attrs), false);
-        let wire = a.to_wire(params.ctx.four_octet_as);
-        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
-            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
-        }
+        reach_or_withdraw(&builder, family, &a, params, &routes, &mut msgs);
         out.push(t, &mut msgs);
     }
     for (t, from, changed, routes) in b.changed {
@@ -962,10 +1085,44 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Wire) 
             .map(|best| rib.attrs(best.attrs).next_hop);
         let fixed = original.is_some_and(|nh| nh != changed.next_hop);
         let a = out_attrs(rib, params, family, from, *changed, fixed);
-        let wire = a.to_wire(params.ctx.four_octet_as);
-        if let Err(e) = builder.reach(family, &a.next_hop, &wire, &routes, &mut msgs) {
-            warn!(family = %family, "RIB: UPDATE not encoded: {e}");
-        }
+        reach_or_withdraw(&builder, family, &a, params, &routes, &mut msgs);
         out.push(t, &mut msgs);
+    }
+}
+
+/// Encodes UPDATEs announcing `routes` with `a`, or, when they cannot be encoded for these
+/// peers (attributes longer than the message allows: 4096 octets without the Extended Message
+/// capability, RFC 8654), withdrawals of them: a peer must not keep a previous path of a
+/// destination whose current one it cannot be sent (RFC 4271 §9.1.3 treats the destination as
+/// unfeasible for it).
+fn reach_or_withdraw(
+    builder: &UpdateBuilder,
+    family: Family,
+    a: &PathAttrs,
+    params: &Params,
+    routes: &[Nlri],
+    msgs: &mut Vec<Vec<u8>>,
+) {
+    let before = msgs.len();
+    let wire = a.to_wire(params.ctx.four_octet_as);
+    let Err(e) = builder.reach(family, &a.next_hop, &wire, routes, msgs) else {
+        return;
+    };
+    msgs.truncate(before);
+    warn!(
+        family = %family,
+        routes = routes.len(),
+        "RIB: UPDATE not encodable for a group ({e}): the routes are withdrawn from it"
+    );
+    let bare: Vec<Nlri> = routes
+        .iter()
+        .map(|n| Nlri {
+            labels: LabelStack::new(),
+            ..*n
+        })
+        .collect();
+    if let Err(e) = builder.withdraw(family, &bare, msgs) {
+        msgs.truncate(before);
+        warn!(family = %family, "RIB: withdrawal not encoded: {e}");
     }
 }

@@ -123,6 +123,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         std::sync::Arc::new(cfg.routing.clone()),
         kernel.resolver.clone(),
         kernel.fib.clone(),
+        kernel.room.clone(),
     );
     kernel.watch(rib.clone()).await;
     let peers = Peers::start(&cfg, rib.clone());

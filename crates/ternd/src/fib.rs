@@ -23,7 +23,7 @@ use ipnet::IpNet;
 use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
 use tern_rib::NextHopResolver;
 use tern_types::Family;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 
 use crate::rib_task::{RibHandle, RibMsg};
@@ -111,6 +111,9 @@ pub struct Kernel {
     pub resolver: Resolver,
     /// Where installs go (`None`: not installing).
     pub fib: Option<mpsc::Sender<FibOp>>,
+    /// Signalled whenever the installer takes an operation off its queue: the RIB task waits
+    /// on it (with the writers') when every queue it feeds is full.
+    pub room: Arc<Notify>,
     installer: Option<Fib>,
 }
 
@@ -120,6 +123,7 @@ impl Kernel {
         Kernel {
             resolver: Resolver::All,
             fib: None,
+            room: Arc::new(Notify::new()),
             installer: None,
         }
     }
@@ -146,6 +150,7 @@ impl Kernel {
             return Kernel {
                 resolver,
                 fib: None,
+                room: Arc::new(Notify::new()),
                 installer: None,
             };
         }
@@ -156,6 +161,7 @@ impl Kernel {
                 return Kernel {
                     resolver,
                     fib: None,
+                    room: Arc::new(Notify::new()),
                     installer: None,
                 };
             }
@@ -170,10 +176,12 @@ impl Kernel {
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
         let installer = Fib::main().ok();
-        tokio::spawn(install_task(fib, rx, resolver.clone()));
+        let room = Arc::new(Notify::new());
+        tokio::spawn(install_task(fib, rx, resolver.clone(), room.clone()));
         Kernel {
             resolver,
             fib: Some(tx),
+            room,
             installer,
         }
     }
@@ -252,12 +260,18 @@ fn apply(shared: &RwLock<KernelRoutes>, ev: &FibEvent) -> bool {
     }
 }
 
-async fn install_task(fib: Fib, mut rx: mpsc::Receiver<FibOp>, resolver: Resolver) {
+async fn install_task(
+    fib: Fib,
+    mut rx: mpsc::Receiver<FibOp>,
+    resolver: Resolver,
+    room: Arc<Notify>,
+) {
     // One installer per table: the main table, and a table per VPN instance, emptied of
     // tern's routes when first used.
     let mut tables: HashMap<u32, Fib> = HashMap::new();
     tables.insert(MAIN_TABLE, fib);
     while let Some(op) = rx.recv().await {
+        room.notify_one();
         let table = match &op {
             FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
         };

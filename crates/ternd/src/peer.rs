@@ -417,11 +417,13 @@ async fn run_conn(
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
     let status_w = status.clone();
+    let room = rib.room();
     let writer = tokio::spawn(async move {
         // Messages waiting in the queue go out in one write (up to WRITE_CHUNK octets).
         let mut chunk: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
         let mut kinds: Vec<u8> = Vec::new();
         'write: while let Some(first) = wrx.recv().await {
+            rib_task::WriterQueue::taken(&room);
             let mut next = Some(first);
             let mut last = false;
             while let Some(b) = next.take() {
@@ -568,7 +570,7 @@ async fn run_conn(
                                     info: rib_peer_info(&spec, n),
                                     ctx: n.rx_ctx(),
                                     out: Some(rib_task::PeerOut {
-                                        tx: tx.clone(),
+                                        tx: rib_task::WriterQueue::sink(tx.clone()),
                                         families: n.families.clone(),
                                         ctx: n.tx_ctx(),
                                         local: local.map(|a| a.ip()),

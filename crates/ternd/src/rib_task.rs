@@ -63,7 +63,7 @@ use crate::spec::{LocalRoute, Routing, VrfSpec};
 use crate::status::SharedStatus;
 use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 /// Messages the RIB channel holds before senders wait.
@@ -169,7 +169,7 @@ pub enum PeerRoutes {
 #[derive(Debug, Clone)]
 pub struct PeerOut {
     /// The connection's writer (whole messages, header included).
-    pub tx: mpsc::Sender<Bytes>,
+    pub tx: adj_out::Writer,
     /// Negotiated families.
     pub families: Vec<Family>,
     /// The context to build UPDATEs for the peer with (4-octet AS, ADD-PATH send, Extended
@@ -309,6 +309,37 @@ pub const WALK_STEP: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct RibHandle {
     tx: mpsc::Sender<RibMsg>,
+    room: Arc<Notify>,
+}
+
+/// A connection's writer queue as the Adj-RIB-Out's sink. The writer task calls
+/// [`WriterQueue::taken`] whenever it takes messages off the queue, which wakes the RIB task
+/// if it waits for room (it never polls).
+#[derive(Debug)]
+pub struct WriterQueue {
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl WriterQueue {
+    /// The sink of a writer queue.
+    pub fn sink(tx: mpsc::Sender<Bytes>) -> adj_out::Writer {
+        Arc::new(WriterQueue { tx })
+    }
+
+    /// Tells the RIB task that a writer queue has room again.
+    pub fn taken(room: &Notify) {
+        room.notify_one();
+    }
+}
+
+impl adj_out::Sink for WriterQueue {
+    fn offer(&self, b: Bytes) -> adj_out::Offer {
+        match self.tx.try_send(b) {
+            Ok(()) => adj_out::Offer::Taken,
+            Err(mpsc::error::TrySendError::Full(b)) => adj_out::Offer::Full(b),
+            Err(mpsc::error::TrySendError::Closed(_)) => adj_out::Offer::Closed,
+        }
+    }
 }
 
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
@@ -319,6 +350,12 @@ pub fn new_session() -> u64 {
 }
 
 impl RibHandle {
+    /// What a connection's writer signals after taking messages off its queue (see
+    /// [`WriterQueue`]).
+    pub fn room(&self) -> Arc<Notify> {
+        self.room.clone()
+    }
+
     /// Sends a message, waiting while the queue is full. A gone RIB task (daemon exit) is
     /// ignored.
     pub async fn send(&self, m: RibMsg) {
@@ -376,20 +413,22 @@ impl RibHandle {
     }
 }
 
-/// Starts the RIB task on the current runtime.
+/// Starts the RIB task on the current runtime. `room` is what the installer (and each
+/// connection's writer, [`RibHandle::room`]) signals when it takes work off its queue.
 pub fn spawn(
     config: RibConfig,
     routing: Arc<Routing>,
     resolver: Resolver,
     fib: Option<mpsc::Sender<FibOp>>,
+    room: Arc<Notify>,
 ) -> RibHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut t = RibTask::new(config);
     t.resolver = resolver;
     t.fib = fib;
     t.handle(RibMsg::Settings(routing));
-    tokio::spawn(run(t, rx));
-    RibHandle { tx }
+    tokio::spawn(run(t, rx, room.clone()));
+    RibHandle { tx, room }
 }
 
 /// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes) and what
@@ -456,7 +495,7 @@ pub struct RibTask {
     rd_ids: foldhash::HashMap<RouteDistinguisher, u32>,
 }
 
-async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
+async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>, room: Arc<Notify>) {
     use tokio::sync::mpsc::error::TryRecvError;
     loop {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
@@ -480,13 +519,14 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>) {
                 Err(TryRecvError::Disconnected) => break,
             }
         } else {
-            // Every writer with work is full: wait for input or for room.
+            // Every writer with work is full (or the installer is): wait for input, or for a
+            // writer or the installer to take messages off its queue.
             tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => m,
                     None => break,
                 },
-                () = tokio::time::sleep(std::time::Duration::from_millis(1)) => continue,
+                () = room.notified() => continue,
             }
         };
         t.handle(m);
@@ -1867,34 +1907,29 @@ impl RibTask {
             next_hop_local: out.next_hop_local,
             export,
         };
-        let mut keys = Vec::new();
-        let mut seen = HashSet::new();
-        for family in Family::KNOWN {
-            let Some(f) = params_sends(&params, family) else {
-                continue;
-            };
-            for (key, _) in rib.loc_rib(family) {
-                if seen.insert((f, key)) {
-                    keys.push((f, key));
-                }
-            }
-        }
-        info!(peer = %addr, destinations = keys.len(), resync, "RIB: peer joins its update group");
-        self.adj.join(addr, id, out.tx, params, keys, eor, resync);
+        let destinations: usize = Family::KNOWN
+            .iter()
+            .filter(|f| params.sends(**f).is_some())
+            .map(|f| rib.len(*f))
+            .sum();
+        info!(peer = %addr, destinations, resync, "RIB: peer joins its update group");
+        self.adj.join(addr, id, out.tx, params, rib, eor, resync);
     }
 
     /// Marks best-path changes of a domain for every update group of the domain.
     fn export(&mut self, domain: Option<&str>, changes: &[BestChange]) {
+        let rib = match domain {
+            None => &self.rib,
+            Some(v) => match self.vrfs.get(v) {
+                Some(x) => &x.rib,
+                None => return,
+            },
+        };
         for c in changes {
             self.adj
-                .mark(domain, c.family, c.key, c.old.map(|b| b.peer));
+                .mark(rib, domain, c.family, c.key, c.old.map(|b| b.peer));
         }
     }
-}
-
-/// The family `family`'s routes go out in to peers with `params` (see [`Params`]).
-fn params_sends(params: &Params, family: Family) -> Option<Family> {
-    params.sends(family)
 }
 
 /// The routes held from peer `id` per family, as the displays name the families.
@@ -2194,7 +2229,7 @@ mod tests {
             },
             ctx: Ctx::default(),
             out: Some(PeerOut {
-                tx,
+                tx: WriterQueue::sink(tx),
                 families: vec![Family::VPNV6],
                 ctx: Ctx::default(),
                 local: Some(local.parse().unwrap()),
@@ -2539,7 +2574,7 @@ mod tests {
                 ..Ctx::default()
             },
             out: Some(PeerOut {
-                tx,
+                tx: WriterQueue::sink(tx),
                 families,
                 ctx: Ctx::default(),
                 local: Some(local.parse().unwrap()),
@@ -2770,7 +2805,7 @@ mod tests {
             },
             ctx: Ctx::default(),
             out: Some(PeerOut {
-                tx,
+                tx: WriterQueue::sink(tx),
                 families: vec![Family::IPV4_UNICAST],
                 ctx: Ctx::default(),
                 local: Some("10.0.0.1".parse().unwrap()),
@@ -2905,6 +2940,164 @@ mod tests {
         deliver(&mut t, &mut slow, &mut b, "10.0.0.1");
         assert_eq!(b.rib().counts(Family::IPV4_UNICAST).0, n as usize);
         assert!(!t.has_work());
+    }
+
+    /// The prefixes a receiving speaker holds in IPv4 unicast.
+    fn held(b: &RibTask) -> std::collections::BTreeSet<IpNet> {
+        b.rib()
+            .loc_rib(Family::IPV4_UNICAST)
+            .into_iter()
+            .map(|(k, _)| k.prefix)
+            .collect()
+    }
+
+    #[test]
+    fn a_joining_member_walks_the_table_instead_of_copying_it() {
+        let mut t = task();
+        let _a = client(&mut t, "10.0.0.11", 4096);
+        settle(&mut t);
+        let n = 6000;
+        announce_many(&mut t, "10.0.0.11", n);
+        settle(&mut t);
+        // A member joins a table of 6000 destinations: nothing is queued for it up front.
+        let mut late = client(&mut t, "10.0.0.12", 2);
+        let pl: IpAddr = "10.0.0.12".parse().unwrap();
+        assert_eq!(t.adj.catching_up(pl), Some(0), "no copy of the table");
+        // While it walks (its writer holds two entries), routes change behind and ahead of
+        // its position: withdrawals move destinations down the table, new ones are appended.
+        let mut b = receiver(100, "10.0.0.1", 100);
+        let mut steps = 0;
+        let session = t.up[&"10.0.0.11".parse::<IpAddr>().unwrap()].session;
+        loop {
+            let progressed = t.flush();
+            let got = drain(&mut late);
+            for m in &got {
+                b.handle(RibMsg::Update {
+                    peer: "10.0.0.1".parse().unwrap(),
+                    session: b.up[&"10.0.0.1".parse::<IpAddr>().unwrap()].session,
+                    body: m[19..].to_vec(),
+                });
+            }
+            steps += 1;
+            if steps <= 2 {
+                assert!(t.adj.catching_up(pl).is_some(), "still walking");
+                // Withdraw a spread of destinations (some walked, some not), announce new
+                // ones (appended behind the walk).
+                let gone: Vec<Nlri> = (0..n)
+                    .step_by(97 + steps)
+                    .map(|i| Nlri {
+                        path_id: None,
+                        rd: None,
+                        labels: LabelStack::new(),
+                        prefix: format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap(),
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                UpdateBuilder::new(&Ctx::default())
+                    .withdraw(Family::IPV4_UNICAST, &gone, &mut out)
+                    .unwrap();
+                for m in out {
+                    t.handle(RibMsg::Update {
+                        peer: "10.0.0.11".parse().unwrap(),
+                        session,
+                        body: m[19..].to_vec(),
+                    });
+                }
+                let mut a = PathAttrs::new(
+                    Origin::Igp,
+                    AsPath::empty(true),
+                    NextHop::Ipv4("10.0.0.11".parse().unwrap()),
+                );
+                a.local_pref = Some(100);
+                let fresh: Vec<Nlri> = (0..50u32)
+                    .map(|i| Nlri {
+                        path_id: None,
+                        rd: None,
+                        labels: LabelStack::new(),
+                        prefix: format!("172.16.{}.{}/32", steps, i).parse().unwrap(),
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                UpdateBuilder::new(&Ctx::default())
+                    .reach(
+                        Family::IPV4_UNICAST,
+                        &a.next_hop,
+                        &a.to_wire(true),
+                        &fresh,
+                        &mut out,
+                    )
+                    .unwrap();
+                for m in out {
+                    t.handle(RibMsg::Update {
+                        peer: "10.0.0.11".parse().unwrap(),
+                        session,
+                        body: m[19..].to_vec(),
+                    });
+                }
+            }
+            // What it waits with stays bounded by the changes, never the table.
+            assert!(t.adj.catching_up(pl).unwrap_or(0) <= 200);
+            if !progressed && got.is_empty() {
+                break;
+            }
+        }
+        assert!(steps > 3, "the walk took several steps ({steps})");
+        let expected = held(&t);
+        assert!(expected.len() > 5000);
+        assert_eq!(held(&b), expected, "the member holds exactly the Loc-RIB");
+        assert!(!t.has_work());
+    }
+
+    #[test]
+    fn a_route_too_large_for_a_peer_is_withdrawn_from_it() {
+        let mut t = task();
+        let _a = client(&mut t, "10.0.0.11", 64);
+        let mut c = client(&mut t, "10.0.0.12", 64);
+        settle(&mut t);
+        let mut b = receiver(100, "10.0.0.1", 100);
+        deliver(&mut t, &mut c, &mut b, "10.0.0.1");
+        let session = t.up[&"10.0.0.11".parse::<IpAddr>().unwrap()].session;
+        let send = |t: &mut RibTask, communities: u32| {
+            let mut a = PathAttrs::new(
+                Origin::Igp,
+                AsPath::empty(true),
+                NextHop::Ipv4("10.0.0.11".parse().unwrap()),
+            );
+            a.local_pref = Some(100);
+            a.communities = (0..communities).map(|i| 65000 << 16 | i).collect();
+            let n = Nlri::unicast("192.0.2.0/24".parse().unwrap());
+            let ctx = Ctx {
+                extended_message: true,
+                ..Ctx::default()
+            };
+            let mut out = Vec::new();
+            UpdateBuilder::new(&ctx)
+                .reach(
+                    Family::IPV4_UNICAST,
+                    &a.next_hop,
+                    &a.to_wire(true),
+                    &[n],
+                    &mut out,
+                )
+                .unwrap();
+            t.handle(RibMsg::Update {
+                peer: "10.0.0.11".parse().unwrap(),
+                session,
+                body: out.remove(0).split_off(19),
+            });
+        };
+        send(&mut t, 2);
+        deliver(&mut t, &mut c, &mut b, "10.0.0.1");
+        assert_eq!(held(&b).len(), 1, "the route as first announced");
+        // Re-announced with 1100 communities (4400 octets): more than a 4096-octet UPDATE
+        // holds for a peer without the Extended Message capability.
+        send(&mut t, 1100);
+        deliver(&mut t, &mut c, &mut b, "10.0.0.1");
+        assert!(held(&b).is_empty(), "the old path is withdrawn");
+        // Small again: announced again.
+        send(&mut t, 3);
+        deliver(&mut t, &mut c, &mut b, "10.0.0.1");
+        assert_eq!(held(&b).len(), 1);
     }
 
     fn readvertise(t: &mut RibTask, peer: &str, reflect_client: bool, nhi: bool) {
