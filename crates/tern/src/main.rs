@@ -12,7 +12,7 @@
 //!
 //! `tern lab up DIR` runs a folder of VRP files, one per router, as network namespaces with a
 //! ternd in each; `tern lab exec NODE LINE...`, `tern lab status`, `tern lab down` (see
-//! [`lab`] and docs/lab.md).
+//! [`tern_lab`] and docs/lab.md).
 
 #![forbid(unsafe_code)]
 
@@ -27,7 +27,6 @@ use tern_wire::capability::Capability;
 use tern_wire::message::frames;
 use tern_wire::{AddPathSet, Ctx, Message, Open};
 
-mod lab;
 mod shell;
 
 #[derive(Parser)]
@@ -65,7 +64,7 @@ enum Command {
     /// in each.
     Lab {
         #[command(subcommand)]
-        command: lab::LabCommand,
+        command: tern_lab::LabCommand,
     },
 }
 
@@ -81,7 +80,13 @@ fn main() -> ExitCode {
         return shell::interactive(&cli.socket, cli.json);
     };
     match command {
-        Command::Lab { command } => lab::run(command),
+        Command::Lab { command } => tern_lab::run(
+            command,
+            tern_lab::Shell {
+                interactive: shell::interactive,
+                run_lines: shell::run_lines::<Vec<String>>,
+            },
+        ),
         Command::Decode {
             files,
             two_octet_as,

@@ -21,7 +21,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{alive, ternd, text};
+use common::{alive, tern, ternd, text};
 use serde_json::Value;
 
 /// Labs up at the same time.
@@ -55,7 +55,7 @@ struct Lab {
 
 impl Lab {
     fn tern(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_tern"))
+        Command::new(tern())
             .env("TERN_LAB_DIR", &self.state_root)
             .args(args)
             .output()

@@ -1,5 +1,6 @@
-//! `tern lab`: a folder of VRP configuration files, one per router, run as a network of
-//! namespaces with a ternd in each.
+//! tern-lab: the lab, a folder of VRP configuration files, one per router, run as a network of
+//! Linux network namespaces with a ternd in each; the operator tool runs it as `tern lab`
+//! (`up`, `down`, `status`, `exec`, `igp`; docs/lab.md).
 //!
 //! - [`topology`]: the plan, pure (nodes, links, loopbacks, kernel interface names, the
 //!   routes that stand in for the IGP);
@@ -10,7 +11,10 @@
 //! `up` checks everything it can before touching the kernel (root, the files, the plan, the
 //! ternd binary), removes what an earlier run of the same lab left, builds, starts the
 //! daemons (and `tern lab igp` when a router has `import-route bgp`), then waits for every
-//! configured BGP peer to be Established.
+//! configured BGP peer to be Established. `up` and `igp` run from the `tern` binary: the
+//! default ternd is the one next to it, and `up` starts `tern lab igp` with it.
+
+#![forbid(unsafe_code)]
 
 /// Prints a line to standard output, ignoring a closed pipe (`tern lab up DIR | head` must
 /// not stop `up` half-way).
@@ -104,8 +108,18 @@ pub enum Wait {
     None,
 }
 
+/// The operator's shell on a ternd's control socket, which `exec` hands a router's socket to
+/// (the shell lives in the `tern` binary).
+#[derive(Clone, Copy)]
+pub struct Shell {
+    /// The interactive shell (`exec NODE` without lines).
+    pub interactive: fn(&Path, bool) -> ExitCode,
+    /// Lines run in one session in order, as `tern -c` (`exec NODE LINE...`).
+    pub run_lines: fn(&Path, Vec<String>, bool) -> ExitCode,
+}
+
 /// Runs a `tern lab` command.
-pub fn run(cmd: LabCommand) -> ExitCode {
+pub fn run(cmd: LabCommand, shell: Shell) -> ExitCode {
     let r = match cmd {
         LabCommand::Up {
             dir,
@@ -124,7 +138,7 @@ pub fn run(cmd: LabCommand) -> ExitCode {
             json,
             node,
             lines,
-        } => return exec(name, &node, lines, json),
+        } => return exec(name, &node, lines, json, shell),
     };
     match r {
         Ok(true) => ExitCode::SUCCESS,
@@ -810,7 +824,13 @@ fn status(name: Option<String>) -> Result<bool, String> {
     Ok(true)
 }
 
-fn exec(name: Option<String>, node: &str, lines: Vec<String>, json: bool) -> ExitCode {
+fn exec(
+    name: Option<String>,
+    node: &str,
+    lines: Vec<String>,
+    json: bool,
+    shell: Shell,
+) -> ExitCode {
     let found = which_lab(name).and_then(|lab| {
         let st = LabState::load(&lab)?.ok_or_else(|| format!("lab {lab} is not up"))?;
         let n = st.node(node).ok_or_else(|| {
@@ -833,8 +853,8 @@ fn exec(name: Option<String>, node: &str, lines: Vec<String>, json: bool) -> Exi
         Ok(n.control.clone())
     });
     match found {
-        Ok(sock) if lines.is_empty() => crate::shell::interactive(&sock, json),
-        Ok(sock) => crate::shell::run_lines(&sock, lines, json),
+        Ok(sock) if lines.is_empty() => (shell.interactive)(&sock, json),
+        Ok(sock) => (shell.run_lines)(&sock, lines, json),
         Err(e) => {
             eprintln!("tern lab exec: {e}");
             ExitCode::FAILURE

@@ -14,16 +14,16 @@
 //! daemon or state; a second `up` after a daemon was killed (state left behind) cleans up
 //! first; without root `up` refuses before making anything.
 //!
-//! Needs root (network namespaces). The ternd binary is built by the test (`cargo build -p
-//! ternd` into this test's target directory and profile), since `cargo test -p tern` alone
-//! does not build another package's binaries.
+//! Needs root (network namespaces). The tern and ternd binaries are built by the test (`cargo
+//! build -p tern -p ternd` into this test's target directory and profile), since `cargo test
+//! -p tern-lab` does not build other packages' binaries.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::{alive, ternd, text};
+use common::{alive, tern, ternd, text};
 use serde_json::Value;
 
 const R1: &str = "#
@@ -119,7 +119,7 @@ impl Lab {
     }
 
     fn tern(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tern"))
+        Command::new(tern())
             .env("TERN_LAB_DIR", &self.state_root)
             .args(args)
             .output()
@@ -323,7 +323,7 @@ fn without_root_nothing_is_made() {
     }
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_tern"))
+        .arg(tern())
         .env("TERN_LAB_DIR", &lab.state_root)
         .args(["lab", "up", lab.dir.to_str().unwrap(), "--name", &lab.name])
         .output()

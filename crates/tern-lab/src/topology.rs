@@ -789,7 +789,7 @@ mod tests {
             "/../../../shared/reference/huawei"
         ))
         .join(name);
-        plan(crate::lab::read_routers(&dir).unwrap()).unwrap()
+        plan(crate::read_routers(&dir).unwrap()).unwrap()
     }
 
     fn from_text(files: &[(&str, &str)]) -> Result<Plan, PlanError> {

@@ -318,7 +318,7 @@ pub fn run(lab: &str) -> Result<bool, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::state::ImportTargetState;
+    use crate::state::ImportTargetState;
 
     fn target(node: &str, via: &str, hops: u32, holds: &[&str]) -> ImportTargetState {
         ImportTargetState {

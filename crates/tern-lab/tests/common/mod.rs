@@ -1,22 +1,48 @@
-//! What the `tern lab` tests share: the ternd binary, process checks, command output.
+//! What the `tern lab` tests share: the tern and ternd binaries, process checks, command
+//! output.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// The ternd binary, built once per test binary (`cargo build -p ternd` into this test's
-/// target directory and profile: `cargo test -p tern` alone does not build another
-/// package's binaries).
+/// The tern binary, which runs the lab (see [`binaries`]).
+pub fn tern() -> &'static Path {
+    &binaries().0
+}
+
+/// The ternd binary, which runs in each of the lab's namespaces (see [`binaries`]).
 pub fn ternd() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let tern = PathBuf::from(env!("CARGO_BIN_EXE_tern"));
-        let profile_dir = tern.parent().expect("profile directory");
+    &binaries().1
+}
+
+/// The tern and ternd binaries, built once per test binary (`cargo build -p tern -p ternd`
+/// into this test's target directory and profile: `cargo test -p tern-lab` does not build
+/// other packages' binaries).
+fn binaries() -> &'static (PathBuf, PathBuf) {
+    static BINS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    BINS.get_or_init(|| {
+        // This test binary is <target>/<profile>/deps/<test>-<hash>.
+        let exe = std::env::current_exe().expect("the test binary");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("profile directory");
         let target_dir = profile_dir.parent().expect("target directory");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "-p", "ternd", "--bin", "ternd", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args([
+            "build",
+            "-p",
+            "tern",
+            "--bin",
+            "tern",
+            "-p",
+            "ternd",
+            "--bin",
+            "ternd",
+            "--target-dir",
+        ])
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
         match profile_dir.file_name().and_then(|s| s.to_str()) {
             Some("debug") => {}
             Some("release") => {
@@ -27,15 +53,17 @@ pub fn ternd() -> &'static Path {
             }
             None => {}
         }
-        let out = cmd.output().expect("cargo build -p ternd");
+        let out = cmd.output().expect("cargo build -p tern -p ternd");
         assert!(
             out.status.success(),
-            "cargo build -p ternd: {}",
+            "cargo build -p tern -p ternd: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let bin = profile_dir.join("ternd");
-        assert!(bin.exists(), "{} was not built", bin.display());
-        bin
+        let bins = (profile_dir.join("tern"), profile_dir.join("ternd"));
+        for bin in [&bins.0, &bins.1] {
+            assert!(bin.exists(), "{} was not built", bin.display());
+        }
+        bins
     })
 }
 
