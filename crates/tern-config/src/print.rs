@@ -1,7 +1,7 @@
 //! `display current-configuration`: the model printed in VRP's layout, driven by the grammar.
 //!
 //! There is no second grammar here. Every command in the table that configures something
-//! carries its printer next to its grammar entry (`Node::print(rank, f)` in `table.rs`): given
+//! carries its printer next to its grammar entry (`Node::print(rank, f)` in `table/`): given
 //! the model and a view's scope, it returns the lines it configured, or the blocks (views)
 //! it opens. This module only walks the views:
 //!
