@@ -56,6 +56,7 @@ pub mod session;
 mod table;
 pub mod value;
 pub mod view;
+mod vrp;
 
 pub use change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr};
 pub use commit::{

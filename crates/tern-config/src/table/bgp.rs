@@ -12,9 +12,8 @@ use super::peer::peer;
 use super::system::bgp_header;
 use crate::change::Change;
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, arg, kw};
+use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{AfKey, Config};
-use crate::print::Item;
 use crate::value::ArgKind;
 use crate::view::{Scope, ViewId};
 

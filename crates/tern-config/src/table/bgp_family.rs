@@ -11,9 +11,8 @@ use super::peer::peer;
 use super::{LEN4, LEN6, POLICY, U32, mask, scope_af};
 use crate::change::{AfAttr, Change, network_of};
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, any_order, arg, kw};
+use crate::grammar::{Item, Matched, Node, any_order, arg, kw};
 use crate::model::{Config, ImportProtocol, ImportRoute, Network};
-use crate::print::Item;
 use crate::value::ArgKind;
 use crate::view::Scope;
 

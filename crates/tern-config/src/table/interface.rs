@@ -8,9 +8,8 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use super::{LEN4, NAME31, mask};
 use crate::change::Change;
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, arg, kw};
+use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::Config;
-use crate::print::Item;
 use crate::value::{ArgKind, Value};
 use crate::view::Scope;
 

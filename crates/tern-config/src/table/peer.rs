@@ -7,9 +7,8 @@ use std::net::IpAddr;
 use super::{HOPS, KEY, POLICY, scope_af};
 use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, arg, kw};
+use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{AfKey, AfPeer, Config, ConnectInterface, Password, Peer, Timers};
-use crate::print::Item;
 use crate::value::{ArgKind, Value};
 use crate::view::Scope;
 

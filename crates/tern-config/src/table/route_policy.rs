@@ -5,9 +5,8 @@ use std::net::IpAddr;
 use super::PREFIX_NAME;
 use crate::change::{Change, Clause};
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, arg, kw};
+use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{Apply, Config, Match, PolicyNode};
-use crate::print::Item;
 use crate::value::ArgKind;
 use crate::view::Scope;
 

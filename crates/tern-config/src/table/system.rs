@@ -7,9 +7,8 @@ use std::net::IpAddr;
 use super::{HOST, LEN4, LEN6, NAME31, NODE, POLICY, PREFIX_NAME, U32, mask};
 use crate::change::{Change, network_of};
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, any_order, arg, kw};
+use crate::grammar::{Item, Matched, Node, any_order, arg, kw};
 use crate::model::{Config, MatchMode, PrefixEntry, PrefixList, StaticRoute};
-use crate::print::Item;
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
 

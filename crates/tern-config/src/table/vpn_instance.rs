@@ -5,9 +5,8 @@ use tern_types::Afi;
 
 use crate::change::Change;
 use crate::error::Reject;
-use crate::grammar::{Matched, Node, arg, kw};
+use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{Config, RtDirection};
-use crate::print::Item;
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
 
