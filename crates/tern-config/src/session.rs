@@ -11,12 +11,13 @@
 //!
 //! A line that fails leaves the model and the view stack as they were.
 
+use crate::change::Change;
+use crate::error::Reject;
 use crate::error::{ConfigError, ErrorKind};
 use crate::grammar::{Action, MatchError, Matched, SessionCmd};
 use crate::model::Config;
 use crate::view::{Frame, Scope, ViewId};
 use crate::vrp;
-use crate::{Change, Reject};
 
 /// What a line did.
 #[derive(Clone, Debug, PartialEq, Eq)]

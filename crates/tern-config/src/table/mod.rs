@@ -9,6 +9,10 @@
 //! commands of every configuration view), [`display`], [`system`], [`interface`],
 //! [`vpn_instance`], [`bgp`], [`bgp_family`] with [`peer`] shared by both, [`route_policy`],
 //! and [`kept`] (OSPF, MPLS). This file assembles the views and holds what they share.
+//!
+//! Inside the table, `build` here uses every view file; `bgp` uses `bgp_family` (`network`,
+//! `import-route`), `peer` and `system` (`bgp_header`); `bgp_family` uses `peer`; `user`
+//! uses `display`; the view files use the argument kinds and helpers defined here.
 
 mod bgp;
 mod bgp_family;
