@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
 
-use crate::Reject;
+use crate::error::Reject;
 use crate::model::*;
 
 /// A route-policy clause.

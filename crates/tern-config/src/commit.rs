@@ -22,10 +22,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::change::Change;
+use crate::error::Reject;
 use crate::error::{ConfigError, ErrorKind};
 use crate::model::{AfKey, Config};
 use crate::session::{Outcome, Session, parse_file};
-use crate::{Change, Reject};
 
 /// A commit ID (`1000000001`, …).
 pub type CommitId = u64;
@@ -222,7 +223,7 @@ impl Running {
     }
 
     /// The typed change set of commit `ID` (what the daemon applies).
-    pub fn commit_change_set(&self, id: CommitId) -> Result<crate::ChangeSet, ConfigError> {
+    pub fn commit_change_set(&self, id: CommitId) -> Result<crate::diff::ChangeSet, ConfigError> {
         let (i, r) = self.record(id)?;
         Ok(crate::diff::diff(self.before(i), &r.config))
     }

@@ -17,12 +17,11 @@
 //! VRP lets the user give in any order (`[ med m | route-policy p ] *`) are expanded into all
 //! their orders at build time by `any_order`.
 
-use std::sync::OnceLock;
-
-use crate::error::ErrorKind;
+use crate::change::Change;
+use crate::error::{ErrorKind, Reject};
+use crate::model::Config;
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
-use crate::{Change, Reject};
 
 /// What a token position accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +43,23 @@ pub type ApplyFn = fn(&Matched, &Scope) -> Result<Change, Reject>;
 /// Prints what the model holds for one command in one view's scope (`display
 /// current-configuration`): lines, or blocks that open a view. Lives next to the command's
 /// grammar entry in the table; see [`crate::print`](mod@crate::print)(mod@crate::print).
-pub type PrintFn = fn(&crate::Config, &Scope) -> Vec<crate::print::Item>;
+pub type PrintFn = fn(&Config, &Scope) -> Vec<Item>;
+
+/// What a command's printer returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// One command line (without indentation).
+    Line(String),
+    /// A command that opens a view, with the view and the scope its commands print in.
+    Block {
+        /// The command line (`bgp 100`, `ipv4-family unicast`).
+        header: String,
+        /// The view it opens.
+        view: ViewId,
+        /// What the view's commands act on.
+        scope: Scope,
+    },
+}
 
 /// Commands that steer the session rather than change the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,12 +305,6 @@ pub struct Grammar {
 }
 
 impl Grammar {
-    /// The grammar, built once.
-    pub fn get() -> &'static Grammar {
-        static G: OnceLock<Grammar> = OnceLock::new();
-        G.get_or_init(|| crate::table::build().finish())
-    }
-
     pub(crate) fn new() -> Grammar {
         Grammar {
             roots: Vec::new(),

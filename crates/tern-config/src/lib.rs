@@ -9,7 +9,9 @@
 //!
 //! - [`grammar`]: the declarative token tree and the single matcher (keywords by unique prefix,
 //!   typed arguments, `undo`, VRP's error classes and caret positions).
-//! - [`table`](crate::grammar::Grammar::get): the table itself, every command per view.
+//! - `table`: the table itself, every command per view, one file per view (`table/system.rs`,
+//!   `table/bgp.rs`, ...), each command's node, action and printer together.
+//! - `vrp`: the grammar built once from the table ([`Grammar::get`]).
 //! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP).
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
 //!   [`Config::apply`].
@@ -21,6 +23,27 @@
 //!   (history on disk, atomic `save`).
 //! - [`diff`](mod@diff): [`diff()`](fn@diff) of two configurations into a typed [`ChangeSet`], and [`EFFECTS`],
 //!   the one table of which change resets a BGP session.
+//!
+//! Module dependencies, each module followed by the ones it uses (`use crate::...`). Every
+//! module uses only modules listed below it, so there is no cycle:
+//!
+//! ```text
+//!  commit  ──▶ session print diff table change model error
+//!  session ──▶ vrp table grammar change model view error
+//!  print   ──▶ vrp grammar model view
+//!  vrp     ──▶ table grammar
+//!  table   ──▶ grammar change model value view error
+//!  grammar ──▶ change model value view error
+//!  diff    ──▶ model
+//!  change  ──▶ model error
+//!  view    ──▶ model
+//!  model   ──▶ value
+//!  value, error
+//! ```
+//!
+//! `grammar` is the token-tree machinery (nodes, matcher, help) and knows no command; `table`
+//! fills it with VRP's commands; `vrp` builds it once; `print` and `session` read it from
+//! there.
 //!
 //! Route policies, prefix lists and static routes are modelled ([`RoutePolicy`],
 //! [`PrefixList`], [`StaticRoute`]). Lines tern accepts but does not act on yet (OSPF,
@@ -56,6 +79,7 @@ pub mod session;
 mod table;
 pub mod value;
 pub mod view;
+mod vrp;
 
 pub use change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr};
 pub use commit::{

@@ -1,7 +1,7 @@
 //! `display current-configuration`: the model printed in VRP's layout, driven by the grammar.
 //!
 //! There is no second grammar here. Every command in the table that configures something
-//! carries its printer next to its grammar entry (`Node::print(rank, f)` in `table.rs`): given
+//! carries its printer next to its grammar entry (`Node::print(rank, f)` in `table/`): given
 //! the model and a view's scope, it returns the lines it configured, or the blocks (views)
 //! it opens. This module only walks the views:
 //!
@@ -20,25 +20,10 @@
 //! The same printed tree gives the `+`/`-` change listings of `display configuration
 //! candidate changes` and `display configuration commit changes` ([`changes`]).
 
-use crate::grammar::Grammar;
+pub use crate::grammar::Item;
 use crate::model::Config;
 use crate::view::{Scope, ViewId};
-
-/// What a command's printer returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Item {
-    /// One command line (without indentation).
-    Line(String),
-    /// A command that opens a view, with the view and the scope its commands print in.
-    Block {
-        /// The command line (`bgp 100`, `ipv4-family unicast`).
-        header: String,
-        /// The view it opens.
-        view: ViewId,
-        /// What the view's commands act on.
-        scope: Scope,
-    },
-}
+use crate::vrp;
 
 /// One printed command with what it opens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,7 +124,7 @@ impl Config {
 }
 
 fn collect(cfg: &Config, view: ViewId, scope: &Scope, path: &[String]) -> Vec<Entry> {
-    let g = Grammar::get();
+    let g = vrp::grammar();
     let mut out = Vec::new();
     let sub = |header: &str| {
         let mut p = path.to_vec();

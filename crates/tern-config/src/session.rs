@@ -11,11 +11,13 @@
 //!
 //! A line that fails leaves the model and the view stack as they were.
 
+use crate::change::Change;
+use crate::error::Reject;
 use crate::error::{ConfigError, ErrorKind};
-use crate::grammar::{Action, Grammar, MatchError, Matched, SessionCmd};
+use crate::grammar::{Action, MatchError, Matched, SessionCmd};
 use crate::model::Config;
 use crate::view::{Frame, Scope, ViewId};
-use crate::{Change, Reject};
+use crate::vrp;
 
 /// What a line did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,7 +157,7 @@ impl Session {
     /// there, in the nearest enclosing view that knows it (where [`Session::apply_line`] would
     /// run it).
     pub fn help(&self, partial: &str) -> Vec<(String, &'static str)> {
-        let g = Grammar::get();
+        let g = vrp::grammar();
         let partial = partial.trim_start();
         let here = g.help(self.view(), partial);
         if !here.is_empty() || partial.is_empty() {
@@ -199,7 +201,7 @@ impl Session {
         if body.trim().is_empty() {
             return Ok(Outcome::Empty);
         }
-        let g = Grammar::get();
+        let g = vrp::grammar();
         let top = self.stack.len() - 1;
         let mut first_err = None;
         let mut found = None;
@@ -242,7 +244,7 @@ impl Session {
         if indent + 1 > self.stack.len() {
             return Err(err(line_no, line, Some(indent), ErrorKind::Unrecognized));
         }
-        let g = Grammar::get();
+        let g = vrp::grammar();
         // VRP reads a file as typed commands: a line stays in the deepest open view when it
         // is a command of that view, whatever its indentation (the vendor's
         // ipv4-option-c-lu-s1/PE2.cfg has a labeled-unicast `peer X enable` indented one space

@@ -1,0 +1,95 @@
+//! The `display` commands, valid in every view: the configuration displays the session
+//! serves and the daemon's displays (BGP, routing tables), whose syntax is all tern-config
+//! knows of them.
+
+use super::{COMMIT_ID, NAME31};
+use crate::grammar::{Node, SessionCmd, arg, kw};
+use crate::value::ArgKind;
+
+/// `display ...`, in the user view and every configuration view.
+pub(super) fn display() -> Node {
+    kw("display", "Display information").sub([
+        kw("current-configuration", "Current configuration").session(SessionCmd::DisplayCurrent),
+        kw("this", "Configuration of the current view").session(SessionCmd::DisplayThis),
+        kw("configuration", "Configuration").sub([
+            kw("candidate", "The candidate configuration")
+                .session(SessionCmd::Manage)
+                .then(
+                    kw("changes", "Changes against the running configuration")
+                        .session(SessionCmd::Manage),
+                ),
+            kw("commit", "Commit history").sub([
+                kw("list", "Commit list")
+                    .session(SessionCmd::Manage)
+                    .then(kw("verbose", "Details").session(SessionCmd::Manage)),
+                kw("changes", "Changes of a commit")
+                    .then(kw("at", "At a commit").then(
+                        arg(COMMIT_ID, "commit-id", "Commit ID").session(SessionCmd::Manage),
+                    )),
+            ]),
+        ]),
+        display_bgp(),
+        display_ip_table("ip", "IP information"),
+        display_ip_table("ipv6", "IPv6 information"),
+    ])
+}
+
+/// `display ip|ipv6 routing-table [vpn-instance V]` (served by ternd).
+fn display_ip_table(word: &'static str, help: &'static str) -> Node {
+    let show = SessionCmd::Show;
+    kw(word, help).then(
+        kw("routing-table", "Routing table").session(show).then(
+            kw("vpn-instance", "A VPN instance's routing table")
+                .then(arg(NAME31, "vpn-instance-name", "VPN instance name").session(show)),
+        ),
+    )
+}
+
+/// The daemon's BGP displays (served by ternd; the syntax is the vendor's).
+fn display_bgp() -> Node {
+    let show = SessionCmd::Show;
+    let peer = || kw("peer", "Peers of the address family").session(show);
+    let table = || {
+        kw("routing-table", "BGP routing table").session(show).sub([
+            arg(
+                ArgKind::IpAddr,
+                "ip-address",
+                "Destination address (longest match)",
+            )
+            .session(show),
+            kw("label", "Labeled routes with their in- and out-labels").session(show),
+            kw("peer", "Routes of one peer").then(
+                arg(ArgKind::IpAddr, "peer-address", "Peer address").sub([
+                    kw("received-routes", "Routes received from the peer").session(show),
+                    kw("accepted-routes", "Received routes import policy accepted").session(show),
+                    kw("advertised-routes", "Routes advertised to the peer").session(show),
+                ]),
+            ),
+        ])
+    };
+    let all = || kw("all", "All peers").sub([peer(), table()]);
+    let vpn = |name: &'static str, help: &'static str| {
+        kw(name, help).sub([
+            all(),
+            kw("vpn-instance", "A VPN instance's routes")
+                .then(arg(NAME31, "vpn-instance-name", "VPN instance name").then(table())),
+            kw("route-distinguisher", "Routes of one route distinguisher")
+                .then(arg(ArgKind::Rd, "route-distinguisher", "RD").then(table())),
+        ])
+    };
+    kw("bgp", "BGP information").sub([
+        kw("peer", "BGP peers").session(show).then(
+            arg(ArgKind::IpAddr, "peer-address", "Peer address")
+                .session(show)
+                .sub([
+                    kw("verbose", "Detailed information").session(show),
+                    kw("log-info", "Peer state changes and errors").session(show),
+                ]),
+        ),
+        table(),
+        vpn("vpnv4", "BGP VPNv4 address family"),
+        vpn("vpnv6", "BGP VPNv6 address family"),
+        kw("labeled", "BGP labeled address family").sub([peer(), table()]),
+        kw("ipv6", "BGP IPv6 address family").sub([peer(), table()]),
+    ])
+}

@@ -1,0 +1,331 @@
+//! The `peer` command of the BGP view and of the BGP address family views: the session
+//! settings (`as-number`, `connect-interface`, `password`, timers, ...) and the per-family
+//! settings (`enable`, `route-policy`, `reflect-client`, ...), with the lines they print.
+
+use std::net::IpAddr;
+
+use super::{HOPS, KEY, POLICY, scope_af};
+use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
+use crate::error::Reject;
+use crate::grammar::{Item, Matched, Node, arg, kw};
+use crate::model::{AfKey, AfPeer, Config, ConnectInterface, Password, Peer, Timers};
+use crate::value::{ArgKind, Value};
+use crate::view::Scope;
+
+/// `peer <address> ...`: session commands (`session`) and/or per-family commands (`af`).
+pub(super) fn peer(session: bool, af: bool) -> Node {
+    let mut subs = Vec::new();
+    if session {
+        subs.push(
+            kw("as-number", "AS number of the peer")
+                .act(peer_as)
+                .uend()
+                .then(arg(ArgKind::Asn, "as-number", "AS number, plain or dotted").end()),
+        );
+        subs.push(
+            kw("connect-interface", "Source interface or address")
+                .act(peer_session)
+                .uend()
+                .sub([
+                    arg(ArgKind::IfName, "interface-name", "Interface")
+                        .end()
+                        .then(arg(ArgKind::Ipv4, "ipv4-source-address", "Source address").end()),
+                    arg(ArgKind::IfType, "interface-type", "Interface type").then(
+                        arg(ArgKind::IfNumber, "interface-number", "Interface number")
+                            .end()
+                            .then(
+                                arg(ArgKind::Ipv4, "ipv4-source-address", "Source address").end(),
+                            ),
+                    ),
+                    arg(ArgKind::IpAddr, "ipv4-source-address", "Source address").end(),
+                ]),
+        );
+        for (w, h) in [
+            ("ebgp-max-hop", "Maximum hops to an EBGP peer"),
+            ("valid-ttl-hops", "GTSM: valid TTL hops"),
+        ] {
+            subs.push(
+                kw(w, h)
+                    .act(peer_session)
+                    .end_both()
+                    .then(arg(HOPS, "hop-count", "Hop count").end()),
+            );
+        }
+        subs.push(
+            kw("password", "TCP MD5 authentication")
+                .act(peer_session)
+                .uend()
+                .sub([
+                    kw("cipher", "Cipher text").then(arg(KEY, "cipher-password", "Key").end()),
+                    kw("simple", "Plain text").then(arg(KEY, "simple-password", "Key").end()),
+                ]),
+        );
+        subs.push(
+            kw("timer", "Timers").act(peer_session).then(
+                kw("keepalive", "Keepalive interval").uend().then(
+                    arg(
+                        ArgKind::Int { min: 0, max: 21845 },
+                        "keepalive-time",
+                        "Seconds",
+                    )
+                    .then(kw("hold", "Hold time").then(
+                        arg(ArgKind::Int { min: 0, max: 65535 }, "hold-time", "Seconds").end(),
+                    )),
+                ),
+            ),
+        );
+        subs.push(
+            kw("description", "Description")
+                .act(peer_session)
+                .uend()
+                .then(arg(ArgKind::Text, "description-text", "Text").end()),
+        );
+        subs.push(
+            kw("ignore", "Disable the session")
+                .act(peer_session)
+                .end_both(),
+        );
+    }
+    if af {
+        for (w, h) in [
+            ("enable", "Exchange routes of this family with the peer"),
+            ("reflect-client", "The peer is a route reflector client"),
+            ("next-hop-invariable", "Do not change the next hop"),
+            ("next-hop-local", "Set the next hop to the local address"),
+            ("label-route-capability", "Exchange labeled routes"),
+        ] {
+            subs.push(kw(w, h).run_both(peer_af));
+        }
+        subs.push(
+            kw("route-policy", "Apply a route policy")
+                .act(peer_af)
+                .then(arg(POLICY, "route-policy-name", "Route policy").sub([
+                    kw("import", "Inbound").end_both(),
+                    kw("export", "Outbound").end_both(),
+                ])),
+        );
+    }
+    let addr = arg(ArgKind::IpAddr, "peer-address", "Peer address").sub(subs);
+    let addr = if session {
+        addr.act(peer_as).uend()
+    } else {
+        addr
+    };
+    kw("peer", "Configure a BGP peer")
+        .print(50, print_peers)
+        .then(addr)
+}
+
+/// Every `peer` line of a view, grouped by peer, peers in address order. The BGP view holds
+/// the public peers' session lines; a public family its peers' per-family lines; a VPN
+/// instance family its own peers' session lines followed by their per-family lines.
+fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
+    let Some(bgp) = &c.bgp else { return vec![] };
+    let mut out = Vec::new();
+    match s {
+        Scope::Bgp => {
+            for p in bgp.peers.values() {
+                peer_session_lines(p, &mut out);
+            }
+        }
+        Scope::BgpAf(af) => {
+            let Some(fam) = bgp.families.get(af) else {
+                return out;
+            };
+            let vrf = af.vpn_instance().is_some();
+            let mut addrs: Vec<IpAddr> = fam.peers.keys().copied().collect();
+            if vrf {
+                addrs.extend(fam.vrf_peers.keys().copied());
+                addrs.sort_unstable();
+                addrs.dedup();
+            }
+            for a in addrs {
+                let session = fam.vrf_peers.get(&a);
+                if let Some(p) = session {
+                    peer_session_lines(p, &mut out);
+                }
+                if let Some(ap) = fam.peers.get(&a) {
+                    // Enabled on creation: a VPN instance family's own peers. (A new public
+                    // IPv4 peer is enabled in IPv4 unicast too, but VRP prints that line.)
+                    let auto = session.is_some()
+                        || (*af == AfKey::Ipv4Unicast && a.is_ipv4() && bgp.peers.contains_key(&a));
+                    peer_af_lines(a, ap, auto, session.is_some(), &mut out);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `peer X as-number`, then the session settings, in VRP's order.
+fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
+    let a = p.addr;
+    let mut line = |rest: String| out.push(Item::Line(format!("peer {a} {rest}")));
+    line(format!("as-number {}", p.asn));
+    if let Some(d) = &p.description {
+        line(format!("description {d}"));
+    }
+    if let Some(h) = p.ebgp_max_hop {
+        line(format!("ebgp-max-hop {h}"));
+    }
+    if let Some(h) = p.valid_ttl_hops {
+        line(format!("valid-ttl-hops {h}"));
+    }
+    if let Some(ci) = &p.connect_interface {
+        let parts: Vec<String> = ci
+            .interface
+            .iter()
+            .cloned()
+            .chain(ci.address.map(|x| x.to_string()))
+            .collect();
+        line(format!("connect-interface {}", parts.join(" ")));
+    }
+    if let Some(pw) = &p.password {
+        line(match pw {
+            Password::Cipher(k) => format!("password cipher {k}"),
+            Password::Simple(k) => format!("password simple {k}"),
+        });
+    }
+    if let Some(t) = p.timers {
+        line(format!("timer keepalive {} hold {}", t.keepalive, t.hold));
+    }
+    if p.ignore {
+        line("ignore".into());
+    }
+}
+
+/// A peer's lines in one family. `auto`: the peer is enabled there on creation; `vrf`: a VPN
+/// instance family's own peer, whose `enable` VRP does not print.
+fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<Item>) {
+    match (ap.enable, auto) {
+        (true, _) if !vrf => out.push(Item::Line(format!("peer {a} enable"))),
+        (false, true) => out.push(Item::Line(format!("undo peer {a} enable"))),
+        _ => {}
+    }
+    let mut line = |rest: &str| out.push(Item::Line(format!("peer {a} {rest}")));
+    if let Some(p) = &ap.route_policy_import {
+        line(&format!("route-policy {p} import"));
+    }
+    if let Some(p) = &ap.route_policy_export {
+        line(&format!("route-policy {p} export"));
+    }
+    for (on, w) in [
+        (ap.reflect_client, "reflect-client"),
+        (ap.next_hop_invariable, "next-hop-invariable"),
+        (ap.next_hop_local, "next-hop-local"),
+        (ap.label_route_capability, "label-route-capability"),
+    ] {
+        if on {
+            line(w);
+        }
+    }
+}
+
+fn peer_scope(s: &Scope) -> PeerScope {
+    match s {
+        Scope::BgpAf(k @ AfKey::Vrf { .. }) => PeerScope::Vrf(k.clone()),
+        _ => PeerScope::Public,
+    }
+}
+
+fn peer_addr(m: &Matched) -> IpAddr {
+    m.ip("peer-address")
+        .expect("grammar: the peer address is present")
+}
+
+fn peer_as(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::PeerAs {
+        scope: peer_scope(s),
+        addr: peer_addr(m),
+        asn: if m.undo { None } else { m.asn("as-number") },
+    })
+}
+
+fn hops(m: &Matched) -> Option<u8> {
+    (!m.undo).then(|| m.int("hop-count").map_or(255, |h| h as u8))
+}
+
+fn peer_session(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let on = !m.undo;
+    let attr = if m.has("connect-interface") {
+        let interface = match m.get("interface-name") {
+            Some(Value::IfName(n)) => Some(n.clone()),
+            _ => m
+                .str("interface-type")
+                .map(|t| format!("{t}{}", m.str("interface-number").unwrap_or_default())),
+        };
+        let address = m.ip("ipv4-source-address");
+        SessionAttr::ConnectInterface(on.then_some(ConnectInterface { interface, address }))
+    } else if m.has("ebgp-max-hop") {
+        SessionAttr::EbgpMaxHop(hops(m))
+    } else if m.has("valid-ttl-hops") {
+        SessionAttr::ValidTtlHops(hops(m))
+    } else if m.has("password") {
+        SessionAttr::Password(if !on {
+            None
+        } else if let Some(k) = m.str("cipher-password") {
+            Some(Password::Cipher(k.to_owned()))
+        } else {
+            m.str("simple-password")
+                .map(|k| Password::Simple(k.to_owned()))
+        })
+    } else if m.has("timer") {
+        let t = match (m.int("keepalive-time"), m.int("hold-time")) {
+            (Some(k), Some(h)) if on => {
+                // ParaDef: hold is 0 or 3..65535; ExtraInfo: hold at least three keepalives.
+                if h != 0 && (h < 3 || h < k.saturating_mul(3)) {
+                    return Err(Reject::new(
+                        "Error: The hold time must be 0, or at least 3 seconds and three times the keepalive time.",
+                    ));
+                }
+                Some(Timers {
+                    keepalive: k as u16,
+                    hold: h as u16,
+                })
+            }
+            _ => None,
+        };
+        SessionAttr::Timers(t)
+    } else if m.has("description") {
+        SessionAttr::Description(if on {
+            m.str("description-text").map(str::to_owned)
+        } else {
+            None
+        })
+    } else {
+        SessionAttr::Ignore(on)
+    };
+    Ok(Change::PeerSession {
+        scope: peer_scope(s),
+        addr: peer_addr(m),
+        attr,
+    })
+}
+
+fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let on = !m.undo;
+    let attr = if m.has("enable") {
+        AfPeerAttr::Enable(on)
+    } else if m.has("reflect-client") {
+        AfPeerAttr::ReflectClient(on)
+    } else if m.has("next-hop-invariable") {
+        AfPeerAttr::NextHopInvariable(on)
+    } else if m.has("next-hop-local") {
+        AfPeerAttr::NextHopLocal(on)
+    } else if m.has("label-route-capability") {
+        AfPeerAttr::LabelRouteCapability(on)
+    } else {
+        let p = on.then(|| m.str("route-policy-name").unwrap_or_default().to_owned());
+        if m.has("import") {
+            AfPeerAttr::RoutePolicyImport(p)
+        } else {
+            AfPeerAttr::RoutePolicyExport(p)
+        }
+    };
+    Ok(Change::AfPeer {
+        af: scope_af(s),
+        addr: peer_addr(m),
+        attr,
+    })
+}

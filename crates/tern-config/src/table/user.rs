@@ -1,0 +1,59 @@
+//! The user view's commands (`system-view`, `rollback`, `save`) and the commands valid in
+//! every configuration view (`quit`, `return`, `commit`, `abort`, `clear configuration
+//! candidate`, `display`).
+
+use super::COMMIT_ID;
+use super::display::display;
+use crate::grammar::{Node, SessionCmd, arg, kw};
+use crate::value::ArgKind;
+
+/// The user view: entering the system view, configuration management, the displays.
+pub(super) fn user() -> Vec<Node> {
+    vec![
+        kw("system-view", "Enter the system view").session(SessionCmd::SystemView),
+        display(),
+        kw("rollback", "Roll the configuration back").then(
+            kw("configuration", "Configuration").sub([
+                kw("to", "To the configuration after a commit")
+                    .then(kw("commit-id", "Commit ID").then(
+                        arg(COMMIT_ID, "commit-id", "Commit ID").session(SessionCmd::Manage),
+                    )),
+                kw("last", "Undo the last commits").then(
+                    arg(
+                        ArgKind::Int { min: 1, max: 80 },
+                        "number",
+                        "Number of commits",
+                    )
+                    .session(SessionCmd::Manage),
+                ),
+            ]),
+        ),
+        kw("save", "Save the running configuration to the startup file")
+            .session(SessionCmd::Manage),
+        kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
+    ]
+}
+
+/// Commands valid in every configuration view.
+pub(super) fn common() -> Vec<Node> {
+    vec![
+        kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
+        kw("return", "Return to the user view").session(SessionCmd::Return),
+        kw("commit", "Commit the configuration")
+            .session(SessionCmd::Manage)
+            .then(kw("description", "Describe the commit").then(
+                arg(ArgKind::Text, "text", "Commit description").session(SessionCmd::Manage),
+            )),
+        kw(
+            "abort",
+            "Discard the uncommitted changes and return to the user view",
+        )
+        .session(SessionCmd::Manage),
+        kw("clear", "Clear").then(
+            kw("configuration", "Configuration").then(
+                kw("candidate", "Discard the uncommitted changes").session(SessionCmd::Manage),
+            ),
+        ),
+        display(),
+    ]
+}

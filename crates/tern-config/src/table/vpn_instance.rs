@@ -1,0 +1,199 @@
+//! The VPN instance view (`ipv4-family`, `ipv6-family`) and the VPN instance address family
+//! view (`route-distinguisher`, `vpn-target`, `apply-label per-instance`).
+
+use tern_types::Afi;
+
+use crate::change::Change;
+use crate::error::Reject;
+use crate::grammar::{Item, Matched, Node, arg, kw};
+use crate::model::{Config, RtDirection};
+use crate::value::{ArgKind, Value};
+use crate::view::{Scope, ViewId};
+
+/// The VPN instance view: its address families.
+pub(super) fn vpn_instance() -> Vec<Node> {
+    [
+        ("ipv4-family", Afi::IPV4, 10),
+        ("ipv6-family", Afi::IPV6, 11),
+    ]
+    .map(|(w, afi, rank)| {
+        let f: crate::grammar::PrintFn = if afi == Afi::IPV6 {
+            |c, s| print_vpn_af(c, s, Afi::IPV6)
+        } else {
+            |c, s| print_vpn_af(c, s, Afi::IPV4)
+        };
+        kw(w, "Address family of the VPN instance")
+            .run_both(vpn_af_enter)
+            .print(rank, f)
+            .enters(ViewId::VpnInstanceAf)
+    })
+    .into()
+}
+
+fn print_vpn_af(c: &Config, s: &Scope, afi: Afi) -> Vec<Item> {
+    let Scope::VpnInstance(name) = s else {
+        return vec![];
+    };
+    c.vpn_instances
+        .get(name)
+        .and_then(|v| v.af(afi))
+        .map(|_| Item::Block {
+            header: vpn_af_header(afi),
+            view: ViewId::VpnInstanceAf,
+            scope: Scope::VpnAf {
+                name: name.clone(),
+                afi,
+            },
+        })
+        .into_iter()
+        .collect()
+}
+
+/// `ipv4-family` / `ipv6-family` in a VPN instance.
+pub(crate) fn vpn_af_header(afi: Afi) -> String {
+    if afi == Afi::IPV6 {
+        "ipv6-family".into()
+    } else {
+        "ipv4-family".into()
+    }
+}
+
+fn with_vpn_af<T>(c: &Config, s: &Scope, f: impl Fn(&crate::model::VpnAf) -> T) -> Option<T> {
+    match s {
+        Scope::VpnAf { name, afi } => c.vpn_instances.get(name).and_then(|v| v.af(*afi)).map(f),
+        _ => None,
+    }
+}
+
+/// A route target as VRP writes it (`1:1`, without the `RT:` of the display form).
+fn rt_text(rt: &tern_types::ExtCommunity) -> String {
+    let s = rt.to_string();
+    s.strip_prefix("RT:").map(str::to_owned).unwrap_or(s)
+}
+
+fn vpn_af_enter(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let name = match s {
+        Scope::VpnInstance(n) => n.clone(),
+        _ => String::new(),
+    };
+    let afi = if m.has("ipv6-family") {
+        Afi::IPV6
+    } else {
+        Afi::IPV4
+    };
+    Ok(Change::VpnAf {
+        name,
+        afi,
+        undo: m.undo,
+    })
+}
+
+/// `vpn-target <rt> [<rt> ...up to 8] [export-extcommunity | import-extcommunity | both]`.
+fn vpn_targets(depth: usize) -> Node {
+    let mut n = arg(ArgKind::Rt, "vpn-target", "Route target")
+        .end_both()
+        .sub(
+            [
+                ("export-extcommunity", "Export route targets"),
+                ("import-extcommunity", "Import route targets"),
+                ("both", "Import and export route targets"),
+            ]
+            .map(|(w, h)| kw(w, h).end_both()),
+        );
+    if depth > 1 {
+        n = n.then(vpn_targets(depth - 1));
+    }
+    n
+}
+
+/// The VPN instance address family view.
+pub(super) fn vpn_instance_af() -> Vec<Node> {
+    vec![
+        kw("route-distinguisher", "Route distinguisher")
+            .print(10, |c, s| {
+                with_vpn_af(c, s, |a| a.rd)
+                    .flatten()
+                    .map(|rd| Item::Line(format!("route-distinguisher {rd}")))
+                    .into_iter()
+                    .collect()
+            })
+            .then(arg(ArgKind::Rd, "route-distinguisher", "RD").run_both(vpn_rd)),
+        // One line per route target and direction, export first.
+        kw("vpn-target", "Route targets")
+            .act(vpn_target)
+            .print(30, |c, s| {
+                with_vpn_af(c, s, |a| {
+                    let exp = a.export_rt.iter().map(|rt| (rt, "export-extcommunity"));
+                    let imp = a.import_rt.iter().map(|rt| (rt, "import-extcommunity"));
+                    exp.chain(imp)
+                        .map(|(rt, d)| Item::Line(format!("vpn-target {} {d}", rt_text(rt))))
+                        .collect()
+                })
+                .unwrap_or_default()
+            })
+            .then(vpn_targets(8)),
+        kw("apply-label", "Label allocation")
+            .print(20, |c, s| {
+                if with_vpn_af(c, s, |a| a.apply_label_per_instance) == Some(true) {
+                    vec![Item::Line("apply-label per-instance".into())]
+                } else {
+                    vec![]
+                }
+            })
+            .then(kw("per-instance", "One label per VPN instance").run_both(vpn_apply_label)),
+    ]
+}
+
+fn scope_vpn_af(s: &Scope) -> (String, Afi) {
+    match s {
+        Scope::VpnAf { name, afi } => (name.clone(), *afi),
+        _ => (String::new(), Afi::IPV4),
+    }
+}
+
+fn vpn_rd(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    let Some(Value::Rd(rd)) = m.get("route-distinguisher") else {
+        unreachable!("grammar: the RD argument is present")
+    };
+    Ok(Change::VpnRd {
+        name,
+        afi,
+        rd: *rd,
+        undo: m.undo,
+    })
+}
+
+fn vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    let rts = m
+        .all("vpn-target")
+        .filter_map(|v| match v {
+            Value::Rt(rt) => Some(*rt),
+            _ => None,
+        })
+        .collect();
+    let dir = if m.has("export-extcommunity") {
+        RtDirection::Export
+    } else if m.has("import-extcommunity") {
+        RtDirection::Import
+    } else {
+        RtDirection::Both
+    };
+    Ok(Change::VpnTarget {
+        name,
+        afi,
+        rts,
+        dir,
+        undo: m.undo,
+    })
+}
+
+fn vpn_apply_label(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let (name, afi) = scope_vpn_af(s);
+    Ok(Change::VpnApplyLabel {
+        name,
+        afi,
+        on: !m.undo,
+    })
+}
