@@ -36,9 +36,10 @@ type FastMap<K, V> = foldhash::HashMap<K, V>;
 use std::net::{IpAddr, Ipv4Addr};
 
 use bytes::Bytes;
+use tern_engine::Labels;
 use tern_rib::rr::{self, Role};
 use tern_rib::{AttrId, Best, PathAttrs, PeerId, Rib, RouteKey};
-use tern_types::{Family, Label, LabelStack};
+use tern_types::{Family, LabelStack};
 use tern_wire::{Ctx, NextHop, Nlri, UpdateBuilder};
 use tracing::{debug, warn};
 
@@ -119,63 +120,6 @@ impl Params {
             .iter()
             .find(|(f, _)| *f == family)
             .map(|(_, n)| n.as_str())
-    }
-}
-
-/// The labels this router allocates: VPN routes it originates, routes it re-advertises with
-/// itself as next hop.
-#[derive(Debug)]
-pub struct Labels {
-    next: u32,
-    free: Vec<u32>,
-    swaps: FastMap<Key, Label>,
-}
-
-/// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
-pub const FIRST_LABEL: u32 = 48000;
-
-impl Default for Labels {
-    fn default() -> Self {
-        Labels {
-            next: FIRST_LABEL,
-            free: Vec::new(),
-            swaps: FastMap::default(),
-        }
-    }
-}
-
-impl Labels {
-    /// A free label.
-    pub fn alloc(&mut self) -> Label {
-        Label(self.free.pop().unwrap_or_else(|| {
-            let l = self.next;
-            self.next = self.next.saturating_add(1).min(Label::MAX);
-            l
-        }))
-    }
-    /// Gives a label back.
-    pub fn release(&mut self, l: Label) {
-        self.free.push(l.0);
-    }
-    /// The label of a route re-advertised with next hop self (one per destination, kept while
-    /// it has a best path).
-    pub fn swap(&mut self, family: Family, key: RouteKey) -> Label {
-        if let Some(l) = self.swaps.get(&(family, key)) {
-            return *l;
-        }
-        let l = self.alloc();
-        self.swaps.insert((family, key), l);
-        l
-    }
-    /// The swap label of a destination, if it has one.
-    pub fn swapped(&self, family: Family, key: &RouteKey) -> Option<Label> {
-        self.swaps.get(&(family, *key)).copied()
-    }
-    /// The destination lost its best path: its label is free again.
-    pub fn unswap(&mut self, family: Family, key: RouteKey) {
-        if let Some(l) = self.swaps.remove(&(family, key)) {
-            self.release(l);
-        }
     }
 }
 

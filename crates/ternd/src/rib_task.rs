@@ -56,11 +56,12 @@ use tern_rib::{
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
-use crate::adj_out::{self, AdjOut, Labels, Params};
+use crate::adj_out::{self, AdjOut, Params};
 use crate::fib::{FibOp, Resolver};
 use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
 use crate::status::SharedStatus;
+use tern_engine::Labels;
 use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -431,16 +432,12 @@ pub fn spawn(
     RibHandle { tx, room }
 }
 
-/// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes) and what
-/// it exported.
+/// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes); the
+/// labels of what it exports are in [`Labels`].
 struct Vrf {
     rib: Rib,
     /// The instance's address families with a route distinguisher.
     specs: Vec<VrfSpec>,
-    /// `apply-label per-instance`: the label of each family.
-    instance_labels: HashMap<Family, Label>,
-    /// The VPN routes originated from the instance's routes: (VRF family, prefix) → label.
-    exported: HashMap<(Family, IpNet), Label>,
 }
 
 impl Vrf {
@@ -1176,20 +1173,9 @@ impl RibTask {
                             a.ext_communities.push(*rt);
                         }
                     }
-                    let label = match x.exported.get(&(c.family, c.key.prefix)) {
-                        Some(l) => *l,
-                        None => {
-                            let l = if spec.per_instance_label {
-                                *x.instance_labels
-                                    .entry(c.family)
-                                    .or_insert_with(|| self.labels.alloc())
-                            } else {
-                                self.labels.alloc()
-                            };
-                            x.exported.insert((c.family, c.key.prefix), l);
-                            l
-                        }
-                    };
+                    let label =
+                        self.labels
+                            .export(vrf, c.family, c.key.prefix, spec.per_instance_label);
                     self.rib.originate(
                         vpn,
                         key,
@@ -1200,10 +1186,7 @@ impl RibTask {
                     );
                 }
                 None => {
-                    if let Some(l) = x.exported.remove(&(c.family, c.key.prefix)) {
-                        if !spec.per_instance_label {
-                            self.labels.release(l);
-                        }
+                    if self.labels.unexport(vrf, c.family, c.key.prefix) {
                         self.rib.withdraw_local(vpn, key, &self.resolver, &mut out);
                     }
                 }
@@ -1325,7 +1308,7 @@ impl RibTask {
             if let Some(x) = self.vrfs.remove(name) {
                 // Withdraw what the instance exported.
                 let mut ch = Vec::new();
-                for ((family, prefix), l) in x.exported {
+                for (family, prefix) in self.labels.drop_instance(name) {
                     if let Some(spec) = x.specs.iter().find(|s| s.family == family) {
                         self.rib.withdraw_local(
                             spec.vpn_family(),
@@ -1334,12 +1317,6 @@ impl RibTask {
                             &mut ch,
                         );
                     }
-                    if !x.instance_labels.values().any(|i| *i == l) {
-                        self.labels.release(l);
-                    }
-                }
-                for l in x.instance_labels.into_values() {
-                    self.labels.release(l);
                 }
                 self.propagate(None, ch);
             }
@@ -1350,8 +1327,6 @@ impl RibTask {
                     Vrf {
                         rib: Rib::new(cfg),
                         specs,
-                        instance_labels: HashMap::new(),
-                        exported: HashMap::new(),
                     },
                 );
             }
@@ -1960,7 +1935,7 @@ pub fn rib_config_of(cfg: &crate::spec::DaemonConfig) -> RibConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adj_out::FIRST_LABEL;
+    use tern_engine::FIRST_LABEL;
     use tern_rib::PathAttrs;
     use tern_types::{Label, LabelStack, RouteDistinguisher};
     use tern_wire::attr::AsPath;

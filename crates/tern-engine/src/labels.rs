@@ -1,0 +1,265 @@
+//! Every label this router allocates, from allocation to release (RFC 3032 §2.1: labels 16 and
+//! up; VRP allocates BGP labels from 48000 up).
+//!
+//! Two kinds of owner hold labels:
+//!
+//! - **Swaps**: a labeled route (labeled unicast, RFC 8277; VPN, RFC 4364) re-advertised with
+//!   this router as next hop leaves with a label of ours, one per destination, kept while the
+//!   destination has a best path ([`Labels::swap`], [`Labels::unswap`]); the forwarding entry
+//!   would swap it for the received label (RFC 4364 §10, options B and C).
+//! - **Exports**: a route of a local VPN instance exported as a VPN route carries the label
+//!   the instance allocates for it (RFC 4364 §4.3.2): one per route (VRP's default) or one for
+//!   the whole instance per address family (`apply-label per-instance`), kept while the route
+//!   is exported ([`Labels::export`], [`Labels::unexport`]) or the instance exists
+//!   ([`Labels::drop_instance`]).
+//!
+//! A released label is reused before a new one is taken, so the label space in use is
+//! bounded by the routes that hold one.
+
+use std::collections::HashMap;
+
+use ipnet::IpNet;
+use tern_rib::RouteKey;
+use tern_types::{Family, Label};
+
+/// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
+pub const FIRST_LABEL: u32 = 48000;
+
+/// The labels of one VPN instance.
+#[derive(Debug, Default)]
+struct Instance {
+    /// `apply-label per-instance`: the label of each family.
+    per_instance: HashMap<Family, Label>,
+    /// The label of each exported route: (instance family, prefix) → label.
+    routes: HashMap<(Family, IpNet), Label>,
+}
+
+/// The label space and every label's owner.
+#[derive(Debug)]
+pub struct Labels {
+    next: u32,
+    free: Vec<u32>,
+    swaps: foldhash::HashMap<(Family, RouteKey), Label>,
+    instances: HashMap<String, Instance>,
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            next: FIRST_LABEL,
+            free: Vec::new(),
+            swaps: foldhash::HashMap::default(),
+            instances: HashMap::new(),
+        }
+    }
+}
+
+impl Labels {
+    /// A free label.
+    fn alloc(&mut self) -> Label {
+        Label(self.free.pop().unwrap_or_else(|| {
+            let l = self.next;
+            self.next = self.next.saturating_add(1).min(Label::MAX);
+            l
+        }))
+    }
+
+    /// Gives a label back.
+    fn release(&mut self, l: Label) {
+        self.free.push(l.0);
+    }
+
+    /// The label of a route re-advertised with next hop self: the destination's own, taken
+    /// on first use.
+    pub fn swap(&mut self, family: Family, key: RouteKey) -> Label {
+        if let Some(l) = self.swaps.get(&(family, key)) {
+            return *l;
+        }
+        let l = self.alloc();
+        self.swaps.insert((family, key), l);
+        l
+    }
+
+    /// The swap label of a destination, if it has one.
+    pub fn swapped(&self, family: Family, key: &RouteKey) -> Option<Label> {
+        self.swaps.get(&(family, *key)).copied()
+    }
+
+    /// The destination lost its best path: its swap label is free again.
+    pub fn unswap(&mut self, family: Family, key: RouteKey) {
+        if let Some(l) = self.swaps.remove(&(family, key)) {
+            self.release(l);
+        }
+    }
+
+    /// The label instance `vrf` exports its route `prefix` of `family` with: the one it has,
+    /// else the instance's label of the family (`per_instance`) or a new one.
+    pub fn export(
+        &mut self,
+        vrf: &str,
+        family: Family,
+        prefix: IpNet,
+        per_instance: bool,
+    ) -> Label {
+        if let Some(l) = self.exported(vrf, family, prefix) {
+            return l;
+        }
+        let shared = self
+            .instances
+            .get(vrf)
+            .and_then(|i| i.per_instance.get(&family).copied());
+        let l = match (per_instance, shared) {
+            (true, Some(l)) => l,
+            _ => self.alloc(),
+        };
+        let inst = self.instances.entry(vrf.to_string()).or_default();
+        if per_instance {
+            inst.per_instance.insert(family, l);
+        }
+        inst.routes.insert((family, prefix), l);
+        l
+    }
+
+    /// The label instance `vrf` exports `prefix` of `family` with, if it does.
+    pub fn exported(&self, vrf: &str, family: Family, prefix: IpNet) -> Option<Label> {
+        self.instances
+            .get(vrf)?
+            .routes
+            .get(&(family, prefix))
+            .copied()
+    }
+
+    /// The route is no longer exported: its label is released unless it is the instance's.
+    /// Returns true when the route was exported.
+    pub fn unexport(&mut self, vrf: &str, family: Family, prefix: IpNet) -> bool {
+        let Some(inst) = self.instances.get_mut(vrf) else {
+            return false;
+        };
+        let Some(l) = inst.routes.remove(&(family, prefix)) else {
+            return false;
+        };
+        if !inst.per_instance.values().any(|i| *i == l) {
+            self.release(l);
+        }
+        true
+    }
+
+    /// The instance is gone (or rebuilt): every label it held is released. Returns the routes
+    /// it exported, to be withdrawn.
+    pub fn drop_instance(&mut self, vrf: &str) -> Vec<(Family, IpNet)> {
+        let Some(inst) = self.instances.remove(vrf) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(inst.routes.len());
+        for ((family, prefix), l) in inst.routes {
+            if !inst.per_instance.values().any(|i| *i == l) {
+                self.release(l);
+            }
+            out.push((family, prefix));
+        }
+        for l in inst.per_instance.into_values() {
+            self.release(l);
+        }
+        out.sort();
+        out
+    }
+
+    /// Labels held now (swaps, route and instance labels).
+    pub fn in_use(&self) -> usize {
+        let mut held: Vec<u32> = self.swaps.values().map(|l| l.0).collect();
+        for i in self.instances.values() {
+            held.extend(i.routes.values().map(|l| l.0));
+            held.extend(i.per_instance.values().map(|l| l.0));
+        }
+        held.sort_unstable();
+        held.dedup();
+        held.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    fn k(s: &str) -> RouteKey {
+        RouteKey::new(p(s))
+    }
+
+    #[test]
+    fn swap_labels_are_per_destination_and_reused_after_release() {
+        let mut l = Labels::default();
+        let a = l.swap(Family::IPV4_LABELED, k("10.0.0.0/24"));
+        assert_eq!(a, Label(FIRST_LABEL));
+        assert_eq!(l.swap(Family::IPV4_LABELED, k("10.0.0.0/24")), a, "kept");
+        let b = l.swap(Family::VPNV4, k("10.0.0.0/24"));
+        assert_ne!(a, b, "one per family and destination");
+        assert_eq!(l.swapped(Family::IPV4_LABELED, &k("10.0.0.0/24")), Some(a));
+        l.unswap(Family::IPV4_LABELED, k("10.0.0.0/24"));
+        assert_eq!(l.swapped(Family::IPV4_LABELED, &k("10.0.0.0/24")), None);
+        assert_eq!(l.swap(Family::IPV4_LABELED, k("10.9.0.0/24")), a, "reused");
+        assert_eq!(l.in_use(), 2);
+    }
+
+    #[test]
+    fn per_route_export_labels_come_and_go_with_the_route() {
+        let mut l = Labels::default();
+        let a = l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
+        let b = l.export("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24"), false);
+        assert_ne!(a, b);
+        assert_eq!(
+            l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false),
+            a,
+            "an exported route keeps its label"
+        );
+        assert!(l.unexport("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24")));
+        assert!(!l.unexport("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24")));
+        assert_eq!(l.in_use(), 1);
+        assert_eq!(
+            l.export("vpn2", Family::IPV6_UNICAST, p("2001:db8::/64"), false),
+            a,
+            "released and reused"
+        );
+    }
+
+    #[test]
+    fn per_instance_labels_are_shared_and_live_with_the_instance() {
+        let mut l = Labels::default();
+        let a = l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), true);
+        let b = l.export("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24"), true);
+        assert_eq!(a, b, "one label for the instance's family");
+        let c = l.export("vpn1", Family::IPV6_UNICAST, p("2001:db8::/64"), true);
+        assert_ne!(a, c, "one per family");
+        assert!(l.unexport("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24")));
+        assert!(l.unexport("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24")));
+        assert_eq!(l.in_use(), 2, "the instance's labels stay while it exists");
+        let gone = l.drop_instance("vpn1");
+        assert_eq!(gone, vec![(Family::IPV6_UNICAST, p("2001:db8::/64"))]);
+        assert_eq!(l.in_use(), 0);
+        // Both come back before a new label is taken.
+        let d = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
+        let e = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.1/32"), false);
+        let mut got = [d.0, e.0];
+        got.sort_unstable();
+        let mut want = [a.0, c.0];
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn dropping_an_instance_releases_route_labels_once() {
+        let mut l = Labels::default();
+        l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
+        l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.1/32"), false);
+        assert_eq!(l.drop_instance("vpn1").len(), 2);
+        assert!(l.drop_instance("vpn1").is_empty());
+        let x = l.export("vpn1", Family::IPV4_UNICAST, p("10.0.0.0/8"), false);
+        let y = l.export("vpn1", Family::IPV4_UNICAST, p("10.1.0.0/16"), false);
+        let z = l.export("vpn1", Family::IPV4_UNICAST, p("10.2.0.0/16"), false);
+        assert_eq!(z.0, FIRST_LABEL + 2, "two reused, then a new one");
+        assert_ne!(x, y);
+    }
+}
