@@ -1,4 +1,5 @@
-//! Route policies: VRP `route-policy` semantics evaluated on one route, pure and synchronous.
+//! tern-policy: route policies, VRP `route-policy` semantics evaluated on one route, pure and
+//! synchronous (no async runtime, no I/O, no locks).
 //!
 //! [`Policies`] is compiled once per committed configuration from [`Config::route_policies`],
 //! [`Config::ip_prefixes`] and [`Config::ipv6_prefixes`] (cheap to clone: one `Arc`), and
@@ -73,6 +74,8 @@
 //! Evaluation allocates nothing unless a permitting node changes attributes: the outcome then
 //! holds a modified copy; otherwise it says "unchanged". Prefix lists are flat vectors of
 //! masks shared between the nodes that name them; a lookup is one hash of the policy name.
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
