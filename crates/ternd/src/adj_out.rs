@@ -43,7 +43,7 @@ use tern_types::{Family, LabelStack};
 use tern_wire::{Ctx, NextHop, Nlri, UpdateBuilder};
 use tracing::{debug, warn};
 
-use crate::policy::{Outcome, Policies, RouteInput};
+use tern_policy::{Outcome, Policies, RouteInput};
 
 /// Destinations evaluated per group (or syncing member) in one flush step.
 pub const BATCH: usize = 2048;

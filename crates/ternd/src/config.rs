@@ -173,7 +173,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
     use tern_types::Afi;
     use tern_wire::attr::Origin;
     let mut r = Routing {
-        policies: crate::policy::Policies::new(cfg),
+        policies: tern_policy::Policies::new(cfg),
         ..Routing::default()
     };
     for p in r.policies.problems() {

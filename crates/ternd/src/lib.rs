@@ -20,7 +20,6 @@ pub mod display;
 pub mod fib;
 pub mod manager;
 pub mod peer;
-pub mod policy;
 pub mod rib_task;
 pub mod sockets;
 pub mod spec;

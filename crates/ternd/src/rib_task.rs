@@ -58,10 +58,10 @@ use tern_wire::attr::{AsPath, Origin};
 
 use crate::adj_out::{self, AdjOut, Params};
 use crate::fib::{FibOp, Resolver};
-use crate::policy::Outcome;
 use crate::spec::{LocalRoute, Routing, VrfSpec};
 use crate::status::SharedStatus;
 use tern_engine::Labels;
+use tern_policy::Outcome;
 use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -1496,7 +1496,7 @@ impl RibTask {
         let key = RouteKey::new(l.prefix);
         if let Some(name) = &l.policy {
             let none = LabelStack::new();
-            let mut input = crate::policy::RouteInput::new(&key, &a, &none);
+            let mut input = tern_policy::RouteInput::new(&key, &a, &none);
             input.originated = true;
             match self.routing.policies.evaluate(name, &input) {
                 Outcome::Deny => {
@@ -1732,7 +1732,7 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
         } else {
             LabelStack::new()
         };
-        let input = crate::policy::RouteInput::new(key, attrs, &labels);
+        let input = tern_policy::RouteInput::new(key, attrs, &labels);
         match self.routing.policies.evaluate(name, &input) {
             Outcome::Deny => tern_rib::Verdict::Deny,
             Outcome::Permit { attrs: None, .. } => tern_rib::Verdict::Accept,
@@ -2584,7 +2584,7 @@ mod tests {
                 labeled: false,
                 kernel: false,
             }],
-            policies: crate::policy::Policies::new(&cfg),
+            policies: tern_policy::Policies::new(&cfg),
             peer_policies: vec![pol(ebgp, "policy1"), pol(ibgp, "policy2")],
             ..Routing::default()
         })
@@ -2730,7 +2730,7 @@ mod tests {
                         kernel: false,
                     })
                     .collect(),
-                policies: crate::policy::Policies::new(&cfg),
+                policies: tern_policy::Policies::new(&cfg),
                 peer_policies: vec![crate::spec::PeerPolicy {
                     addr: "10.0.1.2".parse().unwrap(),
                     family: Family::IPV4_UNICAST,

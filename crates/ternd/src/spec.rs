@@ -170,7 +170,7 @@ pub struct Routing {
     /// targets); elsewhere VPN routes no local instance imports are dropped.
     pub keep_all_vpn: Vec<Family>,
     /// The route policies and prefix lists, compiled.
-    pub policies: crate::policy::Policies,
+    pub policies: tern_policy::Policies,
     /// `peer X route-policy P import|export`, per family.
     pub peer_policies: Vec<PeerPolicy>,
 }
