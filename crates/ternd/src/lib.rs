@@ -7,12 +7,10 @@
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
 //! - [`display`]: the peer and routing-table displays in VRP's layout;
 //! - [`fib`]: next-hop resolution against the kernel and route installation (tern-fib);
-//! - [`policy`]: route-policy evaluation (VRP semantics) over a compiled configuration;
-//! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks;
-//! - [`adj_out`]: the Adj-RIB-Out in update groups, flow-controlled toward each writer;
+//! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks; route policies
+//!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
 //! - [`status`]: what the displays read.
 
-pub mod adj_out;
 pub mod config;
 pub mod control;
 pub mod daemon;

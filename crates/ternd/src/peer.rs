@@ -64,7 +64,7 @@ fn family_names(f: &[Family]) -> Vec<String> {
 }
 
 /// Messages a connection's writer queue holds (the RIB task keeps the rest, see
-/// [`crate::adj_out`]).
+/// [`tern_engine::adjout`]).
 const WRITER_QUEUE: usize = 256;
 
 /// Octets the writer gathers from its queue into one write.

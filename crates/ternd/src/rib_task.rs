@@ -31,7 +31,7 @@
 //!   foreign MED removed, next hop self unless `next-hop-invariable`; IBGP: next hop kept,
 //!   LOCAL_PREF 100 when absent, reflection attributes when reflecting). Withdrawals go only to
 //!   peers that were sent the destination. Encoding happens once per update group
-//!   ([`crate::adj_out`]).
+//!   ([`tern_engine::adjout`]).
 //! - Displays ask with [`RibMsg::Table`] and get an owned copy of a family's table, every
 //!   path of every destination, sorted (RD, prefix; the best path first). The copy is built
 //!   [`WALK_STEP`] destinations at a time between inputs, so a display of a large table never
@@ -56,11 +56,11 @@ use tern_rib::{
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
-use crate::adj_out::{self, AdjOut, Params};
 use crate::fib::{FibOp, Resolver};
 use crate::spec::{LocalRoute, Routing, VrfSpec};
 use crate::status::SharedStatus;
 use tern_engine::Labels;
+use tern_engine::adjout::{self as adj_out, AdjOut, Params};
 use tern_policy::Outcome;
 use tern_rib::NextHopResolver;
 use tern_wire::{Ctx, NextHop, Update};
@@ -497,7 +497,7 @@ async fn run(mut t: RibTask, mut rx: mpsc::Receiver<RibMsg>, room: Arc<Notify>) 
     loop {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
-        // Adj-RIB-Out keeps only dirty destinations, see [`crate::adj_out`]).
+        // Adj-RIB-Out keeps only dirty destinations, see [`tern_engine::adjout`]).
         let mut progressed = t.flush();
         // Displays are built a step at a time between inputs (see [`RibTask::walk_step`]).
         progressed |= t.walk_step();

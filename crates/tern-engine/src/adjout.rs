@@ -35,8 +35,8 @@ use std::collections::{HashMap, VecDeque};
 type FastMap<K, V> = foldhash::HashMap<K, V>;
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::labels::Labels;
 use bytes::Bytes;
-use tern_engine::Labels;
 use tern_rib::rr::{self, Role};
 use tern_rib::{AttrId, Best, PathAttrs, PeerId, Rib, RouteKey};
 use tern_types::{Family, LabelStack};
