@@ -6,6 +6,12 @@
 //!   release): labels of routes re-advertised with next hop self (RFC 8277 §3.2, RFC 4364
 //!   §10 option B/C), and of VPN routes exported from local instances, per route or per
 //!   instance (RFC 4364 §4.3.2).
+//! - [`engine`]: [`Engine`], the owner of the public and per-VPN-instance tables (tern-rib):
+//!   inputs in ([`Input`]), steps of output (update groups, the kernel, displays), VPN import
+//!   and export by route target (RFC 4364 §4.3), local origination, import policy.
+//! - [`routing`]: the routing settings it runs with; [`ports`]: what it asks of the daemon
+//!   (next hops, the installer, counts, display replies), as traits.
+//! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
 //!   changed destination evaluated and encoded once per group, the same bytes to every
 //!   member through a [`adjout::Sink`] that never blocks; members that join walk the tables
@@ -14,6 +20,14 @@
 #![forbid(unsafe_code)]
 
 pub mod adjout;
+pub mod display;
+pub mod engine;
 pub mod labels;
+pub mod ports;
+pub mod routing;
 
+pub use engine::{
+    Engine, Input, PeerOut, PeerRoutes, RouteRow, RouteTable, WALK_STEP, Walked, rib_config,
+};
 pub use labels::{FIRST_LABEL, Labels};
+pub use ports::{Counts, Everything, FibOp, FibSink, MAIN_TABLE, NextHops, Reply, VRF_TABLE_BASE};

@@ -63,6 +63,22 @@ fn unmap(a: IpAddr) -> IpAddr {
     }
 }
 
+impl tern_engine::NextHops for Resolver {
+    /// True when the kernel's main table holds exactly `prefix` from something other than
+    /// tern (a `network` of an IGP route).
+    fn holds(&self, prefix: IpNet) -> bool {
+        match self {
+            Resolver::All => false,
+            Resolver::Kernel(k) => k
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(prefix)
+                .iter()
+                .any(|r| r.protocol != PROTOCOL && r.kind.reaches()),
+        }
+    }
+}
+
 impl NextHopResolver for Resolver {
     fn igp_cost(&self, _: Family, next_hop: IpAddr) -> Option<u32> {
         match self {
@@ -81,26 +97,7 @@ impl NextHopResolver for Resolver {
     }
 }
 
-/// A change for the kernel: a prefix routed via a next hop, or removed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FibOp {
-    /// Install or replace.
-    Install {
-        /// Kernel table (main, or a VPN instance's).
-        table: u32,
-        /// Destination.
-        prefix: IpNet,
-        /// The route's BGP next hop (resolved to a forwarding address when installed).
-        next_hop: IpAddr,
-    },
-    /// Remove tern's route for the prefix.
-    Remove {
-        /// Kernel table.
-        table: u32,
-        /// Destination.
-        prefix: IpNet,
-    },
-}
+pub use tern_engine::FibOp;
 
 /// Messages the FIB task's queue holds (the RIB keeps the rest as dirty prefixes).
 pub const FIB_QUEUE: usize = 1024;

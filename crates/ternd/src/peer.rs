@@ -578,7 +578,7 @@ async fn run_conn(
                                         next_hop_local: spec.next_hop_local.clone(),
                                     }),
                                     vrf: spec.vrf.clone(),
-                                    status: Some(status.clone()),
+                                    status: Some(rib_task::StatusCounts::of(&status)),
                                 })
                                 .await;
                                 rib_session = Some(session);

@@ -1,0 +1,85 @@
+//! What the engine asks of the world around it, as traits the daemon implements: a peer's
+//! writer is [`crate::adjout::Sink`]; here the kernel's routing table for next-hop
+//! resolution ([`NextHops`], RFC 4271 §9.1.2.1), the installer ([`FibSink`]), where a peer's
+//! received-route counts go ([`Counts`]) and where a display's rows go ([`Reply`]). None of
+//! them blocks the engine: a full queue says so and the engine tries again at its next step.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use tern_rib::NextHopResolver;
+use tern_types::Family;
+
+use crate::engine::Walked;
+
+/// The kernel's main routing table's id.
+pub const MAIN_TABLE: u32 = 254;
+
+/// The first kernel table of VPN instances (1000 + the instance's rank by name).
+pub const VRF_TABLE_BASE: u32 = 1000;
+
+/// Next-hop resolution (the IGP cost of a next hop, `None` when unreachable), and whether the
+/// routing table holds a prefix (a `network` of an IGP route is originated only while it
+/// does).
+pub trait NextHops: NextHopResolver + Send + Sync + std::fmt::Debug {
+    /// True when the table holds exactly `prefix` from something other than this router.
+    fn holds(&self, prefix: IpNet) -> bool;
+}
+
+/// Every next hop reachable at cost 0, no prefix held (no kernel; tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Everything;
+
+impl NextHopResolver for Everything {
+    fn igp_cost(&self, _: Family, _: IpAddr) -> Option<u32> {
+        Some(0)
+    }
+}
+
+impl NextHops for Everything {
+    fn holds(&self, _: IpNet) -> bool {
+        false
+    }
+}
+
+/// A change for the kernel: a prefix routed via a next hop, or removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FibOp {
+    /// Install or replace.
+    Install {
+        /// Kernel table (main, or a VPN instance's).
+        table: u32,
+        /// Destination.
+        prefix: IpNet,
+        /// The route's BGP next hop (resolved to a forwarding address when installed).
+        next_hop: IpAddr,
+    },
+    /// Remove this router's route for the prefix.
+    Remove {
+        /// Kernel table.
+        table: u32,
+        /// Destination.
+        prefix: IpNet,
+    },
+}
+
+/// Where kernel operations go.
+pub trait FibSink: Send + Sync + std::fmt::Debug {
+    /// Queues `op`, or hands it back when there is no room now.
+    fn offer(&self, op: FibOp) -> Result<(), FibOp>;
+}
+
+/// Where a peer's received-route counts go (per family name, as the displays name them).
+pub trait Counts: Send + Sync + std::fmt::Debug {
+    /// The counts now (empty: the session ended).
+    fn received(&self, counts: BTreeMap<String, u64>);
+}
+
+/// Where a display's rows go.
+pub trait Reply: Send + std::fmt::Debug {
+    /// True when nobody waits for the rows any more (the walk stops).
+    fn is_closed(&self) -> bool;
+    /// Delivers the rows.
+    fn send(self: Box<Self>, w: Walked);
+}

@@ -1,0 +1,104 @@
+//! The routing side of the configuration, as the engine runs it: VPN instances (RFC 4364
+//! §4.3.1 route distinguishers, §4.3.5 route targets), locally originated routes (`network`,
+//! `import-route`), route-target filtering (`policy vpn-target`), route policies and their
+//! bindings to peers. The daemon resolves it from the configuration at start and at each
+//! commit.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use tern_types::Family;
+
+/// The routing side of the configuration, as the engine runs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// `reflector cluster-id` (the router ID when absent).
+    pub cluster_id: Option<Ipv4Addr>,
+    /// VPN instance address families that have a route distinguisher.
+    pub vrfs: Vec<VrfSpec>,
+    /// Routes originated locally (`network`, `import-route`), public and per VPN instance.
+    pub local: Vec<LocalRoute>,
+    /// VPN families with `undo policy vpn-target` (VPN routes are kept whatever their route
+    /// targets); elsewhere VPN routes no local instance imports are dropped.
+    pub keep_all_vpn: Vec<Family>,
+    /// The route policies and prefix lists, compiled.
+    pub policies: tern_policy::Policies,
+    /// `peer X route-policy P import|export`, per family.
+    pub peer_policies: Vec<PeerPolicy>,
+}
+
+impl Routing {
+    /// The policy of `peer` for `family` in one direction.
+    pub fn peer_policy(&self, peer: IpAddr, family: Family, export: bool) -> Option<&str> {
+        self.peer_policies
+            .iter()
+            .find(|p| p.addr == peer && p.family == family)
+            .and_then(|p| if export { &p.export } else { &p.import }.as_deref())
+    }
+}
+
+/// A peer's route policies in one family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerPolicy {
+    /// Peer address.
+    pub addr: IpAddr,
+    /// The family the policies apply to (a labeled-unicast peer's IPv4 unicast policies apply
+    /// to its labeled routes).
+    pub family: Family,
+    /// `route-policy P import`.
+    pub import: Option<String>,
+    /// `route-policy P export`.
+    pub export: Option<String>,
+}
+
+/// One address family of a VPN instance (`ip vpn-instance NAME` / `ipv4-family` or
+/// `ipv6-family`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrfSpec {
+    /// Instance name.
+    pub name: String,
+    /// The instance's unicast family (IPv4 or IPv6 unicast).
+    pub family: Family,
+    /// `route-distinguisher`.
+    pub rd: tern_types::RouteDistinguisher,
+    /// Import route targets.
+    pub import_rt: Vec<tern_types::ExtCommunity>,
+    /// Export route targets.
+    pub export_rt: Vec<tern_types::ExtCommunity>,
+    /// `apply-label per-instance` (else one label per route, VRP's default).
+    pub per_instance_label: bool,
+}
+
+impl VrfSpec {
+    /// The VPN family the instance's routes travel in.
+    pub fn vpn_family(&self) -> Family {
+        if self.family.is_ipv6() {
+            Family::VPNV6
+        } else {
+            Family::VPNV4
+        }
+    }
+}
+
+/// A locally originated route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalRoute {
+    /// The VPN instance (`None`: public).
+    pub vrf: Option<String>,
+    /// The prefix.
+    pub prefix: IpNet,
+    /// ORIGIN: IGP for `network`, incomplete for `import-route`.
+    pub origin: tern_wire::attr::Origin,
+    /// MED (`import-route ... med`, else the route's cost: 0 for direct and static routes).
+    pub med: Option<u32>,
+    /// The route's next hop in the local routing table (`None`: a direct route).
+    pub next_hop: Option<IpAddr>,
+    /// Route policy run on it.
+    pub policy: Option<String>,
+    /// Originated in labeled unicast (`ipv4-family labeled-unicast`), with a label of ours.
+    pub labeled: bool,
+    /// A `network` whose prefix is not a configured direct or static route: originated only
+    /// while the kernel's main table holds exactly that prefix (from an IGP, the lab's
+    /// stand-in, or anything else but tern itself).
+    pub kernel: bool,
+}
