@@ -13,6 +13,14 @@
 //! changed (RD, route targets, label mode, families) is already a delta
 //! ([`Delta::VpnInstanceAdded`], [`Delta::VpnInstanceRemoved`], [`Delta::VpnInstanceChanged`];
 //! [`ChangeSet::vpn_instances_changed`] lists their names).
+//!
+//! [`ChangeSet::policy_uses`] resolves the policy and prefix list events against the new
+//! configuration: the policies whose result may differ (changed, or naming a changed prefix
+//! list in `if-match ip-prefix` / `if-match ipv6 address prefix-list`) and, sorted and each
+//! once, what uses them ([`PolicyUse`]): a peer's `route-policy P import|export` in a family
+//! (public or of a VPN instance), a family's `network … route-policy P`, a family's
+//! `import-route … route-policy P`. Only those need evaluating again. A policy a peer names
+//! before it exists (VRP allows it) counts as changed when it is created or deleted.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -366,7 +374,7 @@ impl Delta {
 pub enum RouteEvent {
     /// A `route-policy`'s nodes changed: the policy or a node added or removed, a node's mode,
     /// an `if-match` or an `apply` edited. A policy that only names a changed prefix list is
-    /// not listed (the list is).
+    /// not listed (the list is); [`ChangeSet::policy_uses`] resolves both.
     PolicyChanged {
         /// Policy name.
         name: String,
@@ -386,6 +394,51 @@ pub enum RouteEvent {
         /// The family (a VPN instance family is IPv4 or IPv6 unicast).
         family: Family,
     },
+}
+
+/// What uses a route policy whose result may have changed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyUse {
+    /// `peer X route-policy P import|export` in a family view.
+    Peer {
+        /// The session (public, or of the VPN instance whose family holds the line).
+        peer: PeerKey,
+        /// The family of the view holding the line (with `peer.vrf`, the [`AfKey`]).
+        family: Family,
+        /// `import` (else `export`).
+        import: bool,
+    },
+    /// A family's `network … route-policy P`.
+    Network {
+        /// The VPN instance (`None`: public).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+    },
+    /// A family's `import-route … route-policy P`.
+    ImportRoute {
+        /// The VPN instance (`None`: public).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+    },
+}
+
+/// The route policy and prefix list events of a [`ChangeSet`], resolved against the new
+/// configuration ([`ChangeSet::policy_uses`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyUses {
+    /// Policies whose result may differ: changed, or naming a changed prefix list; sorted.
+    pub policies: Vec<String>,
+    /// What uses one of them, sorted, each once.
+    pub uses: Vec<PolicyUse>,
+}
+
+impl PolicyUses {
+    /// True when nothing uses a changed policy.
+    pub fn is_empty(&self) -> bool {
+        self.uses.is_empty()
+    }
 }
 
 /// The differences between two configurations.
@@ -433,6 +486,71 @@ impl ChangeSet {
         v.sort_unstable();
         v.dedup();
         v
+    }
+    /// The policy and prefix list events resolved against `new`, the configuration the set
+    /// leads to: the policies whose result may differ (a [`RouteEvent::PolicyChanged`], or a
+    /// policy of `new` whose `if-match ip-prefix` / `if-match ipv6 address prefix-list` names
+    /// a [`RouteEvent::PrefixListChanged`] list) and the peers, `network` and `import-route`
+    /// lines of `new` that use one of them.
+    pub fn policy_uses(&self, new: &Config) -> PolicyUses {
+        let mut policies: BTreeSet<&str> = BTreeSet::new();
+        let mut lists: BTreeSet<(bool, &str)> = BTreeSet::new();
+        for e in &self.events {
+            match e {
+                RouteEvent::PolicyChanged { name } => {
+                    policies.insert(name);
+                }
+                RouteEvent::PrefixListChanged { name, v6 } => {
+                    lists.insert((*v6, name));
+                }
+                RouteEvent::LocalRoutesChanged { .. } => {}
+            }
+        }
+        if !lists.is_empty() {
+            for (name, p) in &new.route_policies {
+                if names_list(p, |v6, l| lists.contains(&(v6, l))) {
+                    policies.insert(name);
+                }
+            }
+        }
+        let mut uses: BTreeSet<PolicyUse> = BTreeSet::new();
+        let hit = |p: &Option<String>| p.as_deref().is_some_and(|p| policies.contains(p));
+        if let Some(bgp) = new.bgp.as_ref().filter(|_| !policies.is_empty()) {
+            for (af, fam) in &bgp.families {
+                let vrf = af.vpn_instance().map(str::to_owned);
+                let family = af.family();
+                for (addr, ap) in &fam.peers {
+                    for (import, p) in [
+                        (true, &ap.route_policy_import),
+                        (false, &ap.route_policy_export),
+                    ] {
+                        if hit(p) {
+                            uses.insert(PolicyUse::Peer {
+                                peer: PeerKey {
+                                    vrf: vrf.clone(),
+                                    addr: *addr,
+                                },
+                                family,
+                                import,
+                            });
+                        }
+                    }
+                }
+                if fam.networks.iter().any(|n| hit(&n.route_policy)) {
+                    uses.insert(PolicyUse::Network {
+                        vrf: vrf.clone(),
+                        family,
+                    });
+                }
+                if fam.import_routes.iter().any(|r| hit(&r.route_policy)) {
+                    uses.insert(PolicyUse::ImportRoute { vrf, family });
+                }
+            }
+        }
+        PolicyUses {
+            policies: policies.into_iter().map(str::to_owned).collect(),
+            uses: uses.into_iter().collect(),
+        }
     }
 }
 
