@@ -5,13 +5,31 @@
 //! session setting, families enabled or disabled per peer, per-family peer options, family
 //! settings, VPN instances and interfaces. [`EFFECTS`] is the one table that says what each
 //! kind of change does to a BGP session (docs/cli.md shows it); [`Delta::effect`] reads it.
+//!
+//! Beside the deltas, [`ChangeSet::events`] lists the routing events, typed ([`RouteEvent`]):
+//! a route policy whose nodes changed ([`RouteEvent::PolicyChanged`]), a prefix list that
+//! changed ([`RouteEvent::PrefixListChanged`]), and the `network` / `import-route` lines of a
+//! family that changed ([`RouteEvent::LocalRoutesChanged`]). A VPN instance added, removed or
+//! changed (RD, route targets, label mode, families) is already a delta
+//! ([`Delta::VpnInstanceAdded`], [`Delta::VpnInstanceRemoved`], [`Delta::VpnInstanceChanged`];
+//! [`ChangeSet::vpn_instances_changed`] lists their names).
+//!
+//! [`ChangeSet::policy_uses`] resolves the policy and prefix list events against the new
+//! configuration: the policies whose result may differ (changed, or naming a changed prefix
+//! list in `if-match ip-prefix` / `if-match ipv6 address prefix-list`) and, sorted and each
+//! once, what uses them ([`PolicyUse`]): a peer's `route-policy P import|export` in a family
+//! (public or of a VPN instance), a family's `network … route-policy P`, a family's
+//! `import-route … route-policy P`. Only those need evaluating again. A policy a peer names
+//! before it exists (VRP allows it) counts as changed when it is created or deleted.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use tern_types::Asn;
+use tern_types::{Asn, Family};
 
-use crate::model::{AfKey, AfPeer, Bgp, Config, Peer};
+use crate::model::{
+    AfKey, AfPeer, Bgp, BgpFamily, Config, ImportRoute, Match, Network, Peer, RoutePolicy,
+};
 
 /// A BGP session: public (`vrf: None`) or of a VPN instance.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,7 +106,7 @@ pub enum Delta {
     VpnInstanceAdded(String),
     /// `ip vpn-instance` removed.
     VpnInstanceRemoved(String),
-    /// A VPN instance's RD, route targets or label mode changed.
+    /// A VPN instance's RD, route targets, label mode or families changed.
     VpnInstanceChanged(String),
     /// An interface added, removed or changed (addresses, binding, shutdown).
     Interface(String),
@@ -351,11 +369,85 @@ impl Delta {
     }
 }
 
+/// A routing event: what the route engine evaluates again, beside the session deltas.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteEvent {
+    /// A `route-policy`'s nodes changed: the policy or a node added or removed, a node's mode,
+    /// an `if-match` or an `apply` edited. A policy that only names a changed prefix list is
+    /// not listed (the list is); [`ChangeSet::policy_uses`] resolves both.
+    PolicyChanged {
+        /// Policy name.
+        name: String,
+    },
+    /// An `ip ip-prefix` (`v6: false`) or `ip ipv6-prefix` list added, removed or changed.
+    PrefixListChanged {
+        /// List name.
+        name: String,
+        /// `ip ipv6-prefix`.
+        v6: bool,
+    },
+    /// A family's `network` or `import-route` lines added, removed or changed (also when the
+    /// family itself holding them is added or removed).
+    LocalRoutesChanged {
+        /// The VPN instance (`None`: public).
+        vrf: Option<String>,
+        /// The family (a VPN instance family is IPv4 or IPv6 unicast).
+        family: Family,
+    },
+}
+
+/// What uses a route policy whose result may have changed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyUse {
+    /// `peer X route-policy P import|export` in a family view.
+    Peer {
+        /// The session (public, or of the VPN instance whose family holds the line).
+        peer: PeerKey,
+        /// The family of the view holding the line (with `peer.vrf`, the [`AfKey`]).
+        family: Family,
+        /// `import` (else `export`).
+        import: bool,
+    },
+    /// A family's `network … route-policy P`.
+    Network {
+        /// The VPN instance (`None`: public).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+    },
+    /// A family's `import-route … route-policy P`.
+    ImportRoute {
+        /// The VPN instance (`None`: public).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+    },
+}
+
+/// The route policy and prefix list events of a [`ChangeSet`], resolved against the new
+/// configuration ([`ChangeSet::policy_uses`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyUses {
+    /// Policies whose result may differ: changed, or naming a changed prefix list; sorted.
+    pub policies: Vec<String>,
+    /// What uses one of them, sorted, each once.
+    pub uses: Vec<PolicyUse>,
+}
+
+impl PolicyUses {
+    /// True when nothing uses a changed policy.
+    pub fn is_empty(&self) -> bool {
+        self.uses.is_empty()
+    }
+}
+
 /// The differences between two configurations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChangeSet {
     /// Every difference, BGP instance first, then peers, families, VPN instances, interfaces.
     pub deltas: Vec<Delta>,
+    /// The routing events, sorted, each once.
+    pub events: Vec<RouteEvent>,
 }
 
 impl ChangeSet {
@@ -379,27 +471,118 @@ impl ChangeSet {
     pub fn resets_all(&self) -> bool {
         self.deltas.iter().any(|d| d.effect() == Effect::ResetAll)
     }
+    /// The VPN instances added, removed or changed, sorted.
+    pub fn vpn_instances_changed(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .deltas
+            .iter()
+            .filter_map(|d| match d {
+                Delta::VpnInstanceAdded(n)
+                | Delta::VpnInstanceRemoved(n)
+                | Delta::VpnInstanceChanged(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+    /// The policy and prefix list events resolved against `new`, the configuration the set
+    /// leads to: the policies whose result may differ (a [`RouteEvent::PolicyChanged`], or a
+    /// policy of `new` whose `if-match ip-prefix` / `if-match ipv6 address prefix-list` names
+    /// a [`RouteEvent::PrefixListChanged`] list) and the peers, `network` and `import-route`
+    /// lines of `new` that use one of them.
+    pub fn policy_uses(&self, new: &Config) -> PolicyUses {
+        let mut policies: BTreeSet<&str> = BTreeSet::new();
+        let mut lists: BTreeSet<(bool, &str)> = BTreeSet::new();
+        for e in &self.events {
+            match e {
+                RouteEvent::PolicyChanged { name } => {
+                    policies.insert(name);
+                }
+                RouteEvent::PrefixListChanged { name, v6 } => {
+                    lists.insert((*v6, name));
+                }
+                RouteEvent::LocalRoutesChanged { .. } => {}
+            }
+        }
+        if !lists.is_empty() {
+            for (name, p) in &new.route_policies {
+                if names_list(p, |v6, l| lists.contains(&(v6, l))) {
+                    policies.insert(name);
+                }
+            }
+        }
+        let mut uses: BTreeSet<PolicyUse> = BTreeSet::new();
+        let hit = |p: &Option<String>| p.as_deref().is_some_and(|p| policies.contains(p));
+        if let Some(bgp) = new.bgp.as_ref().filter(|_| !policies.is_empty()) {
+            for (af, fam) in &bgp.families {
+                let vrf = af.vpn_instance().map(str::to_owned);
+                let family = af.family();
+                for (addr, ap) in &fam.peers {
+                    for (import, p) in [
+                        (true, &ap.route_policy_import),
+                        (false, &ap.route_policy_export),
+                    ] {
+                        if hit(p) {
+                            uses.insert(PolicyUse::Peer {
+                                peer: PeerKey {
+                                    vrf: vrf.clone(),
+                                    addr: *addr,
+                                },
+                                family,
+                                import,
+                            });
+                        }
+                    }
+                }
+                if fam.networks.iter().any(|n| hit(&n.route_policy)) {
+                    uses.insert(PolicyUse::Network {
+                        vrf: vrf.clone(),
+                        family,
+                    });
+                }
+                if fam.import_routes.iter().any(|r| hit(&r.route_policy)) {
+                    uses.insert(PolicyUse::ImportRoute { vrf, family });
+                }
+            }
+        }
+        PolicyUses {
+            policies: policies.into_iter().map(str::to_owned).collect(),
+            uses: uses.into_iter().collect(),
+        }
+    }
+}
+
+/// True when an `if-match` of the policy names a prefix list `is(v6, name)` selects.
+fn names_list<'a>(p: &'a RoutePolicy, is: impl Fn(bool, &'a str) -> bool) -> bool {
+    p.nodes.values().flat_map(|n| &n.matches).any(|m| match m {
+        Match::IpPrefix(l) => is(false, l),
+        Match::Ipv6PrefixList(l) => is(true, l),
+        _ => false,
+    })
 }
 
 /// What changed from `old` to `new`.
 pub fn diff(old: &Config, new: &Config) -> ChangeSet {
     let mut d = Vec::new();
+    let mut ev = Vec::new();
     match (&old.bgp, &new.bgp) {
         (None, None) => {}
         (None, Some(b)) => {
             d.push(Delta::BgpAdded(b.asn));
-            bgp_diff(&empty_like(b), b, &mut d);
+            bgp_diff(&empty_like(b), b, &mut d, &mut ev);
         }
         (Some(a), None) => {
             d.push(Delta::BgpRemoved(a.asn));
-            bgp_diff(a, &empty_like(a), &mut d);
+            bgp_diff(a, &empty_like(a), &mut d, &mut ev);
         }
         (Some(a), Some(b)) if a.asn != b.asn => {
             d.push(Delta::BgpRemoved(a.asn));
             d.push(Delta::BgpAdded(b.asn));
-            bgp_diff(a, b, &mut d);
+            bgp_diff(a, b, &mut d, &mut ev);
         }
-        (Some(a), Some(b)) => bgp_diff(a, b, &mut d),
+        (Some(a), Some(b)) => bgp_diff(a, b, &mut d, &mut ev),
     }
     let names: BTreeSet<&String> = old
         .vpn_instances
@@ -420,7 +603,7 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
             d.push(Delta::Interface(n.clone()));
         }
     }
-    policy_diff(old, new, &mut d);
+    policy_diff(old, new, &mut d, &mut ev);
     let vrfs: BTreeSet<Option<&str>> = old
         .static_routes
         .iter()
@@ -442,21 +625,30 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
     if old.kept != new.kept {
         d.push(Delta::Kept);
     }
-    ChangeSet { deltas: d }
+    ev.sort();
+    ev.dedup();
+    ChangeSet {
+        deltas: d,
+        events: ev,
+    }
 }
 
 /// Prefix lists and route policies; a policy whose prefix lists changed counts as changed,
-/// and every peer using a changed policy gets a route-policy import/export delta.
-fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>) {
-    use crate::model::Match;
-    let mut lists_changed: BTreeSet<(bool, &String)> = BTreeSet::new();
+/// and every peer using a changed policy gets a route-policy import/export delta. The events
+/// name only what changed itself.
+fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
+    let mut lists_changed: BTreeSet<(bool, &str)> = BTreeSet::new();
     for (v6, a, b) in [
         (false, &old.ip_prefixes, &new.ip_prefixes),
         (true, &old.ipv6_prefixes, &new.ipv6_prefixes),
     ] {
         for n in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
             if a.get(n) != b.get(n) {
-                lists_changed.insert((v6, n));
+                lists_changed.insert((v6, n.as_str()));
+                ev.push(RouteEvent::PrefixListChanged {
+                    name: n.clone(),
+                    v6,
+                });
                 d.push(Delta::PrefixList {
                     v6,
                     name: n.clone(),
@@ -465,27 +657,24 @@ fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>) {
         }
     }
     let uses_changed_list = |c: &Config, name: &str| {
-        c.route_policies.get(name).is_some_and(|p| {
-            p.nodes.values().flat_map(|n| &n.matches).any(|m| match m {
-                Match::IpPrefix(l) => lists_changed.contains(&(false, l)),
-                Match::Ipv6PrefixList(l) => lists_changed.contains(&(true, l)),
-                _ => false,
-            })
-        })
+        c.route_policies
+            .get(name)
+            .is_some_and(|p| names_list(p, |v6, l| lists_changed.contains(&(v6, l))))
     };
     let names: BTreeSet<&String> = old
         .route_policies
         .keys()
         .chain(new.route_policies.keys())
         .collect();
-    let changed: Vec<&String> = names
-        .into_iter()
-        .filter(|n| {
-            old.route_policies.get(*n) != new.route_policies.get(*n)
-                || uses_changed_list(old, n)
-                || uses_changed_list(new, n)
-        })
-        .collect();
+    let mut changed: Vec<&String> = Vec::new();
+    for n in names {
+        if old.route_policies.get(n) != new.route_policies.get(n) {
+            ev.push(RouteEvent::PolicyChanged { name: n.clone() });
+            changed.push(n);
+        } else if uses_changed_list(old, n) || uses_changed_list(new, n) {
+            changed.push(n);
+        }
+    }
     let Some(bgp) = &new.bgp else {
         d.extend(changed.into_iter().map(|n| Delta::RoutePolicy(n.clone())));
         return;
@@ -537,7 +726,12 @@ fn af_peer<'a>(b: &'a Bgp, af: &AfKey, addr: IpAddr) -> Option<&'a AfPeer> {
     b.families.get(af).and_then(|f| f.peers.get(&addr))
 }
 
-fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>) {
+/// A family's `network` and `import-route` lines (none for a family not configured).
+fn local_lines(f: Option<&BgpFamily>) -> (&[Network], &[ImportRoute]) {
+    f.map_or((&[], &[]), |f| (&f.networks, &f.import_routes))
+}
+
+fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
     if a.router_id != b.router_id {
         d.push(Delta::RouterId);
     }
@@ -629,6 +823,12 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>) {
         };
         if strip(a) != strip(b) {
             d.push(Delta::FamilySettings(af.clone()));
+        }
+        if local_lines(a.families.get(af)) != local_lines(b.families.get(af)) {
+            ev.push(RouteEvent::LocalRoutesChanged {
+                vrf: af.vpn_instance().map(str::to_owned),
+                family: af.family(),
+            });
         }
     }
 }

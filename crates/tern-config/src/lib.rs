@@ -22,7 +22,8 @@
 //!   from 1000000001, rollback, [`validate`] (rules checked at commit), and [`Store`]
 //!   (history on disk, atomic `save`).
 //! - [`diff`](mod@diff): [`diff()`](fn@diff) of two configurations into a typed [`ChangeSet`], and [`EFFECTS`],
-//!   the one table of which change resets a BGP session.
+//!   the one table of which change resets a BGP session; its routing events ([`RouteEvent`])
+//!   and the peers and local routes a policy edit reaches ([`ChangeSet::policy_uses`]).
 //!
 //! Module dependencies, each module followed by the ones it uses (`use crate::...`). Every
 //! module uses only modules listed below it, so there is no cycle:
@@ -87,7 +88,8 @@ pub use commit::{
     write_atomic,
 };
 pub use diff::{
-    AfField, ChangeSet, Delta, DeltaKind, EFFECTS, Effect, PeerKey, SessionField, diff,
+    AfField, ChangeSet, Delta, DeltaKind, EFFECTS, Effect, PeerKey, PolicyUse, PolicyUses,
+    RouteEvent, SessionField, diff,
 };
 pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
