@@ -1,0 +1,821 @@
+//! The route engine: one owner of the public tables and every VPN instance's tables, fed
+//! plain inputs ([`Input`]) and run in steps ([`Engine::flush`], [`Engine::walk_step`]); no
+//! async runtime, no locks, a deterministic order for a given sequence of inputs and steps.
+//!
+//! - [`Input::PeerUp`] when a session reaches Established (the peer's facts and the negotiated
+//!   receive context), every UPDATE that does not call for a session reset already taken apart
+//!   ([`Input::Digest`]; [`Input::Update`] takes a body's bytes), and [`Input::PeerDown`] when
+//!   the session leaves Established (RFC 4271 §9.1.3: every route of the peer is withdrawn).
+//!   The engine counts each peer's received routes and reports them ([`Counts`]) once per
+//!   output step.
+//! - Each Established session has its own number; inputs of a session that is no longer the
+//!   peer's current one are dropped, so a late UPDATE of a closed connection never lands
+//!   after its successor's PeerUp.
+//! - Import policy: route-target filtering (`policy vpn-target`), then the peer's import
+//!   route-policy (`ImportChain`).
+//! - Next hops resolve through [`NextHops`] (the kernel's main table in the daemon); an
+//!   unreachable one makes the route ineligible, and [`Input::NextHopsChanged`] re-runs the
+//!   decision.
+//! - Export: [`Input::PeerUp`] carries a [`PeerOut`] (the connection's writer, negotiated
+//!   families, send context, local address, `next-hop-invariable` families). The peer gets
+//!   the Loc-RIB of each family, then End-of-RIB; afterwards every input's best-path changes
+//!   go to each other peer that may have them (RFC 4456 rules, split horizon), with the
+//!   attributes of `out_attrs` (EBGP: AS prepended, LOCAL_PREF / ORIGINATOR_ID / CLUSTER_LIST /
+//!   foreign MED removed, next hop self unless `next-hop-invariable`; IBGP: next hop kept,
+//!   LOCAL_PREF 100 when absent, reflection attributes when reflecting). Encoding happens once
+//!   per update group ([`crate::adjout`]).
+//! - Displays ask with [`Input::Table`] and get an owned copy of a family's table, every path
+//!   of every destination. The copy is built [`WALK_STEP`] destinations at a time between
+//!   inputs, so a display of a large table never stalls route processing; the rows are sorted
+//!   by the asker ([`Walked::into_table`]); a peer's received and accepted routes likewise
+//!   ([`Input::PeerRoutes`]). A display taken while routes change shows each destination as
+//!   it was when its step read it (see [`Rib::walk`]).
+//! - The kernel: best unicast routes from peers go to a [`FibSink`] as [`FibOp`]s, when one is
+//!   set.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use serde::Serialize;
+use tern_rib::rr::Role;
+use tern_rib::{
+    BestChange, Digest, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
+};
+use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
+use tern_wire::attr::{AsPath, Origin};
+
+use crate::adjout::{self as adj_out, AdjOut, Params};
+use crate::labels::Labels;
+use crate::ports::{Counts, Everything, FibOp, FibSink, NextHops, Reply, VRF_TABLE_BASE};
+use crate::routing::{LocalRoute, Routing, VrfSpec};
+use tern_policy::Outcome;
+use tern_wire::{Ctx, NextHop, Update};
+use tracing::{debug, info, warn};
+
+use settings::ImportChain;
+
+/// An input of the engine.
+#[derive(Debug)]
+pub enum Input {
+    /// A session reached Established.
+    PeerUp {
+        /// The session's number (unique among the sessions the engine sees).
+        session: u64,
+        /// What the RIB needs to know about the peer.
+        info: PeerInfo,
+        /// The context the peer's UPDATEs are decoded with.
+        ctx: Ctx,
+        /// Where routes for the peer go (`None`: the peer is not sent routes).
+        out: Option<PeerOut>,
+        /// The VPN instance of a PE–CE session (`None`: public).
+        vrf: Option<String>,
+        /// Where the peer's received-prefix counts are reported.
+        status: Option<Arc<dyn Counts>>,
+    },
+    /// An UPDATE's body (the octets after the 19-octet header).
+    Update {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session it was received on.
+        session: u64,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// An UPDATE taken apart where it was read (the connection task).
+    Digest {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session it was received on.
+        session: u64,
+        /// The UPDATE.
+        digest: Box<Digest>,
+    },
+    /// The session left Established.
+    PeerDown {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session.
+        session: u64,
+    },
+    /// New routing settings (start, commit, rollback).
+    Settings(Arc<Routing>),
+    /// The kernel's routes changed: next hops are resolved again.
+    NextHopsChanged,
+    /// A committed change of a peer's outbound options: its table is sent again with them,
+    /// without a session reset (an announcement replaces the one sent before).
+    Readvertise {
+        /// Peer address.
+        peer: IpAddr,
+        /// `peer X reflect-client` in some family.
+        reflect_client: bool,
+        /// Families with `peer X next-hop-invariable`.
+        next_hop_invariable: Vec<Family>,
+        /// Families with `peer X next-hop-local`.
+        next_hop_local: Vec<Family>,
+    },
+    /// A snapshot of one family's table, for the displays.
+    Table {
+        /// The VPN instance (`None`: the public tables).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+        /// `routing-table label`: IPv4 labeled routes include the IPv4 unicast routes this
+        /// router labels, and rows carry their in-label.
+        label: bool,
+        /// Where the snapshot goes (built in steps, see [`Engine::walk_step`]).
+        reply: Box<dyn Reply>,
+    },
+    /// One peer's routes of a family, for `display bgp … routing-table peer X …`.
+    PeerRoutes {
+        /// The peer.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
+        /// Which routes.
+        which: PeerRoutes,
+        /// Where the routes go (dropped: the peer is not up). Received and accepted routes
+        /// are read in steps like a table display.
+        reply: Box<dyn Reply>,
+    },
+}
+
+/// Which routes of a peer a display asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRoutes {
+    /// Every route received (Adj-RIB-In, attributes as received).
+    Received,
+    /// Received routes import policy accepted (attributes after policy).
+    Accepted,
+    /// What the peer is sent (attributes as sent).
+    Advertised,
+}
+
+/// What the RIB task needs to send routes to an Established peer.
+#[derive(Debug, Clone)]
+pub struct PeerOut {
+    /// The connection's writer (whole messages, header included).
+    pub tx: adj_out::Writer,
+    /// Negotiated families.
+    pub families: Vec<Family>,
+    /// The context to build UPDATEs for the peer with (4-octet AS, ADD-PATH send, Extended
+    /// Message).
+    pub ctx: Ctx,
+    /// The session's local address (next hop self).
+    pub local: Option<IpAddr>,
+    /// Families with `peer X next-hop-invariable`.
+    pub next_hop_invariable: Vec<Family>,
+    /// Families with `peer X next-hop-local`.
+    pub next_hop_local: Vec<Family>,
+}
+
+/// One path of a routing-table display.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RouteRow {
+    /// Route distinguisher (VPN families).
+    pub rd: Option<String>,
+    /// The prefix (`10.1.0.0/16`).
+    pub prefix: String,
+    /// The prefix's address.
+    pub network: IpAddr,
+    /// The prefix length.
+    pub prefix_len: u8,
+    /// Next hop as received (VPNv6 over IPv4: `::ffff:a.b.c.d`); `None` when none could be
+    /// decoded.
+    pub next_hop: Option<IpAddr>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// VRP preferred value.
+    pub pref_val: u32,
+    /// AS path as routers print it (`100 200 {300}`).
+    pub as_path: String,
+    /// Origin code: `i`, `e` or `?`.
+    pub origin: String,
+    /// Labels as received (outermost first); for routes this router originates, the label it
+    /// allocated.
+    pub labels: Vec<u32>,
+    /// The label this router advertises the route with when it is not the received one (a
+    /// route re-advertised with next hop self, a VPN route of a local instance, `apply
+    /// mpls-label`): the in-label of `routing-table label`.
+    pub in_label: Option<u32>,
+    /// Eligible (accepted and next hop reachable).
+    pub valid: bool,
+    /// Selected.
+    pub best: bool,
+    /// Learned over IBGP.
+    pub internal: bool,
+    /// The peer it came from (`0.0.0.0` for local routes).
+    pub from: IpAddr,
+    /// ORIGINATOR_ID (RFC 4456: set by the route reflector that reflected it first).
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST, the last reflector's cluster first.
+    pub cluster_list: Vec<Ipv4Addr>,
+}
+
+/// A snapshot of one family's table.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RouteTable {
+    /// The router ID.
+    pub router_id: Ipv4Addr,
+    /// The local AS.
+    pub local_as: u32,
+    /// The VPN instance (`None`: the public tables).
+    pub vrf: Option<String>,
+    /// The family (`ipv4-unicast`, `vpnv4`, ...).
+    pub family: String,
+    /// Destinations.
+    pub destinations: usize,
+    /// Every path, sorted by RD and prefix, the best path of a destination first.
+    pub routes: Vec<RouteRow>,
+}
+
+impl RouteTable {
+    /// Sets `destinations` from the rows (sorted by RD and prefix), after rows were filtered.
+    pub fn recount(&mut self) {
+        let mut keys: Vec<(Option<&str>, &str)> = self
+            .routes
+            .iter()
+            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
+            .collect();
+        keys.dedup();
+        self.destinations = keys.len();
+    }
+}
+
+/// A table display as the RIB task answers it: a header, and each destination's rows (best
+/// path first) in the table's own order; [`Walked::into_table`] sorts them, off the RIB task.
+#[derive(Debug)]
+pub struct Walked {
+    /// The header, and rows already in order (label tables).
+    pub table: RouteTable,
+    /// Rows per destination, unsorted.
+    pub dests: Vec<(RouteKey, Vec<RouteRow>)>,
+}
+
+impl Walked {
+    /// A display built at once, rows in order.
+    fn whole(table: RouteTable) -> Walked {
+        Walked {
+            table,
+            dests: Vec::new(),
+        }
+    }
+
+    /// The display: destinations sorted by RD and prefix.
+    pub fn into_table(self) -> RouteTable {
+        let mut t = self.table;
+        let mut dests = self.dests;
+        dests.sort_unstable_by_key(|d| d.0);
+        t.destinations = t.destinations.saturating_add(dests.len());
+        t.routes
+            .extend(dests.into_iter().flat_map(|(_, rows)| rows));
+        t
+    }
+}
+
+/// A table display being built, a step at a time.
+struct Walk {
+    vrf: Option<String>,
+    family: Family,
+    /// One peer's received or accepted routes only (`peer X received-routes`).
+    only: Option<(PeerId, PeerRoutes)>,
+    /// Where the next step starts ([`Rib::walk`]).
+    cursor: usize,
+    dests: Vec<(RouteKey, Vec<RouteRow>)>,
+    reply: Box<dyn Reply>,
+}
+
+/// Destinations a display step reads: a display of any size never holds route processing for
+/// longer than this many rows take (a few milliseconds).
+pub const WALK_STEP: usize = 4096;
+
+/// A VPN instance: its table (one [`Rib`] holding its IPv4 and IPv6 unicast routes); the
+/// labels of what it exports are in [`Labels`].
+struct Vrf {
+    rib: Rib,
+    /// The instance's address families with a route distinguisher.
+    specs: Vec<VrfSpec>,
+}
+
+impl Vrf {
+    fn spec(&self, family: Family) -> Option<&VrfSpec> {
+        self.specs.iter().find(|s| s.family == family)
+    }
+}
+
+/// A session that is up, as the RIB task knows it.
+struct Up {
+    /// The session's number.
+    session: u64,
+    /// The context its UPDATEs are decoded with.
+    ctx: Ctx,
+    /// Its routing domain (VPN instance of a PE–CE session).
+    vrf: Option<String>,
+    /// Where its received-prefix counts are reported.
+    status: Option<Arc<dyn Counts>>,
+}
+
+/// The RIB and what the task knows about the sessions feeding it.
+pub struct Engine {
+    /// The public tables (IPv4/IPv6 unicast and labeled, VPNv4, VPNv6).
+    rib: Rib,
+    /// VPN instances by name.
+    vrfs: BTreeMap<String, Vrf>,
+    /// A peer's id, kept for the address's lifetime (the RIB's peer slots are reused).
+    ids: HashMap<IpAddr, PeerId>,
+    /// The current session of each peer that is up, with its receive context and domain.
+    up: HashMap<IpAddr, Up>,
+    /// Peers of VPN instances (PE–CE sessions), by id.
+    vrf_peers: HashMap<PeerId, String>,
+    /// Best-path changes of the last input.
+    changes: Vec<BestChange>,
+    /// Peers whose received-prefix counts changed since the last output step.
+    counts_dirty: Vec<IpAddr>,
+    /// Table displays being built, a step each in turn.
+    walks: VecDeque<Walk>,
+    /// Peers routes are sent to, in update groups.
+    adj: AdjOut,
+    /// How next hops are resolved (the kernel's table in the daemon).
+    resolver: Arc<dyn NextHops>,
+    /// Where kernel installs go (`None`: not installing).
+    fib: Option<Arc<dyn FibSink>>,
+    /// Prefixes whose kernel route is to be brought up to date.
+    fib_dirty: (VecDeque<FibKey>, foldhash::HashSet<FibKey>),
+    /// The routing settings in force.
+    routing: Arc<Routing>,
+    labels: Labels,
+    /// A number per route distinguisher: the path id of an imported VPN route in an instance's
+    /// table (two VPN routes for one prefix under different RDs are two paths).
+    rd_ids: foldhash::HashMap<RouteDistinguisher, u32>,
+}
+
+/// Where a best-path change happened.
+type Domain = Option<String>;
+
+/// A prefix of a domain, for the kernel.
+type FibKey = (Option<String>, IpNet);
+
+impl Engine {
+    /// An empty RIB.
+    pub fn new(config: RibConfig) -> Engine {
+        Engine {
+            rib: Rib::new(config),
+            vrfs: BTreeMap::new(),
+            ids: HashMap::new(),
+            up: HashMap::new(),
+            vrf_peers: HashMap::new(),
+            changes: Vec::new(),
+            counts_dirty: Vec::new(),
+            walks: VecDeque::new(),
+            adj: AdjOut::default(),
+            resolver: Arc::new(Everything),
+            fib: None,
+            fib_dirty: (VecDeque::new(), foldhash::HashSet::default()),
+            routing: Arc::new(Routing::default()),
+            labels: Labels::default(),
+            rd_ids: foldhash::HashMap::default(),
+        }
+    }
+
+    /// Resolves next hops through `n` from now on (the engine starts with [`Everything`]).
+    pub fn set_next_hops(&mut self, n: Arc<dyn NextHops>) {
+        self.resolver = n;
+    }
+
+    /// Sends kernel operations to `fib` from now on (the engine starts without).
+    pub fn set_fib(&mut self, fib: Arc<dyn FibSink>) {
+        self.fib = Some(fib);
+    }
+
+    /// True while the Adj-RIB-Out has destinations to evaluate or messages to send.
+    pub fn output_waiting(&self) -> bool {
+        self.adj.has_work()
+    }
+
+    /// Destinations waiting in the largest update group's stream: a step's worth
+    /// ([`adj_out::BATCH`]) is a reason to take no more input before the next step.
+    pub fn pending_output(&self) -> usize {
+        self.adj.pending()
+    }
+
+    /// One step of output (see [`AdjOut::flush`]); true when something was done.
+    pub fn flush(&mut self) -> bool {
+        self.show_counts();
+        let vrfs = &self.vrfs;
+        let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
+        let mut env = adj_out::Env {
+            public: &self.rib,
+            vrfs: &lookup,
+            labels: &mut self.labels,
+            policies: &self.routing.policies,
+        };
+        let mut progress = self.adj.flush(&mut env);
+        progress |= self.flush_fib();
+        progress
+    }
+
+    /// True while output is waiting.
+    pub fn has_work(&self) -> bool {
+        self.adj.has_work() || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
+    }
+
+    /// The public RIB (for tests).
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// A VPN instance's RIB (for tests).
+    pub fn vrf_rib(&self, name: &str) -> Option<&Rib> {
+        self.vrfs.get(name).map(|v| &v.rib)
+    }
+
+    fn id(&mut self, addr: IpAddr) -> PeerId {
+        let next = PeerId(u32::try_from(self.ids.len()).unwrap_or(u32::MAX - 1) + 1);
+        *self.ids.entry(addr).or_insert(next)
+    }
+
+    fn domain_rib(&self, vrf: Option<&str>) -> Option<&Rib> {
+        match vrf {
+            None => Some(&self.rib),
+            Some(v) => self.vrfs.get(v).map(|v| &v.rib),
+        }
+    }
+
+    /// Handles one input.
+    pub fn handle(&mut self, m: Input) {
+        self.changes.clear();
+        match m {
+            Input::PeerUp {
+                session,
+                info,
+                ctx,
+                out,
+                vrf,
+                status,
+            } => {
+                let addr = info.addr;
+                let id = self.id(addr);
+                if self.up.contains_key(&addr) {
+                    // A PeerDown was lost (cannot happen with one Established connection per
+                    // peer): drop the old session's routes first.
+                    self.drop_peer(addr);
+                }
+                if let Some(v) = &vrf
+                    && !self.vrfs.contains_key(v)
+                {
+                    warn!(peer = %addr, vrf = %v, "RIB: peer of an unknown VPN instance");
+                    return;
+                }
+                match &vrf {
+                    None => self.rib.peer_up(id, info),
+                    Some(v) => {
+                        if let Some(x) = self.vrfs.get_mut(v) {
+                            x.rib.peer_up(id, info);
+                        }
+                        self.vrf_peers.insert(id, v.clone());
+                    }
+                }
+                self.up.insert(
+                    addr,
+                    Up {
+                        session,
+                        ctx,
+                        vrf: vrf.clone(),
+                        status,
+                    },
+                );
+                info!(peer = %addr, session, ?vrf, "RIB: peer up");
+                if let Some(out) = out {
+                    self.join(addr, id, out, vrf, true, false);
+                }
+            }
+            Input::Update {
+                peer,
+                session,
+                body,
+            } => {
+                let Some(up) = self.up.get(&peer) else {
+                    return;
+                };
+                let u = match Update::decode(&body) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        warn!(peer = %peer, "RIB: UPDATE does not decode: {e}");
+                        return;
+                    }
+                };
+                let d = Digest::of(&u.parse(&up.ctx));
+                self.apply(peer, session, d);
+            }
+            Input::Digest {
+                peer,
+                session,
+                digest,
+            } => self.apply(peer, session, *digest),
+            Input::PeerDown { peer, session } => {
+                if self.up.get(&peer).is_some_and(|u| u.session == session) {
+                    self.drop_peer(peer);
+                }
+            }
+            Input::Settings(r) => self.settings(r),
+            Input::NextHopsChanged => self.next_hops_changed(),
+            Input::PeerRoutes {
+                peer,
+                family,
+                which,
+                reply,
+            } => {
+                let Some(up) = self.up.get(&peer) else {
+                    return;
+                };
+                let vrf = up.vrf.clone();
+                let Some(&id) = self.ids.get(&peer) else {
+                    return;
+                };
+                if which == PeerRoutes::Advertised {
+                    if let Some(t) = self.peer_routes(peer, family, which) {
+                        reply.send(Walked::whole(t));
+                    }
+                    return;
+                }
+                self.start_walk(vrf, family, Some((id, which)), reply);
+            }
+            Input::Readvertise {
+                peer,
+                reflect_client,
+                next_hop_invariable,
+                next_hop_local,
+            } => self.readvertise(peer, reflect_client, next_hop_invariable, next_hop_local),
+            Input::Table {
+                vrf,
+                family,
+                label,
+                reply,
+            } => {
+                if label && vrf.is_none() {
+                    reply.send(Walked::whole(self.label_table(family)));
+                    return;
+                }
+                self.start_walk(vrf, family, None, reply);
+            }
+        }
+    }
+
+    /// New outbound options of an Established peer: it rejoins its update group (or another)
+    /// and is sent every destination again with them. A changed client role also changes
+    /// where the peer's routes may go (RFC 4456 §6), so then every peer of its domain is sent
+    /// the table again. A peer that is not Established gets the options with its next session.
+    fn readvertise(
+        &mut self,
+        peer: IpAddr,
+        reflect_client: bool,
+        next_hop_invariable: Vec<Family>,
+        next_hop_local: Vec<Family>,
+    ) {
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let peers = self.adj.peers();
+        let Some((_, _, _, params)) = peers.iter().find(|(a, ..)| *a == peer) else {
+            return;
+        };
+        let domain = params.vrf.clone();
+        let rib = match domain.as_deref() {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let mut role_changed = false;
+        if let Some(rib) = rib
+            && let Some(info) = rib.peer(id).copied()
+        {
+            let rr_client = !info.ebgp && reflect_client;
+            if info.rr_client != rr_client {
+                rib.peer_up(id, PeerInfo { rr_client, ..info });
+                role_changed = true;
+            }
+        }
+        for (addr, pid, tx, params) in peers {
+            if addr != peer && !(role_changed && params.vrf == domain) {
+                continue;
+            }
+            let (nhi, nhl) = if addr == peer {
+                (next_hop_invariable.clone(), next_hop_local.clone())
+            } else {
+                (
+                    params.next_hop_invariable.clone(),
+                    params.next_hop_local.clone(),
+                )
+            };
+            let out = PeerOut {
+                tx,
+                families: params.families.clone(),
+                ctx: params.ctx,
+                local: params.local,
+                next_hop_invariable: nhi,
+                next_hop_local: nhl,
+            };
+            info!(peer = %addr, "RIB: table sent again with new outbound options");
+            self.join(addr, pid, out, params.vrf.clone(), false, true);
+        }
+    }
+
+    /// Applies an UPDATE of `peer`'s session `session` (dropped when that session is no
+    /// longer the peer's current one) and sends the changes on.
+    fn apply(&mut self, peer: IpAddr, session: u64, digest: Digest) {
+        let Some(up) = self.up.get(&peer) else {
+            return;
+        };
+        if up.session != session {
+            return;
+        }
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        let vrf = up.vrf.clone();
+        let rib = match &vrf {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let Some(rib) = rib else { return };
+        let policy = ImportChain::new(&self.routing, vrf.is_none());
+        match rib.apply(id, digest, &policy, &*self.resolver, &mut changes) {
+            Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
+            Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
+        }
+        if up.status.is_some() && self.counts_dirty.last() != Some(&peer) {
+            self.counts_dirty.push(peer);
+        }
+        self.propagate(vrf, changes);
+    }
+
+    /// The session of `peer` ended: its routes are withdrawn.
+    fn drop_peer(&mut self, peer: IpAddr) {
+        let Some(Up {
+            session,
+            vrf,
+            status,
+            ..
+        }) = self.up.remove(&peer)
+        else {
+            return;
+        };
+        if let Some(st) = &status {
+            st.received(BTreeMap::new());
+        }
+        self.adj.leave(peer);
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let mut changes = Vec::new();
+        let n = match &vrf {
+            None => self.rib.peer_down(id, &*self.resolver, &mut changes),
+            Some(v) => {
+                self.vrf_peers.remove(&id);
+                match self.vrfs.get_mut(v) {
+                    Some(x) => x.rib.peer_down(id, &*self.resolver, &mut changes),
+                    None => 0,
+                }
+            }
+        };
+        info!(peer = %peer, session, routes = n, "RIB: peer down, routes withdrawn");
+        self.propagate(vrf.clone(), changes);
+        if vrf.is_none() {
+            // The peer's imported routes left the instances with its VPN routes; forget it
+            // there too.
+            for x in self.vrfs.values_mut() {
+                let mut none = Vec::new();
+                x.rib.peer_down(id, &*self.resolver, &mut none);
+            }
+        }
+    }
+
+    /// Follows best-path changes through the domains until nothing changes: to the domain's
+    /// peers; from an instance to the VPN tables (export); from the VPN tables to every
+    /// instance that imports them.
+    fn propagate(&mut self, domain: Domain, changes: Vec<BestChange>) {
+        let mut work: Vec<(Domain, Vec<BestChange>)> = vec![(domain, changes)];
+        while let Some((d, changes)) = work.pop() {
+            if changes.is_empty() {
+                continue;
+            }
+            self.export(d.as_deref(), &changes);
+            for c in &changes {
+                self.fib_mark(d.as_deref(), c.family, c.key.prefix);
+            }
+            if d.is_none() {
+                for c in changes.iter().filter(|c| c.new.is_none()) {
+                    let unicast = self.rib.best(Family::IPV4_UNICAST, &c.key).is_some();
+                    let labeled = self.rib.best(Family::IPV4_LABELED, &c.key).is_some();
+                    if c.family == Family::IPV4_LABELED && unicast {
+                        // Still sent labeled, from the unicast table.
+                        continue;
+                    }
+                    if c.family == Family::IPV4_UNICAST && !labeled {
+                        self.labels.unswap(Family::IPV4_LABELED, c.key);
+                    }
+                    self.labels.unswap(c.family, c.key);
+                }
+            }
+            match d {
+                Some(v) => {
+                    let public = self.vrf_to_vpn(&v, &changes);
+                    work.push((None, public));
+                }
+                None => {
+                    for (v, c) in self.vpn_to_vrfs(&changes) {
+                        work.push((Some(v), c));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Puts a peer in its update group: with its initial table and End-of-RIB (`eor`), or,
+    /// on a policy change (`resync`), with every destination evaluated again.
+    fn join(
+        &mut self,
+        addr: IpAddr,
+        id: PeerId,
+        out: PeerOut,
+        vrf: Option<String>,
+        eor: bool,
+        resync: bool,
+    ) {
+        let rib = match vrf.as_deref() {
+            None => &self.rib,
+            Some(v) => match self.vrfs.get(v) {
+                Some(x) => &x.rib,
+                None => return,
+            },
+        };
+        let role = match rib.peer(id) {
+            Some(i) => Role::of(id, i),
+            None => Role::NonClient,
+        };
+        let export = out
+            .families
+            .iter()
+            .filter_map(|f| {
+                self.routing
+                    .peer_policy(addr, *f, true)
+                    .map(|n| (*f, n.to_string()))
+            })
+            .collect();
+        let params = Params {
+            vrf,
+            role,
+            families: out.families,
+            ctx: out.ctx,
+            local: out.local,
+            next_hop_invariable: out.next_hop_invariable,
+            next_hop_local: out.next_hop_local,
+            export,
+        };
+        let destinations: usize = Family::KNOWN
+            .iter()
+            .filter(|f| params.sends(**f).is_some())
+            .map(|f| rib.len(*f))
+            .sum();
+        info!(peer = %addr, destinations, resync, "RIB: peer joins its update group");
+        self.adj.join(addr, id, out.tx, params, rib, eor, resync);
+    }
+
+    /// Marks best-path changes of a domain for every update group of the domain.
+    fn export(&mut self, domain: Option<&str>, changes: &[BestChange]) {
+        let rib = match domain {
+            None => &self.rib,
+            Some(v) => match self.vrfs.get(v) {
+                Some(x) => &x.rib,
+                None => return,
+            },
+        };
+        for c in changes {
+            self.adj
+                .mark(rib, domain, c.family, c.key, c.old.map(|b| b.peer));
+        }
+    }
+}
+
+/// The RIB's configuration from the daemon's (AS 0 and router ID 0.0.0.0 without BGP).
+pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConfig {
+    RibConfig {
+        local_as: Asn(local_as.unwrap_or(0)),
+        router_id: router_id.unwrap_or(Ipv4Addr::UNSPECIFIED),
+        cluster_id: None,
+    }
+}
+
+mod kernel;
+mod origin;
+mod query;
+mod settings;
+#[cfg(test)]
+mod tests;
+mod vpn;

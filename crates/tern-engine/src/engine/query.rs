@@ -1,0 +1,347 @@
+//! The displays: tables and a peer's routes walked in steps between inputs, rows built from
+//! the paths, and the received-route counts reported to each peer's status.
+
+use super::*;
+
+impl Engine {
+    /// Queues a display of `family` in domain `vrf` (`only`: one peer's received or accepted
+    /// routes); an unknown instance gets no answer (the reply is dropped).
+    pub(super) fn start_walk(
+        &mut self,
+        vrf: Option<String>,
+        family: Family,
+        only: Option<(PeerId, PeerRoutes)>,
+        reply: Box<dyn Reply>,
+    ) {
+        if self.domain_rib(vrf.as_deref()).is_none() {
+            return;
+        }
+        self.walks.push_back(Walk {
+            vrf,
+            family,
+            only,
+            cursor: 0,
+            dests: Vec::new(),
+            reply,
+        });
+    }
+
+    /// One step of the first table display waiting: [`WALK_STEP`] destinations turned into
+    /// rows, then the display goes to the back of the queue, or its rows go to the asker when
+    /// the table is done. Returns true when there was a display to work on.
+    pub fn walk_step(&mut self) -> bool {
+        let Some(mut w) = self.walks.pop_front() else {
+            return false;
+        };
+        if w.reply.is_closed() {
+            return true;
+        }
+        let Some(rib) = self.domain_rib(w.vrf.as_deref()) else {
+            // The instance went away meanwhile: the reply is dropped.
+            return true;
+        };
+        let mut paths = Vec::new();
+        let next = rib.walk(w.family, w.cursor, WALK_STEP, &mut paths);
+        for (key, mut p) in paths {
+            let rows: Vec<RouteRow> = match w.only {
+                None => {
+                    p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+                    p.iter()
+                        .map(|p| row(rib, &key, p, &*self.resolver))
+                        .collect()
+                }
+                Some((id, which)) => p
+                    .iter()
+                    .filter(|p| p.peer == id)
+                    .filter_map(|p| peer_row(rib, &key, p, which, &*self.resolver))
+                    .collect(),
+            };
+            if !rows.is_empty() {
+                w.dests.push((key, rows));
+            }
+        }
+        match next {
+            Some(c) => {
+                w.cursor = c;
+                self.walks.push_back(w);
+            }
+            None => {
+                let cfg = rib.config();
+                let table = RouteTable {
+                    router_id: cfg.router_id,
+                    local_as: cfg.local_as.0,
+                    vrf: w.vrf.clone(),
+                    family: w.family.to_string(),
+                    destinations: 0,
+                    routes: Vec::new(),
+                };
+                w.reply.send(Walked {
+                    table,
+                    dests: w.dests,
+                });
+            }
+        }
+        true
+    }
+
+    /// True while a table display is being built.
+    pub fn walking(&self) -> bool {
+        !self.walks.is_empty()
+    }
+
+    /// Every path of `family`, for the displays (public tables, or VPN instance `vrf`'s).
+    pub fn table(&self, family: Family) -> RouteTable {
+        self.table_of(None, family).unwrap_or_else(|| RouteTable {
+            router_id: self.rib.config().router_id,
+            local_as: self.rib.config().local_as.0,
+            vrf: None,
+            family: family.to_string(),
+            destinations: 0,
+            routes: Vec::new(),
+        })
+    }
+
+    /// The best paths of a public labeled family with their in- and out-labels (`display bgp
+    /// routing-table label`, `display bgp vpnv4 all routing-table label`); for IPv4, the IPv4
+    /// unicast routes this router gave a label are listed too.
+    pub fn label_table(&self, family: Family) -> RouteTable {
+        let mut t = self.table(family);
+        t.routes.retain(|r| r.best);
+        for r in &mut t.routes {
+            let key = RouteKey {
+                rd: r.rd.as_deref().and_then(|rd| rd.parse().ok()),
+                prefix: IpNet::new(r.network, r.prefix_len)
+                    .unwrap_or(IpNet::V4(Default::default())),
+            };
+            if r.from == IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
+                // A local instance's route: the label is ours, nothing comes in with it.
+                r.in_label = r.labels.first().copied();
+                r.labels.clear();
+            } else {
+                r.in_label = self.labels.swapped(family, &key).map(|l| l.0);
+            }
+        }
+        if family == Family::IPV4_LABELED {
+            let unicast = self.table(Family::IPV4_UNICAST);
+            for mut r in unicast.routes.into_iter().filter(|r| r.best) {
+                let Ok(prefix) = IpNet::new(r.network, r.prefix_len) else {
+                    continue;
+                };
+                if t.routes.iter().any(|x| x.prefix == r.prefix) {
+                    continue;
+                }
+                if let Some(l) = self.labels.swapped(family, &RouteKey::new(prefix)) {
+                    r.in_label = Some(l.0);
+                    t.routes.push(r);
+                }
+            }
+            t.routes.sort_by_key(|r| (r.network, r.prefix_len));
+        }
+        t.destinations = t.routes.len();
+        t
+    }
+
+    /// One peer's routes of `family`: received, accepted, or advertised; `None` when the
+    /// peer is not up.
+    pub fn peer_routes(
+        &mut self,
+        peer: IpAddr,
+        family: Family,
+        which: PeerRoutes,
+    ) -> Option<RouteTable> {
+        let vrf = self.up.get(&peer)?.vrf.clone();
+        let id = *self.ids.get(&peer)?;
+        let mut routes = Vec::new();
+        match which {
+            PeerRoutes::Received | PeerRoutes::Accepted => {
+                let rib = self.domain_rib(vrf.as_deref())?;
+                let mut paths = rib.adj_rib_in(id, family);
+                paths.sort_by_key(|p| p.0);
+                routes.extend(
+                    paths
+                        .iter()
+                        .filter_map(|(key, p)| peer_row(rib, key, p, which, &*self.resolver)),
+                );
+            }
+            PeerRoutes::Advertised => {
+                let vrfs = &self.vrfs;
+                let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
+                let mut env = adj_out::Env {
+                    public: &self.rib,
+                    vrfs: &lookup,
+                    labels: &mut self.labels,
+                    policies: &self.routing.policies,
+                };
+                let sent = self.adj.advertised(peer, family, &mut env)?;
+                for (key, a, labels) in sent {
+                    routes.push(attrs_row(&key, &a, labels));
+                }
+            }
+        }
+        let cfg = self.rib.config();
+        let mut t = RouteTable {
+            router_id: cfg.router_id,
+            local_as: cfg.local_as.0,
+            vrf,
+            family: family.to_string(),
+            destinations: 0,
+            routes,
+        };
+        t.recount();
+        Some(t)
+    }
+
+    /// Every path of `family` in the public tables or VPN instance `vrf`'s; `None` when the
+    /// instance does not exist.
+    pub fn table_of(&self, vrf: Option<&str>, family: Family) -> Option<RouteTable> {
+        let rib = self.domain_rib(vrf)?;
+        let cfg = rib.config();
+        let mut dests: BTreeMap<RouteKey, Vec<PathInfo>> = BTreeMap::new();
+        let peers = std::iter::once(PeerId::LOCAL).chain(self.ids.values().copied());
+        for peer in peers {
+            for (k, p) in rib.adj_rib_in(peer, family) {
+                dests.entry(k).or_default().push(p);
+            }
+        }
+        let mut routes = Vec::new();
+        for (key, mut paths) in dests.iter().map(|(k, v)| (k, v.clone())) {
+            paths.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+            for p in paths {
+                routes.push(row(rib, key, &p, &*self.resolver));
+            }
+        }
+        Some(RouteTable {
+            router_id: cfg.router_id,
+            local_as: cfg.local_as.0,
+            vrf: vrf.map(str::to_string),
+            family: family.to_string(),
+            destinations: dests.len(),
+            routes,
+        })
+    }
+
+    /// Writes the received-prefix counts of the peers whose UPDATEs were applied since the
+    /// last output step into their status.
+    pub(super) fn show_counts(&mut self) {
+        for peer in std::mem::take(&mut self.counts_dirty) {
+            let (Some(up), Some(&id)) = (self.up.get(&peer), self.ids.get(&peer)) else {
+                continue;
+            };
+            let Some(st) = &up.status else { continue };
+            let rib = match &up.vrf {
+                None => Some(&self.rib),
+                Some(v) => self.vrfs.get(v).map(|x| &x.rib),
+            };
+            if let Some(rib) = rib {
+                st.received(received_counts(rib, id));
+            }
+        }
+    }
+}
+
+/// A path as `peer X received-routes` (attributes as received, before import policy) or
+/// `accepted-routes` (only accepted paths, attributes after policy) shows it.
+pub(super) fn peer_row(
+    rib: &Rib,
+    key: &RouteKey,
+    p: &PathInfo,
+    which: PeerRoutes,
+    resolver: &dyn NextHops,
+) -> Option<RouteRow> {
+    if which == PeerRoutes::Accepted && !p.attrs.is_some() {
+        return None;
+    }
+    let mut r = row(rib, key, p, resolver);
+    if which == PeerRoutes::Received {
+        let a = rib.attrs(p.in_attrs);
+        r.med = a.med;
+        r.local_pref = a.local_pref;
+        r.pref_val = a.preferred_value;
+    }
+    Some(r)
+}
+
+pub(super) fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &dyn NextHops) -> RouteRow {
+    let accepted = p.attrs.is_some();
+    let id = if accepted { p.attrs } else { p.in_attrs };
+    let set = rib.attr_set(id);
+    // Valid: accepted, and a next hop that resolves (local routes always do).
+    let valid = accepted
+        && (p.peer == PeerId::LOCAL
+            || set
+                .next_hop
+                .addr()
+                .is_some_and(|nh| resolver.igp_cost(Family::IPV4_UNICAST, nh).is_some()));
+    let path = rib.store().as_path(set).path().to_string();
+    let info = rib.peer(p.peer);
+    RouteRow {
+        rd: key.rd.map(|rd| rd.to_string()),
+        prefix: key.prefix.to_string(),
+        network: key.prefix.addr(),
+        prefix_len: key.prefix.prefix_len(),
+        next_hop: match &set.next_hop {
+            NextHop::Ipv4(a) => Some(IpAddr::V4(*a)),
+            NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+            NextHop::Other(_) => None,
+        },
+        med: set.med,
+        local_pref: set.local_pref,
+        pref_val: set.preferred_value,
+        as_path: path,
+        origin: match set.origin {
+            Origin::Igp => "i",
+            Origin::Egp => "e",
+            Origin::Incomplete => "?",
+        }
+        .into(),
+        labels: p.labels.labels().map(|l| l.0).collect(),
+        in_label: None,
+        valid,
+        best: p.best,
+        internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
+        from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
+        originator_id: set.originator_id,
+        cluster_list: rib.store().cluster_list(set).to_vec(),
+    }
+}
+
+/// A row for a route as it is sent.
+pub(super) fn attrs_row(key: &RouteKey, a: &PathAttrs, labels: LabelStack) -> RouteRow {
+    RouteRow {
+        rd: key.rd.map(|rd| rd.to_string()),
+        prefix: key.prefix.to_string(),
+        network: key.prefix.addr(),
+        prefix_len: key.prefix.prefix_len(),
+        next_hop: match &a.next_hop {
+            NextHop::Ipv4(x) => Some(IpAddr::V4(*x)),
+            NextHop::Ipv6 { global, .. } => Some(IpAddr::V6(*global)),
+            NextHop::Other(_) => None,
+        },
+        med: a.med,
+        local_pref: a.local_pref,
+        pref_val: a.preferred_value,
+        as_path: a.as_path.to_string(),
+        origin: match a.origin {
+            Origin::Igp => "i",
+            Origin::Egp => "e",
+            Origin::Incomplete => "?",
+        }
+        .into(),
+        labels: labels.labels().map(|l| l.0).collect(),
+        in_label: None,
+        valid: true,
+        best: true,
+        internal: false,
+        from: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        originator_id: a.originator_id,
+        cluster_list: a.cluster_list.clone(),
+    }
+}
+
+/// The routes held from peer `id` per family, as the displays name the families.
+pub(super) fn received_counts(rib: &Rib, id: PeerId) -> BTreeMap<String, u64> {
+    rib.received(id)
+        .into_iter()
+        .map(|(f, n)| (f.to_string(), n))
+        .collect()
+}
