@@ -102,3 +102,17 @@ pub struct LocalRoute {
     /// stand-in, or anything else but tern itself).
     pub kernel: bool,
 }
+
+/// What a commit's policy changes concern, from the configuration's change set: a policy or
+/// prefix-list edit re-runs only the peers and local routes that use it, not every peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyScope {
+    /// Peers whose import policy changed (bound, unbound or edited): their received routes
+    /// are run through import policy again (the Adj-RIB-In is kept, no route refresh).
+    pub import: Vec<IpAddr>,
+    /// Peers whose export policy changed: they are sent their table again.
+    pub export: Vec<IpAddr>,
+    /// The policies that changed: `network` and `import-route` routes naming one are
+    /// originated again.
+    pub policies: Vec<String>,
+}

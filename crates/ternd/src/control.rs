@@ -97,6 +97,8 @@ struct Job {
     old: DaemonConfig,
     new: DaemonConfig,
     changes: ChangeSet,
+    /// What the commit's policy edits concern (the engine re-runs only those).
+    scope: tern_engine::routing::PolicyScope,
 }
 
 struct Terminal {
@@ -360,10 +362,13 @@ impl ControlService {
                 .unwrap_or_else(PoisonError::into_inner);
             std::mem::replace(&mut *cfg, new.clone())
         };
+        let changes = tern_config::diff::diff(before, running.config());
+        let scope = policy_scope(&changes, running.config());
         Ok(Job {
             old,
             new,
-            changes: tern_config::diff::diff(before, running.config()),
+            changes,
+            scope,
         })
     }
 
@@ -372,9 +377,10 @@ impl ControlService {
         if job.old.routing != job.new.routing {
             self.shared
                 .rib
-                .send(crate::rib_task::RibMsg::Settings(std::sync::Arc::new(
-                    job.new.routing.clone(),
-                )))
+                .send(crate::rib_task::RibMsg::Commit {
+                    routing: std::sync::Arc::new(job.new.routing.clone()),
+                    scope: job.scope.clone(),
+                })
                 .await;
         }
         let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
@@ -944,4 +950,28 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The peers and policies a commit's policy changes concern: peers whose import or export
+/// policy was bound, unbound or edited (the change set lists a per-family option change for
+/// each peer that uses an edited policy), and the edited policies themselves (directly or
+/// through a prefix list).
+fn policy_scope(changes: &ChangeSet, new: &Config) -> tern_engine::routing::PolicyScope {
+    use tern_config::diff::{AfField, Delta};
+    let mut scope = tern_engine::routing::PolicyScope::default();
+    for d in &changes.deltas {
+        if let Delta::PeerFamilyOption(p, _, field) = d {
+            match field {
+                AfField::RoutePolicyImport => scope.import.push(p.addr),
+                AfField::RoutePolicyExport => scope.export.push(p.addr),
+                _ => {}
+            }
+        }
+    }
+    scope.policies = changes.policy_uses(new).policies;
+    for v in [&mut scope.import, &mut scope.export] {
+        v.sort();
+        v.dedup();
+    }
+    scope
 }

@@ -50,7 +50,7 @@ use tern_wire::attr::{AsPath, Origin};
 use crate::adjout::{self as adj_out, AdjOut, Params};
 use crate::labels::Labels;
 use crate::ports::{Counts, Everything, FibOp, FibSink, NextHops, Reply, VRF_TABLE_BASE};
-use crate::routing::{LocalRoute, Routing, VrfSpec};
+use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
 use tern_policy::Outcome;
 use tern_wire::{Ctx, NextHop, Update};
 use tracing::{debug, info, warn};
@@ -100,8 +100,16 @@ pub enum Input {
         /// The session.
         session: u64,
     },
-    /// New routing settings (start, commit, rollback).
+    /// New routing settings (start, rollback): a change of policies re-runs every peer.
     Settings(Arc<Routing>),
+    /// New routing settings of a commit, with what its policy changes concern: only those
+    /// peers and local routes are re-run.
+    Commit {
+        /// The settings.
+        routing: Arc<Routing>,
+        /// What the commit's policy edits concern.
+        scope: PolicyScope,
+    },
     /// The kernel's routes changed: next hops are resolved again.
     NextHopsChanged,
     /// A committed change of a peer's outbound options: its table is sent again with them,
@@ -521,7 +529,8 @@ impl Engine {
                     self.drop_peer(peer);
                 }
             }
-            Input::Settings(r) => self.settings(r),
+            Input::Settings(r) => self.settings(r, None),
+            Input::Commit { routing, scope } => self.settings(routing, Some(&scope)),
             Input::NextHopsChanged => self.next_hops_changed(),
             Input::PeerRoutes {
                 peer,

@@ -6,8 +6,9 @@ use super::*;
 
 impl Engine {
     /// New routing settings: instances created, changed or removed; local routes originated
-    /// or withdrawn; VPN routes filtered again by route target.
-    pub(super) fn settings(&mut self, r: Arc<Routing>) {
+    /// or withdrawn; VPN routes filtered again by route target; policies re-run where `scope`
+    /// says (everywhere without one).
+    pub(super) fn settings(&mut self, r: Arc<Routing>, scope: Option<&PolicyScope>) {
         let old = std::mem::replace(&mut self.routing, r.clone());
         let cfg = *self.rib.config();
         // Instances whose definition changed are rebuilt (their routes withdrawn first).
@@ -73,7 +74,7 @@ impl Engine {
             }
         }
         if old.policies != r.policies || old.peer_policies != r.peer_policies {
-            self.policies_changed(&old);
+            self.policies_changed(&old, scope);
         }
         // Route-target filtering and instance imports follow the new instances: the VPN
         // routes received are filtered again, and every instance that was rebuilt imports
@@ -115,12 +116,18 @@ impl Engine {
         }
     }
 
-    /// Route policies changed: every peer's routes are run through import policy again and
-    /// every peer is sent what its export policy now gives (no session reset, no route
-    /// refresh: the Adj-RIB-In is kept); local routes with a policy are originated again.
-    pub(super) fn policies_changed(&mut self, old: &Routing) {
-        let peers: Vec<(IpAddr, Option<String>)> =
-            self.up.iter().map(|(a, u)| (*a, u.vrf.clone())).collect();
+    /// Route policies changed: the peers' routes are run through import policy again and the
+    /// peers are sent what their export policy now gives (no session reset, no route refresh:
+    /// the Adj-RIB-In is kept); local routes with a policy are originated again. With a
+    /// `scope`, only the peers and local routes it names; without, all of them.
+    pub(super) fn policies_changed(&mut self, old: &Routing, scope: Option<&PolicyScope>) {
+        let mut peers: Vec<(IpAddr, Option<String>)> = self
+            .up
+            .iter()
+            .filter(|(a, _)| scope.is_none_or(|s| s.import.contains(a)))
+            .map(|(a, u)| (*a, u.vrf.clone()))
+            .collect();
+        peers.sort();
         for (addr, vrf) in peers {
             let Some(&id) = self.ids.get(&addr) else {
                 continue;
@@ -140,6 +147,9 @@ impl Engine {
             self.propagate(vrf, ch);
         }
         for (addr, id, tx, params) in self.adj.peers() {
+            if scope.is_some_and(|s| !s.export.contains(&addr)) {
+                continue;
+            }
             let out = PeerOut {
                 tx,
                 families: params.families.clone(),
@@ -154,7 +164,11 @@ impl Engine {
             .routing
             .local
             .iter()
-            .filter(|l| l.policy.is_some())
+            .filter(|l| {
+                l.policy
+                    .as_ref()
+                    .is_some_and(|p| scope.is_none_or(|s| s.policies.contains(p)))
+            })
             .cloned()
             .collect();
         for l in locals {

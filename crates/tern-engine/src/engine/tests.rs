@@ -870,6 +870,82 @@ fn export_policy_changes_apply_without_a_reset() {
     assert_eq!(b.table(Family::IPV4_UNICAST).routes.len(), 1);
 }
 
+#[test]
+fn a_policy_edit_reruns_only_the_peers_that_use_it() {
+    // Two EBGP peers, each with its own export policy; a commit edits the first one's. The
+    // first is sent its table again with the new policy, the second is sent nothing.
+    let text = |cost: u32| {
+        format!(
+            "route-policy a permit node 10\n apply cost {cost}\n#\nroute-policy b permit node 10\n apply cost 7\n#\nreturn\n"
+        )
+    };
+    let routing = |cost: u32| {
+        let cfg = tern_config::parse_file(&text(cost)).unwrap();
+        let pol = |addr: &str, name: &str| crate::routing::PeerPolicy {
+            addr: addr.parse().unwrap(),
+            family: Family::IPV4_UNICAST,
+            import: None,
+            export: Some(name.into()),
+        };
+        Arc::new(Routing {
+            local: vec![LocalRoute {
+                vrf: None,
+                prefix: "192.0.2.0/24".parse().unwrap(),
+                origin: Origin::Igp,
+                med: Some(0),
+                next_hop: None,
+                policy: None,
+                labeled: false,
+                kernel: false,
+            }],
+            policies: tern_policy::Policies::new(&cfg),
+            peer_policies: vec![pol("10.0.1.2", "a"), pol("10.0.2.2", "b")],
+            ..Routing::default()
+        })
+    };
+    let mut t = Engine::new(rib_config(Some(100), Some("10.0.1.1".parse().unwrap())));
+    t.handle(Input::Settings(routing(11)));
+    let mut ra = up_peer(
+        &mut t,
+        "10.0.1.2",
+        300,
+        "10.0.1.1",
+        vec![Family::IPV4_UNICAST],
+    );
+    let mut rb = up_peer(
+        &mut t,
+        "10.0.2.2",
+        400,
+        "10.0.2.1",
+        vec![Family::IPV4_UNICAST],
+    );
+    let mut a = receiver(300, "10.0.1.1", 100);
+    let mut b = receiver(400, "10.0.2.1", 100);
+    deliver(&mut t, &mut ra, &mut a, "10.0.1.1");
+    deliver(&mut t, &mut rb, &mut b, "10.0.2.1");
+    assert_eq!(a.table(Family::IPV4_UNICAST).routes[0].med, Some(11));
+    assert_eq!(b.table(Family::IPV4_UNICAST).routes[0].med, Some(7));
+    t.handle(Input::Commit {
+        routing: routing(22),
+        scope: PolicyScope {
+            import: vec![],
+            export: vec!["10.0.1.2".parse().unwrap()],
+            policies: vec!["a".into()],
+        },
+    });
+    settle(&mut t);
+    assert!(
+        drain(&mut rb).is_empty(),
+        "the other peer is not sent its table again"
+    );
+    deliver(&mut t, &mut ra, &mut a, "10.0.1.1");
+    assert_eq!(a.table(Family::IPV4_UNICAST).routes[0].med, Some(22));
+    // Without a scope (a rollback, the start), every peer is re-run.
+    t.handle(Input::Settings(routing(33)));
+    settle(&mut t);
+    assert!(!drain(&mut rb).is_empty());
+}
+
 /// An IBGP reflector client of `t` with a writer queue of `cap` messages.
 fn client(t: &mut Engine, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::sync_channel::<Bytes>(cap);
