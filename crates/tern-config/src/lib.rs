@@ -13,6 +13,7 @@
 //!   `table/bgp.rs`, ...), each command's node, action and printer together.
 //! - `vrp`: the grammar built once from the table ([`Grammar::get`]).
 //! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP).
+//! - [`community`]: the community values of `apply community` (RFC 1997).
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
 //!   [`Config::apply`].
 //! - [`session`]: [`Session`] (view stack + `apply_line`) and [`parse_file`].
@@ -38,7 +39,8 @@
 //!  change  ──▶ model error
 //!  view    ──▶ model
 //!  model   ──▶ value
-//!  value, error
+//!  value   ──▶ community
+//!  community, error
 //! ```
 //!
 //! `grammar` is the token-tree machinery (nodes, matcher, help) and knows no command; `table`
@@ -70,6 +72,7 @@
 
 pub mod change;
 pub mod commit;
+pub mod community;
 pub mod diff;
 pub mod error;
 pub mod grammar;
@@ -86,6 +89,7 @@ pub use commit::{
     Candidate, CommitId, CommitKind, CommitRecord, FIRST_COMMIT_ID, Running, Store, validate,
     write_atomic,
 };
+pub use community::CommunityValue;
 pub use diff::{
     AfField, ChangeSet, Delta, DeltaKind, EFFECTS, Effect, PeerKey, SessionField, diff,
 };
