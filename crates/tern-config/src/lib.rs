@@ -12,7 +12,7 @@
 //! - `table`: the table itself, every command per view, one file per view (`table/system.rs`,
 //!   `table/bgp.rs`, ...), each command's node, action and printer together.
 //! - `vrp`: the grammar built once from the table ([`Grammar::get`]).
-//! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP).
+//! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP, route policies).
 //! - [`community`]: the community values of `apply community` (RFC 1997).
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
 //!   [`Config::apply`].
@@ -33,12 +33,12 @@
 //!  session ──▶ vrp table grammar change model view error
 //!  print   ──▶ vrp grammar model view
 //!  vrp     ──▶ table grammar
-//!  table   ──▶ grammar change model value view error
+//!  table   ──▶ grammar change model value community view error
 //!  grammar ──▶ change model value view error
 //!  diff    ──▶ model
 //!  change  ──▶ model error
 //!  view    ──▶ model
-//!  model   ──▶ value
+//!  model   ──▶ value community
 //!  value   ──▶ community
 //!  community, error
 //! ```
@@ -96,9 +96,9 @@ pub use diff::{
 pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
 pub use model::{
-    AfKey, AfPeer, Apply, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
-    Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode, PrefixEntry,
-    PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
+    AfKey, AfPeer, Apply, AsPathMode, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol,
+    ImportRoute, Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode,
+    PrefixEntry, PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
 };
 pub use print::changes;
 pub use session::{Outcome, Session, parse_file};

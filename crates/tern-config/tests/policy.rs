@@ -2,8 +2,8 @@
 //! printing, the change set, and `display this`.
 
 use tern_config::{
-    Apply, Config, Delta, DeltaKind, EFFECTS, Effect, Match, MatchMode, PeerKey, Session, diff,
-    parse_file,
+    Apply, CommunityValue, Config, Delta, DeltaKind, EFFECTS, Effect, Match, MatchMode, PeerKey,
+    Session, diff, parse_file,
 };
 
 fn session(lines: &[&str]) -> Session {
@@ -76,10 +76,10 @@ fn route_policy_nodes_and_clauses() {
     );
     assert_eq!(n10.applies[0], Apply::Cost(5));
     assert!(n10.applies.contains(&Apply::LocalPreference(200)));
-    assert!(
-        n10.applies
-            .contains(&Apply::Community("100:1 no-export additive".into()))
-    );
+    assert!(n10.applies.contains(&Apply::Community {
+        values: vec![CommunityValue::Pair(100, 1), CommunityValue::NoExport],
+        additive: true
+    }));
     assert_eq!(*n10.applies.last().unwrap(), Apply::MplsLabel);
     assert_eq!(rp.nodes[&20].mode, MatchMode::Deny);
 
