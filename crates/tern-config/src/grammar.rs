@@ -9,8 +9,9 @@
 //!
 //! Choosing the child that matches a token, in order:
 //! 1. a keyword spelled exactly (case-insensitive);
-//! 2. a typed argument that parses (IP address, number in range, AS number, ...);
-//! 3. keywords the token is a prefix of: one is chosen, several are "Ambiguous";
+//! 2. a typed argument that parses (IP address, number in range, AS number, community, ...);
+//! 3. keywords, and words of typed arguments ([`ArgKind::words`]: the well-known
+//!    communities), the token is a prefix of: one is chosen, several are "Ambiguous";
 //! 4. a catch-all argument (word, text).
 //!
 //! No backtracking: the table is written so that this choice is always the right one. Options
@@ -20,7 +21,7 @@
 use crate::change::Change;
 use crate::error::{ErrorKind, Reject};
 use crate::model::Config;
-use crate::value::{ArgKind, Value};
+use crate::value::{ArgKind, Value, is_abbrev};
 use crate::view::{Scope, ViewId};
 
 /// What a token position accepts.
@@ -410,9 +411,12 @@ impl Grammar {
                         path.push(picked);
                         break;
                     }
-                    let v = kind.parse(&t.text).unwrap_or(Value::Keyword);
+                    let v = kind.parse_abbrev(&t.text).unwrap_or(Value::Keyword);
                     canonical.push(match &v {
                         Value::IfName(n) => n.clone(),
+                        Value::Community(c) => {
+                            c.name().map_or_else(|| t.raw.clone(), str::to_owned)
+                        }
                         _ => t.raw.clone(),
                     });
                     values.push((name, v));
@@ -487,15 +491,29 @@ impl Grammar {
             }
         }
         let children = at.map_or(roots, |n| n.children.as_slice());
+        let starts = |w: &str| {
+            last.is_none_or(|p| w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p))
+        };
         let mut out: Vec<(String, &'static str)> = children
             .iter()
             .filter(|n| match (last, n.keyword()) {
-                (Some(p), Some(w)) => w.len() >= p.len() && w[..p.len()].eq_ignore_ascii_case(p),
+                (_, Some(w)) => starts(w),
                 (Some(_), None) => false,
-                (None, _) => true,
+                (None, None) => true,
             })
             .map(|n| (n.display_token(), n.help))
             .collect();
+        // Words typed arguments take, listed like keywords.
+        for n in children {
+            if let Token::Arg { kind, .. } = n.token {
+                out.extend(
+                    kind.words()
+                        .iter()
+                        .filter(|(w, _)| starts(w))
+                        .map(|(w, h)| ((*w).to_owned(), *h)),
+                );
+            }
+        }
         if at.is_none()
             && !undo
             && view.accepts_undo()
@@ -544,8 +562,7 @@ enum Pick {
 
 /// Picks the child a token selects (see the module docs for the order). `Err` = ambiguous.
 fn select(children: &[Node], tok: &str, with_undo: bool) -> Result<Option<Pick>, ()> {
-    let lower = tok.to_ascii_lowercase();
-    if with_undo && lower == "undo" {
+    if with_undo && tok.eq_ignore_ascii_case("undo") {
         return Ok(Some(Pick::Undo));
     }
     if let Some(i) = children
@@ -560,14 +577,19 @@ fn select(children: &[Node], tok: &str, with_undo: bool) -> Result<Option<Pick>,
     }) {
         return Ok(Some(Pick::Node(i)));
     }
-    let is_prefix =
-        |w: &str| w.len() > lower.len() && w[..lower.len()].eq_ignore_ascii_case(&lower);
-    let mut prefixed = children
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| n.keyword().is_some_and(is_prefix))
-        .map(|(i, _)| Pick::Node(i));
-    let undo_prefix = with_undo && !lower.is_empty() && is_prefix("undo");
+    // One entry per keyword or argument word the token abbreviates.
+    let mut prefixed = children.iter().enumerate().flat_map(|(i, n)| {
+        let (keyword, words) = match n.token {
+            Token::Keyword(w) => (Some(w), &[][..]),
+            Token::Arg { kind, .. } => (None, kind.words()),
+        };
+        keyword
+            .into_iter()
+            .chain(words.iter().map(|(w, _)| *w))
+            .filter(|w| is_abbrev(tok, w))
+            .map(move |_| Pick::Node(i))
+    });
+    let undo_prefix = with_undo && is_abbrev(tok, "undo");
     match (prefixed.next(), prefixed.next(), undo_prefix) {
         (Some(p), None, false) => return Ok(Some(p)),
         (None, None, true) => return Ok(Some(Pick::Undo)),

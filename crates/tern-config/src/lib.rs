@@ -12,7 +12,8 @@
 //! - `table`: the table itself, every command per view, one file per view (`table/system.rs`,
 //!   `table/bgp.rs`, ...), each command's node, action and printer together.
 //! - `vrp`: the grammar built once from the table ([`Grammar::get`]).
-//! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP).
+//! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP, route policies).
+//! - [`community`]: the community values of `apply community` (RFC 1997).
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
 //!   [`Config::apply`].
 //! - [`session`]: [`Session`] (view stack + `apply_line`) and [`parse_file`].
@@ -33,13 +34,14 @@
 //!  session ──▶ vrp table grammar change model view error
 //!  print   ──▶ vrp grammar model view
 //!  vrp     ──▶ table grammar
-//!  table   ──▶ grammar change model value view error
+//!  table   ──▶ grammar change model value community view error
 //!  grammar ──▶ change model value view error
 //!  diff    ──▶ model
 //!  change  ──▶ model error
 //!  view    ──▶ model
-//!  model   ──▶ value
-//!  value, error
+//!  model   ──▶ value community
+//!  value   ──▶ community
+//!  community, error
 //! ```
 //!
 //! `grammar` is the token-tree machinery (nodes, matcher, help) and knows no command; `table`
@@ -71,6 +73,7 @@
 
 pub mod change;
 pub mod commit;
+pub mod community;
 pub mod diff;
 pub mod error;
 pub mod grammar;
@@ -87,6 +90,7 @@ pub use commit::{
     Candidate, CommitId, CommitKind, CommitRecord, FIRST_COMMIT_ID, Running, Store, validate,
     write_atomic,
 };
+pub use community::CommunityValue;
 pub use diff::{
     AfField, ChangeSet, Delta, DeltaKind, EFFECTS, Effect, PeerKey, PolicyUse, PolicyUses,
     RouteEvent, SessionField, diff,
@@ -94,9 +98,9 @@ pub use diff::{
 pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
 pub use model::{
-    AfKey, AfPeer, Apply, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol, ImportRoute,
-    Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode, PrefixEntry,
-    PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
+    AfKey, AfPeer, Apply, AsPathMode, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol,
+    ImportRoute, Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode,
+    PrefixEntry, PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
 };
 pub use print::changes;
 pub use session::{Outcome, Session, parse_file};

@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tern_types::{Afi, Asn, ExtCommunity, Family, RouteDistinguisher};
 
+use crate::community::CommunityValue;
+
 /// A whole device configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -516,7 +518,8 @@ impl Match {
     }
 }
 
-/// An `apply` clause.
+/// An `apply` clause. Values are typed when the line is entered (a bad one is refused with
+/// the caret under it) and kept in the order entered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Apply {
     /// `apply cost N` (MED).
@@ -527,12 +530,34 @@ pub enum Apply {
     LocalPreference(u32),
     /// `apply preferred-value N`.
     PreferredValue(u32),
-    /// `apply community ...` (the values as written).
-    Community(String),
-    /// `apply extcommunity ...` (the values as written).
-    Extcommunity(String),
-    /// `apply as-path ...` (AS numbers and mode as written).
-    AsPath(String),
+    /// `apply community V... [additive]`: 1..=32 communities (RFC 1997) replacing the
+    /// route's, or added to them.
+    Community {
+        /// The communities, in the form and order written.
+        values: Vec<CommunityValue>,
+        /// `additive`.
+        additive: bool,
+    },
+    /// `apply community none`: the route's communities are removed.
+    CommunityNone,
+    /// `apply extcommunity rt X [rt Y ...] [additive]`: 1..=16 route targets (RFC 4360 §4)
+    /// replacing the route's route targets, or added to them.
+    Extcommunity {
+        /// The route targets, in the order written.
+        rts: Vec<ExtCommunity>,
+        /// `additive`.
+        additive: bool,
+    },
+    /// `apply as-path A... additive|overwrite|delete`: 1..=128 AS numbers (1..=256 in the
+    /// quoted form `"A B ..."`).
+    AsPath {
+        /// The AS numbers, in the order written.
+        asns: Vec<Asn>,
+        /// What is done with them.
+        mode: AsPathMode,
+    },
+    /// `apply as-path none overwrite`: the AS_PATH is emptied.
+    AsPathNone,
     /// `apply ip-address next-hop A`.
     IpNextHop(Ipv4Addr),
     /// `apply ipv6 next-hop A`.
@@ -549,9 +574,9 @@ impl Apply {
             Apply::Tag(_) => 1,
             Apply::LocalPreference(_) => 2,
             Apply::PreferredValue(_) => 3,
-            Apply::Community(_) => 4,
-            Apply::Extcommunity(_) => 5,
-            Apply::AsPath(_) => 6,
+            Apply::Community { .. } | Apply::CommunityNone => 4,
+            Apply::Extcommunity { .. } => 5,
+            Apply::AsPath { .. } | Apply::AsPathNone => 6,
             Apply::IpNextHop(_) => 7,
             Apply::Ipv6NextHop(_) => 8,
             Apply::MplsLabel => 9,
@@ -564,14 +589,81 @@ impl Apply {
             Apply::Tag(v) => format!("apply tag {v}"),
             Apply::LocalPreference(v) => format!("apply local-preference {v}"),
             Apply::PreferredValue(v) => format!("apply preferred-value {v}"),
-            Apply::Community(t) => format!("apply community {t}"),
-            Apply::Extcommunity(t) => format!("apply extcommunity {t}"),
-            Apply::AsPath(t) => format!("apply as-path {t}"),
+            Apply::Community { values, additive } => {
+                let mut l = "apply community".to_owned();
+                for v in values {
+                    l.push_str(&format!(" {v}"));
+                }
+                if *additive {
+                    l.push_str(" additive");
+                }
+                l
+            }
+            Apply::CommunityNone => "apply community none".into(),
+            Apply::Extcommunity { rts, additive } => {
+                let mut l = "apply extcommunity".to_owned();
+                for rt in rts {
+                    l.push_str(&format!(" rt {}", rt_text(rt)));
+                }
+                if *additive {
+                    l.push_str(" additive");
+                }
+                l
+            }
+            Apply::AsPath { asns, mode } => {
+                let list = asns
+                    .iter()
+                    .map(Asn::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if asns.len() > MAX_AS_PATH {
+                    format!("apply as-path \"{list}\" {}", mode.as_str())
+                } else {
+                    format!("apply as-path {list} {}", mode.as_str())
+                }
+            }
+            Apply::AsPathNone => "apply as-path none overwrite".into(),
             Apply::IpNextHop(a) => format!("apply ip-address next-hop {a}"),
             Apply::Ipv6NextHop(a) => format!("apply ipv6 next-hop {a}"),
             Apply::MplsLabel => "apply mpls-label".into(),
         }
     }
+}
+
+/// The most route targets one `apply extcommunity` takes (`&<1-16>`).
+pub const MAX_ROUTE_TARGETS: usize = 16;
+/// The most AS numbers `apply as-path` takes as separate tokens (`&<1-128>`); more, up to
+/// [`MAX_AS_PATH_QUOTED`], are written as one quoted token.
+pub const MAX_AS_PATH: usize = 128;
+/// The most AS numbers of the quoted form of `apply as-path`.
+pub const MAX_AS_PATH_QUOTED: usize = 256;
+
+/// What `apply as-path` does with its AS numbers (AS_PATH, RFC 4271 §5.1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AsPathMode {
+    /// `additive`: prepended to the path, in the order written.
+    Additive,
+    /// `overwrite`: the path becomes them.
+    Overwrite,
+    /// `delete`: removed wherever they appear in the path.
+    Delete,
+}
+
+impl AsPathMode {
+    /// The keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AsPathMode::Additive => "additive",
+            AsPathMode::Overwrite => "overwrite",
+            AsPathMode::Delete => "delete",
+        }
+    }
+}
+
+/// A route target as VRP writes it (`1:1`, without the `RT:` of the display form).
+pub(crate) fn rt_text(rt: &ExtCommunity) -> String {
+    let s = rt.to_string();
+    s.strip_prefix("RT:").map(str::to_owned).unwrap_or(s)
 }
 
 /// An IPv4 or IPv6 prefix list (`ip ip-prefix` / `ip ipv6-prefix`): entries matched in

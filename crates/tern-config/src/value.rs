@@ -3,12 +3,21 @@
 //!
 //! Every [`ArgKind`] parses one token (except [`ArgKind::Text`], which takes the rest of the
 //! line). A token that does not parse, or parses out of range, is VRP's "Wrong parameter".
-//! Ranges come from the vendor command reference (`ParaDef`): AS numbers 1..4294967295 plain or
-//! `x.y` dotted (RFC 5396), hop counts 1..255, mask lengths 0..32 / 0..128.
+//! Ranges come from the vendor command reference (`ParaDef`): AS numbers of four octets
+//! (RFC 6793 §3), 1..4294967295 plain or `x.y` dotted (RFC 5396 §1); hop counts 1..255; mask
+//! lengths 0..32 / 0..128; route targets, extended communities of RFC 4360 §4 in the 2-octet
+//! AS (§3.1), IPv4 address (§3.2) and 4-octet AS (RFC 5668 §2) forms; communities of RFC 1997
+//! (see [`crate::community`]).
+//!
+//! Some kinds also take words (the well-known communities): [`ArgKind::words`]. Like
+//! keywords, such a word may be abbreviated to a unique prefix among the words and keywords
+//! that may come at that position (the matcher decides, [`ArgKind::parse_abbrev`] resolves).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tern_types::{Asn, ExtCommunity, RouteDistinguisher};
+
+use crate::community::{CommunityValue, WELL_KNOWN};
 
 /// What kind of value a parameter position takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +60,16 @@ pub enum ArgKind {
     Rd,
     /// A route target value (same forms as an RD).
     Rt,
+    /// A community: `aa:nn`, a number, or a well-known name ([`CommunityValue`]).
+    Community,
+    /// Between `min` and `max` AS numbers in one double-quoted token, separated by spaces
+    /// (`apply as-path "1 2 ... 129" overwrite`).
+    AsnList {
+        /// Fewest AS numbers accepted.
+        min: u16,
+        /// Most AS numbers accepted.
+        max: u16,
+    },
 }
 
 /// A matched token's typed value.
@@ -76,6 +95,10 @@ pub enum Value {
     Rd(RouteDistinguisher),
     /// A route target.
     Rt(ExtCommunity),
+    /// A community.
+    Community(CommunityValue),
+    /// AS numbers, in the order written.
+    Asns(Vec<Asn>),
 }
 
 /// Interface types tern knows, spelled as VRP prints them.
@@ -111,6 +134,16 @@ impl ArgKind {
             ArgKind::IfNumber => "NUMBER".into(),
             ArgKind::Rd => "ASN:NN|IP:NN".into(),
             ArgKind::Rt => "ASN:NN|IP:NN".into(),
+            ArgKind::Community => "AA:NN|<0-4294967295>".into(),
+            ArgKind::AsnList { min, max } => format!("\"ASN ...\"<{min}-{max}>"),
+        }
+    }
+
+    /// Words the kind takes besides its values, with their `?` help.
+    pub fn words(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ArgKind::Community => &WELL_KNOWN,
+            _ => &[],
         }
     }
 
@@ -150,8 +183,39 @@ impl ArgKind {
             ArgKind::IfNumber => is_ifnumber(tok).then(|| Value::Str(tok.to_owned())),
             ArgKind::Rd => tok.parse::<RouteDistinguisher>().ok().map(Value::Rd),
             ArgKind::Rt => tok.parse::<ExtCommunity>().ok().map(Value::Rt),
+            ArgKind::Community => tok.parse::<CommunityValue>().ok().map(Value::Community),
+            ArgKind::AsnList { min, max } => {
+                let asns = tok
+                    .split_whitespace()
+                    .map(|t| t.parse::<Asn>().ok())
+                    .collect::<Option<Vec<Asn>>>()?;
+                (usize::from(min)..=usize::from(max))
+                    .contains(&asns.len())
+                    .then_some(Value::Asns(asns))
+            }
         }
     }
+
+    /// [`ArgKind::parse`], or else the word `tok` is a unique prefix of among
+    /// [`ArgKind::words`] (the matcher has checked no keyword shares the prefix).
+    pub fn parse_abbrev(self, tok: &str) -> Option<Value> {
+        self.parse(tok).or_else(|| {
+            let mut hits = self
+                .words()
+                .iter()
+                .filter(|(w, _)| is_abbrev(tok, w))
+                .map(|(w, _)| w);
+            match (hits.next(), hits.next()) {
+                (Some(w), None) => self.parse(w),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// True when `tok` is a proper prefix of `word` (any case): an abbreviation of it.
+pub(crate) fn is_abbrev(tok: &str, word: &str) -> bool {
+    !tok.is_empty() && word.len() > tok.len() && word[..tok.len()].eq_ignore_ascii_case(tok)
 }
 
 /// Strict dotted-decimal IPv4 (four parts).
@@ -275,5 +339,38 @@ mod tests {
         assert_eq!(ArgKind::Asn.parse("1.10"), Some(Value::Asn(Asn(65546))));
         assert_eq!(ArgKind::Asn.parse("0"), None);
         assert_eq!(ArgKind::Asn.parse("4294967296"), None);
+    }
+
+    #[test]
+    fn communities_and_their_words() {
+        let c = ArgKind::Community;
+        assert_eq!(
+            c.parse("100:1"),
+            Some(Value::Community(CommunityValue::Pair(100, 1)))
+        );
+        assert_eq!(c.parse("100:99999"), None);
+        assert_eq!(c.parse("inter"), None);
+        assert_eq!(
+            c.parse_abbrev("inter"),
+            Some(Value::Community(CommunityValue::Internet))
+        );
+        assert_eq!(
+            c.parse_abbrev("NO-EXPORT"),
+            Some(Value::Community(CommunityValue::NoExport))
+        );
+        // A prefix of no-export and of no-export-subconfed.
+        assert_eq!(c.parse_abbrev("no-exp"), None);
+    }
+
+    #[test]
+    fn quoted_as_number_lists() {
+        let k = ArgKind::AsnList { min: 2, max: 3 };
+        assert_eq!(
+            k.parse("1 1.0"),
+            Some(Value::Asns(vec![Asn(1), Asn(65536)]))
+        );
+        assert_eq!(k.parse("1"), None);
+        assert_eq!(k.parse("1 2 3 4"), None);
+        assert_eq!(k.parse("1 0"), None);
     }
 }

@@ -2,9 +2,10 @@
 //! printing, the change set, and `display this`.
 
 use tern_config::{
-    Apply, Config, Delta, DeltaKind, EFFECTS, Effect, Match, MatchMode, PeerKey, Session, diff,
-    parse_file,
+    Apply, AsPathMode, CommunityValue, Config, Delta, DeltaKind, EFFECTS, Effect, ErrorKind, Match,
+    MatchMode, PeerKey, Session, diff, parse_file,
 };
+use tern_types::{Asn, ExtCommunity, TargetKind};
 
 fn session(lines: &[&str]) -> Session {
     let mut s = Session::new();
@@ -76,10 +77,10 @@ fn route_policy_nodes_and_clauses() {
     );
     assert_eq!(n10.applies[0], Apply::Cost(5));
     assert!(n10.applies.contains(&Apply::LocalPreference(200)));
-    assert!(
-        n10.applies
-            .contains(&Apply::Community("100:1 no-export additive".into()))
-    );
+    assert!(n10.applies.contains(&Apply::Community {
+        values: vec![CommunityValue::Pair(100, 1), CommunityValue::NoExport],
+        additive: true
+    }));
     assert_eq!(*n10.applies.last().unwrap(), Apply::MplsLabel);
     assert_eq!(rp.nodes[&20].mode, MatchMode::Deny);
 
@@ -313,4 +314,340 @@ fn display_this_shows_the_current_view() {
     );
     s.apply_line("quit").unwrap();
     assert_eq!(s.display_this(), s.config().to_vrp());
+}
+
+/// A route-policy node's view, with `lines` entered.
+fn in_node(lines: &[&str]) -> Session {
+    let mut all = vec!["route-policy rp permit node 10"];
+    all.extend_from_slice(lines);
+    session(&all)
+}
+
+/// Enters a line that must be refused with `kind` and the caret under column `column` of
+/// the line; checks the candidate and the view did not change.
+fn refused(s: &mut Session, line: &str, kind: ErrorKind, column: usize) {
+    let before = s.config().clone();
+    let view = s.view();
+    let e = s.apply_line(line).expect_err(line);
+    assert_eq!(
+        *s.config(),
+        before,
+        "a rejected line changed the model: {line}"
+    );
+    assert_eq!(s.view(), view, "a rejected line changed the view: {line}");
+    assert_eq!((&e.kind, e.column), (&kind, Some(column)), "{line}\n{e}");
+    assert_eq!(
+        e.caret_line().unwrap(),
+        format!("{}^", " ".repeat(column)),
+        "{line}"
+    );
+}
+
+/// The column of the `n`th (0-based) token of `line`.
+fn col(line: &str, n: usize) -> usize {
+    let mut at = 0;
+    for (i, t) in line.split(' ').enumerate() {
+        if i == n {
+            return at;
+        }
+        at += t.len() + 1;
+    }
+    panic!("{line} has no token {n}")
+}
+
+/// The `apply` lines of node 10 of `rp` as printed.
+fn printed_applies(s: &Session) -> Vec<String> {
+    let printed = round_trips(s.config());
+    printed
+        .lines()
+        .filter_map(|l| l.strip_prefix(" apply "))
+        .map(|l| format!("apply {l}"))
+        .collect()
+}
+
+#[test]
+fn apply_community_values_are_typed_at_entry() {
+    use CommunityValue::*;
+    let all = "apply community 100:1 0:0 65535:65535 4294967295 0 6553601 internet no-advertise \
+               no-export no-export-subconfed";
+    let mut s = in_node(&[all]);
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::Community {
+            values: vec![
+                Pair(100, 1),
+                Pair(0, 0),
+                Pair(65535, 65535),
+                Number(u32::MAX),
+                Number(0),
+                Number(6553601),
+                Internet,
+                NoAdvertise,
+                NoExport,
+                NoExportSubconfed
+            ],
+            additive: false
+        }]
+    );
+    assert_eq!(printed_applies(&s), [all]);
+    assert_eq!(Pair(100, 1).value(), Number(6553601).value());
+
+    // Order as entered, duplicates kept; names in any case or abbreviated; one clause per
+    // node, the last one entered.
+    for (line, print) in [
+        (
+            "apply community 300:1 100:1 no-export 100:1 additive",
+            "apply community 300:1 100:1 no-export 100:1 additive",
+        ),
+        (
+            "apply community No-Export INTER no-a no-export-s add",
+            "apply community no-export internet no-advertise no-export-subconfed additive",
+        ),
+        ("apply community none", "apply community none"),
+        ("apply community non", "apply community none"),
+    ] {
+        s.apply_line(line).unwrap();
+        assert_eq!(printed_applies(&s), [print], "{line}");
+    }
+    let max = format!("apply community {}", vec!["1:1"; 32].join(" "));
+    s.apply_line(&max).unwrap();
+    assert_eq!(printed_applies(&s), [max.as_str()]);
+
+    let before = s.config().clone();
+    for bad in [
+        "apply community 100:99999",
+        "apply community 65536:1",
+        "apply community abc",
+        "apply community 4294967296",
+        "apply community -1",
+        "apply community 1:2:3",
+        "apply community additive",
+    ] {
+        refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 2));
+    }
+    let bad = "apply community 100:1 no-export 100:x additive";
+    refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 4));
+    // `no` and `no-exp` abbreviate several words.
+    refused(&mut s, "apply community no", ErrorKind::Ambiguous, 16);
+    let bad = "apply community 1:1 no-exp";
+    refused(&mut s, bad, ErrorKind::Ambiguous, col(bad, 3));
+    let bad = "apply community none additive";
+    refused(&mut s, bad, ErrorKind::TooManyParameters, col(bad, 3));
+    let bad = format!("{max} 1:1");
+    refused(&mut s, &bad, ErrorKind::TooManyParameters, col(&bad, 34));
+    refused(&mut s, "apply community", ErrorKind::Incomplete, 16);
+    assert_eq!(*s.config(), before);
+
+    // In a file: the line and the caret.
+    let e = parse_file("route-policy rp permit node 10\n apply community 100:1 70000:1\n#\n")
+        .unwrap_err();
+    assert_eq!((e.line_no, e.column), (2, Some(23)), "{e}");
+    assert_eq!(e.kind, ErrorKind::WrongParameter);
+
+    // `?` lists the names with the value and `none`.
+    let h: Vec<String> = s
+        .help("apply community no")
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect();
+    assert_eq!(
+        h,
+        ["no-advertise", "no-export", "no-export-subconfed", "none"]
+    );
+    let h = s.help("apply community 1:1 ");
+    assert!(h.iter().any(|(w, _)| w == "AA:NN|<0-4294967295>"), "{h:?}");
+    assert!(h.iter().any(|(w, _)| w == "internet"), "{h:?}");
+    assert!(h.iter().any(|(w, _)| w == "additive"), "{h:?}");
+    assert!(!h.iter().any(|(w, _)| w == "none"), "{h:?}");
+
+    s.apply_line("undo apply community").unwrap();
+    assert!(
+        s.config().route_policies["rp"].nodes[&10]
+            .applies
+            .is_empty()
+    );
+}
+
+#[test]
+fn apply_extcommunity_route_targets_are_typed_at_entry() {
+    let rt = |s: &str| s.parse::<ExtCommunity>().unwrap();
+    let all = "apply extcommunity rt 100:1 rt 0:4294967295 rt 1.1.1.1:22 rt 255.255.255.255:65535 \
+               rt 65536:7 rt 4294967295:65535 rt 100:1 additive";
+    let mut s = in_node(&[all]);
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::Extcommunity {
+            rts: vec![
+                rt("100:1"),
+                rt("0:4294967295"),
+                rt("1.1.1.1:22"),
+                rt("255.255.255.255:65535"),
+                rt("65536:7"),
+                rt("4294967295:65535"),
+                rt("100:1"),
+            ],
+            additive: true
+        }]
+    );
+    assert_eq!(printed_applies(&s), [all]);
+
+    // The dotted 4-octet AS form is the same route target as the plain one, printed plain
+    // (as `vpn-target` prints it).
+    for (line, print) in [
+        (
+            "apply extcommunity rt 100.100:100",
+            "apply extcommunity rt 6553700:100",
+        ),
+        (
+            "apply extcommunity rt 1:1 a",
+            "apply extcommunity rt 1:1 additive",
+        ),
+    ] {
+        s.apply_line(line).unwrap();
+        assert_eq!(printed_applies(&s), [print], "{line}");
+    }
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::Extcommunity {
+            rts: vec![ExtCommunity::as2(TargetKind::RouteTarget, 1, 1)],
+            additive: true
+        }]
+    );
+    let max = format!("apply extcommunity {}", vec!["rt 1:1"; 16].join(" "));
+    s.apply_line(&max).unwrap();
+    assert_eq!(printed_applies(&s), [max.as_str()]);
+
+    let before = s.config().clone();
+    for bad in [
+        "apply extcommunity rt 1.1.1.1:65536",
+        "apply extcommunity rt 65536:65536",
+        "apply extcommunity rt 65536.1:1",
+        "apply extcommunity rt 4294967296:1",
+        "apply extcommunity rt 1.1.1:1",
+        "apply extcommunity rt abc",
+        "apply extcommunity rt 100",
+    ] {
+        refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 3));
+    }
+    let bad = "apply extcommunity rt 100:1 rt 100:x additive";
+    refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 5));
+    let bad = "apply extcommunity 100:1";
+    refused(&mut s, bad, ErrorKind::Unrecognized, col(bad, 2));
+    let bad = format!("{max} rt 1:1");
+    refused(&mut s, &bad, ErrorKind::TooManyParameters, col(&bad, 34));
+    refused(&mut s, "apply extcommunity rt", ErrorKind::Incomplete, 22);
+    assert_eq!(*s.config(), before);
+
+    s.apply_line("undo apply extcommunity rt").unwrap();
+    assert!(
+        s.config().route_policies["rp"].nodes[&10]
+            .applies
+            .is_empty()
+    );
+    s.apply_line("apply extcommunity rt 1:1").unwrap();
+    s.apply_line("undo apply extcommunity").unwrap();
+    assert!(
+        s.config().route_policies["rp"].nodes[&10]
+            .applies
+            .is_empty()
+    );
+}
+
+#[test]
+fn apply_as_path_numbers_are_typed_at_entry() {
+    let mut s = in_node(&["apply as-path 65001 65002 additive"]);
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::AsPath {
+            asns: vec![Asn(65001), Asn(65002)],
+            mode: AsPathMode::Additive
+        }]
+    );
+    let quoted: Vec<String> = (1..=129).map(|n| n.to_string()).collect();
+    let quoted = format!("apply as-path \"{}\" delete", quoted.join(" "));
+    let max = format!(
+        "apply as-path {} additive",
+        vec!["4294967295"; 128].join(" ")
+    );
+    for (line, print) in [
+        (
+            "apply as-path 65001 65001 1 additive",
+            "apply as-path 65001 65001 1 additive",
+        ),
+        (
+            "apply as-path 4294967295 200 overwrite",
+            "apply as-path 4294967295 200 overwrite",
+        ),
+        // Dotted AS numbers are the plain ones (RFC 5396), printed plain like `peer X
+        // as-number`.
+        (
+            "apply as-path 200 10.10 0.5 delete",
+            "apply as-path 200 655370 5 delete",
+        ),
+        ("apply as-path 65001 over", "apply as-path 65001 overwrite"),
+        (
+            "apply as-path none overwrite",
+            "apply as-path none overwrite",
+        ),
+        (
+            "apply as-path \"65001\" additive",
+            "apply as-path 65001 additive",
+        ),
+        (&quoted, &quoted),
+        (&max, &max),
+    ] {
+        s.apply_line(line).unwrap();
+        assert_eq!(printed_applies(&s), [print], "{line}");
+    }
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::AsPath {
+            asns: vec![Asn(u32::MAX); 128],
+            mode: AsPathMode::Additive
+        }]
+    );
+    s.apply_line("apply as-path none overwrite").unwrap();
+    assert_eq!(
+        s.config().route_policies["rp"].nodes[&10].applies,
+        vec![Apply::AsPathNone]
+    );
+
+    let before = s.config().clone();
+    let short: Vec<String> = (1..=128).map(|n| n.to_string()).collect();
+    let short = format!("apply as-path \"{}\" overwrite", short.join(" "));
+    let long: Vec<String> = (1..=257).map(|n| n.to_string()).collect();
+    let long = format!("apply as-path \"{}\" overwrite", long.join(" "));
+    let zero: Vec<String> = (0..=129).map(|n| n.to_string()).collect();
+    let zero = format!("apply as-path \"{}\" overwrite", zero.join(" "));
+    for bad in [
+        "apply as-path 0 additive",
+        "apply as-path 4294967296 additive",
+        "apply as-path 65536.1 additive",
+        "apply as-path abc additive",
+        "apply as-path -1 additive",
+        &short,
+        &long,
+        &zero,
+    ] {
+        refused(&mut s, bad, ErrorKind::WrongParameter, 14);
+    }
+    let bad = "apply as-path 65001 65002 x additive";
+    refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 4));
+    let bad = "apply as-path 65001 1.70000 overwrite";
+    refused(&mut s, bad, ErrorKind::WrongParameter, col(bad, 3));
+    // The mode is required.
+    refused(&mut s, "apply as-path 200 300", ErrorKind::Incomplete, 22);
+    refused(&mut s, "apply as-path none", ErrorKind::Incomplete, 19);
+    let bad = "apply as-path none additive";
+    refused(&mut s, bad, ErrorKind::Unrecognized, col(bad, 3));
+    let bad = format!("apply as-path {} 1 additive", vec!["1"; 128].join(" "));
+    refused(&mut s, &bad, ErrorKind::Unrecognized, col(&bad, 130));
+    assert_eq!(*s.config(), before);
+
+    s.apply_line("undo apply as-path").unwrap();
+    assert!(
+        s.config().route_policies["rp"].nodes[&10]
+            .applies
+            .is_empty()
+    );
 }

@@ -51,13 +51,13 @@
 //! `apply cost` sets the MED, `apply local-preference` LOCAL_PREF, `apply preferred-value`
 //! VRP's preferred value, `apply tag` the tag of the outcome. `apply community` (RFC 1997):
 //! values `aa:nn`, a number, `internet` (0), `no-export`, `no-advertise`,
-//! `no-export-subconfed`, replacing the communities, or added to them with `additive`;
-//! `none` removes them all. `apply extcommunity` (RFC 4360): `rt X` values (route targets in
-//! their three forms) replace the route's route targets (other extended communities stay), or
-//! are added with `additive`. `apply as-path`: AS numbers (plain or dotted) followed by
-//! `additive` (prepended, in the order written), `overwrite` (the path becomes them),
-//! `delete` (they are removed from the path), or nothing (as `overwrite`); `none overwrite`
-//! empties the path. The vendor's EBGP export refinement of `overwrite` (only non-local AS
+//! `no-export-subconfed`, replacing the communities, or added to them with `additive`, each
+//! once; `none` removes them all. `apply extcommunity` (RFC 4360 §4): `rt X` values (route
+//! targets in their three forms) replace the route's route targets (other extended
+//! communities stay), or are added with `additive`, each once. `apply as-path` (RFC 4271
+//! §5.1.2, RFC 6793 §3): AS numbers followed by `additive` (prepended, in the order written),
+//! `overwrite` (the path becomes them) or `delete` (they are removed from the path);
+//! `none overwrite` empties the path. The vendor's EBGP export refinement of `overwrite` (only non-local AS
 //! numbers are replaced) is not modelled. `apply ip-address next-hop A` sets an IPv4 next hop
 //! (on an IPv6 route the IPv4-mapped address `::ffff:A`, as tern carries IPv4 next hops of
 //! IPv6 families); `apply ipv6 next-hop A` sets an IPv6 next hop on IPv6 routes (IPv4 routes
@@ -65,9 +65,8 @@
 //! ([`RouteInput::originated`]), as the vendor documents. `apply mpls-label` asks the caller
 //! to allocate a label ([`Outcome::Permit::allocate_label`]).
 //!
-//! Keywords in the `apply` texts may be abbreviated to a unique prefix, as typed on the CLI.
-//! An `apply` text that does not parse is dropped from its node and reported in
-//! [`Policies::problems`].
+//! The values of `apply` clauses are typed by tern-config when the line is entered (see
+//! [`tern_config::Apply`]): a node's clauses all compile.
 //!
 //! # Cost
 //!
@@ -88,8 +87,8 @@ use tern_rib::{PathAttrs, RouteKey};
 use tern_types::LabelStack;
 
 use apply::{Actions, compile_applies};
-pub use apply::{INTERNET, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED};
 use prefix::{PrefixTable, addr_bits, compile_lists};
+pub use tern_config::community::{INTERNET, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED};
 
 /// The route a policy is evaluated on.
 #[derive(Clone, Copy, Debug)]
@@ -222,7 +221,7 @@ impl Policies {
                         Node {
                             permit: n.mode == MatchMode::Permit,
                             groups: compile_matches(&n.matches, &v4, &v6, &mut report),
-                            actions: compile_applies(&n.applies, &mut report),
+                            actions: compile_applies(&n.applies),
                         }
                     })
                     .collect();
@@ -246,8 +245,8 @@ impl Policies {
         self.0.policies.contains_key(name)
     }
 
-    /// What could not be compiled as written, one line each (`route-policy P node 10: apply
-    /// community 1:x: ...`), for the caller to log once per configuration.
+    /// What cannot be evaluated as written, one line each (`route-policy P node 10: if-match
+    /// community-filter 1: ...`), for the caller to log once per configuration.
     pub fn problems(&self) -> &[String] {
         &self.0.problems
     }
@@ -697,7 +696,6 @@ mod tests {
         let p = policies(
             "route-policy A permit node 10\n apply as-path 60 70 80 10.10 additive\n#\n\
              route-policy O permit node 10\n apply as-path 200 10.10 overwrite\n#\n\
-             route-policy L permit node 10\n apply as-path 200 300\n#\n\
              route-policy D permit node 10\n apply as-path 40 delete\n#\n\
              route-policy N permit node 10\n apply as-path none overwrite\n#\nreturn\n",
         );
@@ -710,7 +708,6 @@ mod tests {
         let dotted = (10 << 16) | 10;
         assert_eq!(asns("A"), vec![60, 70, 80, dotted, 30, 40, 50]);
         assert_eq!(asns("O"), vec![200, dotted]);
-        assert_eq!(asns("L"), vec![200, 300]);
         assert_eq!(asns("D"), vec![30, 50]);
         assert_eq!(asns("N"), Vec::<u32>::new());
         assert!(p.problems().is_empty());
@@ -760,19 +757,6 @@ mod tests {
                 tag: None
             }
         );
-    }
-
-    #[test]
-    fn bad_apply_texts_are_dropped_and_reported() {
-        let p = policies(
-            "route-policy P permit node 10\n apply community 1:x\n apply extcommunity foo 1:1\n \
-             apply as-path 0 additive\n apply cost 5\n#\nreturn\n",
-        );
-        let a = applied(&p, "P", "1.1.1.0/24");
-        assert_eq!(a.med, Some(5));
-        assert_eq!(a.communities, attrs().communities);
-        assert_eq!(a.as_path, attrs().as_path);
-        assert_eq!(p.problems().len(), 3, "{:?}", p.problems());
     }
 
     #[test]

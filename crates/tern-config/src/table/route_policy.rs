@@ -1,14 +1,84 @@
 //! The route-policy node view's commands: `if-match` and `apply` clauses.
+//!
+//! The values of `apply` are typed as the line is entered, in the forms and ranges of the
+//! vendor reference (IP Routing Policy Configuration):
+//!
+//! - `apply community { aa:nn | number | internet | no-advertise | no-export |
+//!   no-export-subconfed } &<1-32> [ additive ]`, `apply community none`: communities
+//!   (RFC 1997), see [`crate::community`];
+//! - `apply extcommunity { rt X } &<1-16> [ additive ]`: route targets, extended communities
+//!   of RFC 4360 §4 (forms of §3.1, §3.2 and RFC 5668 §2);
+//! - `apply as-path A &<1-128> { additive | overwrite | delete }`, the same with 129 to 256
+//!   AS numbers in one quoted token, and `apply as-path none overwrite`: AS numbers of four
+//!   octets (RFC 6793 §3), plain or dotted (RFC 5396 §1).
+//!
+//! The repetitions are chains of nodes, one level per value, as long as the reference allows.
 
 use std::net::IpAddr;
 
 use super::PREFIX_NAME;
 use crate::change::{Change, Clause};
+use crate::community::MAX_COMMUNITIES;
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::model::{Apply, Config, Match, PolicyNode};
-use crate::value::ArgKind;
+use crate::model::{
+    Apply, AsPathMode, Config, MAX_AS_PATH, MAX_AS_PATH_QUOTED, MAX_ROUTE_TARGETS, Match,
+    PolicyNode,
+};
+use crate::value::{ArgKind, Value};
 use crate::view::Scope;
+
+/// Parameter names, as the vendor reference calls them.
+const CMNTY: &str = "cmnty-value";
+const RT: &str = "ext-cmnty-value";
+const AS_PATH: &str = "as-path-value";
+
+/// `additive` after a list of values.
+fn additive(help: &'static str) -> Node {
+    kw("additive", help).end_both()
+}
+
+/// The community at position `MAX_COMMUNITIES - left + 1`, and the ones that may follow.
+fn communities(left: usize) -> Node {
+    let n = arg(ArgKind::Community, CMNTY, "Community")
+        .end_both()
+        .then(additive("Add to the route's communities"));
+    if left > 1 {
+        n.then(communities(left - 1))
+    } else {
+        n
+    }
+}
+
+/// `rt X` at position `MAX_ROUTE_TARGETS - left + 1`, and the ones that may follow.
+fn route_targets(left: usize) -> Node {
+    let mut v = arg(ArgKind::Rt, RT, "Route target")
+        .end_both()
+        .then(additive("Add to the route's route targets"));
+    if left > 1 {
+        v = v.then(route_targets(left - 1));
+    }
+    kw("rt", "Route target").then(v)
+}
+
+/// What `apply as-path` does with the AS numbers.
+fn as_path_modes() -> [Node; 3] {
+    [
+        kw("additive", "Prepend to the AS_PATH").end_both(),
+        kw("overwrite", "Replace the AS_PATH").end_both(),
+        kw("delete", "Remove from the AS_PATH").end_both(),
+    ]
+}
+
+/// The AS number at position `MAX_AS_PATH - left + 1`, and the ones that may follow.
+fn as_path(left: usize) -> Node {
+    let n = arg(ArgKind::Asn, AS_PATH, "AS number").sub(as_path_modes());
+    if left > 1 {
+        n.then(as_path(left - 1))
+    } else {
+        n
+    }
+}
 
 fn with_node<T>(c: &Config, s: &Scope, f: impl Fn(&PolicyNode) -> T) -> Option<T> {
     match s {
@@ -28,11 +98,6 @@ pub(super) fn route_policy_view() -> Vec<Node> {
         kw(w, h)
             .uend()
             .then(arg(ArgKind::Int { min: 0, max }, "value", "Value").end_both())
-    };
-    let text = |w: &'static str, h: &'static str| {
-        kw(w, h)
-            .uend()
-            .then(arg(ArgKind::Text, "text", "Values").end_both())
     };
     vec![
         kw("if-match", "Match clause")
@@ -73,9 +138,27 @@ pub(super) fn route_policy_view() -> Vec<Node> {
                 num("tag", "Tag", u32::MAX),
                 num("local-preference", "Local preference", u32::MAX),
                 num("preferred-value", "Preferred value", 65535),
-                text("community", "Set communities"),
-                text("extcommunity", "Set extended communities"),
-                text("as-path", "AS numbers to add"),
+                kw("community", "Set communities").uend().sub([
+                    kw("none", "Remove the route's communities").end_both(),
+                    communities(MAX_COMMUNITIES),
+                ]),
+                kw("extcommunity", "Set route targets")
+                    .uend()
+                    .then(route_targets(MAX_ROUTE_TARGETS).uend()),
+                kw("as-path", "Change the AS_PATH").uend().sub([
+                    as_path(MAX_AS_PATH),
+                    arg(
+                        ArgKind::AsnList {
+                            min: MAX_AS_PATH as u16 + 1,
+                            max: MAX_AS_PATH_QUOTED as u16,
+                        },
+                        AS_PATH,
+                        "AS numbers, quoted",
+                    )
+                    .sub(as_path_modes()),
+                    kw("none", "No AS number")
+                        .then(kw("overwrite", "Empty the AS_PATH").end_both()),
+                ]),
                 kw("ip-address", "IPv4").then(
                     kw("next-hop", "Next hop")
                         .then(arg(ArgKind::Ipv4, "address", "Next hop").end_both()),
@@ -93,9 +176,8 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         unreachable!("grammar: route-policy clauses are in the route-policy view")
     };
     let list = || m.str("list-name").unwrap_or_default().to_owned();
-    let text = || m.str("text").unwrap_or_default().to_owned();
     let v = || m.int("value").unwrap_or_default();
-    let any = !(m.has("list-name") || m.has("value") || m.has("text") || m.has("address"));
+    let any = !(m.has("list-name") || m.has("value") || m.has("address"));
     let clause = if m.has("if-match") {
         Clause::Match(if m.has("ip-prefix") {
             Match::IpPrefix(list())
@@ -127,11 +209,53 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         } else if m.has("preferred-value") {
             Apply::PreferredValue(v())
         } else if m.has("community") {
-            Apply::Community(text())
+            if m.has("none") {
+                Apply::CommunityNone
+            } else {
+                Apply::Community {
+                    values: m
+                        .all(CMNTY)
+                        .filter_map(|v| match v {
+                            Value::Community(c) => Some(*c),
+                            _ => None,
+                        })
+                        .collect(),
+                    additive: m.has("additive"),
+                }
+            }
         } else if m.has("extcommunity") {
-            Apply::Extcommunity(text())
+            Apply::Extcommunity {
+                rts: m
+                    .all(RT)
+                    .filter_map(|v| match v {
+                        Value::Rt(rt) => Some(*rt),
+                        _ => None,
+                    })
+                    .collect(),
+                additive: m.has("additive"),
+            }
         } else if m.has("as-path") {
-            Apply::AsPath(text())
+            if m.has("none") {
+                Apply::AsPathNone
+            } else {
+                Apply::AsPath {
+                    asns: m
+                        .all(AS_PATH)
+                        .flat_map(|v| match v {
+                            Value::Asn(a) => vec![*a],
+                            Value::Asns(l) => l.clone(),
+                            _ => Vec::new(),
+                        })
+                        .collect(),
+                    mode: if m.has("additive") {
+                        AsPathMode::Additive
+                    } else if m.has("delete") {
+                        AsPathMode::Delete
+                    } else {
+                        AsPathMode::Overwrite
+                    },
+                }
+            }
         } else if let Some(IpAddr::V6(a)) = addr {
             Apply::Ipv6NextHop(a)
         } else if let Some(IpAddr::V4(a)) = addr {

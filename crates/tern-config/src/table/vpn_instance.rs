@@ -6,7 +6,7 @@ use tern_types::Afi;
 use crate::change::Change;
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::model::{Config, RtDirection};
+use crate::model::{Config, RtDirection, rt_text};
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
 
@@ -63,12 +63,6 @@ fn with_vpn_af<T>(c: &Config, s: &Scope, f: impl Fn(&crate::model::VpnAf) -> T) 
         Scope::VpnAf { name, afi } => c.vpn_instances.get(name).and_then(|v| v.af(*afi)).map(f),
         _ => None,
     }
-}
-
-/// A route target as VRP writes it (`1:1`, without the `RT:` of the display form).
-fn rt_text(rt: &tern_types::ExtCommunity) -> String {
-    let s = rt.to_string();
-    s.strip_prefix("RT:").map(str::to_owned).unwrap_or(s)
 }
 
 fn vpn_af_enter(m: &Matched, s: &Scope) -> Result<Change, Reject> {
