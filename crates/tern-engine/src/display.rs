@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::engine::{RouteRow, RouteTable};
+use crate::rows::{RouteRow, RouteTable};
 
 /// Which routing-table layout to print.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

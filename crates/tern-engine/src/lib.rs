@@ -9,8 +9,9 @@
 //! - [`engine`]: [`Engine`], the owner of the public and per-VPN-instance tables (tern-rib):
 //!   inputs in ([`Input`]), steps of output (update groups, the kernel, displays), VPN import
 //!   and export by route target (RFC 4364 §4.3), local origination, import policy.
-//! - [`routing`]: the routing settings it runs with; [`ports`]: what it asks of the daemon
-//!   (next hops, the installer, counts, display replies), as traits.
+//! - [`rows`]: the displays' rows; [`routing`]: the routing settings it runs with;
+//!   [`ports`]: what it asks of the daemon (next hops, the installer, counts, display
+//!   replies), as traits.
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
 //!   changed destination evaluated and encoded once per group, the same bytes to every
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod labels;
 pub mod ports;
 pub mod routing;
+pub mod rows;
 
 pub use engine::{
     Engine, Input, PeerOut, PeerRoutes, RouteRow, RouteTable, WALK_STEP, Walked, rib_config,

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use tern_rib::NextHopResolver;
 use tern_types::Family;
 
-use crate::engine::Walked;
+use crate::rows::Walked;
 
 /// The kernel's main routing table's id.
 pub const MAIN_TABLE: u32 = 254;

@@ -121,7 +121,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     let rib = crate::rib_task::spawn(
         crate::rib_task::rib_config_of(&cfg),
         std::sync::Arc::new(cfg.routing.clone()),
-        kernel.resolver.clone(),
+        Arc::new(kernel.resolver.clone()),
         kernel.fib.clone(),
         kernel.room.clone(),
     );

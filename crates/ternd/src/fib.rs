@@ -228,7 +228,7 @@ impl Kernel {
             return;
         }
         let tables = std::iter::once(MAIN_TABLE)
-            .chain((0..vrf_tables).map(|i| crate::rib_task::VRF_TABLE_BASE.saturating_add(i)));
+            .chain((0..vrf_tables).map(|i| tern_engine::VRF_TABLE_BASE.saturating_add(i)));
         for t in tables {
             let Ok(f) = Fib::new(t) else { continue };
             match f.flush_stale().await {

@@ -31,7 +31,6 @@ use tern_types::Family;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::debug;
 
-use crate::fib::Resolver;
 use crate::spec::Routing;
 use crate::status::SharedStatus;
 
@@ -161,13 +160,13 @@ impl RibHandle {
 pub fn spawn(
     config: RibConfig,
     routing: Arc<Routing>,
-    resolver: Resolver,
+    next_hops: Arc<dyn tern_engine::NextHops>,
     fib: Option<mpsc::Sender<FibOp>>,
     room: Arc<Notify>,
 ) -> RibHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut t = Engine::new(config);
-    t.set_next_hops(Arc::new(resolver));
+    t.set_next_hops(next_hops);
     if let Some(fib) = fib {
         t.set_fib(Arc::new(Installer(fib)));
     }

@@ -39,7 +39,6 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use serde::Serialize;
 use tern_rib::rr::Role;
 use tern_rib::{
     BestChange, Digest, PathAttrs, PathInfo, PeerId, PeerInfo, Rib, RibConfig, RouteKey,
@@ -51,6 +50,7 @@ use crate::adjout::{self as adj_out, AdjOut, Params};
 use crate::labels::Labels;
 use crate::ports::{Counts, Everything, FibOp, FibSink, NextHops, Reply, VRF_TABLE_BASE};
 use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
+pub use crate::rows::{PeerRoutes, RouteRow, RouteTable, Walked};
 use tern_policy::Outcome;
 use tern_wire::{Ctx, NextHop, Update};
 use tracing::{debug, info, warn};
@@ -150,17 +150,6 @@ pub enum Input {
     },
 }
 
-/// Which routes of a peer a display asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PeerRoutes {
-    /// Every route received (Adj-RIB-In, attributes as received).
-    Received,
-    /// Received routes import policy accepted (attributes after policy).
-    Accepted,
-    /// What the peer is sent (attributes as sent).
-    Advertised,
-}
-
 /// What the RIB task needs to send routes to an Established peer.
 #[derive(Debug, Clone)]
 pub struct PeerOut {
@@ -177,112 +166,6 @@ pub struct PeerOut {
     pub next_hop_invariable: Vec<Family>,
     /// Families with `peer X next-hop-local`.
     pub next_hop_local: Vec<Family>,
-}
-
-/// One path of a routing-table display.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct RouteRow {
-    /// Route distinguisher (VPN families).
-    pub rd: Option<String>,
-    /// The prefix (`10.1.0.0/16`).
-    pub prefix: String,
-    /// The prefix's address.
-    pub network: IpAddr,
-    /// The prefix length.
-    pub prefix_len: u8,
-    /// Next hop as received (VPNv6 over IPv4: `::ffff:a.b.c.d`); `None` when none could be
-    /// decoded.
-    pub next_hop: Option<IpAddr>,
-    /// MULTI_EXIT_DISC.
-    pub med: Option<u32>,
-    /// LOCAL_PREF.
-    pub local_pref: Option<u32>,
-    /// VRP preferred value.
-    pub pref_val: u32,
-    /// AS path as routers print it (`100 200 {300}`).
-    pub as_path: String,
-    /// Origin code: `i`, `e` or `?`.
-    pub origin: String,
-    /// Labels as received (outermost first); for routes this router originates, the label it
-    /// allocated.
-    pub labels: Vec<u32>,
-    /// The label this router advertises the route with when it is not the received one (a
-    /// route re-advertised with next hop self, a VPN route of a local instance, `apply
-    /// mpls-label`): the in-label of `routing-table label`.
-    pub in_label: Option<u32>,
-    /// Eligible (accepted and next hop reachable).
-    pub valid: bool,
-    /// Selected.
-    pub best: bool,
-    /// Learned over IBGP.
-    pub internal: bool,
-    /// The peer it came from (`0.0.0.0` for local routes).
-    pub from: IpAddr,
-    /// ORIGINATOR_ID (RFC 4456: set by the route reflector that reflected it first).
-    pub originator_id: Option<Ipv4Addr>,
-    /// CLUSTER_LIST, the last reflector's cluster first.
-    pub cluster_list: Vec<Ipv4Addr>,
-}
-
-/// A snapshot of one family's table.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct RouteTable {
-    /// The router ID.
-    pub router_id: Ipv4Addr,
-    /// The local AS.
-    pub local_as: u32,
-    /// The VPN instance (`None`: the public tables).
-    pub vrf: Option<String>,
-    /// The family (`ipv4-unicast`, `vpnv4`, ...).
-    pub family: String,
-    /// Destinations.
-    pub destinations: usize,
-    /// Every path, sorted by RD and prefix, the best path of a destination first.
-    pub routes: Vec<RouteRow>,
-}
-
-impl RouteTable {
-    /// Sets `destinations` from the rows (sorted by RD and prefix), after rows were filtered.
-    pub fn recount(&mut self) {
-        let mut keys: Vec<(Option<&str>, &str)> = self
-            .routes
-            .iter()
-            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
-            .collect();
-        keys.dedup();
-        self.destinations = keys.len();
-    }
-}
-
-/// A table display as the RIB task answers it: a header, and each destination's rows (best
-/// path first) in the table's own order; [`Walked::into_table`] sorts them, off the RIB task.
-#[derive(Debug)]
-pub struct Walked {
-    /// The header, and rows already in order (label tables).
-    pub table: RouteTable,
-    /// Rows per destination, unsorted.
-    pub dests: Vec<(RouteKey, Vec<RouteRow>)>,
-}
-
-impl Walked {
-    /// A display built at once, rows in order.
-    fn whole(table: RouteTable) -> Walked {
-        Walked {
-            table,
-            dests: Vec::new(),
-        }
-    }
-
-    /// The display: destinations sorted by RD and prefix.
-    pub fn into_table(self) -> RouteTable {
-        let mut t = self.table;
-        let mut dests = self.dests;
-        dests.sort_unstable_by_key(|d| d.0);
-        t.destinations = t.destinations.saturating_add(dests.len());
-        t.routes
-            .extend(dests.into_iter().flat_map(|(_, rows)| rows));
-        t
-    }
 }
 
 /// A table display being built, a step at a time.

@@ -1,0 +1,124 @@
+//! What the displays get from the engine: a family's table (or a peer's routes) as rows, one
+//! per path, in the order VRP prints them once sorted (RD, prefix; the best path first).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::Serialize;
+use tern_rib::RouteKey;
+
+/// Which routes of a peer a display asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerRoutes {
+    /// Every route received (Adj-RIB-In, attributes as received).
+    Received,
+    /// Received routes import policy accepted (attributes after policy).
+    Accepted,
+    /// What the peer is sent (attributes as sent).
+    Advertised,
+}
+
+/// One path of a routing-table display.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RouteRow {
+    /// Route distinguisher (VPN families).
+    pub rd: Option<String>,
+    /// The prefix (`10.1.0.0/16`).
+    pub prefix: String,
+    /// The prefix's address.
+    pub network: IpAddr,
+    /// The prefix length.
+    pub prefix_len: u8,
+    /// Next hop as received (VPNv6 over IPv4: `::ffff:a.b.c.d`); `None` when none could be
+    /// decoded.
+    pub next_hop: Option<IpAddr>,
+    /// MULTI_EXIT_DISC.
+    pub med: Option<u32>,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// VRP preferred value.
+    pub pref_val: u32,
+    /// AS path as routers print it (`100 200 {300}`).
+    pub as_path: String,
+    /// Origin code: `i`, `e` or `?`.
+    pub origin: String,
+    /// Labels as received (outermost first); for routes this router originates, the label it
+    /// allocated.
+    pub labels: Vec<u32>,
+    /// The label this router advertises the route with when it is not the received one (a
+    /// route re-advertised with next hop self, a VPN route of a local instance, `apply
+    /// mpls-label`): the in-label of `routing-table label`.
+    pub in_label: Option<u32>,
+    /// Eligible (accepted and next hop reachable).
+    pub valid: bool,
+    /// Selected.
+    pub best: bool,
+    /// Learned over IBGP.
+    pub internal: bool,
+    /// The peer it came from (`0.0.0.0` for local routes).
+    pub from: IpAddr,
+    /// ORIGINATOR_ID (RFC 4456: set by the route reflector that reflected it first).
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST, the last reflector's cluster first.
+    pub cluster_list: Vec<Ipv4Addr>,
+}
+
+/// A snapshot of one family's table.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RouteTable {
+    /// The router ID.
+    pub router_id: Ipv4Addr,
+    /// The local AS.
+    pub local_as: u32,
+    /// The VPN instance (`None`: the public tables).
+    pub vrf: Option<String>,
+    /// The family (`ipv4-unicast`, `vpnv4`, ...).
+    pub family: String,
+    /// Destinations.
+    pub destinations: usize,
+    /// Every path, sorted by RD and prefix, the best path of a destination first.
+    pub routes: Vec<RouteRow>,
+}
+
+impl RouteTable {
+    /// Sets `destinations` from the rows (sorted by RD and prefix), after rows were filtered.
+    pub fn recount(&mut self) {
+        let mut keys: Vec<(Option<&str>, &str)> = self
+            .routes
+            .iter()
+            .map(|r| (r.rd.as_deref(), r.prefix.as_str()))
+            .collect();
+        keys.dedup();
+        self.destinations = keys.len();
+    }
+}
+
+/// A table display as the RIB task answers it: a header, and each destination's rows (best
+/// path first) in the table's own order; [`Walked::into_table`] sorts them, off the RIB task.
+#[derive(Debug)]
+pub struct Walked {
+    /// The header, and rows already in order (label tables).
+    pub table: RouteTable,
+    /// Rows per destination, unsorted.
+    pub dests: Vec<(RouteKey, Vec<RouteRow>)>,
+}
+
+impl Walked {
+    /// A display built at once, rows in order.
+    pub(crate) fn whole(table: RouteTable) -> Walked {
+        Walked {
+            table,
+            dests: Vec::new(),
+        }
+    }
+
+    /// The display: destinations sorted by RD and prefix.
+    pub fn into_table(self) -> RouteTable {
+        let mut t = self.table;
+        let mut dests = self.dests;
+        dests.sort_unstable_by_key(|d| d.0);
+        t.destinations = t.destinations.saturating_add(dests.len());
+        t.routes
+            .extend(dests.into_iter().flat_map(|(_, rows)| rows));
+        t
+    }
+}
