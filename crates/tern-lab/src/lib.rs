@@ -63,6 +63,9 @@ pub enum LabCommand {
         /// What to wait for: every configured peer Established, or nothing.
         #[arg(long, value_enum, default_value_t = Wait::Peers)]
         wait: Wait,
+        /// Record each router's route engine inputs into DIR/NAME.rec (`ternd --record`).
+        #[arg(long, value_name = "DIR")]
+        record: Option<PathBuf>,
     },
     /// Stop the lab's daemons and remove its namespaces and state.
     Down {
@@ -127,7 +130,15 @@ pub fn run(cmd: LabCommand, shell: Shell) -> ExitCode {
             ternd,
             timeout,
             wait,
-        } => up(&dir, name, ternd, Duration::from_secs(timeout), wait),
+            record,
+        } => up(
+            &dir,
+            name,
+            ternd,
+            Duration::from_secs(timeout),
+            wait,
+            record.as_deref(),
+        ),
         LabCommand::Down { name } => down(name),
         LabCommand::Status { name } => status(name),
         LabCommand::Igp { name } => need_root("tern lab igp")
@@ -243,8 +254,19 @@ fn up(
     ternd: Option<PathBuf>,
     timeout: Duration,
     wait: Wait,
+    record: Option<&Path>,
 ) -> Result<bool, String> {
     need_root("tern lab up")?;
+    let record = match record {
+        None => None,
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            Some(
+                d.canonicalize()
+                    .map_err(|e| format!("{}: {e}", d.display()))?,
+            )
+        }
+    };
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -333,7 +355,7 @@ fn up(
                 nd.display()
             ));
         }
-        let argv: Vec<String> = [
+        let mut argv: Vec<String> = [
             ternd.as_os_str(),
             "--config".as_ref(),
             ns.config.as_os_str(),
@@ -347,6 +369,14 @@ fn up(
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
+        if let Some(d) = &record {
+            argv.push("--record".into());
+            argv.push(
+                d.join(format!("{}.rec", n.name))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
         match netns::spawn(&ns.netns, &argv, &ns.log) {
             Ok(c) => {
                 st.nodes[i].pid = Some(c.id());

@@ -201,6 +201,18 @@ impl PartialEq for Policies {
 impl Eq for Policies {}
 
 impl Policies {
+    /// The configuration the policies were compiled from: its route policies and prefix lists
+    /// only (`Policies::new` of it compiles the same policies).
+    pub fn source(&self) -> Config {
+        let (route_policies, ip_prefixes, ipv6_prefixes) = self.0.source.clone();
+        Config {
+            route_policies,
+            ip_prefixes,
+            ipv6_prefixes,
+            ..Config::default()
+        }
+    }
+
     /// Compiles the route policies and prefix lists of `config`.
     pub fn new(config: &Config) -> Policies {
         let mut problems = Vec::new();

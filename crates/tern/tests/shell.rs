@@ -28,6 +28,7 @@ fn daemon() -> &'static Path {
             startup: None,
             // In the test machine's own namespace: never touch its routes.
             install_routes: false,
+            record: None,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

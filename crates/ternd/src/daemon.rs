@@ -33,6 +33,8 @@ pub struct Options {
     pub startup: Option<PathBuf>,
     /// Install best routes into the kernel (next hops are resolved through it either way).
     pub install_routes: bool,
+    /// Record the engine's inputs into this file ([`crate::record`]).
+    pub record: Option<PathBuf>,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -118,12 +120,29 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         cfg
     };
     let kernel = crate::fib::Kernel::start(opts.install_routes).await;
+    let rib_config = crate::rib_task::rib_config_of(&cfg);
+    let recorder = match &opts.record {
+        None => None,
+        Some(path) => {
+            let resolver = kernel.resolver.clone();
+            let r = crate::record::Recorder::create(
+                path,
+                rib_config.local_as.0,
+                rib_config.router_id,
+                rib_config.cluster_id,
+                Box::new(move || resolver.routes()),
+            )?;
+            info!(path = %path.display(), "recording the route engine's inputs");
+            Some(r)
+        }
+    };
     let rib = crate::rib_task::spawn(
-        crate::rib_task::rib_config_of(&cfg),
+        rib_config,
         std::sync::Arc::new(cfg.routing.clone()),
         Arc::new(kernel.resolver.clone()),
         kernel.fib.clone(),
         kernel.room.clone(),
+        recorder,
     );
     kernel.watch(rib.clone()).await;
     let peers = Peers::start(&cfg, rib.clone());

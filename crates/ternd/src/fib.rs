@@ -63,6 +63,21 @@ fn unmap(a: IpAddr) -> IpAddr {
     }
 }
 
+impl Resolver {
+    /// The routes of the snapshot (none without kernel access).
+    pub fn routes(&self) -> Vec<tern_fib::KernelRoute> {
+        match self {
+            Resolver::All => Vec::new(),
+            Resolver::Kernel(k) => k
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
 impl tern_engine::NextHops for Resolver {
     /// True when the kernel's main table holds exactly `prefix` from something other than
     /// tern (a `network` of an IGP route).

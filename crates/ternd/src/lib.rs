@@ -9,6 +9,7 @@
 //! - [`fib`]: next-hop resolution against the kernel and route installation (tern-fib);
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks; route policies
 //!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
+//! - [`record`], [`replay`]: the engine's inputs recorded (`--record`) and replayed;
 //! - [`status`]: what the displays read.
 
 pub mod config;
@@ -18,6 +19,8 @@ pub mod display;
 pub mod fib;
 pub mod manager;
 pub mod peer;
+pub mod record;
+pub mod replay;
 pub mod rib_task;
 pub mod sockets;
 pub mod spec;

@@ -33,6 +33,9 @@ struct Args {
     /// next hops are still resolved through the kernel's table.
     #[arg(long)]
     no_fib: bool,
+    /// Record the route engine's inputs into FILE (one JSON object a line), for replay.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         state_dir: Some(state_dir),
         startup: Some(args.config.clone()),
         install_routes: !args.no_fib,
+        record: args.record.clone(),
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -598,14 +598,24 @@ async fn run_conn(
                                             debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
                                         }
                                         if let Some(session) = rib_session {
-                                            // Taken apart here, on the connection's task:
-                                            // the RIB task only applies it.
-                                            rib.send(RibMsg::Digest {
-                                                peer: spec.addr,
-                                                session,
-                                                digest: Box::new(Digest::of(&p)),
-                                            })
-                                            .await;
+                                            if rib.recording() {
+                                                // Recorded as received (see crate::record).
+                                                rib.send(RibMsg::Update {
+                                                    peer: spec.addr,
+                                                    session,
+                                                    body: f.body.to_vec(),
+                                                })
+                                                .await;
+                                            } else {
+                                                // Taken apart here, on the connection's
+                                                // task: the RIB task only applies it.
+                                                rib.send(RibMsg::Digest {
+                                                    peer: spec.addr,
+                                                    session,
+                                                    digest: Box::new(Digest::of(&p)),
+                                                })
+                                                .await;
+                                            }
                                         }
                                     }
                                 }

@@ -31,6 +31,7 @@ use tern_types::Family;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::debug;
 
+use crate::record::Recorder;
 use crate::spec::Routing;
 use crate::status::SharedStatus;
 
@@ -50,6 +51,7 @@ const INPUT_BATCH: usize = 64;
 pub struct RibHandle {
     tx: mpsc::Sender<RibMsg>,
     room: Arc<Notify>,
+    recording: bool,
 }
 
 /// A connection's writer queue as the Adj-RIB-Out's sink. The writer task calls
@@ -94,6 +96,12 @@ impl RibHandle {
     /// [`WriterQueue`]).
     pub fn room(&self) -> Arc<Notify> {
         self.room.clone()
+    }
+
+    /// True when the engine's inputs are recorded: connection tasks then send UPDATE bodies
+    /// ([`RibMsg::Update`]) rather than UPDATEs taken apart, so that the recording holds them.
+    pub fn recording(&self) -> bool {
+        self.recording
     }
 
     /// Sends a message, waiting while the queue is full. A gone RIB task (daemon exit) is
@@ -163,6 +171,7 @@ pub fn spawn(
     next_hops: Arc<dyn tern_engine::NextHops>,
     fib: Option<mpsc::Sender<FibOp>>,
     room: Arc<Notify>,
+    mut recorder: Option<Recorder>,
 ) -> RibHandle {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut t = Engine::new(config);
@@ -170,21 +179,41 @@ pub fn spawn(
     if let Some(fib) = fib {
         t.set_fib(Arc::new(Installer(fib)));
     }
-    t.handle(RibMsg::Settings(routing));
-    tokio::spawn(run(t, rx, room.clone()));
-    RibHandle { tx, room }
+    let first = RibMsg::Settings(routing);
+    if let Some(r) = recorder.as_mut() {
+        r.input(&first);
+    }
+    t.handle(first);
+    let recording = recorder.is_some();
+    tokio::spawn(run(t, rx, room.clone(), recorder));
+    RibHandle {
+        tx,
+        room,
+        recording,
+    }
 }
 
-async fn run(mut t: Engine, mut rx: mpsc::Receiver<RibMsg>, room: Arc<Notify>) {
+async fn run(
+    mut t: Engine,
+    mut rx: mpsc::Receiver<RibMsg>,
+    room: Arc<Notify>,
+    mut rec: Option<Recorder>,
+) {
     use tokio::sync::mpsc::error::TryRecvError;
     loop {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
         // Adj-RIB-Out keeps only dirty destinations, see [`tern_engine::adjout`]).
         let mut progressed = t.flush();
+        if progressed && let Some(r) = rec.as_mut() {
+            r.flushed();
+        }
         // Displays are built a step at a time between inputs (see [`Engine::walk_step`]).
         progressed |= t.walk_step();
         let m = if !t.output_waiting() && !t.walking() {
+            if let Some(r) = rec.as_mut() {
+                r.sync();
+            }
             match rx.recv().await {
                 Some(m) => m,
                 None => break,
@@ -209,6 +238,9 @@ async fn run(mut t: Engine, mut rx: mpsc::Receiver<RibMsg>, room: Arc<Notify>) {
                 () = room.notified() => continue,
             }
         };
+        if let Some(r) = rec.as_mut() {
+            r.input(&m);
+        }
         t.handle(m);
         // Inputs already queued are taken together (up to INPUT_BATCH) before the next output
         // step: the step's cost is shared by more destinations, and the UPDATEs of a burst
@@ -220,7 +252,12 @@ async fn run(mut t: Engine, mut rx: mpsc::Receiver<RibMsg>, room: Arc<Notify>) {
                 break;
             }
             match rx.try_recv() {
-                Ok(m) => t.handle(m),
+                Ok(m) => {
+                    if let Some(r) = rec.as_mut() {
+                        r.input(&m);
+                    }
+                    t.handle(m)
+                }
                 Err(_) => break,
             }
         }

@@ -26,6 +26,8 @@ impl Engine {
                 rebuilt.push(name.to_string());
             }
         }
+        // In name order: labels are allocated in the order instances are rebuilt.
+        rebuilt.sort();
         for name in &rebuilt {
             if let Some(x) = self.vrfs.remove(name) {
                 // Withdraw what the instance exported.
@@ -80,12 +82,14 @@ impl Engine {
         // routes received are filtered again, and every instance that was rebuilt imports
         // the VPN tables again.
         if old.vrfs != r.vrfs || old.keep_all_vpn != r.keep_all_vpn {
-            let peers: Vec<PeerId> = self
+            let mut peers: Vec<PeerId> = self
                 .up
                 .iter()
                 .filter(|(_, u)| u.vrf.is_none())
                 .filter_map(|(a, _)| self.ids.get(a).copied())
                 .collect();
+            // A deterministic order (the engine's outputs depend on its inputs alone).
+            peers.sort();
             for id in peers {
                 let mut ch = Vec::new();
                 let policy = ImportChain::new(&self.routing, true);

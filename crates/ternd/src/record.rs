@@ -1,0 +1,575 @@
+//! Recording the route engine's inputs (`ternd --record FILE`): one JSON object a line, in the
+//! order the RIB task handled them, with the output steps that made progress between them, so
+//! that a run replays in a test ([`crate::replay`]) and gives the same outputs every time.
+//!
+//! - UPDATEs are recorded as their bodies (while recording, connection tasks send the bodies
+//!   rather than the UPDATEs already taken apart; the engine parses them with the session's
+//!   receive context).
+//! - Routing settings are recorded as data, the route policies and prefix lists as the VRP
+//!   configuration text they were compiled from.
+//! - The kernel's main table (next-hop resolution) is recorded at start and at every change
+//!   the engine is told of.
+//! - Displays are not recorded: they change nothing.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use tern_engine::routing::{LocalRoute, PeerPolicy, PolicyScope, Routing, VrfSpec};
+use tern_engine::{Input, PeerOut};
+use tern_fib::{KernelRoute, RouteKind};
+use tern_rib::PeerInfo;
+use tern_types::{Afi, Asn, Family, Safi};
+use tern_wire::attr::Origin;
+use tern_wire::{AddPathSet, Ctx};
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "e", rename_all = "snake_case")]
+pub enum Event {
+    /// The engine's own configuration (first in a recording).
+    Start {
+        /// Local AS.
+        local_as: u32,
+        /// Router ID.
+        router_id: Ipv4Addr,
+        /// Cluster ID, when configured.
+        cluster_id: Option<Ipv4Addr>,
+    },
+    /// [`Input::PeerUp`].
+    PeerUp {
+        /// Session number.
+        session: u64,
+        /// Peer address.
+        addr: IpAddr,
+        /// Peer router ID.
+        router_id: Ipv4Addr,
+        /// Peer AS.
+        asn: u32,
+        /// External.
+        ebgp: bool,
+        /// Reflector client.
+        rr_client: bool,
+        /// Preferred value.
+        preferred_value: u32,
+        /// Receive context.
+        rx: Context,
+        /// What the peer is sent, if anything.
+        out: Option<Out>,
+        /// VPN instance of a PE–CE session.
+        vrf: Option<String>,
+    },
+    /// [`Input::Update`]: an UPDATE's body, in hex.
+    Update {
+        /// Peer address.
+        peer: IpAddr,
+        /// Session number.
+        session: u64,
+        /// The body.
+        body: String,
+    },
+    /// [`Input::PeerDown`].
+    PeerDown {
+        /// Peer address.
+        peer: IpAddr,
+        /// Session number.
+        session: u64,
+    },
+    /// [`Input::Settings`], or [`Input::Commit`] with a scope.
+    Settings {
+        /// The settings.
+        routing: Settings,
+        /// A commit's policy scope.
+        scope: Option<Scope>,
+    },
+    /// The kernel's main table, as next hops resolve through it from here on (followed by
+    /// [`Input::NextHopsChanged`] unless it is the first).
+    Kernel {
+        /// Its routes.
+        routes: Vec<Route>,
+    },
+    /// [`Input::NextHopsChanged`].
+    NextHopsChanged,
+    /// [`Input::Readvertise`].
+    Readvertise {
+        /// Peer address.
+        peer: IpAddr,
+        /// `reflect-client`.
+        reflect_client: bool,
+        /// `next-hop-invariable` families.
+        next_hop_invariable: Vec<Fam>,
+        /// `next-hop-local` families.
+        next_hop_local: Vec<Fam>,
+    },
+    /// An output step that made progress.
+    Flush,
+}
+
+/// A family as (AFI, SAFI).
+pub type Fam = (u16, u8);
+
+fn fam(f: Family) -> Fam {
+    (f.afi.0, f.safi.0)
+}
+
+/// A recorded family.
+pub fn family(f: Fam) -> Family {
+    Family {
+        afi: Afi(f.0),
+        safi: Safi(f.1),
+    }
+}
+
+fn fams(v: &[Family]) -> Vec<Fam> {
+    v.iter().map(|f| fam(*f)).collect()
+}
+
+/// Recorded families.
+pub fn families(v: &[Fam]) -> Vec<Family> {
+    v.iter().map(|f| family(*f)).collect()
+}
+
+/// A session context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    four_octet_as: bool,
+    add_path: Vec<Fam>,
+    ebgp: bool,
+    extended_message: bool,
+}
+
+impl Context {
+    fn of(c: &Ctx) -> Context {
+        Context {
+            four_octet_as: c.four_octet_as,
+            add_path: Family::KNOWN
+                .iter()
+                .filter(|f| c.add_path.contains(**f))
+                .map(|f| fam(*f))
+                .collect(),
+            ebgp: c.ebgp,
+            extended_message: c.extended_message,
+        }
+    }
+
+    /// The context.
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            four_octet_as: self.four_octet_as,
+            add_path: AddPathSet::of(&families(&self.add_path)),
+            ebgp: self.ebgp,
+            extended_message: self.extended_message,
+        }
+    }
+}
+
+/// What a peer is sent, without its writer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Out {
+    /// Negotiated families.
+    pub families: Vec<Fam>,
+    /// Send context.
+    pub tx: Context,
+    /// Local address.
+    pub local: Option<IpAddr>,
+    /// `next-hop-invariable` families.
+    pub next_hop_invariable: Vec<Fam>,
+    /// `next-hop-local` families.
+    pub next_hop_local: Vec<Fam>,
+}
+
+/// Routing settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    cluster_id: Option<Ipv4Addr>,
+    vrfs: Vec<Vrf>,
+    local: Vec<Local>,
+    keep_all_vpn: Vec<Fam>,
+    /// Route policies and prefix lists, as configuration text.
+    policies: String,
+    peer_policies: Vec<(IpAddr, Fam, Option<String>, Option<String>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Vrf {
+    name: String,
+    family: Fam,
+    rd: String,
+    /// Route targets, the hex of their eight octets.
+    import_rt: Vec<String>,
+    export_rt: Vec<String>,
+    per_instance_label: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Local {
+    vrf: Option<String>,
+    prefix: IpNet,
+    origin: u8,
+    med: Option<u32>,
+    next_hop: Option<IpAddr>,
+    policy: Option<String>,
+    labeled: bool,
+    kernel: bool,
+}
+
+impl Settings {
+    fn of(r: &Routing) -> Settings {
+        Settings {
+            cluster_id: r.cluster_id,
+            vrfs: r
+                .vrfs
+                .iter()
+                .map(|v| Vrf {
+                    name: v.name.clone(),
+                    family: fam(v.family),
+                    rd: v.rd.to_string(),
+                    import_rt: v.import_rt.iter().map(|e| hex(&e.0)).collect(),
+                    export_rt: v.export_rt.iter().map(|e| hex(&e.0)).collect(),
+                    per_instance_label: v.per_instance_label,
+                })
+                .collect(),
+            local: r
+                .local
+                .iter()
+                .map(|l| Local {
+                    vrf: l.vrf.clone(),
+                    prefix: l.prefix,
+                    origin: match l.origin {
+                        Origin::Igp => 0,
+                        Origin::Egp => 1,
+                        Origin::Incomplete => 2,
+                    },
+                    med: l.med,
+                    next_hop: l.next_hop,
+                    policy: l.policy.clone(),
+                    labeled: l.labeled,
+                    kernel: l.kernel,
+                })
+                .collect(),
+            keep_all_vpn: fams(&r.keep_all_vpn),
+            policies: r.policies.source().to_vrp(),
+            peer_policies: r
+                .peer_policies
+                .iter()
+                .map(|p| (p.addr, fam(p.family), p.import.clone(), p.export.clone()))
+                .collect(),
+        }
+    }
+
+    /// The settings.
+    pub fn routing(&self) -> Result<Routing, String> {
+        let cfg = tern_config::parse_file(&self.policies).map_err(|e| e.to_string())?;
+        let vrfs = self
+            .vrfs
+            .iter()
+            .map(|v| {
+                Ok(VrfSpec {
+                    name: v.name.clone(),
+                    family: family(v.family),
+                    rd: v.rd.parse().map_err(|_| format!("RD {}", v.rd))?,
+                    import_rt: parse_all(&v.import_rt)?,
+                    export_rt: parse_all(&v.export_rt)?,
+                    per_instance_label: v.per_instance_label,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Routing {
+            cluster_id: self.cluster_id,
+            vrfs,
+            local: self
+                .local
+                .iter()
+                .map(|l| LocalRoute {
+                    vrf: l.vrf.clone(),
+                    prefix: l.prefix,
+                    origin: match l.origin {
+                        0 => Origin::Igp,
+                        1 => Origin::Egp,
+                        _ => Origin::Incomplete,
+                    },
+                    med: l.med,
+                    next_hop: l.next_hop,
+                    policy: l.policy.clone(),
+                    labeled: l.labeled,
+                    kernel: l.kernel,
+                })
+                .collect(),
+            keep_all_vpn: families(&self.keep_all_vpn),
+            policies: tern_policy::Policies::new(&cfg),
+            peer_policies: self
+                .peer_policies
+                .iter()
+                .map(|(addr, f, import, export)| PeerPolicy {
+                    addr: *addr,
+                    family: family(*f),
+                    import: import.clone(),
+                    export: export.clone(),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Extended communities recorded as the hex of their eight octets.
+fn parse_all(v: &[String]) -> Result<Vec<tern_types::ExtCommunity>, String> {
+    v.iter()
+        .map(|s| {
+            unhex(s)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(tern_types::ExtCommunity)
+                .ok_or_else(|| format!("extended community {s}"))
+        })
+        .collect()
+}
+
+/// A commit's policy scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    import: Vec<IpAddr>,
+    export: Vec<IpAddr>,
+    policies: Vec<String>,
+}
+
+impl Scope {
+    fn of(s: &PolicyScope) -> Scope {
+        Scope {
+            import: s.import.clone(),
+            export: s.export.clone(),
+            policies: s.policies.clone(),
+        }
+    }
+
+    /// The scope.
+    pub fn scope(&self) -> PolicyScope {
+        PolicyScope {
+            import: self.import.clone(),
+            export: self.export.clone(),
+            policies: self.policies.clone(),
+        }
+    }
+}
+
+/// A kernel route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    prefix: IpNet,
+    gateway: Option<IpAddr>,
+    ifindex: Option<u32>,
+    protocol: u8,
+    metric: u32,
+    kind: u8,
+}
+
+impl Route {
+    /// A kernel route as recorded.
+    pub fn of(r: &KernelRoute) -> Route {
+        Route {
+            prefix: r.prefix,
+            gateway: r.gateway,
+            ifindex: r.ifindex,
+            protocol: r.protocol,
+            metric: r.metric,
+            kind: r.kind.code(),
+        }
+    }
+
+    /// The kernel route.
+    pub fn route(&self) -> KernelRoute {
+        KernelRoute {
+            prefix: self.prefix,
+            gateway: self.gateway,
+            ifindex: self.ifindex,
+            protocol: self.protocol,
+            metric: self.metric,
+            kind: RouteKind::from_code(self.kind),
+        }
+    }
+}
+
+impl Event {
+    /// The recorded form of an input; `None` for inputs that change nothing (displays) and
+    /// for a [`Input::Digest`] (recording runs send UPDATE bodies instead).
+    pub fn of(m: &Input) -> Option<Event> {
+        Some(match m {
+            Input::PeerUp {
+                session,
+                info,
+                ctx,
+                out,
+                vrf,
+                ..
+            } => Event::PeerUp {
+                session: *session,
+                addr: info.addr,
+                router_id: info.router_id,
+                asn: info.asn.0,
+                ebgp: info.ebgp,
+                rr_client: info.rr_client,
+                preferred_value: info.preferred_value,
+                rx: Context::of(ctx),
+                out: out.as_ref().map(|o: &PeerOut| Out {
+                    families: fams(&o.families),
+                    tx: Context::of(&o.ctx),
+                    local: o.local,
+                    next_hop_invariable: fams(&o.next_hop_invariable),
+                    next_hop_local: fams(&o.next_hop_local),
+                }),
+                vrf: vrf.clone(),
+            },
+            Input::Update {
+                peer,
+                session,
+                body,
+            } => Event::Update {
+                peer: *peer,
+                session: *session,
+                body: hex(body),
+            },
+            Input::PeerDown { peer, session } => Event::PeerDown {
+                peer: *peer,
+                session: *session,
+            },
+            Input::Settings(r) => Event::Settings {
+                routing: Settings::of(r),
+                scope: None,
+            },
+            Input::Commit { routing, scope } => Event::Settings {
+                routing: Settings::of(routing),
+                scope: Some(Scope::of(scope)),
+            },
+            Input::NextHopsChanged => Event::NextHopsChanged,
+            Input::Readvertise {
+                peer,
+                reflect_client,
+                next_hop_invariable,
+                next_hop_local,
+            } => Event::Readvertise {
+                peer: *peer,
+                reflect_client: *reflect_client,
+                next_hop_invariable: fams(next_hop_invariable),
+                next_hop_local: fams(next_hop_local),
+            },
+            Input::Digest { .. } | Input::Table { .. } | Input::PeerRoutes { .. } => return None,
+        })
+    }
+
+    /// A peer's facts of a recorded [`Event::PeerUp`].
+    pub fn peer_info(&self) -> Option<PeerInfo> {
+        match self {
+            Event::PeerUp {
+                addr,
+                router_id,
+                asn,
+                ebgp,
+                rr_client,
+                preferred_value,
+                ..
+            } => Some(PeerInfo {
+                addr: *addr,
+                router_id: *router_id,
+                asn: Asn(*asn),
+                ebgp: *ebgp,
+                rr_client: *rr_client,
+                preferred_value: *preferred_value,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The octets of a hex string.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// The kernel's main table as the recorder reads it.
+pub type KernelSnapshot = Box<dyn Fn() -> Vec<KernelRoute> + Send>;
+
+/// Writes a recording.
+pub struct Recorder {
+    out: BufWriter<File>,
+    kernel: KernelSnapshot,
+    failed: bool,
+}
+
+impl Recorder {
+    /// Starts a recording in `path` (replaced): the engine's configuration and the kernel's
+    /// table first.
+    pub fn create(
+        path: &Path,
+        local_as: u32,
+        router_id: Ipv4Addr,
+        cluster_id: Option<Ipv4Addr>,
+        kernel: KernelSnapshot,
+    ) -> io::Result<Recorder> {
+        let mut r = Recorder {
+            out: BufWriter::new(File::create(path)?),
+            kernel,
+            failed: false,
+        };
+        r.write(&Event::Start {
+            local_as,
+            router_id,
+            cluster_id,
+        });
+        r.kernel_table();
+        Ok(r)
+    }
+
+    fn write(&mut self, e: &Event) {
+        if self.failed {
+            return;
+        }
+        let line = serde_json::to_string(e).unwrap_or_default();
+        if let Err(err) = writeln!(self.out, "{line}") {
+            tracing::warn!("recording stopped: {err}");
+            self.failed = true;
+        }
+    }
+
+    fn kernel_table(&mut self) {
+        let mut routes: Vec<Route> = (self.kernel)().iter().map(Route::of).collect();
+        routes.sort_by(|a, b| {
+            (a.prefix, a.metric, a.protocol, a.gateway, a.ifindex)
+                .cmp(&(b.prefix, b.metric, b.protocol, b.gateway, b.ifindex))
+        });
+        self.write(&Event::Kernel { routes });
+    }
+
+    /// Records an input about to be handled.
+    pub fn input(&mut self, m: &Input) {
+        if matches!(m, Input::NextHopsChanged) {
+            self.kernel_table();
+        }
+        if let Some(e) = Event::of(m) {
+            self.write(&e);
+        }
+    }
+
+    /// Records an output step that made progress.
+    pub fn flushed(&mut self) {
+        self.write(&Event::Flush);
+    }
+
+    /// Writes what is buffered.
+    pub fn sync(&mut self) {
+        if !self.failed && self.out.flush().is_err() {
+            self.failed = true;
+        }
+    }
+}
