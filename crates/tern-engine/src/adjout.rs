@@ -64,6 +64,15 @@ pub enum Offer {
 pub trait Sink: Send + Sync + std::fmt::Debug {
     /// Queues `b` if there is room.
     fn offer(&self, b: Bytes) -> Offer;
+
+    /// Called once per family by each engine that has sent the member its initial table, with
+    /// every message of that table already taken: true when End-of-RIB goes out now. A writer
+    /// fed by several shards ([`crate::shard`]) answers true to the last of them only, so
+    /// End-of-RIB (RFC 4724 §2) follows the whole table.
+    fn end_of_rib_turn(&self, family: Family) -> bool {
+        let _ = family;
+        true
+    }
 }
 
 /// A member's writer, shared with whoever re-joins it to a group.
@@ -639,8 +648,11 @@ impl AdjOut {
         }
         // Caught up: End-of-RIB after the initial table, then back in the group's stream.
         if m.eor {
+            // This engine's table is all taken by the writer (the backlog is empty here).
             for f in &g.params.families {
-                m.send(Bytes::from(UpdateBuilder::end_of_rib(*f)));
+                if m.tx.end_of_rib_turn(*f) {
+                    m.send(Bytes::from(UpdateBuilder::end_of_rib(*f)));
+                }
             }
             m.eor = false;
         }

@@ -15,6 +15,12 @@
 //!
 //! A released label is reused before a new one is taken, so the label space in use is
 //! bounded by the routes that hold one.
+//!
+//! Engines sharded over the cores ([`crate::shard`]) each allocate dynamic labels from their
+//! own residue class ([`Labels::sharded`]: shard `i` of `n` takes 48000 + i, + n, ...), so no
+//! two shards hand out one label. A per-instance label must be the same in every shard: it is
+//! taken when the instance is configured ([`Labels::instance`]), from a range of its own
+//! counted down from 47999, and every shard configures the same instances in the same order.
 
 use std::collections::HashMap;
 
@@ -24,6 +30,12 @@ use tern_types::{Family, Label};
 
 /// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
 pub const FIRST_LABEL: u32 = 48000;
+
+/// The first per-instance label: they count down from just below the dynamic range.
+pub const FIRST_INSTANCE_LABEL: u32 = FIRST_LABEL - 1;
+
+/// The lowest label a per-instance label may take (labels 0–15 are reserved, RFC 3032 §2.1).
+const LAST_INSTANCE_LABEL: u32 = 16;
 
 /// The labels of one VPN instance.
 #[derive(Debug, Default)]
@@ -38,28 +50,42 @@ struct Instance {
 #[derive(Debug)]
 pub struct Labels {
     next: u32,
+    step: u32,
     free: Vec<u32>,
     swaps: foldhash::HashMap<(Family, RouteKey), Label>,
     instances: HashMap<String, Instance>,
+    /// The next per-instance label (counting down) and the released ones.
+    instance_next: u32,
+    instance_free: Vec<u32>,
 }
 
 impl Default for Labels {
     fn default() -> Self {
-        Labels {
-            next: FIRST_LABEL,
-            free: Vec::new(),
-            swaps: foldhash::HashMap::default(),
-            instances: HashMap::new(),
-        }
+        Labels::sharded(0, 1)
     }
 }
 
 impl Labels {
+    /// The labels of shard `index` of `count`: dynamic labels 48000 + index, + count, ...
+    pub fn sharded(index: usize, count: usize) -> Labels {
+        let count = u32::try_from(count.max(1)).unwrap_or(1);
+        let index = u32::try_from(index).unwrap_or(0) % count;
+        Labels {
+            next: FIRST_LABEL.saturating_add(index),
+            step: count,
+            free: Vec::new(),
+            swaps: foldhash::HashMap::default(),
+            instances: HashMap::new(),
+            instance_next: FIRST_INSTANCE_LABEL,
+            instance_free: Vec::new(),
+        }
+    }
+
     /// A free label.
     fn alloc(&mut self) -> Label {
         Label(self.free.pop().unwrap_or_else(|| {
             let l = self.next;
-            self.next = self.next.saturating_add(1).min(Label::MAX);
+            self.next = self.next.saturating_add(self.step).min(Label::MAX);
             l
         }))
     }
@@ -67,6 +93,33 @@ impl Labels {
     /// Gives a label back.
     fn release(&mut self, l: Label) {
         self.free.push(l.0);
+    }
+
+    /// The per-instance label of instance `vrf`'s `family` (`apply-label per-instance`), taken
+    /// on first use from the per-instance range: configured instances take theirs when they
+    /// are configured, so that it is the same in every shard.
+    pub fn instance(&mut self, vrf: &str, family: Family) -> Label {
+        if let Some(l) = self
+            .instances
+            .get(vrf)
+            .and_then(|i| i.per_instance.get(&family))
+        {
+            return *l;
+        }
+        let l = Label(self.instance_free.pop().unwrap_or_else(|| {
+            let l = self.instance_next;
+            self.instance_next = self
+                .instance_next
+                .saturating_sub(1)
+                .max(LAST_INSTANCE_LABEL);
+            l
+        }));
+        self.instances
+            .entry(vrf.to_string())
+            .or_default()
+            .per_instance
+            .insert(family, l);
+        l
     }
 
     /// The label of a route re-advertised with next hop self: the destination's own, taken
@@ -104,19 +157,16 @@ impl Labels {
         if let Some(l) = self.exported(vrf, family, prefix) {
             return l;
         }
-        let shared = self
-            .instances
-            .get(vrf)
-            .and_then(|i| i.per_instance.get(&family).copied());
-        let l = match (per_instance, shared) {
-            (true, Some(l)) => l,
-            _ => self.alloc(),
+        let l = if per_instance {
+            self.instance(vrf, family)
+        } else {
+            self.alloc()
         };
-        let inst = self.instances.entry(vrf.to_string()).or_default();
-        if per_instance {
-            inst.per_instance.insert(family, l);
-        }
-        inst.routes.insert((family, prefix), l);
+        self.instances
+            .entry(vrf.to_string())
+            .or_default()
+            .routes
+            .insert((family, prefix), l);
         l
     }
 
@@ -158,7 +208,7 @@ impl Labels {
             out.push((family, prefix));
         }
         for l in inst.per_instance.into_values() {
-            self.release(l);
+            self.instance_free.push(l.0);
         }
         out.sort();
         out
@@ -239,14 +289,38 @@ mod tests {
         let gone = l.drop_instance("vpn1");
         assert_eq!(gone, vec![(Family::IPV6_UNICAST, p("2001:db8::/64"))]);
         assert_eq!(l.in_use(), 0);
-        // Both come back before a new label is taken.
-        let d = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
-        let e = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.1/32"), false);
-        let mut got = [d.0, e.0];
-        got.sort_unstable();
-        let mut want = [a.0, c.0];
-        want.sort_unstable();
-        assert_eq!(got, want);
+        // Instance labels come from their own range, reused before a new one is taken.
+        assert_eq!((a.0, c.0), (FIRST_INSTANCE_LABEL, FIRST_INSTANCE_LABEL - 1));
+        let d = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), true);
+        assert!(d == a || d == c, "{d:?}");
+        assert_eq!(
+            l.export("vpn2", Family::IPV4_UNICAST, p("10.0.0.0/8"), false)
+                .0,
+            FIRST_LABEL
+        );
+    }
+
+    #[test]
+    fn shards_allocate_disjoint_labels_and_the_same_instance_labels() {
+        let mut a = Labels::sharded(0, 2);
+        let mut b = Labels::sharded(1, 2);
+        let la: Vec<u32> = (0..10u32)
+            .map(|i| a.swap(Family::IPV4_LABELED, k(&format!("10.0.{i}.0/24"))).0)
+            .collect();
+        let lb: Vec<u32> = (0..10u32)
+            .map(|i| b.swap(Family::IPV4_LABELED, k(&format!("10.1.{i}.0/24"))).0)
+            .collect();
+        assert!(la.iter().all(|l| l % 2 == FIRST_LABEL % 2));
+        assert!(lb.iter().all(|l| l % 2 != FIRST_LABEL % 2));
+        // The same instances configured in the same order: the same labels.
+        for l in [&mut a, &mut b] {
+            l.instance("vpn1", Family::IPV4_UNICAST);
+            l.instance("vpn2", Family::IPV4_UNICAST);
+        }
+        assert_eq!(
+            a.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), true),
+            b.export("vpn2", Family::IPV4_UNICAST, p("198.51.100.0/24"), true)
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`rows`]: the displays' rows; [`routing`]: the routing settings it runs with;
 //!   [`ports`]: what it asks of the daemon (next hops, the installer, counts, display
 //!   replies), as traits.
+//! - [`shard`]: destinations sharded by prefix hash over several engines, one per core.
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
 //!   changed destination evaluated and encoded once per group, the same bytes to every
@@ -27,9 +28,11 @@ pub mod labels;
 pub mod ports;
 pub mod routing;
 pub mod rows;
+pub mod shard;
 
 pub use engine::{
     Engine, Input, PeerOut, PeerRoutes, RouteRow, RouteTable, WALK_STEP, Walked, rib_config,
 };
-pub use labels::{FIRST_LABEL, Labels};
+pub use labels::{FIRST_INSTANCE_LABEL, FIRST_LABEL, Labels};
 pub use ports::{Counts, Everything, FibOp, FibSink, MAIN_TABLE, NextHops, Reply, VRF_TABLE_BASE};
+pub use shard::Shard;

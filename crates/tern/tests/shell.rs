@@ -29,6 +29,7 @@ fn daemon() -> &'static Path {
             // In the test machine's own namespace: never touch its routes.
             install_routes: false,
             record: None,
+            shards: 1,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -33,8 +33,11 @@ pub struct Options {
     pub startup: Option<PathBuf>,
     /// Install best routes into the kernel (next hops are resolved through it either way).
     pub install_routes: bool,
-    /// Record the engine's inputs into this file ([`crate::record`]).
+    /// Record the engine's inputs into this file ([`crate::record`]; one engine shard then).
     pub record: Option<PathBuf>,
+    /// Route engine shards (destinations split by prefix hash, one task each); 0: one per
+    /// available core.
+    pub shards: usize,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -119,7 +122,13 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     } else {
         cfg
     };
-    let kernel = crate::fib::Kernel::start(opts.install_routes).await;
+    let shards = match opts.shards {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
+    let shards = if opts.record.is_some() { 1 } else { shards };
+    let room = Arc::new(crate::rib_task::Room::new(shards));
+    let kernel = crate::fib::Kernel::start(opts.install_routes, room.clone()).await;
     let rib_config = crate::rib_task::rib_config_of(&cfg);
     let recorder = match &opts.record {
         None => None,
@@ -143,7 +152,9 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         kernel.fib.clone(),
         kernel.room.clone(),
         recorder,
+        shards,
     );
+    info!(shards = rib.shards(), "route engine running");
     kernel.watch(rib.clone()).await;
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {

@@ -23,10 +23,10 @@ use ipnet::IpNet;
 use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
 use tern_rib::NextHopResolver;
 use tern_types::Family;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::rib_task::{RibHandle, RibMsg};
+use crate::rib_task::{RibHandle, RibMsg, Room};
 
 /// How next hops are resolved.
 #[derive(Clone, Debug, Default)]
@@ -123,33 +123,33 @@ pub struct Kernel {
     pub resolver: Resolver,
     /// Where installs go (`None`: not installing).
     pub fib: Option<mpsc::Sender<FibOp>>,
-    /// Signalled whenever the installer takes an operation off its queue: the RIB task waits
-    /// on it (with the writers') when every queue it feeds is full.
-    pub room: Arc<Notify>,
+    /// Signalled whenever the installer takes an operation off its queue: the RIB tasks wait
+    /// on it (with the writers') when every queue they feed is full.
+    pub room: Arc<Room>,
     installer: Option<Fib>,
 }
 
 impl Kernel {
     /// No kernel access: everything reachable, nothing installed.
-    pub fn none() -> Kernel {
+    pub fn none(room: Arc<Room>) -> Kernel {
         Kernel {
             resolver: Resolver::All,
             fib: None,
-            room: Arc::new(Notify::new()),
+            room,
             installer: None,
         }
     }
 
     /// Reads the main table and, when `install`, removes routes a previous run left and starts
     /// the installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
-    pub async fn start(install: bool) -> Kernel {
+    pub async fn start(install: bool, room: Arc<Room>) -> Kernel {
         let routes = match KernelRoutes::read(MAIN_TABLE).await {
             Ok(r) => r,
             Err(e) => {
                 warn!(
                     "kernel routing table not readable ({e}): next hops count as reachable, nothing is installed"
                 );
-                return Kernel::none();
+                return Kernel::none(room);
             }
         };
         info!(
@@ -162,7 +162,7 @@ impl Kernel {
             return Kernel {
                 resolver,
                 fib: None,
-                room: Arc::new(Notify::new()),
+                room,
                 installer: None,
             };
         }
@@ -173,7 +173,7 @@ impl Kernel {
                 return Kernel {
                     resolver,
                     fib: None,
-                    room: Arc::new(Notify::new()),
+                    room,
                     installer: None,
                 };
             }
@@ -188,7 +188,6 @@ impl Kernel {
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
         let installer = Fib::main().ok();
-        let room = Arc::new(Notify::new());
         tokio::spawn(install_task(fib, rx, resolver.clone(), room.clone()));
         Kernel {
             resolver,
@@ -276,14 +275,14 @@ async fn install_task(
     fib: Fib,
     mut rx: mpsc::Receiver<FibOp>,
     resolver: Resolver,
-    room: Arc<Notify>,
+    room: Arc<Room>,
 ) {
     // One installer per table: the main table, and a table per VPN instance, emptied of
     // tern's routes when first used.
     let mut tables: HashMap<u32, Fib> = HashMap::new();
     tables.insert(MAIN_TABLE, fib);
     while let Some(op) = rx.recv().await {
-        room.notify_one();
+        room.taken();
         let table = match &op {
             FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
         };

@@ -36,6 +36,10 @@ struct Args {
     /// Record the route engine's inputs into FILE (one JSON object a line), for replay.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Route engine shards: destinations split by prefix hash over this many engines, each a
+    /// task of its own (default: one per available core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    engine_shards: usize,
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         startup: Some(args.config.clone()),
         install_routes: !args.no_fib,
         record: args.record.clone(),
+        shards: args.engine_shards,
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

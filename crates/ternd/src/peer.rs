@@ -423,7 +423,7 @@ async fn run_conn(
         let mut chunk: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
         let mut kinds: Vec<u8> = Vec::new();
         'write: while let Some(first) = wrx.recv().await {
-            rib_task::WriterQueue::taken(&room);
+            room.taken();
             let mut next = Some(first);
             let mut last = false;
             while let Some(b) = next.take() {
@@ -565,21 +565,21 @@ async fn run_conn(
                                 && let Some(n) = fsm.negotiated()
                             {
                                 let session = rib_task::new_session();
-                                rib.send(RibMsg::PeerUp {
+                                rib.peer_up(
                                     session,
-                                    info: rib_peer_info(&spec, n),
-                                    ctx: n.rx_ctx(),
-                                    out: Some(rib_task::PeerOut {
-                                        tx: rib_task::WriterQueue::sink(tx.clone()),
+                                    rib_peer_info(&spec, n),
+                                    n.rx_ctx(),
+                                    Some(rib_task::PeerOut {
+                                        tx: rib_task::WriterQueue::sink(tx.clone(), rib.shards()),
                                         families: n.families.clone(),
                                         ctx: n.tx_ctx(),
                                         local: local.map(|a| a.ip()),
                                         next_hop_invariable: spec.next_hop_invariable.clone(),
                                         next_hop_local: spec.next_hop_local.clone(),
                                     }),
-                                    vrf: spec.vrf.clone(),
-                                    status: Some(rib_task::StatusCounts::of(&status)),
-                                })
+                                    spec.vrf.clone(),
+                                    &status,
+                                )
                                 .await;
                                 rib_session = Some(session);
                             }

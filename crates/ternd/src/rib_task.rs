@@ -46,31 +46,58 @@ pub const QUEUE: usize = 1024;
 /// Inputs handled at most between two output steps.
 const INPUT_BATCH: usize = 64;
 
-/// The sender side the daemon hands out.
+/// The sender side the daemon hands out: one input channel per engine shard.
 #[derive(Clone, Debug)]
 pub struct RibHandle {
-    tx: mpsc::Sender<RibMsg>,
-    room: Arc<Notify>,
+    txs: Vec<mpsc::Sender<RibMsg>>,
+    room: Arc<Room>,
     recording: bool,
 }
 
+/// What wakes the RIB tasks when a queue they feed has room again: one [`Notify`] per shard,
+/// all signalled by each connection's writer and by the installer when they take work off
+/// their queues.
+#[derive(Debug)]
+pub struct Room(Vec<Notify>);
+
+impl Room {
+    /// The room of `shards` RIB tasks.
+    pub fn new(shards: usize) -> Room {
+        Room((0..shards.max(1)).map(|_| Notify::new()).collect())
+    }
+
+    /// A queue has room again: every RIB task that waits for one looks again.
+    pub fn taken(&self) {
+        for n in &self.0 {
+            n.notify_one();
+        }
+    }
+
+    fn of(&self, shard: usize) -> Option<&Notify> {
+        self.0.get(shard)
+    }
+}
+
 /// A connection's writer queue as the Adj-RIB-Out's sink. The writer task calls
-/// [`WriterQueue::taken`] whenever it takes messages off the queue, which wakes the RIB task
-/// if it waits for room (it never polls).
+/// [`Room::taken`] whenever it takes messages off the queue, which wakes the RIB tasks
+/// waiting for room (they never poll). Fed by several engine shards, it lets End-of-RIB out
+/// once every shard has sent the peer its initial table.
 #[derive(Debug)]
 pub struct WriterQueue {
     tx: mpsc::Sender<Bytes>,
+    shards: usize,
+    /// Shards that have sent their initial table, per family.
+    tables_sent: std::sync::Mutex<std::collections::HashMap<Family, usize>>,
 }
 
 impl WriterQueue {
-    /// The sink of a writer queue.
-    pub fn sink(tx: mpsc::Sender<Bytes>) -> adj_out::Writer {
-        Arc::new(WriterQueue { tx })
-    }
-
-    /// Tells the RIB task that a writer queue has room again.
-    pub fn taken(room: &Notify) {
-        room.notify_one();
+    /// The sink of a writer queue fed by `shards` engines.
+    pub fn sink(tx: mpsc::Sender<Bytes>, shards: usize) -> adj_out::Writer {
+        Arc::new(WriterQueue {
+            tx,
+            shards: shards.max(1),
+            tables_sent: std::sync::Mutex::default(),
+        })
     }
 }
 
@@ -82,6 +109,16 @@ impl adj_out::Sink for WriterQueue {
             Err(mpsc::error::TrySendError::Closed(_)) => adj_out::Offer::Closed,
         }
     }
+
+    fn end_of_rib_turn(&self, family: Family) -> bool {
+        let mut sent = self
+            .tables_sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = sent.entry(family).or_default();
+        *n += 1;
+        *n == self.shards
+    }
 }
 
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
@@ -92,10 +129,14 @@ pub fn new_session() -> u64 {
 }
 
 impl RibHandle {
-    /// What a connection's writer signals after taking messages off its queue (see
-    /// [`WriterQueue`]).
-    pub fn room(&self) -> Arc<Notify> {
+    /// What a connection's writer signals after taking messages off its queue.
+    pub fn room(&self) -> Arc<Room> {
         self.room.clone()
+    }
+
+    /// The number of engine shards.
+    pub fn shards(&self) -> usize {
+        self.txs.len()
     }
 
     /// True when the engine's inputs are recorded: connection tasks then send UPDATE bodies
@@ -104,12 +145,133 @@ impl RibHandle {
         self.recording
     }
 
-    /// Sends a message, waiting while the queue is full. A gone RIB task (daemon exit) is
-    /// ignored.
-    pub async fn send(&self, m: RibMsg) {
-        if self.tx.send(m).await.is_err() {
+    async fn send_to(&self, shard: usize, m: RibMsg) {
+        let Some(tx) = self.txs.get(shard) else {
+            return;
+        };
+        if tx.send(m).await.is_err() {
             debug!("RIB task gone");
         }
+    }
+
+    /// Sends a message to the engine shards it concerns, waiting while a queue is full. A
+    /// gone RIB task (daemon exit) is ignored. An UPDATE is split by prefix owner; session
+    /// events and settings go to every shard. A display asks through [`RibHandle::table`] or
+    /// [`RibHandle::peer_routes`].
+    pub async fn send(&self, m: RibMsg) {
+        let n = self.txs.len();
+        if n <= 1 {
+            self.send_to(0, m).await;
+            return;
+        }
+        match m {
+            RibMsg::Digest {
+                peer,
+                session,
+                digest,
+            } => {
+                for (i, part) in tern_engine::shard::split(*digest, n)
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(d) = part {
+                        self.send_to(
+                            i,
+                            RibMsg::Digest {
+                                peer,
+                                session,
+                                digest: Box::new(d),
+                            },
+                        )
+                        .await;
+                    }
+                }
+            }
+            RibMsg::PeerUp {
+                session,
+                info,
+                ctx,
+                out,
+                vrf,
+                status,
+            } => {
+                for i in 0..n {
+                    let m = RibMsg::PeerUp {
+                        session,
+                        info,
+                        ctx,
+                        out: out.clone(),
+                        vrf: vrf.clone(),
+                        status: status.clone(),
+                    };
+                    self.send_to(i, m).await;
+                }
+            }
+            m => {
+                for i in 0..n {
+                    if let Some(c) = copy(&m) {
+                        self.send_to(i, c).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A session reached Established: every shard learns of it, each reporting its part of
+    /// the peer's received-route counts, summed into `status`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn peer_up(
+        &self,
+        session: u64,
+        info: tern_rib::PeerInfo,
+        ctx: tern_wire::Ctx,
+        out: Option<PeerOut>,
+        vrf: Option<String>,
+        status: &SharedStatus,
+    ) {
+        let parts = Arc::new(std::sync::Mutex::new(vec![
+            std::collections::BTreeMap::new();
+            self.txs.len()
+        ]));
+        for i in 0..self.txs.len() {
+            let counts: Arc<dyn tern_engine::Counts> = Arc::new(StatusCounts {
+                status: status.clone(),
+                parts: parts.clone(),
+                shard: i,
+            });
+            let m = RibMsg::PeerUp {
+                session,
+                info,
+                ctx,
+                out: out.clone(),
+                vrf: vrf.clone(),
+                status: Some(counts),
+            };
+            self.send_to(i, m).await;
+        }
+    }
+
+    /// Asks every shard with `ask` and gathers their answers; `None` when one is missing
+    /// (RIB task gone, instance or peer unknown).
+    async fn gather(&self, ask: impl Fn(Box<dyn Reply>) -> RibMsg) -> Option<RouteTable> {
+        let mut rxs = Vec::with_capacity(self.txs.len());
+        for i in 0..self.txs.len() {
+            let (tx, rx) = oneshot::channel();
+            self.txs
+                .get(i)?
+                .send(ask(Box::new(DisplayReply(tx))))
+                .await
+                .ok()?;
+            rxs.push(rx);
+        }
+        let mut parts = Vec::with_capacity(rxs.len());
+        for rx in rxs {
+            parts.push(rx.await.ok()?);
+        }
+        // Sorting a large table takes a while: not on a runtime worker.
+        tokio::task::spawn_blocking(move || merge(parts).into_table())
+            .await
+            .ok()
     }
 
     /// One peer's routes; `None` when the RIB task is gone or the peer is not up.
@@ -119,21 +281,13 @@ impl RibHandle {
         family: Family,
         which: PeerRoutes,
     ) -> Option<RouteTable> {
-        let (tx, rx) = oneshot::channel();
-        let reply: Box<dyn Reply> = Box::new(DisplayReply(tx));
-        self.tx
-            .send(RibMsg::PeerRoutes {
-                peer,
-                family,
-                which,
-                reply,
-            })
-            .await
-            .ok()?;
-        let walked = rx.await.ok()?;
-        tokio::task::spawn_blocking(move || walked.into_table())
-            .await
-            .ok()
+        self.gather(|reply| RibMsg::PeerRoutes {
+            peer,
+            family,
+            which,
+            reply,
+        })
+        .await
     }
 
     /// A snapshot of `family`'s table (of VPN instance `vrf`); `None` when the RIB task is
@@ -144,50 +298,130 @@ impl RibHandle {
         family: Family,
         label: bool,
     ) -> Option<RouteTable> {
-        let (tx, rx) = oneshot::channel();
-        let reply: Box<dyn Reply> = Box::new(DisplayReply(tx));
-        self.tx
-            .send(RibMsg::Table {
-                vrf,
-                family,
-                label,
-                reply,
-            })
-            .await
-            .ok()?;
-        let walked = rx.await.ok()?;
-        // Sorting a large table takes a while: not on a runtime worker.
-        tokio::task::spawn_blocking(move || walked.into_table())
-            .await
-            .ok()
+        self.gather(|reply| RibMsg::Table {
+            vrf: vrf.clone(),
+            family,
+            label,
+            reply,
+        })
+        .await
     }
 }
 
-/// Starts the RIB task on the current runtime. `room` is what the installer (and each
-/// connection's writer, [`RibHandle::room`]) signals when it takes work off its queue.
+/// A copy of an input that every shard gets (session events, settings).
+fn copy(m: &RibMsg) -> Option<RibMsg> {
+    Some(match m {
+        RibMsg::PeerDown { peer, session } => RibMsg::PeerDown {
+            peer: *peer,
+            session: *session,
+        },
+        RibMsg::Settings(r) => RibMsg::Settings(r.clone()),
+        RibMsg::Commit { routing, scope } => RibMsg::Commit {
+            routing: routing.clone(),
+            scope: scope.clone(),
+        },
+        RibMsg::NextHopsChanged => RibMsg::NextHopsChanged,
+        RibMsg::Readvertise {
+            peer,
+            reflect_client,
+            next_hop_invariable,
+            next_hop_local,
+        } => RibMsg::Readvertise {
+            peer: *peer,
+            reflect_client: *reflect_client,
+            next_hop_invariable: next_hop_invariable.clone(),
+            next_hop_local: next_hop_local.clone(),
+        },
+        RibMsg::Update {
+            peer,
+            session,
+            body,
+        } => RibMsg::Update {
+            peer: *peer,
+            session: *session,
+            body: body.clone(),
+        },
+        RibMsg::PeerUp { .. }
+        | RibMsg::Digest { .. }
+        | RibMsg::Table { .. }
+        | RibMsg::PeerRoutes { .. } => return None,
+    })
+}
+
+/// The shards' answers to one display as one: rows built at once (label tables, advertised
+/// routes) are put back in order, destinations walked are sorted by [`Walked::into_table`].
+fn merge(mut parts: Vec<Walked>) -> Walked {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_else(|| Walked {
+            table: empty_table(),
+            dests: Vec::new(),
+        });
+    }
+    let mut it = parts.into_iter();
+    let Some(mut w) = it.next() else {
+        return Walked {
+            table: empty_table(),
+            dests: Vec::new(),
+        };
+    };
+    for p in it {
+        w.table.destinations = w.table.destinations.saturating_add(p.table.destinations);
+        w.table.routes.extend(p.table.routes);
+        w.dests.extend(p.dests);
+    }
+    w.table
+        .routes
+        .sort_by(|a, b| (&a.rd, a.network, a.prefix_len).cmp(&(&b.rd, b.network, b.prefix_len)));
+    w
+}
+
+fn empty_table() -> RouteTable {
+    RouteTable {
+        router_id: std::net::Ipv4Addr::UNSPECIFIED,
+        local_as: 0,
+        vrf: None,
+        family: String::new(),
+        destinations: 0,
+        routes: Vec::new(),
+    }
+}
+
+/// Starts the RIB tasks on the current runtime: `shards` engines (at least one; one when
+/// recording), each owning the destinations whose prefix hashes to it
+/// ([`tern_engine::shard`]). `room` is what the installer and each connection's writer
+/// signal when they take work off their queues.
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     config: RibConfig,
     routing: Arc<Routing>,
     next_hops: Arc<dyn tern_engine::NextHops>,
     fib: Option<mpsc::Sender<FibOp>>,
-    room: Arc<Notify>,
+    room: Arc<Room>,
     mut recorder: Option<Recorder>,
+    shards: usize,
 ) -> RibHandle {
-    let (tx, rx) = mpsc::channel(QUEUE);
-    let mut t = Engine::new(config);
-    t.set_next_hops(next_hops);
-    if let Some(fib) = fib {
-        t.set_fib(Arc::new(Installer(fib)));
-    }
-    let first = RibMsg::Settings(routing);
-    if let Some(r) = recorder.as_mut() {
-        r.input(&first);
-    }
-    t.handle(first);
     let recording = recorder.is_some();
-    tokio::spawn(run(t, rx, room.clone(), recorder));
+    let count = if recording { 1 } else { shards.max(1) };
+    let installer = fib.map(|f| Arc::new(Installer(f)));
+    let mut txs = Vec::with_capacity(count);
+    for index in 0..count {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut t = Engine::sharded(config, tern_engine::Shard { index, count });
+        t.set_next_hops(next_hops.clone());
+        if let Some(fib) = &installer {
+            t.set_fib(fib.clone());
+        }
+        let first = RibMsg::Settings(routing.clone());
+        let mut rec = if index == 0 { recorder.take() } else { None };
+        if let Some(r) = rec.as_mut() {
+            r.input(&first);
+        }
+        t.handle(first);
+        tokio::spawn(run(t, rx, room.clone(), index, rec));
+        txs.push(tx);
+    }
     RibHandle {
-        tx,
+        txs,
         room,
         recording,
     }
@@ -196,9 +430,13 @@ pub fn spawn(
 async fn run(
     mut t: Engine,
     mut rx: mpsc::Receiver<RibMsg>,
-    room: Arc<Notify>,
+    room: Arc<Room>,
+    shard: usize,
     mut rec: Option<Recorder>,
 ) {
+    let Some(notify) = room.of(shard) else {
+        return;
+    };
     use tokio::sync::mpsc::error::TryRecvError;
     loop {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
@@ -235,7 +473,7 @@ async fn run(
                     Some(m) => m,
                     None => break,
                 },
-                () = room.notified() => continue,
+                () = notify.notified() => continue,
             }
         };
         if let Some(r) = rec.as_mut() {
@@ -290,20 +528,31 @@ impl Reply for DisplayReply {
     }
 }
 
-/// A peer's status as the place its received-route counts are shown.
+/// A peer's status as the place one shard's part of its received-route counts goes: the
+/// status shows the sum of the shards' parts.
 #[derive(Debug)]
-pub struct StatusCounts(pub SharedStatus);
-
-impl StatusCounts {
-    /// The counts' destination for a peer's status.
-    pub fn of(status: &SharedStatus) -> Arc<dyn tern_engine::Counts> {
-        Arc::new(StatusCounts(status.clone()))
-    }
+struct StatusCounts {
+    status: SharedStatus,
+    parts: Arc<std::sync::Mutex<Vec<std::collections::BTreeMap<String, u64>>>>,
+    shard: usize,
 }
 
 impl tern_engine::Counts for StatusCounts {
     fn received(&self, counts: std::collections::BTreeMap<String, u64>) {
-        crate::status::lock(&self.0).prefixes = counts;
+        let mut parts = self
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = parts.get_mut(self.shard) {
+            *p = counts;
+        }
+        let mut sum = std::collections::BTreeMap::new();
+        for p in parts.iter() {
+            for (f, n) in p {
+                *sum.entry(f.clone()).or_insert(0u64) += n;
+            }
+        }
+        crate::status::lock(&self.status).prefixes = sum;
     }
 }
 

@@ -51,6 +51,7 @@ use crate::labels::Labels;
 use crate::ports::{Counts, Everything, FibOp, FibSink, NextHops, Reply, VRF_TABLE_BASE};
 use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
 pub use crate::rows::{PeerRoutes, RouteRow, RouteTable, Walked};
+use crate::shard::Shard;
 use tern_policy::Outcome;
 use tern_wire::{Ctx, NextHop, Update};
 use tracing::{debug, info, warn};
@@ -242,6 +243,8 @@ pub struct Engine {
     /// A number per route distinguisher: the path id of an imported VPN route in an instance's
     /// table (two VPN routes for one prefix under different RDs are two paths).
     rd_ids: foldhash::HashMap<RouteDistinguisher, u32>,
+    /// The destinations this engine owns among several ([`crate::shard`]).
+    shard: Shard,
 }
 
 /// Where a best-path change happened.
@@ -269,7 +272,21 @@ impl Engine {
             routing: Arc::new(Routing::default()),
             labels: Labels::default(),
             rd_ids: foldhash::HashMap::default(),
+            shard: Shard::default(),
         }
+    }
+
+    /// An empty engine owning the destinations of `shard` (see [`crate::shard`]).
+    pub fn sharded(config: RibConfig, shard: Shard) -> Engine {
+        let mut e = Engine::new(config);
+        e.shard = shard;
+        e.labels = Labels::sharded(shard.index, shard.count);
+        e
+    }
+
+    /// The destinations this engine owns.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Resolves next hops through `n` from now on (the engine starts with [`Everything`]).
@@ -400,7 +417,9 @@ impl Engine {
                     }
                 };
                 let d = Digest::of(&u.parse(&up.ctx));
-                self.apply(peer, session, d);
+                if let Some(d) = crate::shard::own_part(d, self.shard) {
+                    self.apply(peer, session, d);
+                }
             }
             Input::Digest {
                 peer,

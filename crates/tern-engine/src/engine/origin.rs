@@ -40,6 +40,9 @@ impl Engine {
     }
 
     pub(super) fn originate_local(&mut self, l: &LocalRoute) {
+        if !self.shard.owns(&l.prefix) {
+            return;
+        }
         if l.kernel && !self.kernel_has(l.prefix) {
             // `network` of a prefix the routing table does not hold (VRP: exact match).
             self.withdraw_local_route(l);
@@ -88,6 +91,9 @@ impl Engine {
     }
 
     pub(super) fn withdraw_local_route(&mut self, l: &LocalRoute) {
+        if !self.shard.owns(&l.prefix) {
+            return;
+        }
         let family = Self::local_family(l);
         let key = RouteKey::new(l.prefix);
         if l.labeled {

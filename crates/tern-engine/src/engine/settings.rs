@@ -44,7 +44,14 @@ impl Engine {
                 }
                 self.propagate(None, ch);
             }
-            let specs: Vec<VrfSpec> = r.vrfs.iter().filter(|s| &s.name == name).cloned().collect();
+            let mut specs: Vec<VrfSpec> =
+                r.vrfs.iter().filter(|s| &s.name == name).cloned().collect();
+            specs.sort_by_key(|s| s.family);
+            // Per-instance labels are taken now, in name and family order, so that every
+            // shard gives an instance the same one.
+            for s in specs.iter().filter(|s| s.per_instance_label) {
+                self.labels.instance(name, s.family);
+            }
             if !specs.is_empty() {
                 self.vrfs.insert(
                     name.clone(),
