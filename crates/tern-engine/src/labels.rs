@@ -20,7 +20,8 @@
 //! own residue class ([`Labels::sharded`]: shard `i` of `n` takes 48000 + i, + n, ...), so no
 //! two shards hand out one label. A per-instance label must be the same in every shard: it is
 //! taken when the instance is configured ([`Labels::instance`]), from a range of its own
-//! counted down from 47999, and every shard configures the same instances in the same order.
+//! counted down from the top of the label space (1048575), and every shard configures the
+//! same instances in the same order.
 
 use std::collections::HashMap;
 
@@ -31,11 +32,9 @@ use tern_types::{Family, Label};
 /// First label of the dynamic range (VRP allocates BGP labels from 48000 up).
 pub const FIRST_LABEL: u32 = 48000;
 
-/// The first per-instance label: they count down from just below the dynamic range.
-pub const FIRST_INSTANCE_LABEL: u32 = FIRST_LABEL - 1;
-
-/// The lowest label a per-instance label may take (labels 0–15 are reserved, RFC 3032 §2.1).
-const LAST_INSTANCE_LABEL: u32 = 16;
+/// The first per-instance label: they count down from the top of the label space (RFC 3032
+/// §2.1: labels are 20 bits), above the dynamic range that counts up from 48000.
+pub const FIRST_INSTANCE_LABEL: u32 = Label::MAX;
 
 /// The labels of one VPN instance.
 #[derive(Debug, Default)]
@@ -108,10 +107,7 @@ impl Labels {
         }
         let l = Label(self.instance_free.pop().unwrap_or_else(|| {
             let l = self.instance_next;
-            self.instance_next = self
-                .instance_next
-                .saturating_sub(1)
-                .max(LAST_INSTANCE_LABEL);
+            self.instance_next = self.instance_next.saturating_sub(1).max(FIRST_LABEL);
             l
         }));
         self.instances
