@@ -173,9 +173,14 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
             crate::case::Kind::Vpnv6 => "VPNv6 routes",
             crate::case::Kind::Vpnv4ManyRt => "VPNv4 routes over 10,000 route targets",
         };
+        let labels = if case.per_instance {
+            " (one label per route target)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             t,
-            "### {case}\n\n{} {what}, {} receivers, {runs} run(s){}.\n",
+            "### {case}\n\n{} {what}{labels}, {} receivers, {runs} run(s){}.\n",
             group(case.n),
             case.k,
             if case.withdraw {
