@@ -1,8 +1,9 @@
-//! Benchmark cases: which family, how many routes (N), how many receivers (K), and whether
-//! the routes are withdrawn again.
+//! Benchmark cases: which family, how many routes (N), how many receivers (K), and what is
+//! timed: the routes reaching the receivers, their withdrawal, or K receivers joining a
+//! reflector that already holds them.
 //!
-//! A case is named `[withdraw-]KIND[pi]-N-kK`, for example `vpnv4-1m-k2`,
-//! `withdraw-ipv4-100k-k20` or `vpnv4pi-1m-k2`. KIND is `ipv4`, `vpnv4`,
+//! A case is named `[withdraw-|join-]KIND[pi]-N-kK`, for example `vpnv4-1m-k2`,
+//! `withdraw-ipv4-100k-k20`, `vpnv4pi-1m-k2` or `join-vpnv4-1m-k200`. KIND is `ipv4`, `vpnv4`,
 //! `vpnv6` or `vpnv4rt` (VPNv4 routes spread over 10,000 route targets); the `pi` suffix (VPN
 //! kinds only) gives the routes one label per VPN instance (route target) instead of one per
 //! route. N takes a `k` or `m` suffix.
@@ -67,6 +68,9 @@ pub struct Case {
     /// VPN routes carry one label per route target (a PE's `apply-label per-instance`)
     /// instead of one per route (the per-route default).
     pub per_instance: bool,
+    /// The reflector first gets the N routes with one receiver up; then the K receivers
+    /// connect at once, and the time until each holds the N routes and End-of-RIB is timed.
+    pub join: bool,
 }
 
 impl Case {
@@ -78,6 +82,7 @@ impl Case {
             k,
             withdraw: false,
             per_instance: false,
+            join: false,
         }
     }
 
@@ -95,6 +100,11 @@ impl Case {
             withdraw: true,
             ..self
         }
+    }
+
+    /// The same case, with the K receivers joining a reflector that holds the routes.
+    pub fn joining(self) -> Case {
+        Case { join: true, ..self }
     }
 }
 
@@ -123,7 +133,13 @@ impl fmt::Display for Case {
         write!(
             f,
             "{}{}{}-{}-k{}",
-            if self.withdraw { "withdraw-" } else { "" },
+            if self.withdraw {
+                "withdraw-"
+            } else if self.join {
+                "join-"
+            } else {
+                ""
+            },
             self.kind.name(),
             if self.per_instance { "pi" } else { "" },
             count_name(self.n),
@@ -139,12 +155,15 @@ impl std::str::FromStr for Case {
         let bad = || {
             format!(
                 "bad case name {s:?} (expected e.g. vpnv4-1m-k2, withdraw-ipv4-100k-k2, \
-                 vpnv4pi-1m-k2)"
+                 vpnv4pi-1m-k2, join-vpnv4-1m-k200)"
             )
         };
-        let (withdraw, rest) = match s.strip_prefix("withdraw-") {
-            Some(r) => (true, r),
-            None => (false, s),
+        let (withdraw, join, rest) = if let Some(r) = s.strip_prefix("withdraw-") {
+            (true, false, r)
+        } else if let Some(r) = s.strip_prefix("join-") {
+            (false, true, r)
+        } else {
+            (false, false, s)
         };
         let mut parts = rest.split('-');
         let word = parts.next().ok_or_else(bad)?;
@@ -180,13 +199,15 @@ impl std::str::FromStr for Case {
             k,
             withdraw,
             per_instance,
+            join,
         })
     }
 }
 
 /// The cases of a full run: IPv4 unicast, VPNv4 and VPNv6 at 100k and 1M routes with 2 and 20
 /// receivers, withdrawing 1M VPNv4 routes, 1M VPNv4 routes over 10k route targets, and VPNv4
-/// with one label per VPN instance at 100k and 1M routes with 2 receivers.
+/// with one label per VPN instance at 100k and 1M routes with 2 receivers. Join cases are run
+/// on request only.
 pub fn full_set() -> Vec<Case> {
     let mut v = Vec::new();
     for kind in [Kind::Ipv4, Kind::Vpnv4, Kind::Vpnv6] {
@@ -218,12 +239,17 @@ mod tests {
         let c: Case = "vpnv4pi-1m-k2".parse().unwrap();
         assert_eq!(c, Case::new(Kind::Vpnv4, 1_000_000, 2).per_instance());
         assert!(full_set().contains(&c));
+        let c: Case = "join-vpnv4-1m-k200".parse().unwrap();
+        assert_eq!(c, Case::new(Kind::Vpnv4, 1_000_000, 200).joining());
         for name in [
             "vpnv4pi-1m-k2",
             "vpnv4pi-100k-k2",
             "vpnv6pi-10k-k20",
             "vpnv4rtpi-1m-k2",
             "withdraw-vpnv4pi-1m-k2",
+            "join-vpnv4-1m-k200",
+            "join-vpnv4pi-200k-k5",
+            "join-ipv4-1k-k5",
         ] {
             assert_eq!(name.parse::<Case>().unwrap().to_string(), name);
         }
@@ -231,5 +257,7 @@ mod tests {
         assert!("vpnv5-1m-k2".parse::<Case>().is_err());
         assert!("ipv4pi-1m-k2".parse::<Case>().is_err());
         assert!("vpnv4pipi-1m-k2".parse::<Case>().is_err());
+        assert!("join-withdraw-vpnv4-1m-k2".parse::<Case>().is_err());
+        assert!("join-vpnv4-1m-k201".parse::<Case>().is_err());
     }
 }
