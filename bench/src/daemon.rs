@@ -425,9 +425,10 @@ pub fn reset_peak(pid: u32) -> bool {
 }
 
 /// A thread reading a process's resident set (VmRSS) at a fixed interval, keeping the largest.
+/// Dropping it stops the thread.
 pub struct RssSampler {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
+    thread: Option<std::thread::JoinHandle<u64>>,
 }
 
 impl RssSampler {
@@ -445,13 +446,22 @@ impl RssSampler {
             }
             max
         });
-        RssSampler { stop, thread }
+        RssSampler {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// Stops sampling; returns the largest resident set seen, in octets.
-    pub fn stop(self) -> u64 {
+    pub fn stop(mut self) -> u64 {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread.join().unwrap_or(0)
+        self.thread.take().and_then(|t| t.join().ok()).unwrap_or(0)
+    }
+}
+
+impl Drop for RssSampler {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

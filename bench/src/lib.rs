@@ -507,7 +507,6 @@ impl Join<'_> {
         while done < k {
             match tokio::time::timeout_at(deadline, ev_rx.recv()).await {
                 Err(_) => {
-                    sampler.stop();
                     return Ok(Outcome::Timeout {
                         after: self.timeout.as_secs_f64(),
                         worst: held.iter().map(|h| h.get()).min().unwrap_or(0),
@@ -529,7 +528,6 @@ impl Join<'_> {
                         0 => "the receiver up from the start".to_string(),
                         id => format!("joining receiver {id}"),
                     };
-                    sampler.stop();
                     return Err(format!("{who} session down: {why}"));
                 }
                 Ok(Some(_)) => {}
