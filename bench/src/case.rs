@@ -1,9 +1,12 @@
-//! Benchmark cases: which family, how many routes (N), how many receivers (K), and whether
-//! the routes are withdrawn again.
+//! Benchmark cases: which family, how many routes (N), how many receivers (K), and what is
+//! timed: the routes reaching the receivers, their withdrawal, or K receivers joining a
+//! reflector that already holds them.
 //!
-//! A case is named `[withdraw-]KIND-N-kK`, for example `vpnv4-1m-k2` or
-//! `withdraw-ipv4-100k-k20`. KIND is `ipv4`, `vpnv4`, `vpnv6` or `vpnv4rt` (VPNv4 routes
-//! spread over 10,000 route targets); N takes a `k` or `m` suffix.
+//! A case is named `[withdraw-|join-]KIND[pi]-N-kK`, for example `vpnv4-1m-k2`,
+//! `withdraw-ipv4-100k-k20`, `vpnv4pi-1m-k2` or `join-vpnv4-1m-k200`. KIND is `ipv4`, `vpnv4`,
+//! `vpnv6` or `vpnv4rt` (VPNv4 routes spread over 10,000 route targets); the `pi` suffix (VPN
+//! kinds only) gives the routes one label per VPN instance (route target) instead of one per
+//! route. N takes a `k` or `m` suffix.
 
 use std::fmt;
 
@@ -62,6 +65,47 @@ pub struct Case {
     pub k: usize,
     /// After every receiver holds the N routes, withdraw them all and time that instead.
     pub withdraw: bool,
+    /// VPN routes carry one label per route target (a PE's `apply-label per-instance`)
+    /// instead of one per route (the per-route default).
+    pub per_instance: bool,
+    /// The reflector first gets the N routes with one receiver up; then the K receivers
+    /// connect at once, and the time until each holds the N routes and End-of-RIB is timed.
+    pub join: bool,
+}
+
+impl Case {
+    /// `n` routes of `kind` to `k` receivers, one label per route, timing the announcements.
+    pub fn new(kind: Kind, n: usize, k: usize) -> Case {
+        Case {
+            kind,
+            n,
+            k,
+            withdraw: false,
+            per_instance: false,
+            join: false,
+        }
+    }
+
+    /// The same case with one label per VPN instance.
+    pub fn per_instance(self) -> Case {
+        Case {
+            per_instance: true,
+            ..self
+        }
+    }
+
+    /// The same case, withdrawing the routes again.
+    pub fn withdrawn(self) -> Case {
+        Case {
+            withdraw: true,
+            ..self
+        }
+    }
+
+    /// The same case, with the K receivers joining a reflector that holds the routes.
+    pub fn joining(self) -> Case {
+        Case { join: true, ..self }
+    }
 }
 
 /// Formats a route count as `10k`, `1m`, or digits when neither fits.
@@ -88,9 +132,16 @@ impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}{}-{}-k{}",
-            if self.withdraw { "withdraw-" } else { "" },
+            "{}{}{}-{}-k{}",
+            if self.withdraw {
+                "withdraw-"
+            } else if self.join {
+                "join-"
+            } else {
+                ""
+            },
             self.kind.name(),
+            if self.per_instance { "pi" } else { "" },
             count_name(self.n),
             self.k
         )
@@ -101,14 +152,26 @@ impl std::str::FromStr for Case {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad =
-            || format!("bad case name {s:?} (expected e.g. vpnv4-1m-k2, withdraw-ipv4-100k-k2)");
-        let (withdraw, rest) = match s.strip_prefix("withdraw-") {
-            Some(r) => (true, r),
-            None => (false, s),
+        let bad = || {
+            format!(
+                "bad case name {s:?} (expected e.g. vpnv4-1m-k2, withdraw-ipv4-100k-k2, \
+                 vpnv4pi-1m-k2, join-vpnv4-1m-k200)"
+            )
+        };
+        let (withdraw, join, rest) = if let Some(r) = s.strip_prefix("withdraw-") {
+            (true, false, r)
+        } else if let Some(r) = s.strip_prefix("join-") {
+            (false, true, r)
+        } else {
+            (false, false, s)
         };
         let mut parts = rest.split('-');
-        let kind = match parts.next().ok_or_else(bad)? {
+        let word = parts.next().ok_or_else(bad)?;
+        let (word, per_instance) = match word.strip_suffix("pi") {
+            Some(w) => (w, true),
+            None => (word, false),
+        };
+        let kind = match word {
             "ipv4" => Kind::Ipv4,
             "vpnv4" => Kind::Vpnv4,
             "vpnv6" => Kind::Vpnv6,
@@ -121,7 +184,13 @@ impl std::str::FromStr for Case {
             .and_then(|p| p.strip_prefix('k'))
             .and_then(|p| p.parse::<usize>().ok())
             .ok_or_else(bad)?;
-        if parts.next().is_some() || n == 0 || k == 0 || n > 10_000_000 || k > 200 {
+        if parts.next().is_some()
+            || n == 0
+            || k == 0
+            || n > 10_000_000
+            || k > 200
+            || (per_instance && kind == Kind::Ipv4)
+        {
             return Err(bad());
         }
         Ok(Case {
@@ -129,38 +198,30 @@ impl std::str::FromStr for Case {
             n,
             k,
             withdraw,
+            per_instance,
+            join,
         })
     }
 }
 
 /// The cases of a full run: IPv4 unicast, VPNv4 and VPNv6 at 100k and 1M routes with 2 and 20
-/// receivers, withdrawing 1M VPNv4 routes, and 1M VPNv4 routes over 10k route targets.
+/// receivers, withdrawing 1M VPNv4 routes, 1M VPNv4 routes over 10k route targets, and VPNv4
+/// with one label per VPN instance at 100k and 1M routes with 2 receivers. Join cases are run
+/// on request only.
 pub fn full_set() -> Vec<Case> {
     let mut v = Vec::new();
     for kind in [Kind::Ipv4, Kind::Vpnv4, Kind::Vpnv6] {
         for n in [100_000, 1_000_000] {
             for k in [2, 20] {
-                v.push(Case {
-                    kind,
-                    n,
-                    k,
-                    withdraw: false,
-                });
+                v.push(Case::new(kind, n, k));
             }
         }
     }
-    v.push(Case {
-        kind: Kind::Vpnv4,
-        n: 1_000_000,
-        k: 2,
-        withdraw: true,
-    });
-    v.push(Case {
-        kind: Kind::Vpnv4ManyRt,
-        n: 1_000_000,
-        k: 2,
-        withdraw: false,
-    });
+    v.push(Case::new(Kind::Vpnv4, 1_000_000, 2).withdrawn());
+    v.push(Case::new(Kind::Vpnv4ManyRt, 1_000_000, 2));
+    for n in [100_000, 1_000_000] {
+        v.push(Case::new(Kind::Vpnv4, n, 2).per_instance());
+    }
     v
 }
 
@@ -175,7 +236,28 @@ mod tests {
         }
         let c: Case = "withdraw-vpnv6-12345-k3".parse().unwrap();
         assert_eq!((c.n, c.k, c.withdraw), (12345, 3, true));
+        let c: Case = "vpnv4pi-1m-k2".parse().unwrap();
+        assert_eq!(c, Case::new(Kind::Vpnv4, 1_000_000, 2).per_instance());
+        assert!(full_set().contains(&c));
+        let c: Case = "join-vpnv4-1m-k200".parse().unwrap();
+        assert_eq!(c, Case::new(Kind::Vpnv4, 1_000_000, 200).joining());
+        for name in [
+            "vpnv4pi-1m-k2",
+            "vpnv4pi-100k-k2",
+            "vpnv6pi-10k-k20",
+            "vpnv4rtpi-1m-k2",
+            "withdraw-vpnv4pi-1m-k2",
+            "join-vpnv4-1m-k200",
+            "join-vpnv4pi-200k-k5",
+            "join-ipv4-1k-k5",
+        ] {
+            assert_eq!(name.parse::<Case>().unwrap().to_string(), name);
+        }
         assert!("vpnv4-1m".parse::<Case>().is_err());
         assert!("vpnv5-1m-k2".parse::<Case>().is_err());
+        assert!("ipv4pi-1m-k2".parse::<Case>().is_err());
+        assert!("vpnv4pipi-1m-k2".parse::<Case>().is_err());
+        assert!("join-withdraw-vpnv4-1m-k2".parse::<Case>().is_err());
+        assert!("join-vpnv4-1m-k201".parse::<Case>().is_err());
     }
 }

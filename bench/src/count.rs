@@ -4,6 +4,8 @@
 //! A route is identified by the index the injector gave it (see [`crate::routes`]): the RD's
 //! number for VPN routes, the /24's position for IPv4 unicast. A bitmap over the N indexes
 //! keeps the count exact when a daemon sends a route twice or withdraws one it never sent.
+//! The counter also notes the family's End-of-RIB marker (RFC 4724 §2): an UPDATE with nothing
+//! in it for IPv4 unicast, an empty MP_UNREACH_NLRI of the family otherwise.
 
 use tern_types::Family;
 
@@ -23,6 +25,7 @@ pub struct Counter {
     announced: u64,
     withdrawn: u64,
     foreign: u64,
+    end_of_rib: bool,
 }
 
 /// A message that ends the count: the session is over or the peer broke the protocol.
@@ -48,6 +51,7 @@ impl Counter {
             announced: 0,
             withdrawn: 0,
             foreign: 0,
+            end_of_rib: false,
         }
     }
 
@@ -69,6 +73,11 @@ impl Counter {
     /// Routes of the family that are none of the injector's (or of another family).
     pub fn foreign(&self) -> u64 {
         self.foreign
+    }
+
+    /// Whether the family's End-of-RIB marker has arrived.
+    pub fn end_of_rib(&self) -> bool {
+        self.end_of_rib
     }
 
     /// Processes the whole messages at the start of `buf`; returns the octets used (a
@@ -109,6 +118,9 @@ impl Counter {
             .get(attrs_at..attrs_at + alen)
             .ok_or("bad attribute length")?;
         let nlri = &body[attrs_at + alen..];
+        if self.family == Family::IPV4_UNICAST && wlen == 0 && alen == 0 && nlri.is_empty() {
+            self.end_of_rib = true;
+        }
         if self.family == Family::IPV4_UNICAST {
             self.walk(withdrawn, false)?;
             self.walk(nlri, true)?;
@@ -147,6 +159,9 @@ impl Counter {
                         tern_types::Safi(val[2]),
                     );
                     if fam == self.family {
+                        if val.len() == 3 {
+                            self.end_of_rib = true;
+                        }
                         self.walk(&val[3..], false)?;
                     }
                 }
@@ -192,5 +207,27 @@ impl Counter {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_of_rib() {
+        for family in [Family::IPV4_UNICAST, Family::VPNV4, Family::VPNV6] {
+            let mut c = Counter::new(family, 10);
+            let eor = tern_wire::UpdateBuilder::end_of_rib(family);
+            assert!(!c.end_of_rib());
+            assert_eq!(c.scan(&eor).unwrap(), eor.len());
+            assert!(c.end_of_rib(), "{family}");
+            assert_eq!((c.held(), c.foreign()), (0, 0));
+        }
+        // Another family's End-of-RIB is not this one's.
+        let mut c = Counter::new(Family::VPNV4, 10);
+        c.scan(&tern_wire::UpdateBuilder::end_of_rib(Family::VPNV6))
+            .unwrap();
+        assert!(!c.end_of_rib());
     }
 }

@@ -4,8 +4,10 @@
 //! test, a route reflector, and K receiver peers count the routes reflected to them. Each run
 //! measures convergence time (the injector's first UPDATE octet to every receiver holding all
 //! N routes), routes per second, the daemon's peak RSS (VmHWM), bytes per route and CPU
-//! seconds. The daemons (tern, BIRD 2, FRR's bgpd, GoBGP) are started by the harness, one at a
-//! time. See `docs/benchmarks.md`.
+//! seconds. A join case instead loads the N routes with one receiver up, then times K
+//! receivers connecting at once until each holds the N routes and End-of-RIB, and reports the
+//! daemon's resident set before and at its peak during the joins. The daemons (tern, BIRD 2,
+//! FRR's bgpd, GoBGP) are started by the harness, one at a time. See `docs/benchmarks.md`.
 
 pub mod case;
 pub mod count;
@@ -19,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tern_types::Family;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -106,7 +109,10 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let scratch = std::env::temp_dir().join(format!("tern-bench-{}", std::process::id()));
+    // Unique per call: tests run several at once in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch = std::env::temp_dir().join(format!("tern-bench-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let mut opts = opts.clone();
     if opts.daemons.contains(&Daemon::Bird) {
@@ -180,6 +186,22 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                     }
                 };
                 let line = match &outcome {
+                    Outcome::Done(m) if case.join => format!(
+                        "{} receivers joined in {:.2} s (first {:.2} s, sessions up {:.2} s), \
+                         RSS before {:.0} MB, peak {:.0} MB ({:.2}×), CPU {:.2} s (harness {:.2} s, \
+                         {:.0} MB; others {:.2} s)",
+                        case.k,
+                        m.convergence,
+                        m.first_done,
+                        m.sessions_up,
+                        m.baseline_rss as f64 / 1e6,
+                        m.peak_rss as f64 / 1e6,
+                        report::peak_ratio(m),
+                        m.cpu,
+                        m.harness_cpu,
+                        m.harness_rss as f64 / 1e6,
+                        m.background_cpu
+                    ),
                     Outcome::Done(m) => format!(
                         "convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
                          {:.0} bytes/route, CPU {:.2} s (harness {:.2} s, others {:.2} s)",
@@ -235,8 +257,11 @@ async fn run_one(
 ) -> Outcome {
     let [a, b] = opts.net;
     let rr = Ipv4Addr::new(a, b, 0, 1);
+    // The injector, then the receivers (for a join case: the one up from the start, then the
+    // K that join).
+    let receivers = case.k + usize::from(case.join);
     let mut clients = vec![Ipv4Addr::new(a, b, 1, 1)];
-    clients.extend((0..case.k).map(|i| Ipv4Addr::new(a, b, 1, 2 + i as u8)));
+    clients.extend((0..receivers).map(|i| Ipv4Addr::new(a, b, 1, 2 + i as u8)));
     let (port, aux_port) = match (free_port(rr), free_port(rr)) {
         (Ok(p), Ok(q)) if p != q => (p, q),
         (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
@@ -292,14 +317,21 @@ async fn drive(
     let family = case.kind.family();
     let dst = SocketAddr::from((rr, port));
     let pid = daemon.pid();
-    // Sessions: the injector and every receiver, all at once.
+    // Sessions: the injector and every receiver, all at once (for a join case, the injector
+    // and one receiver; the K others join later).
+    let (first, joiners) = if case.join {
+        clients.split_at(2)
+    } else {
+        (clients, &[][..])
+    };
+    let k = first.len() - 1;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut set = tokio::task::JoinSet::new();
-    for (i, c) in clients.iter().enumerate() {
+    for (i, c) in first.iter().enumerate() {
         let c = *c;
         set.spawn(async move { (i, speaker::connect(c, dst, family, deadline).await) });
     }
-    let mut sessions: Vec<Option<speaker::Session>> = (0..clients.len()).map(|_| None).collect();
+    let mut sessions: Vec<Option<speaker::Session>> = (0..first.len()).map(|_| None).collect();
     while let Some(r) = set.join_next().await {
         let (i, s) = r.map_err(|e| e.to_string())?;
         sessions[i] = Some(s?);
@@ -319,6 +351,7 @@ async fn drive(
             id,
             family,
             case.n,
+            false,
             h,
             ev_tx.clone(),
         )));
@@ -339,11 +372,22 @@ async fn drive(
             ..Metrics::default()
         };
         stream_tx.send(announce).map_err(|_| "injector gone")?;
-        let phase = wait_phase(&mut ev_rx, case.k, false, timeout, &held, case.n).await?;
+        let phase = wait_phase(&mut ev_rx, k, false, timeout, &held, case.n).await?;
         let (first, last, ingest) = match phase {
             Ok(t) => t,
             Err(o) => return Ok(o),
         };
+        if case.join {
+            let join = Join {
+                pid,
+                dst,
+                family,
+                n: case.n,
+                joiners,
+                timeout,
+            };
+            return join.run(opts, &mut ev_rx, &ev_tx, &mut tasks).await;
+        }
         let mut cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
         let mut span = (first, last, ingest);
         let mut cpu_start = cpu0;
@@ -352,7 +396,7 @@ async fn drive(
             own_start = daemon::cpu_ticks(me).unwrap_or(0);
             busy_start = busy_ticks();
             stream_tx.send(w).map_err(|_| "injector gone")?;
-            match wait_phase(&mut ev_rx, case.k, true, timeout, &held, case.n).await? {
+            match wait_phase(&mut ev_rx, k, true, timeout, &held, case.n).await? {
                 Ok(t) => span = t,
                 Err(o) => return Ok(o),
             }
@@ -370,6 +414,7 @@ async fn drive(
         m.harness_cpu = own_end.saturating_sub(own_start) as f64 / ticks;
         m.background_cpu =
             (busy_end.saturating_sub(busy_start) as f64 / ticks - m.cpu - m.harness_cpu).max(0.0);
+        m.harness_rss = daemon::memory(me).map_or(0, |(_, hwm)| hwm);
         Ok(Outcome::Done(m))
     }
     .await;
@@ -377,6 +422,146 @@ async fn drive(
         t.abort();
     }
     result
+}
+
+/// The timed phase of a join case: the reflector holds the N routes, one receiver is up, and
+/// the joining receivers connect at once.
+struct Join<'a> {
+    pid: u32,
+    dst: SocketAddr,
+    family: Family,
+    n: usize,
+    joiners: &'a [Ipv4Addr],
+    timeout: Duration,
+}
+
+/// Waits until the daemon has used at most one clock tick of CPU in each of two 250 ms spans in
+/// a row (it is done with what it was sent), 30 s at most.
+async fn wait_idle(pid: u32) -> Result<(), String> {
+    let start = Instant::now();
+    let mut quiet = 0;
+    let mut last = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+    while quiet < 2 && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        quiet = if now - last <= 1 { quiet + 1 } else { 0 };
+        last = now;
+    }
+    Ok(())
+}
+
+impl Join<'_> {
+    /// Records the daemon's resident set, connects every joining receiver at once and waits
+    /// until each holds the N routes and End-of-RIB, sampling the resident set meanwhile.
+    async fn run(
+        &self,
+        opts: &Options,
+        ev_rx: &mut mpsc::UnboundedReceiver<Event>,
+        ev_tx: &mpsc::UnboundedSender<Event>,
+        tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> Result<Outcome, String> {
+        let pid = self.pid;
+        let k = self.joiners.len();
+        wait_idle(pid).await?;
+        let (before, _) = daemon::memory(pid).ok_or("daemon gone")?;
+        // The peak from here on: VmHWM reset to the current resident set, and VmRSS read every
+        // 10 ms besides (all that is left when the reset is refused).
+        let reset = daemon::reset_peak(pid);
+        if !reset {
+            log(
+                opts,
+                "cannot reset the daemon's VmHWM; the peak comes from VmRSS samples only",
+            );
+        }
+        let sampler = daemon::RssSampler::start(pid, Duration::from_millis(10));
+        let ticks = daemon::clock_ticks() as f64;
+        let me = std::process::id();
+        let cpu_start = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        let own_start = daemon::cpu_ticks(me).unwrap_or(0);
+        let busy_start = busy_ticks();
+        let start = Instant::now();
+        let connect_deadline = start + Duration::from_secs(60);
+        let mut held = Vec::with_capacity(k);
+        for (i, &c) in self.joiners.iter().enumerate() {
+            // Receiver 0 is the one up from the start.
+            let id = i + 1;
+            let h = Arc::new(Held::default());
+            held.push(h.clone());
+            let ev = ev_tx.clone();
+            let (dst, family, n) = (self.dst, self.family, self.n);
+            tasks.push(tokio::spawn(async move {
+                match speaker::connect(c, dst, family, connect_deadline).await {
+                    Ok(s) => {
+                        let _ = ev.send(Event::Up(id, Instant::now()));
+                        speaker::receive(s.lean(), id, family, n, true, h, ev).await;
+                    }
+                    Err(e) => {
+                        let _ = ev.send(Event::Down(id, e));
+                    }
+                }
+            }));
+        }
+        let deadline = start + self.timeout;
+        let (mut up, mut done) = (0, 0);
+        let (mut last_up, mut first_done, mut last_done) = (start, None, start);
+        while done < k {
+            match tokio::time::timeout_at(deadline, ev_rx.recv()).await {
+                Err(_) => {
+                    return Ok(Outcome::Timeout {
+                        after: self.timeout.as_secs_f64(),
+                        worst: held.iter().map(|h| h.get()).min().unwrap_or(0),
+                    });
+                }
+                Ok(None) => return Err("every peer task ended".into()),
+                Ok(Some(Event::Up(_, t))) => {
+                    up += 1;
+                    last_up = last_up.max(t);
+                }
+                Ok(Some(Event::Full(id, t))) if id > 0 => {
+                    done += 1;
+                    first_done.get_or_insert(t);
+                    last_done = last_done.max(t);
+                }
+                Ok(Some(Event::Down(id, why))) => {
+                    let who = match id {
+                        usize::MAX => "injector".to_string(),
+                        0 => "the receiver up from the start".to_string(),
+                        id => format!("joining receiver {id}"),
+                    };
+                    return Err(format!("{who} session down: {why}"));
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+        let cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        let own_end = daemon::cpu_ticks(me).unwrap_or(0);
+        let busy_end = busy_ticks();
+        let sampled = sampler.stop();
+        let (_, hwm) = daemon::memory(pid).ok_or("daemon gone")?;
+        let peak = if reset { hwm.max(sampled) } else { sampled };
+        let convergence = last_done.duration_since(start).as_secs_f64();
+        let cpu = cpu_end.saturating_sub(cpu_start) as f64 / ticks;
+        let harness_cpu = own_end.saturating_sub(own_start) as f64 / ticks;
+        debug_assert_eq!(up, k);
+        Ok(Outcome::Done(Metrics {
+            convergence,
+            ingest: 0.0,
+            routes_per_sec: (self.n * k) as f64 / convergence,
+            peak_rss: peak,
+            baseline_rss: before,
+            bytes_per_route: peak.saturating_sub(before) as f64 / self.n as f64,
+            cpu,
+            harness_cpu,
+            background_cpu: (busy_end.saturating_sub(busy_start) as f64 / ticks
+                - cpu
+                - harness_cpu)
+                .max(0.0),
+            harness_rss: daemon::memory(me).map_or(0, |(_, hwm)| hwm),
+            sessions_up: last_up.duration_since(start).as_secs_f64(),
+            first_done: first_done.map_or(0.0, |t| t.duration_since(start).as_secs_f64()),
+            per_receiver: peak.saturating_sub(before) as f64 / k as f64,
+        }))
+    }
 }
 
 type Phase = Result<(Instant, Instant, f64), Outcome>;

@@ -23,8 +23,9 @@ struct Args {
     /// Daemons to run, in order (tern, bird, frr, gobgp).
     #[arg(long, value_delimiter = ',', default_value = "tern,bird,frr,gobgp")]
     daemons: Vec<Daemon>,
-    /// Cases ([withdraw-]KIND-N-kK, KIND one of ipv4, vpnv4, vpnv6, vpnv4rt; e.g.
-    /// vpnv4-1m-k2). Default: the full set (14 cases).
+    /// Cases ([withdraw-|join-]KIND[pi]-N-kK, KIND one of ipv4, vpnv4, vpnv6, vpnv4rt; `pi`:
+    /// one label per VPN instance; e.g. vpnv4-1m-k2, vpnv4pi-1m-k2, join-vpnv4-1m-k200).
+    /// Default: the full set (16 cases, no join case).
     #[arg(long, value_delimiter = ',')]
     cases: Vec<Case>,
     /// Runs per case and daemon.
@@ -72,12 +73,7 @@ fn main() -> ExitCode {
         if cases.is_empty() {
             cases = [Kind::Ipv4, Kind::Vpnv4]
                 .into_iter()
-                .map(|kind| Case {
-                    kind,
-                    n: 10_000,
-                    k: 2,
-                    withdraw: false,
-                })
+                .map(|kind| Case::new(kind, 10_000, 2))
                 .collect();
         }
         if !std::env::args().any(|a| a.starts_with("--runs")) {

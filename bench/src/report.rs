@@ -29,6 +29,15 @@ pub struct Metrics {
     pub harness_cpu: f64,
     /// CPU seconds every other process on the machine used in the same time.
     pub background_cpu: f64,
+    /// The harness's own peak resident set (VmHWM) at the end of the run, octets.
+    pub harness_rss: u64,
+    /// Join cases: seconds from the joining receivers' first connection attempt until every
+    /// one's session is Established.
+    pub sessions_up: f64,
+    /// Join cases: seconds until the first joining receiver held the N routes and End-of-RIB.
+    pub first_done: f64,
+    /// Join cases: (peak − baseline) / K, octets per joining receiver.
+    pub per_receiver: f64,
 }
 
 /// How a run ended.
@@ -94,15 +103,48 @@ pub fn spread(v: &[f64]) -> Option<Spread> {
 type Getter = fn(&Metrics) -> f64;
 type Format = fn(f64) -> String;
 
-/// The metrics of the summary tables: heading, value, formatter.
-const COLUMNS: [(&str, Getter, Format); 6] = [
-    ("convergence (s)", |m| m.convergence, secs),
-    ("routes/s", |m| m.routes_per_sec, rate),
-    ("peak RSS (MB)", |m| m.peak_rss as f64 / 1e6, mb),
-    ("bytes/route", |m| m.bytes_per_route, whole),
-    ("CPU (s)", |m| m.cpu, secs),
-    ("ingest (s)", |m| m.ingest, secs),
+/// A column of the summary tables: heading, value, formatter, and whether the ratio rows
+/// compare it (diagnostics are not compared).
+type Column = (&'static str, Getter, Format, bool);
+
+/// The metrics of the summary tables.
+const COLUMNS: [Column; 6] = [
+    ("convergence (s)", |m| m.convergence, secs, true),
+    ("routes/s", |m| m.routes_per_sec, rate, true),
+    ("peak RSS (MB)", |m| m.peak_rss as f64 / 1e6, mb, true),
+    ("bytes/route", |m| m.bytes_per_route, whole, true),
+    ("CPU (s)", |m| m.cpu, secs, true),
+    // Near zero whenever the stream fits the socket buffers.
+    ("ingest (s)", |m| m.ingest, secs, false),
 ];
+
+/// The metrics of a join case's table.
+const JOIN_COLUMNS: [Column; 10] = [
+    ("all joined (s)", |m| m.convergence, secs, true),
+    ("first joined (s)", |m| m.first_done, secs, true),
+    ("sessions up (s)", |m| m.sessions_up, secs, false),
+    ("RSS before (MB)", |m| m.baseline_rss as f64 / 1e6, mb, true),
+    ("peak RSS (MB)", |m| m.peak_rss as f64 / 1e6, mb, true),
+    ("peak ÷ before", peak_ratio, ratio, true),
+    ("kB/receiver", |m| m.per_receiver / 1e3, whole, true),
+    ("CPU (s)", |m| m.cpu, secs, true),
+    ("harness CPU (s)", |m| m.harness_cpu, secs, false),
+    (
+        "harness RSS (MB)",
+        |m| m.harness_rss as f64 / 1e6,
+        mb,
+        false,
+    ),
+];
+
+/// Peak resident set over the baseline.
+pub fn peak_ratio(m: &Metrics) -> f64 {
+    m.peak_rss as f64 / m.baseline_rss.max(1) as f64
+}
+
+fn ratio(v: f64) -> String {
+    format!("{v:.2}")
+}
 
 fn secs(v: f64) -> String {
     if v < 10.0 {
@@ -173,27 +215,45 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
             crate::case::Kind::Vpnv6 => "VPNv6 routes",
             crate::case::Kind::Vpnv4ManyRt => "VPNv4 routes over 10,000 route targets",
         };
-        let _ = writeln!(
-            t,
-            "### {case}\n\n{} {what}, {} receivers, {runs} run(s){}.\n",
-            group(case.n),
-            case.k,
-            if case.withdraw {
-                "; timed: withdrawing all of them (convergence: every receiver holds none)"
-            } else {
-                ""
-            }
-        );
+        let labels = if case.per_instance {
+            " (one label per route target)"
+        } else {
+            ""
+        };
+        let columns: &[Column] = if case.join { &JOIN_COLUMNS } else { &COLUMNS };
+        if case.join {
+            let _ = writeln!(
+                t,
+                "### {case}\n\n{} {what}{labels} held by the reflector with one receiver up; \
+                 then {} receivers connect at once, each timed until it holds them all and \
+                 End-of-RIB; {runs} run(s). RSS before: once the reflector is idle; peak: the \
+                 largest resident set during the joins.\n",
+                group(case.n),
+                case.k,
+            );
+        } else {
+            let _ = writeln!(
+                t,
+                "### {case}\n\n{} {what}{labels}, {} receivers, {runs} run(s){}.\n",
+                group(case.n),
+                case.k,
+                if case.withdraw {
+                    "; timed: withdrawing all of them (convergence: every receiver holds none)"
+                } else {
+                    ""
+                }
+            );
+        }
         let _ = write!(t, "| daemon |");
-        for (h, _, _) in COLUMNS {
+        for (h, _, _, _) in columns {
             let _ = write!(t, " {h} |");
         }
-        let _ = writeln!(t, "\n|---|{}", "---|".repeat(COLUMNS.len()));
+        let _ = writeln!(t, "\n|---|{}", "---|".repeat(columns.len()));
         let mut notes = Vec::new();
         for &d in daemons {
             let ms = done(results, case, d);
             let _ = write!(t, "| {} |", d.name());
-            for (_, get, fmt) in COLUMNS {
+            for &(_, get, fmt, _) in columns {
                 let v: Vec<f64> = ms.iter().map(get).collect();
                 match spread(&v) {
                     Some(s) => {
@@ -224,9 +284,8 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                 continue;
             }
             let _ = write!(t, "| tern ÷ {} |", d.name());
-            for (h, get, _) in COLUMNS {
-                if h.starts_with("ingest") {
-                    // A diagnostic: near zero whenever the stream fits the socket buffers.
+            for &(_, get, _, compared) in columns {
+                if !compared {
                     let _ = write!(t, " |");
                     continue;
                 }
@@ -270,7 +329,8 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
 pub fn csv(results: &[RunResult]) -> String {
     let mut t = String::from(
         "case,daemon,run,outcome,convergence_s,ingest_s,routes_per_s,peak_rss,baseline_rss,\
-         bytes_per_route,cpu_s,harness_cpu_s,background_cpu_s,note\n",
+         bytes_per_route,cpu_s,harness_cpu_s,background_cpu_s,harness_rss,sessions_up_s,\
+         first_done_s,per_receiver,note\n",
     );
     for r in results {
         let head = format!("{},{},{}", r.case, r.daemon.name(), r.run);
@@ -278,7 +338,8 @@ pub fn csv(results: &[RunResult]) -> String {
             Outcome::Done(m) => {
                 let _ = writeln!(
                     t,
-                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},{:.2},{:.2},",
+                    "{head},done,{:.4},{:.4},{:.0},{},{},{:.1},{:.2},{:.2},{:.2},{},{:.4},{:.4},\
+                     {:.0},",
                     m.convergence,
                     m.ingest,
                     m.routes_per_sec,
@@ -287,14 +348,18 @@ pub fn csv(results: &[RunResult]) -> String {
                     m.bytes_per_route,
                     m.cpu,
                     m.harness_cpu,
-                    m.background_cpu
+                    m.background_cpu,
+                    m.harness_rss,
+                    m.sessions_up,
+                    m.first_done,
+                    m.per_receiver
                 );
             }
             Outcome::Timeout { after, worst } => {
-                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,,,held {worst}");
+                let _ = writeln!(t, "{head},timeout,{after:.1},,,,,,,,,,,,,held {worst}");
             }
             Outcome::Failed(e) => {
-                let _ = writeln!(t, "{head},failed,,,,,,,,,,\"{}\"", e.replace('"', "'"));
+                let _ = writeln!(t, "{head},failed,,,,,,,,,,,,,,\"{}\"", e.replace('"', "'"));
             }
         }
     }

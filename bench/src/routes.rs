@@ -6,8 +6,12 @@
 //! target. The next hop is one of 100 addresses (the PEs) in 198.18.3.0/24.
 //!
 //! Route `i` is recognisable on the way back, which is how receivers count distinct routes:
-//! an IPv4 route is `32.0.0.0 + i·256 /24`; a VPN route has the type-0 RD `65000:i` (its own
-//! label, and a prefix of /24../32 or /48../64 made from `i` and noise).
+//! an IPv4 route is `32.0.0.0 + i·256 /24`; a VPN route has the type-0 RD `65000:i` (and a
+//! prefix of /24../32 or /48../64 made from `i` and noise).
+//!
+//! A VPN route's label is its own (`16 + i`, a label per route, as a PE allocates by default)
+//! or, in a per-instance case, that of its VPN instance: `16 + t` for route target `65000:1+t`,
+//! so every route of one route target carries the same label (`apply-label per-instance`).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -62,6 +66,21 @@ pub fn pe_addr(s: usize) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 3, 1 + i)
 }
 
+/// The route target number (`65000:rt`) of set `set`: 1 to the kind's route targets.
+fn route_target(kind: Kind, set: usize) -> u32 {
+    1 + (set as u32) % kind.route_targets().max(1)
+}
+
+/// The label of route `i` in set `set`.
+fn label(case: &Case, set: usize, i: usize) -> LabelStack {
+    let n = if case.per_instance {
+        route_target(case.kind, set) - 1
+    } else {
+        i as u32
+    };
+    LabelStack::single(Label(16 + n % (Label::MAX - 16)))
+}
+
 fn attrs(rng: &mut Rng, kind: Kind, set: usize) -> Vec<PathAttribute<'static>> {
     let neighbor_as = 64_512 + (set % 64) as u32;
     let path_len = 1 + rng.below(4) as usize;
@@ -83,9 +102,8 @@ fn attrs(rng: &mut Rng, kind: Kind, set: usize) -> Vec<PathAttribute<'static>> {
         PathAttribute::new(AttrValue::Med(set as u32)),
         PathAttribute::new(AttrValue::LocalPref(100)),
     ];
-    let rts = kind.route_targets();
-    if rts > 0 {
-        let rt = 1 + (set as u32) % rts;
+    if kind.route_targets() > 0 {
+        let rt = route_target(kind, set);
         v.push(PathAttribute::new(AttrValue::ExtCommunities(
             ExtCommunities::from_items([ExtCommunity::as2(TargetKind::RouteTarget, RD_ASN, rt)]),
         )));
@@ -93,8 +111,8 @@ fn attrs(rng: &mut Rng, kind: Kind, set: usize) -> Vec<PathAttribute<'static>> {
     v
 }
 
-/// Route `i` of a case.
-fn route(rng: &mut Rng, kind: Kind, i: usize) -> Nlri {
+/// Route `i` of a case (`label` for a VPN route).
+fn route(rng: &mut Rng, kind: Kind, i: usize, label: LabelStack) -> Nlri {
     let i32 = i as u32;
     match kind {
         Kind::Ipv4 => {
@@ -103,7 +121,6 @@ fn route(rng: &mut Rng, kind: Kind, i: usize) -> Nlri {
         }
         Kind::Vpnv4 | Kind::Vpnv4ManyRt | Kind::Vpnv6 => {
             let rd = RouteDistinguisher::type0(RD_ASN, i32);
-            let label = LabelStack::single(Label(16 + i32 % (Label::MAX - 16)));
             let prefix = if kind == Kind::Vpnv6 {
                 let plen = 48 + rng.below(17) as u8;
                 let hi = (0x2001_0db8u128 << 96)
@@ -143,7 +160,9 @@ pub fn build(case: &Case) -> Streams {
         } else {
             NextHop::Ipv4(pe)
         };
-        let routes: Vec<Nlri> = (i..end).map(|j| route(&mut rng, case.kind, j)).collect();
+        let routes: Vec<Nlri> = (i..end)
+            .map(|j| route(&mut rng, case.kind, j, label(case, set, j)))
+            .collect();
         b.reach(family, &nh, &a, &routes, &mut msgs)
             .expect("encode UPDATE");
         if case.withdraw {
@@ -174,13 +193,13 @@ mod tests {
 
     #[test]
     fn streams_count_back() {
-        for kind in [Kind::Ipv4, Kind::Vpnv4, Kind::Vpnv6, Kind::Vpnv4ManyRt] {
-            let case = Case {
-                kind,
-                n: 1234,
-                k: 1,
-                withdraw: true,
-            };
+        let kinds = [Kind::Ipv4, Kind::Vpnv4, Kind::Vpnv6, Kind::Vpnv4ManyRt];
+        let plain = kinds.map(|kind| Case::new(kind, 1234, 1).withdrawn());
+        let per_instance = kinds[1..]
+            .iter()
+            .map(|&kind| Case::new(kind, 1234, 1).withdrawn().per_instance());
+        for case in plain.into_iter().chain(per_instance) {
+            let kind = case.kind;
             let s = build(&case);
             assert_eq!(s.announce_msgs, 124);
             let mut c = Counter::new(kind.family(), case.n);
@@ -194,5 +213,31 @@ mod tests {
             assert_eq!(c.held(), 0);
             assert_eq!(c.withdrawn(), 1234);
         }
+    }
+
+    /// The distinct label stacks of a stream's routes.
+    fn labels(stream: &[u8]) -> std::collections::HashSet<LabelStack> {
+        let mut seen = std::collections::HashSet::new();
+        for f in tern_wire::frames(stream) {
+            let Ok(tern_wire::Message::Update(u)) = tern_wire::Message::decode(f.unwrap()) else {
+                panic!("not an UPDATE");
+            };
+            let p = u.parse(&Ctx::default());
+            seen.extend(p.mp_reach().unwrap().routes().map(|r| r.labels));
+        }
+        seen
+    }
+
+    #[test]
+    fn per_instance_labels() {
+        let one = |case: Case| labels(&build(&case).announce).len();
+        assert_eq!(one(Case::new(Kind::Vpnv4, 1234, 1)), 1234);
+        assert_eq!(one(Case::new(Kind::Vpnv4, 1234, 1).per_instance()), 1);
+        assert_eq!(one(Case::new(Kind::Vpnv6, 1234, 1).per_instance()), 1);
+        // 124 sets over 10,000 route targets: one label per set.
+        assert_eq!(
+            one(Case::new(Kind::Vpnv4ManyRt, 1234, 1).per_instance()),
+            124
+        );
     }
 }

@@ -36,13 +36,33 @@ pub struct Session {
     wr: OwnedWriteHalf,
     buf: BytesMut,
     keepalive: Duration,
+    /// Octets the receive buffer grows by.
+    chunk: usize,
+}
+
+/// Receive buffer growth step of a session.
+const CHUNK: usize = 1 << 18;
+/// The same for a session of many (joining receivers): 200 of them stay within a few tens of MB.
+const LEAN_CHUNK: usize = 1 << 16;
+
+impl Session {
+    /// The session with a smaller receive buffer, for cases with many receivers.
+    pub fn lean(mut self) -> Session {
+        let mut buf = BytesMut::with_capacity(LEAN_CHUNK.max(self.buf.len()));
+        buf.extend_from_slice(&self.buf);
+        self.buf = buf;
+        self.chunk = LEAN_CHUNK;
+        self
+    }
 }
 
 /// What the peers tell the coordinator.
 #[derive(Debug)]
 pub enum Event {
-    /// Receiver `id` holds all N routes.
+    /// Receiver `id` holds all N routes (and, where asked, has had End-of-RIB).
     Full(usize, Instant),
+    /// Receiver `id`'s session is Established.
+    Up(usize, Instant),
     /// Receiver `id` held all N routes and now holds none.
     Empty(usize, Instant),
     /// The injector wrote a stream: when its first octet went out and when the last did.
@@ -105,7 +125,7 @@ pub async fn connect(
         .to_bytes()
         .map_err(|e| format!("encode OPEN: {e}"))?;
     wr.write_all(&bytes).await.map_err(|e| e.to_string())?;
-    let mut buf = BytesMut::with_capacity(1 << 18);
+    let mut buf = BytesMut::with_capacity(CHUNK);
     let theirs = read_frame(&mut rd, &mut buf).await?;
     let hold = match tern_wire::frame(&theirs, MAX_LEN)
         .ok()
@@ -147,6 +167,7 @@ pub async fn connect(
         wr,
         buf,
         keepalive,
+        chunk: CHUNK,
     })
 }
 
@@ -162,12 +183,14 @@ impl Held {
 }
 
 /// Runs receiver `id`: counts the routes of `family` (indexes below `n`), reports
-/// [`Event::Full`] when it holds all of them and [`Event::Empty`] when it holds none again.
+/// [`Event::Full`] when it holds all of them (and, with `need_eor`, has had the family's
+/// End-of-RIB) and [`Event::Empty`] when it holds none again.
 pub async fn receive(
     mut s: Session,
     id: usize,
     family: Family,
     n: usize,
+    need_eor: bool,
     held: Arc<Held>,
     events: mpsc::UnboundedSender<Event>,
 ) {
@@ -187,15 +210,15 @@ pub async fn receive(
         }
         let h = counter.held();
         held.0.store(h, Ordering::Relaxed);
-        if !full && h == n {
+        if !full && h == n && (!need_eor || counter.end_of_rib()) {
             full = true;
             let _ = events.send(Event::Full(id, Instant::now()));
         } else if full && !empty && h == 0 {
             empty = true;
             let _ = events.send(Event::Empty(id, Instant::now()));
         }
-        if s.buf.capacity() - s.buf.len() < 1 << 16 {
-            s.buf.reserve(1 << 18);
+        if s.buf.capacity() - s.buf.len() < s.chunk / 4 {
+            s.buf.reserve(s.chunk);
         }
         tokio::select! {
             r = s.rd.read_buf(&mut s.buf) => match r {

@@ -1,5 +1,6 @@
-//! The harness end to end against ternd alone, with 1000 routes: VPNv4 to two receivers, and
-//! IPv4 unicast announced then withdrawn. Needs no root: everything runs on 127.78.0.0/16.
+//! The harness end to end against ternd alone, with 1000 routes: VPNv4 to two receivers, IPv4
+//! unicast announced then withdrawn, and five receivers joining a reflector that holds 1000
+//! VPNv4 routes. Needs no root: everything runs on 127.78.0.0/16 and 127.79.0.0/16.
 
 use std::time::Duration;
 
@@ -37,5 +38,49 @@ fn ternd_reflects_and_withdraws() {
             }
             o => panic!("{}: {o:?}", r.case),
         }
+    }
+}
+
+#[test]
+fn receivers_join_a_full_reflector() {
+    let ternd = build_ternd().expect("ternd");
+    let opts = Options {
+        daemons: vec![Daemon::Tern],
+        cases: vec!["join-vpnv4-1000-k5".parse().unwrap()],
+        runs: 1,
+        timeout: Some(Duration::from_secs(20)),
+        net: [127, 79],
+        paths: Paths {
+            ternd,
+            ..Paths::default()
+        },
+        settle: Duration::from_millis(300),
+        keep: false,
+        verbose: false,
+        quiet_wait: Duration::ZERO,
+    };
+    let results = run(&opts).expect("run");
+    assert_eq!(results.len(), 1);
+    match &results[0].outcome {
+        Outcome::Done(m) => {
+            // Every receiver completed (the run is Done only then), after its session came up.
+            assert!(m.convergence > 0.0, "{m:?}");
+            assert!(m.first_done > 0.0 && m.first_done <= m.convergence, "{m:?}");
+            assert!(
+                m.sessions_up > 0.0 && m.sessions_up <= m.convergence,
+                "{m:?}"
+            );
+            // The resident set before the joins and its peak during them.
+            assert!(
+                m.baseline_rss > 0 && m.peak_rss > m.baseline_rss * 9 / 10,
+                "{m:?}"
+            );
+            assert!(m.harness_rss > 0, "{m:?}");
+        }
+        o => panic!("{o:?}"),
+    }
+    let md = tern_bench::report::markdown(&results, &opts.cases, &opts.daemons);
+    for heading in ["RSS before (MB)", "peak RSS (MB)", "peak ÷ before"] {
+        assert!(md.contains(heading), "{md}");
     }
 }
