@@ -156,8 +156,9 @@ impl RibHandle {
 
     /// Sends a message to the engine shards it concerns, waiting while a queue is full. A
     /// gone RIB task (daemon exit) is ignored. An UPDATE is split by prefix owner; session
-    /// events and settings go to every shard. A display asks through [`RibHandle::table`] or
-    /// [`RibHandle::peer_routes`].
+    /// events and settings go to every shard. A session that reports received-route counts
+    /// comes up through [`RibHandle::peer_up`] (each shard reports its part); a display asks
+    /// through [`RibHandle::table`] or [`RibHandle::peer_routes`].
     pub async fn send(&self, m: RibMsg) {
         let n = self.txs.len();
         if n <= 1 {
