@@ -17,7 +17,8 @@
 //!   work off its queue ([`WriterQueue::taken`]): it never polls.
 //! - The engine's ports are implemented here over tokio: [`WriterQueue`] (a connection's
 //!   writer queue as an Adj-RIB-Out sink), the installer's channel as the FIB sink, a oneshot
-//!   as a display's reply, the peer status as the received-route counts' destination.
+//!   as a display's reply, and a message to the counts task, which sums the shards' parts of
+//!   a peer's received-route counts into its status.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -52,6 +53,8 @@ pub struct RibHandle {
     txs: Vec<mpsc::Sender<RibMsg>>,
     room: Arc<Room>,
     recording: bool,
+    /// To the task that shows received-route counts.
+    counts: mpsc::UnboundedSender<CountsMsg>,
 }
 
 /// What wakes the RIB tasks when a queue they feed has room again: one [`Notify`] per shard,
@@ -122,6 +125,9 @@ impl adj_out::Sink for WriterQueue {
 }
 
 static SESSIONS: AtomicU64 = AtomicU64::new(1);
+
+/// Numbers of the sessions whose counts the counts task sums.
+static TALLIES: AtomicU64 = AtomicU64::new(1);
 
 /// A new session number (unique in the process).
 pub fn new_session() -> u64 {
@@ -230,14 +236,16 @@ impl RibHandle {
         vrf: Option<String>,
         status: &SharedStatus,
     ) {
-        let parts = Arc::new(std::sync::Mutex::new(vec![
-            std::collections::BTreeMap::new();
-            self.txs.len()
-        ]));
+        let tally = TALLIES.fetch_add(1, Ordering::Relaxed);
+        let _ = self.counts.send(CountsMsg::Open {
+            tally,
+            status: status.clone(),
+            shards: self.txs.len(),
+        });
         for i in 0..self.txs.len() {
             let counts: Arc<dyn tern_engine::Counts> = Arc::new(StatusCounts {
-                status: status.clone(),
-                parts: parts.clone(),
+                tx: self.counts.clone(),
+                tally,
                 shard: i,
             });
             let m = RibMsg::PeerUp {
@@ -421,10 +429,13 @@ pub fn spawn(
         tokio::spawn(run(t, rx, room.clone(), index, rec));
         txs.push(tx);
     }
+    let (counts, counts_rx) = mpsc::unbounded_channel();
+    tokio::spawn(counts_task(counts_rx));
     RibHandle {
         txs,
         room,
         recording,
+        counts,
     }
 }
 
@@ -529,31 +540,102 @@ impl Reply for DisplayReply {
     }
 }
 
-/// A peer's status as the place one shard's part of its received-route counts goes: the
-/// status shows the sum of the shards' parts.
+/// One shard's part of a peer's received-route counts, reported by message to the task that
+/// shows them ([`counts_task`]): the engine never touches the peer's status.
 #[derive(Debug)]
 struct StatusCounts {
-    status: SharedStatus,
-    parts: Arc<std::sync::Mutex<Vec<std::collections::BTreeMap<String, u64>>>>,
+    tx: mpsc::UnboundedSender<CountsMsg>,
+    tally: u64,
     shard: usize,
+}
+
+/// What the counts task is told.
+#[derive(Debug)]
+enum CountsMsg {
+    /// A session came up on `shards` shards; its counts are shown in `status`.
+    Open {
+        tally: u64,
+        status: SharedStatus,
+        shards: usize,
+    },
+    /// A shard's part now.
+    Part {
+        tally: u64,
+        shard: usize,
+        counts: std::collections::BTreeMap<String, u64>,
+    },
+    /// A shard forgot the session.
+    Close { tally: u64 },
 }
 
 impl tern_engine::Counts for StatusCounts {
     fn received(&self, counts: std::collections::BTreeMap<String, u64>) {
-        let mut parts = self
-            .parts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(p) = parts.get_mut(self.shard) {
-            *p = counts;
-        }
-        let mut sum = std::collections::BTreeMap::new();
-        for p in parts.iter() {
-            for (f, n) in p {
-                *sum.entry(f.clone()).or_insert(0u64) += n;
+        let _ = self.tx.send(CountsMsg::Part {
+            tally: self.tally,
+            shard: self.shard,
+            counts,
+        });
+    }
+}
+
+impl Drop for StatusCounts {
+    fn drop(&mut self) {
+        let _ = self.tx.send(CountsMsg::Close { tally: self.tally });
+    }
+}
+
+/// Sums the shards' parts of each session's received-route counts into the peer's status.
+async fn counts_task(mut rx: mpsc::UnboundedReceiver<CountsMsg>) {
+    struct Tally {
+        status: SharedStatus,
+        parts: Vec<std::collections::BTreeMap<String, u64>>,
+        open: usize,
+    }
+    let mut tallies: std::collections::HashMap<u64, Tally> = std::collections::HashMap::new();
+    while let Some(m) = rx.recv().await {
+        match m {
+            CountsMsg::Open {
+                tally,
+                status,
+                shards,
+            } => {
+                tallies.insert(
+                    tally,
+                    Tally {
+                        status,
+                        parts: vec![std::collections::BTreeMap::new(); shards],
+                        open: shards,
+                    },
+                );
+            }
+            CountsMsg::Part {
+                tally,
+                shard,
+                counts,
+            } => {
+                let Some(t) = tallies.get_mut(&tally) else {
+                    continue;
+                };
+                if let Some(p) = t.parts.get_mut(shard) {
+                    *p = counts;
+                }
+                let mut sum = std::collections::BTreeMap::new();
+                for p in &t.parts {
+                    for (f, n) in p {
+                        *sum.entry(f.clone()).or_insert(0u64) += n;
+                    }
+                }
+                crate::status::lock(&t.status).prefixes = sum;
+            }
+            CountsMsg::Close { tally } => {
+                if let Some(t) = tallies.get_mut(&tally) {
+                    t.open = t.open.saturating_sub(1);
+                    if t.open == 0 {
+                        tallies.remove(&tally);
+                    }
+                }
             }
         }
-        crate::status::lock(&self.status).prefixes = sum;
     }
 }
 
