@@ -460,7 +460,10 @@ async fn run(
         }
         // Displays are built a step at a time between inputs (see [`Engine::walk_step`]).
         progressed |= t.walk_step();
-        let m = if !t.output_waiting() && !t.walking() {
+        // Nothing waiting (neither output nor kernel operations nor displays): sleep until an
+        // input arrives. Kernel operations the installer had no room for count as waiting, so
+        // they go out when it takes work off its queue rather than at the next input.
+        let m = if !t.has_work() && !t.walking() {
             if let Some(r) = rec.as_mut() {
                 r.sync();
             }

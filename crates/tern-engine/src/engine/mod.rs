@@ -299,11 +299,6 @@ impl Engine {
         self.fib = Some(fib);
     }
 
-    /// True while the Adj-RIB-Out has destinations to evaluate or messages to send.
-    pub fn output_waiting(&self) -> bool {
-        self.adj.has_work()
-    }
-
     /// Destinations waiting in the largest update group's stream: a step's worth
     /// ([`adj_out::BATCH`]) is a reason to take no more input before the next step.
     pub fn pending_output(&self) -> usize {
