@@ -9,9 +9,11 @@
 //! - [`engine`]: [`Engine`], the owner of the public and per-VPN-instance tables (tern-rib):
 //!   inputs in ([`Input`]), steps of output (update groups, the kernel, displays), VPN import
 //!   and export by route target (RFC 4364 §4.3), local origination, import policy.
+//! - [`nexthop`]: next-hop tracking, the engine's view of next hops and held prefixes, fed
+//!   by the kernel side's answers (RFC 4271 §9.1.2.1).
 //! - [`rows`]: the displays' rows; [`routing`]: the routing settings it runs with;
-//!   [`ports`]: what it asks of the daemon (next hops, the installer, counts, display
-//!   replies), as traits.
+//!   [`ports`]: what it asks of the daemon (next hops to follow, the installer, counts,
+//!   display replies), as traits.
 //! - [`shard`]: destinations sharded by prefix hash over several engines, one per core.
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
@@ -25,6 +27,7 @@ pub mod adjout;
 pub mod display;
 pub mod engine;
 pub mod labels;
+pub mod nexthop;
 pub mod ports;
 pub mod routing;
 pub mod rows;
@@ -34,5 +37,6 @@ pub use engine::{
     Engine, Input, PeerOut, PeerRoutes, RouteRow, RouteTable, WALK_STEP, Walked, rib_config,
 };
 pub use labels::{FIRST_INSTANCE_LABEL, FIRST_LABEL, Labels};
-pub use ports::{Counts, Everything, FibOp, FibSink, MAIN_TABLE, NextHops, Reply, VRF_TABLE_BASE};
+pub use nexthop::{NextHopTable, Resolution, Watch};
+pub use ports::{Counts, FibOp, FibSink, MAIN_TABLE, Reply, VRF_TABLE_BASE, Watcher};
 pub use shard::Shard;

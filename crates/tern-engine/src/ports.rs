@@ -1,6 +1,6 @@
 //! What the engine asks of the world around it, as traits the daemon implements: a peer's
-//! writer is [`crate::adjout::Sink`]; here the kernel's routing table for next-hop
-//! resolution ([`NextHops`], RFC 4271 §9.1.2.1), the installer ([`FibSink`]), where a peer's
+//! writer is [`crate::adjout::Sink`]; here the kernel side's next-hop tracking
+//! ([`Watcher`], RFC 4271 §9.1.2.1), the installer ([`FibSink`]), where a peer's
 //! received-route counts go ([`Counts`]) and where a display's rows go ([`Reply`]). None of
 //! them blocks the engine: a full queue says so and the engine tries again at its next step.
 
@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use tern_rib::NextHopResolver;
-use tern_types::Family;
 
+use crate::nexthop::Watch;
 use crate::rows::Walked;
 
 /// The kernel's main routing table's id.
@@ -19,28 +18,12 @@ pub const MAIN_TABLE: u32 = 254;
 /// The first kernel table of VPN instances (1000 + the instance's rank by name).
 pub const VRF_TABLE_BASE: u32 = 1000;
 
-/// Next-hop resolution (the IGP cost of a next hop, `None` when unreachable), and whether the
-/// routing table holds a prefix (a `network` of an IGP route is originated only while it
-/// does).
-pub trait NextHops: NextHopResolver + Send + Sync + std::fmt::Debug {
-    /// True when the table holds exactly `prefix` from something other than this router.
-    fn holds(&self, prefix: IpNet) -> bool;
-}
-
-/// Every next hop reachable at cost 0, no prefix held (no kernel; tests).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Everything;
-
-impl NextHopResolver for Everything {
-    fn igp_cost(&self, _: Family, _: IpAddr) -> Option<u32> {
-        Some(0)
-    }
-}
-
-impl NextHops for Everything {
-    fn holds(&self, _: IpNet) -> bool {
-        false
-    }
+/// The kernel side's next-hop tracking: the engine asks it to follow next hops and prefixes
+/// ([`crate::nexthop`]); it answers with [`Input::Resolved`](crate::Input::Resolved) when it
+/// first knows and whenever an answer changes.
+pub trait Watcher: Send + Sync + std::fmt::Debug {
+    /// Follow these too (never blocks: the request is queued).
+    fn watch(&self, w: Watch);
 }
 
 /// A change for the kernel: a prefix routed via a next hop, or removed.

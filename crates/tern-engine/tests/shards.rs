@@ -4,7 +4,7 @@
 //! shards') and send every peer the same routes with the same attributes as one engine, with
 //! End-of-RIB once per family after the initial table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,29 +13,53 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use tern_engine::adjout::{Offer, Sink};
 use tern_engine::routing::{PeerPolicy, Routing};
-use tern_engine::{Engine, Input, NextHops, PeerOut, Shard, rib_config, shard};
-use tern_rib::{Digest, NextHopResolver, PathAttrs, PeerInfo};
+use tern_engine::{Engine, Input, PeerOut, Resolution, Shard, Watch, Watcher, rib_config, shard};
+use tern_rib::{Digest, PathAttrs, PeerInfo};
 use tern_types::{Asn, Family};
 use tern_wire::attr::{AsPath, Origin};
 use tern_wire::{Ctx, Message, NextHop, Nlri, Update, UpdateBuilder};
 
-/// Next hops 10.9.0.N, unreachable while bit N is set.
+/// The kernel side: next hops 10.9.0.N, unreachable while bit N is set, answered to every
+/// engine when asked and again when they change, as the daemon's next-hop tracker does.
 #[derive(Debug, Default)]
-struct Hops(AtomicU32);
+struct Hops {
+    down: AtomicU32,
+    /// Asked and not answered yet.
+    asked: Mutex<BTreeSet<IpAddr>>,
+    /// Followed, with the last answer (`None`: not answered yet).
+    followed: Mutex<BTreeMap<IpAddr, Option<Option<u32>>>>,
+}
 
-impl NextHopResolver for Hops {
-    fn igp_cost(&self, _: Family, nh: IpAddr) -> Option<u32> {
+impl Hops {
+    fn cost(&self, nh: IpAddr) -> Option<u32> {
         let n = match nh {
             IpAddr::V4(a) => a.octets()[3],
             IpAddr::V6(a) => a.octets()[15],
         };
-        (self.0.load(Ordering::Relaxed) & (1 << (n % 32)) == 0).then_some(u32::from(n))
+        (self.down.load(Ordering::Relaxed) & (1 << (n % 32)) == 0).then_some(u32::from(n))
+    }
+
+    /// Answers for what was asked, and for what changed since the last answers.
+    fn answers(&self) -> Resolution {
+        let mut followed = self.followed.lock().unwrap();
+        for nh in std::mem::take(&mut *self.asked.lock().unwrap()) {
+            followed.entry(nh).or_insert(None);
+        }
+        let mut r = Resolution::default();
+        for (nh, last) in followed.iter_mut() {
+            let now = self.cost(*nh);
+            if *last != Some(now) {
+                *last = Some(now);
+                r.next_hops.push((*nh, now));
+            }
+        }
+        r
     }
 }
 
-impl NextHops for Hops {
-    fn holds(&self, _: ipnet::IpNet) -> bool {
-        false
+impl Watcher for Hops {
+    fn watch(&self, w: Watch) {
+        self.asked.lock().unwrap().extend(w.next_hops);
     }
 }
 
@@ -157,7 +181,7 @@ impl Run {
                     rib_config(Some(100), Some("10.0.0.1".parse().unwrap())),
                     Shard { index, count },
                 );
-                e.set_next_hops(hops.clone());
+                e.track_next_hops(hops.clone());
                 e.handle(Input::Settings(routing(0)));
                 e
             })
@@ -290,18 +314,29 @@ impl Run {
                 }
             }
             Op::Unreachable(h) => {
-                self.hops.0.fetch_xor(1 << h, Ordering::Relaxed);
-                self.all(|| Input::NextHopsChanged);
+                self.hops.down.fetch_xor(1 << h, Ordering::Relaxed);
             }
             Op::Policy(v) => {
                 let r = routing(*v);
                 self.all(|| Input::Settings(r.clone()));
             }
         }
-        // An output step between inputs, as the daemon runs them.
+        // An output step between inputs, as the daemon runs them, then the kernel side's
+        // answers to what the step asked.
         for e in &mut self.engines {
             e.flush();
         }
+        self.answer();
+    }
+
+    /// The kernel side's answers, to every engine.
+    fn answer(&mut self) -> bool {
+        let r = self.hops.answers();
+        if r.is_empty() {
+            return false;
+        }
+        self.all(|| Input::Resolved(r.clone()));
+        true
     }
 
     /// An UPDATE from peer `p`, taken apart and split as the connection task does.
@@ -329,6 +364,7 @@ impl Run {
             for e in &mut self.engines {
                 any |= e.flush();
             }
+            any |= self.answer();
             if !any {
                 break;
             }

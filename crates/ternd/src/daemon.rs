@@ -128,18 +128,17 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     };
     let shards = if opts.record.is_some() { 1 } else { shards };
     let room = Arc::new(crate::rib_task::Room::new(shards));
-    let kernel = crate::fib::Kernel::start(opts.install_routes, room.clone()).await;
+    let mut kernel = crate::fib::Kernel::start(opts.install_routes, room.clone()).await;
     let rib_config = crate::rib_task::rib_config_of(&cfg);
     let recorder = match &opts.record {
         None => None,
         Some(path) => {
-            let resolver = kernel.resolver.clone();
             let r = crate::record::Recorder::create(
                 path,
                 rib_config.local_as.0,
                 rib_config.router_id,
                 rib_config.cluster_id,
-                Box::new(move || resolver.routes()),
+                kernel.tracker.is_some(),
             )?;
             info!(path = %path.display(), "recording the route engine's inputs");
             Some(r)
@@ -148,7 +147,10 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     let rib = crate::rib_task::spawn(
         rib_config,
         std::sync::Arc::new(cfg.routing.clone()),
-        Arc::new(kernel.resolver.clone()),
+        kernel
+            .tracker
+            .clone()
+            .map(|t| t as Arc<dyn tern_engine::Watcher>),
         kernel.fib.clone(),
         kernel.room.clone(),
         recorder,

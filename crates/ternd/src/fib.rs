@@ -5,7 +5,10 @@
 //!   BGP routes tern itself installed, so a VPN next hop resolves through a labeled route as
 //!   in option C); the metric of the resolving route is the IGP cost of the decision process.
 //!   An unreachable next hop makes the route ineligible. The snapshot is kept current from the
-//!   kernel's notifications; changes are coalesced and the RIB re-runs the decision process.
+//!   kernel's notifications. The route engine does not read it: it asks the tracker
+//!   ([`Tracker`]) to follow the next hops (and `network` prefixes) its routes use, and the
+//!   tracker answers by message ([`tern_engine::Resolution`]) when first asked and, after a
+//!   burst of kernel changes has been coalesced, for every followed one whose answer changed.
 //! - Installation: the best IPv4/IPv6 unicast and labeled-unicast routes learned from peers
 //!   go into the main table with tern's protocol number, via the address that forwards to their
 //!   next hop; they are replaced on change, removed on withdrawal, and every tern route is
@@ -20,10 +23,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
+use tern_engine::{Resolution, Watch, Watcher};
 use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
-use tern_rib::NextHopResolver;
-use tern_types::Family;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 
 use crate::rib_task::{RibHandle, RibMsg, Room};
@@ -64,51 +66,34 @@ fn unmap(a: IpAddr) -> IpAddr {
 }
 
 impl Resolver {
-    /// The routes of the snapshot (none without kernel access).
-    pub fn routes(&self) -> Vec<tern_fib::KernelRoute> {
-        match self {
-            Resolver::All => Vec::new(),
-            Resolver::Kernel(k) => k
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .cloned()
-                .collect(),
+    /// The IGP cost of reaching `next_hop` (`None`: unreachable).
+    fn cost(k: &KernelRoutes, next_hop: IpAddr) -> Option<u32> {
+        let nh = unmap(next_hop);
+        if nh.is_unspecified() {
+            return Some(0);
         }
+        k.resolve(nh, None)
+            .filter(|r| r.kind.reaches())
+            .map(|r| r.metric)
+    }
+
+    /// True when the table holds exactly `prefix` from something other than tern (a
+    /// `network` of an IGP route).
+    fn holds(k: &KernelRoutes, prefix: IpNet) -> bool {
+        k.get(prefix)
+            .iter()
+            .any(|r| r.protocol != PROTOCOL && r.kind.reaches())
     }
 }
 
-impl tern_engine::NextHops for Resolver {
-    /// True when the kernel's main table holds exactly `prefix` from something other than
-    /// tern (a `network` of an IGP route).
-    fn holds(&self, prefix: IpNet) -> bool {
-        match self {
-            Resolver::All => false,
-            Resolver::Kernel(k) => k
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(prefix)
-                .iter()
-                .any(|r| r.protocol != PROTOCOL && r.kind.reaches()),
-        }
-    }
-}
+/// The route engines' way of asking the tracker to follow next hops and prefixes.
+#[derive(Debug)]
+pub struct Tracker(mpsc::UnboundedSender<Watch>);
 
-impl NextHopResolver for Resolver {
-    fn igp_cost(&self, _: Family, next_hop: IpAddr) -> Option<u32> {
-        match self {
-            Resolver::All => Some(0),
-            Resolver::Kernel(k) => {
-                let nh = unmap(next_hop);
-                if nh.is_unspecified() {
-                    return Some(0);
-                }
-                let k = k.read().unwrap_or_else(PoisonError::into_inner);
-                k.resolve(nh, None)
-                    .filter(|r| r.kind.reaches())
-                    .map(|r| r.metric)
-            }
-        }
+impl Watcher for Tracker {
+    fn watch(&self, w: Watch) {
+        // The tracker ends with the daemon only.
+        let _ = self.0.send(w);
     }
 }
 
@@ -127,6 +112,9 @@ pub struct Kernel {
     /// on it (with the writers') when every queue they feed is full.
     pub room: Arc<Room>,
     installer: Option<Fib>,
+    /// Where the engines ask for next hops to follow (`None`: no kernel, all reachable).
+    pub tracker: Option<Arc<Tracker>>,
+    requests: Option<mpsc::UnboundedReceiver<Watch>>,
 }
 
 impl Kernel {
@@ -137,6 +125,8 @@ impl Kernel {
             fib: None,
             room,
             installer: None,
+            tracker: None,
+            requests: None,
         }
     }
 
@@ -158,12 +148,17 @@ impl Kernel {
         );
         let shared = Arc::new(RwLock::new(routes));
         let resolver = Resolver::Kernel(shared.clone());
+        let (ask, requests) = mpsc::unbounded_channel();
+        let tracker = Some(Arc::new(Tracker(ask)));
+        let requests = Some(requests);
         if !install {
             return Kernel {
                 resolver,
                 fib: None,
                 room,
                 installer: None,
+                tracker,
+                requests,
             };
         }
         let fib = match Fib::main() {
@@ -175,6 +170,8 @@ impl Kernel {
                     fib: None,
                     room,
                     installer: None,
+                    tracker,
+                    requests,
                 };
             }
         };
@@ -194,45 +191,52 @@ impl Kernel {
             fib: Some(tx),
             room,
             installer,
+            tracker,
+            requests,
         }
     }
 
-    /// Follows the kernel's route and link changes: the snapshot is updated and, after a
-    /// quiet 100 ms, the RIB re-runs the decision process.
-    pub async fn watch(&self, rib: RibHandle) {
+    /// Follows the kernel's route and link changes (the snapshot is updated; a burst is
+    /// coalesced until 100 ms pass quietly) and starts the tracker, which answers the
+    /// engines' questions and tells them of every answer a burst changed.
+    pub async fn watch(&mut self, rib: RibHandle) {
         let Resolver::Kernel(shared) = &self.resolver else {
             return;
         };
-        let mut w = match tern_fib::watch(MAIN_TABLE).await {
-            Ok(w) => w,
-            Err(e) => {
-                warn!("kernel route changes not followed: {e}");
-                return;
-            }
+        let Some(requests) = self.requests.take() else {
+            return;
         };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let Some(ev) = w.next_event().await else {
-                    return;
-                };
-                let mut reread = apply(&shared, &ev);
-                // Coalesce a burst.
-                while let Ok(Some(ev)) =
-                    tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
-                {
-                    reread |= apply(&shared, &ev);
-                }
-                if reread {
-                    match KernelRoutes::read(MAIN_TABLE).await {
-                        Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
-                        Err(e) => warn!("reading the kernel table again: {e}"),
+        let changed = Arc::new(Notify::new());
+        match tern_fib::watch(MAIN_TABLE).await {
+            Ok(mut w) => {
+                let shared = shared.clone();
+                let changed = changed.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let Some(ev) = w.next_event().await else {
+                            return;
+                        };
+                        let mut reread = apply(&shared, &ev);
+                        while let Ok(Some(ev)) =
+                            tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
+                        {
+                            reread |= apply(&shared, &ev);
+                        }
+                        if reread {
+                            match KernelRoutes::read(MAIN_TABLE).await {
+                                Ok(r) => {
+                                    *shared.write().unwrap_or_else(PoisonError::into_inner) = r
+                                }
+                                Err(e) => warn!("reading the kernel table again: {e}"),
+                            }
+                        }
+                        changed.notify_one();
                     }
-                }
-                debug!("kernel routes changed: next hops resolved again");
-                rib.send(RibMsg::NextHopsChanged).await;
+                });
             }
-        });
+            Err(e) => warn!("kernel route changes not followed: {e}"),
+        }
+        tokio::spawn(track(shared.clone(), requests, changed, rib));
     }
 
     /// Clean shutdown: tern's routes leave the kernel (the main table and the VPN instance
@@ -267,6 +271,70 @@ fn apply(shared: &RwLock<KernelRoutes>, ev: &FibEvent) -> bool {
                 .unwrap_or_else(PoisonError::into_inner)
                 .apply(ev);
             false
+        }
+    }
+}
+
+/// The next-hop tracker: answers each question from the snapshot, follows what was asked,
+/// and after every burst of kernel changes sends the answers that differ from the last ones
+/// sent. Answers go to every engine shard (a shard keeps answers it did not ask for, so it
+/// never needs to ask).
+async fn track(
+    shared: Arc<RwLock<KernelRoutes>>,
+    mut requests: mpsc::UnboundedReceiver<Watch>,
+    changed: Arc<Notify>,
+    rib: RibHandle,
+) {
+    let mut hops: HashMap<IpAddr, Option<u32>> = HashMap::new();
+    let mut prefixes: HashMap<IpNet, bool> = HashMap::new();
+    loop {
+        let mut r = Resolution::default();
+        tokio::select! {
+            w = requests.recv() => {
+                let Some(w) = w else { return };
+                let mut asked = vec![w];
+                while let Ok(w) = requests.try_recv() {
+                    asked.push(w);
+                }
+                let k = shared.read().unwrap_or_else(PoisonError::into_inner);
+                for w in asked {
+                    for nh in w.next_hops {
+                        let c = Resolver::cost(&k, nh);
+                        hops.insert(nh, c);
+                        r.next_hops.push((nh, c));
+                    }
+                    for p in w.prefixes {
+                        let h = Resolver::holds(&k, p);
+                        prefixes.insert(p, h);
+                        r.prefixes.push((p, h));
+                    }
+                }
+            }
+            () = changed.notified() => {
+                let k = shared.read().unwrap_or_else(PoisonError::into_inner);
+                for (nh, last) in &mut hops {
+                    let c = Resolver::cost(&k, *nh);
+                    if c != *last {
+                        *last = c;
+                        r.next_hops.push((*nh, c));
+                    }
+                }
+                for (p, last) in &mut prefixes {
+                    let h = Resolver::holds(&k, *p);
+                    if h != *last {
+                        *last = h;
+                        r.prefixes.push((*p, h));
+                    }
+                }
+            }
+        }
+        if !r.is_empty() {
+            debug!(
+                next_hops = r.next_hops.len(),
+                prefixes = r.prefixes.len(),
+                "next hops answered"
+            );
+            rib.send(RibMsg::Resolved(r)).await;
         }
     }
 }

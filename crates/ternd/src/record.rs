@@ -7,8 +7,8 @@
 //!   receive context).
 //! - Routing settings are recorded as data, the route policies and prefix lists as the VRP
 //!   configuration text they were compiled from.
-//! - The kernel's main table (next-hop resolution) is recorded at start and at every change
-//!   the engine is told of.
+//! - Whether next hops are tracked (the daemon has the kernel's table) is recorded at start,
+//!   and the tracker's answers ([`Input::Resolved`]) where the engine took them.
 //! - Displays are not recorded: they change nothing.
 
 use std::fs::File;
@@ -20,7 +20,6 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use tern_engine::routing::{LocalRoute, PeerPolicy, PolicyScope, Routing, VrfSpec};
 use tern_engine::{Input, PeerOut};
-use tern_fib::{KernelRoute, RouteKind};
 use tern_rib::PeerInfo;
 use tern_types::{Afi, Asn, Family, Safi};
 use tern_wire::attr::Origin;
@@ -38,6 +37,9 @@ pub enum Event {
         router_id: Ipv4Addr,
         /// Cluster ID, when configured.
         cluster_id: Option<Ipv4Addr>,
+        /// Next hops are unreachable until the tracker answers (false: all reachable).
+        #[serde(default)]
+        tracking: bool,
     },
     /// [`Input::PeerUp`].
     PeerUp {
@@ -85,14 +87,13 @@ pub enum Event {
         /// A commit's policy scope.
         scope: Option<Scope>,
     },
-    /// The kernel's main table, as next hops resolve through it from here on (followed by
-    /// [`Input::NextHopsChanged`] unless it is the first).
-    Kernel {
-        /// Its routes.
-        routes: Vec<Route>,
+    /// [`Input::Resolved`].
+    Resolved {
+        /// Next hops and their IGP cost (`None`: unreachable).
+        next_hops: Vec<(IpAddr, Option<u32>)>,
+        /// Prefixes and whether the kernel holds them.
+        prefixes: Vec<(IpNet, bool)>,
     },
-    /// [`Input::NextHopsChanged`].
-    NextHopsChanged,
     /// [`Input::Readvertise`].
     Readvertise {
         /// Peer address.
@@ -353,43 +354,6 @@ impl Scope {
     }
 }
 
-/// A kernel route.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
-    prefix: IpNet,
-    gateway: Option<IpAddr>,
-    ifindex: Option<u32>,
-    protocol: u8,
-    metric: u32,
-    kind: u8,
-}
-
-impl Route {
-    /// A kernel route as recorded.
-    pub fn of(r: &KernelRoute) -> Route {
-        Route {
-            prefix: r.prefix,
-            gateway: r.gateway,
-            ifindex: r.ifindex,
-            protocol: r.protocol,
-            metric: r.metric,
-            kind: r.kind.code(),
-        }
-    }
-
-    /// The kernel route.
-    pub fn route(&self) -> KernelRoute {
-        KernelRoute {
-            prefix: self.prefix,
-            gateway: self.gateway,
-            ifindex: self.ifindex,
-            protocol: self.protocol,
-            metric: self.metric,
-            kind: RouteKind::from_code(self.kind),
-        }
-    }
-}
-
 impl Event {
     /// The recorded form of an input; `None` for inputs that change nothing (displays) and
     /// for a [`Input::Digest`] (recording runs send UPDATE bodies instead).
@@ -441,7 +405,10 @@ impl Event {
                 routing: Settings::of(routing),
                 scope: Some(Scope::of(scope)),
             },
-            Input::NextHopsChanged => Event::NextHopsChanged,
+            Input::Resolved(r) => Event::Resolved {
+                next_hops: r.next_hops.clone(),
+                prefixes: r.prefixes.clone(),
+            },
             Input::Readvertise {
                 peer,
                 reflect_client,
@@ -497,37 +464,31 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The kernel's main table as the recorder reads it.
-pub type KernelSnapshot = Box<dyn Fn() -> Vec<KernelRoute> + Send>;
-
 /// Writes a recording.
 pub struct Recorder {
     out: BufWriter<File>,
-    kernel: KernelSnapshot,
     failed: bool,
 }
 
 impl Recorder {
-    /// Starts a recording in `path` (replaced): the engine's configuration and the kernel's
-    /// table first.
+    /// Starts a recording in `path` (replaced): the engine's configuration first.
     pub fn create(
         path: &Path,
         local_as: u32,
         router_id: Ipv4Addr,
         cluster_id: Option<Ipv4Addr>,
-        kernel: KernelSnapshot,
+        tracking: bool,
     ) -> io::Result<Recorder> {
         let mut r = Recorder {
             out: BufWriter::new(File::create(path)?),
-            kernel,
             failed: false,
         };
         r.write(&Event::Start {
             local_as,
             router_id,
             cluster_id,
+            tracking,
         });
-        r.kernel_table();
         Ok(r)
     }
 
@@ -542,20 +503,8 @@ impl Recorder {
         }
     }
 
-    fn kernel_table(&mut self) {
-        let mut routes: Vec<Route> = (self.kernel)().iter().map(Route::of).collect();
-        routes.sort_by(|a, b| {
-            (a.prefix, a.metric, a.protocol, a.gateway, a.ifindex)
-                .cmp(&(b.prefix, b.metric, b.protocol, b.gateway, b.ifindex))
-        });
-        self.write(&Event::Kernel { routes });
-    }
-
     /// Records an input about to be handled.
     pub fn input(&mut self, m: &Input) {
-        if matches!(m, Input::NextHopsChanged) {
-            self.kernel_table();
-        }
         if let Some(e) = Event::of(m) {
             self.write(&e);
         }

@@ -6,16 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use tern_engine::adjout::{Offer, Sink};
-use tern_engine::{Engine, FibOp, FibSink, Input, MAIN_TABLE, PeerOut};
-use tern_fib::KernelRoutes;
+use tern_engine::{Engine, FibOp, FibSink, Input, PeerOut, Resolution, Watch, Watcher};
 use tern_rib::RibConfig;
 use tern_types::Asn;
 
-use crate::fib::Resolver;
 use crate::record::{Event, families, unhex};
 
 /// What a replay produced.
@@ -55,10 +53,17 @@ impl FibSink for Installs {
     }
 }
 
+/// The tracker of a replay: its answers are in the recording.
+#[derive(Debug)]
+struct Recorded;
+
+impl Watcher for Recorded {
+    fn watch(&self, _: Watch) {}
+}
+
 /// Replays a recording (its text, one event a line).
 pub fn replay(text: &str) -> Result<Replayed, String> {
     let mut engine: Option<Engine> = None;
-    let kernel = Arc::new(RwLock::new(KernelRoutes::new(MAIN_TABLE)));
     let installs = Arc::new(Installs::default());
     let mut writers: BTreeMap<IpAddr, Arc<Capture>> = BTreeMap::new();
     let mut inputs = 0usize;
@@ -74,6 +79,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
             local_as,
             router_id,
             cluster_id,
+            tracking,
         } = e
         {
             let mut t = Engine::new(RibConfig {
@@ -81,7 +87,9 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 router_id,
                 cluster_id,
             });
-            t.set_next_hops(Arc::new(Resolver::Kernel(kernel.clone())));
+            if tracking {
+                t.track_next_hops(Arc::new(Recorded));
+            }
             t.set_fib(installs.clone());
             engine = Some(t);
             continue;
@@ -89,11 +97,6 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
         let t = engine.as_mut().ok_or_else(|| at("no start"))?;
         let input = match &e {
             Event::Start { .. } => continue,
-            Event::Kernel { routes } => {
-                *kernel.write().unwrap_or_else(PoisonError::into_inner) =
-                    KernelRoutes::from_routes(MAIN_TABLE, routes.iter().map(|r| r.route()));
-                continue;
-            }
             Event::Flush => {
                 t.flush();
                 continue;
@@ -147,7 +150,13 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                     },
                 }
             }
-            Event::NextHopsChanged => Input::NextHopsChanged,
+            Event::Resolved {
+                next_hops,
+                prefixes,
+            } => Input::Resolved(Resolution {
+                next_hops: next_hops.clone(),
+                prefixes: prefixes.clone(),
+            }),
             Event::Readvertise {
                 peer,
                 reflect_client,

@@ -329,7 +329,7 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             routing: routing.clone(),
             scope: scope.clone(),
         },
-        RibMsg::NextHopsChanged => RibMsg::NextHopsChanged,
+        RibMsg::Resolved(r) => RibMsg::Resolved(r.clone()),
         RibMsg::Readvertise {
             peer,
             reflect_client,
@@ -403,7 +403,7 @@ fn empty_table() -> RouteTable {
 pub fn spawn(
     config: RibConfig,
     routing: Arc<Routing>,
-    next_hops: Arc<dyn tern_engine::NextHops>,
+    tracker: Option<Arc<dyn tern_engine::Watcher>>,
     fib: Option<mpsc::Sender<FibOp>>,
     room: Arc<Room>,
     mut recorder: Option<Recorder>,
@@ -416,7 +416,9 @@ pub fn spawn(
     for index in 0..count {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut t = Engine::sharded(config, tern_engine::Shard { index, count });
-        t.set_next_hops(next_hops.clone());
+        if let Some(w) = &tracker {
+            t.track_next_hops(w.clone());
+        }
         if let Some(fib) = &installer {
             t.set_fib(fib.clone());
         }

@@ -13,9 +13,10 @@
 //!   after its successor's PeerUp.
 //! - Import policy: route-target filtering (`policy vpn-target`), then the peer's import
 //!   route-policy (`ImportChain`).
-//! - Next hops resolve through [`NextHops`] (the kernel's main table in the daemon); an
-//!   unreachable one makes the route ineligible, and [`Input::NextHopsChanged`] re-runs the
-//!   decision.
+//! - Next hops resolve through the engine's [`NextHopTable`]: with a [`Watcher`] (the kernel
+//!   side in the daemon) a next hop is unreachable until [`Input::Resolved`] answers for it,
+//!   and an answer that differs from what was decided with re-runs the decision at the next
+//!   output step.
 //! - Export: [`Input::PeerUp`] carries a [`PeerOut`] (the connection's writer, negotiated
 //!   families, send context, local address, `next-hop-invariable` families). The peer gets
 //!   the Loc-RIB of each family, then End-of-RIB; afterwards every input's best-path changes
@@ -48,7 +49,8 @@ use tern_wire::attr::{AsPath, Origin};
 
 use crate::adjout::{self as adj_out, AdjOut, Params};
 use crate::labels::Labels;
-use crate::ports::{Counts, Everything, FibOp, FibSink, NextHops, Reply, VRF_TABLE_BASE};
+use crate::nexthop::{NextHopTable, Resolution};
+use crate::ports::{Counts, FibOp, FibSink, Reply, VRF_TABLE_BASE, Watcher};
 use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
 pub use crate::rows::{PeerRoutes, RouteRow, RouteTable, Walked};
 use crate::shard::Shard;
@@ -111,8 +113,8 @@ pub enum Input {
         /// What the commit's policy edits concern.
         scope: PolicyScope,
     },
-    /// The kernel's routes changed: next hops are resolved again.
-    NextHopsChanged,
+    /// The kernel side's answers about next hops and prefixes ([`crate::nexthop`]).
+    Resolved(Resolution),
     /// A committed change of a peer's outbound options: its table is sent again with them,
     /// without a session reset (an announcement replaces the one sent before).
     Readvertise {
@@ -231,8 +233,13 @@ pub struct Engine {
     walks: VecDeque<Walk>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
-    /// How next hops are resolved (the kernel's table in the daemon).
-    resolver: Arc<dyn NextHops>,
+    /// Next hops and held prefixes as the kernel side answered.
+    resolver: NextHopTable,
+    /// Where next hops to follow are asked (`None`: every next hop is reachable).
+    watcher: Option<Arc<dyn Watcher>>,
+    /// An answer about next hops differs from what was decided with: the next output step
+    /// runs the decision process again first (once for every answer of a batch of inputs).
+    reresolve: bool,
     /// Where kernel installs go (`None`: not installing).
     fib: Option<Arc<dyn FibSink>>,
     /// Prefixes whose kernel route is to be brought up to date.
@@ -266,7 +273,9 @@ impl Engine {
             counts_dirty: Vec::new(),
             walks: VecDeque::new(),
             adj: AdjOut::default(),
-            resolver: Arc::new(Everything),
+            resolver: NextHopTable::default(),
+            watcher: None,
+            reresolve: false,
             fib: None,
             fib_dirty: (VecDeque::new(), foldhash::HashSet::default()),
             routing: Arc::new(Routing::default()),
@@ -289,9 +298,12 @@ impl Engine {
         self.shard
     }
 
-    /// Resolves next hops through `n` from now on (the engine starts with [`Everything`]).
-    pub fn set_next_hops(&mut self, n: Arc<dyn NextHops>) {
-        self.resolver = n;
+    /// Asks `w` to follow the next hops and prefixes it decides with, and takes them as
+    /// unreachable until [`Input::Resolved`] answers (the engine starts with every next hop
+    /// reachable at cost 0).
+    pub fn track_next_hops(&mut self, w: Arc<dyn Watcher>) {
+        self.resolver = NextHopTable::tracking();
+        self.watcher = Some(w);
     }
 
     /// Sends kernel operations to `fib` from now on (the engine starts without).
@@ -307,7 +319,17 @@ impl Engine {
 
     /// One step of output (see [`AdjOut::flush`]); true when something was done.
     pub fn flush(&mut self) -> bool {
+        let mut worked = std::mem::take(&mut self.reresolve);
+        if worked {
+            self.next_hops_changed();
+        }
         self.show_counts();
+        if let Some(w) = self.resolver.take_wanted()
+            && let Some(watcher) = &self.watcher
+        {
+            watcher.watch(w);
+            worked = true;
+        }
         let vrfs = &self.vrfs;
         let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
         let mut env = adj_out::Env {
@@ -318,12 +340,15 @@ impl Engine {
         };
         let mut progress = self.adj.flush(&mut env);
         progress |= self.flush_fib();
-        progress
+        progress || worked
     }
 
     /// True while output is waiting.
     pub fn has_work(&self) -> bool {
-        self.adj.has_work() || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
+        self.adj.has_work()
+            || self.reresolve
+            || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
+            || (self.watcher.is_some() && self.resolver.has_wanted())
     }
 
     /// The public RIB (for tests).
@@ -428,7 +453,7 @@ impl Engine {
             }
             Input::Settings(r) => self.settings(r, None),
             Input::Commit { routing, scope } => self.settings(routing, Some(&scope)),
-            Input::NextHopsChanged => self.next_hops_changed(),
+            Input::Resolved(r) => self.reresolve |= self.resolver.learn(&r),
             Input::PeerRoutes {
                 peer,
                 family,
@@ -549,7 +574,7 @@ impl Engine {
         };
         let Some(rib) = rib else { return };
         let policy = ImportChain::new(&self.routing, vrf.is_none());
-        match rib.apply(id, digest, &policy, &*self.resolver, &mut changes) {
+        match rib.apply(id, digest, &policy, &self.resolver, &mut changes) {
             Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
             Err(e) => debug!(peer = %peer, "RIB: UPDATE not applied: {e}"),
         }
@@ -579,11 +604,11 @@ impl Engine {
         };
         let mut changes = Vec::new();
         let n = match &vrf {
-            None => self.rib.peer_down(id, &*self.resolver, &mut changes),
+            None => self.rib.peer_down(id, &self.resolver, &mut changes),
             Some(v) => {
                 self.vrf_peers.remove(&id);
                 match self.vrfs.get_mut(v) {
-                    Some(x) => x.rib.peer_down(id, &*self.resolver, &mut changes),
+                    Some(x) => x.rib.peer_down(id, &self.resolver, &mut changes),
                     None => 0,
                 }
             }
@@ -595,7 +620,7 @@ impl Engine {
             // there too.
             for x in self.vrfs.values_mut() {
                 let mut none = Vec::new();
-                x.rib.peer_down(id, &*self.resolver, &mut none);
+                x.rib.peer_down(id, &self.resolver, &mut none);
             }
         }
     }

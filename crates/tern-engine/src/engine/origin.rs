@@ -76,11 +76,11 @@ impl Engine {
         let ok = match &l.vrf {
             None => self
                 .rib
-                .originate(family, key, &a, stack, &*self.resolver, &mut ch),
+                .originate(family, key, &a, stack, &self.resolver, &mut ch),
             Some(v) => match self.vrfs.get_mut(v) {
                 Some(x) => x
                     .rib
-                    .originate(family, key, &a, stack, &*self.resolver, &mut ch),
+                    .originate(family, key, &a, stack, &self.resolver, &mut ch),
                 None => false,
             },
         };
@@ -103,11 +103,11 @@ impl Engine {
         match &l.vrf {
             None => {
                 self.rib
-                    .withdraw_local(family, key, &*self.resolver, &mut ch);
+                    .withdraw_local(family, key, &self.resolver, &mut ch);
             }
             Some(v) => {
                 if let Some(x) = self.vrfs.get_mut(v) {
-                    x.rib.withdraw_local(family, key, &*self.resolver, &mut ch);
+                    x.rib.withdraw_local(family, key, &self.resolver, &mut ch);
                 }
             }
         }
@@ -130,7 +130,7 @@ impl Engine {
         }
         for family in Family::KNOWN {
             let mut ch = Vec::new();
-            self.rib.reselect_all(family, &*self.resolver, &mut ch);
+            self.rib.reselect_all(family, &self.resolver, &mut ch);
             self.propagate(None, ch);
         }
         let names: Vec<String> = self.vrfs.keys().cloned().collect();
@@ -138,7 +138,7 @@ impl Engine {
             for family in [Family::IPV4_UNICAST, Family::IPV6_UNICAST] {
                 let mut ch = Vec::new();
                 if let Some(x) = self.vrfs.get_mut(&v) {
-                    x.rib.reselect_all(family, &*self.resolver, &mut ch);
+                    x.rib.reselect_all(family, &self.resolver, &mut ch);
                 }
                 self.propagate(Some(v.clone()), ch);
             }

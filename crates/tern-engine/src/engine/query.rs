@@ -47,13 +47,13 @@ impl Engine {
                 None => {
                     p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
                     p.iter()
-                        .map(|p| row(rib, &key, p, &*self.resolver))
+                        .map(|p| row(rib, &key, p, &self.resolver))
                         .collect()
                 }
                 Some((id, which)) => p
                     .iter()
                     .filter(|p| p.peer == id)
-                    .filter_map(|p| peer_row(rib, &key, p, which, &*self.resolver))
+                    .filter_map(|p| peer_row(rib, &key, p, which, &self.resolver))
                     .collect(),
             };
             if !rows.is_empty() {
@@ -160,7 +160,7 @@ impl Engine {
                 routes.extend(
                     paths
                         .iter()
-                        .filter_map(|(key, p)| peer_row(rib, key, p, which, &*self.resolver)),
+                        .filter_map(|(key, p)| peer_row(rib, key, p, which, &self.resolver)),
                 );
             }
             PeerRoutes::Advertised => {
@@ -207,7 +207,7 @@ impl Engine {
         for (key, mut paths) in dests.iter().map(|(k, v)| (k, v.clone())) {
             paths.sort_by_key(|p| (!p.best, p.peer, p.path_id));
             for p in paths {
-                routes.push(row(rib, key, &p, &*self.resolver));
+                routes.push(row(rib, key, &p, &self.resolver));
             }
         }
         Some(RouteTable {
@@ -246,7 +246,7 @@ pub(super) fn peer_row(
     key: &RouteKey,
     p: &PathInfo,
     which: PeerRoutes,
-    resolver: &dyn NextHops,
+    resolver: &NextHopTable,
 ) -> Option<RouteRow> {
     if which == PeerRoutes::Accepted && !p.attrs.is_some() {
         return None;
@@ -261,7 +261,7 @@ pub(super) fn peer_row(
     Some(r)
 }
 
-pub(super) fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &dyn NextHops) -> RouteRow {
+pub(super) fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &NextHopTable) -> RouteRow {
     let accepted = p.attrs.is_some();
     let id = if accepted { p.attrs } else { p.in_attrs };
     let set = rib.attr_set(id);
@@ -271,7 +271,7 @@ pub(super) fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &dyn NextHo
             || set
                 .next_hop
                 .addr()
-                .is_some_and(|nh| resolver.igp_cost(Family::IPV4_UNICAST, nh).is_some()));
+                .is_some_and(|nh| resolver.cost(nh).is_some()));
     let path = rib.store().as_path(set).path().to_string();
     let info = rib.peer(p.peer);
     RouteRow {

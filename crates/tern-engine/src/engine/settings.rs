@@ -37,7 +37,7 @@ impl Engine {
                         self.rib.withdraw_local(
                             spec.vpn_family(),
                             RouteKey::vpn(spec.rd, prefix),
-                            &*self.resolver,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
@@ -100,7 +100,7 @@ impl Engine {
             for id in peers {
                 let mut ch = Vec::new();
                 let policy = ImportChain::new(&self.routing, true);
-                if let Err(e) = self.rib.reimport(id, &policy, &*self.resolver, &mut ch) {
+                if let Err(e) = self.rib.reimport(id, &policy, &self.resolver, &mut ch) {
                     debug!("RIB: reimport: {e}");
                 }
                 self.propagate(None, ch);
@@ -146,9 +146,9 @@ impl Engine {
             let mut ch = Vec::new();
             let policy = ImportChain::new(&self.routing, vrf.is_none());
             let r = match &vrf {
-                None => self.rib.reimport(id, &policy, &*self.resolver, &mut ch),
+                None => self.rib.reimport(id, &policy, &self.resolver, &mut ch),
                 Some(v) => match self.vrfs.get_mut(v) {
-                    Some(x) => x.rib.reimport(id, &policy, &*self.resolver, &mut ch),
+                    Some(x) => x.rib.reimport(id, &policy, &self.resolver, &mut ch),
                     None => continue,
                 },
             };

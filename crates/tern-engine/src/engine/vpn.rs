@@ -44,13 +44,13 @@ impl Engine {
                         key,
                         &a,
                         LabelStack::single(label),
-                        &*self.resolver,
+                        &self.resolver,
                         &mut out,
                     );
                 }
                 None => {
                     if self.labels.unexport(vrf, c.family, c.key.prefix) {
-                        self.rib.withdraw_local(vpn, key, &*self.resolver, &mut out);
+                        self.rib.withdraw_local(vpn, key, &self.resolver, &mut out);
                     }
                 }
             }
@@ -104,7 +104,7 @@ impl Engine {
                         prefix_key,
                         o.peer,
                         path_id,
-                        &*self.resolver,
+                        &self.resolver,
                         &mut ch,
                     );
                 }
@@ -120,7 +120,7 @@ impl Engine {
                             path_id,
                             a,
                             b.labels,
-                            &*self.resolver,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
@@ -130,7 +130,7 @@ impl Engine {
                             prefix_key,
                             b.peer,
                             path_id,
-                            &*self.resolver,
+                            &self.resolver,
                             &mut ch,
                         );
                     }
