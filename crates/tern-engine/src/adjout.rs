@@ -168,6 +168,13 @@ struct Pend {
     initial: bool,
 }
 
+/// A table sent again on request: what may be sent is announced, nothing is withdrawn (the
+/// peer holds what it was sent).
+const REFRESH: Pend = Pend {
+    prev: None,
+    initial: true,
+};
+
 impl Dirty {
     fn mark(&mut self, key: Key, pend: Pend) {
         if let std::collections::hash_map::Entry::Vacant(e) = self.prev.entry(key) {
@@ -229,9 +236,15 @@ struct Cursor {
 
 impl Cursor {
     fn new(rib: &Rib, params: &Params, pend: Pend) -> Cursor {
+        Cursor::of(rib, params, pend, &params.families)
+    }
+
+    /// A walk over the tables whose routes go out in one of `families`.
+    fn of(rib: &Rib, params: &Params, pend: Pend, families: &[Family]) -> Cursor {
         let tables: Vec<(Family, Family)> = Family::KNOWN
             .iter()
             .filter_map(|f| params.sends(*f).map(|s| (*f, s)))
+            .filter(|(_, s)| families.contains(s))
             .collect();
         let below = tables.first().map_or(0, |(f, _)| rib.len(*f));
         Cursor {
@@ -300,6 +313,9 @@ struct Member {
     syncing: Option<CatchUp>,
     /// End-of-RIB still to be sent after the initial table.
     eor: bool,
+    /// Families the peer asked to be sent again (ROUTE-REFRESH) while a walk was under way:
+    /// walked when it ends.
+    refresh: Vec<Family>,
     /// Messages produced for it that did not fit its writer.
     backlog: VecDeque<Bytes>,
     closed: bool,
@@ -402,10 +418,50 @@ impl AdjOut {
                     walk: Some(walk),
                 }),
                 eor,
+                refresh: Vec::new(),
                 backlog: VecDeque::new(),
                 closed: false,
             },
         );
+    }
+
+    /// A route refresh request (RFC 2918 §4): `addr` is sent its routes of `family` again,
+    /// walked from the tables like a joining member's (after a walk under way, if any). A
+    /// family the peer is not sent is ignored.
+    pub fn refresh(&mut self, addr: IpAddr, family: Family, rib: &Rib) {
+        let Some(m) = self.members.get_mut(&addr) else {
+            return;
+        };
+        let Some(g) = self.groups.get_mut(&m.group) else {
+            return;
+        };
+        if !g.params.families.contains(&family) {
+            return;
+        }
+        let walk = || Cursor::of(rib, &g.params, REFRESH, &[family]);
+        match m.syncing.as_mut() {
+            Some(s) if s.walk.is_some() => {
+                if !m.refresh.contains(&family) {
+                    m.refresh.push(family);
+                }
+            }
+            Some(s) => s.walk = Some(walk()),
+            None => {
+                // Out of the group's stream, with what the stream still holds for it.
+                let mut own = Dirty::default();
+                for k in &g.dirty.order {
+                    if let Some(p) = g.dirty.prev.get(k) {
+                        own.mark(*k, *p);
+                    }
+                }
+                m.syncing = Some(CatchUp {
+                    dirty: own,
+                    walk: Some(walk()),
+                });
+                g.syncing += 1;
+            }
+        }
+        debug!(peer = %addr, %family, "Adj-RIB-Out: routes sent again (route refresh)");
     }
 
     /// Removes a peer (session down).
@@ -655,6 +711,15 @@ impl AdjOut {
                 }
             }
             m.eor = false;
+        }
+        if !m.refresh.is_empty()
+            && let Some(rib) = rib
+        {
+            let families = std::mem::take(&mut m.refresh);
+            if let Some(sync) = m.syncing.as_mut() {
+                sync.walk = Some(Cursor::of(rib, &g.params, REFRESH, &families));
+            }
+            return true;
         }
         m.syncing = None;
         let gid = m.group;

@@ -19,6 +19,7 @@ use socket2::{Domain, Socket, Type};
 use tern_fsm::{DownReason, Input, LogEvent, Output, PeerConfig, Session, State, Timer};
 use tern_types::Family;
 use tern_wire::message::{MAX_EXTENDED_LEN, MAX_LEN};
+use tern_wire::route_refresh::RefreshSubtype;
 use tern_wire::{Action, Notification, Update};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -527,7 +528,30 @@ async fn run_conn(
                     st.prefixes.clear();
                     st.last_error = Some(describe(&r));
                 }
-                Output::Update | Output::RouteRefresh(_) => {}
+                Output::RouteRefresh(r) => {
+                    // RFC 2918 §4: a request for a family the session carries is answered
+                    // with the routes of that family again; any other is ignored (BoRR and
+                    // EoRR only come with enhanced route refresh, which tern does not
+                    // advertise).
+                    let carried = fsm
+                        .negotiated()
+                        .is_some_and(|n| n.families.contains(&r.family));
+                    match (rib_session, r.subtype) {
+                        (Some(session), RefreshSubtype::Request) if carried => {
+                            info!(peer = %spec.addr, family = %r.family, "route refresh requested");
+                            rib.send(RibMsg::Refresh {
+                                peer: spec.addr,
+                                session,
+                                family: r.family,
+                            })
+                            .await;
+                        }
+                        _ => {
+                            debug!(peer = %spec.addr, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored");
+                        }
+                    }
+                }
+                Output::Update => {}
             }
         }
         sync_log(&fsm, &status);

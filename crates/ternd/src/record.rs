@@ -105,6 +105,15 @@ pub enum Event {
         /// `next-hop-local` families.
         next_hop_local: Vec<Fam>,
     },
+    /// [`Input::Refresh`].
+    Refresh {
+        /// Peer address.
+        peer: IpAddr,
+        /// Session number.
+        session: u64,
+        /// The family.
+        family: Fam,
+    },
     /// An output step that made progress.
     Flush,
 }
@@ -419,6 +428,15 @@ impl Event {
                 reflect_client: *reflect_client,
                 next_hop_invariable: fams(next_hop_invariable),
                 next_hop_local: fams(next_hop_local),
+            },
+            Input::Refresh {
+                peer,
+                session,
+                family,
+            } => Event::Refresh {
+                peer: *peer,
+                session: *session,
+                family: fam(*family),
             },
             Input::Digest { .. } | Input::Table { .. } | Input::PeerRoutes { .. } => return None,
         })

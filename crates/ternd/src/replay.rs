@@ -14,7 +14,7 @@ use tern_engine::{Engine, FibOp, FibSink, Input, PeerOut, Resolution, Watch, Wat
 use tern_rib::RibConfig;
 use tern_types::Asn;
 
-use crate::record::{Event, families, unhex};
+use crate::record::{Event, families, family, unhex};
 
 /// What a replay produced.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -150,6 +150,15 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                     },
                 }
             }
+            Event::Refresh {
+                peer,
+                session,
+                family: f,
+            } => Input::Refresh {
+                peer: *peer,
+                session: *session,
+                family: family(*f),
+            },
             Event::Resolved {
                 next_hops,
                 prefixes,

@@ -330,6 +330,15 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             scope: scope.clone(),
         },
         RibMsg::Resolved(r) => RibMsg::Resolved(r.clone()),
+        RibMsg::Refresh {
+            peer,
+            session,
+            family,
+        } => RibMsg::Refresh {
+            peer: *peer,
+            session: *session,
+            family: *family,
+        },
         RibMsg::Readvertise {
             peer,
             reflect_client,

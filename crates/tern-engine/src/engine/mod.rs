@@ -127,6 +127,16 @@ pub enum Input {
         /// Families with `peer X next-hop-local`.
         next_hop_local: Vec<Family>,
     },
+    /// The peer asked for its routes of a family again (ROUTE-REFRESH, RFC 2918), or the
+    /// operator did (`refresh bgp … export`).
+    Refresh {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session it asked on.
+        session: u64,
+        /// The family.
+        family: Family,
+    },
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -474,6 +484,22 @@ impl Engine {
                     return;
                 }
                 self.start_walk(vrf, family, Some((id, which)), reply);
+            }
+            Input::Refresh {
+                peer,
+                session,
+                family,
+            } => {
+                let Some(up) = self.up.get(&peer).filter(|u| u.session == session) else {
+                    return;
+                };
+                let rib = match up.vrf.as_deref() {
+                    None => Some(&self.rib),
+                    Some(v) => self.vrfs.get(v).map(|x| &x.rib),
+                };
+                if let Some(rib) = rib {
+                    self.adj.refresh(peer, family, rib);
+                }
             }
             Input::Readvertise {
                 peer,

@@ -1339,3 +1339,76 @@ fn a_new_reflect_client_gets_the_reflected_routes() {
     deliver(&mut t, &mut n2, &mut b, "10.0.1.1");
     assert!(b.table(Family::VPNV6).routes.is_empty());
 }
+
+/// The UPDATEs among messages: (announced prefixes, withdrawn prefixes, End-of-RIB markers).
+fn tally(msgs: &[Bytes]) -> (usize, usize, usize) {
+    let (mut reach, mut gone, mut eor) = (0, 0, 0);
+    for m in msgs {
+        let Some(Ok(f)) = tern_wire::message::frames(m).next() else {
+            continue;
+        };
+        let Ok(tern_wire::Message::Update(u)) = tern_wire::Message::decode(f) else {
+            continue;
+        };
+        let parsed = u.parse(&Ctx::default());
+        if parsed.end_of_rib().is_some() {
+            eor += 1;
+            continue;
+        }
+        let d = Digest::of(&parsed);
+        gone += d.withdrawn.len();
+        reach += d.reach.iter().map(|r| r.routes.len()).sum::<usize>();
+    }
+    (reach, gone, eor)
+}
+
+#[test]
+fn a_route_refresh_sends_the_family_again_and_only_to_the_asker() {
+    let mut t = task();
+    let _a = client(&mut t, "10.0.0.11", 4096);
+    let mut b = client(&mut t, "10.0.0.12", 4096);
+    let mut c = client(&mut t, "10.0.0.13", 4096);
+    announce_many(&mut t, "10.0.0.11", 300);
+    settle(&mut t);
+    assert_eq!(tally(&drain(&mut b)), (300, 0, 1));
+    drain(&mut c);
+    let pb: IpAddr = "10.0.0.12".parse().unwrap();
+    let session = t.up[&pb].session;
+    // A family the peer is not sent, or an old session: nothing.
+    for (family, session) in [(Family::VPNV4, session), (Family::IPV4_UNICAST, 0)] {
+        t.handle(Input::Refresh {
+            peer: pb,
+            session,
+            family,
+        });
+        settle(&mut t);
+        assert!(drain(&mut b).is_empty());
+    }
+    t.handle(Input::Refresh {
+        peer: pb,
+        session,
+        family: Family::IPV4_UNICAST,
+    });
+    // Routes that come meanwhile (10 new ones) still reach both: from the walk or after it.
+    announce_many(&mut t, "10.0.0.11", 310);
+    settle(&mut t);
+    let (reach, gone, eor) = tally(&drain(&mut b));
+    assert_eq!(
+        (gone, eor),
+        (0, 0),
+        "a refresh withdraws nothing, no End-of-RIB"
+    );
+    assert!(reach >= 310, "every route again: {reach}");
+    assert_eq!(
+        tally(&drain(&mut c)).0,
+        10,
+        "the others get the changes only"
+    );
+    // Back in the group's stream afterwards.
+    assert_eq!(t.adj.catching_up(pb), None);
+    announce_many(&mut t, "10.0.0.11", 311);
+    settle(&mut t);
+    let (mb, mc) = (drain(&mut b), drain(&mut c));
+    assert_eq!(mb.len(), 1);
+    assert!(mb.iter().zip(&mc).all(|(x, y)| x.as_ptr() == y.as_ptr()));
+}
