@@ -890,6 +890,24 @@ fn candidate(rib: &Rib, params: &Params, family: Family, key: &RouteKey) -> Opti
     })
 }
 
+/// Well-known communities (RFC 1997): NO_ADVERTISE keeps a route from every peer;
+/// NO_EXPORT and NO_EXPORT_SUBCONFED keep it from external peers (without confederations,
+/// every EBGP peer is outside the AS and outside the sub-AS).
+pub fn well_known_allow(communities: &[u32], to: Role) -> bool {
+    communities.iter().all(|c| match *c {
+        NO_ADVERTISE => false,
+        NO_EXPORT | NO_EXPORT_SUBCONFED => to != Role::Ebgp,
+        _ => true,
+    })
+}
+
+/// NO_EXPORT (RFC 1997).
+pub const NO_EXPORT: u32 = 0xFFFF_FF01;
+/// NO_ADVERTISE (RFC 1997).
+pub const NO_ADVERTISE: u32 = 0xFFFF_FF02;
+/// NO_EXPORT_SUBCONFED (RFC 1997).
+pub const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
+
 #[allow(clippy::too_many_arguments)]
 fn offer(
     rib: &Rib,
@@ -943,8 +961,14 @@ fn offer(
                 // received one).
                 stack = LabelStack::single(labels.swap(family, *key));
             }
+            let communities = match &changed {
+                Some(a) => &a.communities[..],
+                None => rib.store().communities(rib.attr_set(best.attrs)),
+            };
             // A labeled family's route without a label cannot be sent.
-            if !(family.has_labels() && stack.is_empty()) {
+            if !(family.has_labels() && stack.is_empty())
+                && well_known_allow(communities, params.role)
+            {
                 send = Some((best, changed, stack));
             }
         }

@@ -473,6 +473,11 @@ impl AttrStore {
         self.cluster_lists.get(set.cluster_list)
     }
 
+    /// The communities of a set.
+    pub fn communities(&self, set: &AttrSet) -> &[u32] {
+        self.communities.get(set.communities)
+    }
+
     /// The extended communities of a set.
     pub fn ext_communities(&self, set: &AttrSet) -> &[ExtCommunity] {
         self.ext_communities.get(set.ext_communities)

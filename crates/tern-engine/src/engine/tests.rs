@@ -1412,3 +1412,140 @@ fn a_route_refresh_sends_the_family_again_and_only_to_the_asker() {
     assert_eq!(mb.len(), 1);
     assert!(mb.iter().zip(&mc).all(|(x, y)| x.as_ptr() == y.as_ptr()));
 }
+
+/// An IPv4 unicast peer of `t` (EBGP unless AS 100; IBGP ones are reflector clients).
+fn v4_peer(t: &mut Engine, addr: &str, asn: u32) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::sync_channel::<Bytes>(256);
+    t.handle(Input::PeerUp {
+        session: new_session(),
+        info: PeerInfo {
+            addr: addr.parse().unwrap(),
+            router_id: addr.parse().unwrap(),
+            asn: Asn(asn),
+            ebgp: asn != 100,
+            rr_client: asn == 100,
+            preferred_value: 0,
+        },
+        ctx: Ctx {
+            ebgp: asn != 100,
+            ..Ctx::default()
+        },
+        out: Some(PeerOut {
+            tx: Arc::new(tx),
+            families: vec![Family::IPV4_UNICAST],
+            ctx: Ctx::default(),
+            local: Some("10.0.0.1".parse().unwrap()),
+            next_hop_invariable: vec![],
+            next_hop_local: vec![],
+        }),
+        vrf: None,
+        status: None,
+    });
+    rx
+}
+
+/// The prefixes announced (and not withdrawn since) in messages.
+fn announced(msgs: &[Bytes]) -> std::collections::BTreeSet<String> {
+    let mut held = std::collections::BTreeSet::new();
+    for m in msgs {
+        let Some(Ok(f)) = tern_wire::message::frames(m).next() else {
+            continue;
+        };
+        let Ok(tern_wire::Message::Update(u)) = tern_wire::Message::decode(f) else {
+            continue;
+        };
+        let d = Digest::of(&u.parse(&Ctx::default()));
+        for (_, n) in &d.withdrawn {
+            held.remove(&n.prefix.to_string());
+        }
+        for r in &d.reach {
+            for (_, n) in &r.routes {
+                held.insert(n.prefix.to_string());
+            }
+        }
+    }
+    held
+}
+
+#[test]
+fn well_known_communities_keep_routes_from_the_peers_they_name() {
+    use crate::adjout::{NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED};
+    let mut t = task();
+    let src = "10.0.0.11";
+    let _a = v4_peer(&mut t, src, 100);
+    let mut ibgp = v4_peer(&mut t, "10.0.0.12", 100);
+    let mut ebgp = v4_peer(&mut t, "10.0.9.2", 200);
+    settle(&mut t);
+    drain(&mut ibgp);
+    drain(&mut ebgp);
+    let session = t.up[&src.parse::<IpAddr>().unwrap()].session;
+    let cases = [
+        ("10.1.0.0/24", vec![]),
+        ("10.1.1.0/24", vec![NO_EXPORT]),
+        ("10.1.2.0/24", vec![NO_EXPORT_SUBCONFED]),
+        ("10.1.3.0/24", vec![NO_ADVERTISE]),
+        ("10.1.4.0/24", vec![0x0064_0001, NO_EXPORT]),
+    ];
+    for (prefix, communities) in &cases {
+        let mut a = PathAttrs::new(
+            Origin::Igp,
+            AsPath::empty(true),
+            NextHop::Ipv4(src.parse().unwrap()),
+        );
+        a.local_pref = Some(100);
+        a.communities = communities.clone();
+        let mut out = Vec::new();
+        UpdateBuilder::new(&Ctx::default())
+            .reach(
+                Family::IPV4_UNICAST,
+                &a.next_hop,
+                &a.to_wire(true),
+                &[Nlri::unicast(prefix.parse().unwrap())],
+                &mut out,
+            )
+            .unwrap();
+        t.handle(Input::Update {
+            peer: src.parse().unwrap(),
+            session,
+            body: out.remove(0).split_off(19),
+        });
+    }
+    settle(&mut t);
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        announced(&drain(&mut ibgp)),
+        set(&["10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24", "10.1.4.0/24"]),
+        "IBGP: all but NO_ADVERTISE"
+    );
+    assert_eq!(
+        announced(&drain(&mut ebgp)),
+        set(&["10.1.0.0/24"]),
+        "EBGP: none of NO_EXPORT, NO_EXPORT_SUBCONFED, NO_ADVERTISE"
+    );
+    // A route that gains NO_EXPORT is withdrawn from the EBGP peer.
+    let mut a = PathAttrs::new(
+        Origin::Igp,
+        AsPath::empty(true),
+        NextHop::Ipv4(src.parse().unwrap()),
+    );
+    a.local_pref = Some(100);
+    a.communities = vec![NO_EXPORT];
+    let mut out = Vec::new();
+    UpdateBuilder::new(&Ctx::default())
+        .reach(
+            Family::IPV4_UNICAST,
+            &a.next_hop,
+            &a.to_wire(true),
+            &[Nlri::unicast("10.1.0.0/24".parse().unwrap())],
+            &mut out,
+        )
+        .unwrap();
+    t.handle(Input::Update {
+        peer: src.parse().unwrap(),
+        session,
+        body: out.remove(0).split_off(19),
+    });
+    settle(&mut t);
+    let (_, gone, _) = tally(&drain(&mut ebgp));
+    assert_eq!(gone, 1, "withdrawn from the EBGP peer");
+}

@@ -1,0 +1,137 @@
+//! Well-known communities (RFC 1997) on export, against FRR: FRR I (AS 100, IBGP) announces
+//! two routes to ternd T (AS 100), one of them tagged NO_EXPORT by I's export route-map. T
+//! holds both and sends FRR E (AS 200, EBGP) only the untagged one: E's table must never hold
+//! the NO_EXPORT route.
+//!
+//! Topology: I 10.0.0.2/24 ── 10.0.0.1/24 T 10.0.1.1/24 ── 10.0.1.2/24 E.
+//! Needs root (network namespaces) and FRR.
+
+mod common;
+
+use std::time::Duration;
+
+use common::frr::Frr;
+use common::{Netns, TempDir, Ternd, link, wait_for};
+use serde_json::Value;
+
+const T_CFG: &str = "sysname T
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.1 255.255.255.0
+#
+interface GigabitEthernet0/0/1
+ ip address 10.0.1.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.0.1
+ peer 10.0.0.2 as-number 100
+ peer 10.0.0.2 timer keepalive 10 hold 30
+ peer 10.0.1.2 as-number 200
+ peer 10.0.1.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  peer 10.0.0.2 enable
+  peer 10.0.1.2 enable
+#
+return
+";
+
+const I_CFG: &str = "frr defaults traditional
+hostname i
+!
+ip prefix-list TAG seq 5 permit 198.51.100.0/24
+!
+route-map OUT permit 10
+ match ip address prefix-list TAG
+ set community no-export
+route-map OUT permit 20
+!
+router bgp 100
+ bgp router-id 10.0.0.2
+ no bgp network import-check
+ neighbor 10.0.0.1 remote-as 100
+ neighbor 10.0.0.1 timers 10 30
+ neighbor 10.0.0.1 timers connect 5
+ !
+ address-family ipv4 unicast
+  network 192.0.2.0/24
+  network 198.51.100.0/24
+  neighbor 10.0.0.1 activate
+  neighbor 10.0.0.1 send-community
+  neighbor 10.0.0.1 route-map OUT out
+ exit-address-family
+!
+";
+
+const E_CFG: &str = "frr defaults traditional
+hostname e
+!
+router bgp 200
+ bgp router-id 10.0.1.2
+ no bgp ebgp-requires-policy
+ neighbor 10.0.1.1 remote-as 100
+ neighbor 10.0.1.1 timers 10 30
+ neighbor 10.0.1.1 timers connect 5
+ !
+ address-family ipv4 unicast
+  neighbor 10.0.1.1 activate
+ exit-address-family
+!
+";
+
+fn t_route(t: &Ternd, prefix: &str) -> Option<Value> {
+    let text = t.display("display bgp routing-table", true).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v["routes"]
+        .as_array()?
+        .iter()
+        .find(|r| r["prefix"] == prefix)
+        .cloned()
+}
+
+fn frr_has(f: &Frr, prefix: &str) -> bool {
+    let v = f.json(&format!("show bgp ipv4 unicast {prefix} json"));
+    v["paths"].as_array().is_some_and(|p| !p.is_empty())
+}
+
+#[test]
+fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
+    let dir = TempDir::new("communities");
+    let i_ns = Netns::new("wci");
+    let t_ns = Netns::new("wct");
+    let e_ns = Netns::new("wce");
+    link(&i_ns, &["10.0.0.2/24"], &t_ns, &["10.0.0.1/24"]);
+    link(&t_ns, &["10.0.1.1/24"], &e_ns, &["10.0.1.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
+    let i = Frr::start(&i_ns, &dir, "i", I_CFG, &[]);
+    let e = Frr::start(&e_ns, &dir, "e", E_CFG, &[]);
+    let show = || {
+        format!(
+            "--- T ---\n{}\n--- E ---\n{}\n--- T log ---\n{}",
+            t.display("display bgp routing-table", false)
+                .unwrap_or_default(),
+            e.vtysh("show bgp ipv4 unicast"),
+            t.log_text()
+        )
+    };
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    t.wait_established("10.0.1.2", Duration::from_secs(60));
+    // T holds both (NO_EXPORT does not stop a route coming in).
+    let held = wait_for(Duration::from_secs(30), || {
+        t_route(&t, "192.0.2.0/24").is_some() && t_route(&t, "198.51.100.0/24").is_some()
+    });
+    assert!(held, "T did not get I's routes:\n{}", show());
+    // E gets the untagged route; by then T has had every chance to send the other too.
+    assert!(
+        wait_for(Duration::from_secs(30), || frr_has(&e, "192.0.2.0/24")),
+        "E did not get the untagged route:\n{}",
+        show()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !frr_has(&e, "198.51.100.0/24"),
+        "NO_EXPORT route reached the EBGP peer:\n{}",
+        show()
+    );
+    assert!(i.vtysh("show bgp ipv4 unicast").contains("198.51.100.0/24"));
+}
