@@ -84,6 +84,9 @@ pub enum SessionCmd {
     /// A display of the running daemon's state (`display bgp peer ...`): tern-config only
     /// knows its syntax; the session hands the canonical line to whoever serves it.
     Show,
+    /// An operation on the running daemon's sessions (`reset bgp ...`, `refresh bgp ...`):
+    /// handed over as the canonical line, like [`SessionCmd::Show`].
+    Operate,
 }
 
 /// What a complete command does.

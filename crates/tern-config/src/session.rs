@@ -36,6 +36,8 @@ pub enum Outcome {
     /// A configuration-management command (`commit`, `rollback`, ...), as its canonical
     /// line, for the holder of the running configuration to serve.
     Manage(String),
+    /// An operation on the daemon's sessions (`reset bgp 10.0.0.2`), as its canonical line.
+    Operate(String),
 }
 
 /// A configuration being edited: model plus view stack.
@@ -354,6 +356,7 @@ impl Session {
             SessionCmd::Manage => Outcome::Manage(canonical.to_owned()),
             SessionCmd::DisplayCurrent | SessionCmd::DisplayThis => Outcome::Display(cmd),
             SessionCmd::Show => Outcome::Show(canonical.to_owned()),
+            SessionCmd::Operate => Outcome::Operate(canonical.to_owned()),
         }
     }
 }

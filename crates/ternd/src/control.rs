@@ -122,6 +122,8 @@ struct Ran {
     question: String,
     /// A display to serve once the session is released (the RIB is asked asynchronously).
     show: Option<String>,
+    /// An operation on the sessions (`reset bgp …`), run once the session is released.
+    operate: Option<String>,
 }
 
 impl Ran {
@@ -133,6 +135,7 @@ impl Ran {
             job: None,
             question: String::new(),
             show: None,
+            operate: None,
         }
     }
 
@@ -225,6 +228,10 @@ impl ControlService {
         match c.apply_line(line) {
             Ok(Outcome::Show(canonical)) => Ran {
                 show: Some(canonical),
+                ..ok(String::new())
+            },
+            Ok(Outcome::Operate(canonical)) => Ran {
+                operate: Some(canonical),
                 ..ok(String::new())
             },
             Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
@@ -521,6 +528,12 @@ impl tern_api::Control for ControlService {
         })?;
         if let Some(job) = ran.job.take() {
             self.apply(job).await;
+        }
+        if let Some(canonical) = ran.operate.take() {
+            match operate(&canonical, &self.shared).await {
+                Ok(out) => ran.output = out,
+                Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
+            }
         }
         if let Some(canonical) = ran.show.take() {
             match show(&canonical, r.json, &self.shared).await {
@@ -950,6 +963,45 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `reset bgp {all | X | external | internal}` and `refresh bgp … {export | import}`, on the
+/// public peers: the command goes to each peer's task; the output says which peers.
+async fn operate(canonical: &str, shared: &Shared) -> Result<String, String> {
+    let words: Vec<&str> = canonical.split_whitespace().collect();
+    // `None`: reset; `Some(export)`: refresh.
+    let (refresh, target) = match words.as_slice() {
+        ["reset", "bgp", t] => (None, *t),
+        ["refresh", "bgp", t, dir] => (Some(*dir == "export"), *t),
+        _ => return Err(format!("Error: Unrecognized command {canonical}")),
+    };
+    let peers = shared.manager.lock().await;
+    let chosen: Vec<IpAddr> = peers
+        .specs()
+        .filter(|s| s.vrf.is_none())
+        .filter(|s| match target {
+            "all" => true,
+            "external" => s.is_ebgp(),
+            "internal" => !s.is_ebgp(),
+            addr => addr.parse::<IpAddr>().is_ok_and(|a| a == s.addr),
+        })
+        .map(|s| s.addr)
+        .collect();
+    if chosen.is_empty() {
+        return match target {
+            "all" | "external" | "internal" => Ok(String::new()),
+            _ => Err("Error: The peer does not exist.".into()),
+        };
+    }
+    for a in &chosen {
+        let c = match refresh {
+            None => crate::peer::PeerCmd::Reset,
+            Some(export) => crate::peer::PeerCmd::Refresh { export },
+        };
+        peers.command(*a, c).await;
+    }
+    tracing::info!(command = canonical, peers = ?chosen, "operator command");
+    Ok(String::new())
 }
 
 /// The peers and policies a commit's policy changes concern: peers whose import or export

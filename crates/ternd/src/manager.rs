@@ -162,6 +162,18 @@ impl Peers {
         self.index.clone()
     }
 
+    /// The running peers' settings.
+    pub fn specs(&self) -> impl Iterator<Item = &PeerSpec> {
+        self.handles.values().map(|h| &h.spec)
+    }
+
+    /// Hands a command to a running peer's task (nothing when the peer is not running).
+    pub async fn command(&self, addr: IpAddr, cmd: crate::peer::PeerCmd) {
+        if let Some(h) = self.handles.get(&addr) {
+            let _ = h.cmd.send(cmd).await;
+        }
+    }
+
     fn spawn(&mut self, spec: PeerSpec) {
         if let Some(r) = spec.blocked() {
             warn!(peer = %spec.addr, "{r}");

@@ -44,6 +44,24 @@ pub enum PeerCmd {
     /// New settings that apply without a reset (description, GTSM hop count for the next
     /// connection).
     Update(Box<PeerSpec>),
+    /// `reset bgp`: close the session with Cease / Administrative Reset (RFC 4486), then
+    /// connect again.
+    Reset,
+    /// `refresh bgp … export` (the peer's routes sent again) or `import` (a ROUTE-REFRESH
+    /// asked of the peer), for every family of the Established session.
+    Refresh {
+        /// `export` (else `import`).
+        export: bool,
+    },
+}
+
+/// What a connection task is told.
+#[derive(Debug, Clone, Copy)]
+enum ConnCmd {
+    /// Close with Cease and this subcode.
+    Close(u8),
+    /// See [`PeerCmd::Refresh`].
+    Refresh { export: bool },
 }
 
 /// The handle the daemon keeps for each peer.
@@ -139,7 +157,7 @@ enum ConnEvent {
 struct Conn {
     id: u64,
     incoming: bool,
-    close: mpsc::Sender<u8>,
+    close: mpsc::Sender<ConnCmd>,
     state: State,
 }
 
@@ -300,7 +318,7 @@ async fn run_peer(
                         if c.id == id {
                             c.state = State::Established;
                         } else {
-                            let _ = c.close.send(tern_fsm::COLLISION_CEASE).await;
+                            let _ = c.close.send(ConnCmd::Close(tern_fsm::COLLISION_CEASE)).await;
                         }
                     }
                 }
@@ -321,11 +339,28 @@ async fn run_peer(
                         spec = *new;
                         continue;
                     }
+                    Some(PeerCmd::Reset) => {
+                        info!(peer = %spec.addr, "session reset by the operator");
+                        for c in &conns {
+                            let _ = c.close.send(ConnCmd::Close(tern_wire::notification::cease_sub::ADMIN_RESET)).await;
+                        }
+                        if conns.is_empty() {
+                            // Not up: try now rather than at the next retry.
+                            retry_at = Some(Instant::now());
+                        }
+                        continue;
+                    }
+                    Some(PeerCmd::Refresh { export }) => {
+                        for c in conns.iter().filter(|c| c.state == State::Established) {
+                            let _ = c.close.send(ConnCmd::Refresh { export }).await;
+                        }
+                        continue;
+                    }
                     Some(PeerCmd::Stop(sub)) => sub,
                     Some(PeerCmd::Shutdown) | None => tern_wire::notification::cease_sub::PEER_DECONFIGURED,
                 };
                 for c in &conns {
-                    let _ = c.close.send(sub).await;
+                    let _ = c.close.send(ConnCmd::Close(sub)).await;
                 }
                 if let Some(h) = connecting.take() {
                     h.abort();
@@ -363,7 +398,10 @@ async fn resolve_collision(
         let loser = if keep_this { other.id } else { id };
         info!(peer = %spec.addr, "connection collision: closing connection {loser}");
         if let Some(c) = conns.iter().find(|c| c.id == loser) {
-            let _ = c.close.send(tern_fsm::COLLISION_CEASE).await;
+            let _ = c
+                .close
+                .send(ConnCmd::Close(tern_fsm::COLLISION_CEASE))
+                .await;
         }
     }
 }
@@ -401,7 +439,7 @@ async fn run_conn(
     incoming: bool,
     spec: PeerSpec,
     ev: mpsc::Sender<ConnEvent>,
-    mut close_rx: mpsc::Receiver<u8>,
+    mut close_rx: mpsc::Receiver<ConnCmd>,
     status: Arc<Mutex<PeerStatus>>,
     rib: RibHandle,
 ) {
@@ -672,8 +710,30 @@ async fn run_conn(
                     }
                 }
             }
-            sub = close_rx.recv() => {
-                outs = fsm.handle(SystemTime::now(), Input::Stop(sub.unwrap_or(tern_wire::notification::cease_sub::ADMIN_SHUTDOWN)));
+            cmd = close_rx.recv() => match cmd {
+                Some(ConnCmd::Refresh { export }) => {
+                    let (Some(session), Some(n)) = (rib_session, fsm.negotiated()) else {
+                        continue;
+                    };
+                    for family in n.families.clone() {
+                        if export {
+                            rib.send(RibMsg::Refresh { peer: spec.addr, session, family }).await;
+                        } else if n.route_refresh {
+                            let mut b = Vec::new();
+                            let m = tern_wire::Message::RouteRefresh(tern_wire::RouteRefresh::request(family));
+                            if m.encode(&mut b).is_err() || tx.send(Bytes::from(b)).await.is_err() {
+                                closing = true;
+                            }
+                        }
+                    }
+                    info!(peer = %spec.addr, export, "refresh bgp");
+                }
+                Some(ConnCmd::Close(sub)) => {
+                    outs = fsm.handle(SystemTime::now(), Input::Stop(sub));
+                }
+                None => {
+                    outs = fsm.handle(SystemTime::now(), Input::Stop(tern_wire::notification::cease_sub::ADMIN_SHUTDOWN));
+                }
             }
         }
     }

@@ -4,6 +4,10 @@
 //! connection count does not, its table keeps both routes). T's OPEN carries route refresh
 //! and not enhanced route refresh, whose receiving side tern does not implement.
 //!
+//! The operator's side: `refresh bgp X export` sends F the routes again, `refresh bgp X
+//! import` sends F a ROUTE-REFRESH, `reset bgp X` closes the session with Cease /
+//! Administrative Reset (RFC 4486) and it comes back.
+//!
 //! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root (network namespaces) and FRR.
 
 mod common;
@@ -50,6 +54,18 @@ router bgp 200
  exit-address-family
 !
 ";
+
+/// Runs a user-view line on T; the VRP error text when refused.
+fn run(t: &Ternd, line: &str) -> Result<String, String> {
+    let mut c = tern_api::Blocking::connect(&t.control).map_err(|e| e.to_string())?;
+    let id = c.open_session("test").map_err(|e| e.to_string())?.session;
+    let r = c.execute(id, line, false).map_err(|e| e.to_string())?;
+    let _ = c.close_session(id);
+    match r.error {
+        None => Ok(r.output),
+        Some(e) => Err(e.text),
+    }
+}
 
 fn neighbor(f: &Frr) -> Value {
     f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone()
@@ -137,6 +153,96 @@ fn a_route_refresh_from_frr_is_answered_with_the_routes_again() {
     assert!(frr_has(&f, "192.0.2.0/24") && frr_has(&f, "198.51.100.0/24"));
     assert!(
         t.log_text().contains("route refresh requested"),
+        "{}",
+        show()
+    );
+}
+
+/// Waits until F's count of UPDATEs from T stops moving; returns it.
+fn settled_updates(f: &Frr) -> u64 {
+    let mut before = updates_received(f);
+    wait_for(Duration::from_secs(3), || {
+        let now = updates_received(f);
+        let same = now == before;
+        before = now;
+        same && now > 0
+    });
+    before
+}
+
+#[test]
+fn the_operator_refreshes_and_resets_sessions() {
+    let dir = TempDir::new("reset");
+    let t_ns = Netns::new("rst");
+    let f_ns = Netns::new("rsf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
+    let f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    let show = || {
+        format!(
+            "--- FRR neighbor ---\n{}\n--- T log ---\n{}\n--- FRR log ---\n{}",
+            neighbor(&f),
+            t.log_text(),
+            f.logs()
+        )
+    };
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(
+        wait_for(Duration::from_secs(30), || frr_has(&f, "192.0.2.0/24")),
+        "{}",
+        show()
+    );
+    let before = settled_updates(&f);
+    let connections = neighbor(&f)["connectionsEstablished"].as_u64().unwrap_or(0);
+
+    // Unknown peers are refused; a refresh keeps the session.
+    assert_eq!(
+        run(&t, "reset bgp 10.9.9.9").unwrap_err(),
+        "Error: The peer does not exist."
+    );
+    run(&t, "refresh bgp 10.0.0.2 export").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || updates_received(&f) > before),
+        "refresh export sent nothing:\n{}",
+        show()
+    );
+    run(&t, "refresh bgp all import").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            neighbor(&f)["messageStats"]["routeRefreshRecv"]
+                .as_u64()
+                .is_some_and(|n| n >= 1)
+        }),
+        "no ROUTE-REFRESH reached F:\n{}",
+        show()
+    );
+    assert_eq!(
+        neighbor(&f)["connectionsEstablished"].as_u64().unwrap_or(0),
+        connections
+    );
+
+    // A reset: F reads Cease / Administrative Reset, and the session comes back.
+    let dropped = neighbor(&f)["connectionsDropped"].as_u64().unwrap_or(0);
+    run(&t, "reset bgp external").unwrap();
+    // F keeps the last NOTIFICATION's reason only: read it as soon as the session drops.
+    let mut reason = String::new();
+    wait_for(Duration::from_secs(10), || {
+        let n = neighbor(&f);
+        reason = n["lastNotificationReason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        n["connectionsDropped"].as_u64().unwrap_or(0) > dropped
+    });
+    assert_eq!(reason, "Cease/Administrative Reset", "{}", show());
+    let back = wait_for(Duration::from_secs(60), || {
+        let n = neighbor(&f);
+        n["connectionsEstablished"].as_u64().unwrap_or(0) > connections
+            && n["bgpState"] == "Established"
+    });
+    assert!(back, "the session did not come back:\n{}", show());
+    assert!(
+        wait_for(Duration::from_secs(30), || frr_has(&f, "192.0.2.0/24")),
         "{}",
         show()
     );

@@ -1,4 +1,5 @@
-//! The user view's commands (`system-view`, `rollback`, `save`) and the commands valid in
+//! The user view's commands (`system-view`, `rollback`, `save`, `reset bgp`, `refresh bgp`)
+//! and the commands valid in
 //! every configuration view (`quit`, `return`, `commit`, `abort`, `clear configuration
 //! candidate`, `display`).
 
@@ -30,7 +31,37 @@ pub(super) fn user() -> Vec<Node> {
         ),
         kw("save", "Save the running configuration to the startup file")
             .session(SessionCmd::Manage),
+        kw("reset", "Reset operation").then(
+            kw(
+                "bgp",
+                "BGP sessions (closed with Cease/Administrative Reset, then up again)",
+            )
+            .sub(bgp_targets(|n| n.session(SessionCmd::Operate))),
+        ),
+        kw("refresh", "Soft reset").then(kw("bgp", "BGP sessions, without closing them").sub(
+            bgp_targets(|n| {
+                n.sub([
+                    kw("export", "Send the peers their routes again").session(SessionCmd::Operate),
+                    kw(
+                        "import",
+                        "Ask the peers for their routes again (route refresh)",
+                    )
+                    .session(SessionCmd::Operate),
+                ])
+            }),
+        )),
         kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
+    ]
+}
+
+/// The sessions a `reset bgp` or `refresh bgp` acts on (public peers), each node finished
+/// by `tail`.
+fn bgp_targets(tail: impl Fn(Node) -> Node) -> Vec<Node> {
+    vec![
+        tail(kw("all", "All public BGP sessions")),
+        tail(arg(ArgKind::IpAddr, "peer-address", "Peer address")),
+        tail(kw("external", "EBGP sessions")),
+        tail(kw("internal", "IBGP sessions")),
     ]
 }
 
