@@ -622,6 +622,19 @@ async fn run_conn(
                             used += f.bytes.len();
                             lock(&status).received.count(f.kind);
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
+                            // What the FSM sends in answer goes out now, before anything the
+                            // RIB writes once the session is up: an OPEN and a KEEPALIVE read
+                            // together must not let UPDATEs overtake our KEEPALIVE (the peer,
+                            // still in OpenConfirm, would take them for an FSM error).
+                            for b in o.iter_mut().filter_map(|x| match x {
+                                Output::Send(b) => Some(std::mem::take(b)),
+                                _ => None,
+                            }) {
+                                if tx.send(Bytes::from(b)).await.is_err() {
+                                    closing = true;
+                                }
+                            }
+                            o.retain(|x| !matches!(x, Output::Send(b) if b.is_empty()));
                             if rib_session.is_none()
                                 && fsm.state() == State::Established
                                 && let Some(n) = fsm.negotiated()

@@ -241,6 +241,15 @@ fn the_operator_refreshes_and_resets_sessions() {
             && n["bgpState"] == "Established"
     });
     assert!(back, "the session did not come back:\n{}", show());
+    // Both sides reconnect at once: a collision, resolved by RFC 4271 §6.8, never an FSM error
+    // (our UPDATEs overtaking our KEEPALIVE would be one).
+    let n = neighbor(&f);
+    assert!(
+        !n["lastErrorCodeSubcode"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("05")),
+        "{n}"
+    );
     assert!(
         wait_for(Duration::from_secs(30), || frr_has(&f, "192.0.2.0/24")),
         "{}",
