@@ -81,6 +81,9 @@ pub(crate) struct Path {
     /// Attributes after import policy; NONE when refused.
     pub attrs: AttrId,
     pub label: PackedLabel,
+    /// Kept from a session that ended or is being refreshed, not announced again yet
+    /// (RFC 4724 §4.2, RFC 7313 §4).
+    pub stale: bool,
 }
 
 /// No best path.
@@ -123,6 +126,9 @@ impl Paths {
                 if p.attrs != p.in_attrs {
                     tag |= REFUSED;
                 }
+                if p.stale {
+                    tag |= STALE;
+                }
                 Some((tag, p))
             }
             _ => None,
@@ -138,6 +144,8 @@ const BEST: u8 = 1;
 const REFUSED: u8 = 2;
 /// The paths are out of line: the words are the list's slot and the best index.
 const SPILLED: u8 = 4;
+/// The inline path is stale.
+const STALE: u8 = 8;
 
 /// A stored destination (see the module documentation). Byte arrays only, so no padding.
 #[derive(Clone, Copy, Debug)]
@@ -173,6 +181,7 @@ impl<K> Dest<K> {
                 in_attrs
             },
             label: PackedLabel(self.word(2)),
+            stale: self.tag & STALE != 0,
         }
     }
 }
@@ -461,8 +470,9 @@ mod tests {
             prop::sample::select(vec![0u32, 0, 5]),
             0u32..3,
             0u8..3,
+            any::<bool>(),
         )
-            .prop_map(|(peer, path_id, attrs, form)| Path {
+            .prop_map(|(peer, path_id, attrs, form, stale)| Path {
                 peer: PeerId(peer),
                 path_id,
                 in_attrs: AttrId(attrs),
@@ -472,6 +482,7 @@ mod tests {
                     _ => AttrId(attrs + 10),
                 },
                 label: PackedLabel(attrs * 7),
+                stale,
             });
         (prop::collection::vec(path, 1..4), 0u16..4).prop_map(|(list, best)| {
             let best = if usize::from(best) < list.len() {

@@ -135,6 +135,8 @@ pub struct PathInfo {
     pub labels: LabelStack,
     /// Selected.
     pub best: bool,
+    /// Kept from an ended or refreshing session, not announced again yet.
+    pub stale: bool,
 }
 
 /// What an UPDATE did.
@@ -378,19 +380,26 @@ impl Env<'_> {
     }
 
     /// Removes every path of `peer` (all path IDs) from the table.
-    fn remove_peer<K: PrefixKey>(&mut self, t: &mut Table<K>, peer: PeerId) -> usize {
+    /// Removes the paths of `peer` (only its stale ones with `stale_only`).
+    fn remove_peer<K: PrefixKey>(
+        &mut self,
+        t: &mut Table<K>,
+        peer: PeerId,
+        stale_only: bool,
+    ) -> usize {
+        let gone = |p: &Path| p.peer == peer && (p.stale || !stale_only);
         let mut removed = 0usize;
         let mut i = 0;
         while let Some(key) = t.key(i) {
             let mut d = t.load(i);
-            if !d.list.iter().any(|p| p.peer == peer) {
+            if !d.list.iter().any(gone) {
                 i = i.saturating_add(1);
                 continue;
             }
             let old = self.best_of(&d);
             let mut j = 0;
             while let Some(p) = d.list.get(j).copied() {
-                if p.peer == peer {
+                if gone(&p) {
                     d.list.remove(j);
                     self.drop_path(&p);
                     removed = removed.saturating_add(1);
@@ -605,9 +614,68 @@ impl Rib {
             out,
             &self.state,
         );
-        let n = with_table!(mut self.tables, family, t => env.remove_peer(t, peer)).unwrap_or(0);
+        let n =
+            with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
         self.count(peer, family, -i64::try_from(n).unwrap_or(i64::MAX));
         n
+    }
+
+    /// Marks every path of `peer` in `family` stale (RFC 4724 §4.2: the peer restarts;
+    /// RFC 7313 §4: it begins a refresh). A path announced again is no longer stale; the
+    /// rest go with [`Rib::purge_stale`]. Stale paths stay eligible. Returns how many.
+    pub fn mark_stale(&mut self, peer: PeerId, family: Family) -> usize {
+        with_table!(mut self.tables, family, t => {
+            let mut n = 0usize;
+            for i in 0..t.len() {
+                let mut d = t.load(i);
+                let mut hit = false;
+                for p in d.list.iter_mut().filter(|p| p.peer == peer && !p.stale) {
+                    p.stale = true;
+                    hit = true;
+                    n = n.saturating_add(1);
+                }
+                if hit {
+                    t.store(i, &d);
+                }
+            }
+            n
+        })
+        .unwrap_or(0)
+    }
+
+    /// Withdraws the paths of `peer` in `family` still stale (End-of-RIB or EoRR received,
+    /// or the restart or stale-path timer expired). Returns how many.
+    pub fn purge_stale(
+        &mut self,
+        peer: PeerId,
+        family: Family,
+        resolver: &dyn NextHopResolver,
+        out: &mut Vec<BestChange>,
+    ) -> usize {
+        self.collect();
+        let mut env = Self::env(
+            family,
+            &mut self.store,
+            &self.peers,
+            resolver,
+            &mut self.deferred,
+            out,
+            &self.state,
+        );
+        let n =
+            with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
+        self.count(peer, family, -i64::try_from(n).unwrap_or(i64::MAX));
+        n
+    }
+
+    /// Paths of `peer` in `family` that are stale.
+    pub fn stale_count(&self, peer: PeerId, family: Family) -> usize {
+        with_table!(ref self.tables, family, t => {
+            (0..t.len())
+                .map(|i| t.load(i).list.iter().filter(|p| p.peer == peer && p.stale).count())
+                .sum()
+        })
+        .unwrap_or(0)
     }
 
     /// Applies one UPDATE from `peer` (see the module documentation); best-path changes are
@@ -768,6 +836,7 @@ impl Rib {
             in_attrs: prep.in_attrs,
             attrs,
             label: PackedLabel::pack(&n.labels, &mut self.store),
+            stale: false,
         };
         let mut env = Self::env(
             family,
@@ -869,6 +938,7 @@ impl Rib {
             in_attrs: id,
             attrs: id,
             label: PackedLabel::pack(&n.labels, &mut self.store),
+            stale: false,
         };
         let mut env = Self::env(
             family,
@@ -1058,6 +1128,7 @@ impl Rib {
             attrs: p.attrs,
             labels: p.label.unpack(&self.store),
             best: usize::from(d.best) == i,
+            stale: p.stale,
         })
     }
 
