@@ -73,6 +73,13 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
         let _ = family;
         true
     }
+
+    /// Like [`Sink::end_of_rib_turn`], for the end of a route refresh (RFC 7313 §4: EoRR
+    /// follows the whole re-advertisement): true for the last engine of each refresh.
+    fn end_of_refresh_turn(&self, family: Family) -> bool {
+        let _ = family;
+        true
+    }
 }
 
 /// A member's writer, shared with whoever re-joins it to a group.
@@ -314,8 +321,10 @@ struct Member {
     /// End-of-RIB still to be sent after the initial table.
     eor: bool,
     /// Families the peer asked to be sent again (ROUTE-REFRESH) while a walk was under way:
-    /// walked when it ends.
-    refresh: Vec<Family>,
+    /// walked when it ends (true: with EoRR after, enhanced route refresh).
+    refresh: Vec<(Family, bool)>,
+    /// Families whose walk under way answers an enhanced refresh: EoRR when it ends.
+    eorr: Vec<Family>,
     /// Messages produced for it that did not fit its writer.
     backlog: VecDeque<Bytes>,
     closed: bool,
@@ -419,6 +428,7 @@ impl AdjOut {
                 }),
                 eor,
                 refresh: Vec::new(),
+                eorr: Vec::new(),
                 backlog: VecDeque::new(),
                 closed: false,
             },
@@ -426,9 +436,10 @@ impl AdjOut {
     }
 
     /// A route refresh request (RFC 2918 §4): `addr` is sent its routes of `family` again,
-    /// walked from the tables like a joining member's (after a walk under way, if any). A
+    /// walked from the tables like a joining member's (after a walk under way, if any), and
+    /// with `enhanced` an EoRR after them (RFC 7313 §4; the BoRR is the caller's, before). A
     /// family the peer is not sent is ignored.
-    pub fn refresh(&mut self, addr: IpAddr, family: Family, rib: &Rib) {
+    pub fn refresh(&mut self, addr: IpAddr, family: Family, rib: &Rib, enhanced: bool) {
         let Some(m) = self.members.get_mut(&addr) else {
             return;
         };
@@ -441,11 +452,16 @@ impl AdjOut {
         let walk = || Cursor::of(rib, &g.params, REFRESH, &[family]);
         match m.syncing.as_mut() {
             Some(s) if s.walk.is_some() => {
-                if !m.refresh.contains(&family) {
-                    m.refresh.push(family);
+                if !m.refresh.contains(&(family, enhanced)) {
+                    m.refresh.push((family, enhanced));
                 }
             }
-            Some(s) => s.walk = Some(walk()),
+            Some(s) => {
+                s.walk = Some(walk());
+                if enhanced {
+                    m.eorr.push(family);
+                }
+            }
             None => {
                 // Out of the group's stream, with what the stream still holds for it.
                 let mut own = Dirty::default();
@@ -459,6 +475,9 @@ impl AdjOut {
                     walk: Some(walk()),
                 });
                 g.syncing += 1;
+                if enhanced {
+                    m.eorr.push(family);
+                }
             }
         }
         debug!(peer = %addr, %family, "Adj-RIB-Out: routes sent again (route refresh)");
@@ -712,10 +731,17 @@ impl AdjOut {
             }
             m.eor = false;
         }
+        for f in std::mem::take(&mut m.eorr) {
+            if m.tx.end_of_refresh_turn(f) {
+                m.send(end_of_refresh(f));
+            }
+        }
         if !m.refresh.is_empty()
             && let Some(rib) = rib
         {
-            let families = std::mem::take(&mut m.refresh);
+            let queued = std::mem::take(&mut m.refresh);
+            let families: Vec<Family> = queued.iter().map(|(f, _)| *f).collect();
+            m.eorr = queued.iter().filter(|(_, e)| *e).map(|(f, _)| *f).collect();
             if let Some(sync) = m.syncing.as_mut() {
                 sync.walk = Some(Cursor::of(rib, &g.params, REFRESH, &families));
             }
@@ -888,6 +914,18 @@ fn candidate(rib: &Rib, params: &Params, family: Family, key: &RouteKey) -> Opti
             .then(|| rib.best(Family::IPV4_UNICAST, key))
             .flatten()
     })
+}
+
+/// An EoRR message for `family` (RFC 7313 §3.2).
+fn end_of_refresh(family: Family) -> Bytes {
+    let m = tern_wire::Message::RouteRefresh(tern_wire::RouteRefresh {
+        family,
+        subtype: tern_wire::route_refresh::RefreshSubtype::EndOfRefresh,
+    });
+    let mut b = Vec::new();
+    // A ROUTE-REFRESH always encodes (4 octets of body).
+    let _ = m.encode(&mut b);
+    Bytes::from(b)
 }
 
 /// Well-known communities (RFC 1997): NO_ADVERTISE keeps a route from every peer;

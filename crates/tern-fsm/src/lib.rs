@@ -131,9 +131,8 @@ impl PeerConfig {
             .iter()
             .map(|f| Capability::Multiprotocol(*f))
             .collect();
-        // Route refresh is answered (RFC 2918); enhanced route refresh (RFC 7313) is not
-        // advertised: receiving it needs stale marking and purging of a peer's routes.
         caps.push(Capability::RouteRefresh);
+        caps.push(Capability::EnhancedRouteRefresh);
         caps.push(Capability::FourOctetAs(self.local_as));
         if !self.add_path.is_empty() {
             caps.push(Capability::AddPath(self.add_path.clone()));

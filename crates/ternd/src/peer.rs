@@ -566,29 +566,8 @@ async fn run_conn(
                     st.prefixes.clear();
                     st.last_error = Some(describe(&r));
                 }
-                Output::RouteRefresh(r) => {
-                    // RFC 2918 §4: a request for a family the session carries is answered
-                    // with the routes of that family again; any other is ignored (BoRR and
-                    // EoRR only come with enhanced route refresh, which tern does not
-                    // advertise).
-                    let carried = fsm
-                        .negotiated()
-                        .is_some_and(|n| n.families.contains(&r.family));
-                    match (rib_session, r.subtype) {
-                        (Some(session), RefreshSubtype::Request) if carried => {
-                            info!(peer = %spec.addr, family = %r.family, "route refresh requested");
-                            rib.send(RibMsg::Refresh {
-                                peer: spec.addr,
-                                session,
-                                family: r.family,
-                            })
-                            .await;
-                        }
-                        _ => {
-                            debug!(peer = %spec.addr, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored");
-                        }
-                    }
-                }
+                // Handled where read, in order with the UPDATEs around them.
+                Output::RouteRefresh(_) => {}
                 Output::Update => {}
             }
         }
@@ -635,6 +614,16 @@ async fn run_conn(
                                 }
                             }
                             o.retain(|x| !matches!(x, Output::Send(b) if b.is_empty()));
+                            // A ROUTE-REFRESH goes to the RIB in order with the UPDATEs read
+                            // around it (a BoRR before, an EoRR after the routes it frames).
+                            for r in o.iter().filter_map(|x| match x {
+                                Output::RouteRefresh(r) => Some(*r),
+                                _ => None,
+                            }) {
+                                if route_refresh(r, &fsm, rib_session, &tx, &rib, spec.addr).await.is_err() {
+                                    closing = true;
+                                }
+                            }
                             if rib_session.is_none()
                                 && fsm.state() == State::Established
                                 && let Some(n) = fsm.negotiated()
@@ -728,9 +717,12 @@ async fn run_conn(
                     let (Some(session), Some(n)) = (rib_session, fsm.negotiated()) else {
                         continue;
                     };
+                    let enhanced = n.enhanced_route_refresh;
                     for family in n.families.clone() {
                         if export {
-                            rib.send(RibMsg::Refresh { peer: spec.addr, session, family }).await;
+                            if send_refresh(&tx, &rib, spec.addr, session, family, enhanced).await.is_err() {
+                                closing = true;
+                            }
                         } else if n.route_refresh {
                             let mut b = Vec::new();
                             let m = tern_wire::Message::RouteRefresh(tern_wire::RouteRefresh::request(family));
@@ -767,6 +759,79 @@ async fn run_conn(
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
     info!(peer = %spec.addr, "connection {id} closed");
+}
+
+/// A ROUTE-REFRESH received (RFC 2918 §4, RFC 7313 §4): a request is answered with the
+/// routes; a BoRR makes the peer's routes of the family stale, an EoRR purges what is still
+/// stale. Messages for a family the session does not carry are ignored. Err: the connection
+/// is gone.
+async fn route_refresh(
+    r: tern_wire::RouteRefresh,
+    fsm: &Session,
+    rib_session: Option<u64>,
+    tx: &mpsc::Sender<Bytes>,
+    rib: &RibHandle,
+    peer: std::net::IpAddr,
+) -> Result<(), ()> {
+    let (carried, enhanced) = fsm.negotiated().map_or((false, false), |n| {
+        (n.families.contains(&r.family), n.enhanced_route_refresh)
+    });
+    match (rib_session, r.subtype) {
+        (Some(session), RefreshSubtype::Request) if carried => {
+            info!(peer = %peer, family = %r.family, "route refresh requested");
+            return send_refresh(tx, rib, peer, session, r.family, enhanced).await;
+        }
+        (Some(_), RefreshSubtype::BeginningOfRefresh) if carried && enhanced => {
+            info!(peer = %peer, family = %r.family, "route refresh begins (BoRR)");
+            rib.send(RibMsg::Stale {
+                peer,
+                family: r.family,
+            })
+            .await;
+        }
+        (Some(_), RefreshSubtype::EndOfRefresh) if carried && enhanced => {
+            info!(peer = %peer, family = %r.family, "route refresh ends (EoRR)");
+            rib.send(RibMsg::PurgeStale {
+                peer,
+                family: r.family,
+            })
+            .await;
+        }
+        _ => {
+            debug!(peer = %peer, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored");
+        }
+    }
+    Ok(())
+}
+
+/// Sends the peer its routes of `family` again: a BoRR first with enhanced route refresh
+/// (the engine sends the EoRR after the routes, RFC 7313 §4). Err: the connection is gone.
+async fn send_refresh(
+    tx: &mpsc::Sender<Bytes>,
+    rib: &RibHandle,
+    peer: std::net::IpAddr,
+    session: u64,
+    family: tern_types::Family,
+    enhanced: bool,
+) -> Result<(), ()> {
+    if enhanced {
+        let m = tern_wire::Message::RouteRefresh(tern_wire::RouteRefresh {
+            family,
+            subtype: RefreshSubtype::BeginningOfRefresh,
+        });
+        let mut b = Vec::new();
+        if m.encode(&mut b).is_err() || tx.send(Bytes::from(b)).await.is_err() {
+            return Err(());
+        }
+    }
+    rib.send(RibMsg::Refresh {
+        peer,
+        session,
+        family,
+        enhanced,
+    })
+    .await;
+    Ok(())
 }
 
 /// What the RIB needs to know about an Established peer.

@@ -113,6 +113,18 @@ pub enum Event {
         session: u64,
         /// The family.
         family: Fam,
+        /// Enhanced route refresh.
+        #[serde(default)]
+        enhanced: bool,
+    },
+    /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
+    Stale {
+        /// Peer address.
+        peer: IpAddr,
+        /// The family.
+        family: Fam,
+        /// Purge what is still stale.
+        purge: bool,
     },
     /// An output step that made progress.
     Flush,
@@ -433,10 +445,22 @@ impl Event {
                 peer,
                 session,
                 family,
+                enhanced,
             } => Event::Refresh {
                 peer: *peer,
                 session: *session,
                 family: fam(*family),
+                enhanced: *enhanced,
+            },
+            Input::Stale { peer, family } => Event::Stale {
+                peer: *peer,
+                family: fam(*family),
+                purge: false,
+            },
+            Input::PurgeStale { peer, family } => Event::Stale {
+                peer: *peer,
+                family: fam(*family),
+                purge: true,
             },
             Input::Digest { .. } | Input::Table { .. } | Input::PeerRoutes { .. } => return None,
         })

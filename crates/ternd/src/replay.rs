@@ -154,11 +154,30 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 peer,
                 session,
                 family: f,
+                enhanced,
             } => Input::Refresh {
                 peer: *peer,
                 session: *session,
                 family: family(*f),
+                enhanced: *enhanced,
             },
+            Event::Stale {
+                peer,
+                family: f,
+                purge,
+            } => {
+                if *purge {
+                    Input::PurgeStale {
+                        peer: *peer,
+                        family: family(*f),
+                    }
+                } else {
+                    Input::Stale {
+                        peer: *peer,
+                        family: family(*f),
+                    }
+                }
+            }
             Event::Resolved {
                 next_hops,
                 prefixes,

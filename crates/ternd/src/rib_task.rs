@@ -91,6 +91,8 @@ pub struct WriterQueue {
     shards: usize,
     /// Shards that have sent their initial table, per family.
     tables_sent: std::sync::Mutex<std::collections::HashMap<Family, usize>>,
+    /// Shards that have sent their part of a refresh, per family (back to 0 after the last).
+    refreshes_sent: std::sync::Mutex<std::collections::HashMap<Family, usize>>,
 }
 
 impl WriterQueue {
@@ -100,6 +102,7 @@ impl WriterQueue {
             tx,
             shards: shards.max(1),
             tables_sent: std::sync::Mutex::default(),
+            refreshes_sent: std::sync::Mutex::default(),
         })
     }
 }
@@ -121,6 +124,20 @@ impl adj_out::Sink for WriterQueue {
         let n = sent.entry(family).or_default();
         *n += 1;
         *n == self.shards
+    }
+
+    fn end_of_refresh_turn(&self, family: Family) -> bool {
+        let mut sent = self
+            .refreshes_sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = sent.entry(family).or_default();
+        *n += 1;
+        if *n == self.shards {
+            *n = 0;
+            return true;
+        }
+        false
     }
 }
 
@@ -334,9 +351,19 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             peer,
             session,
             family,
+            enhanced,
         } => RibMsg::Refresh {
             peer: *peer,
             session: *session,
+            family: *family,
+            enhanced: *enhanced,
+        },
+        RibMsg::Stale { peer, family } => RibMsg::Stale {
+            peer: *peer,
+            family: *family,
+        },
+        RibMsg::PurgeStale { peer, family } => RibMsg::PurgeStale {
+            peer: *peer,
             family: *family,
         },
         RibMsg::Readvertise {

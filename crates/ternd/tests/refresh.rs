@@ -1,14 +1,20 @@
-//! Route refresh (RFC 2918) against FRR: ternd T (AS 100) originates two IPv4 routes and
-//! sends them to FRR F (AS 200). F's `clear bgp … soft in` sends T a ROUTE-REFRESH; T must
-//! send the routes again, on the same session (F's UPDATE counter grows, its
-//! connection count does not, its table keeps both routes). T's OPEN carries route refresh
-//! and not enhanced route refresh, whose receiving side tern does not implement.
+//! Route refresh (RFC 2918) and enhanced route refresh (RFC 7313) against FRR: ternd T
+//! (AS 100) originates two IPv4 routes and sends them to FRR F (AS 200), which sends T one
+//! (in the second test).
+//! F's `clear bgp … soft in` sends T a ROUTE-REFRESH; T must send the routes again, framed by
+//! BoRR and EoRR, on the same session (F's UPDATE counter grows, its connection count does
+//! not, its table keeps both routes: an EoRR before them would have purged them).
 //!
 //! The operator's side: `refresh bgp X export` sends F the routes again, `refresh bgp X
 //! import` sends F a ROUTE-REFRESH, `reset bgp X` closes the session with Cease /
 //! Administrative Reset (RFC 4486) and it comes back.
 //!
-//! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root (network namespaces) and FRR.
+//! Receiving an enhanced refresh, against BIRD (FRR 8.4 answers a request without BoRR and
+//! EoRR): T's `refresh bgp X import` makes BIRD send BoRR, its routes, EoRR, and T keeps them;
+//! a BIRD export filter that stops one route, applied by `birdc configure`, re-feeds the
+//! routes the same way, and T no longer holds the one left out.
+//!
+//! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root (network namespaces), FRR and BIRD.
 
 mod common;
 
@@ -50,6 +56,7 @@ router bgp 200
  neighbor 10.0.0.1 timers connect 5
  !
  address-family ipv4 unicast
+  redistribute kernel
   neighbor 10.0.0.1 activate
  exit-address-family
 !
@@ -65,6 +72,18 @@ fn run(t: &Ternd, line: &str) -> Result<String, String> {
         None => Ok(r.output),
         Some(e) => Err(e.text),
     }
+}
+
+/// T holds `prefix` from F.
+fn t_has(t: &Ternd, prefix: &str) -> bool {
+    let Ok(text) = t.display("display bgp routing-table", true) else {
+        return false;
+    };
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    v["routes"].as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r["prefix"] == prefix && r["from"] == "10.0.0.2")
+    })
 }
 
 fn neighbor(f: &Frr) -> Value {
@@ -115,10 +134,10 @@ fn a_route_refresh_from_frr_is_answered_with_the_routes_again() {
         "route refresh: {caps}"
     );
     assert!(
-        !caps["enhancedRouteRefresh"]
+        caps["enhancedRouteRefresh"]
             .as_str()
             .is_some_and(|s| s.to_lowercase().contains("received")),
-        "enhanced route refresh must not be advertised: {caps}"
+        "enhanced route refresh: {caps}"
     );
     let connections = n["connectionsEstablished"].as_u64();
     // Everything T sends at start has arrived (End-of-RIB included) before counting.
@@ -178,10 +197,14 @@ fn the_operator_refreshes_and_resets_sessions() {
     link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
     let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
     let f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    // F announces a kernel route (`redistribute kernel`).
+    f_ns.sh("ip route add blackhole 203.0.113.0/24");
     let show = || {
         format!(
-            "--- FRR neighbor ---\n{}\n--- T log ---\n{}\n--- FRR log ---\n{}",
+            "--- FRR neighbor ---\n{}\n--- T table ---\n{}\n--- T log ---\n{}\n--- FRR log ---\n{}",
             neighbor(&f),
+            t.display("display bgp routing-table", true)
+                .unwrap_or_default(),
             t.log_text(),
             f.logs()
         )
@@ -206,6 +229,11 @@ fn the_operator_refreshes_and_resets_sessions() {
         "refresh export sent nothing:\n{}",
         show()
     );
+    assert!(
+        wait_for(Duration::from_secs(20), || t_has(&t, "203.0.113.0/24")),
+        "{}",
+        show()
+    );
     run(&t, "refresh bgp all import").unwrap();
     assert!(
         wait_for(Duration::from_secs(20), || {
@@ -216,6 +244,7 @@ fn the_operator_refreshes_and_resets_sessions() {
         "no ROUTE-REFRESH reached F:\n{}",
         show()
     );
+
     assert_eq!(
         neighbor(&f)["connectionsEstablished"].as_u64().unwrap_or(0),
         connections
@@ -254,5 +283,114 @@ fn the_operator_refreshes_and_resets_sessions() {
         wait_for(Duration::from_secs(30), || frr_has(&f, "192.0.2.0/24")),
         "{}",
         show()
+    );
+}
+
+/// BIRD in a namespace, killed on drop.
+struct Bird(std::process::Child);
+
+impl Drop for Bird {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bird_conf(log: &std::path::Path, keep_second: bool) -> String {
+    let filter = if keep_second {
+        "all"
+    } else {
+        "where net != 198.18.0.0/24"
+    };
+    format!(
+        r#"log "{log}" all;
+router id 10.0.0.2;
+protocol device {{ scan time 10; }}
+protocol static s4 {{ ipv4; route 203.0.113.0/24 blackhole; route 198.18.0.0/24 blackhole; }}
+protocol bgp tern {{
+	local 10.0.0.2 as 200;
+	neighbor 10.0.0.1 as 100;
+	hold time 30;
+	keepalive time 10;
+	connect retry time 5;
+	ipv4 {{ import none; export {filter}; }};
+}}
+"#,
+        log = log.display()
+    )
+}
+
+#[test]
+fn an_enhanced_refresh_from_bird_keeps_what_it_sends_again_and_purges_the_rest() {
+    let dir = TempDir::new("eorr");
+    let t_ns = Netns::new("ert");
+    let b_ns = Netns::new("erb");
+    link(&t_ns, &["10.0.0.1/24"], &b_ns, &["10.0.0.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
+    let log = dir.path("bird.log");
+    let cfg = dir.write("bird.conf", &bird_conf(&log, true));
+    let ctl = dir.path("bird.ctl");
+    let (cfg_s, ctl_s, pid_s) = (
+        cfg.display().to_string(),
+        ctl.display().to_string(),
+        dir.path("bird.pid").display().to_string(),
+    );
+    let _bird = Bird(b_ns.spawn(
+        &["bird", "-f", "-c", &cfg_s, "-s", &ctl_s, "-P", &pid_s],
+        &dir.path("bird.out"),
+    ));
+    let show = || {
+        format!(
+            "--- T table ---\n{}\n--- T log ---\n{}\n--- BIRD log ---\n{}",
+            t.display("display bgp routing-table", false)
+                .unwrap_or_default(),
+            t.log_text(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    };
+    let p = t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert_eq!(p["negotiated"]["enhanced_route_refresh"], true, "{p}");
+    assert!(
+        wait_for(Duration::from_secs(30), || t_has(&t, "203.0.113.0/24")
+            && t_has(&t, "198.18.0.0/24")),
+        "{}",
+        show()
+    );
+
+    // Our request: BIRD answers BoRR, both routes, EoRR; both stay.
+    run(&t, "refresh bgp 10.0.0.2 import").unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || t
+            .log_text()
+            .contains("route refresh ends (EoRR)")),
+        "no EoRR from BIRD:\n{}",
+        show()
+    );
+    assert!(t.log_text().contains("route refresh begins (BoRR)"));
+    assert!(t_has(&t, "203.0.113.0/24") && t_has(&t, "198.18.0.0/24"));
+
+    // BIRD stops exporting one: it is gone from T (withdrawn, or purged at EoRR).
+    std::fs::write(&cfg, bird_conf(&log, false)).unwrap();
+    let out = std::process::Command::new("birdc")
+        .arg("-s")
+        .arg(&ctl)
+        .arg("configure")
+        .output()
+        .expect("birdc");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        wait_for(Duration::from_secs(20), || !t_has(&t, "198.18.0.0/24")),
+        "the route BIRD no longer exports is still held:\n{}",
+        show()
+    );
+    assert!(t_has(&t, "203.0.113.0/24"), "{}", show());
+    assert_eq!(t.state("10.0.0.2"), "Established");
+    eprintln!(
+        "{}",
+        t.log_text()
+            .lines()
+            .filter(|l| l.contains("stale") || l.contains("EoRR") || l.contains("BoRR"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -136,6 +136,25 @@ pub enum Input {
         session: u64,
         /// The family.
         family: Family,
+        /// Enhanced route refresh (RFC 7313): an EoRR follows the routes (the BoRR, before
+        /// them, is the connection's).
+        enhanced: bool,
+    },
+    /// The peer's routes of a family become stale (RFC 7313 §4: it sent a BoRR): they stay
+    /// until announced again or purged.
+    Stale {
+        /// Peer address.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
+    },
+    /// The peer's routes of a family still stale are withdrawn (RFC 7313 §4: EoRR;
+    /// RFC 4724 §4.2: End-of-RIB, or a timer expired).
+    PurgeStale {
+        /// Peer address.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
     },
     /// A snapshot of one family's table, for the displays.
     Table {
@@ -489,6 +508,7 @@ impl Engine {
                 peer,
                 session,
                 family,
+                enhanced,
             } => {
                 let Some(up) = self.up.get(&peer).filter(|u| u.session == session) else {
                     return;
@@ -498,9 +518,11 @@ impl Engine {
                     Some(v) => self.vrfs.get(v).map(|x| &x.rib),
                 };
                 if let Some(rib) = rib {
-                    self.adj.refresh(peer, family, rib);
+                    self.adj.refresh(peer, family, rib, enhanced);
                 }
             }
+            Input::Stale { peer, family } => self.stale(peer, family, false),
+            Input::PurgeStale { peer, family } => self.stale(peer, family, true),
             Input::Readvertise {
                 peer,
                 reflect_client,
@@ -608,6 +630,40 @@ impl Engine {
             self.counts_dirty.push(peer);
         }
         self.propagate(vrf, changes);
+    }
+
+    /// Marks `peer`'s routes of `family` stale, or purges those still stale (`purge`), in
+    /// the peer's domain (the routes imported from them follow their best-path changes).
+    fn stale(&mut self, peer: IpAddr, family: Family, purge: bool) {
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let vrf = match self.up.get(&peer) {
+            Some(u) => u.vrf.clone(),
+            None => self.vrf_peers.get(&id).cloned(),
+        };
+        let rib = match &vrf {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let Some(rib) = rib else { return };
+        if !purge {
+            let n = rib.mark_stale(id, family);
+            debug!(peer = %peer, %family, routes = n, "RIB: routes stale");
+            return;
+        }
+        let mut changes = Vec::new();
+        let n = rib.purge_stale(id, family, &self.resolver, &mut changes);
+        debug!(peer = %peer, %family, routes = n, "RIB: stale routes purged");
+        if n > 0 {
+            if let Some(u) = self.up.get(&peer)
+                && u.status.is_some()
+                && self.counts_dirty.last() != Some(&peer)
+            {
+                self.counts_dirty.push(peer);
+            }
+            self.propagate(vrf, changes);
+        }
     }
 
     /// The session of `peer` ended: its routes are withdrawn.

@@ -1380,6 +1380,7 @@ fn a_route_refresh_sends_the_family_again_and_only_to_the_asker() {
             peer: pb,
             session,
             family,
+            enhanced: false,
         });
         settle(&mut t);
         assert!(drain(&mut b).is_empty());
@@ -1388,6 +1389,7 @@ fn a_route_refresh_sends_the_family_again_and_only_to_the_asker() {
         peer: pb,
         session,
         family: Family::IPV4_UNICAST,
+        enhanced: false,
     });
     // Routes that come meanwhile (10 new ones) still reach both: from the walk or after it.
     announce_many(&mut t, "10.0.0.11", 310);
@@ -1411,6 +1413,34 @@ fn a_route_refresh_sends_the_family_again_and_only_to_the_asker() {
     let (mb, mc) = (drain(&mut b), drain(&mut c));
     assert_eq!(mb.len(), 1);
     assert!(mb.iter().zip(&mc).all(|(x, y)| x.as_ptr() == y.as_ptr()));
+    // Enhanced (RFC 7313): an EoRR after the routes, once; twice asked, twice answered.
+    for _ in 0..2 {
+        t.handle(Input::Refresh {
+            peer: pb,
+            session,
+            family: Family::IPV4_UNICAST,
+            enhanced: true,
+        });
+    }
+    settle(&mut t);
+    let mb = drain(&mut b);
+    let kinds: Vec<u8> = mb
+        .iter()
+        .map(|m| tern_wire::message::frames(m).next().unwrap().unwrap().kind)
+        .collect();
+    let eorrs: Vec<usize> = kinds
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| **k == tern_wire::message::msg_type::ROUTE_REFRESH)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(eorrs.len(), 2, "{kinds:?}");
+    assert_eq!(*eorrs.last().unwrap(), mb.len() - 1, "EoRR last");
+    assert!(
+        eorrs[0] > 0 && eorrs[1] > eorrs[0] + 1,
+        "routes before each EoRR"
+    );
+    assert_eq!(tally(&mb).0, 311 * 2);
 }
 
 /// An IPv4 unicast peer of `t` (EBGP unless AS 100; IBGP ones are reflector clients).
@@ -1548,4 +1578,37 @@ fn well_known_communities_keep_routes_from_the_peers_they_name() {
     settle(&mut t);
     let (_, gone, _) = tally(&drain(&mut ebgp));
     assert_eq!(gone, 1, "withdrawn from the EBGP peer");
+}
+
+#[test]
+fn stale_routes_stay_until_purged_and_only_those_not_announced_again_go() {
+    let mut t = task();
+    let a: IpAddr = "10.0.0.11".parse().unwrap();
+    let _ra = client(&mut t, "10.0.0.11", 4096);
+    let mut b = client(&mut t, "10.0.0.12", 4096);
+    announce_many(&mut t, "10.0.0.11", 10);
+    settle(&mut t);
+    assert_eq!(tally(&drain(&mut b)), (10, 0, 1));
+    t.handle(Input::Stale {
+        peer: a,
+        family: Family::IPV4_UNICAST,
+    });
+    settle(&mut t);
+    assert!(drain(&mut b).is_empty(), "stale routes stay, nothing sent");
+    assert_eq!(t.rib().counts(Family::IPV4_UNICAST).0, 10);
+    // The peer announces the first 6 again (the same attributes: nothing to send on).
+    announce_many(&mut t, "10.0.0.11", 6);
+    settle(&mut t);
+    assert!(drain(&mut b).is_empty());
+    t.handle(Input::PurgeStale {
+        peer: a,
+        family: Family::IPV4_UNICAST,
+    });
+    settle(&mut t);
+    assert_eq!(
+        tally(&drain(&mut b)),
+        (0, 4, 0),
+        "the 4 not announced again"
+    );
+    assert_eq!(t.rib().counts(Family::IPV4_UNICAST).0, 6);
 }
