@@ -218,6 +218,12 @@ pub enum Change {
     },
     /// `router-id`.
     RouterId(Option<std::net::Ipv4Addr>),
+    /// `graceful-restart` (true) or `undo graceful-restart`.
+    GracefulRestart(bool),
+    /// `graceful-restart timer restart N` (None: undo).
+    GrRestartTime(Option<u16>),
+    /// `graceful-restart timer wait-for-rib N` (None: undo).
+    GrWaitForRib(Option<u16>),
     /// `peer X as-number N` (Some) or `undo peer X` (None).
     PeerAs {
         /// Which peers.
@@ -564,6 +570,9 @@ impl Config {
                 (_, _, true) | (None, None, false) => return Err(rej(msg::NOT_CONFIGURED)),
             },
             Change::RouterId(id) => self.bgp_mut()?.router_id = *id,
+            Change::GracefulRestart(on) => self.bgp_mut()?.graceful_restart = *on,
+            Change::GrRestartTime(t) => self.bgp_mut()?.gr_restart_time = *t,
+            Change::GrWaitForRib(t) => self.bgp_mut()?.gr_wait_for_rib = *t,
             Change::PeerAs { scope, addr, asn } => self.apply_peer_as(scope, *addr, *asn)?,
             Change::PeerSession { scope, addr, attr } => {
                 self.apply_peer_session(scope, *addr, attr)?

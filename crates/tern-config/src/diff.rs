@@ -87,6 +87,8 @@ pub enum Delta {
     BgpRemoved(Asn),
     /// `router-id` changed (set, changed or removed).
     RouterId,
+    /// `graceful-restart` or its timers changed.
+    GracefulRestart,
     /// A peer added.
     PeerAdded(PeerKey),
     /// A peer removed.
@@ -137,6 +139,8 @@ pub enum DeltaKind {
     BgpRemoved,
     /// [`Delta::RouterId`].
     RouterId,
+    /// [`Delta::GracefulRestart`].
+    GracefulRestart,
     /// [`Delta::PeerAdded`].
     PeerAdded,
     /// [`Delta::PeerRemoved`].
@@ -196,6 +200,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::RouterId,
         Effect::ResetAll,
         "router-id (VRP resets every session)",
+    ),
+    (
+        DeltaKind::GracefulRestart,
+        Effect::ResetAll,
+        "graceful-restart and its timers (sent in OPEN; VRP resets every session)",
     ),
     (
         DeltaKind::PeerAdded,
@@ -328,6 +337,7 @@ impl Delta {
             Delta::BgpAdded(_) => DeltaKind::BgpAdded,
             Delta::BgpRemoved(_) => DeltaKind::BgpRemoved,
             Delta::RouterId => DeltaKind::RouterId,
+            Delta::GracefulRestart => DeltaKind::GracefulRestart,
             Delta::PeerAdded(_) => DeltaKind::PeerAdded,
             Delta::PeerRemoved(_) => DeltaKind::PeerRemoved,
             Delta::PeerSession(_, f) => DeltaKind::PeerSession(*f),
@@ -734,6 +744,11 @@ fn local_lines(f: Option<&BgpFamily>) -> (&[Network], &[ImportRoute]) {
 fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
     if a.router_id != b.router_id {
         d.push(Delta::RouterId);
+    }
+    if (a.graceful_restart, a.gr_restart_time, a.gr_wait_for_rib)
+        != (b.graceful_restart, b.gr_restart_time, b.gr_wait_for_rib)
+    {
+        d.push(Delta::GracefulRestart);
     }
     let (sa, sb) = (sessions(a), sessions(b));
     let keys: BTreeSet<&PeerKey> = sa.iter().chain(sb.iter()).map(|(k, _)| k).collect();

@@ -151,7 +151,20 @@ pub struct Bgp {
     pub peers: BTreeMap<IpAddr, Peer>,
     /// Address families, public and per VPN instance.
     pub families: BTreeMap<AfKey, BgpFamily>,
+    /// `graceful-restart` (RFC 4724).
+    pub graceful_restart: bool,
+    /// `graceful-restart timer restart N`: how long peers keep our routes while we restart
+    /// (VRP's default: 150 s).
+    pub gr_restart_time: Option<u16>,
+    /// `graceful-restart timer wait-for-rib N`: how long routes of a restarting peer stay
+    /// stale after its session is back, waiting for its End-of-RIB (VRP's default: 600 s).
+    pub gr_wait_for_rib: Option<u16>,
 }
+
+/// VRP's default `graceful-restart timer restart`.
+pub const GR_RESTART_TIME: u16 = 150;
+/// VRP's default `graceful-restart timer wait-for-rib`.
+pub const GR_WAIT_FOR_RIB: u16 = 600;
 
 impl Bgp {
     /// A new instance with VRP's defaults (the IPv4 unicast family exists).
@@ -163,6 +176,9 @@ impl Bgp {
             router_id: None,
             peers: BTreeMap::new(),
             families,
+            graceful_restart: false,
+            gr_restart_time: None,
+            gr_wait_for_rib: None,
         }
     }
 

@@ -497,6 +497,7 @@ fn effects_table_is_complete() {
         DeltaKind::BgpAdded,
         DeltaKind::BgpRemoved,
         DeltaKind::RouterId,
+        DeltaKind::GracefulRestart,
         DeltaKind::PeerAdded,
         DeltaKind::PeerRemoved,
         DeltaKind::FamilyEnabled,

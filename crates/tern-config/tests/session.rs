@@ -507,3 +507,53 @@ fn help_falls_back_to_enclosing_views() {
     assert!(h.iter().any(|(w, _)| w == "policy"), "{h:?}");
     assert!(!h.iter().any(|(w, _)| w == "interface"), "{h:?}");
 }
+
+#[test]
+fn graceful_restart_lines_apply_print_and_refuse_out_of_range_timers() {
+    let mut s = session(&[
+        "bgp 100",
+        "graceful-restart",
+        "graceful-restart timer restart 200",
+        "graceful-restart timer wait-for-rib 30",
+    ]);
+    let b = s.config().bgp.clone().unwrap();
+    assert!(b.graceful_restart);
+    assert_eq!(
+        (b.gr_restart_time, b.gr_wait_for_rib),
+        (Some(200), Some(30))
+    );
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains(
+            "bgp 100\n graceful-restart\n graceful-restart timer restart 200\n graceful-restart timer wait-for-rib 30\n"
+        ),
+        "{text}"
+    );
+    let back = parse_file(&text).unwrap();
+    assert_eq!(back.bgp, s.config().bgp);
+    fails(&mut s, "graceful-restart timer restart 2");
+    fails(&mut s, "graceful-restart timer wait-for-rib 3001");
+    s.apply_line("undo graceful-restart timer restart").unwrap();
+    s.apply_line("undo graceful-restart").unwrap();
+    let b = s.config().bgp.clone().unwrap();
+    assert!(!b.graceful_restart);
+    assert_eq!((b.gr_restart_time, b.gr_wait_for_rib), (None, Some(30)));
+}
+
+#[test]
+fn reset_and_refresh_are_operations_of_the_user_view() {
+    let mut s = Session::terminal(Config::default());
+    for (line, canonical) in [
+        ("reset bgp 10.0.0.2", "reset bgp 10.0.0.2"),
+        ("res bgp ext", "reset bgp external"),
+        ("refresh bgp all export", "refresh bgp all export"),
+        ("refresh bgp internal imp", "refresh bgp internal import"),
+    ] {
+        match s.apply_line(line) {
+            Ok(Outcome::Operate(c)) => assert_eq!(c, canonical),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    fails(&mut s, "reset bgp group g");
+    fails(&mut s, "refresh bgp all");
+}

@@ -69,12 +69,15 @@ fn vrp_addr(a: IpAddr) -> String {
     }
 }
 
-/// `*>i`: valid, best, internal.
+/// `*>i`: valid, best, internal; `S` after them when stale.
 fn status(r: &RouteRow) -> String {
-    let mut s = String::with_capacity(3);
+    let mut s = String::with_capacity(4);
     s.push(if r.valid { '*' } else { ' ' });
     s.push(if r.best { '>' } else { ' ' });
     s.push(if r.internal { 'i' } else { ' ' });
+    if r.stale {
+        s.push('S');
+    }
     s
 }
 

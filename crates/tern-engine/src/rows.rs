@@ -52,6 +52,8 @@ pub struct RouteRow {
     pub valid: bool,
     /// Selected.
     pub best: bool,
+    /// Kept from a restarting or refreshing peer, not announced again yet.
+    pub stale: bool,
     /// Learned over IBGP.
     pub internal: bool,
     /// The peer it came from (`0.0.0.0` for local routes).

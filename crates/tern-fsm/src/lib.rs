@@ -98,6 +98,10 @@ pub struct PeerConfig {
     pub extended_message: bool,
     /// Never connect; only accept.
     pub passive: bool,
+    /// Graceful restart (RFC 4724) offered with this restart time, in the helper's form:
+    /// no family listed, as this router does not keep forwarding state across its own
+    /// restart (§3).
+    pub graceful_restart: Option<u16>,
 }
 
 impl PeerConfig {
@@ -116,6 +120,7 @@ impl PeerConfig {
             add_path: Vec::new(),
             extended_message: false,
             passive: false,
+            graceful_restart: None,
         }
     }
 
@@ -133,6 +138,13 @@ impl PeerConfig {
             .collect();
         caps.push(Capability::RouteRefresh);
         caps.push(Capability::EnhancedRouteRefresh);
+        if let Some(time) = self.graceful_restart {
+            caps.push(Capability::GracefulRestart {
+                flags: 0,
+                time: time.min(4095),
+                families: Vec::new(),
+            });
+        }
         caps.push(Capability::FourOctetAs(self.local_as));
         if !self.add_path.is_empty() {
             caps.push(Capability::AddPath(self.add_path.clone()));
@@ -171,10 +183,24 @@ pub struct Negotiated {
     pub enhanced_route_refresh: bool,
     /// Both sides support Extended Message.
     pub extended_message: bool,
+    /// Both sides offered graceful restart (RFC 4724): the peer's side of it.
+    pub graceful_restart: Option<PeerGr>,
     /// The peer's OPEN.
     pub peer_open: Open,
     /// Session is external.
     pub ebgp: bool,
+}
+
+/// A peer's graceful restart capability (RFC 4724 §3), for the negotiated families.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerGr {
+    /// Restart State (R): the peer has restarted.
+    pub restarted: bool,
+    /// How long to keep its routes while it restarts, seconds.
+    pub restart_time: u16,
+    /// Families whose routes it can be helped with, and whether it kept their forwarding
+    /// state across its restart (F).
+    pub families: Vec<(Family, bool)>,
 }
 
 impl Negotiated {
@@ -641,6 +667,24 @@ impl Session {
                 }
             }
         }
+        let graceful_restart = self.config.graceful_restart.and_then(|_| {
+            open.capabilities().find_map(|c| match c {
+                Capability::GracefulRestart {
+                    flags,
+                    time,
+                    families: fams,
+                } => Some(PeerGr {
+                    restarted: flags & 0x8 != 0,
+                    restart_time: *time,
+                    families: fams
+                        .iter()
+                        .filter(|g| families.contains(&g.family))
+                        .map(|g| (g.family, g.flags & 0x80 != 0))
+                        .collect(),
+                }),
+                _ => None,
+            })
+        });
         let hold = self.hold_time();
         Negotiated {
             peer_as: self.config.peer_as,
@@ -655,6 +699,7 @@ impl Session {
             route_refresh: open.has(cap_code::ROUTE_REFRESH),
             enhanced_route_refresh: open.has(cap_code::ENHANCED_ROUTE_REFRESH),
             extended_message: self.config.extended_message && open.has(cap_code::EXTENDED_MESSAGE),
+            graceful_restart,
             ebgp: self.config.is_ebgp(),
             peer_open: open,
         }

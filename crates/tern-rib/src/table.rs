@@ -186,9 +186,47 @@ impl<K> Dest<K> {
     }
 }
 
+/// A path as an out-of-line list stores it: 20 octets, the stale bit in the top bit of the
+/// received attribute set's id (ids never reach 2³¹: each is an entry of the attribute
+/// store).
+#[derive(Clone, Copy, Debug)]
+struct Stored {
+    peer: PeerId,
+    path_id: u32,
+    in_attrs: u32,
+    attrs: AttrId,
+    label: PackedLabel,
+}
+
+const STALE_BIT: u32 = 1 << 31;
+
+impl Stored {
+    fn of(p: &Path) -> Stored {
+        debug_assert!(p.in_attrs.0 & STALE_BIT == 0);
+        Stored {
+            peer: p.peer,
+            path_id: p.path_id,
+            in_attrs: p.in_attrs.0 | if p.stale { STALE_BIT } else { 0 },
+            attrs: p.attrs,
+            label: p.label,
+        }
+    }
+
+    fn path(&self) -> Path {
+        Path {
+            peer: self.peer,
+            path_id: self.path_id,
+            in_attrs: AttrId(self.in_attrs & !STALE_BIT),
+            attrs: self.attrs,
+            label: self.label,
+            stale: self.in_attrs & STALE_BIT != 0,
+        }
+    }
+}
+
 /// A slot of the out-of-line path lists.
 enum Slot {
-    Used(Box<[Path]>),
+    Used(Box<[Stored]>),
     /// Free; the next free slot or [`NIL`].
     Free(u32),
 }
@@ -203,7 +241,7 @@ struct Lists {
 }
 
 impl Lists {
-    fn get(&self, slot: u32) -> &[Path] {
+    fn get(&self, slot: u32) -> &[Stored] {
         match self.slots.get(slot as usize) {
             Some(Slot::Used(b)) => b,
             _ => &[],
@@ -214,13 +252,15 @@ impl Lists {
     fn put(&mut self, slot: u32, paths: &[Path]) -> u32 {
         if let Some(Slot::Used(b)) = self.slots.get_mut(slot as usize) {
             if b.len() == paths.len() {
-                b.copy_from_slice(paths);
+                for (x, p) in b.iter_mut().zip(paths) {
+                    *x = Stored::of(p);
+                }
             } else {
-                *b = paths.into();
+                *b = paths.iter().map(Stored::of).collect();
             }
             return slot;
         }
-        let new = Slot::Used(paths.into());
+        let new = Slot::Used(paths.iter().map(Stored::of).collect());
         match self.slots.get_mut(self.free as usize) {
             Some(s) => {
                 let slot = self.free;
@@ -262,7 +302,7 @@ impl Lists {
         self.slots
             .iter()
             .map(|s| match s {
-                Slot::Used(b) => b.len().saturating_mul(size_of::<Path>()),
+                Slot::Used(b) => b.len().saturating_mul(size_of::<Stored>()),
                 Slot::Free(_) => 0,
             })
             .fold(
@@ -333,7 +373,7 @@ impl<K: PrefixKey> Table<K> {
         match self.dests.get(i) {
             None => Paths::new(),
             Some(d) if d.spilled() => Paths {
-                list: SmallVec::from_slice(self.lists.get(d.word(0))),
+                list: self.lists.get(d.word(0)).iter().map(Stored::path).collect(),
                 best: u16::try_from(d.word(1)).unwrap_or(NO_BEST),
             },
             Some(d) => Paths {
@@ -348,7 +388,10 @@ impl<K: PrefixKey> Table<K> {
         let d = self.dests.get(i)?;
         if d.spilled() {
             let best = u16::try_from(d.word(1)).ok().filter(|b| *b != NO_BEST)?;
-            self.lists.get(d.word(0)).get(usize::from(best)).copied()
+            self.lists
+                .get(d.word(0))
+                .get(usize::from(best))
+                .map(Stored::path)
         } else {
             (d.tag & BEST != 0).then(|| d.inline_path())
         }
@@ -449,7 +492,7 @@ mod tests {
     #[test]
     fn row_sizes() {
         // The figures docs/benchmarks.md and the crate docs quote.
-        assert_eq!(size_of::<Path>(), 20);
+        assert_eq!(size_of::<Stored>(), 20);
         assert_eq!(size_of::<Dest<Vpn4Key>>(), 26);
         assert_eq!(size_of::<Slot>(), 16);
     }

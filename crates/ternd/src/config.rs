@@ -93,6 +93,14 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             continue;
         }
         let mut spec = PeerSpec::new(peer.addr, local_as, peer.asn.0, rid);
+        spec.graceful_restart = bgp.graceful_restart.then(|| crate::spec::GrSpec {
+            restart_time: bgp
+                .gr_restart_time
+                .unwrap_or(tern_config::model::GR_RESTART_TIME),
+            wait_for_rib: bgp
+                .gr_wait_for_rib
+                .unwrap_or(tern_config::model::GR_WAIT_FOR_RIB),
+        });
         spec.ebgp_max_hop = peer.ebgp_max_hop;
         spec.valid_ttl_hops = peer.valid_ttl_hops;
         spec.password = peer.password.as_ref().map(|p| match p {

@@ -185,6 +185,25 @@ pub fn verbose(p: &PeerStatus) -> String {
         if n.four_octet_as {
             let _ = writeln!(o, "         Peer supports bgp 4-byte-as capability");
         }
+        if let Some(g) = &n.graceful_restart {
+            let _ = writeln!(
+                o,
+                "         Graceful Restart Capability: advertised and received"
+            );
+            let _ = writeln!(
+                o,
+                "         Restart Timer Value received from Peer: {} seconds",
+                g.restart_time
+            );
+            for (f, fwd) in &g.families {
+                let _ = writeln!(
+                    o,
+                    "         Graceful restart for {}: forwarding state {}",
+                    family_title(f),
+                    if *fwd { "preserved" } else { "not preserved" }
+                );
+            }
+        }
         for f in &n.families {
             let _ = writeln!(
                 o,

@@ -137,6 +137,7 @@ fn fsm_config(spec: &PeerSpec) -> PeerConfig {
     c.keepalive = spec.keepalive;
     c.connect_retry = spec.connect_retry;
     c.families = spec.families.clone();
+    c.graceful_restart = spec.graceful_restart.map(|g| g.restart_time);
     c
 }
 
@@ -150,8 +151,20 @@ enum ConnEvent {
     },
     /// Established.
     Up { id: u64 },
-    /// The connection ended.
-    Gone { id: u64 },
+    /// The connection ended; with `restarting`, the peer's routes of these families are kept
+    /// stale for this many seconds (RFC 4724 §4.2).
+    Gone {
+        id: u64,
+        restarting: Option<(Vec<Family>, u16)>,
+    },
+}
+
+/// A restarting peer's families whose routes are stale, set by the peer task when a session
+/// ends in a restart and taken by the next session once Established.
+type StaleFamilies = Arc<Mutex<Vec<Family>>>;
+
+fn stale_lock(s: &Mutex<Vec<Family>>) -> std::sync::MutexGuard<'_, Vec<Family>> {
+    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 struct Conn {
@@ -237,6 +250,10 @@ async fn run_peer(
     // leave, so trying again soon costs nothing and the session comes up as soon as a route
     // (an IGP, a labeled BGP route) appears, rather than a whole ConnectRetry later.
     let mut no_route_backoff: u64 = 0;
+    // A restarting peer (RFC 4724 §4.2): the families whose routes are kept stale, and when
+    // they go if no session comes back first (the peer's restart time).
+    let gr_stale: StaleFamilies = Arc::default();
+    let mut gr_deadline: Option<Instant> = None;
     let blocked = if spec.ignore {
         Some(format!("peer {} ignore is configured", spec.addr))
     } else {
@@ -266,7 +283,7 @@ async fn run_peer(
                     Ok(Ok(stream)) => {
                         no_route_backoff = 0;
                         next_id += 1;
-                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib));
+                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib, &gr_stale));
                     }
                     Ok(Err(e)) => {
                         debug!(peer = %spec.addr, "connect failed: {e}");
@@ -304,7 +321,7 @@ async fn run_peer(
                     h.abort();
                 }
                 next_id += 1;
-                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib));
+                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib, &gr_stale));
             }
             Some(ev) = ev_rx.recv() => match ev {
                 ConnEvent::OpenConfirm { id, peer_id } => {
@@ -314,6 +331,8 @@ async fn run_peer(
                     resolve_collision(&mut conns, id, peer_id, &spec).await;
                 }
                 ConnEvent::Up { id } => {
+                    // The new session takes the stale routes over (End-of-RIB or its timer).
+                    gr_deadline = None;
                     for c in &mut conns {
                         if c.id == id {
                             c.state = State::Established;
@@ -322,7 +341,12 @@ async fn run_peer(
                         }
                     }
                 }
-                ConnEvent::Gone { id } => {
+                ConnEvent::Gone { id, restarting } => {
+                    if let Some((families, secs)) = restarting {
+                        info!(peer = %spec.addr, ?families, restart_time = secs, "peer restarting: its routes are kept stale");
+                        *stale_lock(&gr_stale) = families;
+                        gr_deadline = Some(Instant::now() + Duration::from_secs(u64::from(secs)));
+                    }
                     conns.retain(|c| c.id != id);
                     if conns.is_empty() {
                         let mut st = lock(&status);
@@ -333,6 +357,14 @@ async fn run_peer(
                     }
                 }
             },
+            _ = async { tokio::time::sleep_until(gr_deadline.unwrap_or_else(Instant::now)).await }, if gr_deadline.is_some() => {
+                gr_deadline = None;
+                let families = std::mem::take(&mut *stale_lock(&gr_stale));
+                for family in families {
+                    info!(peer = %spec.addr, %family, "restart time over: the peer's stale routes are purged");
+                    rib.send(RibMsg::PurgeStale { peer: spec.addr, family }).await;
+                }
+            }
             cmd = cmd_rx.recv() => {
                 let sub = match cmd {
                     Some(PeerCmd::Update(new)) => {
@@ -370,7 +402,7 @@ async fn run_peer(
                 let deadline = Instant::now() + Duration::from_secs(3);
                 while !conns.is_empty() {
                     match tokio::time::timeout_at(deadline, ev_rx.recv()).await {
-                        Ok(Some(ConnEvent::Gone { id })) => conns.retain(|c| c.id != id),
+                        Ok(Some(ConnEvent::Gone { id, .. })) => conns.retain(|c| c.id != id),
                         Ok(Some(_)) => {}
                         Ok(None) | Err(_) => break,
                     }
@@ -406,6 +438,7 @@ async fn resolve_collision(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start_conn(
     id: u64,
     stream: TcpStream,
@@ -414,15 +447,28 @@ fn start_conn(
     ev_tx: &mpsc::Sender<ConnEvent>,
     status: &Arc<Mutex<PeerStatus>>,
     rib: &RibHandle,
+    stale: &StaleFamilies,
 ) -> Conn {
     let (close_tx, close_rx) = mpsc::channel(2);
     let rib = rib.clone();
     let spec = spec.clone();
     let ev = ev_tx.clone();
     let st = status.clone();
+    let stale = stale.clone();
     tokio::spawn(async move {
-        run_conn(id, stream, incoming, spec, ev.clone(), close_rx, st, rib).await;
-        let _ = ev.send(ConnEvent::Gone { id }).await;
+        let restarting = run_conn(
+            id,
+            stream,
+            incoming,
+            spec,
+            ev.clone(),
+            close_rx,
+            st,
+            rib,
+            stale,
+        )
+        .await;
+        let _ = ev.send(ConnEvent::Gone { id, restarting }).await;
     });
     Conn {
         id,
@@ -442,7 +488,8 @@ async fn run_conn(
     mut close_rx: mpsc::Receiver<ConnCmd>,
     status: Arc<Mutex<PeerStatus>>,
     rib: RibHandle,
-) {
+    stale: StaleFamilies,
+) -> Option<(Vec<Family>, u16)> {
     if incoming {
         let sock = socket2::SockRef::from(&stream);
         if let Err(e) = apply_ttl(&sock, &spec) {
@@ -508,6 +555,13 @@ async fn run_conn(
     let mut confirmed = false;
     // The session number while the RIB holds this connection's session as up.
     let mut rib_session: Option<u64> = None;
+    // The peer's graceful restart capability, once Established (RFC 4724).
+    let mut peer_gr: Option<tern_fsm::PeerGr> = None;
+    // Set when the session ends in a restart the RIB helps with.
+    let mut restarting: Option<(Vec<Family>, u16)> = None;
+    // A restarted peer's families whose stale routes wait for its End-of-RIB, until then.
+    let mut awaiting_eor: Vec<Family> = Vec::new();
+    let mut stale_until: Option<Instant> = None;
     'run: loop {
         for o in outs.drain(..) {
             match o {
@@ -545,6 +599,17 @@ async fn run_conn(
                             route_refresh: n.route_refresh,
                             enhanced_route_refresh: n.enhanced_route_refresh,
                             extended_message: n.extended_message,
+                            graceful_restart: n.graceful_restart.as_ref().map(|g| {
+                                crate::status::GrView {
+                                    restart_time: g.restart_time,
+                                    restarted: g.restarted,
+                                    families: g
+                                        .families
+                                        .iter()
+                                        .map(|(f, fwd)| (f.to_string(), *fwd))
+                                        .collect(),
+                                }
+                            }),
                         });
                     }
                     // The RIB task sends the initial table, then End-of-RIB per family.
@@ -552,12 +617,37 @@ async fn run_conn(
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
+                    // RFC 4724 §4.2: the transport failed (or the hold timer expired) with a
+                    // peer that can restart gracefully: its routes stay, stale.
+                    let lost = match &r {
+                        DownReason::TransportClosed => true,
+                        DownReason::Sent(n) => {
+                            n.code == tern_wire::notification::code::HOLD_TIMER_EXPIRED
+                        }
+                        _ => false,
+                    };
+                    let gr = peer_gr.take().filter(|g| lost && !g.families.is_empty());
                     if let Some(session) = rib_session.take() {
-                        rib.send(RibMsg::PeerDown {
-                            peer: spec.addr,
-                            session,
-                        })
-                        .await;
+                        match gr {
+                            Some(g) => {
+                                let families: Vec<Family> =
+                                    g.families.iter().map(|(f, _)| *f).collect();
+                                rib.send(RibMsg::PeerRestarting {
+                                    peer: spec.addr,
+                                    session,
+                                    families: families.clone(),
+                                })
+                                .await;
+                                restarting = Some((families, g.restart_time));
+                            }
+                            None => {
+                                rib.send(RibMsg::PeerDown {
+                                    peer: spec.addr,
+                                    session,
+                                })
+                                .await;
+                            }
+                        }
                     }
                     let mut st = lock(&status);
                     st.state = "Idle".into();
@@ -646,6 +736,22 @@ async fn run_conn(
                                 )
                                 .await;
                                 rib_session = Some(session);
+                                peer_gr = n.graceful_restart.clone();
+                                // RFC 4724 §4.2: stale routes of a family the restarted peer
+                                // kept forwarding for wait for its End-of-RIB; the others go.
+                                let was_stale = std::mem::take(&mut *stale_lock(&stale));
+                                for f in was_stale {
+                                    let kept = peer_gr.as_ref().is_some_and(|g| g.families.contains(&(f, true)));
+                                    if kept {
+                                        awaiting_eor.push(f);
+                                    } else {
+                                        rib.send(RibMsg::PurgeStale { peer: spec.addr, family: f }).await;
+                                    }
+                                }
+                                if !awaiting_eor.is_empty() {
+                                    let wait = spec.graceful_restart.map_or(0, |g| g.wait_for_rib);
+                                    stale_until = Some(Instant::now() + Duration::from_secs(u64::from(wait)));
+                                }
                             }
                             if o.contains(&Output::Update)
                                 && let Some(n) = fsm.negotiated()
@@ -653,6 +759,16 @@ async fn run_conn(
                             {
                                 {
                                     let p = u.parse(&n.rx_ctx());
+                                    if let Some(f) = p.end_of_rib()
+                                        && let Some(i) = awaiting_eor.iter().position(|x| *x == f)
+                                    {
+                                        awaiting_eor.remove(i);
+                                        if awaiting_eor.is_empty() {
+                                            stale_until = None;
+                                        }
+                                        info!(peer = %spec.addr, family = %f, "End-of-RIB after a restart: stale routes purged");
+                                        rib.send(RibMsg::PurgeStale { peer: spec.addr, family: f }).await;
+                                    }
                                     if p.action() == Some(Action::SessionReset) {
                                         let note = p.notification().cloned().unwrap_or_else(|| Notification::new(3, 0));
                                         warn!(peer = %spec.addr, "malformed UPDATE: {note}");
@@ -712,6 +828,13 @@ async fn run_conn(
                     }
                 }
             }
+            _ = async { tokio::time::sleep_until(stale_until.unwrap_or_else(Instant::now)).await }, if stale_until.is_some() => {
+                stale_until = None;
+                for f in std::mem::take(&mut awaiting_eor) {
+                    info!(peer = %spec.addr, family = %f, "no End-of-RIB in time after a restart: stale routes purged");
+                    rib.send(RibMsg::PurgeStale { peer: spec.addr, family: f }).await;
+                }
+            }
             cmd = close_rx.recv() => match cmd {
                 Some(ConnCmd::Refresh { export }) => {
                     let (Some(session), Some(n)) = (rib_session, fsm.negotiated()) else {
@@ -759,6 +882,7 @@ async fn run_conn(
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
     info!(peer = %spec.addr, "connection {id} closed");
+    restarting
 }
 
 /// A ROUTE-REFRESH received (RFC 2918 §4, RFC 7313 §4): a request is answered with the

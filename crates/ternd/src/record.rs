@@ -117,6 +117,15 @@ pub enum Event {
         #[serde(default)]
         enhanced: bool,
     },
+    /// [`Input::PeerRestarting`].
+    PeerRestarting {
+        /// Peer address.
+        peer: IpAddr,
+        /// Session number.
+        session: u64,
+        /// Families kept stale.
+        families: Vec<Fam>,
+    },
     /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
     Stale {
         /// Peer address.
@@ -451,6 +460,15 @@ impl Event {
                 session: *session,
                 family: fam(*family),
                 enhanced: *enhanced,
+            },
+            Input::PeerRestarting {
+                peer,
+                session,
+                families,
+            } => Event::PeerRestarting {
+                peer: *peer,
+                session: *session,
+                families: fams(families),
             },
             Input::Stale { peer, family } => Event::Stale {
                 peer: *peer,

@@ -161,6 +161,15 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 family: family(*f),
                 enhanced: *enhanced,
             },
+            Event::PeerRestarting {
+                peer,
+                session,
+                families: f,
+            } => Input::PeerRestarting {
+                peer: *peer,
+                session: *session,
+                families: families(f),
+            },
             Event::Stale {
                 peer,
                 family: f,

@@ -358,6 +358,15 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             family: *family,
             enhanced: *enhanced,
         },
+        RibMsg::PeerRestarting {
+            peer,
+            session,
+            families,
+        } => RibMsg::PeerRestarting {
+            peer: *peer,
+            session: *session,
+            families: families.clone(),
+        },
         RibMsg::Stale { peer, family } => RibMsg::Stale {
             peer: *peer,
             family: *family,

@@ -74,6 +74,17 @@ pub struct PeerSpec {
     pub next_hop_local: Vec<Family>,
     /// The VPN instance the session belongs to (a PE–CE session); `None` for public peers.
     pub vrf: Option<String>,
+    /// `graceful-restart` (RFC 4724): advertised, and this router helps a restarting peer.
+    pub graceful_restart: Option<GrSpec>,
+}
+
+/// Graceful restart settings of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrSpec {
+    /// Restart time advertised (how long the peer keeps our routes while we restart).
+    pub restart_time: u16,
+    /// How long a restarted peer's stale routes wait for its End-of-RIB.
+    pub wait_for_rib: u16,
 }
 
 impl PeerSpec {
@@ -100,6 +111,7 @@ impl PeerSpec {
             next_hop_invariable: Vec::new(),
             next_hop_local: Vec::new(),
             vrf: None,
+            graceful_restart: None,
         }
     }
 

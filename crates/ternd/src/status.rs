@@ -70,6 +70,19 @@ pub struct NegotiatedView {
     pub enhanced_route_refresh: bool,
     /// Extended message.
     pub extended_message: bool,
+    /// Graceful restart, both sides offering it (RFC 4724): the peer's side.
+    pub graceful_restart: Option<GrView>,
+}
+
+/// A peer's graceful restart capability as the displays show it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct GrView {
+    /// Restart time the peer advertised, seconds.
+    pub restart_time: u16,
+    /// The peer said it restarted (R bit).
+    pub restarted: bool,
+    /// Families it listed, with whether it kept their forwarding state (F bit).
+    pub families: Vec<(String, bool)>,
 }
 
 /// One log-info entry.

@@ -32,6 +32,30 @@ pub(super) fn bgp() -> Vec<Node> {
             })
             .uend()
             .then(arg(ArgKind::Ipv4, "router-id", "Router ID").end()),
+        kw("graceful-restart", "Graceful restart (RFC 4724)")
+            .act(graceful_restart)
+            .print(20, print_gr)
+            .end_both()
+            .then(
+                kw("timer", "Graceful restart timers").sub([
+                    kw("restart", "How long peers keep our routes while we restart")
+                        .uend()
+                        .then(
+                            arg(
+                                ArgKind::Int { min: 3, max: 3600 },
+                                "restart-time",
+                                "Seconds",
+                            )
+                            .end(),
+                        ),
+                    kw(
+                        "wait-for-rib",
+                        "How long a restarted peer's routes wait for its End-of-RIB",
+                    )
+                    .uend()
+                    .then(arg(ArgKind::Int { min: 3, max: 3000 }, "time", "Seconds").end()),
+                ]),
+            ),
         // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
         // `peer enable`, `peer route-policy`, ... list "BGP view" among their views).
         peer(true, true),
@@ -140,6 +164,38 @@ fn router_id(m: &Matched, _: &Scope) -> Result<Change, Reject> {
         Some(IpAddr::V4(a)) if !m.undo => Some(a),
         _ => None,
     }))
+}
+
+fn graceful_restart(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    let n = |name: &str| {
+        (!m.undo)
+            .then(|| m.int(name).and_then(|v| u16::try_from(v).ok()))
+            .flatten()
+    };
+    Ok(if m.has("restart") {
+        Change::GrRestartTime(n("restart-time"))
+    } else if m.has("wait-for-rib") {
+        Change::GrWaitForRib(n("time"))
+    } else {
+        Change::GracefulRestart(!m.undo)
+    })
+}
+
+fn print_gr(c: &Config, _: &Scope) -> Vec<Item> {
+    let Some(b) = &c.bgp else { return vec![] };
+    let mut v = Vec::new();
+    if b.graceful_restart {
+        v.push(Item::Line("graceful-restart".into()));
+    }
+    if let Some(t) = b.gr_restart_time {
+        v.push(Item::Line(format!("graceful-restart timer restart {t}")));
+    }
+    if let Some(t) = b.gr_wait_for_rib {
+        v.push(Item::Line(format!(
+            "graceful-restart timer wait-for-rib {t}"
+        )));
+    }
+    v
 }
 
 fn family_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {

@@ -103,6 +103,17 @@ pub enum Input {
         /// The session.
         session: u64,
     },
+    /// The session left Established and the peer is restarting (RFC 4724 §4.2, this router
+    /// helping): its routes of `families` stay, stale, until it says End-of-RIB again or a
+    /// timer purges them ([`Input::PurgeStale`]); its other routes are withdrawn.
+    PeerRestarting {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session that ended.
+        session: u64,
+        /// The families kept.
+        families: Vec<Family>,
+    },
     /// New routing settings (start, rollback): a change of policies re-runs every peer.
     Settings(Arc<Routing>),
     /// New routing settings of a commit, with what its policy changes concern: only those
@@ -480,6 +491,15 @@ impl Engine {
                     self.drop_peer(peer);
                 }
             }
+            Input::PeerRestarting {
+                peer,
+                session,
+                families,
+            } => {
+                if self.up.get(&peer).is_some_and(|u| u.session == session) {
+                    self.restart_peer(peer, &families);
+                }
+            }
             Input::Settings(r) => self.settings(r, None),
             Input::Commit { routing, scope } => self.settings(routing, Some(&scope)),
             Input::Resolved(r) => self.reresolve |= self.resolver.learn(&r),
@@ -664,6 +684,43 @@ impl Engine {
             }
             self.propagate(vrf, changes);
         }
+    }
+
+    /// The session of `peer` ended and the peer restarts: its routes of `keep` become stale,
+    /// the others are withdrawn; the peer is not forgotten.
+    fn restart_peer(&mut self, peer: IpAddr, keep: &[Family]) {
+        let Some(Up {
+            session,
+            vrf,
+            status,
+            ..
+        }) = self.up.remove(&peer)
+        else {
+            return;
+        };
+        if let Some(st) = &status {
+            st.received(BTreeMap::new());
+        }
+        self.adj.leave(peer);
+        let Some(&id) = self.ids.get(&peer) else {
+            return;
+        };
+        let rib = match &vrf {
+            None => Some(&mut self.rib),
+            Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
+        };
+        let Some(rib) = rib else { return };
+        let mut changes = Vec::new();
+        let (mut stale, mut gone) = (0usize, 0usize);
+        for family in Family::KNOWN {
+            if keep.contains(&family) {
+                stale += rib.mark_stale(id, family);
+            } else {
+                gone += rib.withdraw_family(id, family, &self.resolver, &mut changes);
+            }
+        }
+        info!(peer = %peer, session, stale, withdrawn = gone, "RIB: peer restarting, routes kept stale");
+        self.propagate(vrf, changes);
     }
 
     /// The session of `peer` ended: its routes are withdrawn.

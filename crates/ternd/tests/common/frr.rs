@@ -98,14 +98,25 @@ impl Frr {
             panic!("zebra {name} did not start:\n{}", frr.logs());
         }
 
+        frr.start_bgpd();
+        frr
+    }
+
+    /// Starts bgpd (again) and waits until it answers on its vty.
+    pub fn start_bgpd(&mut self) {
+        let p = |f: &str| self.run.join(f).display().to_string();
         // bgpd in zebra's network and mount namespaces, so it sees the same VRF namespaces.
         // -S: stay root; -P 0: no TCP vty.
-        let out = std::fs::File::create(frr.run.join("bgpd.out")).expect("bgpd.out");
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.run.join("bgpd.out"))
+            .expect("bgpd.out");
         let err = out.try_clone().expect("bgpd.out");
         let bgpd = Command::new("nsenter")
-            .args(["-t", &frr.zebra.id().to_string(), "-m", "-n", "--", BGPD])
+            .args(["-t", &self.zebra.id().to_string(), "-m", "-n", "--", BGPD])
             .args(["-S", "-P", "0", "-f", &p("bgpd.conf"), "-i", &p("bgpd.pid")])
-            .args(["--vty_socket", &frr.run.display().to_string()])
+            .args(["--vty_socket", &self.run.display().to_string()])
             .args([
                 "-z",
                 &p("zserv.api"),
@@ -116,13 +127,23 @@ impl Frr {
             .stderr(err)
             .spawn()
             .expect("spawn bgpd");
-        frr.bgpd = Some(bgpd);
+        self.bgpd = Some(bgpd);
         if !wait_for(Duration::from_secs(10), || {
-            frr.run.join("bgpd.vty").exists() && frr.vtysh_ok("show bgp vrf all summary json")
+            self.run.join("bgpd.vty").exists() && self.vtysh_ok("show bgp vrf all summary json")
         }) {
-            panic!("bgpd {name} did not start:\n{}", frr.logs());
+            panic!("bgpd {} did not start:\n{}", self.name, self.logs());
         }
-        frr
+    }
+
+    /// Kills bgpd with SIGKILL (no NOTIFICATION: its sessions' TCP connections just close);
+    /// zebra and the routes it installed stay.
+    pub fn kill_bgpd(&mut self) {
+        if let Some(mut c) = self.bgpd.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+            let _ = std::fs::remove_dir_all(format!("/var/tmp/frr/bgpd.{}", c.id()));
+        }
+        let _ = std::fs::remove_file(self.run.join("bgpd.vty"));
     }
 
     fn vtysh_output(&self, cmd: &str) -> std::process::Output {
