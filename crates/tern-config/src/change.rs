@@ -81,6 +81,8 @@ pub enum AfPeerAttr {
     RoutePolicyImport(Option<String>),
     /// `route-policy P export` (None: undo).
     RoutePolicyExport(Option<String>),
+    /// `route-limit …` (None: undo).
+    RouteLimit(Option<crate::model::RouteLimit>),
 }
 
 /// Family-level settings.
@@ -883,6 +885,7 @@ impl Config {
             AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
             AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
             AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
+            AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
         }
         fam.peers.insert(addr, next);
         Ok(())

@@ -76,6 +76,8 @@ pub enum AfField {
     NextHopLocal,
     /// `label-route-capability`.
     LabelRouteCapability,
+    /// `route-limit`.
+    RouteLimit,
 }
 
 /// One difference between two configurations.
@@ -266,6 +268,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::LabelRouteCapability),
         Effect::Reset,
         "peer X label-route-capability (capability)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::RouteLimit),
+        Effect::InPlace,
+        "peer X route-limit (checked against the routes held from the next count on)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RoutePolicyImport),
@@ -820,6 +827,7 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                     AfField::LabelRouteCapability,
                     x.label_route_capability != y.label_route_capability,
                 ),
+                (AfField::RouteLimit, x.route_limit != y.route_limit),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

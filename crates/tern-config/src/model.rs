@@ -396,7 +396,37 @@ pub struct AfPeer {
     pub route_policy_import: Option<String>,
     /// `peer X route-policy P export`.
     pub route_policy_export: Option<String>,
+    /// `peer X route-limit LIMIT [PERCENT] [alert-only | idle-forever | idle-timeout M]`.
+    pub route_limit: Option<RouteLimit>,
 }
+
+/// `peer X route-limit`: the most routes of the family the peer may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteLimit {
+    /// The limit (1..=4294967295).
+    pub limit: u32,
+    /// Percentage of the limit at which a warning is logged (VRP's default: 75).
+    pub percent: Option<u8>,
+    /// What happens past the limit.
+    pub action: RouteLimitAction,
+}
+
+/// What `peer X route-limit` does once the limit is exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteLimitAction {
+    /// No keyword: the session closes (Cease / Maximum Number of Prefixes Reached) and
+    /// connects again after 30 s.
+    Restart,
+    /// `alert-only`: the session stays; routes past the limit are not accepted.
+    AlertOnly,
+    /// `idle-forever`: the session closes and stays down until `reset bgp`.
+    IdleForever,
+    /// `idle-timeout M`: the session closes and connects again after M minutes.
+    IdleTimeout(u16),
+}
+
+/// VRP's default warning threshold of `peer X route-limit`, in percent.
+pub const ROUTE_LIMIT_PERCENT: u8 = 75;
 
 /// `network`.
 #[derive(Clone, Debug, PartialEq, Eq)]

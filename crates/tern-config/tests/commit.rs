@@ -492,6 +492,7 @@ fn effects_table_is_complete() {
         AfField::NextHopInvariable,
         AfField::NextHopLocal,
         AfField::LabelRouteCapability,
+        AfField::RouteLimit,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

@@ -557,3 +557,55 @@ fn reset_and_refresh_are_operations_of_the_user_view() {
     fails(&mut s, "reset bgp group g");
     fails(&mut s, "refresh bgp all");
 }
+
+#[test]
+fn route_limit_takes_vrp_forms_and_prints_them_back() {
+    use tern_config::model::{RouteLimit, RouteLimitAction};
+    let mut s = session(&[
+        "bgp 100",
+        "peer 10.0.0.2 as-number 200",
+        "peer 10.0.0.3 as-number 200",
+        "peer 10.0.0.4 as-number 200",
+        "peer 10.0.0.2 route-limit 100",
+        "peer 10.0.0.3 route-limit 1000 80 alert-only",
+        "peer 10.0.0.4 route-limit 50 idle-timeout 2",
+    ]);
+    let fam = s.config().bgp.as_ref().unwrap().families[&AfKey::Ipv4Unicast].clone();
+    let limit = |a: &str| fam.peers[&ip(a)].route_limit;
+    assert_eq!(
+        limit("10.0.0.2"),
+        Some(RouteLimit {
+            limit: 100,
+            percent: None,
+            action: RouteLimitAction::Restart
+        })
+    );
+    assert_eq!(
+        limit("10.0.0.3"),
+        Some(RouteLimit {
+            limit: 1000,
+            percent: Some(80),
+            action: RouteLimitAction::AlertOnly
+        })
+    );
+    assert_eq!(
+        limit("10.0.0.4").unwrap().action,
+        RouteLimitAction::IdleTimeout(2)
+    );
+    let text = s.config().to_vrp();
+    for l in [
+        " peer 10.0.0.2 route-limit 100\n",
+        " peer 10.0.0.3 route-limit 1000 80 alert-only\n",
+        " peer 10.0.0.4 route-limit 50 idle-timeout 2\n",
+    ] {
+        assert!(text.contains(l), "{l:?} in\n{text}");
+    }
+    assert_eq!(parse_file(&text).unwrap().bgp, s.config().bgp);
+    fails(&mut s, "peer 10.0.0.2 route-limit 0");
+    fails(&mut s, "peer 10.0.0.2 route-limit 10 101");
+    fails(&mut s, "peer 10.0.0.2 route-limit accept-prefix 10");
+    fails(&mut s, "peer 10.0.0.2 route-limit 10 idle-timeout 1201");
+    s.apply_line("undo peer 10.0.0.2 route-limit").unwrap();
+    let fam = &s.config().bgp.as_ref().unwrap().families[&AfKey::Ipv4Unicast];
+    assert_eq!(fam.peers[&ip("10.0.0.2")].route_limit, None);
+}

@@ -273,6 +273,8 @@ pub enum Input<'a> {
     BadHeader(&'a Notification),
     /// An UPDATE the driver parsed demands a session reset: the NOTIFICATION to send.
     UpdateError(&'a Notification),
+    /// The driver closes the session with this NOTIFICATION (a Cease with data, RFC 4486).
+    Cease(&'a Notification),
     /// A timer expired.
     Timer(Timer),
 }
@@ -526,7 +528,7 @@ impl Session {
                     }
                 }
             }
-            Input::BadHeader(n) | Input::UpdateError(n) => {
+            Input::BadHeader(n) | Input::UpdateError(n) | Input::Cease(n) => {
                 if self.state != State::Idle {
                     self.fail(now, &mut out, DownReason::Sent(n.clone()));
                 }

@@ -810,6 +810,10 @@ fn run(ex: &Example) -> Vec<String> {
     } else {
         failures.push(format!("tern lab up failed:\n{}", lab.up));
     }
+    if !failures.is_empty() {
+        // What each router logged (the ends), before the lab and its logs go.
+        failures.push(node_logs(&lab));
+    }
     failures.extend(down(&lab));
     let _ = std::fs::remove_dir_all(&lab.state_root);
     println!(
@@ -819,6 +823,27 @@ fn run(ex: &Example) -> Vec<String> {
         failures.len()
     );
     failures
+}
+
+/// The last lines of every router's log (INFO and above), for a failure's report.
+fn node_logs(lab: &Lab) -> String {
+    let state = std::fs::read_to_string(lab.state_dir().join("lab.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .unwrap_or(Value::Null);
+    let mut out = String::new();
+    for n in state["nodes"].as_array().into_iter().flatten() {
+        let (Some(name), Some(log)) = (n["name"].as_str(), n["log"].as_str()) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.contains("DEBUG")).collect();
+        out += &format!(
+            "--- {name} log ---\n{}\n",
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        );
+    }
+    out
 }
 
 /// `tern lab down`, then: no namespace, veth or process of the lab, no state.

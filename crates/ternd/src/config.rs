@@ -138,6 +138,9 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if ap.next_hop_local {
                 spec.next_hop_local.push(k.family());
             }
+            if let Some(l) = ap.route_limit {
+                spec.route_limits.push((k.family(), l));
+            }
             if ap.label_route_capability && *k == tern_config::AfKey::Ipv4Unicast {
                 // VRP: the peer exchanges labeled IPv4 routes (RFC 8277) in the IPv4 unicast
                 // family.

@@ -247,6 +247,18 @@ pub fn verbose(p: &PeerStatus) -> String {
             c.refresh
         );
     }
+    for l in &p.route_limits {
+        let _ = writeln!(
+            o,
+            " Maximum allowed route limit ({}): {}",
+            family_title(&l.family),
+            l.limit
+        );
+        let _ = writeln!(o, " Threshold: {}%", l.percent);
+        if l.action != "restart" {
+            let _ = writeln!(o, " Route limit action: {}", l.action);
+        }
+    }
     let _ = writeln!(
         o,
         " Authentication type configured: {}",
@@ -330,6 +342,7 @@ mod tests {
             md5: false,
             configured_hold: 180,
             configured_keepalive: 60,
+            route_limits: Vec::new(),
         };
         let public = vec![mk("4.4.4.9", 200, None)];
         let mut vrfs = std::collections::BTreeMap::new();

@@ -114,6 +114,7 @@ pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
         md5: spec.password.is_some(),
         configured_hold: spec.hold_time,
         configured_keepalive: spec.keepalive,
+        route_limits: limit_views(&spec),
     }));
     let task = tokio::spawn(run_peer(
         spec.clone(),
@@ -152,10 +153,11 @@ enum ConnEvent {
     /// Established.
     Up { id: u64 },
     /// The connection ended; with `restarting`, the peer's routes of these families are kept
-    /// stale for this many seconds (RFC 4724 §4.2).
+    /// stale for this many seconds (RFC 4724 §4.2); with `hold`, a route limit closed it.
     Gone {
         id: u64,
         restarting: Option<(Vec<Family>, u16)>,
+        hold: Option<Hold>,
     },
 }
 
@@ -254,6 +256,8 @@ async fn run_peer(
     // they go if no session comes back first (the peer's restart time).
     let gr_stale: StaleFamilies = Arc::default();
     let mut gr_deadline: Option<Instant> = None;
+    // Held down by a route limit: until then (`Some(None)`: until `reset bgp`).
+    let mut held: Option<Option<Instant>> = None;
     let blocked = if spec.ignore {
         Some(format!("peer {} ignore is configured", spec.addr))
     } else {
@@ -274,6 +278,9 @@ async fn run_peer(
         tokio::select! {
             _ = async { tokio::time::sleep_until(wait.unwrap_or_else(Instant::now)).await }, if wait.is_some() => {
                 retry_at = None;
+                if held.take().is_some() {
+                    lock(&status).reason = None;
+                }
                 lock(&status).state = "Connect".into();
                 connecting = Some(tokio::spawn(connect(spec.clone())));
             }
@@ -312,6 +319,11 @@ async fn run_peer(
                 }
             }
             Some(stream) = accept_rx.recv() => {
+                if held.is_some_and(|h| h.is_none_or(|t| Instant::now() < t)) {
+                    debug!(peer = %spec.addr, "incoming connection refused: held down by a route limit");
+                    drop(stream);
+                    continue;
+                }
                 if blocked.is_some() || conns.iter().any(|c| c.state == State::Established) {
                     debug!(peer = %spec.addr, "incoming connection refused");
                     drop(stream);
@@ -341,7 +353,7 @@ async fn run_peer(
                         }
                     }
                 }
-                ConnEvent::Gone { id, restarting } => {
+                ConnEvent::Gone { id, restarting, hold } => {
                     if let Some((families, secs)) = restarting {
                         info!(peer = %spec.addr, ?families, restart_time = secs, "peer restarting: its routes are kept stale");
                         *stale_lock(&gr_stale) = families;
@@ -354,6 +366,22 @@ async fn run_peer(
                         st.local = None;
                         st.remote = None;
                         retry_at = Some(Instant::now() + Duration::from_secs(5));
+                        match hold {
+                            Some(Hold::Forever) => {
+                                held = Some(None);
+                                retry_at = None;
+                                st.state = "Idle".into();
+                                st.reason = Some("route limit exceeded (idle-forever): reset bgp connects again".into());
+                            }
+                            Some(Hold::For(d)) => {
+                                let until = Instant::now() + d;
+                                held = Some(Some(until));
+                                retry_at = Some(until);
+                                st.state = "Idle".into();
+                                st.reason = Some(format!("route limit exceeded: connects again in {} s", d.as_secs()));
+                            }
+                            None => {}
+                        }
                     }
                 }
             },
@@ -369,10 +397,14 @@ async fn run_peer(
                 let sub = match cmd {
                     Some(PeerCmd::Update(new)) => {
                         spec = *new;
+                        lock(&status).route_limits = limit_views(&spec);
                         continue;
                     }
                     Some(PeerCmd::Reset) => {
                         info!(peer = %spec.addr, "session reset by the operator");
+                        if held.take().is_some() {
+                            lock(&status).reason = None;
+                        }
                         for c in &conns {
                             let _ = c.close.send(ConnCmd::Close(tern_wire::notification::cease_sub::ADMIN_RESET)).await;
                         }
@@ -456,7 +488,7 @@ fn start_conn(
     let st = status.clone();
     let stale = stale.clone();
     tokio::spawn(async move {
-        let restarting = run_conn(
+        let (restarting, hold) = run_conn(
             id,
             stream,
             incoming,
@@ -468,7 +500,13 @@ fn start_conn(
             stale,
         )
         .await;
-        let _ = ev.send(ConnEvent::Gone { id, restarting }).await;
+        let _ = ev
+            .send(ConnEvent::Gone {
+                id,
+                restarting,
+                hold,
+            })
+            .await;
     });
     Conn {
         id,
@@ -489,7 +527,7 @@ async fn run_conn(
     status: Arc<Mutex<PeerStatus>>,
     rib: RibHandle,
     stale: StaleFamilies,
-) -> Option<(Vec<Family>, u16)> {
+) -> (Option<(Vec<Family>, u16)>, Option<Hold>) {
     if incoming {
         let sock = socket2::SockRef::from(&stream);
         if let Err(e) = apply_ttl(&sock, &spec) {
@@ -562,6 +600,11 @@ async fn run_conn(
     // A restarted peer's families whose stale routes wait for its End-of-RIB, until then.
     let mut awaiting_eor: Vec<Family> = Vec::new();
     let mut stale_until: Option<Instant> = None;
+    // `peer X route-limit`: checked after every read and every second.
+    let mut limits = Limits::default();
+    let mut hold: Option<Hold> = None;
+    let mut limit_tick = tokio::time::interval(Duration::from_secs(1));
+    limit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     'run: loop {
         for o in outs.drain(..) {
             match o {
@@ -815,6 +858,19 @@ async fn run_conn(
                     }
                 }
                 buf.drain(..used.min(buf.len()));
+                if rib_session.is_some()
+                    && hold.is_none()
+                    && let LimitCheck::Close(note, h) = limits.check(&status, &rib, spec.addr).await
+                {
+                    hold = Some(h);
+                    outs.extend(fsm.handle(SystemTime::now(), Input::Cease(&note)));
+                }
+            }
+            _ = limit_tick.tick(), if rib_session.is_some() && hold.is_none() => {
+                if let LimitCheck::Close(note, h) = limits.check(&status, &rib, spec.addr).await {
+                    hold = Some(h);
+                    outs = fsm.handle(SystemTime::now(), Input::Cease(&note));
+                }
             }
             _ = async { tokio::time::sleep_until(next.unwrap_or_else(Instant::now)).await }, if next.is_some() => {
                 let now = Instant::now();
@@ -882,7 +938,7 @@ async fn run_conn(
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
     info!(peer = %spec.addr, "connection {id} closed");
-    restarting
+    (restarting, hold)
 }
 
 /// A ROUTE-REFRESH received (RFC 2918 §4, RFC 7313 §4): a request is answered with the
@@ -956,6 +1012,121 @@ async fn send_refresh(
     })
     .await;
     Ok(())
+}
+
+fn limit_views(spec: &PeerSpec) -> Vec<crate::status::LimitView> {
+    spec.route_limits
+        .iter()
+        .map(|(f, l)| crate::status::LimitView::of(*f, l))
+        .collect()
+}
+
+/// What `peer X route-limit` asks of a session, checked against the routes held from the peer
+/// (the engine shards' counts, summed into the status).
+#[derive(Debug, Default)]
+struct Limits {
+    /// Families whose warning threshold was logged.
+    warned: Vec<String>,
+    /// Families past an `alert-only` limit (the RIB refuses new routes).
+    full: Vec<String>,
+}
+
+/// What a session closed by a route limit asks of its peer task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// Connect again after this long.
+    For(Duration),
+    /// Stay down until `reset bgp`.
+    Forever,
+}
+
+/// What the route limits call for now.
+enum LimitCheck {
+    /// Nothing.
+    Fine,
+    /// Close with Cease / Maximum Number of Prefixes Reached, then hold.
+    Close(Notification, Hold),
+}
+
+impl Limits {
+    /// Checks the counts in `status` against its limits; logs thresholds, tells the RIB when
+    /// an `alert-only` family fills or has room again.
+    async fn check(
+        &mut self,
+        status: &Mutex<PeerStatus>,
+        rib: &RibHandle,
+        peer: std::net::IpAddr,
+    ) -> LimitCheck {
+        let (limits, counts) = {
+            let st = lock(status);
+            if st.route_limits.is_empty() {
+                return LimitCheck::Fine;
+            }
+            (st.route_limits.clone(), st.prefixes.clone())
+        };
+        for l in limits {
+            let n = counts.get(&l.family).copied().unwrap_or(0);
+            let threshold = u64::from(l.limit) * u64::from(l.percent) / 100;
+            if n >= threshold && !self.warned.contains(&l.family) {
+                warn!(peer = %peer, family = %l.family, routes = n, limit = l.limit, percent = l.percent, "route limit threshold reached");
+                self.warned.push(l.family.clone());
+            } else if n < threshold {
+                self.warned.retain(|f| *f != l.family);
+            }
+            let Some(family) = Family::KNOWN
+                .iter()
+                .copied()
+                .find(|f| f.to_string() == l.family)
+            else {
+                continue;
+            };
+            let full = self.full.contains(&l.family);
+            if l.action == "alert-only" {
+                // Past the limit no new route is taken; below it again, they are.
+                let now_full = n >= u64::from(l.limit);
+                if now_full != full {
+                    if now_full {
+                        warn!(peer = %peer, family = %l.family, limit = l.limit, "route limit reached: further routes are refused (alert-only)");
+                        self.full.push(l.family.clone());
+                    } else {
+                        self.full.retain(|f| *f != l.family);
+                    }
+                    rib.send(RibMsg::RouteLimit {
+                        peer,
+                        family,
+                        full: now_full,
+                    })
+                    .await;
+                }
+                continue;
+            }
+            if n > u64::from(l.limit) {
+                // RFC 4486 §4: AFI, SAFI and the upper bound.
+                let mut data = Vec::with_capacity(7);
+                data.extend_from_slice(&family.afi.0.to_be_bytes());
+                data.push(family.safi.0);
+                data.extend_from_slice(&l.limit.to_be_bytes());
+                let note = Notification::with_data(
+                    tern_wire::notification::code::CEASE,
+                    tern_wire::notification::cease_sub::MAX_PREFIXES,
+                    data,
+                );
+                let hold = match l.action.as_str() {
+                    "idle-forever" => Hold::Forever,
+                    a => match a
+                        .strip_prefix("idle-timeout ")
+                        .and_then(|m| m.parse::<u64>().ok())
+                    {
+                        Some(m) => Hold::For(Duration::from_secs(m * 60)),
+                        None => Hold::For(Duration::from_secs(30)),
+                    },
+                };
+                warn!(peer = %peer, family = %l.family, routes = n, limit = l.limit, ?hold, "route limit exceeded: session closed");
+                return LimitCheck::Close(note, hold);
+            }
+        }
+        LimitCheck::Fine
+    }
 }
 
 /// What the RIB needs to know about an Established peer.

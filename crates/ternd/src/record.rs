@@ -126,6 +126,15 @@ pub enum Event {
         /// Families kept stale.
         families: Vec<Fam>,
     },
+    /// [`Input::RouteLimit`].
+    RouteLimit {
+        /// Peer address.
+        peer: IpAddr,
+        /// The family.
+        family: Fam,
+        /// Full.
+        full: bool,
+    },
     /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
     Stale {
         /// Peer address.
@@ -469,6 +478,11 @@ impl Event {
                 peer: *peer,
                 session: *session,
                 families: fams(families),
+            },
+            Input::RouteLimit { peer, family, full } => Event::RouteLimit {
+                peer: *peer,
+                family: fam(*family),
+                full: *full,
             },
             Input::Stale { peer, family } => Event::Stale {
                 peer: *peer,

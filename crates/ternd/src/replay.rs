@@ -170,6 +170,15 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 session: *session,
                 families: families(f),
             },
+            Event::RouteLimit {
+                peer,
+                family: f,
+                full,
+            } => Input::RouteLimit {
+                peer: *peer,
+                family: family(*f),
+                full: *full,
+            },
             Event::Stale {
                 peer,
                 family: f,

@@ -367,6 +367,11 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             session: *session,
             families: families.clone(),
         },
+        RibMsg::RouteLimit { peer, family, full } => RibMsg::RouteLimit {
+            peer: *peer,
+            family: *family,
+            full: *full,
+        },
         RibMsg::Stale { peer, family } => RibMsg::Stale {
             peer: *peer,
             family: *family,

@@ -76,6 +76,8 @@ pub struct PeerSpec {
     pub vrf: Option<String>,
     /// `graceful-restart` (RFC 4724): advertised, and this router helps a restarting peer.
     pub graceful_restart: Option<GrSpec>,
+    /// `peer X route-limit`, per family.
+    pub route_limits: Vec<(Family, tern_config::model::RouteLimit)>,
 }
 
 /// Graceful restart settings of a session.
@@ -112,6 +114,7 @@ impl PeerSpec {
             next_hop_local: Vec::new(),
             vrf: None,
             graceful_restart: None,
+            route_limits: Vec::new(),
         }
     }
 

@@ -141,6 +141,39 @@ pub struct PeerStatus {
     pub configured_hold: u16,
     /// Configured keepalive.
     pub configured_keepalive: u16,
+    /// `peer X route-limit`, per family.
+    pub route_limits: Vec<LimitView>,
+}
+
+/// A `peer X route-limit` as the displays show it, and what the connection checks.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LimitView {
+    /// The family (tern's name).
+    pub family: String,
+    /// The limit.
+    pub limit: u32,
+    /// The warning threshold, percent of the limit.
+    pub percent: u8,
+    /// `alert-only`, `idle-forever`, `idle-timeout M` or `restart` (none given).
+    pub action: String,
+}
+
+impl LimitView {
+    /// The view of a configured limit.
+    pub fn of(family: tern_types::Family, l: &tern_config::model::RouteLimit) -> LimitView {
+        use tern_config::model::RouteLimitAction as A;
+        LimitView {
+            family: family.to_string(),
+            limit: l.limit,
+            percent: l.percent.unwrap_or(tern_config::model::ROUTE_LIMIT_PERCENT),
+            action: match l.action {
+                A::Restart => "restart".into(),
+                A::AlertOnly => "alert-only".into(),
+                A::IdleForever => "idle-forever".into(),
+                A::IdleTimeout(m) => format!("idle-timeout {m}"),
+            },
+        }
+    }
 }
 
 impl PeerStatus {

@@ -8,7 +8,9 @@ use super::{HOPS, KEY, POLICY, scope_af};
 use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::model::{AfKey, AfPeer, Config, ConnectInterface, Password, Peer, Timers};
+use crate::model::{
+    AfKey, AfPeer, Config, ConnectInterface, Password, Peer, RouteLimit, RouteLimitAction, Timers,
+};
 use crate::value::{ArgKind, Value};
 use crate::view::Scope;
 
@@ -96,6 +98,41 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
         ] {
             subs.push(kw(w, h).run_both(peer_af));
         }
+        let action = |n: Node| {
+            n.end().sub([
+                kw("alert-only", "Past the limit: warn, refuse further routes").end(),
+                kw(
+                    "idle-forever",
+                    "Past the limit: close, stay down until reset bgp",
+                )
+                .end(),
+                kw(
+                    "idle-timeout",
+                    "Past the limit: close, connect again after a time",
+                )
+                .then(arg(ArgKind::Int { min: 1, max: 1200 }, "minutes", "Minutes").end()),
+            ])
+        };
+        subs.push(
+            kw("route-limit", "Limit the routes received from the peer")
+                .act(peer_af)
+                .uend()
+                .then(action(
+                    arg(
+                        ArgKind::Int {
+                            min: 1,
+                            max: 4294967295,
+                        },
+                        "limit",
+                        "Routes",
+                    )
+                    .then(action(arg(
+                        ArgKind::Int { min: 1, max: 100 },
+                        "percentage",
+                        "Percent",
+                    ))),
+                )),
+        );
         subs.push(
             kw("route-policy", "Apply a route policy")
                 .act(peer_af)
@@ -210,6 +247,19 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
     if let Some(p) = &ap.route_policy_export {
         line(&format!("route-policy {p} export"));
     }
+    if let Some(l) = &ap.route_limit {
+        let mut s = format!("route-limit {}", l.limit);
+        if let Some(p) = l.percent {
+            s += &format!(" {p}");
+        }
+        match l.action {
+            RouteLimitAction::Restart => {}
+            RouteLimitAction::AlertOnly => s += " alert-only",
+            RouteLimitAction::IdleForever => s += " idle-forever",
+            RouteLimitAction::IdleTimeout(m) => s += &format!(" idle-timeout {m}"),
+        }
+        line(&s);
+    }
     for (on, w) in [
         (ap.reflect_client, "reflect-client"),
         (ap.next_hop_invariable, "next-hop-invariable"),
@@ -315,6 +365,25 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         AfPeerAttr::NextHopLocal(on)
     } else if m.has("label-route-capability") {
         AfPeerAttr::LabelRouteCapability(on)
+    } else if m.has("route-limit") {
+        AfPeerAttr::RouteLimit(if on {
+            let action = if m.has("alert-only") {
+                RouteLimitAction::AlertOnly
+            } else if m.has("idle-forever") {
+                RouteLimitAction::IdleForever
+            } else if let Some(t) = m.int("minutes") {
+                RouteLimitAction::IdleTimeout(u16::try_from(t).unwrap_or(1200))
+            } else {
+                RouteLimitAction::Restart
+            };
+            Some(RouteLimit {
+                limit: m.int("limit").unwrap_or(u32::MAX),
+                percent: m.int("percentage").and_then(|v| u8::try_from(v).ok()),
+                action,
+            })
+        } else {
+            None
+        })
     } else {
         let p = on.then(|| m.str("route-policy-name").unwrap_or_default().to_owned());
         if m.has("import") {

@@ -167,6 +167,16 @@ pub enum Input {
         /// The family.
         family: Family,
     },
+    /// An `alert-only` route limit of the peer is reached (`full`) or has room again: while
+    /// full, announcements of destinations the peer has no route for are not taken.
+    RouteLimit {
+        /// Peer address.
+        peer: IpAddr,
+        /// The family.
+        family: Family,
+        /// Full.
+        full: bool,
+    },
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -292,6 +302,8 @@ pub struct Engine {
     rd_ids: foldhash::HashMap<RouteDistinguisher, u32>,
     /// The destinations this engine owns among several ([`crate::shard`]).
     shard: Shard,
+    /// Peers' families at an `alert-only` route limit: no new destinations taken.
+    full: HashSet<(IpAddr, Family)>,
 }
 
 /// Where a best-path change happened.
@@ -322,6 +334,7 @@ impl Engine {
             labels: Labels::default(),
             rd_ids: foldhash::HashMap::default(),
             shard: Shard::default(),
+            full: HashSet::new(),
         }
     }
 
@@ -541,6 +554,13 @@ impl Engine {
                     self.adj.refresh(peer, family, rib, enhanced);
                 }
             }
+            Input::RouteLimit { peer, family, full } => {
+                if full {
+                    self.full.insert((peer, family));
+                } else {
+                    self.full.remove(&(peer, family));
+                }
+            }
             Input::Stale { peer, family } => self.stale(peer, family, false),
             Input::PurgeStale { peer, family } => self.stale(peer, family, true),
             Input::Readvertise {
@@ -641,6 +661,16 @@ impl Engine {
             Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
         };
         let Some(rib) = rib else { return };
+        let mut digest = digest;
+        if !self.full.is_empty() {
+            // An alert-only route limit: routes for destinations the peer has none for are
+            // not taken while it is reached.
+            for r in &mut digest.reach {
+                r.routes.retain(|(f, n)| {
+                    !self.full.contains(&(peer, *f)) || rib.has_path(id, *f, &RouteKey::of_nlri(n))
+                });
+            }
+        }
         let policy = ImportChain::new(&self.routing, vrf.is_none());
         match rib.apply(id, digest, &policy, &self.resolver, &mut changes) {
             Ok(s) => debug!(peer = %peer, ?s, "RIB: UPDATE applied"),
@@ -725,6 +755,7 @@ impl Engine {
 
     /// The session of `peer` ended: its routes are withdrawn.
     fn drop_peer(&mut self, peer: IpAddr) {
+        self.full.retain(|(a, _)| *a != peer);
         let Some(Up {
             session,
             vrf,

@@ -1109,6 +1109,16 @@ impl Rib {
         .flatten()
     }
 
+    /// True when `peer` has a path for `key` in `family` (any path ID).
+    pub fn has_path(&self, peer: PeerId, family: Family, key: &RouteKey) -> bool {
+        with_table!(ref self.tables, family, t => {
+            PrefixKey::pack(key)
+                .and_then(|k| t.find(&self.state, &k))
+                .is_some_and(|i| t.load(i).list.iter().any(|p| p.peer == peer))
+        })
+        .unwrap_or(false)
+    }
+
     /// Every path of a destination, in arrival order.
     pub fn paths(&self, family: Family, key: &RouteKey) -> Vec<PathInfo> {
         with_table!(ref self.tables, family, t => {
