@@ -24,7 +24,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
 
 use tern_types::{AS_TRANS, Family};
-use tern_wire::capability::{AddPathMode, Capability, cap_code};
+use tern_wire::capability::{AddPathMode, Capability, GrFamily, cap_code};
 use tern_wire::message::msg_type;
 use tern_wire::notification::{cease_sub, code, open_sub};
 use tern_wire::{AddPathSet, Ctx, Frame, Message, Notification, Open};
@@ -98,10 +98,18 @@ pub struct PeerConfig {
     pub extended_message: bool,
     /// Never connect; only accept.
     pub passive: bool,
-    /// Graceful restart (RFC 4724) offered with this restart time, in the helper's form:
-    /// no family listed, as this router does not keep forwarding state across its own
-    /// restart (§3).
-    pub graceful_restart: Option<u16>,
+    /// Graceful restart (RFC 4724) offered.
+    pub graceful_restart: Option<GrOffer>,
+}
+
+/// The graceful restart capability this router sends (RFC 4724 §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrOffer {
+    /// How long the peer keeps our routes while we restart, seconds.
+    pub restart_time: u16,
+    /// This router is restarting: the Restart State bit, and the Forwarding State bit of
+    /// every family (its kernel routes were kept).
+    pub restarting: bool,
 }
 
 impl PeerConfig {
@@ -138,11 +146,18 @@ impl PeerConfig {
             .collect();
         caps.push(Capability::RouteRefresh);
         caps.push(Capability::EnhancedRouteRefresh);
-        if let Some(time) = self.graceful_restart {
+        if let Some(g) = self.graceful_restart {
             caps.push(Capability::GracefulRestart {
-                flags: 0,
-                time: time.min(4095),
-                families: Vec::new(),
+                flags: if g.restarting { 0x8 } else { 0 },
+                time: g.restart_time.min(4095),
+                families: self
+                    .families
+                    .iter()
+                    .map(|f| GrFamily {
+                        family: *f,
+                        flags: if g.restarting { 0x80 } else { 0 },
+                    })
+                    .collect(),
             });
         }
         caps.push(Capability::FourOctetAs(self.local_as));

@@ -128,7 +128,9 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     };
     let shards = if opts.record.is_some() { 1 } else { shards };
     let room = Arc::new(crate::rib_task::Room::new(shards));
-    let mut kernel = crate::fib::Kernel::start(opts.install_routes, room.clone()).await;
+    let gr = cfg.peers.iter().find_map(|p| p.graceful_restart);
+    let mut kernel =
+        crate::fib::Kernel::start(opts.install_routes, gr.is_some(), room.clone()).await;
     let rib_config = crate::rib_task::rib_config_of(&cfg);
     let recorder = match &opts.record {
         None => None,
@@ -157,6 +159,16 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         shards,
     );
     info!(shards = rib.shards(), "route engine running");
+    if kernel.restarting
+        && let Some(g) = gr
+    {
+        rib.send(crate::rib_task::RibMsg::Defer(true)).await;
+        crate::restart::begin(
+            cfg.peers.iter().map(|p| p.addr),
+            std::time::Duration::from_secs(u64::from(g.wait_for_rib)),
+            rib.clone(),
+        );
+    }
     kernel.watch(rib.clone()).await;
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {

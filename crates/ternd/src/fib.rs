@@ -114,6 +114,9 @@ pub struct Kernel {
     installer: Option<Fib>,
     /// Where the engines ask for next hops to follow (`None`: no kernel, all reachable).
     pub tracker: Option<Arc<Tracker>>,
+    /// This router's routes were found in the kernel with graceful restart configured: they
+    /// stay, and this start is a graceful restart ([`crate::restart`]).
+    pub restarting: bool,
     requests: Option<mpsc::UnboundedReceiver<Watch>>,
 }
 
@@ -127,12 +130,14 @@ impl Kernel {
             installer: None,
             tracker: None,
             requests: None,
+            restarting: false,
         }
     }
 
-    /// Reads the main table and, when `install`, removes routes a previous run left and starts
-    /// the installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
-    pub async fn start(install: bool, room: Arc<Room>) -> Kernel {
+    /// Reads the main table and, when `install`, removes routes a previous run left (kept
+    /// instead with `graceful_restart`: then this start is a restart) and starts the
+    /// installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
+    pub async fn start(install: bool, graceful_restart: bool, room: Arc<Room>) -> Kernel {
         let routes = match KernelRoutes::read(MAIN_TABLE).await {
             Ok(r) => r,
             Err(e) => {
@@ -146,6 +151,8 @@ impl Kernel {
             routes = routes.len(),
             "kernel main table read for next-hop resolution"
         );
+        let restarting =
+            install && graceful_restart && routes.iter().any(|r| r.protocol == PROTOCOL);
         let shared = Arc::new(RwLock::new(routes));
         let resolver = Resolver::Kernel(shared.clone());
         let (ask, requests) = mpsc::unbounded_channel();
@@ -159,6 +166,7 @@ impl Kernel {
                 installer: None,
                 tracker,
                 requests,
+                restarting: false,
             };
         }
         let fib = match Fib::main() {
@@ -172,20 +180,31 @@ impl Kernel {
                     installer: None,
                     tracker,
                     requests,
+                    restarting: false,
                 };
             }
         };
-        match fib.flush_stale().await {
-            Ok(0) => {}
-            Ok(n) => info!(routes = n, "removed tern routes left in the kernel"),
-            Err(e) => warn!("removing stale tern routes: {e}"),
+        if restarting {
+            info!("tern routes left in the kernel are kept: graceful restart");
+        } else {
+            match fib.flush_stale().await {
+                Ok(0) => {}
+                Ok(n) => info!(routes = n, "removed tern routes left in the kernel"),
+                Err(e) => warn!("removing stale tern routes: {e}"),
+            }
         }
         if !fib.mpls() {
             info!("the kernel has no MPLS forwarding: labels stay in the RIB and the displays");
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
         let installer = Fib::main().ok();
-        tokio::spawn(install_task(fib, rx, resolver.clone(), room.clone()));
+        tokio::spawn(install_task(
+            fib,
+            rx,
+            resolver.clone(),
+            room.clone(),
+            restarting,
+        ));
         Kernel {
             resolver,
             fib: Some(tx),
@@ -193,6 +212,7 @@ impl Kernel {
             installer,
             tracker,
             requests,
+            restarting,
         }
     }
 
@@ -344,7 +364,11 @@ async fn install_task(
     mut rx: mpsc::Receiver<FibOp>,
     resolver: Resolver,
     room: Arc<Room>,
+    restarting: bool,
 ) {
+    // After a graceful restart: what this run installed, and the shards that are done.
+    let mut installed: std::collections::HashSet<(u32, IpNet)> = std::collections::HashSet::new();
+    let mut reconciled = 0usize;
     // One installer per table: the main table, and a table per VPN instance, emptied of
     // tern's routes when first used.
     let mut tables: HashMap<u32, Fib> = HashMap::new();
@@ -353,11 +377,19 @@ async fn install_task(
         room.taken();
         let table = match &op {
             FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
+            FibOp::Reconcile => {
+                reconciled += 1;
+                if restarting && reconciled == room.shards() {
+                    reconcile(&tables, &installed).await;
+                    installed = std::collections::HashSet::new();
+                }
+                continue;
+            }
         };
         if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(table) {
             match Fib::new(table) {
                 Ok(f) => {
-                    if let Err(e) = f.flush_stale().await {
+                    if !restarting && let Err(e) = f.flush_stale().await {
                         debug!(table, "flushing a VPN instance table: {e}");
                     }
                     slot.insert(f);
@@ -391,11 +423,18 @@ async fn install_task(
                     }
                     _ => FibRoute::via(prefix, gw),
                 };
-                if let Err(e) = fib.replace(&route).await {
-                    debug!(%prefix, %gw, table, "kernel route not installed: {e}");
+                match fib.replace(&route).await {
+                    Ok(()) => {
+                        if restarting {
+                            installed.insert((table, prefix));
+                        }
+                    }
+                    Err(e) => debug!(%prefix, %gw, table, "kernel route not installed: {e}"),
                 }
             }
+            FibOp::Reconcile => {}
             FibOp::Remove { prefix, .. } => {
+                installed.remove(&(table, prefix));
                 if let Err(e) = fib.delete(prefix, None).await
                     && e.errno() != Some(3)
                 {
@@ -404,6 +443,30 @@ async fn install_task(
             }
         }
     }
+}
+
+/// After a graceful restart: this router's routes in the tables it uses that this run did
+/// not install (left from before the restart) are removed.
+async fn reconcile(
+    tables: &HashMap<u32, Fib>,
+    installed: &std::collections::HashSet<(u32, IpNet)>,
+) {
+    let mut removed = 0usize;
+    for (table, fib) in tables {
+        let Ok(routes) = fib.routes().await else {
+            continue;
+        };
+        for r in routes.iter().filter(|r| r.protocol == PROTOCOL) {
+            if !installed.contains(&(*table, r.prefix)) && fib.delete(r.prefix, None).await.is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    info!(
+        removed,
+        "graceful restart: kernel routes from before the restart reconciled"
+    );
 }
 
 /// tern's protocol number in the kernel (`ip route show proto 186`).

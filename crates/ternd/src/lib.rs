@@ -10,6 +10,7 @@
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks; route policies
 //!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
 //! - [`record`], [`replay`]: the engine's inputs recorded (`--record`) and replayed;
+//! - [`restart`]: this router's graceful restart (RFC 4724 §4.1);
 //! - [`status`]: what the displays read.
 
 pub mod config;
@@ -21,6 +22,7 @@ pub mod manager;
 pub mod peer;
 pub mod record;
 pub mod replay;
+pub mod restart;
 pub mod rib_task;
 pub mod sockets;
 pub mod spec;

@@ -138,7 +138,10 @@ fn fsm_config(spec: &PeerSpec) -> PeerConfig {
     c.keepalive = spec.keepalive;
     c.connect_retry = spec.connect_retry;
     c.families = spec.families.clone();
-    c.graceful_restart = spec.graceful_restart.map(|g| g.restart_time);
+    c.graceful_restart = spec.graceful_restart.map(|g| tern_fsm::GrOffer {
+        restart_time: g.restart_time,
+        restarting: crate::restart::active(),
+    });
     c
 }
 
@@ -599,6 +602,8 @@ async fn run_conn(
     let mut restarting: Option<(Vec<Family>, u16)> = None;
     // A restarted peer's families whose stale routes wait for its End-of-RIB, until then.
     let mut awaiting_eor: Vec<Family> = Vec::new();
+    // While this router restarts: the families whose End-of-RIB from the peer is awaited.
+    let mut restart_eor: Vec<Family> = Vec::new();
     let mut stale_until: Option<Instant> = None;
     // `peer X route-limit`: checked after every read and every second.
     let mut limits = Limits::default();
@@ -780,6 +785,15 @@ async fn run_conn(
                                 .await;
                                 rib_session = Some(session);
                                 peer_gr = n.graceful_restart.clone();
+                                if crate::restart::active() {
+                                    // RFC 4724 §4.1: the deferral waits for the End-of-RIB of
+                                    // peers that restart gracefully, not for the others.
+                                    if peer_gr.is_some() && !n.families.is_empty() {
+                                        restart_eor = n.families.clone();
+                                    } else {
+                                        crate::restart::peer_done(spec.addr);
+                                    }
+                                }
                                 // RFC 4724 §4.2: stale routes of a family the restarted peer
                                 // kept forwarding for wait for its End-of-RIB; the others go.
                                 let was_stale = std::mem::take(&mut *stale_lock(&stale));
@@ -802,6 +816,14 @@ async fn run_conn(
                             {
                                 {
                                     let p = u.parse(&n.rx_ctx());
+                                    if let Some(f) = p.end_of_rib()
+                                        && let Some(i) = restart_eor.iter().position(|x| *x == f)
+                                    {
+                                        restart_eor.remove(i);
+                                        if restart_eor.is_empty() {
+                                            crate::restart::peer_done(spec.addr);
+                                        }
+                                    }
                                     if let Some(f) = p.end_of_rib()
                                         && let Some(i) = awaiting_eor.iter().position(|x| *x == f)
                                     {

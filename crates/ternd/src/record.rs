@@ -135,6 +135,11 @@ pub enum Event {
         /// Full.
         full: bool,
     },
+    /// [`Input::Defer`].
+    Defer {
+        /// On.
+        on: bool,
+    },
     /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
     Stale {
         /// Peer address.
@@ -484,6 +489,7 @@ impl Event {
                 family: fam(*family),
                 full: *full,
             },
+            Input::Defer(on) => Event::Defer { on: *on },
             Input::Stale { peer, family } => Event::Stale {
                 peer: *peer,
                 family: fam(*family),

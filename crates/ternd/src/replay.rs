@@ -179,6 +179,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 family: family(*f),
                 full: *full,
             },
+            Event::Defer { on } => Input::Defer(*on),
             Event::Stale {
                 peer,
                 family: f,

@@ -64,6 +64,11 @@ pub struct RibHandle {
 pub struct Room(Vec<Notify>);
 
 impl Room {
+    /// The number of RIB tasks it wakes.
+    pub fn shards(&self) -> usize {
+        self.0.len()
+    }
+
     /// The room of `shards` RIB tasks.
     pub fn new(shards: usize) -> Room {
         Room((0..shards.max(1)).map(|_| Notify::new()).collect())
@@ -347,6 +352,7 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
             scope: scope.clone(),
         },
         RibMsg::Resolved(r) => RibMsg::Resolved(r.clone()),
+        RibMsg::Defer(on) => RibMsg::Defer(*on),
         RibMsg::Refresh {
             peer,
             session,

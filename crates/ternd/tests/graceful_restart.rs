@@ -175,3 +175,150 @@ fn a_restarting_frr_keeps_its_routes_on_ternd_until_end_of_rib_or_its_restart_ti
     );
     assert!(t.log_text().contains("restart time over"));
 }
+
+const T_RESTARTING_CFG: &str = "sysname T
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.1 255.255.255.0
+#
+ip route-static 192.0.2.0 255.255.255.0 NULL0
+#
+bgp 100
+ router-id 10.0.0.1
+ graceful-restart
+ graceful-restart timer wait-for-rib 20
+ peer 10.0.0.2 as-number 200
+ peer 10.0.0.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  network 192.0.2.0 255.255.255.0
+  peer 10.0.0.2 enable
+#
+return
+";
+
+const FRR_HELPER_CFG: &str = "frr defaults traditional
+hostname f
+!
+router bgp 200
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ neighbor 10.0.0.1 remote-as 100
+ neighbor 10.0.0.1 timers 10 30
+ neighbor 10.0.0.1 timers connect 2
+ !
+ address-family ipv4 unicast
+  redistribute kernel
+  neighbor 10.0.0.1 activate
+ exit-address-family
+!
+";
+
+/// F's paths to `prefix` (JSON).
+fn frr_paths(f: &Frr, prefix: &str) -> Vec<Value> {
+    f.json(&format!("show bgp ipv4 unicast {prefix} json"))["paths"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn ternd_killed_and_started_again_restarts_gracefully() {
+    let dir = TempDir::new("grs");
+    let t_ns = Netns::new("grst");
+    let f_ns = Netns::new("grsf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    f_ns.sh("ip route add blackhole 203.0.113.0/24; ip route add blackhole 198.51.100.0/24");
+    let mut t = Ternd::start(&t_ns, &dir, "t", T_RESTARTING_CFG, &["0.0.0.0:179"]);
+    let f = Frr::start(&f_ns, &dir, "f", FRR_HELPER_CFG, &[]);
+    let kernel = || t_ns.sh("ip route show proto 186");
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let k = kernel();
+            k.contains("203.0.113.0/24") && k.contains("198.51.100.0/24")
+        }),
+        "{}\n{}",
+        kernel(),
+        t.log_text()
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || !frr_paths(&f, "192.0.2.0/24")
+            .is_empty()),
+        "F did not get T's route"
+    );
+    let n = f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone();
+    assert_eq!(
+        n["neighborCapabilities"]["gracefulRestart"], "advertisedAndReceived",
+        "{n}"
+    );
+    assert_eq!(n["gracefulRestartInfo"]["remoteGrMode"], "Restart", "{n}");
+    assert_eq!(
+        n["gracefulRestartInfo"]["rBit"], false,
+        "a fresh start: {n}"
+    );
+
+    // T dies without a word.
+    let _ = t.child.kill();
+    let _ = t.child.wait();
+    assert!(
+        wait_for(Duration::from_secs(20), || f
+            .json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"]["bgpState"]
+            != "Established"),
+        "F did not see T go"
+    );
+    // F keeps T's route, stale; T's kernel keeps F's routes.
+    let p = frr_paths(&f, "192.0.2.0/24");
+    assert!(
+        p.first().is_some_and(|p| p["stale"] == true),
+        "F dropped T's route or did not mark it stale: {p:?}"
+    );
+    let k = kernel();
+    assert!(
+        k.contains("203.0.113.0/24") && k.contains("198.51.100.0/24"),
+        "{k}"
+    );
+    // While T is down, F stops announcing one of its routes.
+    f_ns.sh("ip route del blackhole 198.51.100.0/24");
+
+    // T again, with the same configuration: a graceful restart.
+    let t2 = Ternd::start(&t_ns, &dir, "t2", T_RESTARTING_CFG, &["0.0.0.0:179"]);
+    assert!(
+        t2.log_text().contains("this router restarts"),
+        "{}",
+        t2.log_text()
+    );
+    assert!(
+        kernel().contains("203.0.113.0/24"),
+        "kept through the start"
+    );
+    t2.wait_established("10.0.0.2", Duration::from_secs(60));
+    let n = f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone();
+    assert!(
+        n["gracefulRestartInfo"]["rBit"] == true
+            || n["gracefulRestartInfo"]["remoteGrMode"] == "Restart",
+        "F did not read T's Restart State: {}",
+        n["gracefulRestartInfo"]
+    );
+    // After the End-of-RIBs: F's route fresh at F, the one F dropped gone from T's kernel,
+    // the other still there (never removed).
+    assert!(
+        wait_for(Duration::from_secs(30), || !kernel()
+            .contains("198.51.100.0/24")),
+        "not reconciled:\n{}\n{}",
+        kernel(),
+        t2.log_text()
+    );
+    assert!(kernel().contains("203.0.113.0/24"), "{}", kernel());
+    assert!(
+        t2.log_text()
+            .contains("kernel routes from before the restart reconciled")
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || frr_paths(&f, "192.0.2.0/24")
+            .first()
+            .is_some_and(|p| p["stale"] != true)),
+        "T's route still stale at F: {:?}",
+        frr_paths(&f, "192.0.2.0/24")
+    );
+}

@@ -80,6 +80,10 @@ impl Engine {
             self.fib_dirty.1.remove(&(vrf, prefix));
             progress = true;
         }
+        if self.reconcile && self.fib_dirty.0.is_empty() && fib.offer(FibOp::Reconcile).is_ok() {
+            self.reconcile = false;
+            progress = true;
+        }
         progress
     }
 }

@@ -177,6 +177,11 @@ pub enum Input {
         /// Full.
         full: bool,
     },
+    /// Selection deferral of a restarting speaker (RFC 4724 §4.1): while on, nothing is sent
+    /// to peers or the kernel (the tables fill from the peers); when it ends, every peer is
+    /// sent its table and End-of-RIB, the kernel gets the best routes, then
+    /// [`FibOp::Reconcile`].
+    Defer(bool),
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -304,6 +309,10 @@ pub struct Engine {
     shard: Shard,
     /// Peers' families at an `alert-only` route limit: no new destinations taken.
     full: HashSet<(IpAddr, Family)>,
+    /// Selection deferral after a restart: no output ([`Input::Defer`]).
+    deferring: bool,
+    /// The deferral ended: [`FibOp::Reconcile`] follows the kernel operations.
+    reconcile: bool,
 }
 
 /// Where a best-path change happened.
@@ -335,6 +344,8 @@ impl Engine {
             rd_ids: foldhash::HashMap::default(),
             shard: Shard::default(),
             full: HashSet::new(),
+            deferring: false,
+            reconcile: false,
         }
     }
 
@@ -383,6 +394,9 @@ impl Engine {
             watcher.watch(w);
             worked = true;
         }
+        if self.deferring {
+            return worked;
+        }
         let vrfs = &self.vrfs;
         let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
         let mut env = adj_out::Env {
@@ -398,9 +412,11 @@ impl Engine {
 
     /// True while output is waiting.
     pub fn has_work(&self) -> bool {
-        self.adj.has_work()
+        (!self.deferring
+            && (self.adj.has_work()
+                || self.reconcile
+                || (self.fib.is_some() && !self.fib_dirty.0.is_empty())))
             || self.reresolve
-            || (self.fib.is_some() && !self.fib_dirty.0.is_empty())
             || (self.watcher.is_some() && self.resolver.has_wanted())
     }
 
@@ -553,6 +569,13 @@ impl Engine {
                 if let Some(rib) = rib {
                     self.adj.refresh(peer, family, rib, enhanced);
                 }
+            }
+            Input::Defer(on) => {
+                if self.deferring && !on {
+                    info!("RIB: selection deferral over: tables and End-of-RIB go out");
+                    self.reconcile = self.fib.is_some();
+                }
+                self.deferring = on;
             }
             Input::RouteLimit { peer, family, full } => {
                 if full {

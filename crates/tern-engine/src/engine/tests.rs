@@ -1612,3 +1612,40 @@ fn stale_routes_stay_until_purged_and_only_those_not_announced_again_go() {
     );
     assert_eq!(t.rib().counts(Family::IPV4_UNICAST).0, 6);
 }
+
+/// Kernel operations, kept.
+#[derive(Debug, Default)]
+struct Ops(std::sync::Mutex<Vec<FibOp>>);
+
+impl FibSink for Ops {
+    fn offer(&self, op: FibOp) -> Result<(), FibOp> {
+        self.0.lock().unwrap().push(op);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_restarting_speaker_defers_its_output_until_told() {
+    let mut t = task();
+    let ops = Arc::new(Ops::default());
+    t.set_fib(ops.clone());
+    t.handle(Input::Defer(true));
+    let _a = v4_peer(&mut t, "10.0.0.11", 100);
+    let mut b = v4_peer(&mut t, "10.0.9.2", 200);
+    announce_many(&mut t, "10.0.0.11", 5);
+    settle(&mut t);
+    assert!(drain(&mut b).is_empty(), "nothing to peers while deferring");
+    assert!(ops.0.lock().unwrap().is_empty(), "nothing to the kernel");
+    assert!(!t.has_work(), "no busy loop while deferring");
+    t.handle(Input::Defer(false));
+    settle(&mut t);
+    assert_eq!(
+        tally(&drain(&mut b)),
+        (5, 0, 1),
+        "the table, then End-of-RIB"
+    );
+    let ops = ops.0.lock().unwrap();
+    assert_eq!(ops.len(), 6, "{ops:?}");
+    assert!(ops[..5].iter().all(|o| matches!(o, FibOp::Install { .. })));
+    assert_eq!(ops[5], FibOp::Reconcile, "reconcile after the installs");
+}
