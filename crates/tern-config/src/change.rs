@@ -83,6 +83,10 @@ pub enum AfPeerAttr {
     RoutePolicyExport(Option<String>),
     /// `route-limit …` (None: undo).
     RouteLimit(Option<crate::model::RouteLimit>),
+    /// `advertise-community`.
+    AdvertiseCommunity(bool),
+    /// `advertise-ext-community`.
+    AdvertiseExtCommunity(bool),
 }
 
 /// Family-level settings.
@@ -886,6 +890,8 @@ impl Config {
             AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
             AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
             AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
+            AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
+            AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,
         }
         fam.peers.insert(addr, next);
         Ok(())

@@ -78,6 +78,10 @@ pub enum AfField {
     LabelRouteCapability,
     /// `route-limit`.
     RouteLimit,
+    /// `advertise-community`.
+    AdvertiseCommunity,
+    /// `advertise-ext-community`.
+    AdvertiseExtCommunity,
 }
 
 /// One difference between two configurations.
@@ -268,6 +272,16 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::LabelRouteCapability),
         Effect::Reset,
         "peer X label-route-capability (capability)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AdvertiseCommunity),
+        Effect::Readvertise,
+        "peer X advertise-community (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AdvertiseExtCommunity),
+        Effect::Readvertise,
+        "peer X advertise-ext-community (the routes sent again)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RouteLimit),
@@ -828,6 +842,14 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                     x.label_route_capability != y.label_route_capability,
                 ),
                 (AfField::RouteLimit, x.route_limit != y.route_limit),
+                (
+                    AfField::AdvertiseCommunity,
+                    x.advertise_community != y.advertise_community,
+                ),
+                (
+                    AfField::AdvertiseExtCommunity,
+                    x.advertise_ext_community != y.advertise_ext_community,
+                ),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

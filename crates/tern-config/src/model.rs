@@ -398,6 +398,10 @@ pub struct AfPeer {
     pub route_policy_export: Option<String>,
     /// `peer X route-limit LIMIT [PERCENT] [alert-only | idle-forever | idle-timeout M]`.
     pub route_limit: Option<RouteLimit>,
+    /// `peer X advertise-community`.
+    pub advertise_community: bool,
+    /// `peer X advertise-ext-community`.
+    pub advertise_ext_community: bool,
 }
 
 /// `peer X route-limit`: the most routes of the family the peer may send.

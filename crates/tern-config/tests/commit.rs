@@ -493,6 +493,8 @@ fn effects_table_is_complete() {
         AfField::NextHopLocal,
         AfField::LabelRouteCapability,
         AfField::RouteLimit,
+        AfField::AdvertiseCommunity,
+        AfField::AdvertiseExtCommunity,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

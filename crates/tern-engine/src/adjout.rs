@@ -101,12 +101,25 @@ pub struct Params {
     pub ctx: Ctx,
     /// The session's local address (next hop self).
     pub local: Option<IpAddr>,
-    /// Families with `next-hop-invariable`.
-    pub next_hop_invariable: Vec<Family>,
-    /// Families with `next-hop-local`.
-    pub next_hop_local: Vec<Family>,
+    /// The peer's outbound options.
+    pub out: Outbound,
     /// Export policy per family.
     pub export: Vec<(Family, String)>,
+}
+
+/// A peer's outbound options, per family (VRP's `peer X …` commands of the family views):
+/// what it is sent besides the routes' selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outbound {
+    /// `next-hop-invariable`: the next hop is kept toward EBGP.
+    pub next_hop_invariable: Vec<Family>,
+    /// `next-hop-local`: next hop self toward IBGP too.
+    pub next_hop_local: Vec<Family>,
+    /// `advertise-community`: communities (RFC 1997) are sent (VRP sends none by default).
+    pub advertise_community: Vec<Family>,
+    /// `advertise-ext-community`: extended communities are sent; VPN routes always carry
+    /// theirs (the route targets).
+    pub advertise_ext_community: Vec<Family>,
 }
 
 impl Params {
@@ -1070,11 +1083,11 @@ fn offer(
 /// any route with `next-hop-local`. Other IBGP advertisements, reflection included, keep the
 /// next hop.
 pub fn next_hop_self(rib: &Rib, params: &Params, family: Family, from: PeerId) -> bool {
-    let nhi = params.next_hop_invariable.contains(&family);
+    let nhi = params.out.next_hop_invariable.contains(&family);
     match (role(rib, from), params.role) {
         (Role::Local, _) => true,
         (_, Role::Ebgp) => !nhi,
-        _ if params.next_hop_local.contains(&family) => true,
+        _ if params.out.next_hop_local.contains(&family) => true,
         (Role::Ebgp, _) => family.has_labels() && !nhi,
         _ => false,
     }
@@ -1114,9 +1127,14 @@ pub fn out_attrs(
     if !policy_next_hop && next_hop_self(rib, params, family, from) {
         a.next_hop = own_next_hop(family, params.local, cfg.router_id);
     }
-    if params.vrf.is_some() {
-        // Toward a CE: route targets are the provider's (VRP sends no extended communities
-        // without `advertise-ext-community`).
+    // VRP sends communities only with `peer X advertise-community` (large ones likewise,
+    // there being no command for them yet), extended communities only with `peer X
+    // advertise-ext-community`, except on VPN routes, whose route targets always go.
+    if !params.out.advertise_community.contains(&family) {
+        a.communities.clear();
+        a.large_communities.clear();
+    }
+    if !family.has_rd() && !params.out.advertise_ext_community.contains(&family) {
         a.ext_communities.clear();
     }
     a

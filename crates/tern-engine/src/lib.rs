@@ -33,6 +33,7 @@ pub mod routing;
 pub mod rows;
 pub mod shard;
 
+pub use adjout::Outbound;
 pub use engine::{
     Engine, Input, PeerOut, PeerRoutes, RouteRow, RouteTable, WALK_STEP, Walked, rib_config,
 };

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use tern_engine::adjout::{Offer, Sink};
+use tern_engine::adjout::{Offer, Outbound, Sink};
 use tern_engine::routing::{PeerPolicy, Routing};
 use tern_engine::{Engine, Input, PeerOut, Resolution, Shard, Watch, Watcher, rib_config, shard};
 use tern_rib::{Digest, PathAttrs, PeerInfo};
@@ -237,8 +237,11 @@ impl Run {
                         families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
                         ctx: Ctx::default(),
                         local: Some("10.0.0.1".parse().unwrap()),
-                        next_hop_invariable: vec![],
-                        next_hop_local: vec![],
+                        out: Outbound {
+                            next_hop_invariable: vec![],
+                            next_hop_local: vec![],
+                            ..Outbound::default()
+                        },
                     }),
                     vrf: None,
                     status: None,

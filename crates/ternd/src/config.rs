@@ -138,6 +138,12 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if ap.next_hop_local {
                 spec.next_hop_local.push(k.family());
             }
+            if ap.advertise_community {
+                spec.advertise_community.push(k.family());
+            }
+            if ap.advertise_ext_community {
+                spec.advertise_ext_community.push(k.family());
+            }
             if let Some(l) = ap.route_limit {
                 spec.route_limits.push((k.family(), l));
             }

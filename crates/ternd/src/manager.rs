@@ -255,8 +255,7 @@ impl Peers {
                     .send(RibMsg::Readvertise {
                         peer: *a,
                         reflect_client: !spec.reflect_client.is_empty(),
-                        next_hop_invariable: spec.next_hop_invariable.clone(),
-                        next_hop_local: spec.next_hop_local.clone(),
+                        out: spec.outbound(),
                     })
                     .await;
             }

@@ -104,6 +104,12 @@ pub enum Event {
         next_hop_invariable: Vec<Fam>,
         /// `next-hop-local` families.
         next_hop_local: Vec<Fam>,
+        /// `advertise-community` families.
+        #[serde(default)]
+        advertise_community: Vec<Fam>,
+        /// `advertise-ext-community` families.
+        #[serde(default)]
+        advertise_ext_community: Vec<Fam>,
     },
     /// [`Input::Refresh`].
     Refresh {
@@ -224,6 +230,24 @@ pub struct Out {
     pub next_hop_invariable: Vec<Fam>,
     /// `next-hop-local` families.
     pub next_hop_local: Vec<Fam>,
+    /// `advertise-community` families.
+    #[serde(default)]
+    pub advertise_community: Vec<Fam>,
+    /// `advertise-ext-community` families.
+    #[serde(default)]
+    pub advertise_ext_community: Vec<Fam>,
+}
+
+impl Out {
+    /// The outbound options recorded.
+    pub fn outbound(&self) -> tern_engine::Outbound {
+        tern_engine::Outbound {
+            next_hop_invariable: families(&self.next_hop_invariable),
+            next_hop_local: families(&self.next_hop_local),
+            advertise_community: families(&self.advertise_community),
+            advertise_ext_community: families(&self.advertise_ext_community),
+        }
+    }
 }
 
 /// Routing settings.
@@ -423,8 +447,10 @@ impl Event {
                     families: fams(&o.families),
                     tx: Context::of(&o.ctx),
                     local: o.local,
-                    next_hop_invariable: fams(&o.next_hop_invariable),
-                    next_hop_local: fams(&o.next_hop_local),
+                    next_hop_invariable: fams(&o.out.next_hop_invariable),
+                    next_hop_local: fams(&o.out.next_hop_local),
+                    advertise_community: fams(&o.out.advertise_community),
+                    advertise_ext_community: fams(&o.out.advertise_ext_community),
                 }),
                 vrf: vrf.clone(),
             },
@@ -456,13 +482,14 @@ impl Event {
             Input::Readvertise {
                 peer,
                 reflect_client,
-                next_hop_invariable,
-                next_hop_local,
+                out,
             } => Event::Readvertise {
                 peer: *peer,
                 reflect_client: *reflect_client,
-                next_hop_invariable: fams(next_hop_invariable),
-                next_hop_local: fams(next_hop_local),
+                next_hop_invariable: fams(&out.next_hop_invariable),
+                next_hop_local: fams(&out.next_hop_local),
+                advertise_community: fams(&out.advertise_community),
+                advertise_ext_community: fams(&out.advertise_ext_community),
             },
             Input::Refresh {
                 peer,

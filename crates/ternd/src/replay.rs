@@ -115,8 +115,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                     families: families(&o.families),
                     ctx: o.tx.ctx(),
                     local: o.local,
-                    next_hop_invariable: families(&o.next_hop_invariable),
-                    next_hop_local: families(&o.next_hop_local),
+                    out: o.outbound(),
                 });
                 Input::PeerUp {
                     session: *session,
@@ -209,11 +208,17 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 reflect_client,
                 next_hop_invariable,
                 next_hop_local,
+                advertise_community,
+                advertise_ext_community,
             } => Input::Readvertise {
                 peer: *peer,
                 reflect_client: *reflect_client,
-                next_hop_invariable: families(next_hop_invariable),
-                next_hop_local: families(next_hop_local),
+                out: tern_engine::Outbound {
+                    next_hop_invariable: families(next_hop_invariable),
+                    next_hop_local: families(next_hop_local),
+                    advertise_community: families(advertise_community),
+                    advertise_ext_community: families(advertise_ext_community),
+                },
             },
         };
         inputs += 1;

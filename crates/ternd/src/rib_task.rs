@@ -389,13 +389,11 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         RibMsg::Readvertise {
             peer,
             reflect_client,
-            next_hop_invariable,
-            next_hop_local,
+            out,
         } => RibMsg::Readvertise {
             peer: *peer,
             reflect_client: *reflect_client,
-            next_hop_invariable: next_hop_invariable.clone(),
-            next_hop_local: next_hop_local.clone(),
+            out: out.clone(),
         },
         RibMsg::Update {
             peer,

@@ -72,6 +72,10 @@ pub struct PeerSpec {
     pub next_hop_invariable: Vec<Family>,
     /// Families with `peer X next-hop-local`.
     pub next_hop_local: Vec<Family>,
+    /// Families with `peer X advertise-community`.
+    pub advertise_community: Vec<Family>,
+    /// Families with `peer X advertise-ext-community`.
+    pub advertise_ext_community: Vec<Family>,
     /// The VPN instance the session belongs to (a PE–CE session); `None` for public peers.
     pub vrf: Option<String>,
     /// `graceful-restart` (RFC 4724): advertised, and this router helps a restarting peer.
@@ -112,9 +116,21 @@ impl PeerSpec {
             reflect_client: Vec::new(),
             next_hop_invariable: Vec::new(),
             next_hop_local: Vec::new(),
+            advertise_community: Vec::new(),
+            advertise_ext_community: Vec::new(),
             vrf: None,
             graceful_restart: None,
             route_limits: Vec::new(),
+        }
+    }
+
+    /// The outbound options the route engine sends the peer's routes with.
+    pub fn outbound(&self) -> tern_engine::Outbound {
+        tern_engine::Outbound {
+            next_hop_invariable: self.next_hop_invariable.clone(),
+            next_hop_local: self.next_hop_local.clone(),
+            advertise_community: self.advertise_community.clone(),
+            advertise_ext_community: self.advertise_ext_community.clone(),
         }
     }
 

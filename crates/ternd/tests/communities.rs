@@ -3,6 +3,10 @@
 //! holds both and sends FRR E (AS 200, EBGP) only the untagged one: E's table must never hold
 //! the NO_EXPORT route.
 //!
+//! Communities go to a peer only with `peer X advertise-community` (VRP's default sends
+//! none): E first gets the untagged route without its community 100:7; after a commit of
+//! `peer 10.0.1.2 advertise-community` on T, E gets it again with 100:7, without a reset.
+//!
 //! Topology: I 10.0.0.2/24 ── 10.0.0.1/24 T 10.0.1.1/24 ── 10.0.1.2/24 E.
 //! Needs root (network namespaces) and FRR.
 
@@ -45,6 +49,7 @@ route-map OUT permit 10
  match ip address prefix-list TAG
  set community no-export
 route-map OUT permit 20
+ set community 100:7
 !
 router bgp 100
  bgp router-id 10.0.0.2
@@ -134,4 +139,33 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
         show()
     );
     assert!(i.vtysh("show bgp ipv4 unicast").contains("198.51.100.0/24"));
+
+    // No community toward E without advertise-community; with it, 100:7 arrives.
+    let communities = |e: &Frr| -> String {
+        e.json("show bgp ipv4 unicast 192.0.2.0/24 json")["paths"][0]["community"]["string"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(communities(&e), "", "sent without advertise-community");
+    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = c.open_session("test").unwrap().session;
+    for line in [
+        "system-view",
+        "bgp 100",
+        "peer 10.0.1.2 advertise-community",
+        "commit",
+    ] {
+        let r = c.execute(id, line, false).unwrap();
+        assert!(r.error.is_none(), "{line}: {r:?}");
+    }
+    assert!(
+        wait_for(Duration::from_secs(20), || communities(&e) == "100:7"),
+        "community not sent after advertise-community: {:?}\n{}",
+        communities(&e),
+        show()
+    );
+    assert_eq!(t.state("10.0.1.2"), "Established");
+    // NO_EXPORT still keeps the other route from E.
+    assert!(!frr_has(&e, "198.51.100.0/24"));
 }

@@ -95,6 +95,11 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
             ("next-hop-invariable", "Do not change the next hop"),
             ("next-hop-local", "Set the next hop to the local address"),
             ("label-route-capability", "Exchange labeled routes"),
+            ("advertise-community", "Send communities to the peer"),
+            (
+                "advertise-ext-community",
+                "Send extended communities to the peer",
+            ),
         ] {
             subs.push(kw(w, h).run_both(peer_af));
         }
@@ -265,6 +270,8 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
         (ap.next_hop_invariable, "next-hop-invariable"),
         (ap.next_hop_local, "next-hop-local"),
         (ap.label_route_capability, "label-route-capability"),
+        (ap.advertise_community, "advertise-community"),
+        (ap.advertise_ext_community, "advertise-ext-community"),
     ] {
         if on {
             line(w);
@@ -365,6 +372,10 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         AfPeerAttr::NextHopLocal(on)
     } else if m.has("label-route-capability") {
         AfPeerAttr::LabelRouteCapability(on)
+    } else if m.has("advertise-community") {
+        AfPeerAttr::AdvertiseCommunity(on)
+    } else if m.has("advertise-ext-community") {
+        AfPeerAttr::AdvertiseExtCommunity(on)
     } else if m.has("route-limit") {
         AfPeerAttr::RouteLimit(if on {
             let action = if m.has("alert-only") {

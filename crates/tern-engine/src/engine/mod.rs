@@ -47,7 +47,7 @@ use tern_rib::{
 use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
-use crate::adjout::{self as adj_out, AdjOut, Params};
+use crate::adjout::{self as adj_out, AdjOut, Outbound, Params};
 use crate::labels::Labels;
 use crate::nexthop::{NextHopTable, Resolution};
 use crate::ports::{Counts, FibOp, FibSink, Reply, VRF_TABLE_BASE, Watcher};
@@ -133,10 +133,8 @@ pub enum Input {
         peer: IpAddr,
         /// `peer X reflect-client` in some family.
         reflect_client: bool,
-        /// Families with `peer X next-hop-invariable`.
-        next_hop_invariable: Vec<Family>,
-        /// Families with `peer X next-hop-local`.
-        next_hop_local: Vec<Family>,
+        /// The new outbound options.
+        out: Outbound,
     },
     /// The peer asked for its routes of a family again (ROUTE-REFRESH, RFC 2918), or the
     /// operator did (`refresh bgp … export`).
@@ -220,10 +218,8 @@ pub struct PeerOut {
     pub ctx: Ctx,
     /// The session's local address (next hop self).
     pub local: Option<IpAddr>,
-    /// Families with `peer X next-hop-invariable`.
-    pub next_hop_invariable: Vec<Family>,
-    /// Families with `peer X next-hop-local`.
-    pub next_hop_local: Vec<Family>,
+    /// The peer's outbound options.
+    pub out: Outbound,
 }
 
 /// A table display being built, a step at a time.
@@ -589,9 +585,8 @@ impl Engine {
             Input::Readvertise {
                 peer,
                 reflect_client,
-                next_hop_invariable,
-                next_hop_local,
-            } => self.readvertise(peer, reflect_client, next_hop_invariable, next_hop_local),
+                out,
+            } => self.readvertise(peer, reflect_client, out),
             Input::Table {
                 vrf,
                 family,
@@ -611,13 +606,7 @@ impl Engine {
     /// and is sent every destination again with them. A changed client role also changes
     /// where the peer's routes may go (RFC 4456 §6), so then every peer of its domain is sent
     /// the table again. A peer that is not Established gets the options with its next session.
-    fn readvertise(
-        &mut self,
-        peer: IpAddr,
-        reflect_client: bool,
-        next_hop_invariable: Vec<Family>,
-        next_hop_local: Vec<Family>,
-    ) {
+    fn readvertise(&mut self, peer: IpAddr, reflect_client: bool, options: Outbound) {
         let Some(&id) = self.ids.get(&peer) else {
             return;
         };
@@ -644,21 +633,16 @@ impl Engine {
             if addr != peer && !(role_changed && params.vrf == domain) {
                 continue;
             }
-            let (nhi, nhl) = if addr == peer {
-                (next_hop_invariable.clone(), next_hop_local.clone())
-            } else {
-                (
-                    params.next_hop_invariable.clone(),
-                    params.next_hop_local.clone(),
-                )
-            };
             let out = PeerOut {
                 tx,
                 families: params.families.clone(),
                 ctx: params.ctx,
                 local: params.local,
-                next_hop_invariable: nhi,
-                next_hop_local: nhl,
+                out: if addr == peer {
+                    options.clone()
+                } else {
+                    params.out.clone()
+                },
             };
             info!(peer = %addr, "RIB: table sent again with new outbound options");
             self.join(addr, pid, out, params.vrf.clone(), false, true);
@@ -898,8 +882,7 @@ impl Engine {
             families: out.families,
             ctx: out.ctx,
             local: out.local,
-            next_hop_invariable: out.next_hop_invariable,
-            next_hop_local: out.next_hop_local,
+            out: out.out,
             export,
         };
         let destinations: usize = Family::KNOWN

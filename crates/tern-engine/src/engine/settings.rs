@@ -166,8 +166,7 @@ impl Engine {
                 families: params.families.clone(),
                 ctx: params.ctx,
                 local: params.local,
-                next_hop_invariable: params.next_hop_invariable.clone(),
-                next_hop_local: params.next_hop_local.clone(),
+                out: params.out.clone(),
             };
             self.join(addr, id, out, params.vrf.clone(), false, true);
         }

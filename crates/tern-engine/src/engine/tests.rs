@@ -313,8 +313,11 @@ fn up_out(
             families: vec![Family::VPNV6],
             ctx: Ctx::default(),
             local: Some(local.parse().unwrap()),
-            next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
-            next_hop_local: vec![],
+            out: Outbound {
+                next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
+                next_hop_local: vec![],
+                ..Outbound::default()
+            },
         }),
         vrf: None,
         status: None,
@@ -658,8 +661,11 @@ fn up_peer(
             families,
             ctx: Ctx::default(),
             local: Some(local.parse().unwrap()),
-            next_hop_invariable: vec![],
-            next_hop_local: vec![],
+            out: Outbound {
+                next_hop_invariable: vec![],
+                next_hop_local: vec![],
+                ..Outbound::default()
+            },
         }),
         vrf: None,
         status: None,
@@ -948,6 +954,11 @@ fn a_policy_edit_reruns_only_the_peers_that_use_it() {
 
 /// An IBGP reflector client of `t` with a writer queue of `cap` messages.
 fn client(t: &mut Engine, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
+    client_with(t, addr, cap, Outbound::default())
+}
+
+/// An IBGP reflector client with outbound options.
+fn client_with(t: &mut Engine, addr: &str, cap: usize, options: Outbound) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::sync_channel::<Bytes>(cap);
     t.handle(Input::PeerUp {
         session: new_session(),
@@ -965,8 +976,7 @@ fn client(t: &mut Engine, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
             families: vec![Family::IPV4_UNICAST],
             ctx: Ctx::default(),
             local: Some("10.0.0.1".parse().unwrap()),
-            next_hop_invariable: vec![],
-            next_hop_local: vec![],
+            out: options,
         }),
         vrf: None,
         status: None,
@@ -1208,7 +1218,16 @@ fn a_joining_member_walks_the_table_instead_of_copying_it() {
 fn a_route_too_large_for_a_peer_is_withdrawn_from_it() {
     let mut t = task();
     let _a = client(&mut t, "10.0.0.11", 64);
-    let mut c = client(&mut t, "10.0.0.12", 64);
+    // Communities make the route large: the client is sent them.
+    let mut c = client_with(
+        &mut t,
+        "10.0.0.12",
+        64,
+        Outbound {
+            advertise_community: vec![Family::IPV4_UNICAST],
+            ..Outbound::default()
+        },
+    );
     settle(&mut t);
     let mut b = receiver(100, "10.0.0.1", 100);
     deliver(&mut t, &mut c, &mut b, "10.0.0.1");
@@ -1260,8 +1279,11 @@ fn readvertise(t: &mut Engine, peer: &str, reflect_client: bool, nhi: bool) {
     t.handle(Input::Readvertise {
         peer: peer.parse().unwrap(),
         reflect_client,
-        next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
-        next_hop_local: vec![],
+        out: Outbound {
+            next_hop_invariable: if nhi { vec![Family::VPNV6] } else { vec![] },
+            next_hop_local: vec![],
+            ..Outbound::default()
+        },
     });
 }
 
@@ -1465,8 +1487,11 @@ fn v4_peer(t: &mut Engine, addr: &str, asn: u32) -> mpsc::Receiver<Bytes> {
             families: vec![Family::IPV4_UNICAST],
             ctx: Ctx::default(),
             local: Some("10.0.0.1".parse().unwrap()),
-            next_hop_invariable: vec![],
-            next_hop_local: vec![],
+            out: Outbound {
+                next_hop_invariable: vec![],
+                next_hop_local: vec![],
+                ..Outbound::default()
+            },
         }),
         vrf: None,
         status: None,
@@ -1648,4 +1673,70 @@ fn a_restarting_speaker_defers_its_output_until_told() {
     assert_eq!(ops.len(), 6, "{ops:?}");
     assert!(ops[..5].iter().all(|o| matches!(o, FibOp::Install { .. })));
     assert_eq!(ops[5], FibOp::Reconcile, "reconcile after the installs");
+}
+
+#[test]
+fn communities_go_only_to_peers_with_advertise_community() {
+    let mut t = task();
+    let _a = client(&mut t, "10.0.0.11", 64);
+    let mut plain = client(&mut t, "10.0.0.12", 64);
+    let mut with = client_with(
+        &mut t,
+        "10.0.0.13",
+        64,
+        Outbound {
+            advertise_community: vec![Family::IPV4_UNICAST],
+            advertise_ext_community: vec![Family::IPV4_UNICAST],
+            ..Outbound::default()
+        },
+    );
+    settle(&mut t);
+    drain(&mut plain);
+    drain(&mut with);
+    let session = t.up[&"10.0.0.11".parse::<IpAddr>().unwrap()].session;
+    let mut a = PathAttrs::new(
+        Origin::Igp,
+        AsPath::empty(true),
+        NextHop::Ipv4("10.0.0.11".parse().unwrap()),
+    );
+    a.local_pref = Some(100);
+    a.communities = vec![100 << 16 | 1];
+    a.ext_communities = vec![tern_types::ExtCommunity::as2(
+        tern_types::TargetKind::RouteTarget,
+        1,
+        1,
+    )];
+    let mut out = Vec::new();
+    UpdateBuilder::new(&Ctx::default())
+        .reach(
+            Family::IPV4_UNICAST,
+            &a.next_hop,
+            &a.to_wire(true),
+            &[Nlri::unicast("192.0.2.0/24".parse().unwrap())],
+            &mut out,
+        )
+        .unwrap();
+    t.handle(Input::Update {
+        peer: "10.0.0.11".parse().unwrap(),
+        session,
+        body: out.remove(0).split_off(19),
+    });
+    settle(&mut t);
+    let attrs_of = |msgs: Vec<Bytes>| {
+        let m = msgs.first().expect("an UPDATE").clone();
+        let f = tern_wire::message::frames(&m).next().unwrap().unwrap();
+        let Ok(tern_wire::Message::Update(u)) = tern_wire::Message::decode(f) else {
+            panic!("not an UPDATE")
+        };
+        let d = Digest::of(&u.parse(&Ctx::default()));
+        d.reach[0].attrs.clone().unwrap()
+    };
+    let p = attrs_of(drain(&mut plain));
+    assert!(
+        p.communities.is_empty() && p.ext_communities.is_empty(),
+        "{p:?}"
+    );
+    let w = attrs_of(drain(&mut with));
+    assert_eq!(w.communities, vec![100 << 16 | 1]);
+    assert_eq!(w.ext_communities.len(), 1);
 }
