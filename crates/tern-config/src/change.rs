@@ -87,6 +87,8 @@ pub enum AfPeerAttr {
     AdvertiseCommunity(bool),
     /// `advertise-ext-community`.
     AdvertiseExtCommunity(bool),
+    /// `keep-all-routes`.
+    KeepAllRoutes(bool),
 }
 
 /// Family-level settings.
@@ -892,6 +894,7 @@ impl Config {
             AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
             AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
             AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,
+            AfPeerAttr::KeepAllRoutes(on) => next.keep_all_routes = *on,
         }
         fam.peers.insert(addr, next);
         Ok(())

@@ -82,6 +82,8 @@ pub enum AfField {
     AdvertiseCommunity,
     /// `advertise-ext-community`.
     AdvertiseExtCommunity,
+    /// `keep-all-routes`.
+    KeepAllRoutes,
 }
 
 /// One difference between two configurations.
@@ -282,6 +284,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::AdvertiseExtCommunity),
         Effect::Readvertise,
         "peer X advertise-ext-community (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::KeepAllRoutes),
+        Effect::Nothing,
+        "peer X keep-all-routes (tern always keeps what peers send)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RouteLimit),
@@ -849,6 +856,10 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                 (
                     AfField::AdvertiseExtCommunity,
                     x.advertise_ext_community != y.advertise_ext_community,
+                ),
+                (
+                    AfField::KeepAllRoutes,
+                    x.keep_all_routes != y.keep_all_routes,
                 ),
             ] {
                 if changed {

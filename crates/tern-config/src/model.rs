@@ -402,6 +402,9 @@ pub struct AfPeer {
     pub advertise_community: bool,
     /// `peer X advertise-ext-community`.
     pub advertise_ext_community: bool,
+    /// `peer X keep-all-routes`: tern keeps every peer's routes as received whether or not
+    /// it is set (import policy changes apply without a route refresh); kept to print.
+    pub keep_all_routes: bool,
 }
 
 /// `peer X route-limit`: the most routes of the family the peer may send.

@@ -495,6 +495,7 @@ fn effects_table_is_complete() {
         AfField::RouteLimit,
         AfField::AdvertiseCommunity,
         AfField::AdvertiseExtCommunity,
+        AfField::KeepAllRoutes,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

@@ -601,6 +601,12 @@ fn route_limit_takes_vrp_forms_and_prints_them_back() {
         assert!(text.contains(l), "{l:?} in\n{text}");
     }
     assert_eq!(parse_file(&text).unwrap().bgp, s.config().bgp);
+    s.apply_line("peer 10.0.0.2 keep-all-routes").unwrap();
+    assert!(
+        s.config()
+            .to_vrp()
+            .contains(" peer 10.0.0.2 keep-all-routes\n")
+    );
     fails(&mut s, "peer 10.0.0.2 route-limit 0");
     fails(&mut s, "peer 10.0.0.2 route-limit 10 101");
     fails(&mut s, "peer 10.0.0.2 route-limit accept-prefix 10");

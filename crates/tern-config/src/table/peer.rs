@@ -100,6 +100,10 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 "advertise-ext-community",
                 "Send extended communities to the peer",
             ),
+            (
+                "keep-all-routes",
+                "Keep the peer's routes as received (always so in tern)",
+            ),
         ] {
             subs.push(kw(w, h).run_both(peer_af));
         }
@@ -272,6 +276,7 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
         (ap.label_route_capability, "label-route-capability"),
         (ap.advertise_community, "advertise-community"),
         (ap.advertise_ext_community, "advertise-ext-community"),
+        (ap.keep_all_routes, "keep-all-routes"),
     ] {
         if on {
             line(w);
@@ -372,6 +377,8 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         AfPeerAttr::NextHopLocal(on)
     } else if m.has("label-route-capability") {
         AfPeerAttr::LabelRouteCapability(on)
+    } else if m.has("keep-all-routes") {
+        AfPeerAttr::KeepAllRoutes(on)
     } else if m.has("advertise-community") {
         AfPeerAttr::AdvertiseCommunity(on)
     } else if m.has("advertise-ext-community") {
