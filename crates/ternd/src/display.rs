@@ -147,6 +147,11 @@ pub fn verbose(p: &PeerStatus) -> String {
     );
     let _ = writeln!(o, "         BGP Peer Up count: {}", p.up_count);
     let _ = writeln!(o, "         Received total routes: {}", p.prefixes_total());
+    if p.prefixes.len() > 1 {
+        for (f, n) in &p.prefixes {
+            let _ = writeln!(o, "         Received routes ({}): {n}", family_title(f));
+        }
+    }
     if let (Some(l), Some(r)) = (p.local, p.remote) {
         let _ = writeln!(
             o,
@@ -267,6 +272,9 @@ pub fn verbose(p: &PeerStatus) -> String {
     if let Some(r) = &p.reason {
         let _ = writeln!(o, " Peer cannot come up: {r}");
     }
+    if let Some(t) = p.last_update {
+        let _ = writeln!(o, " Last update received: {}", datetime(t));
+    }
     if let Some(e) = &p.last_error {
         let _ = writeln!(o, " Last error: {e}");
     }
@@ -343,6 +351,7 @@ mod tests {
             configured_hold: 180,
             configured_keepalive: 60,
             route_limits: Vec::new(),
+            last_update: None,
         };
         let public = vec![mk("4.4.4.9", 200, None)];
         let mut vrfs = std::collections::BTreeMap::new();

@@ -115,6 +115,7 @@ pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
         configured_hold: spec.hold_time,
         configured_keepalive: spec.keepalive,
         route_limits: limit_views(&spec),
+        last_update: None,
     }));
     let task = tokio::spawn(run_peer(
         spec.clone(),
@@ -732,6 +733,7 @@ async fn run_conn(
                     Ok(_) => {}
                 }
                 let mut used = 0usize;
+                let mut got_update = false;
                 loop {
                     let rest = buf.get(used..).unwrap_or_default();
                     match tern_wire::frame(rest, max_len) {
@@ -809,6 +811,7 @@ async fn run_conn(
                                     stale_until = Some(Instant::now() + Duration::from_secs(u64::from(wait)));
                                 }
                             }
+                            got_update |= o.contains(&Output::Update);
                             if o.contains(&Output::Update)
                                 && let Some(n) = fsm.negotiated()
                                 && let Ok(u) = Update::decode(f.body)
@@ -879,6 +882,9 @@ async fn run_conn(
                     }
                 }
                 buf.drain(..used.min(buf.len()));
+                if got_update {
+                    lock(&status).last_update = Some(SystemTime::now());
+                }
                 if rib_session.is_some()
                     && hold.is_none()
                     && let LimitCheck::Close(note, h) = limits.check(&status, &rib, spec.addr).await

@@ -143,6 +143,9 @@ pub struct PeerStatus {
     pub configured_keepalive: u16,
     /// `peer X route-limit`, per family.
     pub route_limits: Vec<LimitView>,
+    /// When the last UPDATE of the session was received.
+    #[serde(with = "unix_secs_opt")]
+    pub last_update: Option<SystemTime>,
 }
 
 /// A `peer X route-limit` as the displays show it, and what the connection checks.

@@ -74,6 +74,17 @@ fn run(t: &Ternd, line: &str) -> Result<String, String> {
     }
 }
 
+/// Runs lines on T in one management session, in order; panics on a refused one.
+fn run_all(t: &Ternd, lines: &[&str]) {
+    let mut c = tern_api::Blocking::connect(&t.control).expect("control");
+    let id = c.open_session("test").expect("session").session;
+    for line in lines {
+        let r = c.execute(id, line, false).expect("execute");
+        assert!(r.error.is_none(), "{line}: {r:?}");
+    }
+    let _ = c.close_session(id);
+}
+
 /// T holds `prefix` from F.
 fn t_has(t: &Ternd, prefix: &str) -> bool {
     let Ok(text) = t.display("display bgp routing-table", true) else {
@@ -83,6 +94,18 @@ fn t_has(t: &Ternd, prefix: &str) -> bool {
     v["routes"].as_array().is_some_and(|r| {
         r.iter()
             .any(|r| r["prefix"] == prefix && r["from"] == "10.0.0.2")
+    })
+}
+
+/// T's route to `prefix` from F is selected.
+fn t_best(t: &Ternd, prefix: &str) -> bool {
+    let Ok(text) = t.display("display bgp routing-table", true) else {
+        return false;
+    };
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    v["routes"].as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r["prefix"] == prefix && r["from"] == "10.0.0.2" && r["best"] == true)
     })
 }
 
@@ -248,6 +271,62 @@ fn the_operator_refreshes_and_resets_sessions() {
     assert_eq!(
         neighbor(&f)["connectionsEstablished"].as_u64().unwrap_or(0),
         connections
+    );
+
+    let text = t
+        .display("display bgp peer 10.0.0.2 verbose", false)
+        .unwrap();
+    assert!(text.contains(" Last update received: "), "{text}");
+    assert!(
+        text.contains("Peer supports bgp enhanced route refresh capability"),
+        "{text}"
+    );
+
+    // An import policy committed on T applies to what F sent, kept as received: no reset,
+    // no refresh asked of F. Then taken back.
+    let refreshes = neighbor(&f)["messageStats"]["routeRefreshRecv"].as_u64();
+    assert!(t_best(&t, "203.0.113.0/24"), "{}", show());
+    run_all(
+        &t,
+        &[
+            "system-view",
+            "route-policy IN deny node 10",
+            "bgp 100",
+            "ipv4-family unicast",
+            "peer 10.0.0.2 route-policy IN import",
+            "commit",
+        ],
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || !t_best(&t, "203.0.113.0/24")),
+        "import policy not applied:\n{}",
+        show()
+    );
+    run_all(
+        &t,
+        &[
+            "system-view",
+            "bgp 100",
+            "ipv4-family unicast",
+            "undo peer 10.0.0.2 route-policy IN import",
+            "commit",
+        ],
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || t_best(&t, "203.0.113.0/24")),
+        "import policy not taken back:\n{}",
+        show()
+    );
+    let n = neighbor(&f);
+    assert_eq!(
+        n["connectionsEstablished"].as_u64().unwrap_or(0),
+        connections,
+        "{n}"
+    );
+    assert_eq!(
+        n["messageStats"]["routeRefreshRecv"].as_u64(),
+        refreshes,
+        "{n}"
     );
 
     // A reset: F reads Cease / Administrative Reset, and the session comes back.
