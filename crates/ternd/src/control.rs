@@ -969,10 +969,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// public peers: the command goes to each peer's task; the output says which peers.
 async fn operate(canonical: &str, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
-    // `None`: reset; `Some(export)`: refresh.
-    let (refresh, target) = match words.as_slice() {
-        ["reset", "bgp", t] => (None, *t),
-        ["refresh", "bgp", t, dir] => (Some(*dir == "export"), *t),
+    // `None`: reset (graceful or not); `Some(export)`: refresh.
+    let (refresh, target, graceful) = match words.as_slice() {
+        ["reset", "bgp", t] => (None, *t, false),
+        ["reset", "bgp", t, "graceful"] => (None, *t, true),
+        ["refresh", "bgp", t, dir] => (Some(*dir == "export"), *t, false),
         _ => return Err(format!("Error: Unrecognized command {canonical}")),
     };
     let peers = shared.manager.lock().await;
@@ -995,7 +996,7 @@ async fn operate(canonical: &str, shared: &Shared) -> Result<String, String> {
     }
     for a in &chosen {
         let c = match refresh {
-            None => crate::peer::PeerCmd::Reset,
+            None => crate::peer::PeerCmd::Reset { graceful },
             Some(export) => crate::peer::PeerCmd::Refresh { export },
         };
         peers.command(*a, c).await;

@@ -45,8 +45,13 @@ pub enum PeerCmd {
     /// connection).
     Update(Box<PeerSpec>),
     /// `reset bgp`: close the session with Cease / Administrative Reset (RFC 4486), then
-    /// connect again.
-    Reset,
+    /// connect again; `graceful`: close the connection without a NOTIFICATION, so that a
+    /// peer helping with graceful restart keeps our routes (RFC 4724 §4.2), when the
+    /// session negotiated it (else as plain).
+    Reset {
+        /// `reset bgp X graceful`.
+        graceful: bool,
+    },
     /// `refresh bgp … export` (the peer's routes sent again) or `import` (a ROUTE-REFRESH
     /// asked of the peer), for every family of the Established session.
     Refresh {
@@ -60,6 +65,9 @@ pub enum PeerCmd {
 enum ConnCmd {
     /// Close with Cease and this subcode.
     Close(u8),
+    /// Close the connection without a NOTIFICATION when the peer helps with graceful restart
+    /// (`reset bgp X graceful`), else as `Close(ADMIN_RESET)`.
+    Drop,
     /// See [`PeerCmd::Refresh`].
     Refresh { export: bool },
 }
@@ -404,13 +412,18 @@ async fn run_peer(
                         lock(&status).route_limits = limit_views(&spec);
                         continue;
                     }
-                    Some(PeerCmd::Reset) => {
-                        info!(peer = %spec.addr, "session reset by the operator");
+                    Some(PeerCmd::Reset { graceful }) => {
+                        info!(peer = %spec.addr, graceful, "session reset by the operator");
                         if held.take().is_some() {
                             lock(&status).reason = None;
                         }
+                        let cmd = if graceful {
+                            ConnCmd::Drop
+                        } else {
+                            ConnCmd::Close(tern_wire::notification::cease_sub::ADMIN_RESET)
+                        };
                         for c in &conns {
-                            let _ = c.close.send(ConnCmd::Close(tern_wire::notification::cease_sub::ADMIN_RESET)).await;
+                            let _ = c.close.send(cmd).await;
                         }
                         if conns.is_empty() {
                             // Not up: try now rather than at the next retry.
@@ -941,6 +954,17 @@ async fn run_conn(
                 }
                 Some(ConnCmd::Close(sub)) => {
                     outs = fsm.handle(SystemTime::now(), Input::Stop(sub));
+                }
+                Some(ConnCmd::Drop) => {
+                    // The peer helps with graceful restart (it sent the capability): it
+                    // keeps our routes through a lost transport.
+                    let gr = peer_gr.is_some();
+                    outs = if gr {
+                        // As a lost transport: the peer keeps our routes, we keep its.
+                        fsm.handle(SystemTime::now(), Input::Closed)
+                    } else {
+                        fsm.handle(SystemTime::now(), Input::Stop(tern_wire::notification::cease_sub::ADMIN_RESET))
+                    };
                 }
                 None => {
                     outs = fsm.handle(SystemTime::now(), Input::Stop(tern_wire::notification::cease_sub::ADMIN_SHUTDOWN));

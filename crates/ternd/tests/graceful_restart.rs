@@ -322,3 +322,49 @@ fn ternd_killed_and_started_again_restarts_gracefully() {
         frr_paths(&f, "192.0.2.0/24")
     );
 }
+
+#[test]
+fn a_graceful_reset_keeps_the_routes_at_the_peer() {
+    let dir = TempDir::new("grr");
+    let t_ns = Netns::new("grrt");
+    let f_ns = Netns::new("grrf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", T_RESTARTING_CFG, &["0.0.0.0:179"]);
+    let f = Frr::start(&f_ns, &dir, "f", FRR_HELPER_CFG, &[]);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(
+        wait_for(Duration::from_secs(30), || !frr_paths(&f, "192.0.2.0/24")
+            .is_empty()),
+        "F did not get T's route"
+    );
+    let n = f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone();
+    let notes = n["messageStats"]["notificationsRecv"].as_u64();
+    let dropped = n["connectionsDropped"].as_u64().unwrap_or(0);
+    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = c.open_session("test").unwrap().session;
+    let r = c.execute(id, "reset bgp 10.0.0.2 graceful", false).unwrap();
+    assert!(r.error.is_none(), "{r:?}");
+    // F saw the connection go without a NOTIFICATION and kept T's route, stale.
+    let mut stale_seen = false;
+    let back = wait_for(Duration::from_secs(60), || {
+        stale_seen |= frr_paths(&f, "192.0.2.0/24")
+            .first()
+            .is_some_and(|p| p["stale"] == true);
+        let n = f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone();
+        n["connectionsDropped"].as_u64().unwrap_or(0) > dropped && n["bgpState"] == "Established"
+    });
+    assert!(back, "the session did not come back:\n{}", t.log_text());
+    let n = f.json("show bgp neighbors 10.0.0.1 json")["10.0.0.1"].clone();
+    assert_eq!(
+        n["messageStats"]["notificationsRecv"].as_u64(),
+        notes,
+        "{n}"
+    );
+    assert!(stale_seen, "F did not keep T's route as stale meanwhile");
+    assert!(
+        wait_for(Duration::from_secs(30), || frr_paths(&f, "192.0.2.0/24")
+            .first()
+            .is_some_and(|p| p["stale"] != true)),
+        "T's route still stale at F"
+    );
+}

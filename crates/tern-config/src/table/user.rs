@@ -36,7 +36,15 @@ pub(super) fn user() -> Vec<Node> {
                 "bgp",
                 "BGP sessions (closed with Cease/Administrative Reset, then up again)",
             )
-            .sub(bgp_targets(|n| n.session(SessionCmd::Operate))),
+            .sub(bgp_targets(|n| {
+                n.session(SessionCmd::Operate).then(
+                    kw(
+                        "graceful",
+                        "Close without a NOTIFICATION: a peer with graceful restart keeps the routes",
+                    )
+                    .session(SessionCmd::Operate),
+                )
+            })),
         ),
         kw("refresh", "Soft reset").then(kw("bgp", "BGP sessions, without closing them").sub(
             bgp_targets(|n| {
