@@ -265,3 +265,168 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
     }
     o
 }
+
+/// `display bgp [labeled|ipv6|vpnv4 …|vpnv6 …] routing-table ADDRESS`: the most specific
+/// destination holding the address (one per route distinguisher), each path in VRP's detailed
+/// layout: where it came from, its labels, communities, extended communities, originator and
+/// cluster list, and why it is or is not selected.
+pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, " BGP local router ID : {}", t.router_id);
+    let _ = writeln!(o, " Local AS number : {}", t.local_as);
+    if t.routes.is_empty() {
+        let _ = writeln!(o, " Info: The network does not exist.");
+        return o;
+    }
+    let vpn = matches!(
+        kind,
+        TableKind::Vpnv4 | TableKind::Vpnv6 | TableKind::VpnLabel
+    );
+    let mut i = 0;
+    while let Some(first) = t.routes.get(i) {
+        let group: Vec<&RouteRow> = t.routes[i..]
+            .iter()
+            .take_while(|r| r.rd == first.rd && r.prefix == first.prefix)
+            .collect();
+        i += group.len();
+        if vpn && let Some(rd) = &first.rd {
+            let _ = writeln!(o, "\n Route Distinguisher: {rd}\n");
+        }
+        let best = group.iter().filter(|r| r.best).count();
+        let _ = writeln!(
+            o,
+            " Paths:   {} available, {best} best, {best} select, 0 best-external, 0 add-path",
+            group.len()
+        );
+        let _ = writeln!(
+            o,
+            " BGP routing table entry information of {}:",
+            first.prefix
+        );
+        for r in group {
+            path_detail(&mut o, r);
+        }
+    }
+    o
+}
+
+/// One path of the detailed view.
+fn path_detail(o: &mut String, r: &RouteRow) {
+    let local = r.from == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+    let d = r.detail.as_deref();
+    if !r.labels.is_empty() || r.in_label.is_some() {
+        let received = r
+            .labels
+            .first()
+            .map_or_else(|| "NULL".to_owned(), u32::to_string);
+        let applied = r
+            .in_label
+            .map_or_else(|| "NULL".to_owned(), |l| l.to_string());
+        let _ = writeln!(
+            o,
+            " Label information (Received/Applied): {received}/{applied}"
+        );
+    }
+    if local {
+        let _ = writeln!(o, " Local route (originated by this router)");
+    } else {
+        let rid = d
+            .and_then(|d| d.peer_router_id)
+            .map_or_else(|| r.from.to_string(), |id| id.to_string());
+        let _ = writeln!(o, " From: {} ({rid})", vrp_addr(r.from));
+    }
+    if let Some(nh) = r.next_hop {
+        let _ = writeln!(o, " Original nexthop: {}", vrp_addr(nh));
+    }
+    if let Some(d) = d {
+        if !d.communities.is_empty() {
+            let list: Vec<String> = d
+                .communities
+                .iter()
+                .map(|c| {
+                    if c.contains(':') {
+                        format!("<{c}>")
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect();
+            let _ = writeln!(o, " Community: {}", list.join(", "));
+        }
+        if !d.ext_communities.is_empty() {
+            let list: Vec<String> = d
+                .ext_communities
+                .iter()
+                .map(|e| match e.split_once(':') {
+                    Some((kind, v)) if kind == "RT" || kind == "SoO" => {
+                        let v = v.replacen(':', " : ", 1);
+                        format!("{kind} <{v}>")
+                    }
+                    _ => e.clone(),
+                })
+                .collect();
+            let _ = writeln!(o, " Ext-Community: {}", list.join(", "));
+        }
+        if !d.large_communities.is_empty() {
+            let list: Vec<String> = d
+                .large_communities
+                .iter()
+                .map(|l| format!("<{l}>"))
+                .collect();
+            let _ = writeln!(o, " Large-Community: {}", list.join(", "));
+        }
+    }
+    let origin = match r.origin.as_str() {
+        "i" => "igp",
+        "e" => "egp",
+        _ => "incomplete",
+    };
+    let mut line = format!(
+        " AS-path {}, origin {origin}",
+        if r.as_path.is_empty() {
+            "Nil"
+        } else {
+            r.as_path.as_str()
+        }
+    );
+    if let Some(m) = r.med {
+        line += &format!(", MED {m}");
+    }
+    if let Some(lp) = r.local_pref {
+        line += &format!(", localpref {lp}");
+    }
+    line += &format!(", pref-val {}", r.pref_val);
+    line += if r.valid { ", valid" } else { ", invalid" };
+    line += if local {
+        ", local"
+    } else if r.internal {
+        ", internal"
+    } else {
+        ", external"
+    };
+    if r.best {
+        line += ", best, select";
+    }
+    if r.stale {
+        line += ", stale";
+    }
+    if let Some(cost) = d.and_then(|d| d.igp_cost).filter(|c| *c > 0) {
+        line += &format!(", IGP cost {cost}");
+    }
+    let _ = writeln!(o, "{line}");
+    if let Some(id) = r.originator_id {
+        let _ = writeln!(o, " Originator: {id}");
+    }
+    if !r.cluster_list.is_empty() {
+        let list: Vec<String> = r.cluster_list.iter().map(|c| c.to_string()).collect();
+        let _ = writeln!(o, " Cluster list: {}", list.join(", "));
+    }
+    if !r.best {
+        let why = if !r.valid {
+            "invalid (refused by the import policy, or next hop unreachable)"
+        } else {
+            "a better path is selected"
+        };
+        let _ = writeln!(o, " Not preferred for route selection: {why}");
+    }
+}

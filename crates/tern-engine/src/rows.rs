@@ -6,6 +6,31 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::Serialize;
 use tern_rib::RouteKey;
 
+/// The attributes only a destination's detailed view shows.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct RowDetail {
+    /// Communities (RFC 1997), as VRP prints them: `100:7`, `no-export`.
+    pub communities: Vec<String>,
+    /// Extended communities: `RT:100:1`, `SoO:1.1.1.1:1`, or hex.
+    pub ext_communities: Vec<String>,
+    /// Large communities (RFC 8092): `1:2:3`.
+    pub large_communities: Vec<String>,
+    /// The router ID of the peer the path came from.
+    pub peer_router_id: Option<Ipv4Addr>,
+    /// The IGP cost of the next hop (`None`: unreachable).
+    pub igp_cost: Option<u32>,
+}
+
+/// A community as VRP prints it.
+pub fn community_text(c: u32) -> String {
+    match c {
+        0xFFFF_FF01 => "no-export".into(),
+        0xFFFF_FF02 => "no-advertise".into(),
+        0xFFFF_FF03 => "no-export-subconfed".into(),
+        c => format!("{}:{}", c >> 16, c & 0xFFFF),
+    }
+}
+
 /// Which routes of a peer a display asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerRoutes {
@@ -54,6 +79,9 @@ pub struct RouteRow {
     pub best: bool,
     /// Kept from a restarting or refreshing peer, not announced again yet.
     pub stale: bool,
+    /// What the detailed view of one destination adds (`display bgp routing-table PREFIX`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<RowDetail>>,
     /// Learned over IBGP.
     pub internal: bool,
     /// The peer it came from (`0.0.0.0` for local routes).

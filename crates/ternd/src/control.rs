@@ -676,7 +676,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
     if let Some(q) = routing_table(&words) {
         let mut t = shared
             .rib
-            .table(q.vrf.clone(), q.family, q.label)
+            .lookup(q.vrf.clone(), q.family, q.label, q.lookup)
             .await
             .ok_or_else(|| match &q.vrf {
                 Some(v) => format!("Error: The VPN instance {v} does not exist."),
@@ -686,21 +686,23 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
             t.recount();
         }
-        if let Some(addr) = q.lookup {
-            // Longest match: the most specific prefix holding the address.
-            let best = t
-                .routes
-                .iter()
-                .filter(|r| {
-                    ipnet::IpNet::new(r.network, r.prefix_len).is_ok_and(|n| n.contains(&addr))
-                })
-                .map(|r| r.prefix_len)
-                .max();
-            t.routes.retain(|r| {
-                Some(r.prefix_len) == best
-                    && ipnet::IpNet::new(r.network, r.prefix_len).is_ok_and(|n| n.contains(&addr))
-            });
+        if q.lookup.is_some() {
+            // Longest match: the most specific prefix holding the address, per route
+            // distinguisher (the engine sent only prefixes that hold it).
+            let mut best: std::collections::BTreeMap<Option<String>, u8> =
+                std::collections::BTreeMap::new();
+            for r in &t.routes {
+                let b = best.entry(r.rd.clone()).or_default();
+                *b = (*b).max(r.prefix_len);
+            }
+            t.routes
+                .retain(|r| best.get(&r.rd).is_some_and(|b| *b == r.prefix_len));
             t.recount();
+            return Ok(if json {
+                to_json(&t)
+            } else {
+                display::route_detail(&t, q.kind)
+            });
         }
         return Ok(if json {
             to_json(&t)

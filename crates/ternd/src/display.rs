@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::status::PeerStatus;
 use tern_engine::display::col;
-pub use tern_engine::display::{TableKind, routing_table};
+pub use tern_engine::display::{TableKind, route_detail, routing_table};
 
 /// `00h57m53s`, as the verbose display writes durations.
 fn hms(since: Option<SystemTime>) -> String {

@@ -329,10 +329,23 @@ impl RibHandle {
         family: Family,
         label: bool,
     ) -> Option<RouteTable> {
+        self.lookup(vrf, family, label, None).await
+    }
+
+    /// Like [`RibHandle::table`]; with `lookup`, only the destinations holding that address,
+    /// with the rows of the detailed view.
+    pub async fn lookup(
+        &self,
+        vrf: Option<String>,
+        family: Family,
+        label: bool,
+        lookup: Option<IpAddr>,
+    ) -> Option<RouteTable> {
         self.gather(|reply| RibMsg::Table {
             vrf: vrf.clone(),
             family,
             label,
+            lookup,
             reply,
         })
         .await

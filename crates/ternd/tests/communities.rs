@@ -140,6 +140,35 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
     );
     assert!(i.vtysh("show bgp ipv4 unicast").contains("198.51.100.0/24"));
 
+    // T's detailed view shows what each route carries.
+    let text = t
+        .display("display bgp routing-table 198.51.100.7", false)
+        .unwrap();
+    assert!(
+        text.contains(" BGP routing table entry information of 198.51.100.0/24:\n"),
+        "{text}"
+    );
+    assert!(text.contains(" From: 10.0.0.2 (10.0.0.2)\n"), "{text}");
+    assert!(text.contains(" Community: no-export\n"), "{text}");
+    assert!(
+        text.contains(" AS-path Nil, origin igp, MED 0, localpref 100, pref-val 0, valid, internal, best, select"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(
+        &t.display("display bgp routing-table 192.0.2.1", true)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        json["routes"][0]["detail"]["communities"],
+        serde_json::json!(["100:7"]),
+        "{json}"
+    );
+    let none = t
+        .display("display bgp routing-table 203.0.113.1", false)
+        .unwrap();
+    assert!(none.contains("Info: The network does not exist."), "{none}");
+
     // No community toward E without advertise-community; with it, 100:7 arrives.
     let communities = |e: &Frr| -> String {
         e.json("show bgp ipv4 unicast 192.0.2.0/24 json")["paths"][0]["community"]["string"]

@@ -189,6 +189,8 @@ pub enum Input {
         /// `routing-table label`: IPv4 labeled routes include the IPv4 unicast routes this
         /// router labels, and rows carry their in-label.
         label: bool,
+        /// `routing-table ADDRESS`: the destinations holding the address, in detail.
+        lookup: Option<IpAddr>,
         /// Where the snapshot goes (built in steps, see [`Engine::walk_step`]).
         reply: Box<dyn Reply>,
     },
@@ -228,6 +230,8 @@ struct Walk {
     family: Family,
     /// One peer's received or accepted routes only (`peer X received-routes`).
     only: Option<(PeerId, PeerRoutes)>,
+    /// The destinations holding this address only, in detail.
+    lookup: Option<IpAddr>,
     /// Where the next step starts ([`Rib::walk`]).
     cursor: usize,
     dests: Vec<(RouteKey, Vec<RouteRow>)>,
@@ -591,13 +595,14 @@ impl Engine {
                 vrf,
                 family,
                 label,
+                lookup,
                 reply,
             } => {
                 if label && vrf.is_none() {
                     reply.send(Walked::whole(self.label_table(family)));
                     return;
                 }
-                self.start_walk(vrf, family, None, reply);
+                self.start_walk_for(vrf, family, None, lookup, reply);
             }
         }
     }

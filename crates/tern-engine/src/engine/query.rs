@@ -13,6 +13,19 @@ impl Engine {
         only: Option<(PeerId, PeerRoutes)>,
         reply: Box<dyn Reply>,
     ) {
+        self.start_walk_for(vrf, family, only, None, reply);
+    }
+
+    /// Like [`Engine::start_walk`]; with `lookup`, only the destinations holding that address,
+    /// with the detailed view's rows (the asker keeps the most specific).
+    pub(super) fn start_walk_for(
+        &mut self,
+        vrf: Option<String>,
+        family: Family,
+        only: Option<(PeerId, PeerRoutes)>,
+        lookup: Option<IpAddr>,
+        reply: Box<dyn Reply>,
+    ) {
         if self.domain_rib(vrf.as_deref()).is_none() {
             return;
         }
@@ -20,6 +33,7 @@ impl Engine {
             vrf,
             family,
             only,
+            lookup,
             cursor: 0,
             dests: Vec::new(),
             reply,
@@ -43,6 +57,18 @@ impl Engine {
         let mut paths = Vec::new();
         let next = rib.walk(w.family, w.cursor, WALK_STEP, &mut paths);
         for (key, mut p) in paths {
+            if let Some(a) = w.lookup {
+                if !key.prefix.contains(&a) {
+                    continue;
+                }
+                p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+                let rows: Vec<RouteRow> = p
+                    .iter()
+                    .map(|p| detail_row(rib, &key, p, &self.resolver))
+                    .collect();
+                w.dests.push((key, rows));
+                continue;
+            }
             let rows: Vec<RouteRow> = match w.only {
                 None => {
                     p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
@@ -299,11 +325,44 @@ pub(super) fn row(rib: &Rib, key: &RouteKey, p: &PathInfo, resolver: &NextHopTab
         valid,
         best: p.best,
         stale: p.stale,
+        detail: None,
         internal: p.peer != PeerId::LOCAL && info.is_some_and(|i| !i.ebgp),
         from: info.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |i| i.addr),
         originator_id: set.originator_id,
         cluster_list: rib.store().cluster_list(set).to_vec(),
     }
+}
+
+/// A row with what the detailed view adds.
+pub(super) fn detail_row(
+    rib: &Rib,
+    key: &RouteKey,
+    p: &PathInfo,
+    resolver: &NextHopTable,
+) -> RouteRow {
+    let mut r = row(rib, key, p, resolver);
+    let id = if p.attrs.is_some() {
+        p.attrs
+    } else {
+        p.in_attrs
+    };
+    let a = rib.attrs(id);
+    r.detail = Some(Box::new(crate::rows::RowDetail {
+        communities: a
+            .communities
+            .iter()
+            .map(|c| crate::rows::community_text(*c))
+            .collect(),
+        ext_communities: a.ext_communities.iter().map(|e| e.to_string()).collect(),
+        large_communities: a
+            .large_communities
+            .iter()
+            .map(|l| format!("{}:{}:{}", l[0], l[1], l[2]))
+            .collect(),
+        peer_router_id: rib.peer(p.peer).map(|i| i.router_id),
+        igp_cost: a.next_hop.addr().and_then(|nh| resolver.cost(nh)),
+    }));
+    r
 }
 
 /// A row for a route as it is sent.
@@ -333,6 +392,7 @@ pub(super) fn attrs_row(key: &RouteKey, a: &PathAttrs, labels: LabelStack) -> Ro
         valid: true,
         best: true,
         stale: false,
+        detail: None,
         internal: false,
         from: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         originator_id: a.originator_id,

@@ -205,6 +205,7 @@ fn a_large_display_is_built_in_steps_between_updates() {
         vrf: None,
         family: Family::IPV4_UNICAST,
         label: false,
+        lookup: None,
         reply,
     });
     assert!(t.walking());
@@ -254,6 +255,7 @@ fn a_large_display_is_built_in_steps_between_updates() {
         vrf: Some("nosuch".into()),
         family: Family::IPV4_UNICAST,
         label: false,
+        lookup: None,
         reply,
     });
     assert!(!t.walking());
