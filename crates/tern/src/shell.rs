@@ -105,7 +105,22 @@ pub fn run_lines<I: IntoIterator<Item = String>>(socket: &Path, lines: I, json: 
                     code = ExitCode::FAILURE;
                     break;
                 }
-                print!("{}", with_newline(&r.output));
+                {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out
+                        .write_all(with_newline(&r.output).as_bytes())
+                        .and_then(|()| out.flush())
+                    {
+                        // A reader that went away (`tern -c … | head`) ends the run quietly.
+                        conn.close();
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            return code;
+                        }
+                        eprintln!("tern: writing the output: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
                 if let Some(e) = r.error {
                     eprint!("{prompt}{line}\n{}", with_newline(&e.text));
                     code = ExitCode::FAILURE;

@@ -287,3 +287,29 @@ fn the_interactive_shell_in_a_terminal() {
         t.screen().join("\n")
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_tern_c_quietly() {
+    use std::io::Read as _;
+    // `tern -c … | head -c 10`: the reader takes a little and closes its end while tern
+    // still has more to write than a pipe holds.
+    let lines: Vec<&str> = std::iter::repeat_n(["-c", "display current-configuration"], 400)
+        .flatten()
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
+        .arg("--socket")
+        .arg(daemon())
+        .args(&lines)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tern");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 10];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
+}
