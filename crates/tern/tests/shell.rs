@@ -313,3 +313,26 @@ fn a_reader_that_goes_away_ends_tern_c_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
 }
+
+#[test]
+fn display_output_goes_through_vrp_filters() {
+    let (ok, all, err) = tern(&["-c", "display current-configuration"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = tern(&["-c", "display current-configuration | include ^ peer"]);
+    assert!(ok, "{err}");
+    let want: Vec<&str> = all.lines().filter(|l| l.starts_with(" peer")).collect();
+    assert!(!want.is_empty());
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+    let (ok, out, err) = tern(&["-c", "dis cur | count"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("Total lines: {}", all.lines().count()));
+    let (ok, out, err) = tern(&["-c", "display current-configuration | begin ^bgp | no-more"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("bgp "), "{out}");
+    let (ok, out, _) = tern(&["-c", "display bgp peer | exclude ."]);
+    assert!(ok);
+    assert_eq!(out.trim(), "");
+    let (ok, _, err) = tern(&["-c", "display bgp peer | include ("]);
+    assert!(!ok);
+    assert!(err.contains("Error: Wrong regular expression"), "{err}");
+}

@@ -522,8 +522,22 @@ impl tern_api::Control for ControlService {
         req: Request<pb::ExecuteRequest>,
     ) -> Result<Response<pb::ExecuteReply>, Status> {
         let r = req.into_inner();
+        // `display … | include REGEX` and the other output filters.
+        let (line, filter) = match crate::filter::split(&r.line) {
+            Ok(x) => x,
+            Err(msg) => {
+                let prompt = self.with(r.session, |c| c.prompt())?;
+                return Ok(Response::new(pb::ExecuteReply {
+                    output: String::new(),
+                    prompt: prompt.clone(),
+                    error: Some(line_error(&prompt, msg, None)),
+                    closed: false,
+                    question: String::new(),
+                }));
+            }
+        };
         let (mut ran, prompt) = self.with(r.session, |c| {
-            let ran = self.run(c, &r.line, &r.answer);
+            let ran = self.run(c, line, &r.answer);
             (ran, c.prompt())
         })?;
         if let Some(job) = ran.job.take() {
@@ -540,6 +554,11 @@ impl tern_api::Control for ControlService {
                 Ok(out) => ran.output = out,
                 Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
             }
+        }
+        if let Some(f) = &filter
+            && ran.error.is_none()
+        {
+            ran.output = crate::filter::apply(f, &ran.output);
         }
         if ran.closed {
             self.sessions().remove(&r.session);
@@ -592,10 +611,23 @@ impl tern_api::Control for ControlService {
         // carets are relative to the command itself.
         let mut s = Session::terminal(Config::default());
         let prompt = String::new();
+        let (command, filter) = match crate::filter::split(&r.command) {
+            Ok(x) => x,
+            Err(msg) => {
+                return Ok(Response::new(pb::DisplayReply {
+                    output: String::new(),
+                    error: Some(line_error(&prompt, msg, None)),
+                }));
+            }
+        };
         let reply = |output: String, error: Option<pb::LineError>| {
+            let output = match &filter {
+                Some(f) if error.is_none() => crate::filter::apply(f, &output),
+                _ => output,
+            };
             Ok(Response::new(pb::DisplayReply { output, error }))
         };
-        match s.apply_line(&r.command) {
+        match s.apply_line(command) {
             Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared).await {
                 Ok(out) => reply(out, None),
                 Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),

@@ -5,7 +5,8 @@
 //! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
 //! - [`daemon`]: listeners and the control socket;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
-//! - [`display`]: the peer and routing-table displays in VRP's layout;
+//! - [`display`]: the peer and routing-table displays in VRP's layout; [`filter`]: their
+//!   `| include` / `| exclude` / `| begin` / `| count` / `| no-more` filters;
 //! - [`fib`]: next-hop resolution against the kernel and route installation (tern-fib);
 //! - [`rib_task`]: the task that owns the RIB, fed by the connection tasks; route policies
 //!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
@@ -18,6 +19,7 @@ pub mod control;
 pub mod daemon;
 pub mod display;
 pub mod fib;
+pub mod filter;
 pub mod manager;
 pub mod peer;
 pub mod record;
