@@ -61,6 +61,10 @@ impl Engine {
                 if !key.prefix.contains(&a) {
                     continue;
                 }
+                p.retain(|p| p.attrs.is_some());
+                if p.is_empty() {
+                    continue;
+                }
                 p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
                 let rows: Vec<RouteRow> = p
                     .iter()
@@ -71,6 +75,9 @@ impl Engine {
             }
             let rows: Vec<RouteRow> = match w.only {
                 None => {
+                    // Paths refused by the import policy are not in the routing table (VRP
+                    // shows them under `peer X received-routes` only).
+                    p.retain(|p| p.attrs.is_some());
                     p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
                     p.iter()
                         .map(|p| row(rib, &key, p, &self.resolver))
@@ -230,6 +237,10 @@ impl Engine {
             }
         }
         let mut routes = Vec::new();
+        dests.retain(|_, paths| {
+            paths.retain(|p| p.attrs.is_some());
+            !paths.is_empty()
+        });
         for (key, mut paths) in dests.iter().map(|(k, v)| (k, v.clone())) {
             paths.sort_by_key(|p| (!p.best, p.peer, p.path_id));
             for p in paths {

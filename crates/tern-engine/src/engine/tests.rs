@@ -611,9 +611,18 @@ fn instance_routes_cross_to_the_remote_instance() {
     });
     let mut rx_other = up_out(&mut pe1, "4.4.4.10", 200, "1.1.1.9", false, false);
     deliver(&mut pe1, &mut rx_other, &mut other, "1.1.1.9");
-    let o = other.table(Family::VPNV6);
+    // Refused by route-target filtering: kept in the Adj-RIB-In (received routes), not in
+    // the routing table.
+    let o = other
+        .peer_routes(
+            "1.1.1.9".parse().unwrap(),
+            Family::VPNV6,
+            PeerRoutes::Received,
+        )
+        .unwrap();
     assert_eq!(o.routes.len(), 2, "kept in the Adj-RIB-In: {o:?}");
     assert!(o.routes.iter().all(|r| !r.valid), "{o:?}");
+    assert!(other.table(Family::VPNV6).routes.is_empty());
     assert!(
         other
             .table_of(Some("vpn1"), Family::IPV6_UNICAST)

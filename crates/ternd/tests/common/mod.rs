@@ -264,6 +264,10 @@ impl Ternd {
 
 impl Drop for Ternd {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            // Already gone (stopped or killed by the test).
+            return;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
