@@ -45,8 +45,13 @@ use tracing::{debug, warn};
 
 use tern_policy::{Outcome, Policies, RouteInput};
 
-/// Destinations evaluated per group (or syncing member) in one flush step.
+/// Destinations evaluated per group in one flush step.
 pub const BATCH: usize = 2048;
+
+/// Destinations evaluated per member catching up alone in one flush step: smaller than a
+/// group's, as what a step encodes for a member whose writer is full waits in its backlog,
+/// and hundreds of members may be walking at once (a reflector's clients coming back).
+pub const SYNC_BATCH: usize = 256;
 
 /// What became of a message offered to a member's writer.
 #[derive(Debug)]
@@ -710,10 +715,10 @@ impl AdjOut {
             return false;
         };
         let rib = env.rib(g.params.vrf.as_deref());
-        let mut batch = sync.dirty.take(BATCH);
+        let mut batch = sync.dirty.take(SYNC_BATCH);
         if let Some(w) = sync.walk.as_mut() {
-            // Changes first, then the walk: each batch is BATCH destinations at most.
-            if !rib.is_some_and(|rib| w.take(rib, BATCH, &mut batch)) {
+            // Changes first, then the walk: each batch is SYNC_BATCH destinations at most.
+            if !rib.is_some_and(|rib| w.take(rib, SYNC_BATCH, &mut batch)) {
                 sync.walk = None;
             }
         }
