@@ -15,6 +15,7 @@
 //!   [`ports`]: what it asks of the daemon (next hops to follow, the installer, counts,
 //!   display replies), as traits.
 //! - [`shard`]: destinations sharded by prefix hash over several engines, one per core.
+//! - [`wellknown`]: well-known communities on export (RFC 1997) and EoRR (RFC 7313).
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
 //!   changed destination evaluated and encoded once per group, the same bytes to every
@@ -32,6 +33,7 @@ pub mod ports;
 pub mod routing;
 pub mod rows;
 pub mod shard;
+pub mod wellknown;
 
 pub use adjout::Outbound;
 pub use engine::{

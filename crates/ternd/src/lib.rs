@@ -2,6 +2,7 @@
 //!
 //! - [`spec`]: the resolved per-peer configuration and the TTL/GTSM rules;
 //! - [`peer`]: peer and connection tasks around [`tern_fsm::Session`] (RFC 4271 §8, §6.8);
+//!   [`limit`]: their `peer X route-limit` checks;
 //! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
 //! - [`daemon`]: listeners and the control socket;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
@@ -20,6 +21,7 @@ pub mod daemon;
 pub mod display;
 pub mod fib;
 pub mod filter;
+pub mod limit;
 pub mod manager;
 pub mod peer;
 pub mod record;
