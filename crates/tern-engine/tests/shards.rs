@@ -237,11 +237,7 @@ impl Run {
                         families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
                         ctx: Ctx::default(),
                         local: Some("10.0.0.1".parse().unwrap()),
-                        out: Outbound {
-                            next_hop_invariable: vec![],
-                            next_hop_local: vec![],
-                            ..Outbound::default()
-                        },
+                        out: Outbound::default(),
                     }),
                     vrf: None,
                     status: None,

@@ -672,11 +672,7 @@ fn up_peer(
             families,
             ctx: Ctx::default(),
             local: Some(local.parse().unwrap()),
-            out: Outbound {
-                next_hop_invariable: vec![],
-                next_hop_local: vec![],
-                ..Outbound::default()
-            },
+            out: Outbound::default(),
         }),
         vrf: None,
         status: None,
@@ -1498,11 +1494,7 @@ fn v4_peer(t: &mut Engine, addr: &str, asn: u32) -> mpsc::Receiver<Bytes> {
             families: vec![Family::IPV4_UNICAST],
             ctx: Ctx::default(),
             local: Some("10.0.0.1".parse().unwrap()),
-            out: Outbound {
-                next_hop_invariable: vec![],
-                next_hop_local: vec![],
-                ..Outbound::default()
-            },
+            out: Outbound::default(),
         }),
         vrf: None,
         status: None,
