@@ -728,23 +728,29 @@ impl Engine {
         }
     }
 
-    /// The session of `peer` ended and the peer restarts: its routes of `keep` become stale,
-    /// the others are withdrawn; the peer is not forgotten.
-    fn restart_peer(&mut self, peer: IpAddr, keep: &[Family]) {
-        let Some(Up {
+    /// What ends with any session of `peer`: its current session, its route-limit state, its
+    /// counts and its place in the update groups. Returns the session, its domain and the
+    /// peer's id (`None`: no session was up).
+    fn end_session(&mut self, peer: IpAddr) -> Option<(u64, Domain, PeerId)> {
+        let Up {
             session,
             vrf,
             status,
             ..
-        }) = self.up.remove(&peer)
-        else {
-            return;
-        };
+        } = self.up.remove(&peer)?;
+        self.full.retain(|(a, _)| *a != peer);
         if let Some(st) = &status {
             st.received(BTreeMap::new());
         }
         self.adj.leave(peer);
-        let Some(&id) = self.ids.get(&peer) else {
+        let id = *self.ids.get(&peer)?;
+        Some((session, vrf, id))
+    }
+
+    /// The session of `peer` ended and the peer restarts: its routes of `keep` become stale,
+    /// the others are withdrawn; the peer is not forgotten.
+    fn restart_peer(&mut self, peer: IpAddr, keep: &[Family]) {
+        let Some((session, vrf, id)) = self.end_session(peer) else {
             return;
         };
         let rib = match &vrf {
@@ -767,21 +773,7 @@ impl Engine {
 
     /// The session of `peer` ended: its routes are withdrawn.
     fn drop_peer(&mut self, peer: IpAddr) {
-        self.full.retain(|(a, _)| *a != peer);
-        let Some(Up {
-            session,
-            vrf,
-            status,
-            ..
-        }) = self.up.remove(&peer)
-        else {
-            return;
-        };
-        if let Some(st) = &status {
-            st.received(BTreeMap::new());
-        }
-        self.adj.leave(peer);
-        let Some(&id) = self.ids.get(&peer) else {
+        let Some((session, vrf, id)) = self.end_session(peer) else {
             return;
         };
         let mut changes = Vec::new();
