@@ -2,8 +2,10 @@
 //! timed: the routes reaching the receivers, their withdrawal, or K receivers joining a
 //! reflector that already holds them.
 //!
-//! A case is named `[withdraw-|join-]KIND[pi]-N-kK`, for example `vpnv4-1m-k2`,
-//! `withdraw-ipv4-100k-k20`, `vpnv4pi-1m-k2` or `join-vpnv4-1m-k200`. KIND is `ipv4`, `vpnv4`,
+//! A case is named `[withdraw-|join-|display-]KIND[pi]-N-kK`, for example `vpnv4-1m-k2`,
+//! `withdraw-ipv4-100k-k20`, `vpnv4pi-1m-k2`, `join-vpnv4-1m-k200` or `display-vpnv4-1m-k2`
+//! (tern only: the daemon's routing-table display, alone, then while the routes are
+//! withdrawn, which is timed). KIND is `ipv4`, `vpnv4`,
 //! `vpnv6` or `vpnv4rt` (VPNv4 routes spread over 10,000 route targets); the `pi` suffix (VPN
 //! kinds only) gives the routes one label per VPN instance (route target) instead of one per
 //! route. N takes a `k` or `m` suffix.
@@ -71,6 +73,10 @@ pub struct Case {
     /// The reflector first gets the N routes with one receiver up; then the K receivers
     /// connect at once, and the time until each holds the N routes and End-of-RIB is timed.
     pub join: bool,
+    /// Once the N routes are in, the daemon's routing-table display is streamed whole (and
+    /// checked: every route listed, `| count`, `| include`, the JSON form); then the
+    /// withdrawal is timed while the display streams again (tern only).
+    pub display: bool,
 }
 
 impl Case {
@@ -83,6 +89,7 @@ impl Case {
             withdraw: false,
             per_instance: false,
             join: false,
+            display: false,
         }
     }
 
@@ -105,6 +112,15 @@ impl Case {
     /// The same case, with the K receivers joining a reflector that holds the routes.
     pub fn joining(self) -> Case {
         Case { join: true, ..self }
+    }
+
+    /// The same case, displaying the table, then timing the withdrawal during a display.
+    pub fn displayed(self) -> Case {
+        Case {
+            display: true,
+            withdraw: true,
+            ..self
+        }
     }
 }
 
@@ -133,7 +149,9 @@ impl fmt::Display for Case {
         write!(
             f,
             "{}{}{}-{}-k{}",
-            if self.withdraw {
+            if self.display {
+                "display-"
+            } else if self.withdraw {
                 "withdraw-"
             } else if self.join {
                 "join-"
@@ -155,15 +173,17 @@ impl std::str::FromStr for Case {
         let bad = || {
             format!(
                 "bad case name {s:?} (expected e.g. vpnv4-1m-k2, withdraw-ipv4-100k-k2, \
-                 vpnv4pi-1m-k2, join-vpnv4-1m-k200)"
+                 vpnv4pi-1m-k2, join-vpnv4-1m-k200, display-vpnv4-1m-k2)"
             )
         };
-        let (withdraw, join, rest) = if let Some(r) = s.strip_prefix("withdraw-") {
-            (true, false, r)
+        let (withdraw, join, display, rest) = if let Some(r) = s.strip_prefix("withdraw-") {
+            (true, false, false, r)
         } else if let Some(r) = s.strip_prefix("join-") {
-            (false, true, r)
+            (false, true, false, r)
+        } else if let Some(r) = s.strip_prefix("display-") {
+            (true, false, true, r)
         } else {
-            (false, false, s)
+            (false, false, false, s)
         };
         let mut parts = rest.split('-');
         let word = parts.next().ok_or_else(bad)?;
@@ -200,6 +220,7 @@ impl std::str::FromStr for Case {
             withdraw,
             per_instance,
             join,
+            display,
         })
     }
 }

@@ -12,6 +12,7 @@
 pub mod case;
 pub mod count;
 pub mod daemon;
+pub mod display;
 pub mod report;
 pub mod routes;
 pub mod speaker;
@@ -203,8 +204,18 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                         m.background_cpu
                     ),
                     Outcome::Done(m) => format!(
-                        "convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
+                        "{}convergence {:.2} s ({:.0} routes/s), ingest {:.2} s, peak RSS {:.0} MB, \
                          {:.0} bytes/route, CPU {:.2} s (harness {:.2} s, others {:.2} s)",
+                        m.display.map_or_else(String::new, |f| format!(
+                            "display: first part {:.3} s, whole {:.2} s ({} lines, {:.0} MB), \
+                             JSON {:.2} s ({:.0} MB); withdrawal during a display: ",
+                            f.first,
+                            f.total,
+                            f.lines,
+                            f.octets as f64 / 1e6,
+                            f.json_total,
+                            f.json_octets as f64 / 1e6
+                        )),
                         m.convergence,
                         m.routes_per_sec,
                         m.ingest,
@@ -280,16 +291,20 @@ async fn run_one(
         Err(e) => return Outcome::Failed(e),
     };
     let timeout = opts.timeout.unwrap_or_else(|| default_timeout(case));
+    if case.display && d != Daemon::Tern {
+        daemon.stop(Duration::from_secs(10));
+        return Outcome::Failed("display cases run with tern only".into());
+    }
+    let control = dir.join("ternd.sock");
     let outcome = drive(
         opts,
         &mut daemon,
         case,
         &clients,
-        rr,
-        port,
+        (rr, port),
         timeout,
-        announce,
-        withdraw,
+        (announce, withdraw),
+        control,
     )
     .await
     .unwrap_or_else(|e| {
@@ -308,11 +323,10 @@ async fn drive(
     daemon: &mut Running,
     case: &Case,
     clients: &[Ipv4Addr],
-    rr: Ipv4Addr,
-    port: u16,
+    (rr, port): (Ipv4Addr, u16),
     timeout: Duration,
-    announce: Arc<Vec<u8>>,
-    withdraw: Option<Arc<Vec<u8>>>,
+    (announce, withdraw): (Arc<Vec<u8>>, Option<Arc<Vec<u8>>>),
+    control: PathBuf,
 ) -> Result<Outcome, String> {
     let family = case.kind.family();
     let dst = SocketAddr::from((rr, port));
@@ -391,6 +405,18 @@ async fn drive(
         let mut cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
         let mut span = (first, last, ingest);
         let mut cpu_start = cpu0;
+        let mut concurrent = None;
+        if case.display {
+            let (c, n) = (control.clone(), case.n);
+            let f = tokio::task::spawn_blocking(move || display::measure(&c, family, n))
+                .await
+                .map_err(|e| e.to_string())?;
+            match f {
+                Ok(f) => m.display = Some(f),
+                Err(e) => return Ok(Outcome::Failed(e)),
+            }
+            concurrent = Some(display::concurrently(control.clone(), family));
+        }
         if let Some(w) = withdraw {
             cpu_start = cpu_end;
             own_start = daemon::cpu_ticks(me).unwrap_or(0);
@@ -401,6 +427,14 @@ async fn drive(
                 Err(o) => return Ok(o),
             }
             cpu_end = daemon::cpu_ticks(pid).ok_or("daemon gone")?;
+        }
+        if let Some(t) = concurrent {
+            // The display that ran during the withdrawal.
+            match tokio::task::spawn_blocking(move || t.join()).await {
+                Ok(Ok(Ok(_))) => {}
+                Ok(Ok(Err(e))) => return Ok(Outcome::Failed(e)),
+                _ => return Ok(Outcome::Failed("the concurrent display panicked".into())),
+            }
         }
         let own_end = daemon::cpu_ticks(me).unwrap_or(0);
         let busy_end = busy_ticks();
@@ -560,6 +594,7 @@ impl Join<'_> {
             sessions_up: last_up.duration_since(start).as_secs_f64(),
             first_done: first_done.map_or(0.0, |t| t.duration_since(start).as_secs_f64()),
             per_receiver: peak.saturating_sub(before) as f64 / k as f64,
+            display: None,
         }))
     }
 }

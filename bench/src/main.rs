@@ -23,7 +23,7 @@ struct Args {
     /// Daemons to run, in order (tern, bird, frr, gobgp).
     #[arg(long, value_delimiter = ',', default_value = "tern,bird,frr,gobgp")]
     daemons: Vec<Daemon>,
-    /// Cases ([withdraw-|join-]KIND[pi]-N-kK, KIND one of ipv4, vpnv4, vpnv6, vpnv4rt; `pi`:
+    /// Cases ([withdraw-|join-|display-]KIND[pi]-N-kK, KIND one of ipv4, vpnv4, vpnv6, vpnv4rt; `pi`:
     /// one label per VPN instance; e.g. vpnv4-1m-k2, vpnv4pi-1m-k2, join-vpnv4-1m-k200).
     /// Default: the full set (16 cases, no join case).
     #[arg(long, value_delimiter = ',')]

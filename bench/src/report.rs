@@ -38,6 +38,8 @@ pub struct Metrics {
     pub first_done: f64,
     /// Join cases: (peak − baseline) / K, octets per joining receiver.
     pub per_receiver: f64,
+    /// Display cases: the display alone.
+    pub display: Option<crate::display::Figures>,
 }
 
 /// How a run ended.
@@ -237,7 +239,10 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                 "### {case}\n\n{} {what}{labels}, {} receivers, {runs} run(s){}.\n",
                 group(case.n),
                 case.k,
-                if case.withdraw {
+                if case.display {
+                    "; timed: withdrawing all of them while the table is displayed \
+                     (convergence: every receiver holds none)"
+                } else if case.withdraw {
                     "; timed: withdrawing all of them (convergence: every receiver holds none)"
                 } else {
                     ""
@@ -316,6 +321,29 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                  phase."
             ));
         }
+        if case.display {
+            let figures: Vec<crate::display::Figures> =
+                tern.iter().filter_map(|m| m.display).collect();
+            let col = |get: fn(&crate::display::Figures) -> f64| {
+                spread(&figures.iter().map(get).collect::<Vec<_>>())
+                    .map_or_else(|| "—".to_owned(), |s| cell(s, secs3))
+            };
+            if !figures.is_empty() {
+                notes.push(format!(
+                    "- The display alone (`{}`, text then JSON, checked complete): first part \
+                     after {} s, whole text {} s ({} lines, {:.0} MB), whole JSON {} s \
+                     ({:.0} MB). The convergence above is the withdrawal while the display \
+                     streams again.",
+                    crate::display::command(case.kind.family()),
+                    col(|f| f.first),
+                    col(|f| f.total),
+                    figures[0].lines,
+                    figures[0].octets as f64 / 1e6,
+                    col(|f| f.json_total),
+                    figures[0].json_octets as f64 / 1e6,
+                ));
+            }
+        }
         t.push('\n');
         for n in notes {
             let _ = writeln!(t, "{n}");
@@ -392,4 +420,8 @@ mod tests {
         assert_eq!(group(1_000_000), "1,000,000");
         assert_eq!(group(999), "999");
     }
+}
+
+fn secs3(v: f64) -> String {
+    format!("{v:.3}")
 }

@@ -84,3 +84,35 @@ fn receivers_join_a_full_reflector() {
         assert!(md.contains(heading), "{md}");
     }
 }
+
+/// A table far past one control-API message (4 MB) displays whole, as text and as JSON, with
+/// `| count` and `| include` agreeing (the checks of a display case), and routes keep
+/// flowing while it streams: the withdrawal during a second display completes.
+#[test]
+fn a_large_table_displays_whole_while_routes_flow() {
+    let ternd = build_ternd().expect("ternd");
+    let opts = Options {
+        daemons: vec![Daemon::Tern],
+        cases: vec!["display-vpnv4-50k-k1".parse().unwrap()],
+        runs: 1,
+        timeout: Some(Duration::from_secs(120)),
+        net: [127, 80],
+        paths: Paths {
+            ternd,
+            ..Paths::default()
+        },
+        settle: Duration::from_millis(300),
+        keep: false,
+        verbose: false,
+        quiet_wait: Duration::ZERO,
+    };
+    let results = run(&opts).expect("run");
+    match &results[0].outcome {
+        Outcome::Done(m) => {
+            let f = m.display.expect("display figures");
+            assert!(f.octets > 4 << 20 && f.json_octets > 4 << 20, "{f:?}");
+            assert!(f.first <= f.total, "{f:?}");
+        }
+        o => panic!("{o:?}"),
+    }
+}

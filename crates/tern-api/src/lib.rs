@@ -131,13 +131,50 @@ impl Blocking {
         json: bool,
         answer: &str,
     ) -> Result<pb::ExecuteReply, ClientError> {
+        let mut output = String::new();
+        let mut last = self.execute_with(session, line, json, answer, &mut |part| {
+            output.push_str(part);
+            true
+        })?;
+        output.push_str(&last.output);
+        last.output = output;
+        Ok(last)
+    }
+
+    /// Runs a line, handing its output to `write` part by part as it arrives; `write`
+    /// returns false to stop the output (the daemon stops the display). The last reply
+    /// comes back with its own part of the output not yet written (`None`: stopped).
+    pub fn execute_with(
+        &mut self,
+        session: u64,
+        line: &str,
+        json: bool,
+        answer: &str,
+        write: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<pb::ExecuteReply, ClientError> {
         let req = pb::ExecuteRequest {
             session,
             line: line.to_owned(),
             json,
             answer: answer.to_owned(),
         };
-        Ok(self.rt.block_on(self.client.execute(req))?.into_inner())
+        let client = &mut self.client;
+        self.rt.block_on(async move {
+            let mut stream = client.execute(req).await?.into_inner();
+            let mut prev: Option<pb::ExecuteReply> = None;
+            while let Some(r) = stream.message().await? {
+                if let Some(p) = prev.take()
+                    && !write(&p.output)
+                {
+                    return Ok(pb::ExecuteReply {
+                        prompt: r.prompt,
+                        ..Default::default()
+                    });
+                }
+                prev = Some(r);
+            }
+            Ok(prev.unwrap_or_default())
+        })
     }
 
     /// `?` help for the text typed so far.
@@ -169,12 +206,41 @@ impl Blocking {
         Ok(())
     }
 
-    /// Runs one `display` command outside any session.
+    /// Runs one `display` command outside any session, its whole output in one reply.
     pub fn display(&mut self, command: &str, json: bool) -> Result<pb::DisplayReply, ClientError> {
+        let mut output = String::new();
+        let error = self.display_with(command, json, &mut |part| {
+            output.push_str(part);
+            true
+        })?;
+        Ok(pb::DisplayReply { output, error })
+    }
+
+    /// Runs one `display` command outside any session, handing its output to `write` part
+    /// by part as it arrives (`write` returns false to stop it); the error, if the daemon
+    /// refused the command.
+    pub fn display_with(
+        &mut self,
+        command: &str,
+        json: bool,
+        write: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Option<pb::LineError>, ClientError> {
         let req = pb::DisplayRequest {
             command: command.to_owned(),
             json,
         };
-        Ok(self.rt.block_on(self.client.display(req))?.into_inner())
+        let client = &mut self.client;
+        self.rt.block_on(async move {
+            let mut stream = client.display(req).await?.into_inner();
+            while let Some(r) = stream.message().await? {
+                if !r.output.is_empty() && !write(&r.output) {
+                    return Ok(None);
+                }
+                if r.error.is_some() {
+                    return Ok(r.error);
+                }
+            }
+            Ok(None)
+        })
     }
 }

@@ -31,7 +31,7 @@ pub enum TableKind {
 }
 
 /// The rows of a `routing-table label` display.
-fn label_rows(o: &mut String, routes: &[&RouteRow]) {
+fn label_rows(o: &mut String, routes: &[RouteRow]) {
     for r in routes {
         let out = r
             .labels
@@ -101,65 +101,186 @@ fn next_hop(r: &RouteRow) -> String {
     r.next_hop.map(vrp_addr).unwrap_or_default()
 }
 
-/// The one-line rows of the IPv4 tables; the network is printed once per destination.
-fn rows(o: &mut String, routes: &[&RouteRow]) {
-    let mut last: Option<(&Option<String>, &str)> = None;
-    for r in routes {
-        let key = (&r.rd, r.prefix.as_str());
-        let net = if last == Some(key) { "" } else { &r.prefix };
-        last = Some(key);
-        let _ = writeln!(
-            o,
-            " {}{}{}{}{}{}{}",
-            col(&status(r), 5),
-            col(net, 19),
-            col(&next_hop(r), 16),
-            col(&opt(r.med), 11),
-            col(&opt(r.local_pref), 10),
-            col(&r.pref_val.to_string(), 7),
-            path_ogn(r)
-        );
+/// The destination the last row printed belongs to (its RD and prefix): a further path of
+/// the same destination does not repeat the network.
+type Last = Option<(Option<String>, String)>;
+
+/// Whether `r` is a further path of the destination printed last (and notes it as last).
+fn same_destination(last: &mut Last, r: &RouteRow) -> bool {
+    let same = last
+        .as_ref()
+        .is_some_and(|(rd, p)| *rd == r.rd && *p == r.prefix);
+    if !same {
+        *last = Some((r.rd.clone(), r.prefix.clone()));
     }
+    same
 }
 
-/// The multi-line records of the VPNv6 table; a further path of the same destination shows
+/// A one-line row of the IPv4 tables; the network is printed once per destination.
+fn row_line(o: &mut String, last: &mut Last, r: &RouteRow) {
+    let net = if same_destination(last, r) {
+        ""
+    } else {
+        r.prefix.as_str()
+    };
+    let _ = writeln!(
+        o,
+        " {}{}{}{}{}{}{}",
+        col(&status(r), 5),
+        col(net, 19),
+        col(&next_hop(r), 16),
+        col(&opt(r.med), 11),
+        col(&opt(r.local_pref), 10),
+        col(&r.pref_val.to_string(), 7),
+        path_ogn(r)
+    );
+}
+
+/// A multi-line record of the IPv6 tables; a further path of the same destination shows
 /// only its status before its attributes.
-fn records(o: &mut String, routes: &[&RouteRow]) {
-    let mut last: Option<(&Option<String>, &str)> = None;
-    for r in routes {
-        let key = (&r.rd, r.prefix.as_str());
-        let st = status(r);
-        if last == Some(key) {
-            let _ = writeln!(o, " {}", st.trim_end());
-        } else {
-            let _ = writeln!(
-                o,
-                " {}Network  : {}PrefixLen : {}",
-                col(&st, 4),
-                col(&vrp_addr(r.network), 41),
-                r.prefix_len
-            );
+fn record(o: &mut String, last: &mut Last, r: &RouteRow) {
+    let st = status(r);
+    if same_destination(last, r) {
+        let _ = writeln!(o, " {}", st.trim_end());
+    } else {
+        let _ = writeln!(
+            o,
+            " {}Network  : {}PrefixLen : {}",
+            col(&st, 4),
+            col(&vrp_addr(r.network), 41),
+            r.prefix_len
+        );
+    }
+    let line = format!(
+        "     NextHop  : {}LocPrf    : {}",
+        col(&next_hop(r), 41),
+        opt(r.local_pref)
+    );
+    let _ = writeln!(o, "{}", line.trim_end());
+    let _ = writeln!(
+        o,
+        "     MED      : {}PrefVal   : {}",
+        col(&opt(r.med), 41),
+        r.pref_val
+    );
+    let labels: Vec<String> = r.labels.iter().map(u32::to_string).collect();
+    let _ = writeln!(
+        o,
+        "{}",
+        format!("     Label    : {}", labels.join(" ")).trim_end()
+    );
+    let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
+}
+
+/// A routing-table display printed as its rows come: the header once ([`TablePrinter::
+/// header`], with the counts known before the rows), then the rows in order, in as many
+/// pieces as they arrive ([`TablePrinter::rows`]); the VPN tables' route-distinguisher
+/// headings and the network printed once per destination carry over between pieces.
+#[derive(Debug)]
+pub struct TablePrinter {
+    kind: TableKind,
+    last: Last,
+    /// The RD of the group printed last (VPN tables), and how many groups there were.
+    group: Option<Option<String>>,
+}
+
+impl TablePrinter {
+    /// A printer of a `kind` table.
+    pub fn new(kind: TableKind) -> TablePrinter {
+        TablePrinter {
+            kind,
+            last: None,
+            group: None,
         }
-        last = Some(key);
-        let line = format!(
-            "     NextHop  : {}LocPrf    : {}",
-            col(&next_hop(r), 41),
-            opt(r.local_pref)
+    }
+
+    /// The header, for a table of `routes` rows (paths); `t`'s own rows are not printed.
+    pub fn header(&self, t: &RouteTable, routes: usize) -> String {
+        let kind = self.kind;
+        let mut o = String::new();
+        if kind == TableKind::Instance6 {
+            let _ = writeln!(o, "Total Number of Routes: {routes}\n");
+        }
+        let _ = writeln!(o, " BGP Local router ID is {}", t.router_id);
+        o.push_str(STATUS_CODES);
+        if kind != TableKind::Labeled {
+            o.push_str(RPKI_CODES);
+            o.push('\n');
+        }
+        match kind {
+            TableKind::Label => {
+                let _ = writeln!(o, "\n Total Number of Routes: {routes}");
+                o.push_str(LABEL_COLUMNS);
+                o.push('\n');
+            }
+            TableKind::VpnLabel => {
+                let _ = writeln!(o, "\n Total number of routes from all PE: {routes}");
+            }
+            TableKind::Unicast | TableKind::Labeled => {
+                let _ = writeln!(o, " Total Number of Routes: {routes}");
+                o.push_str(COLUMNS);
+                if kind == TableKind::Unicast {
+                    o.push('\n');
+                }
+            }
+            TableKind::Instance4 => {
+                let _ = writeln!(
+                    o,
+                    " VPN-Instance {}, Router ID {}:\n",
+                    t.vrf.as_deref().unwrap_or(""),
+                    t.router_id
+                );
+                let _ = writeln!(o, " Total Number of Routes: {routes}");
+                o.push_str(COLUMNS);
+                o.push('\n');
+            }
+            TableKind::Instance6 => {}
+            TableKind::Vpnv4 | TableKind::Vpnv6 => {
+                let _ = writeln!(o, " Total number of routes from all PE: {routes}");
+            }
+        }
+        o
+    }
+
+    /// The next rows, in the table's order.
+    pub fn rows(&mut self, rows: &[RouteRow]) -> String {
+        let mut o = String::new();
+        for r in rows {
+            self.row(&mut o, r);
+        }
+        o
+    }
+
+    fn row(&mut self, o: &mut String, r: &RouteRow) {
+        let kind = self.kind;
+        let grouped = matches!(
+            kind,
+            TableKind::VpnLabel | TableKind::Vpnv4 | TableKind::Vpnv6
         );
-        let _ = writeln!(o, "{}", line.trim_end());
-        let _ = writeln!(
-            o,
-            "     MED      : {}PrefVal   : {}",
-            col(&opt(r.med), 41),
-            r.pref_val
-        );
-        let labels: Vec<String> = r.labels.iter().map(u32::to_string).collect();
-        let _ = writeln!(
-            o,
-            "{}",
-            format!("     Label    : {}", labels.join(" ")).trim_end()
-        );
-        let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
+        if grouped && self.group.as_ref() != Some(&r.rd) {
+            if self.group.is_some() {
+                o.push('\n');
+            }
+            self.group = Some(r.rd.clone());
+            let _ = writeln!(o, " Route Distinguisher: {}", r.rd.as_deref().unwrap_or(""));
+            match kind {
+                TableKind::VpnLabel => {
+                    o.push_str(LABEL_COLUMNS);
+                    o.push('\n');
+                }
+                TableKind::Vpnv4 => {
+                    o.push('\n');
+                    o.push_str(COLUMNS);
+                    o.push('\n');
+                }
+                _ => o.push_str("\n\n"),
+            }
+        }
+        match kind {
+            TableKind::Label | TableKind::VpnLabel => label_rows(o, std::slice::from_ref(r)),
+            TableKind::Instance6 | TableKind::Vpnv6 => record(o, &mut self.last, r),
+            _ => row_line(o, &mut self.last, r),
+        }
     }
 }
 
@@ -168,101 +289,9 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
 /// reference). VPN tables are grouped by route distinguisher; the VPN-instance sections
 /// follow with VPN instances.
 pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
-    let mut o = String::new();
-    if kind == TableKind::Instance6 {
-        let _ = writeln!(o, "Total Number of Routes: {}\n", t.routes.len());
-    }
-    let _ = writeln!(o, " BGP Local router ID is {}", t.router_id);
-    o.push_str(STATUS_CODES);
-    if kind != TableKind::Labeled {
-        o.push_str(RPKI_CODES);
-        o.push('\n');
-    }
-    if kind == TableKind::Label {
-        let _ = writeln!(o, "\n Total Number of Routes: {}", t.routes.len());
-        o.push_str(LABEL_COLUMNS);
-        o.push('\n');
-        label_rows(&mut o, &t.routes.iter().collect::<Vec<_>>());
-        return o;
-    }
-    if kind == TableKind::VpnLabel {
-        let _ = writeln!(
-            o,
-            "\n Total number of routes from all PE: {}",
-            t.routes.len()
-        );
-        let mut i = 0;
-        while let Some(first) = t.routes.get(i) {
-            let group: Vec<&RouteRow> = t.routes[i..]
-                .iter()
-                .take_while(|r| r.rd == first.rd)
-                .collect();
-            if i > 0 {
-                o.push('\n');
-            }
-            let _ = writeln!(
-                o,
-                " Route Distinguisher: {}",
-                first.rd.as_deref().unwrap_or("")
-            );
-            o.push_str(LABEL_COLUMNS);
-            o.push('\n');
-            label_rows(&mut o, &group);
-            i += group.len();
-        }
-        return o;
-    }
-    let all: Vec<&RouteRow> = t.routes.iter().collect();
-    match kind {
-        TableKind::Unicast | TableKind::Labeled => {
-            let _ = writeln!(o, " Total Number of Routes: {}", t.routes.len());
-            o.push_str(COLUMNS);
-            if kind == TableKind::Unicast {
-                o.push('\n');
-            }
-            rows(&mut o, &all);
-        }
-        TableKind::Instance4 => {
-            let _ = writeln!(
-                o,
-                " VPN-Instance {}, Router ID {}:\n",
-                t.vrf.as_deref().unwrap_or(""),
-                t.router_id
-            );
-            let _ = writeln!(o, " Total Number of Routes: {}", t.routes.len());
-            o.push_str(COLUMNS);
-            o.push('\n');
-            rows(&mut o, &all);
-        }
-        TableKind::Instance6 => records(&mut o, &all),
-        TableKind::Label | TableKind::VpnLabel => {}
-        TableKind::Vpnv4 | TableKind::Vpnv6 => {
-            let _ = writeln!(o, " Total number of routes from all PE: {}", t.routes.len());
-            let mut groups: Vec<(&str, Vec<&RouteRow>)> = Vec::new();
-            for r in &all {
-                let rd = r.rd.as_deref().unwrap_or("");
-                match groups.last_mut() {
-                    Some((g, v)) if *g == rd => v.push(r),
-                    _ => groups.push((rd, vec![r])),
-                }
-            }
-            for (i, (rd, routes)) in groups.iter().enumerate() {
-                if i > 0 {
-                    o.push('\n');
-                }
-                let _ = writeln!(o, " Route Distinguisher: {rd}");
-                o.push('\n');
-                if kind == TableKind::Vpnv4 {
-                    o.push_str(COLUMNS);
-                    o.push('\n');
-                    rows(&mut o, routes);
-                } else {
-                    o.push('\n');
-                    records(&mut o, routes);
-                }
-            }
-        }
-    }
+    let mut p = TablePrinter::new(kind);
+    let mut o = p.header(t, t.routes.len());
+    o.push_str(&p.rows(&t.routes));
     o
 }
 

@@ -128,8 +128,13 @@ impl RouteTable {
 pub struct Walked {
     /// The header, and rows already in order (label tables).
     pub table: RouteTable,
-    /// Rows per destination, unsorted.
+    /// Rows per destination, unsorted ([`Input::Rows`](crate::Input::Rows): in the order
+    /// the keys were asked in).
     pub dests: Vec<(RouteKey, Vec<RouteRow>)>,
+    /// [`Input::Keys`](crate::Input::Keys): the destinations the display lists, unsorted.
+    pub keys: Vec<RouteKey>,
+    /// [`Input::Keys`](crate::Input::Keys): how many rows (paths) they have.
+    pub paths: usize,
 }
 
 impl Walked {
@@ -138,6 +143,8 @@ impl Walked {
         Walked {
             table,
             dests: Vec::new(),
+            keys: Vec::new(),
+            paths: 0,
         }
     }
 

@@ -27,6 +27,7 @@ use tern_wire::capability::Capability;
 use tern_wire::message::frames;
 use tern_wire::{AddPathSet, Ctx, Message, Open};
 
+mod pager;
 mod shell;
 
 #[derive(Parser)]

@@ -29,6 +29,8 @@ use rustyline::{
 };
 use tern_api::{Blocking, pb};
 
+use crate::pager::{DEFAULT_SCREEN_LENGTH, Pager};
+
 /// A management session on the daemon.
 struct Conn {
     client: Blocking,
@@ -47,22 +49,24 @@ impl Conn {
         })
     }
 
-    /// Runs a line; the prompt follows the reply.
-    fn execute(&mut self, line: &str, json: bool) -> Result<pb::ExecuteReply, String> {
-        let r = self
+    /// Runs a line (again with `answer` to the question its reply asked), its output
+    /// handed to `write` as it arrives, the last part too; `write` returns false to stop it.
+    /// The prompt follows the reply.
+    fn execute(
+        &mut self,
+        line: &str,
+        json: bool,
+        answer: &str,
+        write: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<pb::ExecuteReply, String> {
+        let mut r = self
             .client
-            .execute(self.session, line, json)
+            .execute_with(self.session, line, json, answer, write)
             .map_err(|e| format!("tern: {e}"))?;
-        self.prompt.clone_from(&r.prompt);
-        Ok(r)
-    }
-
-    /// Runs a line again with the answer to the question its reply asked.
-    fn answer(&mut self, line: &str, json: bool, answer: &str) -> Result<pb::ExecuteReply, String> {
-        let r = self
-            .client
-            .execute_answer(self.session, line, json, answer)
-            .map_err(|e| format!("tern: {e}"))?;
+        if !r.output.is_empty() {
+            write(&r.output);
+            r.output.clear();
+        }
         self.prompt.clone_from(&r.prompt);
         Ok(r)
     }
@@ -72,12 +76,13 @@ impl Conn {
     }
 }
 
-fn with_newline(s: &str) -> String {
-    if s.is_empty() || s.ends_with('\n') {
-        s.to_owned()
-    } else {
-        format!("{s}\n")
-    }
+/// True when `line` asks for its output without paging (`| no-more`).
+fn no_more(line: &str) -> bool {
+    line.split('|').skip(1).any(|f| {
+        f.split_whitespace()
+            .next()
+            .is_some_and(|w| "no-more".starts_with(w))
+    })
 }
 
 /// Runs `lines` in one session, in order, as if typed: prints what each prints, and stops
@@ -94,7 +99,35 @@ pub fn run_lines<I: IntoIterator<Item = String>>(socket: &Path, lines: I, json: 
     let mut code = ExitCode::SUCCESS;
     for line in lines {
         let prompt = conn.prompt.clone();
-        match conn.execute(&line, json) {
+        let mut broken = None;
+        let reply = {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let mut write = |part: &str| match out.write_all(part.as_bytes()) {
+                Ok(()) => true,
+                Err(e) => {
+                    broken = Some(e);
+                    false
+                }
+            };
+            let r = conn.execute(&line, json, "", &mut write);
+            if broken.is_none()
+                && let Err(e) = out.flush()
+            {
+                broken = Some(e);
+            }
+            r
+        };
+        if let Some(e) = broken {
+            // A reader that went away (`tern -c … | head`) ends the run quietly.
+            conn.close();
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return code;
+            }
+            eprintln!("tern: writing the output: {e}");
+            return ExitCode::FAILURE;
+        }
+        match reply {
             Ok(r) => {
                 if !r.question.is_empty() {
                     // A script cannot answer: leaving with uncommitted changes is an error.
@@ -105,24 +138,9 @@ pub fn run_lines<I: IntoIterator<Item = String>>(socket: &Path, lines: I, json: 
                     code = ExitCode::FAILURE;
                     break;
                 }
-                {
-                    use std::io::Write as _;
-                    let mut out = std::io::stdout().lock();
-                    if let Err(e) = out
-                        .write_all(with_newline(&r.output).as_bytes())
-                        .and_then(|()| out.flush())
-                    {
-                        // A reader that went away (`tern -c … | head`) ends the run quietly.
-                        conn.close();
-                        if e.kind() == std::io::ErrorKind::BrokenPipe {
-                            return code;
-                        }
-                        eprintln!("tern: writing the output: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                }
                 if let Some(e) = r.error {
-                    eprint!("{prompt}{line}\n{}", with_newline(&e.text));
+                    let nl = if e.text.ends_with('\n') { "" } else { "\n" };
+                    eprint!("{prompt}{line}\n{}{nl}", e.text);
                     code = ExitCode::FAILURE;
                     break;
                 }
@@ -270,6 +288,7 @@ pub fn interactive(socket: &Path, json: bool) -> ExitCode {
         rl.bind_sequence(key, EventHandler::Conditional(Box::new(h)));
     }
     let mut initial: Option<(String, String)> = None;
+    let mut screen_length = DEFAULT_SCREEN_LENGTH;
     loop {
         let prompt = conn.borrow().prompt.clone();
         let read = match initial.take() {
@@ -304,7 +323,9 @@ pub fn interactive(socket: &Path, json: bool) -> ExitCode {
         if !line.trim().is_empty() {
             let _ = rl.add_history_entry(line.as_str());
         }
-        let mut reply = conn.borrow_mut().execute(&line, json);
+        let mut pager = Pager::new(if no_more(&line) { 0 } else { screen_length });
+        let mut write = |part: &str| pager.write(part);
+        let mut reply = conn.borrow_mut().execute(&line, json, "", &mut write);
         // Leaving with uncommitted changes: VRP's [Y/N/C] question, answered here.
         loop {
             let question = match &reply {
@@ -312,13 +333,17 @@ pub fn interactive(socket: &Path, json: bool) -> ExitCode {
                 _ => break,
             };
             let answer = rl.readline(&question).unwrap_or_else(|_| "C".to_owned());
-            reply = conn.borrow_mut().answer(&line, json, answer.trim());
+            reply = conn
+                .borrow_mut()
+                .execute(&line, json, answer.trim(), &mut write);
         }
         match reply {
             Ok(r) => {
-                print!("{}", with_newline(&r.output));
                 if let Some(e) = r.error {
                     println!("{}", e.text);
+                }
+                if let Some(n) = r.screen_length {
+                    screen_length = usize::try_from(n).unwrap_or(0);
                 }
                 if r.closed {
                     return ExitCode::SUCCESS;

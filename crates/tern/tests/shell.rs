@@ -170,6 +170,21 @@ impl Tmux {
         screen
     }
 
+    /// Waits until a line is `line` and, after it, the last line is `last`.
+    fn until_after(&self, line: &str, last: &str) -> Vec<String> {
+        let ok = wait(Duration::from_secs(10), || {
+            let screen = self.screen();
+            screen.last().is_some_and(|l| l == last) && screen.iter().any(|l| l == line)
+        });
+        let screen = self.screen();
+        assert!(
+            ok,
+            "expected `{line}`, then `{last}` last:\n{}",
+            screen.join("\n")
+        );
+        screen
+    }
+
     /// After `?`: waits until the help was printed and `last` offered again (the typed line
     /// and the re-offered one), not just until the typed text shows.
     fn until_offered_again(&self, last: &str) -> Vec<String> {
@@ -249,15 +264,47 @@ fn the_interactive_shell_in_a_terminal() {
         "{s:#?}"
     );
 
+    // The pager: a screenful, `---- More ----`; Enter shows one line more, q stops.
+    t.keys(&["screen-length 4 temporary", "Enter"]);
+    t.until_last("<PE1>");
+    t.keys(&["display current-configuration", "Enter"]);
+    let s = t.until_last("  ---- More ----");
+    let cmd = s
+        .iter()
+        .rposition(|l| l == "<PE1>display current-configuration")
+        .expect("the command line");
+    assert_eq!(s.len() - cmd - 2, 4, "a screen of 4 lines: {s:#?}");
+    t.keys(&["Enter"]);
+    let ok = wait(Duration::from_secs(10), || {
+        let s = t.screen();
+        s.last().is_some_and(|l| l == "  ---- More ----") && s.len() - cmd - 2 == 5
+    });
+    assert!(ok, "Enter: one line more:\n{}", t.screen().join("\n"));
+    t.keys(&["q"]);
+    t.until_last("<PE1>");
+    t.keys(&["display current-configuration | no-more", "Enter"]);
+    let s = t.until_last("<PE1>");
+    assert_eq!(
+        s.iter().rev().nth(1).map(String::as_str),
+        Some("return"),
+        "| no-more: the whole configuration: {s:#?}"
+    );
+    t.keys(&["screen-length 0 temporary", "Enter"]);
+    t.until_last("<PE1>");
+
     // Views and prompts; the caret under a bad parameter, after the prompt.
     t.keys(&["sys", "Enter"]);
     t.until_last("[~PE1]");
     t.keys(&["bg", "Tab", "100", "Enter"]);
     t.until_last("[~PE1-bgp]");
     t.keys(&["peer 4.4.4.9 as-number 200", "Enter"]);
-    t.keys(&["peer 4.4.4.9 ebgp-max-hop 300", "Enter"]);
     // The peer is an uncommitted change: `*` in the prompt.
-    let s = t.until_last("[*PE1-bgp]");
+    t.until_last("[*PE1-bgp]");
+    t.keys(&["peer 4.4.4.9 ebgp-max-hop 300", "Enter"]);
+    let s = t.until_after(
+        "Error: Wrong parameter found at '^' position.",
+        "[*PE1-bgp]",
+    );
     let n = s.len();
     assert_eq!(
         s[n - 4],

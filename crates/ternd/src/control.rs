@@ -22,7 +22,6 @@
 //!
 //! Sessions left idle for [`IDLE_TIMEOUT`] are closed, as VRP's `idle-timeout` does.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +31,6 @@ use std::time::{Duration, Instant};
 use std::path::PathBuf;
 use tern_api::pb;
 use tern_api::tonic::{self, Request, Response, Status};
-use tern_types::Family;
 
 use tern_config::diff::ChangeSet;
 use tern_config::{
@@ -40,12 +38,18 @@ use tern_config::{
     Store, ViewId,
 };
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
-use crate::display;
 use crate::manager::{Peers, StatusIndex};
+use crate::output::Out;
 use crate::rib_task::RibHandle;
+use crate::show::show;
 use crate::spec::DaemonConfig;
 use crate::status::PeerStatus;
+
+/// Replies of a line's output produced ahead of the client reading them.
+const REPLIES_AHEAD: usize = 4;
 
 /// VRP's default `idle-timeout` for a terminal.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -71,7 +75,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn statuses(&self) -> Vec<PeerStatus> {
+    pub(crate) fn statuses(&self) -> Vec<PeerStatus> {
         self.peers
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -379,26 +383,6 @@ impl ControlService {
         })
     }
 
-    /// Moves the sessions to a committed configuration.
-    async fn apply(&self, job: Job) {
-        if job.old.routing != job.new.routing {
-            self.shared
-                .rib
-                .send(crate::rib_task::RibMsg::Commit {
-                    routing: std::sync::Arc::new(job.new.routing.clone()),
-                    scope: job.scope.clone(),
-                })
-                .await;
-        }
-        let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
-        if plan.is_empty() {
-            return;
-        }
-        tracing::info!(?plan, "applying the commit to the sessions");
-        let mut peers = self.shared.manager.lock().await;
-        peers.execute(&plan, &job.new, &self.shared.listeners).await;
-    }
-
     /// `?` help.
     fn help(s: &Session, partial: &str) -> pb::HelpReply {
         let prompt = s.prompt();
@@ -517,59 +501,78 @@ impl tern_api::Control for ControlService {
         }))
     }
 
+    type ExecuteStream = ReceiverStream<Result<pb::ExecuteReply, Status>>;
+
     async fn execute(
         &self,
         req: Request<pb::ExecuteRequest>,
-    ) -> Result<Response<pb::ExecuteReply>, Status> {
+    ) -> Result<Response<Self::ExecuteStream>, Status> {
         let r = req.into_inner();
+        let (tx, rx) = mpsc::channel(REPLIES_AHEAD);
+        let reply = Response::new(ReceiverStream::new(rx));
         // `display … | include REGEX` and the other output filters.
         let (line, filter) = match crate::filter::split(&r.line) {
             Ok(x) => x,
             Err(msg) => {
                 let prompt = self.with(r.session, |c| c.prompt())?;
-                return Ok(Response::new(pb::ExecuteReply {
-                    output: String::new(),
-                    prompt: prompt.clone(),
+                let _ = tx.try_send(Ok(pb::ExecuteReply {
                     error: Some(line_error(&prompt, msg, None)),
-                    closed: false,
-                    question: String::new(),
+                    prompt,
+                    ..Default::default()
                 }));
+                return Ok(reply);
             }
         };
         let (mut ran, prompt) = self.with(r.session, |c| {
             let ran = self.run(c, line, &r.answer);
             (ran, c.prompt())
         })?;
-        if let Some(job) = ran.job.take() {
-            self.apply(job).await;
-        }
-        if let Some(canonical) = ran.operate.take() {
-            match operate(&canonical, &self.shared).await {
-                Ok(out) => ran.output = out,
-                Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
-            }
-        }
-        if let Some(canonical) = ran.show.take() {
-            match show(&canonical, r.json, &self.shared).await {
-                Ok(out) => ran.output = out,
-                Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
-            }
-        }
-        if let Some(f) = &filter
-            && ran.error.is_none()
-        {
-            ran.output = crate::filter::apply(f, &ran.output);
-        }
         if ran.closed {
             self.sessions().remove(&r.session);
         }
-        Ok(Response::new(pb::ExecuteReply {
-            output: ran.output,
-            prompt,
-            error: ran.error,
-            closed: ran.closed,
-            question: ran.question,
-        }))
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let wrap = |output| pb::ExecuteReply {
+                output,
+                ..Default::default()
+            };
+            let mut out = Out::new(tx, wrap, filter);
+            if let Some(job) = ran.job.take() {
+                apply(&shared, job).await;
+            }
+            out.write(&std::mem::take(&mut ran.output)).await;
+            let mut screen_length = None;
+            if let Some(canonical) = ran.operate.take() {
+                // A terminal setting: the client keeps it.
+                if let ["screen-length", n, "temporary"] =
+                    canonical.split_whitespace().collect::<Vec<_>>().as_slice()
+                {
+                    screen_length = n.parse().ok();
+                } else {
+                    match operate(&canonical, &shared).await {
+                        Ok(o) => out.write(&o).await,
+                        Err(msg) => ran.error = Some(line_error(&prompt, msg, None)),
+                    }
+                }
+            }
+            if let Some(canonical) = ran.show.take()
+                && let Err(msg) = show(&canonical, r.json, &shared, &mut out).await
+            {
+                ran.error = Some(line_error(&prompt, msg, None));
+            }
+            let (output, tx) = out.finish().await;
+            let _ = tx
+                .send(Ok(pb::ExecuteReply {
+                    output,
+                    prompt,
+                    error: ran.error,
+                    closed: ran.closed,
+                    question: ran.question,
+                    screen_length,
+                }))
+                .await;
+        });
+        Ok(reply)
     }
 
     async fn help(&self, req: Request<pb::HelpRequest>) -> Result<Response<pb::HelpReply>, Status> {
@@ -602,401 +605,89 @@ impl tern_api::Control for ControlService {
         Ok(Response::new(pb::CloseSessionReply {}))
     }
 
+    type DisplayStream = ReceiverStream<Result<pb::DisplayReply, Status>>;
+
     async fn display(
         &self,
         req: Request<pb::DisplayRequest>,
-    ) -> Result<Response<pb::DisplayReply>, Status> {
+    ) -> Result<Response<Self::DisplayStream>, Status> {
         let r = req.into_inner();
+        let (tx, rx) = mpsc::channel(REPLIES_AHEAD);
+        let reply = Response::new(ReceiverStream::new(rx));
         // A scratch terminal in the user view; nothing is echoed before the command, so
         // carets are relative to the command itself.
         let mut s = Session::terminal(Config::default());
         let prompt = String::new();
+        let refuse = |tx: mpsc::Sender<_>, error| {
+            let _ = tx.try_send(Ok(pb::DisplayReply {
+                output: String::new(),
+                error: Some(error),
+            }));
+        };
         let (command, filter) = match crate::filter::split(&r.command) {
             Ok(x) => x,
             Err(msg) => {
-                return Ok(Response::new(pb::DisplayReply {
-                    output: String::new(),
-                    error: Some(line_error(&prompt, msg, None)),
-                }));
+                refuse(tx, line_error(&prompt, msg, None));
+                return Ok(reply);
             }
         };
-        let reply = |output: String, error: Option<pb::LineError>| {
-            let output = match &filter {
-                Some(f) if error.is_none() => crate::filter::apply(f, &output),
-                _ => output,
-            };
-            Ok(Response::new(pb::DisplayReply { output, error }))
-        };
-        match s.apply_line(command) {
-            Ok(Outcome::Show(canonical)) => match show(&canonical, r.json, &self.shared).await {
-                Ok(out) => reply(out, None),
-                Err(msg) => reply(String::new(), Some(line_error(&prompt, msg, None))),
-            },
-            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
-                reply(self.shared.running().config().to_vrp(), None)
-            }
+        let what = match s.apply_line(command) {
+            Ok(Outcome::Show(canonical)) => Ok(canonical),
+            Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => Err(()),
             Ok(_) => {
                 let msg = "Error: Display runs display commands only.".to_owned();
-                reply(String::new(), Some(line_error(&prompt, msg, None)))
+                refuse(tx, line_error(&prompt, msg, None));
+                return Ok(reply);
             }
-            Err(e) => reply(String::new(), Some(config_error(&prompt, &e))),
-        }
-    }
-}
-
-/// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
-async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
-    let words: Vec<&str> = canonical.split_whitespace().collect();
-    if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
-        let v6 = *ip == "ipv6";
-        let vrf = match rest {
-            ["vpn-instance", v] => Some((*v).to_string()),
-            _ => None,
-        };
-        let rows = match &vrf {
-            None => kernel_rows(v6).await?,
-            Some(v) => {
-                let family = if v6 {
-                    Family::IPV6_UNICAST
-                } else {
-                    Family::IPV4_UNICAST
-                };
-                let t = shared
-                    .rib
-                    .table(Some(v.clone()), family, false)
-                    .await
-                    .ok_or_else(|| format!("Error: The VPN instance {v} does not exist."))?;
-                t.routes
-                    .iter()
-                    .filter(|r| r.best)
-                    .map(|r| display::IpRouteRow {
-                        prefix: r.prefix.clone(),
-                        proto: if r.from.is_unspecified() {
-                            "Direct".into()
-                        } else if r.internal {
-                            "IBGP".into()
-                        } else {
-                            "EBGP".into()
-                        },
-                        preference: if r.from.is_unspecified() { 0 } else { 255 },
-                        cost: r.med.unwrap_or(0),
-                        next_hop: r.next_hop.map_or_else(String::new, |a| a.to_string()),
-                        interface: String::new(),
-                    })
-                    .collect()
+            Err(e) => {
+                refuse(tx, config_error(&prompt, &e));
+                return Ok(reply);
             }
         };
-        let name = vrf.as_deref().unwrap_or("_public_");
-        return Ok(if json {
-            to_json(&rows)
-        } else {
-            display::ip_routing_table(name, &rows)
-        });
-    }
-    if let Some((family, kind, peer, which)) = peer_routes(&words) {
-        let t = shared
-            .rib
-            .peer_routes(peer, family, which)
-            .await
-            .ok_or_else(|| format!("Error: The peer {peer} is not Established."))?;
-        return Ok(if json {
-            to_json(&t)
-        } else {
-            display::routing_table(&t, kind)
-        });
-    }
-    if let Some(q) = routing_table(&words) {
-        let mut t = shared
-            .rib
-            .lookup(q.vrf.clone(), q.family, q.label, q.lookup)
-            .await
-            .ok_or_else(|| match &q.vrf {
-                Some(v) => format!("Error: The VPN instance {v} does not exist."),
-                None => "Error: The routing table is not available.".to_owned(),
-            })?;
-        if let Some(rd) = &q.rd {
-            t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
-            t.recount();
-        }
-        if q.lookup.is_some() {
-            // Longest match: the most specific prefix holding the address, per route
-            // distinguisher (the engine sent only prefixes that hold it).
-            let mut best: std::collections::BTreeMap<Option<String>, u8> =
-                std::collections::BTreeMap::new();
-            for r in &t.routes {
-                let b = best.entry(r.rd.clone()).or_default();
-                *b = (*b).max(r.prefix_len);
-            }
-            t.routes
-                .retain(|r| best.get(&r.rd).is_some_and(|b| *b == r.prefix_len));
-            t.recount();
-            return Ok(if json {
-                to_json(&t)
-            } else {
-                display::route_detail(&t, q.kind)
-            });
-        }
-        return Ok(if json {
-            to_json(&t)
-        } else {
-            display::routing_table(&t, q.kind)
-        });
-    }
-    let all = shared.statuses();
-    let cfg = shared.cfg();
-    let (rid, asn) = (cfg.router_id, cfg.local_as);
-    let find = |a: &str| -> Result<PeerStatus, String> {
-        let ip: IpAddr = a.parse().map_err(|_| ErrorKind::WrongParameter.message())?;
-        all.iter()
-            .find(|p| p.addr == ip)
-            .cloned()
-            .ok_or_else(|| format!("Error: The peer {ip} does not exist."))
-    };
-    let family = |fam: &str| -> Vec<PeerStatus> {
-        let want = match fam {
-            "vpnv4" => "vpnv4",
-            "vpnv6" => "vpnv6",
-            "labeled" => "ipv4-labeled-unicast",
-            _ => "ipv6-unicast",
-        };
-        all.iter()
-            .filter(|p| p.configured_families.iter().any(|f| f == want))
-            .cloned()
-            .collect()
-    };
-    Ok(match words.as_slice() {
-        ["display", "bgp", "peer"] => {
-            if json {
-                to_json(&all)
-            } else {
-                display::peers(rid, asn, &all)
-            }
-        }
-        ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"] => {
-            // Public peers of the VPN family, then the PE–CE peers of each instance (VRP's
-            // "Peer of IPv4-family for vpn instance" section).
-            let public: Vec<PeerStatus> = family(fam)
-                .into_iter()
-                .filter(|p| p.vrf.is_none())
-                .collect();
-            let want = if *fam == "vpnv6" {
-                "ipv6-unicast"
-            } else {
-                "ipv4-unicast"
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let wrap = |output| pb::DisplayReply {
+                output,
+                error: None,
             };
-            let mut vrfs: BTreeMap<String, Vec<PeerStatus>> = BTreeMap::new();
-            for p in all
-                .iter()
-                .filter(|p| p.configured_families.iter().any(|f| f == want))
-            {
-                if let Some(v) = &p.vrf {
-                    vrfs.entry(v.clone()).or_default().push(p.clone());
+            let mut out = Out::new(tx, wrap, filter);
+            let mut error = None;
+            match what {
+                Ok(canonical) => {
+                    if let Err(msg) = show(&canonical, r.json, &shared, &mut out).await {
+                        error = Some(line_error(&prompt, msg, None));
+                    }
+                }
+                Err(_) => {
+                    let text = shared.running().config().to_vrp();
+                    out.write(&text).await;
                 }
             }
-            if json {
-                let mut every = public.clone();
-                every.extend(vrfs.values().flatten().cloned());
-                to_json(&every)
-            } else {
-                let afi = if *fam == "vpnv6" { "IPv6" } else { "IPv4" };
-                display::vpn_peers(rid, asn, &public, afi, &vrfs)
-            }
-        }
-        ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
-            let sel = family(fam);
-            if json {
-                to_json(&sel)
-            } else {
-                display::peers(rid, asn, &sel)
-            }
-        }
-        ["display", "bgp", "peer", a, "verbose"] => {
-            let p = find(a)?;
-            if json {
-                to_json(&p)
-            } else {
-                display::verbose(&p)
-            }
-        }
-        ["display", "bgp", "peer", a, "log-info"] => {
-            let p = find(a)?;
-            if json {
-                to_json(&p.log)
-            } else {
-                display::log_info(p.addr, &p)
-            }
-        }
-        ["display", "bgp", "peer", a] => {
-            let p = find(a)?;
-            if json {
-                to_json(&p)
-            } else {
-                display::peers(rid, asn, &[p])
-            }
-        }
-        // The grammar and this table disagree: a display in the table without a server.
-        _ => return Err(format!("Error: {canonical}: not available.")),
-    })
-}
-
-/// The kernel's main table as `display ip routing-table` lists it (the daemon's namespace).
-async fn kernel_rows(v6: bool) -> Result<Vec<display::IpRouteRow>, String> {
-    let routes = tern_fib::KernelRoutes::read(tern_fib::MAIN_TABLE)
-        .await
-        .map_err(|e| format!("Error: The routing table cannot be read: {e}"))?;
-    let mut names = std::collections::HashMap::new();
-    if let Ok(dir) = std::fs::read_dir("/sys/class/net") {
-        for e in dir.flatten() {
-            if let Ok(i) = std::fs::read_to_string(e.path().join("ifindex"))
-                && let Ok(i) = i.trim().parse::<u32>()
-            {
-                names.insert(i, e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    let mut rows: Vec<display::IpRouteRow> = routes
-        .iter()
-        .filter(|r| r.prefix.addr().is_ipv6() == v6 && r.kind.reaches())
-        .filter(|r| !matches!(r.prefix, ipnet::IpNet::V6(n) if n.addr().segments()[0] & 0xffc0 == 0xfe80))
-        .map(|r| {
-            let (proto, preference) = match r.protocol {
-                2 => ("Direct", 0),
-                tern_fib::PROTO_TERN => ("BGP", 255),
-                3 | 4 => ("Static", 60),
-                _ => ("Kernel", 60),
-            };
-            display::IpRouteRow {
-                prefix: r.prefix.to_string(),
-                proto: proto.into(),
-                preference,
-                cost: r.metric,
-                next_hop: r.gateway.map_or_else(
-                    || if v6 { "::".into() } else { "0.0.0.0".into() },
-                    |g| g.to_string(),
-                ),
-                interface: r
-                    .ifindex
-                    .and_then(|i| names.get(&i).cloned())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| a.prefix.cmp(&b.prefix));
-    Ok(rows)
-}
-
-/// `display bgp [labeled|vpnv4 all|vpnv6 all] routing-table peer X received-routes|
-/// accepted-routes|advertised-routes`.
-fn peer_routes(
-    words: &[&str],
-) -> Option<(
-    Family,
-    display::TableKind,
-    IpAddr,
-    crate::rib_task::PeerRoutes,
-)> {
-    use crate::rib_task::PeerRoutes;
-    use display::TableKind;
-    let [head @ .., "routing-table", "peer", addr, which] = words else {
-        return None;
-    };
-    let which = match *which {
-        "received-routes" => PeerRoutes::Received,
-        "accepted-routes" => PeerRoutes::Accepted,
-        "advertised-routes" => PeerRoutes::Advertised,
-        _ => return None,
-    };
-    let peer: IpAddr = addr.parse().ok()?;
-    let (family, kind) = match head {
-        ["display", "bgp"] => (Family::IPV4_UNICAST, TableKind::Unicast),
-        ["display", "bgp", "labeled"] => (Family::IPV4_LABELED, TableKind::Labeled),
-        ["display", "bgp", "ipv6"] => (Family::IPV6_UNICAST, TableKind::Instance6),
-        ["display", "bgp", "vpnv4", "all"] => (Family::VPNV4, TableKind::Vpnv4),
-        ["display", "bgp", "vpnv6", "all"] => (Family::VPNV6, TableKind::Vpnv6),
-        _ => return None,
-    };
-    Some((family, kind, peer, which))
-}
-
-/// A routing-table display: which table, which routes, which layout.
-struct TableQuery {
-    vrf: Option<String>,
-    family: Family,
-    kind: display::TableKind,
-    rd: Option<String>,
-    lookup: Option<IpAddr>,
-    label: bool,
-}
-
-/// The routing-table displays.
-fn routing_table(words: &[&str]) -> Option<TableQuery> {
-    use display::TableKind;
-    let (head, lookup, label) = match words {
-        [head @ .., "routing-table", "label"] => (head, None, true),
-        [head @ .., "routing-table", a] => (head, Some(a.parse::<IpAddr>().ok()?), false),
-        [head @ .., "routing-table"] => (head, None, false),
-        _ => return None,
-    };
-    let q = |vrf: Option<&str>, family, kind, rd: Option<&str>| TableQuery {
-        vrf: vrf.map(str::to_string),
-        family,
-        kind,
-        rd: rd.map(str::to_string),
-        lookup,
-        label,
-    };
-    let vpn = |f: &str| {
-        if f == "vpnv6" {
-            (Family::VPNV6, TableKind::Vpnv6, Family::IPV6_UNICAST)
-        } else {
-            (Family::VPNV4, TableKind::Vpnv4, Family::IPV4_UNICAST)
-        }
-    };
-    if label {
-        return Some(match head {
-            ["display", "bgp"] | ["display", "bgp", "labeled"] => {
-                q(None, Family::IPV4_LABELED, TableKind::Label, None)
-            }
-            ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
-                let (family, _, _) = vpn(f);
-                q(None, family, TableKind::VpnLabel, None)
-            }
-            _ => return None,
+            let (output, tx) = out.finish().await;
+            let _ = tx.send(Ok(pb::DisplayReply { output, error })).await;
         });
+        Ok(reply)
     }
-    Some(match head {
-        ["display", "bgp"] => q(None, Family::IPV4_UNICAST, TableKind::Unicast, None),
-        ["display", "bgp", "labeled"] => q(None, Family::IPV4_LABELED, TableKind::Labeled, None),
-        ["display", "bgp", "ipv6"] => q(None, Family::IPV6_UNICAST, TableKind::Instance6, None),
-        ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
-            let (family, kind, _) = vpn(f);
-            q(None, family, kind, None)
-        }
-        [
-            "display",
-            "bgp",
-            f @ ("vpnv4" | "vpnv6"),
-            "route-distinguisher",
-            rd,
-        ] => {
-            let (family, kind, _) = vpn(f);
-            q(None, family, kind, Some(rd))
-        }
-        ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "vpn-instance", v] => {
-            let (_, _, family) = vpn(f);
-            let kind = if family.is_ipv6() {
-                TableKind::Instance6
-            } else {
-                TableKind::Instance4
-            };
-            q(Some(v), family, kind, None)
-        }
-        _ => return None,
-    })
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+/// Moves the sessions to a committed configuration.
+async fn apply(shared: &Shared, job: Job) {
+    if job.old.routing != job.new.routing {
+        shared
+            .rib
+            .send(crate::rib_task::RibMsg::Commit {
+                routing: std::sync::Arc::new(job.new.routing.clone()),
+                scope: job.scope.clone(),
+            })
+            .await;
+    }
+    let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
+    if plan.is_empty() {
+        return;
+    }
+    tracing::info!(?plan, "applying the commit to the sessions");
+    let mut peers = shared.manager.lock().await;
+    peers.execute(&plan, &job.new, &shared.listeners).await;
 }
 
 /// `reset bgp {all | X | external | internal}` and `refresh bgp … {export | import}`, on the

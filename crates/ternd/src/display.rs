@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::status::PeerStatus;
 use tern_engine::display::col;
-pub use tern_engine::display::{TableKind, route_detail, routing_table};
+pub use tern_engine::display::{TableKind, TablePrinter, route_detail, routing_table};
 
 /// `00h57m53s`, as the verbose display writes durations.
 fn hms(since: Option<SystemTime>) -> String {
@@ -399,6 +399,13 @@ pub struct IpRouteRow {
 
 /// `display ip routing-table [vpn-instance V]` in VRP's layout.
 pub fn ip_routing_table(name: &str, rows: &[IpRouteRow]) -> String {
+    let mut o = ip_routing_header(name, rows.len());
+    o.push_str(&ip_routing_rows(rows));
+    o
+}
+
+/// The header of `display ip routing-table`, for a table of `routes` routes.
+pub fn ip_routing_header(name: &str, routes: usize) -> String {
     let mut o = String::new();
     o.push_str(
         "Route Flags: R - relay, D - download to fib, T - to vpn-instance, B - black hole route\n",
@@ -407,11 +414,15 @@ pub fn ip_routing_table(name: &str, rows: &[IpRouteRow]) -> String {
     let _ = writeln!(o, "Routing Table : {name}");
     let _ = writeln!(
         o,
-        "         Destinations : {}        Routes : {}\n",
-        rows.len(),
-        rows.len()
+        "         Destinations : {routes}        Routes : {routes}\n"
     );
     o.push_str("Destination/Mask    Proto   Pre  Cost        Flags NextHop         Interface\n\n");
+    o
+}
+
+/// Rows of `display ip routing-table`.
+pub fn ip_routing_rows(rows: &[IpRouteRow]) -> String {
+    let mut o = String::new();
     for r in rows {
         let _ = writeln!(
             o,

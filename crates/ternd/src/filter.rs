@@ -58,32 +58,63 @@ pub fn split(line: &str) -> Result<(&str, Option<Filter>), String> {
     Ok((head.trim_end(), Some(f)))
 }
 
-/// The output through the filter.
-pub fn apply(f: &Filter, output: &str) -> String {
-    let keep = |l: &&str| match f {
-        Filter::Include(r) => r.is_match(l),
-        Filter::Exclude(r) => !r.is_match(l),
-        _ => true,
-    };
-    match f {
-        Filter::Count => format!("Total lines: {}\n", output.lines().count()),
-        Filter::Begin(r) => {
-            let mut out = String::new();
-            for l in output.lines().skip_while(|l| !r.is_match(l)) {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out
-        }
-        _ => {
-            let mut out = String::new();
-            for l in output.lines().filter(keep) {
-                out.push_str(l);
-                out.push('\n');
-            }
-            out
+/// A filter applied to a display's lines as they are produced.
+#[derive(Debug)]
+pub struct Lines {
+    filter: Filter,
+    /// `| begin`: a line matched already.
+    begun: bool,
+    /// `| count`: lines seen.
+    count: usize,
+}
+
+impl Lines {
+    /// The filter's state before the first line.
+    pub fn new(filter: Filter) -> Lines {
+        Lines {
+            filter,
+            begun: false,
+            count: 0,
         }
     }
+
+    /// Whether `line` (without its end of line) is printed.
+    pub fn keep(&mut self, line: &str) -> bool {
+        match &self.filter {
+            Filter::Include(r) => r.is_match(line),
+            Filter::Exclude(r) => !r.is_match(line),
+            Filter::Begin(r) => {
+                self.begun = self.begun || r.is_match(line);
+                self.begun
+            }
+            Filter::Count => {
+                self.count += 1;
+                false
+            }
+            Filter::All => true,
+        }
+    }
+
+    /// What is printed after the last line (`| count`: the count).
+    pub fn end(&self) -> Option<String> {
+        matches!(self.filter, Filter::Count).then(|| format!("Total lines: {}\n", self.count))
+    }
+}
+
+/// The output through the filter.
+pub fn apply(f: Filter, output: &str) -> String {
+    let mut lines = Lines::new(f);
+    let mut out = String::new();
+    for l in output.lines() {
+        if lines.keep(l) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    if let Some(e) = lines.end() {
+        out.push_str(&e);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -96,17 +127,17 @@ mod tests {
     fn filters_take_vrp_forms() {
         let (head, f) = split("display bgp routing-table | include 10\\.1").unwrap();
         assert_eq!(head, "display bgp routing-table");
-        assert_eq!(apply(&f.unwrap(), OUT), "a 10.1.0.0\nc 10.1.1.0\n");
+        assert_eq!(apply(f.unwrap(), OUT), "a 10.1.0.0\nc 10.1.1.0\n");
         let (_, f) = split("dis bgp peer | ex ^b").unwrap();
-        assert_eq!(apply(&f.unwrap(), OUT), "a 10.1.0.0\nc 10.1.1.0\n");
+        assert_eq!(apply(f.unwrap(), OUT), "a 10.1.0.0\nc 10.1.1.0\n");
         let (_, f) = split("display x | begin ^b").unwrap();
-        assert_eq!(apply(&f.unwrap(), OUT), "b 10.2.0.0\nc 10.1.1.0\n");
+        assert_eq!(apply(f.unwrap(), OUT), "b 10.2.0.0\nc 10.1.1.0\n");
         let (_, f) = split("display x | count").unwrap();
-        assert_eq!(apply(&f.unwrap(), OUT), "Total lines: 3\n");
+        assert_eq!(apply(f.unwrap(), OUT), "Total lines: 3\n");
         let (_, f) = split("display x | include 10.2 | no-more").unwrap();
-        assert_eq!(apply(&f.unwrap(), OUT), "b 10.2.0.0\n");
+        assert_eq!(apply(f.unwrap(), OUT), "b 10.2.0.0\n");
         let (_, f) = split("display x | no-more").unwrap();
-        assert_eq!(apply(&f.unwrap(), OUT), OUT);
+        assert_eq!(apply(f.unwrap(), OUT), OUT);
     }
 
     #[test]

@@ -282,6 +282,14 @@ impl RibHandle {
         }
     }
 
+    /// Sends a display's request to one shard; false when the RIB task is gone.
+    pub async fn ask(&self, shard: usize, m: RibMsg) -> bool {
+        match self.txs.get(shard) {
+            Some(tx) => tx.send(m).await.is_ok(),
+            None => false,
+        }
+    }
+
     /// Asks every shard with `ask` and gathers their answers; `None` when one is missing
     /// (RIB task gone, instance or peer unknown).
     async fn gather(&self, ask: impl Fn(Box<dyn Reply>) -> RibMsg) -> Option<RouteTable> {
@@ -420,7 +428,9 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         RibMsg::PeerUp { .. }
         | RibMsg::Digest { .. }
         | RibMsg::Table { .. }
-        | RibMsg::PeerRoutes { .. } => return None,
+        | RibMsg::PeerRoutes { .. }
+        | RibMsg::Keys { .. }
+        | RibMsg::Rows { .. } => return None,
     })
 }
 
@@ -431,6 +441,8 @@ fn merge(mut parts: Vec<Walked>) -> Walked {
         return parts.pop().unwrap_or_else(|| Walked {
             table: empty_table(),
             dests: Vec::new(),
+            keys: Vec::new(),
+            paths: 0,
         });
     }
     let mut it = parts.into_iter();
@@ -438,6 +450,8 @@ fn merge(mut parts: Vec<Walked>) -> Walked {
         return Walked {
             table: empty_table(),
             dests: Vec::new(),
+            keys: Vec::new(),
+            paths: 0,
         };
     };
     for p in it {

@@ -1,4 +1,5 @@
-//! The user view's commands (`system-view`, `rollback`, `save`, `reset bgp`, `refresh bgp`)
+//! The user view's commands (`system-view`, `rollback`, `save`, `reset bgp`, `refresh bgp`,
+//! `screen-length`)
 //! and the commands valid in
 //! every configuration view (`quit`, `return`, `commit`, `abort`, `clear configuration
 //! candidate`, `display`).
@@ -58,6 +59,16 @@ pub(super) fn user() -> Vec<Node> {
                 ])
             }),
         )),
+        kw("screen-length", "Set the number of lines on a terminal screen").then(
+            arg(
+                ArgKind::Int { min: 0, max: 512 },
+                "screen-length",
+                "Number of lines on a screen (0: no pause)",
+            )
+            .then(
+                kw("temporary", "For this terminal only").session(SessionCmd::Operate),
+            ),
+        ),
         kw("quit", "Exit from the current mode").session(SessionCmd::Quit),
     ]
 }

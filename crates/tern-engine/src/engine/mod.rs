@@ -194,6 +194,35 @@ pub enum Input {
         /// Where the snapshot goes (built in steps, see [`Engine::walk_step`]).
         reply: Box<dyn Reply>,
     },
+    /// A display streamed in order, first step: the keys of the destinations it lists (and
+    /// how many rows they have), read [`WALK_STEP`] destinations at a time; the asker sorts
+    /// them and asks for the rows in chunks ([`Input::Rows`]).
+    Keys {
+        /// The VPN instance (`None`: the public tables); with `only`, the peer's own.
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+        /// One peer's received or accepted routes only (dropped: the peer is not up).
+        only: Option<(IpAddr, PeerRoutes)>,
+        /// Only the destinations of this route distinguisher.
+        rd: Option<RouteDistinguisher>,
+        /// Where the keys go ([`Walked::keys`], [`Walked::paths`]).
+        reply: Box<dyn Reply>,
+    },
+    /// A display streamed in order, next steps: the rows of these destinations, in this
+    /// order ([`Walked::dests`]; a destination gone meanwhile is left out).
+    Rows {
+        /// The VPN instance (`None`: the public tables).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+        /// One peer's received or accepted routes only.
+        only: Option<(IpAddr, PeerRoutes)>,
+        /// The destinations, in the order the rows are wanted.
+        keys: Vec<RouteKey>,
+        /// Where the rows go.
+        reply: Box<dyn Reply>,
+    },
     /// One peer's routes of a family, for `display bgp … routing-table peer X …`.
     PeerRoutes {
         /// The peer.
@@ -232,10 +261,27 @@ struct Walk {
     only: Option<(PeerId, PeerRoutes)>,
     /// The destinations holding this address only, in detail.
     lookup: Option<IpAddr>,
-    /// Where the next step starts ([`Rib::walk`]).
+    /// Where the next step starts ([`Rib::walk`], or the next of `keys` to read).
     cursor: usize,
+    /// What the walk produces.
+    mode: WalkMode,
     dests: Vec<(RouteKey, Vec<RouteRow>)>,
     reply: Box<dyn Reply>,
+}
+
+/// What a display walk produces.
+enum WalkMode {
+    /// Every destination's rows ([`Input::Table`], [`Input::PeerRoutes`]).
+    Table,
+    /// The keys of the destinations the display lists, and how many rows they have
+    /// ([`Input::Keys`]); only those of this route distinguisher when one is given.
+    Keys {
+        rd: Option<RouteDistinguisher>,
+        keys: Vec<RouteKey>,
+        paths: usize,
+    },
+    /// These destinations' rows, in this order ([`Input::Rows`]).
+    Rows(Vec<RouteKey>),
 }
 
 /// Destinations a display step reads: a display of any size never holds route processing for
@@ -604,6 +650,27 @@ impl Engine {
                 }
                 self.start_walk_for(vrf, family, None, lookup, reply);
             }
+            Input::Keys {
+                vrf,
+                family,
+                only,
+                rd,
+                reply,
+            } => {
+                let mode = WalkMode::Keys {
+                    rd,
+                    keys: Vec::new(),
+                    paths: 0,
+                };
+                self.start_keyed(vrf, family, only, mode, reply);
+            }
+            Input::Rows {
+                vrf,
+                family,
+                only,
+                keys,
+                reply,
+            } => self.start_keyed(vrf, family, only, WalkMode::Rows(keys), reply),
         }
     }
 

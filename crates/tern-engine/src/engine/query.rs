@@ -35,14 +35,49 @@ impl Engine {
             only,
             lookup,
             cursor: 0,
+            mode: WalkMode::Table,
+            dests: Vec::new(),
+            reply,
+        });
+    }
+
+    /// Queues a walk of a display streamed in order ([`Input::Keys`], [`Input::Rows`]); with
+    /// `only`, in the peer's domain (an unknown peer or instance gets no answer).
+    pub(super) fn start_keyed(
+        &mut self,
+        vrf: Option<String>,
+        family: Family,
+        only: Option<(IpAddr, PeerRoutes)>,
+        mode: WalkMode,
+        reply: Box<dyn Reply>,
+    ) {
+        let (vrf, only) = match only {
+            None => (vrf, None),
+            Some((peer, which)) => {
+                let (Some(up), Some(&id)) = (self.up.get(&peer), self.ids.get(&peer)) else {
+                    return;
+                };
+                (up.vrf.clone(), Some((id, which)))
+            }
+        };
+        if self.domain_rib(vrf.as_deref()).is_none() {
+            return;
+        }
+        self.walks.push_back(Walk {
+            vrf,
+            family,
+            only,
+            lookup: None,
+            cursor: 0,
+            mode,
             dests: Vec::new(),
             reply,
         });
     }
 
     /// One step of the first table display waiting: [`WALK_STEP`] destinations turned into
-    /// rows, then the display goes to the back of the queue, or its rows go to the asker when
-    /// the table is done. Returns true when there was a display to work on.
+    /// rows (or keys), then the display goes to the back of the queue, or its rows go to the
+    /// asker when the walk is done. Returns true when there was a display to work on.
     pub fn walk_step(&mut self) -> bool {
         let Some(mut w) = self.walks.pop_front() else {
             return false;
@@ -55,8 +90,31 @@ impl Engine {
             return true;
         };
         let mut paths = Vec::new();
-        let next = rib.walk(w.family, w.cursor, WALK_STEP, &mut paths);
+        let next = match &w.mode {
+            WalkMode::Rows(keys) => {
+                let end = w.cursor.saturating_add(WALK_STEP).min(keys.len());
+                for key in &keys[w.cursor..end] {
+                    let p = rib.paths(w.family, key);
+                    if !p.is_empty() {
+                        paths.push((*key, p));
+                    }
+                }
+                (end < keys.len()).then_some(end)
+            }
+            _ => rib.walk(w.family, w.cursor, WALK_STEP, &mut paths),
+        };
         for (key, mut p) in paths {
+            if let WalkMode::Keys { rd, keys, paths } = &mut w.mode {
+                if rd.is_some() && key.rd != *rd {
+                    continue;
+                }
+                let n = p.iter().filter(|p| listed(p, w.only)).count();
+                if n > 0 {
+                    keys.push(key);
+                    *paths += n;
+                }
+                continue;
+            }
             if let Some(a) = w.lookup {
                 if !key.prefix.contains(&a) {
                     continue;
@@ -77,7 +135,7 @@ impl Engine {
                 None => {
                     // Paths refused by the import policy are not in the routing table (VRP
                     // shows them under `peer X received-routes` only).
-                    p.retain(|p| p.attrs.is_some());
+                    p.retain(|p| listed(p, None));
                     p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
                     p.iter()
                         .map(|p| row(rib, &key, p, &self.resolver))
@@ -108,9 +166,15 @@ impl Engine {
                     destinations: 0,
                     routes: Vec::new(),
                 };
+                let (keys, paths) = match w.mode {
+                    WalkMode::Keys { keys, paths, .. } => (keys, paths),
+                    _ => (Vec::new(), 0),
+                };
                 w.reply.send(Walked {
                     table,
                     dests: w.dests,
+                    keys,
+                    paths,
                 });
             }
         }
@@ -273,6 +337,17 @@ impl Engine {
                 st.received(received_counts(rib, id));
             }
         }
+    }
+}
+
+/// Whether a display lists the path: a routing table lists the paths the import policy
+/// accepted; `peer X received-routes` every path of the peer, `accepted-routes` its accepted
+/// ones.
+fn listed(p: &PathInfo, only: Option<(PeerId, PeerRoutes)>) -> bool {
+    match only {
+        None => p.attrs.is_some(),
+        Some((id, PeerRoutes::Received)) => p.peer == id,
+        Some((id, _)) => p.peer == id && p.attrs.is_some(),
     }
 }
 

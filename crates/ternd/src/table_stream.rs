@@ -1,0 +1,191 @@
+//! A routing-table display of any size, streamed in order: every engine shard lists the keys
+//! of the destinations the display shows (in steps, between route inputs), the keys are
+//! sorted here, off the engines, then the rows are asked for in chunks of [`CHUNK`]
+//! destinations, each shard answering for its own, and put back in order; the next chunk is
+//! asked for while the current one is printed. Only the keys (tens of octets a destination)
+//! are held for the whole display; rows exist a chunk at a time.
+
+use std::net::IpAddr;
+
+use tern_engine::{Input as RibMsg, PeerRoutes, Reply, RouteRow, RouteTable, Walked};
+use tern_rib::RouteKey;
+use tern_types::{Family, RouteDistinguisher};
+use tokio::sync::oneshot;
+
+use crate::rib_task::RibHandle;
+
+/// Destinations per chunk of rows.
+pub const CHUNK: usize = 2048;
+
+/// What a streamed display lists.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// The VPN instance (`None`: the public tables).
+    pub vrf: Option<String>,
+    /// The family.
+    pub family: Family,
+    /// One peer's received or accepted routes only.
+    pub only: Option<(IpAddr, PeerRoutes)>,
+    /// Only this route distinguisher's destinations.
+    pub rd: Option<RouteDistinguisher>,
+}
+
+/// A shard's rows of a chunk, destination by destination.
+type Dests = std::vec::IntoIter<(RouteKey, Vec<RouteRow>)>;
+
+/// A display being streamed.
+#[derive(Debug)]
+pub struct TableStream {
+    rib: RibHandle,
+    query: Query,
+    /// The table's facts (router ID, AS, instance, family); no rows.
+    pub header: RouteTable,
+    /// Rows (paths) the display lists.
+    pub paths: usize,
+    /// Every destination listed, in order, with the shard that holds it.
+    keys: Vec<(RouteKey, u8)>,
+    /// The next destination to ask for.
+    pos: usize,
+    /// The chunk asked for ahead: its keys and the shards' answers to come.
+    ahead: Option<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    keys: std::ops::Range<usize>,
+    answers: Vec<(u8, oneshot::Receiver<Walked>)>,
+}
+
+/// A display's oneshot as the engine's reply.
+#[derive(Debug)]
+struct Answer(oneshot::Sender<Walked>);
+
+impl Reply for Answer {
+    fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
+    fn send(self: Box<Self>, w: Walked) {
+        let _ = self.0.send(w);
+    }
+}
+
+impl TableStream {
+    /// Starts a display: the keys of every shard, sorted. `None` when the RIB task is gone,
+    /// or the instance (or the peer) is unknown.
+    pub async fn open(rib: &RibHandle, query: Query) -> Option<TableStream> {
+        let mut rxs = Vec::new();
+        for shard in 0..rib.shards() {
+            let (tx, rx) = oneshot::channel();
+            let m = RibMsg::Keys {
+                vrf: query.vrf.clone(),
+                family: query.family,
+                only: query.only,
+                rd: query.rd,
+                reply: Box::new(Answer(tx)),
+            };
+            if !rib.ask(shard, m).await {
+                return None;
+            }
+            rxs.push(rx);
+        }
+        let mut parts = Vec::with_capacity(rxs.len());
+        for rx in rxs {
+            parts.push(rx.await.ok()?);
+        }
+        let mut header = parts.first()?.table.clone();
+        header.destinations = parts.iter().map(|p| p.keys.len()).sum();
+        let paths = parts.iter().map(|p| p.paths).sum();
+        // Sorting a million keys takes a while: not on a runtime worker.
+        let keys = tokio::task::spawn_blocking(move || {
+            let mut keys: Vec<(RouteKey, u8)> = Vec::with_capacity(header_len(&parts));
+            for (i, p) in parts.into_iter().enumerate() {
+                let shard = u8::try_from(i).unwrap_or(u8::MAX);
+                keys.extend(p.keys.into_iter().map(|k| (k, shard)));
+            }
+            keys.sort_unstable_by_key(|k| k.0);
+            keys
+        })
+        .await
+        .ok()?;
+        Some(TableStream {
+            rib: rib.clone(),
+            query,
+            header,
+            paths,
+            keys,
+            pos: 0,
+            ahead: None,
+        })
+    }
+
+    /// Asks the shards for the rows of the next chunk of destinations.
+    async fn ask(&mut self) -> Option<Pending> {
+        if self.pos >= self.keys.len() {
+            return None;
+        }
+        let range = self.pos..self.keys.len().min(self.pos + CHUNK);
+        self.pos = range.end;
+        let mut per_shard: Vec<Vec<RouteKey>> = vec![Vec::new(); self.rib.shards()];
+        for (k, s) in &self.keys[range.clone()] {
+            if let Some(v) = per_shard.get_mut(usize::from(*s)) {
+                v.push(*k);
+            }
+        }
+        let mut answers = Vec::new();
+        for (shard, keys) in per_shard.into_iter().enumerate() {
+            if keys.is_empty() {
+                continue;
+            }
+            let (tx, rx) = oneshot::channel();
+            let m = RibMsg::Rows {
+                vrf: self.query.vrf.clone(),
+                family: self.query.family,
+                only: self.query.only,
+                keys,
+                reply: Box::new(Answer(tx)),
+            };
+            if !self.rib.ask(shard, m).await {
+                return None;
+            }
+            answers.push((u8::try_from(shard).unwrap_or(u8::MAX), rx));
+        }
+        Some(Pending {
+            keys: range,
+            answers,
+        })
+    }
+
+    /// The next rows in order; `None` at the end (or when the RIB task went away). A
+    /// destination gone since its key was listed is left out.
+    pub async fn next(&mut self) -> Option<Vec<RouteRow>> {
+        let now = match self.ahead.take() {
+            Some(p) => p,
+            None => self.ask().await?,
+        };
+        self.ahead = self.ask().await;
+        let mut answers: Vec<(u8, Dests)> = Vec::new();
+        for (shard, rx) in now.answers {
+            answers.push((shard, rx.await.ok()?.dests.into_iter()));
+        }
+        let mut rows = Vec::new();
+        let mut peeked: Vec<Option<(RouteKey, Vec<RouteRow>)>> =
+            answers.iter_mut().map(|(_, it)| it.next()).collect();
+        for (key, shard) in &self.keys[now.keys] {
+            let Some(i) = answers.iter().position(|(s, _)| s == shard) else {
+                continue;
+            };
+            if peeked[i].as_ref().is_some_and(|(k, _)| k == key)
+                && let Some((_, r)) = peeked[i].take()
+            {
+                rows.extend(r);
+                peeked[i] = answers[i].1.next();
+            }
+        }
+        Some(rows)
+    }
+}
+
+fn header_len(parts: &[Walked]) -> usize {
+    parts.iter().map(|p| p.keys.len()).sum()
+}
