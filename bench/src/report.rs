@@ -172,6 +172,10 @@ fn whole(v: f64) -> String {
     format!("{v:.0}")
 }
 
+fn secs3(v: f64) -> String {
+    format!("{v:.3}")
+}
+
 fn cell(s: Spread, f: Format) -> String {
     format!("{} ({}–{})", f(s.median), f(s.min), f(s.max))
 }
@@ -420,8 +424,4 @@ mod tests {
         assert_eq!(group(1_000_000), "1,000,000");
         assert_eq!(group(999), "999");
     }
-}
-
-fn secs3(v: f64) -> String {
-    format!("{v:.3}")
 }
