@@ -1,9 +1,12 @@
 //! The routing-table displays in VRP's layout (`display bgp [labeled|ipv6|vpnv4 all|vpnv6
 //! all] routing-table`, `… routing-table label`, a VPN instance's and one RD's tables), as
-//! text from the rows the engine's walks produce ([`RouteTable`]).
+//! text from the rows the engine's walks produce ([`RouteTable`]). AS numbers (AS paths, the
+//! local AS), RDs and route targets are written in the display notation ([`Notation`]).
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+
+use tern_types::Notation;
 
 use crate::rows::{RouteRow, RouteTable};
 
@@ -82,8 +85,8 @@ fn status(r: &RouteRow) -> String {
 }
 
 /// `100 200?`: the AS path, then the origin code.
-fn path_ogn(r: &RouteRow) -> String {
-    format!("{}{}", r.as_path, r.origin)
+fn path_ogn(r: &RouteRow, n: Notation) -> String {
+    format!("{}{}", n.as_path(&r.as_path), r.origin)
 }
 
 /// Pads `s` to `w` columns, always leaving at least one space after it.
@@ -102,7 +105,7 @@ fn next_hop(r: &RouteRow) -> String {
 }
 
 /// The one-line rows of the IPv4 tables; the network is printed once per destination.
-fn rows(o: &mut String, routes: &[&RouteRow]) {
+fn rows(o: &mut String, routes: &[&RouteRow], n: Notation) {
     let mut last: Option<(&Option<String>, &str)> = None;
     for r in routes {
         let key = (&r.rd, r.prefix.as_str());
@@ -117,14 +120,14 @@ fn rows(o: &mut String, routes: &[&RouteRow]) {
             col(&opt(r.med), 11),
             col(&opt(r.local_pref), 10),
             col(&r.pref_val.to_string(), 7),
-            path_ogn(r)
+            path_ogn(r, n)
         );
     }
 }
 
 /// The multi-line records of the VPNv6 table; a further path of the same destination shows
 /// only its status before its attributes.
-fn records(o: &mut String, routes: &[&RouteRow]) {
+fn records(o: &mut String, routes: &[&RouteRow], n: Notation) {
     let mut last: Option<(&Option<String>, &str)> = None;
     for r in routes {
         let key = (&r.rd, r.prefix.as_str());
@@ -159,7 +162,7 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
             "{}",
             format!("     Label    : {}", labels.join(" ")).trim_end()
         );
-        let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
+        let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r, n));
     }
 }
 
@@ -167,7 +170,7 @@ fn records(o: &mut String, routes: &[&RouteRow]) {
 /// routing-table`, `display bgp vpnv6 all routing-table` (samples: the vendor's command
 /// reference). VPN tables are grouped by route distinguisher; the VPN-instance sections
 /// follow with VPN instances.
-pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
+pub fn routing_table(t: &RouteTable, kind: TableKind, n: Notation) -> String {
     let mut o = String::new();
     if kind == TableKind::Instance6 {
         let _ = writeln!(o, "Total Number of Routes: {}\n", t.routes.len());
@@ -203,7 +206,7 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
             let _ = writeln!(
                 o,
                 " Route Distinguisher: {}",
-                first.rd.as_deref().unwrap_or("")
+                n.rd_text(first.rd.as_deref().unwrap_or(""))
             );
             o.push_str(LABEL_COLUMNS);
             o.push('\n');
@@ -220,7 +223,7 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
             if kind == TableKind::Unicast {
                 o.push('\n');
             }
-            rows(&mut o, &all);
+            rows(&mut o, &all, n);
         }
         TableKind::Instance4 => {
             let _ = writeln!(
@@ -232,9 +235,9 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
             let _ = writeln!(o, " Total Number of Routes: {}", t.routes.len());
             o.push_str(COLUMNS);
             o.push('\n');
-            rows(&mut o, &all);
+            rows(&mut o, &all, n);
         }
-        TableKind::Instance6 => records(&mut o, &all),
+        TableKind::Instance6 => records(&mut o, &all, n),
         TableKind::Label | TableKind::VpnLabel => {}
         TableKind::Vpnv4 | TableKind::Vpnv6 => {
             let _ = writeln!(o, " Total number of routes from all PE: {}", t.routes.len());
@@ -250,15 +253,15 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
                 if i > 0 {
                     o.push('\n');
                 }
-                let _ = writeln!(o, " Route Distinguisher: {rd}");
+                let _ = writeln!(o, " Route Distinguisher: {}", n.rd_text(rd));
                 o.push('\n');
                 if kind == TableKind::Vpnv4 {
                     o.push_str(COLUMNS);
                     o.push('\n');
-                    rows(&mut o, routes);
+                    rows(&mut o, routes, n);
                 } else {
                     o.push('\n');
-                    records(&mut o, routes);
+                    records(&mut o, routes, n);
                 }
             }
         }
@@ -270,10 +273,10 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
 /// destination holding the address (one per route distinguisher), each path in VRP's detailed
 /// layout: where it came from, its labels, communities, extended communities, originator and
 /// cluster list, and why it is or is not selected.
-pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
+pub fn route_detail(t: &RouteTable, kind: TableKind, n: Notation) -> String {
     let mut o = String::new();
     let _ = writeln!(o, " BGP local router ID : {}", t.router_id);
-    let _ = writeln!(o, " Local AS number : {}", t.local_as);
+    let _ = writeln!(o, " Local AS number : {}", n.asn(t.local_as));
     if t.routes.is_empty() {
         let _ = writeln!(o, " Info: The network does not exist.");
         return o;
@@ -290,7 +293,7 @@ pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
             .collect();
         i += group.len();
         if vpn && let Some(rd) = &first.rd {
-            let _ = writeln!(o, "\n Route Distinguisher: {rd}\n");
+            let _ = writeln!(o, "\n Route Distinguisher: {}\n", n.rd_text(rd));
         }
         let best = group.iter().filter(|r| r.best).count();
         let _ = writeln!(
@@ -304,14 +307,14 @@ pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
             first.prefix
         );
         for r in group {
-            path_detail(&mut o, r);
+            path_detail(&mut o, r, n);
         }
     }
     o
 }
 
 /// One path of the detailed view.
-fn path_detail(o: &mut String, r: &RouteRow) {
+fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
     let local = r.from == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
     let d = r.detail.as_deref();
     if !r.labels.is_empty() || r.in_label.is_some() {
@@ -357,12 +360,13 @@ fn path_detail(o: &mut String, r: &RouteRow) {
             let list: Vec<String> = d
                 .ext_communities
                 .iter()
+                .map(|e| n.ext_community_text(e))
                 .map(|e| match e.split_once(':') {
                     Some((kind, v)) if kind == "RT" || kind == "SoO" => {
                         let v = v.replacen(':', " : ", 1);
                         format!("{kind} <{v}>")
                     }
-                    _ => e.clone(),
+                    _ => e,
                 })
                 .collect();
             let _ = writeln!(o, " Ext-Community: {}", list.join(", "));
@@ -384,9 +388,9 @@ fn path_detail(o: &mut String, r: &RouteRow) {
     let mut line = format!(
         " AS-path {}, origin {origin}",
         if r.as_path.is_empty() {
-            "Nil"
+            "Nil".to_owned()
         } else {
-            r.as_path.as_str()
+            n.as_path(&r.as_path)
         }
     );
     if let Some(m) = r.med {

@@ -84,6 +84,11 @@ impl Shared {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How displays write AS numbers: the running configuration's `as-notation`.
+    fn notation(&self) -> tern_types::Notation {
+        self.running().config().notation()
+    }
+
     pub(crate) fn cfg(&self) -> DaemonConfig {
         self.cfg
             .read()
@@ -647,6 +652,7 @@ impl tern_api::Control for ControlService {
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
 async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    let notation = shared.notation();
     if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
         let v6 = *ip == "ipv6";
         let vrf = match rest {
@@ -702,7 +708,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
         return Ok(if json {
             to_json(&t)
         } else {
-            display::routing_table(&t, kind)
+            display::routing_table(&t, kind, notation)
         });
     }
     if let Some(q) = routing_table(&words) {
@@ -715,7 +721,15 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
                 None => "Error: The routing table is not available.".to_owned(),
             })?;
         if let Some(rd) = &q.rd {
-            t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
+            // The rows write RDs plain; the command may write one dotted (`1.100:1`).
+            let want = rd.parse::<tern_types::RouteDistinguisher>().ok();
+            t.routes.retain(|r| {
+                want.is_some()
+                    && r.rd
+                        .as_deref()
+                        .and_then(|x| x.parse::<tern_types::RouteDistinguisher>().ok())
+                        == want
+            });
             t.recount();
         }
         if q.lookup.is_some() {
@@ -733,13 +747,13 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             return Ok(if json {
                 to_json(&t)
             } else {
-                display::route_detail(&t, q.kind)
+                display::route_detail(&t, q.kind, notation)
             });
         }
         return Ok(if json {
             to_json(&t)
         } else {
-            display::routing_table(&t, q.kind)
+            display::routing_table(&t, q.kind, notation)
         });
     }
     let all = shared.statuses();
@@ -769,7 +783,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             if json {
                 to_json(&all)
             } else {
-                display::peers(rid, asn, &all)
+                display::peers(rid, asn, &all, notation)
             }
         }
         ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"] => {
@@ -799,7 +813,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
                 to_json(&every)
             } else {
                 let afi = if *fam == "vpnv6" { "IPv6" } else { "IPv4" };
-                display::vpn_peers(rid, asn, &public, afi, &vrfs)
+                display::vpn_peers(rid, asn, &public, afi, &vrfs, notation)
             }
         }
         ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
@@ -807,7 +821,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             if json {
                 to_json(&sel)
             } else {
-                display::peers(rid, asn, &sel)
+                display::peers(rid, asn, &sel, notation)
             }
         }
         ["display", "bgp", "peer", a, "verbose"] => {
@@ -815,7 +829,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             if json {
                 to_json(&p)
             } else {
-                display::verbose(&p)
+                display::verbose(&p, notation)
             }
         }
         ["display", "bgp", "peer", a, "log-info"] => {
@@ -831,7 +845,7 @@ async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, St
             if json {
                 to_json(&p)
             } else {
-                display::peers(rid, asn, &[p])
+                display::peers(rid, asn, &[p], notation)
             }
         }
         // The grammar and this table disagree: a display in the table without a server.
