@@ -26,6 +26,7 @@ use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
 
 use crate::error::Reject;
 use crate::model::*;
+use crate::value::Written;
 
 /// A route-policy clause.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +112,8 @@ pub enum AfAttr {
 pub enum Change {
     /// `sysname` (None: undo, back to the default).
     Sysname(Option<String>),
+    /// `as-notation plain` (true) or `undo as-notation plain`.
+    AsNotationPlain(bool),
     /// `interface X` (create/enter) or `undo interface X`.
     Interface {
         /// Canonical name.
@@ -190,8 +193,8 @@ pub enum Change {
         name: String,
         /// Family.
         afi: Afi,
-        /// The RD.
-        rd: RouteDistinguisher,
+        /// The RD, as written.
+        rd: Written<RouteDistinguisher>,
         /// Delete.
         undo: bool,
     },
@@ -201,8 +204,8 @@ pub enum Change {
         name: String,
         /// Family.
         afi: Afi,
-        /// Route targets.
-        rts: Vec<ExtCommunity>,
+        /// Route targets, as written.
+        rts: Vec<Written<ExtCommunity>>,
         /// Import, export or both.
         dir: RtDirection,
         /// Delete.
@@ -219,8 +222,8 @@ pub enum Change {
     },
     /// `bgp N` (create/enter) or `undo bgp [N]`.
     Bgp {
-        /// AS number (None with undo: any).
-        asn: Option<Asn>,
+        /// AS number, as written (None with undo: any).
+        asn: Option<Written<Asn>>,
         /// Delete.
         undo: bool,
     },
@@ -238,8 +241,8 @@ pub enum Change {
         scope: PeerScope,
         /// Peer address.
         addr: IpAddr,
-        /// AS number, None to delete the peer.
-        asn: Option<Asn>,
+        /// AS number as written, None to delete the peer.
+        asn: Option<Written<Asn>>,
     },
     /// A session-level peer setting.
     PeerSession {
@@ -393,6 +396,7 @@ impl Config {
             Change::Sysname(s) => {
                 self.sysname = s.clone().unwrap_or_else(|| "HUAWEI".into());
             }
+            Change::AsNotationPlain(on) => self.as_notation_plain = *on,
             Change::Interface { name, undo } => {
                 if *undo {
                     self.interfaces
@@ -526,14 +530,19 @@ impl Config {
             } => {
                 let af = self.vpn_af(name, *afi)?;
                 if *undo {
-                    if af.rd != Some(*rd) {
+                    if af.rd_value() != Some(rd.value) {
                         return Err(rej(msg::NOT_CONFIGURED));
                     }
                     *af = VpnAf::default();
                 } else {
+                    // The RD stays as first written; the same RD written differently is no
+                    // change.
                     match af.rd {
-                        Some(old) if old != *rd => return Err(rej(msg::RD_CONFIGURED)),
-                        _ => af.rd = Some(*rd),
+                        Some(old) if old.value != rd.value => {
+                            return Err(rej(msg::RD_CONFIGURED));
+                        }
+                        Some(_) => {}
+                        None => af.rd = Some(*rd),
                     }
                 }
             }
@@ -556,8 +565,8 @@ impl Config {
                             continue;
                         }
                         if *undo {
-                            list.retain(|x| x != rt);
-                        } else if !list.contains(rt) {
+                            list.retain(|x| x.value != rt.value);
+                        } else if !list.iter().any(|x| x.value == rt.value) {
                             list.push(*rt);
                         }
                     }
@@ -571,10 +580,12 @@ impl Config {
                 af.apply_label_per_instance = *on;
             }
             Change::Bgp { asn, undo } => match (&self.bgp, asn, undo) {
-                (Some(b), Some(a), false) if b.asn != *a => return Err(rej(msg::BGP_OTHER_AS)),
+                (Some(b), Some(a), false) if b.asn.value != a.value => {
+                    return Err(rej(msg::BGP_OTHER_AS));
+                }
                 (Some(_), _, false) => {}
                 (None, Some(a), false) => self.bgp = Some(Bgp::new(*a)),
-                (Some(b), a, true) if a.is_none_or(|a| a == b.asn) => self.bgp = None,
+                (Some(b), a, true) if a.is_none_or(|a| a.value == b.asn.value) => self.bgp = None,
                 (_, _, true) | (None, None, false) => return Err(rej(msg::NOT_CONFIGURED)),
             },
             Change::RouterId(id) => self.bgp_mut()?.router_id = *id,
@@ -746,14 +757,14 @@ impl Config {
         &mut self,
         scope: &PeerScope,
         addr: IpAddr,
-        asn: Option<Asn>,
+        asn: Option<Written<Asn>>,
     ) -> Result<(), Reject> {
         let bgp = self.bgp_mut()?;
         let local = bgp.asn;
         match scope {
             PeerScope::Public => match asn {
                 Some(a) => {
-                    if a != local && is_client_anywhere(bgp, addr) {
+                    if a.value != local.value && is_client_anywhere(bgp, addr) {
                         return Err(rej(msg::CLIENT_WOULD_BE_EBGP));
                     }
                     let v4 = addr.is_ipv4();
@@ -791,7 +802,9 @@ impl Config {
                     .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
                 match asn {
                     Some(a) => {
-                        if a != local && fam.peers.get(&addr).is_some_and(|p| p.reflect_client) {
+                        if a.value != local.value
+                            && fam.peers.get(&addr).is_some_and(|p| p.reflect_client)
+                        {
                             return Err(rej(msg::CLIENT_WOULD_BE_EBGP));
                         }
                         fam.vrf_peers
@@ -871,7 +884,7 @@ impl Config {
         match attr {
             AfPeerAttr::Enable(on) => next.enable = *on,
             AfPeerAttr::ReflectClient(on) => {
-                if *on && peer_as != local {
+                if *on && peer_as.value != local.value {
                     return Err(rej(msg::REFLECT_CLIENT_IBGP));
                 }
                 next.reflect_client = *on;

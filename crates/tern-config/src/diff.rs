@@ -608,16 +608,16 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
     match (&old.bgp, &new.bgp) {
         (None, None) => {}
         (None, Some(b)) => {
-            d.push(Delta::BgpAdded(b.asn));
+            d.push(Delta::BgpAdded(b.asn.value));
             bgp_diff(&empty_like(b), b, &mut d, &mut ev);
         }
         (Some(a), None) => {
-            d.push(Delta::BgpRemoved(a.asn));
+            d.push(Delta::BgpRemoved(a.asn.value));
             bgp_diff(a, &empty_like(a), &mut d, &mut ev);
         }
-        (Some(a), Some(b)) if a.asn != b.asn => {
-            d.push(Delta::BgpRemoved(a.asn));
-            d.push(Delta::BgpAdded(b.asn));
+        (Some(a), Some(b)) if a.asn.value != b.asn.value => {
+            d.push(Delta::BgpRemoved(a.asn.value));
+            d.push(Delta::BgpAdded(b.asn.value));
             bgp_diff(a, b, &mut d, &mut ev);
         }
         (Some(a), Some(b)) => bgp_diff(a, b, &mut d, &mut ev),
@@ -794,7 +794,7 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
             }
             (Some(x), Some(y)) => {
                 for (f, changed) in [
-                    (SessionField::AsNumber, x.asn != y.asn),
+                    (SessionField::AsNumber, x.asn.value != y.asn.value),
                     (
                         SessionField::ConnectInterface,
                         x.connect_interface != y.connect_interface,

@@ -653,8 +653,8 @@ impl Matched {
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
-    /// An AS number parameter.
-    pub fn asn(&self, name: &str) -> Option<tern_types::Asn> {
+    /// An AS number parameter, as written.
+    pub fn asn(&self, name: &str) -> Option<crate::value::Written<tern_types::Asn>> {
         match self.get(name) {
             Some(Value::Asn(a)) => Some(*a),
             _ => None,

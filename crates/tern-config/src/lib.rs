@@ -104,4 +104,5 @@ pub use model::{
 };
 pub use print::changes;
 pub use session::{Outcome, Session, parse_file};
+pub use value::Written;
 pub use view::{Frame, Scope, ViewId};

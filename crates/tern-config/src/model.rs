@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use tern_types::{Afi, Asn, ExtCommunity, Family, RouteDistinguisher};
+use tern_types::{Afi, Asn, ExtCommunity, Family, Notation, RouteDistinguisher};
 
 use crate::community::CommunityValue;
+use crate::value::Written;
 
 /// A whole device configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,9 @@ pub struct Config {
     pub static_routes: Vec<StaticRoute>,
     /// Lines kept verbatim, in the order they were entered.
     pub kept: Vec<KeptLine>,
+    /// `as-notation plain`: displays write 4-octet AS numbers as integers rather than dotted
+    /// (the configuration keeps each number as it was written either way).
+    pub as_notation_plain: bool,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             ipv6_prefixes: BTreeMap::new(),
             static_routes: Vec::new(),
             kept: Vec::new(),
+            as_notation_plain: false,
         }
     }
 }
@@ -119,14 +124,29 @@ impl VpnInstance {
 /// One address family of a VPN instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VpnAf {
-    /// `route-distinguisher`.
-    pub rd: Option<RouteDistinguisher>,
-    /// `vpn-target ... import-extcommunity` (or `both`).
-    pub import_rt: Vec<ExtCommunity>,
-    /// `vpn-target ... export-extcommunity` (or `both`).
-    pub export_rt: Vec<ExtCommunity>,
+    /// `route-distinguisher`, as written.
+    pub rd: Option<Written<RouteDistinguisher>>,
+    /// `vpn-target ... import-extcommunity` (or `both`), as written.
+    pub import_rt: Vec<Written<ExtCommunity>>,
+    /// `vpn-target ... export-extcommunity` (or `both`), as written.
+    pub export_rt: Vec<Written<ExtCommunity>>,
     /// `apply-label per-instance`.
     pub apply_label_per_instance: bool,
+}
+
+impl VpnAf {
+    /// The route distinguisher's value.
+    pub fn rd_value(&self) -> Option<RouteDistinguisher> {
+        self.rd.map(|r| r.value)
+    }
+    /// The import route targets' values.
+    pub fn import_targets(&self) -> Vec<ExtCommunity> {
+        self.import_rt.iter().map(|r| r.value).collect()
+    }
+    /// The export route targets' values.
+    pub fn export_targets(&self) -> Vec<ExtCommunity> {
+        self.export_rt.iter().map(|r| r.value).collect()
+    }
 }
 
 /// Which side of `vpn-target` a route target is for.
@@ -143,8 +163,8 @@ pub enum RtDirection {
 /// The BGP instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bgp {
-    /// Local AS.
-    pub asn: Asn,
+    /// Local AS, as written.
+    pub asn: Written<Asn>,
     /// `router-id`.
     pub router_id: Option<Ipv4Addr>,
     /// Public-network peers (BGP view) by address.
@@ -168,7 +188,8 @@ pub const GR_WAIT_FOR_RIB: u16 = 600;
 
 impl Bgp {
     /// A new instance with VRP's defaults (the IPv4 unicast family exists).
-    pub fn new(asn: Asn) -> Bgp {
+    pub fn new(asn: impl Into<Written<Asn>>) -> Bgp {
+        let asn = asn.into();
         let mut families = BTreeMap::new();
         families.insert(AfKey::Ipv4Unicast, BgpFamily::default());
         Bgp {
@@ -212,7 +233,7 @@ impl Bgp {
 
     /// True when the peer is IBGP (same AS as ours).
     pub fn is_ibgp(&self, peer: &Peer) -> bool {
-        peer.asn == self.asn
+        peer.asn.value == self.asn.value
     }
 }
 
@@ -286,8 +307,8 @@ impl AfKey {
 pub struct Peer {
     /// Peer address.
     pub addr: IpAddr,
-    /// `peer X as-number`.
-    pub asn: Asn,
+    /// `peer X as-number`, as written.
+    pub asn: Written<Asn>,
     /// `peer X connect-interface`.
     pub connect_interface: Option<ConnectInterface>,
     /// `peer X ebgp-max-hop [n]` (255 when given without a value).
@@ -306,10 +327,10 @@ pub struct Peer {
 
 impl Peer {
     /// A peer with only its AS set.
-    pub fn new(addr: IpAddr, asn: Asn) -> Peer {
+    pub fn new(addr: IpAddr, asn: impl Into<Written<Asn>>) -> Peer {
         Peer {
             addr,
-            asn,
+            asn: asn.into(),
             connect_interface: None,
             ebgp_max_hop: None,
             valid_ttl_hops: None,
@@ -596,16 +617,16 @@ pub enum Apply {
     /// `apply extcommunity rt X [rt Y ...] [additive]`: 1..=16 route targets (RFC 4360 §4)
     /// replacing the route's route targets, or added to them.
     Extcommunity {
-        /// The route targets, in the order written.
-        rts: Vec<ExtCommunity>,
+        /// The route targets, in the order and form written.
+        rts: Vec<Written<ExtCommunity>>,
         /// `additive`.
         additive: bool,
     },
     /// `apply as-path A... additive|overwrite|delete`: 1..=128 AS numbers (1..=256 in the
     /// quoted form `"A B ..."`).
     AsPath {
-        /// The AS numbers, in the order written.
-        asns: Vec<Asn>,
+        /// The AS numbers, in the order and form written.
+        asns: Vec<Written<Asn>>,
         /// What is done with them.
         mode: AsPathMode,
     },
@@ -666,7 +687,7 @@ impl Apply {
             Apply::AsPath { asns, mode } => {
                 let list = asns
                     .iter()
-                    .map(Asn::to_string)
+                    .map(Written::to_string)
                     .collect::<Vec<_>>()
                     .join(" ");
                 if asns.len() > MAX_AS_PATH {
@@ -713,10 +734,10 @@ impl AsPathMode {
     }
 }
 
-/// A route target as VRP writes it (`1:1`, without the `RT:` of the display form).
-pub(crate) fn rt_text(rt: &ExtCommunity) -> String {
-    let s = rt.to_string();
-    s.strip_prefix("RT:").map(str::to_owned).unwrap_or(s)
+/// A route target as VRP writes it (`1:1`, `1.100:1`, without the `RT:` of the display
+/// form), in the form it was entered.
+pub(crate) fn rt_text(rt: &Written<ExtCommunity>) -> String {
+    rt.to_string()
 }
 
 /// An IPv4 or IPv6 prefix list (`ip ip-prefix` / `ip ipv6-prefix`): entries matched in
@@ -811,6 +832,15 @@ pub struct KeptLine {
 }
 
 impl Config {
+    /// How displays write AS numbers (`as-notation plain`; dotted by default).
+    pub fn notation(&self) -> Notation {
+        if self.as_notation_plain {
+            Notation::Plain
+        } else {
+            Notation::Dot
+        }
+    }
+
     /// A public BGP peer.
     pub fn bgp_peer(&self, addr: IpAddr) -> Option<&Peer> {
         self.bgp.as_ref()?.peer(addr)

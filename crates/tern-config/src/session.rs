@@ -290,7 +290,7 @@ impl Session {
                     self.stack.push(Frame {
                         view,
                         scope: entered_scope(&change),
-                        header: entered_header(&change, &m.canonical),
+                        header: entered_header(&change, &m.canonical, &self.config),
                     });
                 }
                 if !unchanged {
@@ -383,7 +383,7 @@ fn entered_scope(change: &Change) -> Scope {
 /// The header a modelled view's block prints with, so kept lines inside it (`mpls` in an
 /// interface) find their place again: the printers' own spelling (`interface LoopBack1` for
 /// `interface Loopback 1`).
-fn entered_header(change: &Change, canonical: &str) -> String {
+fn entered_header(change: &Change, canonical: &str, config: &Config) -> String {
     use crate::table::{
         bgp_header, interface_header, route_policy_header, vpn_af_header, vpn_instance_header,
     };
@@ -391,7 +391,8 @@ fn entered_header(change: &Change, canonical: &str) -> String {
         Change::Interface { name, .. } => interface_header(name),
         Change::VpnInstance { name, .. } => vpn_instance_header(name),
         Change::VpnAf { afi, .. } => vpn_af_header(*afi),
-        Change::Bgp { asn: Some(a), .. } => bgp_header(*a),
+        // The AS number as the configuration holds it (`bgp 65636` enters `bgp 1.100`).
+        Change::Bgp { asn: Some(a), .. } => bgp_header(config.bgp.as_ref().map_or(*a, |b| b.asn)),
         Change::Family { af, .. } => af.header(),
         Change::RoutePolicy {
             name,

@@ -13,9 +13,10 @@
 //! keywords, such a word may be abbreviated to a unique prefix among the words and keywords
 //! that may come at that position (the matcher decides, [`ArgKind::parse_abbrev`] resolves).
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use tern_types::{Asn, ExtCommunity, RouteDistinguisher};
+use tern_types::{Asn, ExtCommunity, Notation, RouteDistinguisher};
 
 use crate::community::{CommunityValue, WELL_KNOWN};
 
@@ -72,13 +73,105 @@ pub enum ArgKind {
     },
 }
 
+/// A value as it was written: an AS number, route distinguisher or route target, and whether
+/// its AS number was written dotted (`1.100`, `1.100:1`, RFC 5396 §1). The configuration
+/// prints each one back in the form it was entered, whatever `as-notation` says (that
+/// command changes displays only).
+///
+/// Equality compares the form too (the configuration changed when a number is written
+/// again differently); compare [`Written::value`] where only the number matters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Written<T> {
+    /// The value.
+    pub value: T,
+    /// Written in dotted notation.
+    pub dotted: bool,
+}
+
+impl<T> Written<T> {
+    /// A value written plain.
+    pub fn plain(value: T) -> Self {
+        Written {
+            value,
+            dotted: false,
+        }
+    }
+
+    /// The notation it was written in.
+    pub fn notation(&self) -> Notation {
+        if self.dotted {
+            Notation::Dot
+        } else {
+            Notation::Plain
+        }
+    }
+}
+
+impl<T> From<T> for Written<T> {
+    fn from(value: T) -> Self {
+        Written::plain(value)
+    }
+}
+
+/// A bare value has no form: it equals a written one of the same value.
+impl PartialEq<Asn> for Written<Asn> {
+    fn eq(&self, other: &Asn) -> bool {
+        self.value == *other
+    }
+}
+
+impl PartialEq<RouteDistinguisher> for Written<RouteDistinguisher> {
+    fn eq(&self, other: &RouteDistinguisher) -> bool {
+        self.value == *other
+    }
+}
+
+impl PartialEq<ExtCommunity> for Written<ExtCommunity> {
+    fn eq(&self, other: &ExtCommunity) -> bool {
+        self.value == *other
+    }
+}
+
+impl<T> std::ops::Deref for Written<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl fmt::Display for Written<Asn> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.notation().asn(self.value.0))
+    }
+}
+
+impl fmt::Display for Written<RouteDistinguisher> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.notation().rd(&self.value))
+    }
+}
+
+impl fmt::Display for Written<ExtCommunity> {
+    /// The value part, as `vpn-target` and `apply extcommunity rt` write it (`1.100:1`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.notation().target(&self.value))
+    }
+}
+
+/// True when the AS number of `tok` (an AS number, or the part of an RD or route target
+/// before its last `:`) is written `x.y`.
+fn dotted_asn(tok: &str) -> bool {
+    let admin = tok.rsplit_once(':').map_or(tok, |(a, _)| a);
+    admin.bytes().filter(|&c| c == b'.').count() == 1
+}
+
 /// A matched token's typed value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     /// A keyword (no value beyond its presence).
     Keyword,
-    /// An AS number.
-    Asn(Asn),
+    /// An AS number, as written.
+    Asn(Written<Asn>),
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// A mask length (from a dotted mask or a number).
@@ -91,14 +184,14 @@ pub enum Value {
     Str(String),
     /// A canonical interface name.
     IfName(String),
-    /// A route distinguisher.
-    Rd(RouteDistinguisher),
-    /// A route target.
-    Rt(ExtCommunity),
+    /// A route distinguisher, as written.
+    Rd(Written<RouteDistinguisher>),
+    /// A route target, as written.
+    Rt(Written<ExtCommunity>),
     /// A community.
     Community(CommunityValue),
-    /// AS numbers, in the order written.
-    Asns(Vec<Asn>),
+    /// AS numbers, in the order and form written.
+    Asns(Vec<Written<Asn>>),
 }
 
 /// Interface types tern knows, spelled as VRP prints them.
@@ -155,7 +248,7 @@ impl ArgKind {
     /// Parses one token, `None` when it is not a value of this kind (or out of range).
     pub fn parse(self, tok: &str) -> Option<Value> {
         match self {
-            ArgKind::Asn => tok.parse::<Asn>().ok().map(Value::Asn),
+            ArgKind::Asn => written(tok).map(Value::Asn),
             ArgKind::Ipv4 => parse_v4(tok).map(|a| Value::Ip(a.into())),
             ArgKind::Ipv6 => tok.parse::<Ipv6Addr>().ok().map(|a| Value::Ip(a.into())),
             ArgKind::IpAddr => parse_v4(tok)
@@ -181,14 +274,14 @@ impl ArgKind {
             ArgKind::IfName => canonical_ifname(tok).map(Value::IfName),
             ArgKind::IfType => interface_type(tok).map(|t| Value::Str(t.to_owned())),
             ArgKind::IfNumber => is_ifnumber(tok).then(|| Value::Str(tok.to_owned())),
-            ArgKind::Rd => tok.parse::<RouteDistinguisher>().ok().map(Value::Rd),
-            ArgKind::Rt => tok.parse::<ExtCommunity>().ok().map(Value::Rt),
+            ArgKind::Rd => written(tok).map(Value::Rd),
+            ArgKind::Rt => written(tok).map(Value::Rt),
             ArgKind::Community => tok.parse::<CommunityValue>().ok().map(Value::Community),
             ArgKind::AsnList { min, max } => {
                 let asns = tok
                     .split_whitespace()
-                    .map(|t| t.parse::<Asn>().ok())
-                    .collect::<Option<Vec<Asn>>>()?;
+                    .map(written)
+                    .collect::<Option<Vec<Written<Asn>>>>()?;
                 (usize::from(min)..=usize::from(max))
                     .contains(&asns.len())
                     .then_some(Value::Asns(asns))
@@ -211,6 +304,15 @@ impl ArgKind {
             }
         })
     }
+}
+
+/// A value parsed with the form it was written in.
+fn written<T: std::str::FromStr>(tok: &str) -> Option<Written<T>> {
+    let value = tok.parse().ok()?;
+    Some(Written {
+        value,
+        dotted: dotted_asn(tok),
+    })
 }
 
 /// True when `tok` is a proper prefix of `word` (any case): an abbreviation of it.
@@ -336,7 +438,14 @@ mod tests {
         assert_eq!(hop.parse("0"), None);
         assert_eq!(hop.parse("256"), None);
         assert_eq!(hop.parse("-1"), None);
-        assert_eq!(ArgKind::Asn.parse("1.10"), Some(Value::Asn(Asn(65546))));
+        assert_eq!(
+            ArgKind::Asn.parse("1.10"),
+            Some(Value::Asn(Written {
+                value: Asn(65546),
+                dotted: true
+            }))
+        );
+        assert_eq!(ArgKind::Asn.parse("0.10"), None, "dotted starts at 1.0");
         assert_eq!(ArgKind::Asn.parse("0"), None);
         assert_eq!(ArgKind::Asn.parse("4294967296"), None);
     }
@@ -363,11 +472,52 @@ mod tests {
     }
 
     #[test]
+    fn values_print_back_as_written() {
+        for (kind, text) in [
+            (ArgKind::Asn, "1.100"),
+            (ArgKind::Asn, "65636"),
+            (ArgKind::Asn, "100"),
+            (ArgKind::Asn, "65535.65535"),
+            (ArgKind::Rd, "1.100:1"),
+            (ArgKind::Rd, "65636:1"),
+            (ArgKind::Rd, "100:4294967295"),
+            (ArgKind::Rd, "1.1.1.1:5"),
+            (ArgKind::Rt, "2.200:7"),
+            (ArgKind::Rt, "131272:7"),
+            (ArgKind::Rt, "100:1"),
+            (ArgKind::Rt, "10.0.0.1:3"),
+        ] {
+            let printed = match kind.parse(text) {
+                Some(Value::Asn(a)) => a.to_string(),
+                Some(Value::Rd(r)) => r.to_string(),
+                Some(Value::Rt(r)) => r.to_string(),
+                other => panic!("{text}: {other:?}"),
+            };
+            assert_eq!(printed, text);
+        }
+        // The same number either way; the form tells them apart.
+        let (Some(Value::Rd(a)), Some(Value::Rd(b))) =
+            (ArgKind::Rd.parse("1.100:1"), ArgKind::Rd.parse("65636:1"))
+        else {
+            panic!()
+        };
+        assert_eq!(a.value, b.value);
+        assert_ne!(a, b);
+        assert_eq!(*a, RouteDistinguisher::type2(65636, 1));
+    }
+
+    #[test]
     fn quoted_as_number_lists() {
         let k = ArgKind::AsnList { min: 2, max: 3 };
         assert_eq!(
             k.parse("1 1.0"),
-            Some(Value::Asns(vec![Asn(1), Asn(65536)]))
+            Some(Value::Asns(vec![
+                Written::plain(Asn(1)),
+                Written {
+                    value: Asn(65536),
+                    dotted: true
+                }
+            ]))
         );
         assert_eq!(k.parse("1"), None);
         assert_eq!(k.parse("1 2 3 4"), None);

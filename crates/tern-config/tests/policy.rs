@@ -3,7 +3,7 @@
 
 use tern_config::{
     Apply, AsPathMode, CommunityValue, Config, Delta, DeltaKind, EFFECTS, Effect, ErrorKind, Match,
-    MatchMode, PeerKey, Session, diff, parse_file,
+    MatchMode, PeerKey, Session, Written, diff, parse_file,
 };
 use tern_types::{Asn, ExtCommunity, TargetKind};
 
@@ -470,7 +470,7 @@ fn apply_community_values_are_typed_at_entry() {
 
 #[test]
 fn apply_extcommunity_route_targets_are_typed_at_entry() {
-    let rt = |s: &str| s.parse::<ExtCommunity>().unwrap();
+    let rt = |s: &str| Written::plain(s.parse::<ExtCommunity>().unwrap());
     let all = "apply extcommunity rt 100:1 rt 0:4294967295 rt 1.1.1.1:22 rt 255.255.255.255:65535 \
                rt 65536:7 rt 4294967295:65535 rt 100:1 additive";
     let mut s = in_node(&[all]);
@@ -491,11 +491,15 @@ fn apply_extcommunity_route_targets_are_typed_at_entry() {
     );
     assert_eq!(printed_applies(&s), [all]);
 
-    // The dotted 4-octet AS form is the same route target as the plain one, printed plain
-    // (as `vpn-target` prints it).
+    // The dotted 4-octet AS form is the same route target as the plain one, printed as it
+    // was written (as `vpn-target` prints it).
     for (line, print) in [
         (
             "apply extcommunity rt 100.100:100",
+            "apply extcommunity rt 100.100:100",
+        ),
+        (
+            "apply extcommunity rt 6553700:100",
             "apply extcommunity rt 6553700:100",
         ),
         (
@@ -509,7 +513,7 @@ fn apply_extcommunity_route_targets_are_typed_at_entry() {
     assert_eq!(
         s.config().route_policies["rp"].nodes[&10].applies,
         vec![Apply::Extcommunity {
-            rts: vec![ExtCommunity::as2(TargetKind::RouteTarget, 1, 1)],
+            rts: vec![ExtCommunity::as2(TargetKind::RouteTarget, 1, 1).into()],
             additive: true
         }]
     );
@@ -559,7 +563,7 @@ fn apply_as_path_numbers_are_typed_at_entry() {
     assert_eq!(
         s.config().route_policies["rp"].nodes[&10].applies,
         vec![Apply::AsPath {
-            asns: vec![Asn(65001), Asn(65002)],
+            asns: vec![Asn(65001).into(), Asn(65002).into()],
             mode: AsPathMode::Additive
         }]
     );
@@ -578,11 +582,15 @@ fn apply_as_path_numbers_are_typed_at_entry() {
             "apply as-path 4294967295 200 overwrite",
             "apply as-path 4294967295 200 overwrite",
         ),
-        // Dotted AS numbers are the plain ones (RFC 5396), printed plain like `peer X
+        // Dotted AS numbers are the plain ones (RFC 5396), printed as written like `peer X
         // as-number`.
         (
-            "apply as-path 200 10.10 0.5 delete",
-            "apply as-path 200 655370 5 delete",
+            "apply as-path 200 10.10 1.5 delete",
+            "apply as-path 200 10.10 1.5 delete",
+        ),
+        (
+            "apply as-path 200 655370 65541 delete",
+            "apply as-path 200 655370 65541 delete",
         ),
         ("apply as-path 65001 over", "apply as-path 65001 overwrite"),
         (
@@ -602,7 +610,7 @@ fn apply_as_path_numbers_are_typed_at_entry() {
     assert_eq!(
         s.config().route_policies["rp"].nodes[&10].applies,
         vec![Apply::AsPath {
-            asns: vec![Asn(u32::MAX); 128],
+            asns: vec![Written::plain(Asn(u32::MAX)); 128],
             mode: AsPathMode::Additive
         }]
     );

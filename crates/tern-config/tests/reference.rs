@@ -104,10 +104,13 @@ fn ipv6_option_c_s1_pe1() {
     let vpn1 = &cfg.vpn_instances["vpn1"];
     assert!(vpn1.ipv4.is_none());
     let af = vpn1.ipv6.as_ref().unwrap();
-    assert_eq!(af.rd, Some("100:1".parse::<RouteDistinguisher>().unwrap()));
+    assert_eq!(
+        af.rd_value(),
+        Some("100:1".parse::<RouteDistinguisher>().unwrap())
+    );
     let rt: ExtCommunity = "1:1".parse().unwrap();
-    assert_eq!(af.import_rt, vec![rt]);
-    assert_eq!(af.export_rt, vec![rt]);
+    assert_eq!(af.import_targets(), vec![rt]);
+    assert_eq!(af.export_targets(), vec![rt]);
     assert!(af.apply_label_per_instance);
 
     let lo = cfg.interface("LoopBack1").unwrap();

@@ -359,6 +359,104 @@ fn dotted_and_four_octet_as() {
 }
 
 #[test]
+fn as_numbers_rds_and_targets_print_as_written() {
+    let mut s = session(&[
+        "as-notation plain",
+        "ip vpn-instance vpn1",
+        "ipv4-family",
+        "route-distinguisher 1.100:1",
+        "vpn-target 2.200:2 65636:3 export-extcommunity",
+        "vpn-target 1.100:7 import-extcommunity",
+        "quit",
+        "quit",
+        "bgp 1.100",
+        "peer 1.1.1.1 as-number 2.200",
+        "peer 2.2.2.2 as-number 131272",
+        "peer 3.3.3.3 as-number 1.100",
+        "route-policy rp permit node 10",
+        "apply as-path 1.100 65636 100 additive",
+    ]);
+    let text = s.config().to_vrp();
+    for line in [
+        "as-notation plain",
+        " route-distinguisher 1.100:1",
+        " vpn-target 2.200:2 export-extcommunity",
+        " vpn-target 65636:3 export-extcommunity",
+        " vpn-target 1.100:7 import-extcommunity",
+        "bgp 1.100",
+        " peer 1.1.1.1 as-number 2.200",
+        " peer 2.2.2.2 as-number 131272",
+        " peer 3.3.3.3 as-number 1.100",
+        " apply as-path 1.100 65636 100 additive",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim_start() == line.trim_start()),
+            "{line}:\n{text}"
+        );
+    }
+    // The numbers are the same either way.
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert_eq!(bgp.asn, Asn(65636));
+    assert_eq!(bgp.peer(ip("1.1.1.1")).unwrap().asn, Asn(131272));
+    assert!(bgp.is_ibgp(bgp.peer(ip("3.3.3.3")).unwrap()));
+    assert!(!bgp.is_ibgp(bgp.peer(ip("2.2.2.2")).unwrap()));
+    // The saved text loads back to the same configuration, printed the same way.
+    let back = parse_file(&text).unwrap();
+    assert_eq!(back, *s.config());
+    assert_eq!(back.to_vrp(), text);
+
+    // The same number written the other way enters the same BGP view; the configuration
+    // keeps the form it has; `display this` finds the block.
+    s.apply_line("quit").unwrap();
+    s.apply_line("bgp 65636").unwrap();
+    assert_eq!(s.view(), ViewId::Bgp);
+    assert!(
+        s.display_this().starts_with("#\nbgp 1.100\n"),
+        "{}",
+        s.display_this()
+    );
+    // A peer's AS written again the other way is the same session, printed as last written.
+    let before = s.config().clone();
+    s.apply_line("peer 1.1.1.1 as-number 131272").unwrap();
+    assert!(
+        s.config()
+            .to_vrp()
+            .contains(" peer 1.1.1.1 as-number 131272\n")
+    );
+    let changes = tern_config::diff::diff(&before, s.config());
+    assert!(changes.deltas.is_empty(), "{:?}", changes.deltas);
+    fails(&mut s, "bgp 2.200");
+
+    // A route target or RD already configured, written the other way, is no new one.
+    for l in [
+        "ip vpn-instance vpn1",
+        "ipv4-family",
+        "vpn-target 131272:2 export-extcommunity",
+        "route-distinguisher 65636:1",
+    ] {
+        s.apply_line(l).unwrap();
+    }
+    let af = s.config().vpn_instances["vpn1"].ipv4.clone().unwrap();
+    assert_eq!(af.export_rt.len(), 2);
+    assert_eq!(af.rd.unwrap().to_string(), "1.100:1");
+    s.apply_line("undo vpn-target 131272:2 export-extcommunity")
+        .unwrap();
+    let af = s.config().vpn_instances["vpn1"].ipv4.clone().unwrap();
+    assert_eq!(af.export_rt.len(), 1);
+    assert_eq!(af.export_rt[0].to_string(), "65636:3");
+
+    // `as-notation plain` is a system-view setting of its own.
+    s.apply_line("quit").unwrap();
+    s.apply_line("quit").unwrap();
+    assert_eq!(s.config().notation(), tern_types::Notation::Plain);
+    s.apply_line("undo as-notation plain").unwrap();
+    assert_eq!(s.config().notation(), tern_types::Notation::Dot);
+    assert!(!s.config().to_vrp().contains("as-notation"));
+    // Dotted numbers start at 1.0 (VRP's range).
+    fails(&mut s, "bgp 0.100");
+}
+
+#[test]
 fn vpn_instances_and_interfaces() {
     let mut s = session(&[
         "ip vpn-instance vpn1",
@@ -376,7 +474,7 @@ fn vpn_instances_and_interfaces() {
     ]);
     let af = s.config().vpn_instances["vpn1"].ipv6.clone().unwrap();
     assert_eq!(af.export_rt.len(), 3);
-    assert_eq!(af.import_rt, vec!["3:3".parse().unwrap()]);
+    assert_eq!(af.import_targets(), vec!["3:3".parse().unwrap()]);
     let ge = s
         .config()
         .interface("GigabitEthernet0/2/0")

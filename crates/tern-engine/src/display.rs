@@ -1,9 +1,12 @@
 //! The routing-table displays in VRP's layout (`display bgp [labeled|ipv6|vpnv4 all|vpnv6
 //! all] routing-table`, `… routing-table label`, a VPN instance's and one RD's tables), as
-//! text from the rows the engine's walks produce ([`RouteTable`]).
+//! text from the rows the engine's walks produce ([`RouteTable`]). AS numbers (AS paths, the
+//! local AS), RDs and route targets are written in the display notation ([`Notation`]).
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+
+use tern_types::Notation;
 
 use crate::rows::{RouteRow, RouteTable};
 
@@ -82,8 +85,8 @@ fn status(r: &RouteRow) -> String {
 }
 
 /// `100 200?`: the AS path, then the origin code.
-fn path_ogn(r: &RouteRow) -> String {
-    format!("{}{}", r.as_path, r.origin)
+fn path_ogn(r: &RouteRow, n: Notation) -> String {
+    format!("{}{}", n.as_path(&r.as_path), r.origin)
 }
 
 /// Pads `s` to `w` columns, always leaving at least one space after it.
@@ -117,7 +120,7 @@ fn same_destination(last: &mut Last, r: &RouteRow) -> bool {
 }
 
 /// A one-line row of the IPv4 tables; the network is printed once per destination.
-fn row_line(o: &mut String, last: &mut Last, r: &RouteRow) {
+fn row_line(o: &mut String, last: &mut Last, r: &RouteRow, n: Notation) {
     let net = if same_destination(last, r) {
         ""
     } else {
@@ -132,13 +135,13 @@ fn row_line(o: &mut String, last: &mut Last, r: &RouteRow) {
         col(&opt(r.med), 11),
         col(&opt(r.local_pref), 10),
         col(&r.pref_val.to_string(), 7),
-        path_ogn(r)
+        path_ogn(r, n)
     );
 }
 
 /// A multi-line record of the IPv6 tables; a further path of the same destination shows
 /// only its status before its attributes.
-fn record(o: &mut String, last: &mut Last, r: &RouteRow) {
+fn record(o: &mut String, last: &mut Last, r: &RouteRow, n: Notation) {
     let st = status(r);
     if same_destination(last, r) {
         let _ = writeln!(o, " {}", st.trim_end());
@@ -169,7 +172,7 @@ fn record(o: &mut String, last: &mut Last, r: &RouteRow) {
         "{}",
         format!("     Label    : {}", labels.join(" ")).trim_end()
     );
-    let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r));
+    let _ = writeln!(o, "     Path/Ogn : {}", path_ogn(r, n));
 }
 
 /// A routing-table display printed as its rows come: the header once ([`TablePrinter::
@@ -179,16 +182,18 @@ fn record(o: &mut String, last: &mut Last, r: &RouteRow) {
 #[derive(Debug)]
 pub struct TablePrinter {
     kind: TableKind,
+    notation: Notation,
     last: Last,
     /// The RD of the group printed last (VPN tables), and how many groups there were.
     group: Option<Option<String>>,
 }
 
 impl TablePrinter {
-    /// A printer of a `kind` table.
-    pub fn new(kind: TableKind) -> TablePrinter {
+    /// A printer of a `kind` table, AS numbers in notation `notation`.
+    pub fn new(kind: TableKind, notation: Notation) -> TablePrinter {
         TablePrinter {
             kind,
+            notation,
             last: None,
             group: None,
         }
@@ -278,8 +283,8 @@ impl TablePrinter {
         }
         match kind {
             TableKind::Label | TableKind::VpnLabel => label_rows(o, std::slice::from_ref(r)),
-            TableKind::Instance6 | TableKind::Vpnv6 => record(o, &mut self.last, r),
-            _ => row_line(o, &mut self.last, r),
+            TableKind::Instance6 | TableKind::Vpnv6 => record(o, &mut self.last, r, self.notation),
+            _ => row_line(o, &mut self.last, r, self.notation),
         }
     }
 }
@@ -288,8 +293,8 @@ impl TablePrinter {
 /// routing-table`, `display bgp vpnv6 all routing-table` (samples: the vendor's command
 /// reference). VPN tables are grouped by route distinguisher; the VPN-instance sections
 /// follow with VPN instances.
-pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
-    let mut p = TablePrinter::new(kind);
+pub fn routing_table(t: &RouteTable, kind: TableKind, n: Notation) -> String {
+    let mut p = TablePrinter::new(kind, n);
     let mut o = p.header(t, t.routes.len());
     o.push_str(&p.rows(&t.routes));
     o
@@ -299,10 +304,10 @@ pub fn routing_table(t: &RouteTable, kind: TableKind) -> String {
 /// destination holding the address (one per route distinguisher), each path in VRP's detailed
 /// layout: where it came from, its labels, communities, extended communities, originator and
 /// cluster list, and why it is or is not selected.
-pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
+pub fn route_detail(t: &RouteTable, kind: TableKind, n: Notation) -> String {
     let mut o = String::new();
     let _ = writeln!(o, " BGP local router ID : {}", t.router_id);
-    let _ = writeln!(o, " Local AS number : {}", t.local_as);
+    let _ = writeln!(o, " Local AS number : {}", n.asn(t.local_as));
     if t.routes.is_empty() {
         let _ = writeln!(o, " Info: The network does not exist.");
         return o;
@@ -319,7 +324,7 @@ pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
             .collect();
         i += group.len();
         if vpn && let Some(rd) = &first.rd {
-            let _ = writeln!(o, "\n Route Distinguisher: {rd}\n");
+            let _ = writeln!(o, "\n Route Distinguisher: {}\n", n.rd_text(rd));
         }
         let best = group.iter().filter(|r| r.best).count();
         let _ = writeln!(
@@ -333,14 +338,14 @@ pub fn route_detail(t: &RouteTable, kind: TableKind) -> String {
             first.prefix
         );
         for r in group {
-            path_detail(&mut o, r);
+            path_detail(&mut o, r, n);
         }
     }
     o
 }
 
 /// One path of the detailed view.
-fn path_detail(o: &mut String, r: &RouteRow) {
+fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
     let local = r.from == IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
     let d = r.detail.as_deref();
     if !r.labels.is_empty() || r.in_label.is_some() {
@@ -386,12 +391,13 @@ fn path_detail(o: &mut String, r: &RouteRow) {
             let list: Vec<String> = d
                 .ext_communities
                 .iter()
+                .map(|e| n.ext_community_text(e))
                 .map(|e| match e.split_once(':') {
                     Some((kind, v)) if kind == "RT" || kind == "SoO" => {
                         let v = v.replacen(':', " : ", 1);
                         format!("{kind} <{v}>")
                     }
-                    _ => e.clone(),
+                    _ => e,
                 })
                 .collect();
             let _ = writeln!(o, " Ext-Community: {}", list.join(", "));
@@ -413,9 +419,9 @@ fn path_detail(o: &mut String, r: &RouteRow) {
     let mut line = format!(
         " AS-path {}, origin {origin}",
         if r.as_path.is_empty() {
-            "Nil"
+            "Nil".to_owned()
         } else {
-            r.as_path.as_str()
+            n.as_path(&r.as_path)
         }
     );
     if let Some(m) = r.med {

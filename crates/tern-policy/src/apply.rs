@@ -84,7 +84,7 @@ pub(crate) fn compile_applies(applies: &[Apply]) -> Actions {
             }
             Apply::Extcommunity { rts, additive } => {
                 a.route_targets = Some(ListEdit {
-                    values: rts.clone(),
+                    values: rts.iter().map(|r| r.value).collect(),
                     additive: *additive,
                 });
             }

@@ -18,7 +18,7 @@ pub enum AsnParseError {
     #[error("'{0}' is not an AS number (plain 1..4294967295 or dotted x.y)")]
     Syntax(String),
     /// A number outside the allowed range.
-    #[error("AS number '{0}' is out of range (plain 1..4294967295, dotted 0.1..65535.65535)")]
+    #[error("AS number '{0}' is out of range (plain 1..4294967295, dotted 1.0..65535.65535)")]
     Range(String),
 }
 
@@ -53,7 +53,8 @@ impl fmt::Display for Asn {
 impl FromStr for Asn {
     type Err = AsnParseError;
 
-    /// Accepts plain `1..=4294967295` and dotted `x.y` (x, y in 0..=65535, not both 0).
+    /// Accepts plain `1..=4294967295` and dotted `x.y` (x in 1..=65535, y in 0..=65535): a
+    /// dotted number is above 65535, as VRP's range for it says.
     fn from_str(s: &str) -> Result<Asn, AsnParseError> {
         let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
         let v = if let Some((hi, lo)) = s.split_once('.') {
@@ -62,6 +63,9 @@ impl FromStr for Asn {
             }
             let hi: u16 = hi.parse().map_err(|_| AsnParseError::Range(s.to_owned()))?;
             let lo: u16 = lo.parse().map_err(|_| AsnParseError::Range(s.to_owned()))?;
+            if hi == 0 {
+                return Err(AsnParseError::Range(s.to_owned()));
+            }
             (u32::from(hi) << 16) | u32::from(lo)
         } else {
             if !digits(s) {
@@ -89,6 +93,10 @@ mod tests {
         assert_eq!("65535.65535".parse(), Ok(Asn(u32::MAX)));
         assert!(matches!("0".parse::<Asn>(), Err(AsnParseError::Range(_))));
         assert!(matches!("0.0".parse::<Asn>(), Err(AsnParseError::Range(_))));
+        assert!(matches!(
+            "0.100".parse::<Asn>(),
+            Err(AsnParseError::Range(_))
+        ));
         assert!(matches!(
             "4294967296".parse::<Asn>(),
             Err(AsnParseError::Range(_))

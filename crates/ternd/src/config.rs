@@ -199,7 +199,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
     for vi in cfg.vpn_instances.values() {
         for afi in [Afi::IPV4, Afi::IPV6] {
             let Some(af) = vi.af(afi) else { continue };
-            let Some(rd) = af.rd else { continue };
+            let Some(rd) = af.rd_value() else { continue };
             r.vrfs.push(VrfSpec {
                 name: vi.name.clone(),
                 family: if afi == Afi::IPV6 {
@@ -208,8 +208,8 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     Family::IPV4_UNICAST
                 },
                 rd,
-                import_rt: af.import_rt.clone(),
-                export_rt: af.export_rt.clone(),
+                import_rt: af.import_targets(),
+                export_rt: af.export_targets(),
                 per_instance_label: af.apply_label_per_instance,
             });
         }

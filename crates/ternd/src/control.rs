@@ -84,8 +84,13 @@ impl Shared {
             .collect()
     }
 
-    fn running(&self) -> MutexGuard<'_, Running> {
+    pub(crate) fn running(&self) -> MutexGuard<'_, Running> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How displays write AS numbers: the running configuration's `as-notation`.
+    pub(crate) fn notation(&self) -> tern_types::Notation {
+        self.running().config().notation()
     }
 
     pub(crate) fn cfg(&self) -> DaemonConfig {

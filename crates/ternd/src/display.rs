@@ -1,7 +1,8 @@
 //! The daemon's displays in VRP's layout: `display bgp peer`, `display bgp peer X verbose`,
 //! `display bgp peer X log-info`, and the routing tables (`display bgp routing-table`,
 //! `display bgp labeled routing-table`, `display bgp vpnv4|vpnv6 all routing-table`), from the
-//! RIB task's snapshots (samples: the vendor's command reference).
+//! RIB task's snapshots (samples: the vendor's command reference). AS numbers are written in
+//! the notation `as-notation` selects ([`Notation`], dotted by default).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -10,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::status::PeerStatus;
 use tern_engine::display::col;
 pub use tern_engine::display::{TableKind, TablePrinter, route_detail, routing_table};
+use tern_types::Notation;
 
 /// `00h57m53s`, as the verbose display writes durations.
 fn hms(since: Option<SystemTime>) -> String {
@@ -37,7 +39,12 @@ fn updown(since: Option<SystemTime>) -> String {
 }
 
 /// `display bgp peer`.
-pub fn peers(router_id: Option<Ipv4Addr>, local_as: Option<u32>, peers: &[PeerStatus]) -> String {
+pub fn peers(
+    router_id: Option<Ipv4Addr>,
+    local_as: Option<u32>,
+    peers: &[PeerStatus],
+    n: Notation,
+) -> String {
     let mut o = String::new();
     let _ = writeln!(o);
     let _ = writeln!(
@@ -45,7 +52,7 @@ pub fn peers(router_id: Option<Ipv4Addr>, local_as: Option<u32>, peers: &[PeerSt
         " BGP local router ID : {}",
         router_id.map_or("0.0.0.0".into(), |r| r.to_string())
     );
-    let _ = writeln!(o, " Local AS number : {}", local_as.unwrap_or(0));
+    let _ = writeln!(o, " Local AS number : {}", n.asn(local_as.unwrap_or(0)));
     let _ = writeln!(o, " Total number of peers : {}", peers.len());
     let up = peers.iter().filter(|p| p.state == "Established").count();
     let _ = writeln!(o, " Peers in established state : {up}");
@@ -55,7 +62,7 @@ pub fn peers(router_id: Option<Ipv4Addr>, local_as: Option<u32>, peers: &[PeerSt
         "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv"
     );
     for p in peers {
-        let _ = writeln!(o, "{}", peer_row(p));
+        let _ = writeln!(o, "{}", peer_row(p, n));
     }
     o
 }
@@ -67,13 +74,14 @@ pub fn vpn_peers(
     public: &[PeerStatus],
     afi: &str,
     vrfs: &std::collections::BTreeMap<String, Vec<PeerStatus>>,
+    n: Notation,
 ) -> String {
     let every: Vec<PeerStatus> = public
         .iter()
         .chain(vrfs.values().flatten())
         .cloned()
         .collect();
-    let mut o = peers(router_id, local_as, &every);
+    let mut o = peers(router_id, local_as, &every, n);
     if !vrfs.is_empty() {
         // Keep the public rows in the table above; list the instances' after their heading.
         let head_len = o.lines().count() - (every.len() - public.len());
@@ -84,7 +92,7 @@ pub fn vpn_peers(
             lines.push(String::new());
             lines.push(format!("  VPN-Instance {v} :"));
             for p in ps {
-                lines.push(peer_row(p));
+                lines.push(peer_row(p, n));
             }
         }
         o = lines.join("\n");
@@ -93,11 +101,11 @@ pub fn vpn_peers(
     o
 }
 
-fn peer_row(p: &PeerStatus) -> String {
+fn peer_row(p: &PeerStatus, n: Notation) -> String {
     format!(
         "  {:<15} 4 {:>11} {:>8} {:>8} {:>5} {:>8} {:>11} {:>8}",
         p.addr.to_string(),
-        p.remote_as,
+        n.asn(p.remote_as),
         p.received.total,
         p.sent.total,
         0,
@@ -120,9 +128,14 @@ fn family_title(f: &str) -> String {
 }
 
 /// `display bgp peer X verbose`.
-pub fn verbose(p: &PeerStatus) -> String {
+pub fn verbose(p: &PeerStatus, n: Notation) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "BGP Peer is {},  remote AS {}", p.addr, p.remote_as);
+    let _ = writeln!(
+        o,
+        "BGP Peer is {},  remote AS {}",
+        p.addr,
+        n.asn(p.remote_as)
+    );
     let _ = writeln!(
         o,
         "         Type: {} link",
@@ -327,9 +340,8 @@ pub fn log_info(addr: IpAddr, p: &PeerStatus) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn vpn_peers_list_instance_peers_under_their_instance() {
-        let mk = |a: &str, asn: u32, vrf: Option<&str>| PeerStatus {
+    fn status(a: &str, asn: u32, vrf: Option<&str>) -> PeerStatus {
+        PeerStatus {
             addr: a.parse().unwrap(),
             remote_as: asn,
             ebgp: true,
@@ -352,14 +364,43 @@ mod tests {
             configured_keepalive: 60,
             route_limits: Vec::new(),
             last_update: None,
-        };
+        }
+    }
+
+    #[test]
+    fn four_octet_as_numbers_follow_the_notation() {
+        let p = [
+            status("4.4.4.9", 131272, None),
+            status("5.5.5.9", 200, None),
+        ];
+        let dot = peers(None, Some(65636), &p, Notation::Dot);
+        assert!(dot.contains(" Local AS number : 1.100\n"), "{dot}");
+        assert!(dot.contains("  4.4.4.9         4       2.200 "), "{dot}");
+        assert!(dot.contains("  5.5.5.9         4         200 "), "{dot}");
+        let plain = peers(None, Some(65636), &p, Notation::Plain);
+        assert!(plain.contains(" Local AS number : 65636\n"), "{plain}");
+        assert!(
+            plain.contains("  4.4.4.9         4      131272 "),
+            "{plain}"
+        );
+        assert!(
+            verbose(&p[0], Notation::Dot).starts_with("BGP Peer is 4.4.4.9,  remote AS 2.200\n")
+        );
+        assert!(
+            verbose(&p[0], Notation::Plain).starts_with("BGP Peer is 4.4.4.9,  remote AS 131272\n")
+        );
+    }
+
+    #[test]
+    fn vpn_peers_list_instance_peers_under_their_instance() {
+        let mk = status;
         let public = vec![mk("4.4.4.9", 200, None)];
         let mut vrfs = std::collections::BTreeMap::new();
         vrfs.insert(
             "vpn1".to_string(),
             vec![mk("2001:db8:1::1", 65001, Some("vpn1"))],
         );
-        let t = vpn_peers(None, Some(100), &public, "IPv6", &vrfs);
+        let t = vpn_peers(None, Some(100), &public, "IPv6", &vrfs, Notation::Dot);
         assert!(t.contains(" Total number of peers : 2\n"), "{t}");
         let lines: Vec<&str> = t.lines().collect();
         let pos = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();

@@ -24,6 +24,7 @@ pub(crate) async fn show<T>(
     out: &mut Out<T>,
 ) -> Result<(), String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    let notation = shared.notation();
     if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
         let v6 = *ip == "ipv6";
         return match rest {
@@ -51,7 +52,7 @@ pub(crate) async fn show<T>(
             out.write(&if json {
                 to_json(&t)
             } else {
-                display::routing_table(&t, kind)
+                display::routing_table(&t, kind, notation)
             })
             .await;
             return Ok(());
@@ -65,7 +66,7 @@ pub(crate) async fn show<T>(
         let s = TableStream::open(&shared.rib, query)
             .await
             .ok_or_else(not_up)?;
-        return stream_table(s, kind, json, out).await;
+        return stream_table(s, kind, notation, json, out).await;
     }
     if let Some(q) = routing_table(&words) {
         let missing = || match &q.vrf {
@@ -89,7 +90,7 @@ pub(crate) async fn show<T>(
             let s = TableStream::open(&shared.rib, query)
                 .await
                 .ok_or_else(missing)?;
-            return stream_table(s, q.kind, json, out).await;
+            return stream_table(s, q.kind, notation, json, out).await;
         }
         let mut t = shared
             .rib
@@ -100,7 +101,15 @@ pub(crate) async fn show<T>(
             // Longest match: the most specific prefix holding the address, per route
             // distinguisher (the engine sent only prefixes that hold it).
             if let Some(rd) = &q.rd {
-                t.routes.retain(|r| r.rd.as_deref() == Some(rd.as_str()));
+                // The rows write RDs plain; the command may write one dotted (`1.100:1`).
+                let want = rd.parse::<tern_types::RouteDistinguisher>().ok();
+                t.routes.retain(|r| {
+                    want.is_some()
+                        && r.rd
+                            .as_deref()
+                            .and_then(|x| x.parse::<tern_types::RouteDistinguisher>().ok())
+                            == want
+                });
             }
             let mut best: BTreeMap<Option<String>, u8> = BTreeMap::new();
             for r in &t.routes {
@@ -113,7 +122,7 @@ pub(crate) async fn show<T>(
             out.write(&if json {
                 to_json(&t)
             } else {
-                display::route_detail(&t, q.kind)
+                display::route_detail(&t, q.kind, notation)
             })
             .await;
             return Ok(());
@@ -121,12 +130,12 @@ pub(crate) async fn show<T>(
         out.write(&if json {
             to_json(&t)
         } else {
-            display::routing_table(&t, q.kind)
+            display::routing_table(&t, q.kind, notation)
         })
         .await;
         return Ok(());
     }
-    let text = peers(&words, canonical, json, shared)?;
+    let text = peers(&words, canonical, json, shared, notation)?;
     out.write(&text).await;
     Ok(())
 }
@@ -136,6 +145,7 @@ pub(crate) async fn show<T>(
 async fn stream_table<T>(
     mut s: TableStream,
     kind: display::TableKind,
+    notation: tern_types::Notation,
     json: bool,
     out: &mut Out<T>,
 ) -> Result<(), String> {
@@ -159,7 +169,7 @@ async fn stream_table<T>(
         out.write(if first { "]\n}\n" } else { "\n  ]\n}\n" }).await;
         return Ok(());
     }
-    let mut p = display::TablePrinter::new(kind);
+    let mut p = display::TablePrinter::new(kind, notation);
     out.write(&p.header(&s.header, s.paths)).await;
     while let Some(rows) = s.next().await {
         if out.closed() {
@@ -267,7 +277,13 @@ async fn instance_ip_table<T>(
 }
 
 /// The peers' displays, from their status.
-fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
+fn peers(
+    words: &[&str],
+    canonical: &str,
+    json: bool,
+    shared: &Shared,
+    notation: tern_types::Notation,
+) -> Result<String, String> {
     let all = shared.statuses();
     let cfg = shared.cfg();
     let (rid, asn) = (cfg.router_id, cfg.local_as);
@@ -295,7 +311,7 @@ fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result
             if json {
                 to_json(&all)
             } else {
-                display::peers(rid, asn, &all)
+                display::peers(rid, asn, &all, notation)
             }
         }
         ["display", "bgp", fam @ ("vpnv4" | "vpnv6"), "all", "peer"] => {
@@ -325,7 +341,7 @@ fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result
                 to_json(&every)
             } else {
                 let afi = if *fam == "vpnv6" { "IPv6" } else { "IPv4" };
-                display::vpn_peers(rid, asn, &public, afi, &vrfs)
+                display::vpn_peers(rid, asn, &public, afi, &vrfs, notation)
             }
         }
         ["display", "bgp", fam @ ("labeled" | "ipv6"), "peer"] => {
@@ -333,7 +349,7 @@ fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result
             if json {
                 to_json(&sel)
             } else {
-                display::peers(rid, asn, &sel)
+                display::peers(rid, asn, &sel, notation)
             }
         }
         ["display", "bgp", "peer", a, "verbose"] => {
@@ -341,7 +357,7 @@ fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result
             if json {
                 to_json(&p)
             } else {
-                display::verbose(&p)
+                display::verbose(&p, notation)
             }
         }
         ["display", "bgp", "peer", a, "log-info"] => {
@@ -357,7 +373,7 @@ fn peers(words: &[&str], canonical: &str, json: bool, shared: &Shared) -> Result
             if json {
                 to_json(&p)
             } else {
-                display::peers(rid, asn, &[p])
+                display::peers(rid, asn, &[p], notation)
             }
         }
         // The grammar and this table disagree: a display in the table without a server.

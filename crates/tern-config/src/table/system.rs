@@ -1,4 +1,4 @@
-//! The system view's commands: `sysname`, `interface`, `ip vpn-instance`, `ip ip-prefix` and
+//! The system view's commands: `sysname`, `as-notation plain`, `interface`, `ip vpn-instance`, `ip ip-prefix` and
 //! `ip ipv6-prefix`, `ip route-static` and `ipv6 route-static`, `bgp`, `route-policy`, and the
 //! kept `ospf` and `mpls`; with the headers of the blocks they open.
 
@@ -22,6 +22,16 @@ pub(super) fn system() -> Vec<Node> {
             })
             .uend()
             .then(arg(HOST, "host-name", "Host name").end()),
+        kw("as-notation", "Display format of 4-byte AS numbers")
+            .act(as_notation)
+            .print(15, |c, _| {
+                if c.as_notation_plain {
+                    vec![Item::Line("as-notation plain".into())]
+                } else {
+                    vec![]
+                }
+            })
+            .then(kw("plain", "Display 4-byte AS numbers as integers").end_both()),
         kw("interface", "Specify an interface")
             .act(interface_enter)
             .print(40, print_interfaces)
@@ -133,6 +143,12 @@ fn sysname(m: &Matched, _: &Scope) -> Result<Change, Reject> {
     } else {
         m.str("host-name").map(str::to_owned)
     }))
+}
+
+/// `as-notation plain`: displays write 4-byte AS numbers as integers; `undo` goes back to
+/// dotted notation. The configuration's own numbers keep the form they were written in.
+fn as_notation(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(Change::AsNotationPlain(!m.undo))
 }
 
 fn interface_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
@@ -439,8 +455,8 @@ fn bgp_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
     })
 }
 
-/// `bgp 100`.
-pub(crate) fn bgp_header(asn: tern_types::Asn) -> String {
+/// `bgp 100`, `bgp 1.100`: the AS number as written.
+pub(crate) fn bgp_header(asn: crate::value::Written<tern_types::Asn>) -> String {
     format!("bgp {asn}")
 }
 

@@ -122,7 +122,11 @@ fn routes_come_and_go_with_the_session() {
     assert!(r.valid && r.best && !r.internal);
     assert_eq!(r.as_path, "200");
     assert_eq!(r.origin, "i");
-    let text = crate::display::routing_table(&tab, crate::display::TableKind::Vpnv6);
+    let text = crate::display::routing_table(
+        &tab,
+        crate::display::TableKind::Vpnv6,
+        tern_types::Notation::Dot,
+    );
     assert!(text.contains(" Route Distinguisher: 200:1\n"), "{text}");
     assert!(text.contains(" *>  Network  : 2001:DB8:A::"), "{text}");
     assert!(text.contains("     NextHop  : ::FFFF:10.0.0.2 "), "{text}");
@@ -163,7 +167,11 @@ fn ipv4_unicast_display() {
         ),
     });
     let tab = t.table(Family::IPV4_UNICAST);
-    let text = crate::display::routing_table(&tab, crate::display::TableKind::Unicast);
+    let text = crate::display::routing_table(
+        &tab,
+        crate::display::TableKind::Unicast,
+        tern_types::Notation::Dot,
+    );
     assert!(text.contains(" Total Number of Routes: 1\n"), "{text}");
     assert!(
         text.lines()
@@ -280,7 +288,11 @@ fn labeled_display() {
     });
     let tab = t.table(Family::IPV4_LABELED);
     assert_eq!(tab.routes[0].labels, vec![300]);
-    let text = crate::display::routing_table(&tab, crate::display::TableKind::Labeled);
+    let text = crate::display::routing_table(
+        &tab,
+        crate::display::TableKind::Labeled,
+        tern_types::Notation::Dot,
+    );
     assert!(!text.contains("RPKI"), "{text}");
     assert!(
         text.lines()
@@ -793,7 +805,11 @@ fn option_c_labeled_routes_follow_the_vendor_policies() {
     assert_eq!(t1.routes.len(), 1, "{t1:?}");
     assert_eq!(t1.routes[0].in_label, Some(asbr1_label[0]));
     assert!(t1.routes[0].labels.is_empty());
-    let text = crate::display::routing_table(&t1, crate::display::TableKind::Label);
+    let text = crate::display::routing_table(
+        &t1,
+        crate::display::TableKind::Label,
+        tern_types::Notation::Dot,
+    );
     assert!(
         text.lines()
             .any(|l| l.starts_with(" *>     1.1.1.9           0.0.0.0")
