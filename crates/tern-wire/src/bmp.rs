@@ -153,7 +153,7 @@ fn begin(out: &mut Vec<u8>, kind: u8) -> usize {
 }
 
 /// Writes the length of the message that starts at `at`.
-fn finish(out: &mut Vec<u8>, at: usize) -> Result<(), EncodeError> {
+fn finish(out: &mut [u8], at: usize) -> Result<(), EncodeError> {
     let len = out
         .len()
         .checked_sub(at)
