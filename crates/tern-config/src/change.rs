@@ -111,6 +111,8 @@ pub enum AfAttr {
 pub enum Change {
     /// `sysname` (None: undo, back to the default).
     Sysname(Option<String>),
+    /// A command of the `bmp` views.
+    Bmp(crate::bmp::BmpChange),
     /// `interface X` (create/enter) or `undo interface X`.
     Interface {
         /// Canonical name.
@@ -393,6 +395,7 @@ impl Config {
             Change::Sysname(s) => {
                 self.sysname = s.clone().unwrap_or_else(|| "HUAWEI".into());
             }
+            Change::Bmp(c) => crate::bmp::apply(&mut self.bmp, c)?,
             Change::Interface { name, undo } => {
                 if *undo {
                     self.interfaces

@@ -36,6 +36,8 @@ pub struct Config {
     pub static_routes: Vec<StaticRoute>,
     /// Lines kept verbatim, in the order they were entered.
     pub kept: Vec<KeptLine>,
+    /// The `bmp` view (BMP, RFC 7854), if configured.
+    pub bmp: Option<crate::bmp::Bmp>,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             ipv6_prefixes: BTreeMap::new(),
             static_routes: Vec::new(),
             kept: Vec::new(),
+            bmp: None,
         }
     }
 }
