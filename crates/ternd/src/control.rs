@@ -390,6 +390,16 @@ impl ControlService {
                 })
                 .await;
         }
+        if job.old.bmp != job.new.bmp || job.old.sysname != job.new.sysname {
+            // Peers up before their family was monitored send their routes again.
+            let again = crate::bmp::configure(&job.new.bmp, &job.new.sysname);
+            let peers = self.shared.manager.lock().await;
+            for a in again {
+                peers
+                    .command(a, crate::peer::PeerCmd::Refresh { export: false })
+                    .await;
+            }
+        }
         let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
         if plan.is_empty() {
             return;
@@ -647,6 +657,9 @@ impl tern_api::Control for ControlService {
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`).
 async fn show(canonical: &str, json: bool, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let ["display", "bmp", "session", rest @ ..] = words.as_slice() {
+        return crate::bmp::display(rest);
+    }
     if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
         let v6 = *ip == "ipv6";
         let vrf = match rest {
@@ -1003,6 +1016,22 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// public peers: the command goes to each peer's task; the output says which peers.
 async fn operate(canonical: &str, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let ["reset", "bmp", "session", rest @ ..] = words.as_slice() {
+        let (addr, alias) = match rest {
+            ["all"] => (None, None),
+            [a] => (a.parse().ok(), None),
+            [a, "alias", n] => (a.parse().ok(), Some(*n)),
+            _ => return Err(format!("Error: Unrecognized command {canonical}")),
+        };
+        if rest != ["all"] && addr.is_none() {
+            return Err("Error: Wrong parameter.".into());
+        }
+        if crate::bmp::reset(addr, alias) == 0 && addr.is_some() {
+            return Err("Error: The BMP session does not exist.".into());
+        }
+        tracing::info!(command = canonical, "operator command");
+        return Ok(String::new());
+    }
     // `None`: reset (graceful or not); `Some(export)`: refresh.
     let (refresh, target, graceful) = match words.as_slice() {
         ["reset", "bgp", t] => (None, *t, false),
