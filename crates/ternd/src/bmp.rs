@@ -177,6 +177,9 @@ struct State {
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
 
+/// True while some collector is configured: UPDATEs are looked at only then.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 fn state() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -236,6 +239,7 @@ pub fn configure(spec: &BmpSpec, sysname: &str) -> Vec<IpAddr> {
         mon(p).routes.retain(|(f, _), _| !dropped.contains(f));
     }
     st.mirrored = mirrored;
+    ACTIVE.store(!spec.sessions.is_empty(), Ordering::Relaxed);
     // Collectors whose settings changed are restarted (with a full report).
     let old = std::mem::take(&mut st.collectors);
     for c in old {
@@ -294,7 +298,9 @@ pub fn reset(addr: Option<Ipv4Addr>, alias: Option<&str>) -> usize {
     n
 }
 
-/// A public peer's session is Established: Peer Up to every collector.
+/// A public peer's session is Established: Peer Up to every collector. The peer is kept
+/// (without routes unless a family is monitored) so that a collector configured later hears
+/// of it.
 #[allow(clippy::too_many_arguments)]
 pub fn peer_up(
     addr: IpAddr,
@@ -307,9 +313,6 @@ pub fn peer_up(
 ) -> Option<BmpPeer> {
     let remote = remote?;
     let mut st = state();
-    if st.collectors.is_empty() {
-        return None;
-    }
     let header = PeerHeader {
         peer_type: 0,
         flags: if n.four_octet_as {
@@ -365,6 +368,9 @@ fn update_family(p: &ParsedUpdate<'_>) -> Family {
 impl BmpPeer {
     /// An UPDATE received (`message`: the whole message) and taken apart as `p`.
     pub fn update(&self, message: &[u8], p: &ParsedUpdate<'_>) {
+        if !ACTIVE.load(Ordering::Relaxed) {
+            return;
+        }
         let mirrored = state().mirrored.clone();
         let mut m = mon(&self.0);
         let family = update_family(p);
