@@ -114,6 +114,8 @@ pub enum Change {
     Sysname(Option<String>),
     /// `as-notation plain` (true) or `undo as-notation plain`.
     AsNotationPlain(bool),
+    /// A command of the `bmp` views.
+    Bmp(crate::bmp::BmpChange),
     /// `interface X` (create/enter) or `undo interface X`.
     Interface {
         /// Canonical name.
@@ -397,6 +399,7 @@ impl Config {
                 self.sysname = s.clone().unwrap_or_else(|| "HUAWEI".into());
             }
             Change::AsNotationPlain(on) => self.as_notation_plain = *on,
+            Change::Bmp(c) => crate::bmp::apply(&mut self.bmp, c)?,
             Change::Interface { name, undo } => {
                 if *undo {
                     self.interfaces

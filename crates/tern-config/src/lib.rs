@@ -39,7 +39,8 @@
 //!  diff    ──▶ model
 //!  change  ──▶ model error
 //!  view    ──▶ model
-//!  model   ──▶ value community
+//!  model   ──▶ value community bmp
+//!  bmp     ──▶ error
 //!  value   ──▶ community
 //!  community, error
 //! ```
@@ -71,6 +72,7 @@
 //! assert_eq!(running.config().to_vrp(), "#\nsysname PE1\n#\nreturn\n");
 //! ```
 
+pub mod bmp;
 pub mod change;
 pub mod commit;
 pub mod community;

@@ -40,6 +40,8 @@ pub struct Config {
     /// `as-notation plain`: displays write 4-octet AS numbers as integers rather than dotted
     /// (the configuration keeps each number as it was written either way).
     pub as_notation_plain: bool,
+    /// The `bmp` view (BMP, RFC 7854), if configured.
+    pub bmp: Option<crate::bmp::Bmp>,
 }
 
 impl Default for Config {
@@ -55,6 +57,7 @@ impl Default for Config {
             static_routes: Vec::new(),
             kept: Vec::new(),
             as_notation_plain: false,
+            bmp: None,
         }
     }
 }

@@ -372,6 +372,8 @@ fn entered_scope(change: &Change) -> Scope {
         },
         Change::Bgp { .. } => Scope::Bgp,
         Change::Family { af, .. } => Scope::BgpAf(af.clone()),
+        Change::Bmp(crate::bmp::BmpChange::Session { key, .. }) => Scope::BmpSession(key.clone()),
+        Change::Bmp(crate::bmp::BmpChange::Public { key, .. }) => Scope::BmpMonitor(key.clone()),
         Change::RoutePolicy { name, node, .. } => Scope::RoutePolicy {
             name: name.clone(),
             node: node.unwrap_or_default(),

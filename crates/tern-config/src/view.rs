@@ -50,11 +50,17 @@ pub enum ViewId {
     MplsLdpAf,
     /// `[~HUAWEI-route-policy]`: a route-policy node.
     RoutePolicy,
+    /// `[~HUAWEI-bmp]`: BMP view.
+    Bmp,
+    /// `[~HUAWEI-bmp-session-10.1.1.1]`: BMP session view.
+    BmpSession,
+    /// `[~HUAWEI-bmp-session-10.1.1.1-public]`: BMP monitor view.
+    BmpMonitor,
 }
 
 impl ViewId {
     /// Every view, for building and checking the grammar.
-    pub const ALL: [ViewId; 19] = [
+    pub const ALL: [ViewId; 22] = [
         ViewId::User,
         ViewId::System,
         ViewId::Interface,
@@ -74,6 +80,9 @@ impl ViewId {
         ViewId::MplsLdp,
         ViewId::MplsLdpAf,
         ViewId::RoutePolicy,
+        ViewId::Bmp,
+        ViewId::BmpSession,
+        ViewId::BmpMonitor,
     ];
 
     /// The view's name as the vendor's command reference writes it (`ParentView`).
@@ -98,6 +107,9 @@ impl ViewId {
             ViewId::MplsLdp => "MPLS-LDP view",
             ViewId::MplsLdpAf => "MPLS-LDP IPv4/IPv6 address family view",
             ViewId::RoutePolicy => "Route-policy view",
+            ViewId::Bmp => "BMP view",
+            ViewId::BmpSession => "BMP session view",
+            ViewId::BmpMonitor => "BMP monitor view",
         }
     }
 
@@ -136,6 +148,10 @@ pub enum Scope {
     },
     /// A block tern keeps without acting on it (ospf, mpls, ...).
     Kept,
+    /// A BMP session (`bmp-session A [alias N]`).
+    BmpSession(crate::bmp::BmpKey),
+    /// A BMP session's `monitor public`.
+    BmpMonitor(crate::bmp::BmpKey),
 }
 
 /// One level of the view stack.
@@ -199,7 +215,18 @@ impl Frame {
             (ViewId::MplsLdp, _) => "-mpls-ldp".into(),
             (ViewId::MplsLdpAf, _) => format!("-mpls-ldp-af-{}", &self.header[..4]),
             (ViewId::RoutePolicy, _) => "-route-policy".into(),
+            (ViewId::Bmp, _) => "-bmp".into(),
+            (ViewId::BmpSession, Scope::BmpSession(k)) => bmp_session_prompt(k),
+            (ViewId::BmpMonitor, _) => "-public".into(),
             _ => String::new(),
         }
+    }
+}
+
+/// `-session-10.1.1.1` or `-session-10.1.1.1-alias` (after the BMP view's `-bmp`).
+fn bmp_session_prompt(k: &crate::bmp::BmpKey) -> String {
+    match &k.alias {
+        Some(a) => format!("-session-{}-{a}", k.addr),
+        None => format!("-session-{}", k.addr),
     }
 }

@@ -584,7 +584,10 @@ fn daemon_displays_are_handed_over_canonical() {
 fn tab_completes_keywords() {
     let s = Session::terminal(Config::default());
     assert_eq!(s.complete("dis"), (0, vec!["display".to_string()]));
-    assert_eq!(s.complete("display b"), (8, vec!["bgp".to_string()]));
+    assert_eq!(
+        s.complete("display b"),
+        (8, vec!["bgp".to_string(), "bmp".to_string()])
+    );
     let (start, words) = s.complete("display bgp ");
     assert_eq!(start, 12);
     assert!(words.contains(&"peer".to_string()), "{words:?}");

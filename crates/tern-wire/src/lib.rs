@@ -7,6 +7,7 @@
 //!   (RFC 4760, RFC 8277, RFC 4364, RFC 4659, RFC 7911)
 //! - next hops: [`nexthop`] (RFC 2545, RFC 4364 §4.3.2, RFC 4659 §3.2.1, RFC 8950)
 //! - the UPDATE builder: [`builder`]
+//! - BMP messages a monitored router sends (RFC 7854, RFC 8671, RFC 9069): [`bmp`]
 //! - NOTIFICATION: [`notification`]; ROUTE-REFRESH: [`route_refresh`] (RFC 2918, RFC 7313)
 //!
 //! Decoding works on borrowed bytes: an UPDATE is split into views, attributes hold slices of
@@ -27,6 +28,7 @@
 )]
 
 pub mod attr;
+pub mod bmp;
 pub mod builder;
 pub mod capability;
 pub mod message;

@@ -64,6 +64,7 @@ fn router_id(cfg: &Config) -> Option<Ipv4Addr> {
 pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
     let mut out = DaemonConfig {
         sysname: cfg.sysname.clone(),
+        bmp: crate::bmp::resolve(cfg),
         ..DaemonConfig::default()
     };
     out.connected = cfg

@@ -686,6 +686,16 @@ async fn apply(shared: &Shared, job: Job) {
             })
             .await;
     }
+    if job.old.bmp != job.new.bmp || job.old.sysname != job.new.sysname {
+        // Peers up before their family was monitored send their routes again.
+        let again = crate::bmp::configure(&job.new.bmp, &job.new.sysname);
+        let peers = shared.manager.lock().await;
+        for a in again {
+            peers
+                .command(a, crate::peer::PeerCmd::Refresh { export: false })
+                .await;
+        }
+    }
     let plan = crate::manager::plan(&job.old, &job.new, &job.changes);
     if plan.is_empty() {
         return;
@@ -699,6 +709,22 @@ async fn apply(shared: &Shared, job: Job) {
 /// public peers: the command goes to each peer's task; the output says which peers.
 async fn operate(canonical: &str, shared: &Shared) -> Result<String, String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
+    if let ["reset", "bmp", "session", rest @ ..] = words.as_slice() {
+        let (addr, alias) = match rest {
+            ["all"] => (None, None),
+            [a] => (a.parse().ok(), None),
+            [a, "alias", n] => (a.parse().ok(), Some(*n)),
+            _ => return Err(format!("Error: Unrecognized command {canonical}")),
+        };
+        if rest != ["all"] && addr.is_none() {
+            return Err("Error: Wrong parameter.".into());
+        }
+        if crate::bmp::reset(addr, alias) == 0 && addr.is_some() {
+            return Err("Error: The BMP session does not exist.".into());
+        }
+        tracing::info!(command = canonical, "operator command");
+        return Ok(String::new());
+    }
     // `None`: reset (graceful or not); `Some(export)`: refresh.
     let (refresh, target, graceful) = match words.as_slice() {
         ["reset", "bgp", t] => (None, *t, false),

@@ -170,6 +170,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         );
     }
     kernel.watch(rib.clone()).await;
+    crate::bmp::configure(&cfg.bmp, &cfg.sysname);
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),
@@ -232,6 +233,8 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;
     }
     shared.manager.lock().await.shutdown().await;
+    // Collectors hear the Peer Downs, then a Termination.
+    crate::bmp::configure(&crate::bmp::BmpSpec::default(), &shared.cfg().sysname);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let vrf_tables = u32::try_from(shared.cfg().routing.vrfs.len()).unwrap_or(0);
     kernel.shutdown(vrf_tables).await;

@@ -13,8 +13,10 @@
 //!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
 //! - [`record`], [`replay`]: the engine's inputs recorded (`--record`) and replayed;
 //! - [`restart`]: this router's graceful restart (RFC 4724 §4.1);
-//! - [`status`]: what the displays read.
+//! - [`status`]: what the displays read;
+//! - [`bmp`]: BMP (RFC 7854): the peers reported to monitoring stations.
 
+pub mod bmp;
 pub mod config;
 pub mod control;
 pub mod daemon;

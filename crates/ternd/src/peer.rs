@@ -625,10 +625,16 @@ async fn run_conn(
     let mut hold: Option<Hold> = None;
     let mut limit_tick = tokio::time::interval(Duration::from_secs(1));
     limit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // BMP (crate::bmp): both OPENs for the Peer Up, and the monitored session once up.
+    let mut bmp_opens: (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    let mut bmp_peer: Option<crate::bmp::BmpPeer> = None;
     'run: loop {
         for o in outs.drain(..) {
             match o {
                 Output::Send(b) => {
+                    if b.get(18) == Some(&tern_wire::message::msg_type::OPEN) {
+                        bmp_opens.0.clone_from(&b);
+                    }
                     if tx.send(Bytes::from(b)).await.is_err() {
                         closing = true;
                     }
@@ -680,6 +686,9 @@ async fn run_conn(
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
+                    if let Some(b) = bmp_peer.take() {
+                        b.down(&r);
+                    }
                     // RFC 4724 §4.2: the transport failed (or the hold timer expired) with a
                     // peer that can restart gracefully: its routes stay, stale.
                     let lost = match &r {
@@ -754,6 +763,9 @@ async fn run_conn(
                         Ok(Some(f)) => {
                             used += f.bytes.len();
                             lock(&status).received.count(f.kind);
+                            if f.kind == tern_wire::message::msg_type::OPEN {
+                                bmp_opens.1 = f.bytes.to_vec();
+                            }
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
                             // What the FSM sends in answer goes out now, before anything the
                             // RIB writes once the session is up: an OPEN and a KEEPALIVE read
@@ -799,6 +811,17 @@ async fn run_conn(
                                 )
                                 .await;
                                 rib_session = Some(session);
+                                if spec.vrf.is_none() {
+                                    bmp_peer = crate::bmp::peer_up(
+                                        spec.addr,
+                                        n,
+                                        local,
+                                        remote,
+                                        std::mem::take(&mut bmp_opens.0),
+                                        std::mem::take(&mut bmp_opens.1),
+                                        status.clone(),
+                                    );
+                                }
                                 peer_gr = n.graceful_restart.clone();
                                 if crate::restart::active() {
                                     // RFC 4724 §4.1: the deferral waits for the End-of-RIB of
@@ -857,6 +880,9 @@ async fn run_conn(
                                     } else {
                                         if let Some(a) = p.action() {
                                             debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
+                                        }
+                                        if let Some(b) = &bmp_peer {
+                                            b.update(f.bytes, &p);
                                         }
                                         if let Some(session) = rib_session {
                                             if rib.recording() {
@@ -980,6 +1006,9 @@ async fn run_conn(
         }
     }
     sync_log(&fsm, &status);
+    if let Some(b) = bmp_peer.take() {
+        b.down(&DownReason::Stopped);
+    }
     if let Some(session) = rib_session.take() {
         rib.send(RibMsg::PeerDown {
             peer: spec.addr,

@@ -25,6 +25,10 @@ pub(crate) async fn show<T>(
 ) -> Result<(), String> {
     let words: Vec<&str> = canonical.split_whitespace().collect();
     let notation = shared.notation();
+    if let ["display", "bmp", "session", rest @ ..] = words.as_slice() {
+        out.write(&crate::bmp::display(rest)?).await;
+        return Ok(());
+    }
     if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
         let v6 = *ip == "ipv6";
         return match rest {

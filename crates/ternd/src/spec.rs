@@ -188,6 +188,8 @@ pub struct DaemonConfig {
     pub peers: Vec<PeerSpec>,
     /// What the RIB runs with.
     pub routing: Routing,
+    /// BMP collectors (`bmp`).
+    pub bmp: crate::bmp::BmpSpec,
 }
 
 #[cfg(test)]

@@ -125,6 +125,7 @@ fn a_management_session_over_the_api() {
         tokens,
         [
             "bgp",
+            "bmp",
             "configuration",
             "current-configuration",
             "ip",

@@ -29,6 +29,7 @@ pub(super) fn display() -> Node {
             ]),
         ]),
         display_bgp(),
+        display_bmp(),
         display_ip_table("ip", "IP information"),
         display_ip_table("ipv6", "IPv6 information"),
     ])
@@ -92,4 +93,19 @@ fn display_bgp() -> Node {
         kw("labeled", "BGP labeled address family").sub([peer(), table()]),
         kw("ipv6", "BGP IPv6 address family").sub([peer(), table()]),
     ])
+}
+
+/// `display bmp session [A [alias N] verbose]` (served by ternd).
+fn display_bmp() -> Node {
+    let show = SessionCmd::Show;
+    let verbose = || kw("verbose", "Detailed information").session(show);
+    kw("bmp", "BMP information").then(
+        kw("session", "BMP sessions").session(show).then(
+            arg(ArgKind::Ipv4, "ipv4-address", "Session address").sub([
+                verbose(),
+                kw("alias", "Session alias")
+                    .then(arg(NAME31, "alias-name", "Session alias").then(verbose())),
+            ]),
+        ),
+    )
 }

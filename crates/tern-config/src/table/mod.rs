@@ -8,7 +8,7 @@
 //! One file per view, each command's node, action and printer together: [`user`] (and the
 //! commands of every configuration view), [`display`], [`system`], [`interface`],
 //! [`vpn_instance`], [`bgp`], [`bgp_family`] with [`peer`] shared by both, [`route_policy`],
-//! and [`kept`] (OSPF, MPLS). This file assembles the views and holds what they share.
+//! [`bmp`] (the BMP views), and [`kept`] (OSPF, MPLS). This file assembles the views and holds what they share.
 //!
 //! Inside the table, `build` here uses every view file; `bgp` uses `bgp_family` (`network`,
 //! `import-route`), `peer` and `system` (`bgp_header`); `bgp_family` uses `peer`; `user`
@@ -16,6 +16,7 @@
 
 mod bgp;
 mod bgp_family;
+mod bmp;
 mod display;
 mod interface;
 mod kept;
@@ -80,6 +81,10 @@ pub(crate) fn build() -> Grammar {
     g.add(ViewId::MplsLdp, kept::mpls_ldp());
     g.add(ViewId::MplsLdpAf, Vec::new());
     g.add(ViewId::RoutePolicy, route_policy::route_policy_view());
+    g.add(ViewId::System, vec![bmp::bmp_enter_node()]);
+    g.add(ViewId::Bmp, bmp::bmp_view());
+    g.add(ViewId::BmpSession, bmp::bmp_session_view());
+    g.add(ViewId::BmpMonitor, bmp::bmp_monitor_view());
     for v in ViewId::ALL {
         if v != ViewId::User {
             g.add(v, user::common());

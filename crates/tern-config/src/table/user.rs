@@ -32,7 +32,7 @@ pub(super) fn user() -> Vec<Node> {
         ),
         kw("save", "Save the running configuration to the startup file")
             .session(SessionCmd::Manage),
-        kw("reset", "Reset operation").then(
+        kw("reset", "Reset operation").sub([
             kw(
                 "bgp",
                 "BGP sessions (closed with Cease/Administrative Reset, then up again)",
@@ -46,7 +46,8 @@ pub(super) fn user() -> Vec<Node> {
                     .session(SessionCmd::Operate),
                 )
             })),
-        ),
+            reset_bmp(),
+        ]),
         kw("refresh", "Soft reset").then(kw("bgp", "BGP sessions, without closing them").sub(
             bgp_targets(|n| {
                 n.sub([
@@ -106,4 +107,20 @@ pub(super) fn common() -> Vec<Node> {
         ),
         display(),
     ]
+}
+
+/// `reset bmp session { A [alias N] | all }`: the collector connection closed and opened again.
+fn reset_bmp() -> Node {
+    let op = SessionCmd::Operate;
+    kw("bmp", "BMP sessions (connected again, with a full report)").then(
+        kw("session", "BMP sessions").sub([
+            kw("all", "All BMP sessions").session(op),
+            arg(ArgKind::Ipv4, "ipv4-address", "Session address")
+                .session(op)
+                .then(
+                    kw("alias", "Session alias")
+                        .then(arg(super::NAME31, "alias-name", "Session alias").session(op)),
+                ),
+        ]),
+    )
 }

@@ -1,0 +1,259 @@
+//! BMP (RFC 7854) against pmacct's collector `pmbmpd`: FRR F (AS 200) announces 1000 routes to
+//! ternd T (AS 100), which reports to pmbmpd on 127.0.0.1 in T's namespace.
+//!
+//! - pmbmpd logs T's Initiation (sysName), F's Peer Up (address, AS), and as many distinct
+//!   routes in Route Monitoring messages as `display bgp peer` counts for F;
+//! - a collector that connects while F is already up gets the held table (replayed);
+//! - Statistics Reports carry the Adj-RIB-In count (type 7);
+//! - F stopping shows as a Peer Down; `display bmp session` shows the session Up.
+//!
+//! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root (network namespaces), FRR and pmacct.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Child;
+use std::time::Duration;
+
+use common::frr::Frr;
+use common::{Netns, TempDir, Ternd, link, wait_for};
+use serde_json::Value;
+
+const FRR_CFG: &str = "frr defaults traditional
+hostname f
+!
+router bgp 200
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ neighbor 10.0.0.1 remote-as 100
+ neighbor 10.0.0.1 timers 10 30
+ neighbor 10.0.0.1 timers connect 2
+ !
+ address-family ipv4 unicast
+  redistribute kernel
+  neighbor 10.0.0.1 activate
+ exit-address-family
+!
+";
+
+fn t_cfg(port: u16, timer: u16) -> String {
+    format!(
+        "sysname T
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.0.1
+ peer 10.0.0.2 as-number 200
+ peer 10.0.0.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  peer 10.0.0.2 enable
+#
+bmp
+ statistics-timer {timer}
+ bmp-session 127.0.0.1
+  tcp connect port {port}
+  monitor public
+   route-mode ipv4-family unicast adj-rib-in pre-policy
+#
+return
+"
+    )
+}
+
+/// pmbmpd, killed on drop.
+struct Pmbmpd {
+    child: Child,
+    log: std::path::PathBuf,
+    out: std::path::PathBuf,
+}
+
+impl Pmbmpd {
+    fn start(ns: &Netns, dir: &TempDir, name: &str, port: u16) -> Pmbmpd {
+        let out = dir.path(&format!("{name}.json"));
+        let log = dir.path(&format!("{name}.log"));
+        let conf = dir.write(
+            &format!("{name}.conf"),
+            &format!(
+                "bmp_daemon_ip: 127.0.0.1\nbmp_daemon_port: {port}\nbmp_daemon_msglog_file: {}\nbmp_daemon_msglog_output: json\nlogfile: {}\n",
+                out.display(),
+                dir.path(&format!("{name}.daemon.log")).display()
+            ),
+        );
+        let child = ns.spawn(&["pmbmpd", "-f", &conf.display().to_string()], &log);
+        let p = Pmbmpd { child, log, out };
+        let listening = wait_for(Duration::from_secs(10), || {
+            ns.sh(&format!("ss -ltn 'sport = :{port}'"))
+                .contains("LISTEN")
+        });
+        assert!(listening, "pmbmpd did not listen: {}", p.text_log());
+        p
+    }
+
+    fn text_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Every message logged so far.
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    fn of_type(&self, t: &str) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m["bmp_msg_type"] == t)
+            .collect()
+    }
+
+    /// Distinct prefixes announced in Route Monitoring messages (pre-policy).
+    fn prefixes(&self) -> BTreeSet<String> {
+        self.of_type("route_monitor")
+            .iter()
+            .filter(|m| m["log_type"] == "update")
+            .filter_map(|m| m["ip_prefix"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for Pmbmpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn add_routes(ns: &Netns, n: u32) {
+    let script: String = (0..n)
+        .map(|i| format!("ip route add blackhole 198.18.{}.{}/32; ", i / 256, i % 256))
+        .collect();
+    ns.sh(&script);
+}
+
+fn held(t: &Ternd) -> u64 {
+    t.peer("10.0.0.2")["prefixes"]["ipv4-unicast"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn peer_up_routes_statistics_and_peer_down_reach_pmbmpd() {
+    let dir = TempDir::new("bmpa");
+    let t_ns = Netns::new("bmpat");
+    let f_ns = Netns::new("bmpaf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    add_routes(&f_ns, 1000);
+    let c = Pmbmpd::start(&t_ns, &dir, "c", 5000);
+    let t = Ternd::start(&t_ns, &dir, "t", &t_cfg(5000, 15), &["0.0.0.0:179"]);
+    let mut f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(
+        wait_for(Duration::from_secs(30), || held(&t) == 1000),
+        "{}",
+        t.peer("10.0.0.2")
+    );
+
+    // Initiation and Peer Up.
+    let init = wait_for(Duration::from_secs(10), || !c.of_type("init").is_empty());
+    assert!(init, "no initiation: {:?}", c.messages());
+    let i = &c.of_type("init")[0];
+    assert_eq!(i["bmp_init_info_sysname"], "T", "{i}");
+    let up = wait_for(Duration::from_secs(10), || !c.of_type("peer_up").is_empty());
+    assert!(up, "no peer up: {:?}", c.messages());
+    let u = &c.of_type("peer_up")[0];
+    assert_eq!(u["peer_ip"], "10.0.0.2", "{u}");
+    assert_eq!(u["peer_asn"], 200, "{u}");
+    assert_eq!(u["local_ip"], "10.0.0.1", "{u}");
+    assert_eq!(u["bgp_id"], "10.0.0.2", "{u}");
+    assert!(u["local_port"] == 179 || u["remote_port"] == 179, "{u}");
+
+    // Every route F sent, as ternd counts them.
+    let routes = wait_for(Duration::from_secs(30), || c.prefixes().len() == 1000);
+    assert!(routes, "pmbmpd saw {} routes", c.prefixes().len());
+    assert_eq!(c.prefixes().len() as u64, held(&t));
+
+    // A second collector that connects now gets the table held for F.
+    let c2 = Pmbmpd::start(&t_ns, &dir, "c2", 5001);
+    let mut ctl = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = ctl.open_session("test").unwrap().session;
+    for l in [
+        "system-view",
+        "bmp",
+        "bmp-session 127.0.0.1 alias second",
+        "tcp connect port 5001",
+        "monitor public",
+        "route-mode ipv4-family unicast adj-rib-in pre-policy",
+        "commit",
+    ] {
+        let r = ctl.execute(id, l, false).unwrap();
+        assert!(r.error.is_none(), "{l}: {r:?}");
+    }
+    let replayed = wait_for(Duration::from_secs(30), || c2.prefixes().len() == 1000);
+    assert!(
+        replayed,
+        "second collector saw {} routes",
+        c2.prefixes().len()
+    );
+    assert_eq!(c2.of_type("peer_up").len(), 1);
+
+    // Statistics: Adj-RIB-In routes (type 7).
+    let stats = wait_for(Duration::from_secs(40), || {
+        c.of_type("stats")
+            .iter()
+            .any(|s| s["counter_type"] == 7 && s["counter_value"] == 1000)
+    });
+    assert!(stats, "{:?}", c.of_type("stats"));
+
+    let text = t.display("display bmp session", false).unwrap();
+    assert!(text.contains("Total number of BMP session : 2"), "{text}");
+    assert!(text.contains(" Session in up state : 2"), "{text}");
+    let text = t
+        .display("display bmp session 127.0.0.1 verbose", false)
+        .unwrap();
+    assert!(text.contains("BMP session 127.0.0.1, port 5000"), "{text}");
+    assert!(text.contains("Current state: Up"), "{text}");
+    assert!(text.contains("    10.0.0.2 (in pre-policy)"), "{text}");
+
+    // F goes away: Peer Down.
+    f.kill_bgpd();
+    let down = wait_for(Duration::from_secs(60), || {
+        !c.of_type("peer_down").is_empty()
+    });
+    assert!(down, "no peer down: {:?}", c.of_type("peer_down"));
+    let d = &c.of_type("peer_down")[0];
+    assert_eq!(d["peer_ip"], "10.0.0.2", "{d}");
+    assert!(!c2.of_type("peer_down").is_empty());
+}
+
+#[test]
+fn a_collector_that_goes_away_is_connected_again_and_gets_the_table() {
+    let dir = TempDir::new("bmpb");
+    let t_ns = Netns::new("bmpbt");
+    let f_ns = Netns::new("bmpbf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    add_routes(&f_ns, 300);
+    let t = Ternd::start(&t_ns, &dir, "t", &t_cfg(5000, 3600), &["0.0.0.0:179"]);
+    let _f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(wait_for(Duration::from_secs(30), || held(&t) == 300));
+    // No collector yet: the session stays down, BGP is not held up.
+    let text = t.display("display bmp session", false).unwrap();
+    assert!(text.contains(" Session in up state : 0"), "{text}");
+    // The collector appears: within the retry time it gets the peer and its routes.
+    let c = Pmbmpd::start(&t_ns, &dir, "c", 5000);
+    let got = wait_for(Duration::from_secs(40), || c.prefixes().len() == 300);
+    assert!(got, "collector saw {} routes", c.prefixes().len());
+    drop(c);
+    // Gone and back: a full report again.
+    std::thread::sleep(Duration::from_secs(1));
+    let c = Pmbmpd::start(&t_ns, &dir, "c3", 5000);
+    let got = wait_for(Duration::from_secs(40), || c.prefixes().len() == 300);
+    assert!(got, "collector saw {} routes", c.prefixes().len());
+    assert_eq!(t.state("10.0.0.2"), "Established");
+}
