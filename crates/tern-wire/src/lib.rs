@@ -8,6 +8,7 @@
 //! - next hops: [`nexthop`] (RFC 2545, RFC 4364 §4.3.2, RFC 4659 §3.2.1, RFC 8950)
 //! - the UPDATE builder: [`builder`]
 //! - NOTIFICATION: [`notification`]; ROUTE-REFRESH: [`route_refresh`] (RFC 2918, RFC 7313)
+//! - MRT records (RFC 6396): [`mrt`]: TABLE_DUMP_V2 RIB dumps, BGP4MP messages and state changes
 //!
 //! Decoding works on borrowed bytes: an UPDATE is split into views, attributes hold slices of
 //! the message, and routes are produced one at a time without allocation. No input makes this
@@ -30,6 +31,7 @@ pub mod attr;
 pub mod builder;
 pub mod capability;
 pub mod message;
+pub mod mrt;
 pub mod nexthop;
 pub mod nlri;
 pub mod notification;
