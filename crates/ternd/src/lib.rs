@@ -13,6 +13,7 @@
 //!   come from `tern-policy`, labels and the Adj-RIB-Out from `tern-engine`;
 //! - [`record`], [`replay`]: the engine's inputs recorded (`--record`) and replayed;
 //! - [`restart`]: this router's graceful restart (RFC 4724 §4.1);
+//! - [`mrt`]: MRT RIB dumps and the message log (RFC 6396);
 //! - [`status`]: what the displays read.
 
 pub mod config;
@@ -23,6 +24,7 @@ pub mod fib;
 pub mod filter;
 pub mod limit;
 pub mod manager;
+pub mod mrt;
 pub mod peer;
 pub mod record;
 pub mod replay;

@@ -527,7 +527,10 @@ impl Event {
                 family: fam(*family),
                 purge: true,
             },
-            Input::Digest { .. } | Input::Table { .. } | Input::PeerRoutes { .. } => return None,
+            Input::Digest { .. }
+            | Input::Table { .. }
+            | Input::PeerRoutes { .. }
+            | Input::Dump { .. } => return None,
         })
     }
 
