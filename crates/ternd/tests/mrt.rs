@@ -10,9 +10,13 @@
 //! - Periodic dumps appear in the MRT directory.
 //! - The message log holds, as bgpdump reads it, the session's state changes up to
 //!   Established and every announcement F sent, then a withdrawal.
+//! - Against GoBGP G announcing IPv4 unicast, labeled unicast and VPNv4 routes: the labeled
+//!   and VPNv4 routes are RIB_GENERIC records (which Debian's bgpdump 1.6 does not decode, so
+//!   the test reads them) with the labels, route distinguishers, next hops and AS paths of
+//!   ternd's displays.
 //!
-//! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root (network namespaces), FRR and
-//! bgpdump.
+//! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F (or G). Needs root (network namespaces), FRR,
+//! GoBGP and bgpdump.
 
 mod common;
 
@@ -253,4 +257,268 @@ fn dumps_and_message_log_read_back_with_bgpdump() {
         "{}",
         t.log_text()
     );
+}
+
+/// gobgpd, stopped on drop.
+struct Gobgpd(std::process::Child);
+
+impl Drop for Gobgpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const VPN_T_CFG: &str = "sysname T
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.0.1
+ peer 10.0.0.2 as-number 200
+ peer 10.0.0.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  peer 10.0.0.2 enable
+ #
+ ipv4-family vpnv4
+  undo policy vpn-target
+  peer 10.0.0.2 enable
+ #
+ ipv4-family labeled-unicast
+  peer 10.0.0.2 enable
+#
+return
+";
+
+const GOBGP_CFG: &str = r#"[global.config]
+  as = 200
+  router-id = "10.0.0.2"
+  port = 179
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.0.0.1"
+    peer-as = 100
+  [neighbors.timers.config]
+    hold-time = 30
+    keepalive-interval = 10
+    connect-retry = 5
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-labelled-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "l3vpn-ipv4-unicast"
+"#;
+
+/// One RIB_GENERIC record (RFC 6396 §4.3.3) as read back from the file.
+#[derive(Debug)]
+struct Generic {
+    afi: u16,
+    safi: u8,
+    labels: Vec<u32>,
+    rd: Option<(u16, u32, u32)>,
+    prefix: String,
+    /// Per entry: the MP_REACH_NLRI next hop (after any RD) and the AS path.
+    entries: Vec<(std::net::Ipv4Addr, Vec<u32>)>,
+}
+
+/// The RIB_GENERIC records of a TABLE_DUMP_V2 file (IPv4 prefixes only).
+fn rib_generic(file: &Path) -> Vec<Generic> {
+    let b = std::fs::read(file).unwrap();
+    let be16 = |x: &[u8]| u16::from_be_bytes([x[0], x[1]]);
+    let be32 = |x: &[u8]| u32::from_be_bytes([x[0], x[1], x[2], x[3]]);
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < b.len() {
+        let (typ, sub, len) = (
+            be16(&b[at + 4..]),
+            be16(&b[at + 6..]),
+            be32(&b[at + 8..]) as usize,
+        );
+        let body = &b[at + 12..at + 12 + len];
+        at += 12 + len;
+        if typ != 13 || sub != 6 {
+            continue;
+        }
+        let (afi, safi) = (be16(&body[4..]), body[6]);
+        let bits = usize::from(body[7]);
+        let nlri = &body[8..8 + bits.div_ceil(8)];
+        let mut p = 0;
+        let mut labels = Vec::new();
+        loop {
+            let l = u32::from(nlri[p]) << 16 | u32::from(nlri[p + 1]) << 8 | u32::from(nlri[p + 2]);
+            p += 3;
+            labels.push(l >> 4);
+            if l & 1 == 1 {
+                break;
+            }
+        }
+        // Type 0: a 2-octet administrator and a 4-octet number.
+        let rd = (safi == 128).then(|| {
+            let r = (
+                be16(&nlri[p..]),
+                u32::from(be16(&nlri[p + 2..])),
+                be32(&nlri[p + 4..]),
+            );
+            p += 8;
+            r
+        });
+        let plen = bits - p * 8;
+        let mut a = [0u8; 4];
+        a[..nlri.len() - p].copy_from_slice(&nlri[p..]);
+        let prefix = format!("{}/{plen}", std::net::Ipv4Addr::from(a));
+        let mut q = 8 + bits.div_ceil(8);
+        let count = be16(&body[q..]);
+        q += 2;
+        let mut entries = Vec::new();
+        for _ in 0..count {
+            let alen = usize::from(be16(&body[q + 6..]));
+            let attrs = &body[q + 8..q + 8 + alen];
+            q += 8 + alen;
+            let (mut nh, mut path) = (std::net::Ipv4Addr::UNSPECIFIED, Vec::new());
+            let mut i = 0;
+            while i < attrs.len() {
+                let (flags, tc) = (attrs[i], attrs[i + 1]);
+                let (vlen, h) = if flags & 0x10 != 0 {
+                    (usize::from(be16(&attrs[i + 2..])), 4)
+                } else {
+                    (usize::from(attrs[i + 2]), 3)
+                };
+                let v = &attrs[i + h..i + h + vlen];
+                i += h + vlen;
+                match tc {
+                    // Only the next hop's length and address (§4.3.4).
+                    14 => {
+                        let n = usize::from(v[0]);
+                        let addr = &v[1 + n - 4..1 + n];
+                        nh = std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]);
+                    }
+                    2 => {
+                        let mut s = 0;
+                        while s < v.len() {
+                            let n = usize::from(v[s + 1]);
+                            for k in 0..n {
+                                path.push(be32(&v[s + 2 + 4 * k..]));
+                            }
+                            s += 2 + 4 * n;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            entries.push((nh, path));
+        }
+        out.push(Generic {
+            afi,
+            safi,
+            labels,
+            rd,
+            prefix,
+            entries,
+        });
+    }
+    out
+}
+
+#[test]
+fn vpnv4_and_labeled_routes_are_rib_generic_records() {
+    let dir = TempDir::new("mrtv");
+    let t_ns = Netns::new("mrtvt");
+    let g_ns = Netns::new("mrtvg");
+    link(&t_ns, &["10.0.0.1/24"], &g_ns, &["10.0.0.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", VPN_T_CFG, &["0.0.0.0:179"]);
+    let cfg = dir.write("gobgpd.toml", GOBGP_CFG);
+    let cfg_s = cfg.display().to_string();
+    let _g = Gobgpd(g_ns.spawn(
+        &[
+            "gobgpd",
+            "-f",
+            &cfg_s,
+            "--api-hosts",
+            "127.0.0.1:50051",
+            "--pprof-disable",
+            "-p",
+        ],
+        &dir.path("gobgpd.log"),
+    ));
+    let cli = "gobgp -u 127.0.0.1 -p 50051";
+    assert!(
+        wait_for(Duration::from_secs(20), || common::sh_ok(&format!(
+            "ip netns exec {} {cli} global",
+            g_ns.name
+        ))),
+        "gobgpd API not answering"
+    );
+    for route in [
+        "-a ipv4 add 192.0.2.0/24",
+        "-a ipv4-labelled add 198.51.100.0/24 300",
+        "-a vpnv4 add 10.1.0.0/16 label 100 rd 200:1 rt 200:1",
+        "-a vpnv4 add 10.2.0.0/16 label 101 rd 200:2 rt 200:1",
+    ] {
+        g_ns.sh(&format!("{cli} global rib {route}"));
+    }
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    let vpn = || -> Value {
+        serde_json::from_str(
+            &t.display("display bgp vpnv4 all routing-table", true)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || vpn()["routes"]
+            .as_array()
+            .is_some_and(|r| r.len() == 2)),
+        "{}",
+        vpn()
+    );
+    let file = dir.path("rib.mrt");
+    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
+    let r = c.mrt_dump(&file.display().to_string()).unwrap();
+    assert!(r.error.is_empty(), "{r:?}");
+    assert_eq!((r.destinations, r.routes, r.peers), (4, 4, 1), "{r:?}");
+    // bgpdump reads the file: the IPv4 unicast route.
+    let lines = bgpdump(&file);
+    let unicast: Vec<_> = lines.iter().filter(|l| l[0] == "TABLE_DUMP2").collect();
+    assert_eq!(unicast.len(), 1, "{lines:?}");
+    assert_eq!(unicast[0][5], "192.0.2.0/24", "{lines:?}");
+    assert_eq!(unicast[0][6], "200", "{lines:?}");
+    // The VPNv4 and labeled routes, as RIB_GENERIC records, against the displays.
+    let generic = rib_generic(&file);
+    assert_eq!(generic.len(), 3, "{generic:?}");
+    for row in vpn()["routes"].as_array().unwrap() {
+        let rd = row["rd"].as_str().unwrap();
+        let g = generic
+            .iter()
+            .find(|g| {
+                g.prefix == row["prefix"].as_str().unwrap()
+                    && g.rd.is_some_and(|(_, a, n)| format!("{a}:{n}") == rd)
+            })
+            .unwrap_or_else(|| panic!("{row} not dumped: {generic:?}"));
+        assert_eq!((g.afi, g.safi), (1, 128), "{g:?}");
+        assert_eq!(serde_json::json!(g.labels), row["labels"], "{g:?} {row}");
+        assert_eq!(g.entries.len(), 1, "{g:?}");
+        assert_eq!(
+            g.entries[0].0.to_string(),
+            row["next_hop"].as_str().unwrap(),
+            "{g:?} {row}"
+        );
+        assert_eq!(g.entries[0].1, vec![200], "{g:?}");
+    }
+    let lu = generic
+        .iter()
+        .find(|g| g.safi == 4)
+        .unwrap_or_else(|| panic!("no labeled route: {generic:?}"));
+    assert_eq!(
+        (lu.afi, lu.prefix.as_str(), lu.labels.as_slice(), lu.rd),
+        (1, "198.51.100.0/24", &[300][..], None),
+        "{lu:?}"
+    );
+    assert_eq!(lu.entries[0].0.to_string(), "10.0.0.2", "{lu:?}");
 }
