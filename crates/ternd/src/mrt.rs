@@ -481,6 +481,134 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (tx, rx) = sync_channel(2);
+        let log = Log {
+            tx,
+            queued: AtomicUsize::new(0),
+            dropped: AtomicU64::new(0),
+        };
+        for _ in 0..5 {
+            log.push(vec![0; 100]);
+        }
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 3);
+        assert_eq!(log.queued.load(Ordering::Relaxed), 200);
+        // Past the octet bound too.
+        let _ = rx.try_recv();
+        log.queued.store(LOG_QUEUE_BYTES, Ordering::Relaxed);
+        log.push(vec![0; 1]);
+        assert_eq!(log.dropped.load(Ordering::Relaxed), 4);
+        drop(rx);
+    }
+
+    /// A large table over several engine shards, dumped through a channel smaller than the
+    /// table: every destination is written once, the peer table first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_large_table_over_shards_is_dumped_whole() {
+        use std::sync::Arc;
+        use tern_wire::attr::{AsPath, AttrValue, Origin};
+        use tern_wire::{Ctx, NextHop, PathAttribute, UpdateBuilder};
+
+        const N: u32 = 60_000;
+        let room = Arc::new(crate::rib_task::Room::new(3));
+        let rib = crate::rib_task::spawn(
+            tern_engine::rib_config(Some(100), Some(Ipv4Addr::new(10, 0, 0, 1))),
+            Arc::new(crate::spec::Routing::default()),
+            None,
+            None,
+            room,
+            None,
+            3,
+        );
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let ctx = Ctx {
+            four_octet_as: true,
+            ebgp: true,
+            ..Ctx::default()
+        };
+        rib.send(crate::rib_task::RibMsg::PeerUp {
+            session: 1,
+            info: tern_rib::PeerInfo {
+                addr: peer,
+                router_id: Ipv4Addr::new(10, 0, 0, 2),
+                asn: tern_types::Asn(200),
+                ebgp: true,
+                rr_client: false,
+                preferred_value: 0,
+            },
+            ctx,
+            out: None,
+            vrf: None,
+            status: None,
+        })
+        .await;
+        let attrs = [
+            PathAttribute::new(AttrValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttrValue::AsPath(AsPath::sequence(&[200, 65001], true))),
+        ];
+        let routes: Vec<Nlri> = (0..N)
+            .map(|i| Nlri {
+                path_id: None,
+                rd: None,
+                labels: tern_types::LabelStack::new(),
+                prefix: ipnet::IpNet::new(IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + (i << 8))), 24)
+                    .unwrap(),
+            })
+            .collect();
+        let mut msgs = Vec::new();
+        UpdateBuilder::new(&ctx)
+            .reach(
+                Family::IPV4_UNICAST,
+                &NextHop::Ipv4(Ipv4Addr::new(10, 0, 0, 2)),
+                &attrs,
+                &routes,
+                &mut msgs,
+            )
+            .unwrap();
+        for m in msgs {
+            rib.send(crate::rib_task::RibMsg::Update {
+                peer,
+                session: 1,
+                body: m[19..].to_vec(),
+            })
+            .await;
+        }
+        let dir = std::env::temp_dir().join(format!("ternd-mrt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rib.mrt");
+        // Inputs and dumps are ordered per shard: the dump sees every route.
+        let s = dump(&rib, Ipv4Addr::new(10, 0, 0, 1), &path).await.unwrap();
+        assert_eq!(
+            s,
+            DumpSummary {
+                destinations: u64::from(N),
+                routes: u64::from(N),
+                peers: 1
+            }
+        );
+        let b = std::fs::read(&path).unwrap();
+        let mut at = 0;
+        let mut kinds = Vec::new();
+        let mut prefixes = std::collections::HashSet::new();
+        while at < b.len() {
+            let sub = u16::from_be_bytes([b[at + 6], b[at + 7]]);
+            let len = u32::from_be_bytes([b[at + 8], b[at + 9], b[at + 10], b[at + 11]]) as usize;
+            if sub == table_dump_v2::RIB_IPV4_UNICAST {
+                prefixes.insert(b[at + 12 + 4..at + 12 + 8].to_vec());
+            }
+            kinds.push(sub);
+            at += 12 + len;
+        }
+        assert_eq!(at, b.len());
+        assert_eq!(kinds[0], table_dump_v2::PEER_INDEX_TABLE);
+        assert_eq!(kinds.len(), 1 + N as usize);
+        assert_eq!(prefixes.len(), N as usize, "every destination once");
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn stamps_are_utc_dates() {
         assert_eq!(stamp(0), "19700101.000000");
         assert_eq!(stamp(951_782_400), "20000229.000000");
