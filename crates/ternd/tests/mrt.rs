@@ -235,6 +235,11 @@ fn dumps_and_message_log_read_back_with_bgpdump() {
         states.iter().any(|(_, new)| new == "6"),
         "no change to Established: {states:?}"
     );
+    // One chain of changes from Idle: each starts where the one before ended.
+    assert_eq!(states[0].0, "1", "{states:?}");
+    for w in states.windows(2) {
+        assert_eq!(w[1].0, w[0].1, "{states:?}");
+    }
     for l in log.iter().filter(|l| l[2] == "STATE") {
         assert_eq!(l[0], "BGP4MP", "{l:?}");
         assert_eq!(l[3], "10.0.0.2", "{l:?}");
