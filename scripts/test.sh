@@ -13,7 +13,7 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "peer daemons for the interop tests (FRR, BIRD, GoBGP, ExaBGP), pmacct for the BMP test, tmux for the shell test"
+step "peer daemons for the interop tests (FRR, BIRD, GoBGP, ExaBGP), pmacct for the BMP test, bgpdump for MRT, tmux for the shell test"
 need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/lib/frr/bgpd ] || need="$need frr"
@@ -23,6 +23,7 @@ command -v exabgp >/dev/null 2>&1 || need="$need exabgp"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 command -v pmbmpd >/dev/null 2>&1 || need="$need pmacct"
+command -v bgpdump >/dev/null 2>&1 || need="$need bgpdump"
 if [ -n "$need" ]; then
     echo "installing:$need"
     export DEBIAN_FRONTEND=noninteractive

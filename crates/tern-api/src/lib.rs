@@ -243,4 +243,13 @@ impl Blocking {
             Ok(None)
         })
     }
+
+    /// Writes an MRT dump of the routing tables (`path` empty: into the daemon's MRT
+    /// directory).
+    pub fn mrt_dump(&mut self, path: &str) -> Result<pb::MrtDumpReply, ClientError> {
+        let req = pb::MrtDumpRequest {
+            path: path.to_owned(),
+        };
+        Ok(self.rt.block_on(self.client.mrt_dump(req))?.into_inner())
+    }
 }

@@ -9,6 +9,7 @@
 //! - the UPDATE builder: [`builder`]
 //! - BMP messages a monitored router sends (RFC 7854, RFC 8671, RFC 9069): [`bmp`]
 //! - NOTIFICATION: [`notification`]; ROUTE-REFRESH: [`route_refresh`] (RFC 2918, RFC 7313)
+//! - MRT records (RFC 6396): [`mrt`]: TABLE_DUMP_V2 RIB dumps, BGP4MP messages and state changes
 //!
 //! Decoding works on borrowed bytes: an UPDATE is split into views, attributes hold slices of
 //! the message, and routes are produced one at a time without allocation. No input makes this
@@ -32,6 +33,7 @@ pub mod bmp;
 pub mod builder;
 pub mod capability;
 pub mod message;
+pub mod mrt;
 pub mod nexthop;
 pub mod nlri;
 pub mod notification;

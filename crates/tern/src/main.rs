@@ -67,6 +67,55 @@ enum Command {
         #[command(subcommand)]
         command: tern_lab::LabCommand,
     },
+    /// MRT (RFC 6396) export of the daemon's routing tables.
+    Mrt {
+        #[command(subcommand)]
+        command: MrtCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MrtCommand {
+    /// Write a TABLE_DUMP_V2 dump of the routing tables (IPv4/IPv6 unicast and labeled,
+    /// VPNv4, VPNv6) to FILE; without FILE, into the daemon's --mrt-dir.
+    Dump {
+        /// The file to write (written by the daemon; replaced when it exists).
+        file: Option<PathBuf>,
+    },
+}
+
+/// `tern mrt dump [FILE]`: the daemon writes the dump (a relative FILE is taken from the
+/// current directory).
+fn mrt_dump(socket: &std::path::Path, file: Option<PathBuf>) -> ExitCode {
+    let path = match file {
+        None => String::new(),
+        Some(f) if f.is_absolute() => f.display().to_string(),
+        Some(f) => match std::env::current_dir() {
+            Ok(d) => d.join(f).display().to_string(),
+            Err(e) => {
+                eprintln!("tern: current directory: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let reply = tern_api::Blocking::connect(socket).and_then(|mut c| c.mrt_dump(&path));
+    match reply {
+        Ok(r) if r.error.is_empty() => {
+            println!(
+                "{}: {} destinations, {} routes, {} peers",
+                r.path, r.destinations, r.routes, r.peers
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            eprintln!("tern: {}", r.error);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("tern: {}: {e}", socket.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -88,6 +137,9 @@ fn main() -> ExitCode {
                 run_lines: shell::run_lines::<Vec<String>>,
             },
         ),
+        Command::Mrt {
+            command: MrtCommand::Dump { file },
+        } => mrt_dump(&cli.socket, file),
         Command::Decode {
             files,
             two_octet_as,

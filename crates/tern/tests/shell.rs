@@ -30,6 +30,7 @@ fn daemon() -> &'static Path {
             install_routes: false,
             record: None,
             shards: 1,
+            mrt: ternd::mrt::Settings::default(),
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

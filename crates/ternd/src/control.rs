@@ -610,6 +610,56 @@ impl tern_api::Control for ControlService {
         Ok(Response::new(pb::CloseSessionReply {}))
     }
 
+    async fn mrt_dump(
+        &self,
+        req: Request<pb::MrtDumpRequest>,
+    ) -> Result<Response<pb::MrtDumpReply>, Status> {
+        let r = req.into_inner();
+        let fail = |error: String| {
+            Ok(Response::new(pb::MrtDumpReply {
+                error,
+                ..Default::default()
+            }))
+        };
+        let path = if r.path.is_empty() {
+            match crate::mrt::settings().dir {
+                Some(d) => d.join(format!(
+                    "rib.{}.mrt",
+                    crate::mrt::stamp(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs())
+                    )
+                )),
+                None => return fail("no file given and ternd runs without --mrt-dir".into()),
+            }
+        } else {
+            let p = PathBuf::from(&r.path);
+            if !p.is_absolute() {
+                return fail(format!("{}: not an absolute path", r.path));
+            }
+            p
+        };
+        let collector = self
+            .shared
+            .cfg()
+            .router_id
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        match crate::mrt::dump(&self.shared.rib, collector, &path).await {
+            Ok(s) => {
+                tracing::info!(path = %path.display(), destinations = s.destinations, routes = s.routes, "MRT dump written");
+                Ok(Response::new(pb::MrtDumpReply {
+                    path: path.display().to_string(),
+                    destinations: s.destinations,
+                    routes: s.routes,
+                    peers: u32::try_from(s.peers).unwrap_or(u32::MAX),
+                    error: String::new(),
+                }))
+            }
+            Err(e) => fail(format!("{}: {e}", path.display())),
+        }
+    }
+
     type DisplayStream = ReceiverStream<Result<pb::DisplayReply, Status>>;
 
     async fn display(

@@ -6,7 +6,7 @@
 //! kernel answers only correctly signed SYNs (RFC 2385 §2).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ pub struct Options {
     /// Route engine shards (destinations split by prefix hash, one task each); 0: one per
     /// available core.
     pub shards: usize,
+    /// MRT dumps and message log ([`crate::mrt`]).
+    pub mrt: crate::mrt::Settings,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -171,6 +173,11 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     kernel.watch(rib.clone()).await;
     crate::bmp::configure(&cfg.bmp, &cfg.sysname);
+    crate::mrt::start(
+        opts.mrt.clone(),
+        rib.clone(),
+        cfg.router_id.unwrap_or(Ipv4Addr::UNSPECIFIED),
+    )?;
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),

@@ -14,7 +14,8 @@
 //! - [`record`], [`replay`]: the engine's inputs recorded (`--record`) and replayed;
 //! - [`restart`]: this router's graceful restart (RFC 4724 §4.1);
 //! - [`status`]: what the displays read;
-//! - [`bmp`]: BMP (RFC 7854): the peers reported to monitoring stations.
+//! - [`bmp`]: BMP (RFC 7854): the peers reported to monitoring stations;
+//! - [`mrt`]: MRT RIB dumps and the message log (RFC 6396).
 
 pub mod bmp;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod fib;
 pub mod filter;
 pub mod limit;
 pub mod manager;
+pub mod mrt;
 pub mod output;
 pub mod peer;
 pub mod record;

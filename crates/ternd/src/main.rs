@@ -40,6 +40,18 @@ struct Args {
     /// task of its own (default: one per available core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     engine_shards: usize,
+    /// Directory of MRT files (RFC 6396): periodic RIB dumps and the message log.
+    #[arg(long, value_name = "DIR")]
+    mrt_dir: Option<PathBuf>,
+    /// Write a TABLE_DUMP_V2 dump of the routing tables into --mrt-dir every SECS seconds.
+    #[arg(long, value_name = "SECS", requires = "mrt_dir", value_parser = clap::value_parser!(u64).range(1..))]
+    mrt_dump_interval: Option<u64>,
+    /// Log every received message and session state change (BGP4MP) into --mrt-dir.
+    #[arg(long, requires = "mrt_dir")]
+    mrt_updates: bool,
+    /// Seconds each message log file covers (a new file each period).
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    mrt_updates_interval: u64,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +107,12 @@ fn main() -> ExitCode {
         install_routes: !args.no_fib,
         record: args.record.clone(),
         shards: args.engine_shards,
+        mrt: ternd::mrt::Settings {
+            dir: args.mrt_dir.clone(),
+            dump_interval: args.mrt_dump_interval,
+            updates: args.mrt_updates,
+            updates_interval: args.mrt_updates_interval,
+        },
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -556,6 +556,8 @@ async fn run_conn(
     let local = stream.local_addr().ok();
     let remote = stream.peer_addr().ok();
     info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up");
+    // The MRT message log (`--mrt-updates`): received messages and state changes.
+    let mut mrt = crate::mrt::Tap::new(&spec, local);
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
     let status_w = status.clone();
@@ -734,6 +736,9 @@ async fn run_conn(
             }
         }
         sync_log(&fsm, &status);
+        if let Some(t) = mrt.as_mut() {
+            t.state(fsm.state());
+        }
         if !confirmed
             && matches!(fsm.state(), State::OpenConfirm)
             && let Some(pid) = fsm.peer_id()
@@ -766,7 +771,13 @@ async fn run_conn(
                             if f.kind == tern_wire::message::msg_type::OPEN {
                                 bmp_opens.1 = f.bytes.to_vec();
                             }
+                            if let Some(t) = mrt.as_mut() {
+                                t.message(fsm.negotiated().is_none_or(|n| n.four_octet_as), f.bytes);
+                            }
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
+                            if let Some(t) = mrt.as_mut() {
+                                t.state(fsm.state());
+                            }
                             // What the FSM sends in answer goes out now, before anything the
                             // RIB writes once the session is up: an OPEN and a KEEPALIVE read
                             // together must not let UPDATEs overtake our KEEPALIVE (the peer,
@@ -1008,6 +1019,9 @@ async fn run_conn(
     sync_log(&fsm, &status);
     if let Some(b) = bmp_peer.take() {
         b.down(&DownReason::Stopped);
+    }
+    if let Some(t) = mrt.as_mut() {
+        t.state(State::Idle);
     }
     if let Some(session) = rib_session.take() {
         rib.send(RibMsg::PeerDown {

@@ -531,7 +531,8 @@ impl Event {
             | Input::Table { .. }
             | Input::PeerRoutes { .. }
             | Input::Keys { .. }
-            | Input::Rows { .. } => return None,
+            | Input::Rows { .. }
+            | Input::Dump { .. } => return None,
         })
     }
 

@@ -340,6 +340,34 @@ impl RibHandle {
         self.lookup(vrf, family, label, None).await
     }
 
+    /// Starts a dump of the public tables of `families` on every shard (MRT, see
+    /// [`crate::mrt`]): the steps arrive on the returned channel, which closes when every
+    /// shard is done (the count of shards done is in the [`DumpSteps`]). The reader calls
+    /// [`Room::taken`] after each step it takes: a shard whose step found no room waits for
+    /// that.
+    pub async fn dump(&self, families: Vec<Family>) -> DumpSteps {
+        let (tx, rx) = mpsc::channel(2 * self.txs.len().max(1));
+        let done = Arc::new(AtomicU64::new(0));
+        for t in &self.txs {
+            let sink = DumpQueue {
+                tx: tx.clone(),
+                done: done.clone(),
+            };
+            let _ = t
+                .send(RibMsg::Dump {
+                    families: families.clone(),
+                    sink: Box::new(sink),
+                })
+                .await;
+        }
+        DumpSteps {
+            rx,
+            done,
+            shards: self.txs.len(),
+            room: self.room.clone(),
+        }
+    }
+
     /// Like [`RibHandle::table`]; with `lookup`, only the destinations holding that address,
     /// with the rows of the detailed view.
     pub async fn lookup(
@@ -430,7 +458,8 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         | RibMsg::Table { .. }
         | RibMsg::PeerRoutes { .. }
         | RibMsg::Keys { .. }
-        | RibMsg::Rows { .. } => return None,
+        | RibMsg::Rows { .. }
+        | RibMsg::Dump { .. } => return None,
     })
 }
 
@@ -543,10 +572,13 @@ async fn run(
         }
         // Displays are built a step at a time between inputs (see [`Engine::walk_step`]).
         progressed |= t.walk_step();
+        // So are RIB dumps (see [`Engine::dump_step`]); one whose writer has no room waits
+        // for it to take a step (it signals `room`).
+        progressed |= t.dump_step();
         // Nothing waiting (neither output nor kernel operations nor displays): sleep until an
         // input arrives. Kernel operations the installer had no room for count as waiting, so
         // they go out when it takes work off its queue rather than at the next input.
-        let m = if !t.has_work() && !t.walking() {
+        let m = if !t.has_work() && !t.walking() && !t.dumping() {
             if let Some(r) = rec.as_mut() {
                 r.sync();
             }
@@ -609,6 +641,52 @@ impl tern_engine::FibSink for Installer {
         self.0.try_send(op).map_err(|e| match e {
             mpsc::error::TrySendError::Full(op) | mpsc::error::TrySendError::Closed(op) => op,
         })
+    }
+}
+
+/// The steps of a RIB dump, from every shard.
+#[derive(Debug)]
+pub struct DumpSteps {
+    /// The steps; closed when every shard has finished (or is gone).
+    pub rx: mpsc::Receiver<Vec<tern_engine::DumpDest>>,
+    /// Shards that walked every family.
+    pub done: Arc<AtomicU64>,
+    /// The number of shards.
+    pub shards: usize,
+    /// What to signal after taking a step.
+    pub room: Arc<Room>,
+}
+
+impl DumpSteps {
+    /// True when every shard walked its tables to the end.
+    pub fn complete(&self) -> bool {
+        usize::try_from(self.done.load(Ordering::SeqCst)).unwrap_or(0) == self.shards
+    }
+}
+
+/// A dump's channel as the engine's dump sink.
+#[derive(Debug)]
+struct DumpQueue {
+    tx: mpsc::Sender<Vec<tern_engine::DumpDest>>,
+    done: Arc<AtomicU64>,
+}
+
+impl tern_engine::DumpSink for DumpQueue {
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    fn offer(&self, step: Vec<tern_engine::DumpDest>) -> Result<(), Vec<tern_engine::DumpDest>> {
+        match self.tx.try_send(step) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(s) | mpsc::error::TrySendError::Closed(s)) => {
+                Err(s)
+            }
+        }
+    }
+
+    fn done(self: Box<Self>) {
+        self.done.fetch_add(1, Ordering::SeqCst);
     }
 }
 

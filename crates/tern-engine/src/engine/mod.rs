@@ -60,6 +60,8 @@ use tracing::{debug, info, warn};
 
 use settings::ImportChain;
 
+pub use dump::{DUMP_STEP, DumpDest, DumpPath, DumpSink};
+
 /// An input of the engine.
 #[derive(Debug)]
 pub enum Input {
@@ -235,6 +237,13 @@ pub enum Input {
         /// are read in steps like a table display.
         reply: Box<dyn Reply>,
     },
+    /// A dump of the public tables of some families (MRT, see [`dump`]), walked in steps.
+    Dump {
+        /// The families, in order.
+        families: Vec<Family>,
+        /// Where each step goes.
+        sink: Box<dyn DumpSink>,
+    },
 }
 
 /// What the RIB task needs to send routes to an Established peer.
@@ -332,6 +341,8 @@ pub struct Engine {
     counts_dirty: Vec<IpAddr>,
     /// Table displays being built, a step each in turn.
     walks: VecDeque<Walk>,
+    /// RIB dumps being walked.
+    dumps: VecDeque<dump::Dump>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
     /// Next hops and held prefixes as the kernel side answered.
@@ -379,6 +390,7 @@ impl Engine {
             changes: Vec::new(),
             counts_dirty: Vec::new(),
             walks: VecDeque::new(),
+            dumps: VecDeque::new(),
             adj: AdjOut::default(),
             resolver: NextHopTable::default(),
             watcher: None,
@@ -671,6 +683,7 @@ impl Engine {
                 keys,
                 reply,
             } => self.start_keyed(vrf, family, only, WalkMode::Rows(keys), reply),
+            Input::Dump { families, sink } => self.start_dump(families, sink),
         }
     }
 
@@ -983,6 +996,7 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
     }
 }
 
+pub mod dump;
 mod kernel;
 mod origin;
 mod query;

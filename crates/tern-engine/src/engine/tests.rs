@@ -46,7 +46,7 @@ use tern_types::{Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::AsPath;
 use tern_wire::{Nlri, UpdateBuilder};
 
-const PEER: &str = "10.0.0.2";
+pub(super) const PEER: &str = "10.0.0.2";
 
 /// A transit speaker: VPN routes kept whatever their route targets.
 fn transit() -> Arc<Routing> {
@@ -56,13 +56,13 @@ fn transit() -> Arc<Routing> {
     })
 }
 
-fn task() -> Engine {
+pub(super) fn task() -> Engine {
     let mut t = Engine::new(rib_config(Some(100), Some("10.0.0.1".parse().unwrap())));
     t.handle(Input::Settings(transit()));
     t
 }
 
-fn up(t: &mut Engine, session: u64) {
+pub(super) fn up(t: &mut Engine, session: u64) {
     t.handle(Input::PeerUp {
         session,
         info: PeerInfo {
@@ -182,7 +182,7 @@ fn ipv4_unicast_display() {
 }
 
 /// An UPDATE of `PEER` (session 1) announcing 10.x.y.0/24 for `i` = x·256 + y.
-fn announce_v4(t: &mut Engine, i: u32) {
+pub(super) fn announce_v4(t: &mut Engine, i: u32) {
     let n = Nlri {
         path_id: None,
         rd: None,

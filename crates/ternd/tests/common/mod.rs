@@ -178,6 +178,18 @@ pub struct Ternd {
 impl Ternd {
     /// Starts ternd in `ns` with configuration `cfg`, listening on `listen` (e.g. `0.0.0.0:179`).
     pub fn start(ns: &Netns, dir: &TempDir, name: &str, cfg: &str, listen: &[&str]) -> Ternd {
+        Ternd::start_with(ns, dir, name, cfg, listen, &[])
+    }
+
+    /// Like [`Ternd::start`], with more command-line options.
+    pub fn start_with(
+        ns: &Netns,
+        dir: &TempDir,
+        name: &str,
+        cfg: &str,
+        listen: &[&str],
+        extra: &[&str],
+    ) -> Ternd {
         let cfg_path = dir.write(&format!("{name}.cfg"), cfg);
         let control = dir.path(&format!("{name}.sock"));
         let log = dir.path(&format!("{name}.log"));
@@ -195,6 +207,7 @@ impl Ternd {
             argv.push("--listen".into());
             argv.push((*l).to_string());
         }
+        argv.extend(extra.iter().map(|a| (*a).to_string()));
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         let child = ns.spawn(&refs, &log);
         let t = Ternd {
