@@ -384,6 +384,29 @@ struct Group {
     dirty: Dirty,
     /// Members catching up alone (they get every mark too).
     syncing: usize,
+    /// UPDATEs encoded for the group.
+    formatted: u64,
+    /// Copies of them handed to members.
+    sent: u64,
+}
+
+/// An update group as `display bgp update-peer-group` shows it.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// The group's number.
+    pub id: u64,
+    /// VPN instance (PE–CE sessions).
+    pub vrf: Option<String>,
+    /// `external`, `internal` or `client` (IBGP reflector clients).
+    pub kind: &'static str,
+    /// The families its members are sent (`ipv4-unicast`, `vpnv4`, …).
+    pub families: Vec<String>,
+    /// Members, the first one leading.
+    pub members: Vec<IpAddr>,
+    /// UPDATEs encoded for the group.
+    pub formatted: u64,
+    /// Copies of them handed to members.
+    pub sent: u64,
 }
 
 /// Every peer routes are sent to, in update groups.
@@ -427,6 +450,8 @@ impl AdjOut {
                         members: Vec::new(),
                         dirty: Dirty::default(),
                         syncing: 0,
+                        formatted: 0,
+                        sent: 0,
                     },
                 );
                 self.next_group
@@ -543,6 +568,29 @@ impl AdjOut {
             .syncing
             .as_ref()
             .map(|s| s.dirty.len())
+    }
+
+    /// The update groups, by number (`display bgp update-peer-group`).
+    pub fn groups(&self) -> Vec<GroupInfo> {
+        let mut v: Vec<GroupInfo> = self
+            .groups
+            .iter()
+            .map(|(id, g)| GroupInfo {
+                id: *id,
+                vrf: g.params.vrf.clone(),
+                kind: match g.params.role {
+                    Role::Ebgp => "external",
+                    Role::Client => "client",
+                    _ => "internal",
+                },
+                families: g.params.families.iter().map(|f| f.to_string()).collect(),
+                members: g.members.clone(),
+                formatted: g.formatted,
+                sent: g.sent,
+            })
+            .collect();
+        v.sort_by_key(|g| g.id);
+        v
     }
 
     /// The number of update groups and members (for the displays and tests).
@@ -691,15 +739,22 @@ impl AdjOut {
             env.policies,
         );
         let addrs = g.members.clone();
+        let (mut formatted, mut sent) = (0, 0);
         for (target, b) in msgs {
+            formatted += 1;
             for a in &addrs {
                 if let Some(m) = self.members.get_mut(a)
                     && m.syncing.is_none()
                     && target.includes(m.id)
                 {
+                    sent += 1;
                     m.send(b.clone());
                 }
             }
+        }
+        if let Some(g) = self.groups.get_mut(&gid) {
+            g.formatted += formatted;
+            g.sent += sent;
         }
         true
     }

@@ -31,6 +31,11 @@ pub enum TableKind {
     Label,
     /// `display bgp vpnv4|vpnv6 all routing-table label`: the same, grouped by RD.
     VpnLabel,
+    /// `display bgp [labeled|ipv6] routing-table community …`: one line per path, the
+    /// communities last.
+    Community,
+    /// `display bgp vpnv4|vpnv6 all routing-table community …`: the same, grouped by RD.
+    VpnCommunity,
 }
 
 /// The rows of a `routing-table label` display.
@@ -63,6 +68,25 @@ const STATUS_CODES: &str =
 const RPKI_CODES: &str = " RPKI validation codes: V - valid, I - invalid, N - not-found\n";
 const COLUMNS: &str =
     "      Network            NextHop        MED        LocPrf    PrefVal Path/Ogn\n";
+const COMMUNITY_COLUMNS: &str =
+    "      Network            NextHop        MED        LocPrf    PrefVal Community\n";
+
+/// A path's communities as VRP lists them: `<100:1>, no-export`.
+fn community_list(r: &RouteRow) -> String {
+    r.detail.as_deref().map_or_else(String::new, |d| {
+        d.communities
+            .iter()
+            .map(|c| {
+                if c.contains(':') {
+                    format!("<{c}>")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
 
 /// An address as VRP prints it: IPv6 in upper case (`::FFFF:10.2.2.2`, `2001:DB8::`).
 fn vrp_addr(a: IpAddr) -> String {
@@ -120,7 +144,7 @@ fn same_destination(last: &mut Last, r: &RouteRow) -> bool {
 }
 
 /// A one-line row of the IPv4 tables; the network is printed once per destination.
-fn row_line(o: &mut String, last: &mut Last, r: &RouteRow, n: Notation) {
+fn row_line(o: &mut String, last: &mut Last, r: &RouteRow, n: Notation, community: bool) {
     let net = if same_destination(last, r) {
         ""
     } else {
@@ -135,7 +159,11 @@ fn row_line(o: &mut String, last: &mut Last, r: &RouteRow, n: Notation) {
         col(&opt(r.med), 11),
         col(&opt(r.local_pref), 10),
         col(&r.pref_val.to_string(), 7),
-        path_ogn(r, n)
+        if community {
+            community_list(r)
+        } else {
+            path_ogn(r, n)
+        }
     );
 }
 
@@ -221,6 +249,14 @@ impl TablePrinter {
             TableKind::VpnLabel => {
                 let _ = writeln!(o, "\n Total number of routes from all PE: {routes}");
             }
+            TableKind::Community => {
+                let _ = writeln!(o, " Total Number of Routes: {routes}");
+                o.push_str(COMMUNITY_COLUMNS);
+                o.push('\n');
+            }
+            TableKind::VpnCommunity => {
+                let _ = writeln!(o, " Total number of routes from all PE: {routes}");
+            }
             TableKind::Unicast | TableKind::Labeled => {
                 let _ = writeln!(o, " Total Number of Routes: {routes}");
                 o.push_str(COLUMNS);
@@ -260,7 +296,7 @@ impl TablePrinter {
         let kind = self.kind;
         let grouped = matches!(
             kind,
-            TableKind::VpnLabel | TableKind::Vpnv4 | TableKind::Vpnv6
+            TableKind::VpnLabel | TableKind::Vpnv4 | TableKind::Vpnv6 | TableKind::VpnCommunity
         );
         if grouped && self.group.as_ref() != Some(&r.rd) {
             if self.group.is_some() {
@@ -278,13 +314,21 @@ impl TablePrinter {
                     o.push_str(COLUMNS);
                     o.push('\n');
                 }
+                TableKind::VpnCommunity => {
+                    o.push('\n');
+                    o.push_str(COMMUNITY_COLUMNS);
+                    o.push('\n');
+                }
                 _ => o.push_str("\n\n"),
             }
         }
         match kind {
             TableKind::Label | TableKind::VpnLabel => label_rows(o, std::slice::from_ref(r)),
             TableKind::Instance6 | TableKind::Vpnv6 => record(o, &mut self.last, r, self.notation),
-            _ => row_line(o, &mut self.last, r, self.notation),
+            TableKind::Community | TableKind::VpnCommunity => {
+                row_line(o, &mut self.last, r, self.notation, true);
+            }
+            _ => row_line(o, &mut self.last, r, self.notation, false),
         }
     }
 }

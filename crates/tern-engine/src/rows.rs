@@ -31,6 +31,43 @@ pub fn community_text(c: u32) -> String {
     }
 }
 
+/// Which paths a streamed display lists, besides its table's own rule: `display bgp
+/// routing-table community [C …] [whole-match]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathFilter {
+    /// Paths carrying communities: every one of `list` (any community when it is empty);
+    /// with `whole`, exactly `list`.
+    Community {
+        /// The communities asked for.
+        list: Vec<u32>,
+        /// `whole-match`.
+        whole: bool,
+    },
+}
+
+impl PathFilter {
+    /// Whether a path whose communities are `have` passes.
+    pub fn communities(&self, have: &[u32]) -> bool {
+        match self {
+            PathFilter::Community { list, whole } => {
+                if *whole {
+                    let mut a: Vec<u32> = have.to_vec();
+                    let mut b = list.clone();
+                    a.sort_unstable();
+                    a.dedup();
+                    b.sort_unstable();
+                    b.dedup();
+                    a == b
+                } else if list.is_empty() {
+                    !have.is_empty()
+                } else {
+                    list.iter().all(|c| have.contains(c))
+                }
+            }
+        }
+    }
+}
+
 /// Which routes of a peer a display asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerRoutes {
@@ -135,6 +172,43 @@ pub struct Walked {
     pub keys: Vec<RouteKey>,
     /// [`Input::Keys`](crate::Input::Keys): how many rows (paths) they have.
     pub paths: usize,
+    /// [`Input::Stats`](crate::Input::Stats): the counts.
+    pub stats: TableStats,
+    /// [`Input::Groups`](crate::Input::Groups): the update groups.
+    pub groups: Vec<crate::adjout::GroupInfo>,
+}
+
+/// A table's counts, as `display bgp … routing-table statistics` shows them.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct TableStats {
+    /// Paths in the table (accepted by the import policy).
+    pub routes: usize,
+    /// Destinations.
+    pub destinations: usize,
+    /// Best paths.
+    pub best: usize,
+    /// Best paths from peers (and local routes) of a unicast family: what goes to the
+    /// routing table.
+    pub active: usize,
+    /// Paths whose prefix is not of its class's natural length (IPv4).
+    pub cidr: usize,
+    /// Paths carrying communities.
+    pub community: usize,
+    /// Destinations whose paths come from more than one origin AS.
+    pub different_origin_as: usize,
+}
+
+impl TableStats {
+    /// The sum of two shards' counts.
+    pub fn add(&mut self, o: &TableStats) {
+        self.routes += o.routes;
+        self.destinations += o.destinations;
+        self.best += o.best;
+        self.active += o.active;
+        self.cidr += o.cidr;
+        self.community += o.community;
+        self.different_origin_as += o.different_origin_as;
+    }
 }
 
 impl Walked {
@@ -145,6 +219,8 @@ impl Walked {
             dests: Vec::new(),
             keys: Vec::new(),
             paths: 0,
+            stats: TableStats::default(),
+            groups: Vec::new(),
         }
     }
 

@@ -532,6 +532,8 @@ impl Event {
             | Input::PeerRoutes { .. }
             | Input::Keys { .. }
             | Input::Rows { .. }
+            | Input::Stats { .. }
+            | Input::Groups { .. }
             | Input::Dump { .. } => return None,
         })
     }

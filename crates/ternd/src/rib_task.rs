@@ -459,6 +459,8 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         | RibMsg::PeerRoutes { .. }
         | RibMsg::Keys { .. }
         | RibMsg::Rows { .. }
+        | RibMsg::Stats { .. }
+        | RibMsg::Groups { .. }
         | RibMsg::Dump { .. } => return None,
     })
 }
@@ -472,6 +474,8 @@ fn merge(mut parts: Vec<Walked>) -> Walked {
             dests: Vec::new(),
             keys: Vec::new(),
             paths: 0,
+            stats: Default::default(),
+            groups: Vec::new(),
         });
     }
     let mut it = parts.into_iter();
@@ -481,6 +485,8 @@ fn merge(mut parts: Vec<Walked>) -> Walked {
             dests: Vec::new(),
             keys: Vec::new(),
             paths: 0,
+            stats: Default::default(),
+            groups: Vec::new(),
         };
     };
     for p in it {

@@ -14,6 +14,8 @@ use crate::output::Out;
 use crate::rib_task::PeerRoutes;
 use crate::status::PeerStatus;
 use crate::table_stream::{Query, TableStream};
+use tern_config::community::CommunityValue;
+use tern_engine::PathFilter;
 
 /// Serves a daemon display, given as its canonical line (`display bgp peer 4.4.4.9 verbose`),
 /// into `out`.
@@ -45,6 +47,11 @@ pub(crate) async fn show<T>(
             }
         };
     }
+    if let Some(at) = words.iter().position(|w| *w == "update-peer-group") {
+        let text = update_groups(&words[..at], &words[at + 1..], json, shared).await?;
+        out.write(&text).await;
+        return Ok(());
+    }
     if let Some((family, kind, peer, which)) = peer_routes(&words) {
         let not_up = || format!("Error: The peer {peer} is not Established.");
         if which == PeerRoutes::Advertised {
@@ -66,6 +73,7 @@ pub(crate) async fn show<T>(
             family,
             only: Some((peer, which)),
             rd: None,
+            filter: None,
         };
         let s = TableStream::open(&shared.rib, query)
             .await
@@ -77,24 +85,39 @@ pub(crate) async fn show<T>(
             Some(v) => format!("Error: The VPN instance {v} does not exist."),
             None => "Error: The routing table is not available.".to_owned(),
         };
+        let rd = match &q.rd {
+            Some(rd) => Some(
+                rd.parse()
+                    .map_err(|_| ErrorKind::WrongParameter.message())?,
+            ),
+            None => None,
+        };
+        if q.stats {
+            let text = statistics(&q, rd, json, shared, notation)
+                .await
+                .ok_or_else(missing)?;
+            out.write(&text).await;
+            return Ok(());
+        }
         if q.lookup.is_none() && !q.label {
-            let rd = match &q.rd {
-                Some(rd) => Some(
-                    rd.parse()
-                        .map_err(|_| ErrorKind::WrongParameter.message())?,
-                ),
-                None => None,
+            let kind = match (&q.filter, q.kind) {
+                (None, k) => k,
+                (Some(_), display::TableKind::Vpnv4 | display::TableKind::Vpnv6) => {
+                    display::TableKind::VpnCommunity
+                }
+                (Some(_), _) => display::TableKind::Community,
             };
             let query = Query {
                 vrf: q.vrf.clone(),
                 family: q.family,
                 only: None,
                 rd,
+                filter: q.filter.clone().map(std::sync::Arc::new),
             };
             let s = TableStream::open(&shared.rib, query)
                 .await
                 .ok_or_else(missing)?;
-            return stream_table(s, q.kind, notation, json, out).await;
+            return stream_table(s, kind, notation, json, out).await;
         }
         let mut t = shared
             .rib
@@ -142,6 +165,214 @@ pub(crate) async fn show<T>(
     let text = peers(&words, canonical, json, shared, notation)?;
     out.write(&text).await;
     Ok(())
+}
+
+/// `display bgp … routing-table statistics`: the table's counts in VRP's words; for `vpnv4|
+/// vpnv6 all` (and one route distinguisher), each VPN instance's table of the family after.
+async fn statistics(
+    q: &TableQuery,
+    rd: Option<tern_types::RouteDistinguisher>,
+    json: bool,
+    shared: &Shared,
+    notation: tern_types::Notation,
+) -> Option<String> {
+    use std::fmt::Write as _;
+    let (t, st) = crate::table_stream::stats(&shared.rib, q.vrf.clone(), q.family, rd).await?;
+    let vpn = q.vrf.is_none() && (q.family == Family::VPNV4 || q.family == Family::VPNV6);
+    let mut instances = Vec::new();
+    if vpn {
+        let unicast = if q.family == Family::VPNV6 {
+            Family::IPV6_UNICAST
+        } else {
+            Family::IPV4_UNICAST
+        };
+        let specs: Vec<(String, tern_types::RouteDistinguisher)> = shared
+            .cfg()
+            .routing
+            .vrfs
+            .iter()
+            .filter(|v| v.family == unicast && rd.is_none_or(|rd| v.rd == rd))
+            .map(|v| (v.name.clone(), v.rd))
+            .collect();
+        for (name, _) in specs {
+            if let Some((vt, vs)) =
+                crate::table_stream::stats(&shared.rib, Some(name.clone()), unicast, None).await
+            {
+                instances.push((name, vt.router_id, vs));
+            }
+        }
+    }
+    if json {
+        let v = serde_json::json!({
+            "family": t.family,
+            "vrf": t.vrf,
+            "statistics": st,
+            "instances": instances
+                .iter()
+                .map(|(n, _, s)| serde_json::json!({"vrf": n, "statistics": s}))
+                .collect::<Vec<_>>(),
+        });
+        return Some(to_json(&v));
+    }
+    let mut o = String::new();
+    if vpn {
+        match (&q.rd, rd) {
+            (Some(_), Some(rd)) => {
+                let _ = writeln!(
+                    o,
+                    " Route Distinguisher: {}",
+                    notation.rd_text(&rd.to_string())
+                );
+                let _ = writeln!(o, " Total Number of Routes: {}", st.routes);
+            }
+            _ => {
+                let _ = writeln!(o, " Total number of routes from all PE: {}", st.routes);
+            }
+        }
+        for (name, rid, s) in &instances {
+            if q.rd.is_some() {
+                let afi = if q.family == Family::VPNV6 {
+                    "IPv6"
+                } else {
+                    "IPv4"
+                };
+                let _ = writeln!(
+                    o,
+                    " Total number of routes of {afi}-family for vpn-instance {name}: {}",
+                    s.routes
+                );
+            } else {
+                let _ = writeln!(o, " VPN-Instance {name}, Router ID {rid}:");
+                let _ = writeln!(o, " Total Number of Routes: {}", s.routes);
+            }
+        }
+        return Some(o);
+    }
+    if let Some(v) = &q.vrf {
+        let _ = writeln!(o, " VPN-Instance {v}, Router ID {}:", t.router_id);
+    }
+    let _ = writeln!(o, "Total Number of Routes: {}", st.routes);
+    let _ = writeln!(
+        o,
+        " Total Number of Prefix Advertised to RM : {}",
+        st.active
+    );
+    let _ = writeln!(o, " Total Number of Active Route : {}", st.active);
+    let _ = writeln!(o, " Total Number of Best Routes: {}", st.best);
+    let _ = writeln!(o, " Total Number of Best-external Routes: 0");
+    if !q.family.is_ipv6() {
+        let _ = writeln!(o, " Total Number of Cidr Routes: {}", st.cidr);
+    }
+    let _ = writeln!(o, " Total Number of Community Routes: {}", st.community);
+    let _ = writeln!(
+        o,
+        " Total Number of Different-origin-as Routes: {}",
+        st.different_origin_as
+    );
+    let _ = writeln!(o, " Total Number of Dampened Routes: 0");
+    Some(o)
+}
+
+/// `display bgp [labeled|ipv6|vpnv4 all|vpnv6 all] update-peer-group [index N]`: the public
+/// update groups sending the family, in VRP's layout.
+async fn update_groups(
+    head: &[&str],
+    tail: &[&str],
+    json: bool,
+    shared: &Shared,
+) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let (family, name) = match head {
+        ["display", "bgp"] => ("ipv4-unicast", "IPv4-UNC"),
+        ["display", "bgp", "ipv6"] => ("ipv6-unicast", "IPv6-UNC"),
+        ["display", "bgp", "labeled"] => ("ipv4-labeled-unicast", "IPv4-LABELED"),
+        ["display", "bgp", "vpnv4", "all"] => ("vpnv4", "VPNv4"),
+        ["display", "bgp", "vpnv6", "all"] => ("vpnv6", "VPNv6"),
+        _ => return Err(format!("Error: {}: not available.", head.join(" "))),
+    };
+    let index = match tail {
+        ["index", n] => Some(
+            n.parse::<u64>()
+                .map_err(|_| ErrorKind::WrongParameter.message())?,
+        ),
+        _ => None,
+    };
+    let groups: Vec<_> = crate::table_stream::groups(&shared.rib)
+        .await
+        .ok_or("Error: The routing table is not available.")?
+        .into_iter()
+        .filter(|g| g.vrf.is_none() && g.families.iter().any(|f| f == family))
+        .collect();
+    if let Some(i) = index {
+        let Some(g) = groups.iter().find(|g| g.id == i) else {
+            return Err(format!("Error: The update peer group {i} does not exist."));
+        };
+        if json {
+            return Ok(to_json(g));
+        }
+        let mut o = String::new();
+        let replicated = g.sent.saturating_sub(g.formatted);
+        let _ = writeln!(o, " Group ID : {}", g.id);
+        let _ = writeln!(o, " BGP Version : 4");
+        let _ = writeln!(o, " Group Type : {}", g.kind);
+        let _ = writeln!(o, " Addr Family : {name}");
+        let _ = writeln!(o, " Total Peers : {}", g.members.len());
+        let _ = writeln!(o, " AdvMinTimeVal : 0");
+        if let Some(l) = g.members.first() {
+            let _ = writeln!(o, " Leader Peer : {l}");
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(o, " Total format packet number : {}", g.formatted);
+        let _ = writeln!(o, " Total send packet number : {}", g.sent);
+        let _ = writeln!(o, " Total replicate packet number : {replicated}");
+        let _ = writeln!(
+            o,
+            " The replication percentages(%) : {}",
+            (replicated * 100).checked_div(g.sent).unwrap_or(0)
+        );
+        let _ = writeln!(o);
+        let _ = writeln!(o, " Peers List : {}", peers_list(&g.members));
+        return Ok(o);
+    }
+    if json {
+        return Ok(to_json(&groups));
+    }
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        " The Public instance's update peer group number : {}",
+        groups.len()
+    );
+    let _ = writeln!(o, " Keep buffer update peer group number : 0");
+    let _ = writeln!(o, " BGP Version : 4");
+    for g in &groups {
+        let _ = writeln!(o);
+        let _ = writeln!(o, " Group ID : {}", g.id);
+        let _ = writeln!(o, " Group Type : {}", g.kind);
+        let _ = writeln!(o, " Addr Family : {name}");
+        let _ = writeln!(o, " AdvMinTimeVal : 0");
+        let _ = writeln!(o, " Total Peers : {}", g.members.len());
+        if let Some(l) = g.members.first() {
+            let _ = writeln!(o, " Leader Peer : {l}");
+        }
+        let _ = writeln!(o, " Peers List : {}", peers_list(&g.members));
+    }
+    Ok(o)
+}
+
+/// A group's members as VRP lists them: several per line.
+fn peers_list(members: &[IpAddr]) -> String {
+    members
+        .chunks(4)
+        .map(|c| {
+            c.iter()
+                .map(|a| format!("{a:<16}"))
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n              ")
 }
 
 /// A routing table streamed into `out`: VRP's layout, or one JSON document (the table's
@@ -227,6 +458,7 @@ async fn instance_ip_table<T>(
         family,
         only: None,
         rd: None,
+        filter: None,
     };
     let mut s = TableStream::open(&shared.rib, query)
         .await
@@ -472,17 +704,39 @@ struct TableQuery {
     rd: Option<String>,
     lookup: Option<IpAddr>,
     label: bool,
+    /// `routing-table statistics`.
+    stats: bool,
+    /// `routing-table community …`.
+    filter: Option<PathFilter>,
+}
+
+/// `community [C …] [whole-match]` after `routing-table`.
+fn community_filter(words: &[&str]) -> Option<PathFilter> {
+    let (list, whole) = match words {
+        [list @ .., "whole-match"] => (list, true),
+        list => (list, false),
+    };
+    let list = list
+        .iter()
+        .map(|w| w.parse::<CommunityValue>().ok().map(CommunityValue::value))
+        .collect::<Option<Vec<u32>>>()?;
+    Some(PathFilter::Community { list, whole })
 }
 
 /// The routing-table displays.
 fn routing_table(words: &[&str]) -> Option<TableQuery> {
     use display::TableKind;
-    let (head, lookup, label) = match words {
-        [head @ .., "routing-table", "label"] => (head, None, true),
-        [head @ .., "routing-table", a] => (head, Some(a.parse::<IpAddr>().ok()?), false),
-        [head @ .., "routing-table"] => (head, None, false),
+    let at = words.iter().position(|w| *w == "routing-table")?;
+    let (head, tail) = words.split_at(at);
+    let (mut lookup, mut label, mut stats, mut filter) = (None, false, false, None);
+    match &tail[1..] {
+        ["label"] => label = true,
+        ["statistics"] => stats = true,
+        ["community", rest @ ..] => filter = Some(community_filter(rest)?),
+        [a] => lookup = Some(a.parse::<IpAddr>().ok()?),
+        [] => {}
         _ => return None,
-    };
+    }
     let q = |vrf: Option<&str>, family, kind, rd: Option<&str>| TableQuery {
         vrf: vrf.map(str::to_string),
         family,
@@ -490,6 +744,8 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
         rd: rd.map(str::to_string),
         lookup,
         label,
+        stats,
+        filter: filter.clone(),
     };
     let vpn = |f: &str| {
         if f == "vpnv6" {

@@ -7,7 +7,11 @@
 
 use std::net::IpAddr;
 
-use tern_engine::{Input as RibMsg, PeerRoutes, Reply, RouteRow, RouteTable, Walked};
+use std::sync::Arc;
+
+use tern_engine::{
+    Input as RibMsg, PathFilter, PeerRoutes, Reply, RouteRow, RouteTable, TableStats, Walked,
+};
 use tern_rib::RouteKey;
 use tern_types::{Family, RouteDistinguisher};
 use tokio::sync::oneshot;
@@ -28,6 +32,8 @@ pub struct Query {
     pub only: Option<(IpAddr, PeerRoutes)>,
     /// Only this route distinguisher's destinations.
     pub rd: Option<RouteDistinguisher>,
+    /// Only the paths that pass.
+    pub filter: Option<Arc<PathFilter>>,
 }
 
 /// A shard's rows of a chunk, destination by destination.
@@ -82,6 +88,7 @@ impl TableStream {
                 family: query.family,
                 only: query.only,
                 rd: query.rd,
+                filter: query.filter.clone(),
                 reply: Box::new(Answer(tx)),
             };
             if !rib.ask(shard, m).await {
@@ -143,6 +150,7 @@ impl TableStream {
                 family: self.query.family,
                 only: self.query.only,
                 keys,
+                filter: self.query.filter.clone(),
                 reply: Box::new(Answer(tx)),
             };
             if !self.rib.ask(shard, m).await {
@@ -188,4 +196,71 @@ impl TableStream {
 
 fn header_len(parts: &[Walked]) -> usize {
     parts.iter().map(|p| p.keys.len()).sum()
+}
+
+/// A table's counts (`display bgp … routing-table statistics`), every shard's summed; `None`
+/// when the RIB task is gone or the instance is unknown.
+pub async fn stats(
+    rib: &RibHandle,
+    vrf: Option<String>,
+    family: Family,
+    rd: Option<RouteDistinguisher>,
+) -> Option<(RouteTable, TableStats)> {
+    let mut rxs = Vec::new();
+    for shard in 0..rib.shards() {
+        let (tx, rx) = oneshot::channel();
+        let m = RibMsg::Stats {
+            vrf: vrf.clone(),
+            family,
+            rd,
+            reply: Box::new(Answer(tx)),
+        };
+        if !rib.ask(shard, m).await {
+            return None;
+        }
+        rxs.push(rx);
+    }
+    let mut total = TableStats::default();
+    let mut header = None;
+    for rx in rxs {
+        let w = rx.await.ok()?;
+        total.add(&w.stats);
+        header.get_or_insert(w.table);
+    }
+    Some((header?, total))
+}
+
+/// The update groups (`display bgp update-peer-group`): every shard's, with their message
+/// counts summed (members are the same in every shard); `None` when the RIB task is gone.
+pub async fn groups(rib: &RibHandle) -> Option<Vec<tern_engine::adjout::GroupInfo>> {
+    let mut rxs = Vec::new();
+    for shard in 0..rib.shards() {
+        let (tx, rx) = oneshot::channel();
+        if !rib
+            .ask(
+                shard,
+                RibMsg::Groups {
+                    reply: Box::new(Answer(tx)),
+                },
+            )
+            .await
+        {
+            return None;
+        }
+        rxs.push(rx);
+    }
+    let mut all: Vec<tern_engine::adjout::GroupInfo> = Vec::new();
+    for rx in rxs {
+        for g in rx.await.ok()?.groups {
+            match all.iter_mut().find(|x| x.id == g.id) {
+                Some(x) => {
+                    x.formatted += g.formatted;
+                    x.sent += g.sent;
+                }
+                None => all.push(g),
+            }
+        }
+    }
+    all.sort_by_key(|g| g.id);
+    Some(all)
 }

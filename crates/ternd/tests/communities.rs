@@ -169,6 +169,91 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
         .unwrap();
     assert!(none.contains("Info: The network does not exist."), "{none}");
 
+    // The routes carrying communities, VRP's community display and the counts.
+    let text = t
+        .display("display bgp routing-table community", false)
+        .unwrap();
+    assert!(text.contains(" Total Number of Routes: 2\n"), "{text}");
+    assert!(text.contains("PrefVal Community\n"), "{text}");
+    let line = |text: &str, prefix: &str| {
+        text.lines()
+            .find(|l| l.contains(prefix))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(
+        line(&text, "198.51.100.0/24").ends_with(" no-export"),
+        "{text}"
+    );
+    assert!(line(&text, "192.0.2.0/24").ends_with(" <100:7>"), "{text}");
+    let text = t
+        .display("display bgp routing-table community no-export", false)
+        .unwrap();
+    assert!(text.contains(" Total Number of Routes: 1\n"), "{text}");
+    assert!(
+        text.contains("198.51.100.0/24") && !text.contains("192.0.2.0/24"),
+        "{text}"
+    );
+    let text = t
+        .display(
+            "display bgp routing-table community 100:7 whole-match",
+            false,
+        )
+        .unwrap();
+    assert!(
+        text.contains("192.0.2.0/24") && !text.contains("198.51.100.0/24"),
+        "{text}"
+    );
+    let text = t
+        .display("display bgp routing-table community 100:7 no-export", false)
+        .unwrap();
+    assert!(text.contains(" Total Number of Routes: 0\n"), "{text}");
+    let text = t
+        .display("display bgp routing-table statistics", false)
+        .unwrap();
+    for want in [
+        "Total Number of Routes: 2\n",
+        " Total Number of Best Routes: 2\n",
+        " Total Number of Community Routes: 2\n",
+        // Both are class C networks of their natural length.
+        " Total Number of Cidr Routes: 0\n",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+
+    // The update groups: E alone in an external one, which has sent it UPDATEs.
+    let text = t.display("display bgp update-peer-group", false).unwrap();
+    assert!(
+        text.contains(" The Public instance's update peer group number : 2\n"),
+        "{text}"
+    );
+    let groups: Value =
+        serde_json::from_str(&t.display("display bgp update-peer-group", true).unwrap()).unwrap();
+    let external = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["kind"] == "external")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        external["members"],
+        serde_json::json!(["10.0.1.2"]),
+        "{groups}"
+    );
+    let id = external["id"].as_u64().unwrap();
+    let text = t
+        .display(&format!("display bgp update-peer-group index {id}"), false)
+        .unwrap();
+    assert!(text.contains(" Group Type : external\n"), "{text}");
+    assert!(text.contains(" Peers List : 10.0.1.2\n"), "{text}");
+    let sent = text
+        .lines()
+        .find_map(|l| l.strip_prefix(" Total send packet number : "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(sent >= 1, "{text}");
+
     // No community toward E without advertise-community; with it, 100:7 arrives.
     let communities = |e: &Frr| -> String {
         e.json("show bgp ipv4 unicast 192.0.2.0/24 json")["paths"][0]["community"]["string"]

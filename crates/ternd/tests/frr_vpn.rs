@@ -277,6 +277,26 @@ fn vpn_routes_cross_between_ternd_and_frr() {
         t_mapped
     );
 
+    // The counts agree with the tables: every path from all PEs, then the instance's.
+    let count = |c: &str| table(&l.t, c)["routes"].as_array().map_or(0, Vec::len);
+    let (all, inst) = (count(VPN4), count(INST4));
+    let text =
+        l.t.display("display bgp vpnv4 all routing-table statistics", false)
+            .unwrap();
+    assert!(
+        text.contains(&format!(" Total number of routes from all PE: {all}\n"))
+            && text.contains(" VPN-Instance vpn1, Router ID ")
+            && text.contains(&format!(" Total Number of Routes: {inst}\n")),
+        "{all} and {inst} in\n{text}"
+    );
+    let text =
+        l.t.display(
+            "display bgp vpnv4 route-distinguisher 100:1 routing-table statistics",
+            false,
+        )
+        .unwrap();
+    assert!(text.starts_with(" Route Distinguisher: 100:1\n"), "{text}");
+
     // 2. ternd: FRR's routes in the VPN tables under RD 200:1 and in vpn1, with FRR's label
     // (`label vpn export auto`) and next hop 10.0.0.2 (VPNv6: ::ffff:10.0.0.2).
     let f_label = |p: &str| {

@@ -59,6 +59,10 @@ fn display_bgp() -> Node {
             )
             .session(show),
             kw("label", "Labeled routes with their in- and out-labels").session(show),
+            kw("statistics", "Route counts").session(show),
+            kw("community", "Routes carrying communities")
+                .session(show)
+                .sub([whole_match(), communities(MAX_COMMUNITIES)]),
             kw("peer", "Routes of one peer").then(
                 arg(ArgKind::IpAddr, "peer-address", "Peer address").sub([
                     kw("received-routes", "Routes received from the peer").session(show),
@@ -68,7 +72,19 @@ fn display_bgp() -> Node {
             ),
         ])
     };
-    let all = || kw("all", "All peers").sub([peer(), table()]);
+    let groups = || {
+        kw("update-peer-group", "Update groups").session(show).then(
+            kw("index", "One update group").then(
+                arg(
+                    ArgKind::Int { min: 0, max: 65535 },
+                    "index-value",
+                    "Group ID",
+                )
+                .session(show),
+            ),
+        )
+    };
+    let all = || kw("all", "All peers").sub([peer(), table(), groups()]);
     let vpn = |name: &'static str, help: &'static str| {
         kw(name, help).sub([
             all(),
@@ -88,11 +104,30 @@ fn display_bgp() -> Node {
                 ]),
         ),
         table(),
+        groups(),
         vpn("vpnv4", "BGP VPNv4 address family"),
         vpn("vpnv6", "BGP VPNv6 address family"),
-        kw("labeled", "BGP labeled address family").sub([peer(), table()]),
-        kw("ipv6", "BGP IPv6 address family").sub([peer(), table()]),
+        kw("labeled", "BGP labeled address family").sub([peer(), table(), groups()]),
+        kw("ipv6", "BGP IPv6 address family").sub([peer(), table(), groups()]),
     ])
+}
+
+/// The most communities a display asks for (`&<1-33>`).
+const MAX_COMMUNITIES: usize = 33;
+
+/// `whole-match` after the communities.
+fn whole_match() -> Node {
+    kw("whole-match", "Routes with exactly these communities").session(SessionCmd::Show)
+}
+
+/// The community at position `MAX_COMMUNITIES - left + 1`, and the ones that may follow.
+fn communities(left: usize) -> Node {
+    let n = arg(ArgKind::Community, "cmnty-value", "Community").session(SessionCmd::Show);
+    if left > 1 {
+        n.sub([whole_match(), communities(left - 1)])
+    } else {
+        n.then(whole_match())
+    }
 }
 
 /// `display bmp session [A [alias N] verbose]` (served by ternd).

@@ -52,7 +52,7 @@ use crate::labels::Labels;
 use crate::nexthop::{NextHopTable, Resolution};
 use crate::ports::{Counts, FibOp, FibSink, Reply, VRF_TABLE_BASE, Watcher};
 use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
-pub use crate::rows::{PeerRoutes, RouteRow, RouteTable, Walked};
+pub use crate::rows::{PathFilter, PeerRoutes, RouteRow, RouteTable, TableStats, Walked};
 use crate::shard::Shard;
 use tern_policy::Outcome;
 use tern_wire::{Ctx, NextHop, Update};
@@ -208,6 +208,8 @@ pub enum Input {
         only: Option<(IpAddr, PeerRoutes)>,
         /// Only the destinations of this route distinguisher.
         rd: Option<RouteDistinguisher>,
+        /// Only the paths that pass.
+        filter: Option<Arc<PathFilter>>,
         /// Where the keys go ([`Walked::keys`], [`Walked::paths`]).
         reply: Box<dyn Reply>,
     },
@@ -222,7 +224,25 @@ pub enum Input {
         only: Option<(IpAddr, PeerRoutes)>,
         /// The destinations, in the order the rows are wanted.
         keys: Vec<RouteKey>,
+        /// Only the paths that pass (their rows with the detail's communities).
+        filter: Option<Arc<PathFilter>>,
         /// Where the rows go.
+        reply: Box<dyn Reply>,
+    },
+    /// A table's counts (`display bgp … routing-table statistics`), walked in steps.
+    Stats {
+        /// The VPN instance (`None`: the public tables).
+        vrf: Option<String>,
+        /// The family.
+        family: Family,
+        /// Only the destinations of this route distinguisher.
+        rd: Option<RouteDistinguisher>,
+        /// Where the counts go ([`Walked::stats`]).
+        reply: Box<dyn Reply>,
+    },
+    /// The update groups (`display bgp update-peer-group`), answered at once.
+    Groups {
+        /// Where they go ([`Walked::groups`]).
         reply: Box<dyn Reply>,
     },
     /// One peer's routes of a family, for `display bgp … routing-table peer X …`.
@@ -270,6 +290,8 @@ struct Walk {
     only: Option<(PeerId, PeerRoutes)>,
     /// The destinations holding this address only, in detail.
     lookup: Option<IpAddr>,
+    /// Only the paths that pass.
+    filter: Option<Arc<PathFilter>>,
     /// Where the next step starts ([`Rib::walk`], or the next of `keys` to read).
     cursor: usize,
     /// What the walk produces.
@@ -291,6 +313,12 @@ enum WalkMode {
     },
     /// These destinations' rows, in this order ([`Input::Rows`]).
     Rows(Vec<RouteKey>),
+    /// The table's counts ([`Input::Stats`]); only this route distinguisher's when one is
+    /// given.
+    Stats {
+        rd: Option<RouteDistinguisher>,
+        stats: TableStats,
+    },
 }
 
 /// Destinations a display step reads: a display of any size never holds route processing for
@@ -667,6 +695,7 @@ impl Engine {
                 family,
                 only,
                 rd,
+                filter,
                 reply,
             } => {
                 let mode = WalkMode::Keys {
@@ -674,15 +703,34 @@ impl Engine {
                     keys: Vec::new(),
                     paths: 0,
                 };
-                self.start_keyed(vrf, family, only, mode, reply);
+                self.start_keyed(vrf, family, only, filter, mode, reply);
             }
             Input::Rows {
                 vrf,
                 family,
                 only,
                 keys,
+                filter,
                 reply,
-            } => self.start_keyed(vrf, family, only, WalkMode::Rows(keys), reply),
+            } => self.start_keyed(vrf, family, only, filter, WalkMode::Rows(keys), reply),
+            Input::Groups { reply } => {
+                let mut w = Walked::whole(self.table(Family::IPV4_UNICAST));
+                w.table.routes.clear();
+                w.groups = self.adj.groups();
+                reply.send(w);
+            }
+            Input::Stats {
+                vrf,
+                family,
+                rd,
+                reply,
+            } => {
+                let mode = WalkMode::Stats {
+                    rd,
+                    stats: TableStats::default(),
+                };
+                self.start_keyed(vrf, family, None, None, mode, reply);
+            }
             Input::Dump { families, sink } => self.start_dump(families, sink),
         }
     }

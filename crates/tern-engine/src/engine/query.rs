@@ -34,6 +34,7 @@ impl Engine {
             family,
             only,
             lookup,
+            filter: None,
             cursor: 0,
             mode: WalkMode::Table,
             dests: Vec::new(),
@@ -48,6 +49,7 @@ impl Engine {
         vrf: Option<String>,
         family: Family,
         only: Option<(IpAddr, PeerRoutes)>,
+        filter: Option<Arc<PathFilter>>,
         mode: WalkMode,
         reply: Box<dyn Reply>,
     ) {
@@ -68,6 +70,7 @@ impl Engine {
             family,
             only,
             lookup: None,
+            filter,
             cursor: 0,
             mode,
             dests: Vec::new(),
@@ -104,11 +107,20 @@ impl Engine {
             _ => rib.walk(w.family, w.cursor, WALK_STEP, &mut paths),
         };
         for (key, mut p) in paths {
+            if let WalkMode::Stats { rd, stats } = &mut w.mode {
+                if rd.is_none() || key.rd == *rd {
+                    count(rib, &key, &p, w.family, stats);
+                }
+                continue;
+            }
             if let WalkMode::Keys { rd, keys, paths } = &mut w.mode {
                 if rd.is_some() && key.rd != *rd {
                     continue;
                 }
-                let n = p.iter().filter(|p| listed(p, w.only)).count();
+                let n = p
+                    .iter()
+                    .filter(|p| listed(p, w.only) && passes(rib, p, w.filter.as_deref()))
+                    .count();
                 if n > 0 {
                     keys.push(key);
                     *paths += n;
@@ -135,10 +147,16 @@ impl Engine {
                 None => {
                     // Paths refused by the import policy are not in the routing table (VRP
                     // shows them under `peer X received-routes` only).
-                    p.retain(|p| listed(p, None));
+                    p.retain(|p| listed(p, None) && passes(rib, p, w.filter.as_deref()));
                     p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
                     p.iter()
-                        .map(|p| row(rib, &key, p, &self.resolver))
+                        .map(|p| {
+                            if w.filter.is_some() {
+                                detail_row(rib, &key, p, &self.resolver)
+                            } else {
+                                row(rib, &key, p, &self.resolver)
+                            }
+                        })
                         .collect()
                 }
                 Some((id, which)) => p
@@ -166,15 +184,18 @@ impl Engine {
                     destinations: 0,
                     routes: Vec::new(),
                 };
-                let (keys, paths) = match w.mode {
-                    WalkMode::Keys { keys, paths, .. } => (keys, paths),
-                    _ => (Vec::new(), 0),
+                let (keys, paths, stats) = match w.mode {
+                    WalkMode::Keys { keys, paths, .. } => (keys, paths, TableStats::default()),
+                    WalkMode::Stats { stats, .. } => (Vec::new(), 0, stats),
+                    _ => (Vec::new(), 0, TableStats::default()),
                 };
                 w.reply.send(Walked {
                     table,
                     dests: w.dests,
                     keys,
                     paths,
+                    stats,
+                    groups: Vec::new(),
                 });
             }
         }
@@ -338,6 +359,67 @@ impl Engine {
             }
         }
     }
+}
+
+/// Counts a destination's paths into `stats` (the paths a routing table lists: accepted by
+/// the import policy).
+fn count(rib: &Rib, key: &RouteKey, paths: &[PathInfo], family: Family, stats: &mut TableStats) {
+    let mut origins: Option<(u32, bool)> = None;
+    let mut listed_any = false;
+    let local_as = rib.config().local_as.0;
+    for p in paths.iter().filter(|p| listed(p, None)) {
+        listed_any = true;
+        stats.routes += 1;
+        if p.best {
+            stats.best += 1;
+            if family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST {
+                stats.active += 1;
+            }
+        }
+        if let IpNet::V4(n) = key.prefix {
+            let first = n.addr().octets()[0];
+            let natural = match first {
+                0..=127 => 8,
+                128..=191 => 16,
+                _ => 24,
+            };
+            if n.prefix_len() != natural {
+                stats.cidr += 1;
+            }
+        }
+        let set = rib.attr_set(p.attrs);
+        if !rib.store().communities(set).is_empty() {
+            stats.community += 1;
+        }
+        let origin = rib
+            .store()
+            .as_path(set)
+            .path()
+            .asns()
+            .last()
+            .unwrap_or(local_as);
+        origins = match origins {
+            None => Some((origin, false)),
+            Some((o, differ)) => Some((o, differ || o != origin)),
+        };
+    }
+    if listed_any {
+        stats.destinations += 1;
+    }
+    if origins.is_some_and(|(_, differ)| differ) {
+        stats.different_origin_as += 1;
+    }
+}
+
+/// Whether the path passes a display's filter (no filter: every path).
+fn passes(rib: &Rib, p: &PathInfo, filter: Option<&PathFilter>) -> bool {
+    let Some(f) = filter else { return true };
+    let id = if p.attrs.is_some() {
+        p.attrs
+    } else {
+        p.in_attrs
+    };
+    f.communities(rib.store().communities(rib.attr_set(id)))
 }
 
 /// Whether a display lists the path: a routing table lists the paths the import policy
