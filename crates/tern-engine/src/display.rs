@@ -412,6 +412,12 @@ fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
             .and_then(|d| d.peer_router_id)
             .map_or_else(|| r.from.to_string(), |id| id.to_string());
         let _ = writeln!(o, " From: {} ({rid})", vrp_addr(r.from));
+        if let Some((relay, dev)) = d.and_then(|d| d.relay.as_ref()) {
+            let _ = writeln!(o, " Relay IP Nexthop: {}", vrp_addr(*relay));
+            if let Some(dev) = dev {
+                let _ = writeln!(o, " Relay IP Out-Interface: {dev}");
+            }
+        }
     }
     if let Some(nh) = r.next_hop {
         let _ = writeln!(o, " Original nexthop: {}", vrp_addr(nh));

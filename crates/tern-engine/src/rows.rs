@@ -19,6 +19,9 @@ pub struct RowDetail {
     pub peer_router_id: Option<Ipv4Addr>,
     /// The IGP cost of the next hop (`None`: unreachable).
     pub igp_cost: Option<u32>,
+    /// The forwarding address the next hop resolves to and its interface, when the daemon
+    /// knows them (`Relay IP Nexthop`, `Relay IP Out-Interface`).
+    pub relay: Option<(IpAddr, Option<String>)>,
 }
 
 /// A community as VRP prints it.

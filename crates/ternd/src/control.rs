@@ -72,6 +72,8 @@ pub struct Shared {
     pub listeners: Vec<Arc<TcpListener>>,
     /// The RIB task (routing-table displays).
     pub rib: RibHandle,
+    /// The kernel's view of next hops (the relay next hop of a route's detail).
+    pub resolver: crate::fib::Resolver,
 }
 
 impl Shared {

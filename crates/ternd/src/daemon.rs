@@ -188,6 +188,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         manager: tokio::sync::Mutex::new(peers),
         listeners: listeners.clone(),
         rib,
+        resolver: kernel.resolver.clone(),
     });
     let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {

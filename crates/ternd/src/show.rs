@@ -146,6 +146,7 @@ pub(crate) async fn show<T>(
             t.routes
                 .retain(|r| best.get(&r.rd).is_some_and(|b| *b == r.prefix_len));
             t.recount();
+            relay(&mut t, &shared.resolver);
             out.write(&if json {
                 to_json(&t)
             } else {
@@ -373,6 +374,35 @@ fn peers_list(members: &[IpAddr]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n              ")
+}
+
+/// Each public path's relay next hop in its detail: where the kernel forwards toward its next
+/// hop, and through which interface.
+fn relay(t: &mut tern_engine::RouteTable, resolver: &crate::fib::Resolver) {
+    if t.vrf.is_some() {
+        return;
+    }
+    for r in &mut t.routes {
+        let (Some(nh), Some(d)) = (r.next_hop, r.detail.as_mut()) else {
+            continue;
+        };
+        if r.from.is_unspecified() || matches!(resolver, crate::fib::Resolver::All) {
+            continue;
+        }
+        if let Some((addr, ifindex)) = resolver.forwarding(nh) {
+            let dev = ifindex.and_then(|i| {
+                std::fs::read_dir("/sys/class/net")
+                    .ok()?
+                    .flatten()
+                    .find_map(|e| {
+                        let idx = std::fs::read_to_string(e.path().join("ifindex")).ok()?;
+                        (idx.trim().parse::<u32>().ok()? == i)
+                            .then(|| e.file_name().to_string_lossy().into_owned())
+                    })
+            });
+            d.relay = Some((addr, dev));
+        }
+    }
 }
 
 /// A routing table streamed into `out`: VRP's layout, or one JSON document (the table's

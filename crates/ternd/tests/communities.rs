@@ -149,6 +149,11 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
         "{text}"
     );
     assert!(text.contains(" From: 10.0.0.2 (10.0.0.2)\n"), "{text}");
+    // I is on a connected network: the kernel forwards to it directly, through T's link.
+    assert!(
+        text.contains(" Relay IP Nexthop: 10.0.0.2\n Relay IP Out-Interface: "),
+        "{text}"
+    );
     assert!(text.contains(" Community: no-export\n"), "{text}");
     assert!(
         text.contains(" AS-path Nil, origin igp, MED 0, localpref 100, pref-val 0, valid, internal, best, select"),

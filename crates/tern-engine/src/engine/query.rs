@@ -529,6 +529,7 @@ pub(super) fn detail_row(
             .collect(),
         peer_router_id: rib.peer(p.peer).map(|i| i.router_id),
         igp_cost: a.next_hop.addr().and_then(|nh| resolver.cost(nh)),
+        relay: None,
     }));
     r
 }
