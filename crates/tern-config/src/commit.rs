@@ -190,6 +190,12 @@ impl Running {
             .collect()
     }
 
+    /// Lines the history holds in memory (removed plus added lines of every patch): what it
+    /// costs, which does not depend on the size of the configuration.
+    pub fn history_lines(&self) -> usize {
+        self.entries.iter().map(|e| e.patch.lines()).sum()
+    }
+
     /// The number of rollback points kept at most.
     pub fn limit(&self) -> usize {
         self.limit
