@@ -100,8 +100,10 @@ pub struct Running {
     next_id: CommitId,
     /// Bumped by every commit; candidates remember the one they started from.
     generation: u64,
-    /// The generation last loaded from or saved to the startup file.
-    saved: Option<u64>,
+    /// Checksum of the printed configuration last loaded from or saved to the startup file.
+    saved: u64,
+    /// The running configuration differs from it.
+    unsaved: bool,
     /// Rollback points kept.
     limit: usize,
     store: Option<Store>,
@@ -119,6 +121,7 @@ impl Clone for Running {
             next_id: self.next_id,
             generation: self.generation,
             saved: self.saved,
+            unsaved: self.unsaved,
             limit: self.limit,
             store: None,
             warnings: Vec::new(),
@@ -130,12 +133,13 @@ impl Running {
     /// A running configuration with no history (loaded from the startup file).
     pub fn new(config: Config) -> Running {
         Running {
+            saved: crate::journal::fnv64(config.to_vrp().as_bytes()),
+            unsaved: false,
             config: Arc::new(config),
             entries: Vec::new(),
             unsynced: 0,
             next_id: FIRST_COMMIT_ID,
             generation: 0,
-            saved: Some(0),
             limit: DEFAULT_COMMIT_POINTS,
             store: None,
             warnings: Vec::new(),
@@ -158,12 +162,13 @@ impl Running {
         store: Store,
     ) -> Running {
         let mut r = Running {
+            saved: crate::journal::fnv64(config.to_vrp().as_bytes()),
+            unsaved: false,
             config: Arc::new(config),
             entries,
             unsynced,
             next_id,
             generation: 0,
-            saved: Some(0),
             limit: limit.clamp(1, MAX_COMMIT_POINTS),
             store: Some(store),
             warnings: Vec::new(),
@@ -211,15 +216,16 @@ impl Running {
         self.store.as_ref()
     }
 
-    /// True when commits changed the running configuration since it was loaded from, or
-    /// last saved to, the startup file.
+    /// True when commits made the running configuration differ from what it was when
+    /// loaded from, or last saved to, the startup file.
     pub fn unsaved(&self) -> bool {
-        self.saved != Some(self.generation)
+        self.unsaved
     }
 
     /// Records that the running configuration was written to the startup file.
     pub fn mark_saved(&mut self) {
-        self.saved = Some(self.generation);
+        self.saved = crate::journal::fnv64(self.config.to_vrp().as_bytes());
+        self.unsaved = false;
     }
 
     /// Problems met since the last call that did not fail a commit (for the log).
@@ -287,6 +293,7 @@ impl Running {
         }
         self.next_id += 1;
         self.generation += 1;
+        self.unsaved = crate::journal::fnv64(new_text.as_bytes()) != self.saved;
         self.config = Arc::new(new);
         self.entries.push(entry);
         self.trim();

@@ -469,7 +469,7 @@ fn decode_entry(payload: &str) -> Option<Entry> {
 }
 
 /// FNV-1a, 64 bits: detects torn and damaged records (not an adversary).
-fn fnv64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
