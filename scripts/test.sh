@@ -24,6 +24,7 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 command -v pmbmpd >/dev/null 2>&1 || need="$need pmacct"
 command -v bgpdump >/dev/null 2>&1 || need="$need bgpdump"
+command -v nsenter >/dev/null 2>&1 || need="$need util-linux" # unshare/nsenter: the full-disk test
 if [ -n "$need" ]; then
     echo "installing:$need"
     export DEBIAN_FRONTEND=noninteractive

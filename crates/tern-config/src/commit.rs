@@ -1,15 +1,25 @@
 //! The two-stage commit: per-session candidates over one running configuration, commit
-//! history with VRP's commit IDs, rollback, and a [`Store`] that keeps them on disk.
+//! history with VRP's commit IDs, rollback, and a [`Store`] (the journal in
+//! [`crate::journal`]) that keeps the history on disk.
 //!
 //! ```text
-//!  Candidate (Session: working copy + typed change log)        Running (config + history)
-//!     apply_line ──(entry rules)──▶ working copy                      │
+//!  Candidate (Session: shared copy + typed change log)         Running (config + history)
+//!     apply_line ──(entry rules)──▶ working copy (copied on        │
+//!                                   the first change)              │
 //!     commit ─────────────────────▶ replay the change log on running ─┤
 //!                                   validate the whole result         │ all or nothing
+//!                                   journal record, fsync             │
 //!                                   new CommitRecord 1000000001, …  ◀─┘
 //! ```
 //!
-//! Everything here is pure: no I/O, except [`Store`], which the caller uses explicitly.
+//! The running configuration is shared ([`Arc`]): sessions read it without copying it, and a
+//! candidate copies it on its first change only. The history holds, per rollback point, its
+//! record and a reversible line patch ([`crate::patch`]), never a whole configuration: an
+//! earlier configuration is the running one with the newer patches undone. It keeps VRP's
+//! number of rollback points ([`DEFAULT_COMMIT_POINTS`]); older ones are dropped.
+//!
+//! With a [`Store`], a commit is acknowledged only once its journal record is on disk; when
+//! the record cannot be written the commit fails and nothing changes.
 //!
 //! Rules checked at entry (by [`Config::apply`], line by line) stay there; [`validate`] checks,
 //! at commit, what spans objects and can go stale between entry and commit (another session
@@ -17,15 +27,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::change::Change;
 use crate::error::Reject;
 use crate::error::{ConfigError, ErrorKind};
+pub use crate::journal::{Opened, Store, write_atomic};
 use crate::model::{AfKey, Config};
+use crate::patch::Patch;
 use crate::session::{Outcome, Session, parse_file};
 
 /// A commit ID (`1000000001`, …).
@@ -33,6 +44,14 @@ pub type CommitId = u64;
 
 /// The first commit ID, as VRP numbers rollback points.
 pub const FIRST_COMMIT_ID: CommitId = 1_000_000_001;
+
+/// VRP's number of rollback points: when the list holds 50 and a commit makes another, the
+/// oldest is deleted (`clear configuration commit oldest`).
+pub const DEFAULT_COMMIT_POINTS: usize = 50;
+
+/// The largest number of rollback points that can be kept (VRP's `rollback configuration
+/// last` and `clear configuration commit oldest` reach 80 back).
+pub const MAX_COMMIT_POINTS: usize = 80;
 
 /// How a rollback point was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,32 +75,106 @@ pub struct CommitRecord {
     pub description: String,
     /// Commit or rollback.
     pub kind: CommitKind,
-    /// The running configuration right after this commit.
-    pub config: Config,
+}
+
+/// One change of the running configuration in the history: a commit (a rollback point), or
+/// the startup configuration replacing the last committed one at a start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// The rollback point; `None` for a start from a startup file that differed.
+    pub(crate) record: Option<CommitRecord>,
+    /// From the configuration before to the one after, as printed.
+    pub(crate) patch: Patch,
 }
 
 /// The running configuration and its commit history (oldest first).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Running {
-    config: Config,
-    /// The configuration before the oldest commit in `history`.
-    origin: Config,
-    history: Vec<CommitRecord>,
+    config: Arc<Config>,
+    /// Every change of the running configuration since before the oldest rollback point
+    /// kept, oldest first; applying them in order ends at `config`.
+    entries: Vec<Entry>,
+    /// How many of the last `entries` are not in the journal yet (a start from a startup
+    /// file that differed, written with the next commit).
+    unsynced: usize,
     next_id: CommitId,
     /// Bumped by every commit; candidates remember the one they started from.
     generation: u64,
+    /// Checksum of the printed configuration last loaded from or saved to the startup file.
+    saved: u64,
+    /// The running configuration differs from it.
+    unsaved: bool,
+    /// Rollback points kept.
+    limit: usize,
+    store: Option<Store>,
+    /// Problems that did not fail a commit (a journal compaction that could not be written).
+    warnings: Vec<String>,
+}
+
+/// A copy holds the same configuration and history in memory, without the store.
+impl Clone for Running {
+    fn clone(&self) -> Running {
+        Running {
+            config: self.config.clone(),
+            entries: self.entries.clone(),
+            unsynced: self.unsynced,
+            next_id: self.next_id,
+            generation: self.generation,
+            saved: self.saved,
+            unsaved: self.unsaved,
+            limit: self.limit,
+            store: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 impl Running {
     /// A running configuration with no history (loaded from the startup file).
     pub fn new(config: Config) -> Running {
         Running {
-            origin: config.clone(),
-            config,
-            history: Vec::new(),
+            saved: crate::journal::fnv64(config.to_vrp().as_bytes()),
+            unsaved: false,
+            config: Arc::new(config),
+            entries: Vec::new(),
+            unsynced: 0,
             next_id: FIRST_COMMIT_ID,
             generation: 0,
+            limit: DEFAULT_COMMIT_POINTS,
+            store: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// Keeps at most `n` rollback points (at least 1, at most [`MAX_COMMIT_POINTS`]).
+    pub fn with_limit(mut self, n: usize) -> Running {
+        self.limit = n.clamp(1, MAX_COMMIT_POINTS);
+        self.trim();
+        self
+    }
+
+    pub(crate) fn restored(
+        config: Config,
+        entries: Vec<Entry>,
+        unsynced: usize,
+        next_id: CommitId,
+        limit: usize,
+        store: Store,
+    ) -> Running {
+        let mut r = Running {
+            saved: crate::journal::fnv64(config.to_vrp().as_bytes()),
+            unsaved: false,
+            config: Arc::new(config),
+            entries,
+            unsynced,
+            next_id,
+            generation: 0,
+            limit: limit.clamp(1, MAX_COMMIT_POINTS),
+            store: Some(store),
+            warnings: Vec::new(),
+        };
+        r.trim();
+        r
     }
 
     /// The running configuration.
@@ -89,9 +182,28 @@ impl Running {
         &self.config
     }
 
+    /// The running configuration, shared.
+    pub fn shared_config(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// The rollback points, oldest first.
-    pub fn history(&self) -> &[CommitRecord] {
-        &self.history
+    pub fn history(&self) -> Vec<CommitRecord> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.record.clone())
+            .collect()
+    }
+
+    /// Lines the history holds in memory (removed plus added lines of every patch): what it
+    /// costs, which does not depend on the size of the configuration.
+    pub fn history_lines(&self) -> usize {
+        self.entries.iter().map(|e| e.patch.lines()).sum()
+    }
+
+    /// The number of rollback points kept at most.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// The ID the next commit gets.
@@ -99,7 +211,29 @@ impl Running {
         self.next_id
     }
 
-    /// A new candidate for a session of `user`, a copy of the running configuration.
+    /// The journal the history is kept in, if any.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// True when commits made the running configuration differ from what it was when
+    /// loaded from, or last saved to, the startup file.
+    pub fn unsaved(&self) -> bool {
+        self.unsaved
+    }
+
+    /// Records that the running configuration was written to the startup file.
+    pub fn mark_saved(&mut self) {
+        self.saved = crate::journal::fnv64(self.config.to_vrp().as_bytes());
+        self.unsaved = false;
+    }
+
+    /// Problems met since the last call that did not fail a commit (for the log).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// A new candidate for a session of `user`, sharing the running configuration.
     pub fn candidate(&self, user: &str) -> Candidate {
         Candidate {
             session: Session::with_config(self.config.clone()),
@@ -120,7 +254,8 @@ impl Running {
         }
     }
 
-    /// Validates `new` and makes it the running configuration as a new rollback point.
+    /// Validates `new` and makes it the running configuration as a new rollback point: the
+    /// journal record first (when there is a store), then the configuration in memory.
     fn install(
         &mut self,
         mut new: Config,
@@ -131,38 +266,100 @@ impl Running {
     ) -> Result<Option<CommitId>, ConfigError> {
         validate(&new).map_err(rejected)?;
         new.normalize_kept();
-        if new.to_vrp() == self.config.to_vrp() {
+        let (old_text, new_text) = (self.config.to_vrp(), new.to_vrp());
+        if new_text == old_text {
             return Ok(None);
         }
         let id = self.next_id;
+        let entry = Entry {
+            record: Some(CommitRecord {
+                id,
+                time,
+                user: user.replace(['\n', '\r'], " "),
+                description: description.replace(['\n', '\r'], " "),
+                kind,
+            }),
+            patch: Patch::diff(&old_text, &new_text),
+        };
+        if let Some(store) = &mut self.store {
+            let unsynced = &self.entries[self.entries.len() - self.unsynced..];
+            store.append(unsynced, &entry).map_err(|e| {
+                rejected(Reject::new(format!(
+                    "Error: Failed to commit the configuration because the commit history \
+                     could not be written ({e}). The running configuration is unchanged."
+                )))
+            })?;
+            self.unsynced = 0;
+        }
         self.next_id += 1;
         self.generation += 1;
-        self.config = new.clone();
-        self.history.push(CommitRecord {
-            id,
-            time,
-            user: user.to_owned(),
-            description: description.to_owned(),
-            kind,
-            config: new,
-        });
+        self.unsaved = crate::journal::fnv64(new_text.as_bytes()) != self.saved;
+        self.config = Arc::new(new);
+        self.entries.push(entry);
+        self.trim();
+        self.compact();
         Ok(Some(id))
     }
 
-    fn record(&self, id: CommitId) -> Result<(usize, &CommitRecord), ConfigError> {
-        self.history
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.id == id)
-            .ok_or_else(|| rejected(Reject::new("Error: The commit ID does not exist.")))
+    /// Drops the rollback points beyond the limit (and what precedes the oldest kept).
+    fn trim(&mut self) {
+        let mut points = self.entries.iter().filter(|e| e.record.is_some()).count();
+        let mut drop = 0;
+        for e in &self.entries {
+            if points <= self.limit && e.record.is_some() {
+                break;
+            }
+            if e.record.is_some() {
+                points -= 1;
+            }
+            drop += 1;
+        }
+        // Never drop what the journal has not got yet.
+        let drop = drop.min(self.entries.len() - self.unsynced);
+        self.entries.drain(..drop);
     }
 
-    /// The configuration before the commit at `index` in the history.
-    fn before(&self, index: usize) -> &Config {
-        match index.checked_sub(1) {
-            Some(i) => &self.history[i].config,
-            None => &self.origin,
+    /// Rewrites the journal from a new base once it holds twice the rollback points kept.
+    fn compact(&mut self) {
+        let Some(store) = &self.store else { return };
+        if store.entries() < 2 * self.limit.max(8) {
+            return;
         }
+        let base = match self.text_before(0) {
+            Some(t) => t,
+            None => return,
+        };
+        let entries = &self.entries[..self.entries.len() - self.unsynced];
+        if let Some(store) = &mut self.store
+            && let Err(e) = store.compact(&base, entries)
+        {
+            self.warnings.push(format!(
+                "the commit history could not be compacted (it stays as it is): {e}"
+            ));
+        }
+    }
+
+    /// The printed configuration before the entry at `index` (after it with `index + 1`).
+    fn text_before(&self, index: usize) -> Option<String> {
+        let mut text = self.config.to_vrp();
+        for e in self.entries[index..].iter().rev() {
+            text = e.patch.reverse().apply(&text)?;
+        }
+        Some(text)
+    }
+
+    fn config_before(&self, index: usize) -> Result<Config, ConfigError> {
+        let text = self
+            .text_before(index)
+            .ok_or_else(|| rejected(Reject::new("Error: The rollback point is damaged.")))?;
+        parse_file(&text).map_err(|e| rejected(Reject::new(format!("Error: {e}"))))
+    }
+
+    fn record(&self, id: CommitId) -> Result<usize, ConfigError> {
+        self.entries
+            .iter()
+            .position(|e| e.record.as_ref().is_some_and(|r| r.id == id))
+            .ok_or_else(|| rejected(Reject::new("Error: The commit ID does not exist.")))
     }
 
     /// `rollback configuration to commit-id ID`: the running configuration becomes what it
@@ -173,26 +370,31 @@ impl Running {
         id: CommitId,
         user: &str,
     ) -> Result<Option<CommitId>, ConfigError> {
-        let target = self.record(id)?.1.config.clone();
+        let i = self.record(id)?;
+        let target = self.config_before(i + 1)?;
         self.install(target, user, "", CommitKind::Rollback, now())
     }
 
     /// `rollback configuration last N`: undoes the last `n` commits (the configuration
     /// becomes what it was before the `n`-th latest commit), as a new commit.
     pub fn rollback_last(&mut self, n: usize, user: &str) -> Result<Option<CommitId>, ConfigError> {
-        if n == 0 || n > self.history.len() {
+        let points: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].record.is_some())
+            .collect();
+        if n == 0 || n > points.len() {
             return Err(rejected(Reject::new(
                 "Error: The number of commits to roll back exceeds the number of rollback points.",
             )));
         }
-        let target = self.before(self.history.len() - n).clone();
+        let target = self.config_before(points[points.len() - n])?;
         self.install(target, user, "", CommitKind::Rollback, now())
     }
 
     /// `display configuration commit list [verbose]`: newest first.
     pub fn display_commit_list(&self, verbose: bool) -> String {
         let mut out = String::new();
-        for (i, r) in self.history.iter().rev().enumerate() {
+        let records = self.entries.iter().rev().filter_map(|e| e.record.as_ref());
+        for (i, r) in records.enumerate() {
             if i > 0 {
                 out.push('\n');
             }
@@ -215,17 +417,27 @@ impl Running {
 
     /// `display configuration commit changes at ID`.
     pub fn display_commit_changes_at(&self, id: CommitId) -> Result<String, ConfigError> {
-        let (i, r) = self.record(id)?;
+        let i = self.record(id)?;
+        let (before, after) = (self.config_before(i)?, self.config_before(i + 1)?);
         Ok(format!(
             "Building configuration\n{}",
-            crate::print::changes(self.before(i), &r.config)
+            crate::print::changes(&before, &after)
         ))
     }
 
     /// The typed change set of commit `ID` (what the daemon applies).
     pub fn commit_change_set(&self, id: CommitId) -> Result<crate::diff::ChangeSet, ConfigError> {
-        let (i, r) = self.record(id)?;
-        Ok(crate::diff::diff(self.before(i), &r.config))
+        let i = self.record(id)?;
+        let (before, after) = (self.config_before(i)?, self.config_before(i + 1)?);
+        Ok(crate::diff::diff(&before, &after))
+    }
+
+    /// The printed configuration right after commit `ID` (what `rollback configuration to
+    /// commit-id ID` makes running).
+    pub fn text_after(&self, id: CommitId) -> Result<String, ConfigError> {
+        let i = self.record(id)?;
+        self.text_before(i + 1)
+            .ok_or_else(|| rejected(Reject::new("Error: The rollback point is damaged.")))
     }
 }
 
@@ -312,7 +524,7 @@ impl Candidate {
         let new = if self.generation == running.generation {
             self.session.config().clone()
         } else {
-            let mut c = running.config.clone();
+            let mut c = (*running.config).clone();
             for ch in self.session.changes() {
                 c.apply(ch).map_err(|r| {
                     rejected(Reject::new(format!(
@@ -333,7 +545,7 @@ impl Candidate {
     /// Catches up with a running configuration another session (or a rollback) changed,
     /// keeping this candidate's own changes when they still apply.
     pub fn refresh(&mut self, running: &Running) -> Result<(), ConfigError> {
-        let mut c = running.config.clone();
+        let mut c = (*running.config).clone();
         for ch in self.session.changes() {
             c.apply(ch).map_err(rejected)?;
         }
@@ -499,173 +711,6 @@ pub fn timestamp(secs: u64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Store
-
-/// The running configuration and the commit history in a directory:
-///
-/// ```text
-/// DIR/origin.cfg               configuration before the oldest rollback point
-/// DIR/running.cfg              the running configuration
-/// DIR/commits/<id>.cfg         the configuration right after commit <id>
-/// DIR/commits/<id>.info        id, time, user, type, description (key=value lines)
-/// ```
-///
-/// Every file is written atomically (temporary file, fsync, rename, fsync of the directory),
-/// commit files before `running.cfg`, so a crash leaves either the old or the new state and
-/// commit IDs keep counting after a restart.
-#[derive(Clone, Debug)]
-pub struct Store {
-    dir: PathBuf,
-}
-
-impl Store {
-    /// Opens (creating) a store. A new store starts from `initial` (the startup file's
-    /// configuration); an existing one from what it holds.
-    pub fn open(dir: impl Into<PathBuf>, initial: Config) -> io::Result<(Store, Running)> {
-        let dir = dir.into();
-        std::fs::create_dir_all(dir.join("commits"))?;
-        let store = Store { dir };
-        let origin_path = store.dir.join("origin.cfg");
-        if !origin_path.exists() {
-            let r = Running::new(initial);
-            store.persist(&r)?;
-            return Ok((store, r));
-        }
-        let origin = load(&origin_path)?;
-        let mut history = Vec::new();
-        for e in std::fs::read_dir(store.dir.join("commits"))? {
-            let p = e?.path();
-            if p.extension().is_some_and(|x| x == "info") {
-                history.push(store.read_record(&p)?);
-            }
-        }
-        history.sort_by_key(|r| r.id);
-        let config = match store.dir.join("running.cfg") {
-            p if p.exists() => load(&p)?,
-            _ => history
-                .last()
-                .map_or_else(|| origin.clone(), |r| r.config.clone()),
-        };
-        let next_id = history.last().map_or(FIRST_COMMIT_ID, |r| r.id + 1);
-        let r = Running {
-            config,
-            origin,
-            history,
-            next_id,
-            generation: 0,
-        };
-        Ok((store, r))
-    }
-
-    /// The store's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn read_record(&self, info: &Path) -> io::Result<CommitRecord> {
-        let text = std::fs::read_to_string(info)?;
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let bad = |m: &str| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {m}", info.display()),
-            )
-        };
-        let id: CommitId = field("id").parse().map_err(|_| bad("id"))?;
-        let config = load(&info.with_extension("cfg"))?;
-        Ok(CommitRecord {
-            id,
-            time: field("time").parse().unwrap_or(0),
-            user: field("user"),
-            description: field("description"),
-            kind: if field("type") == "Rollback" {
-                CommitKind::Rollback
-            } else {
-                CommitKind::Cli
-            },
-            config,
-        })
-    }
-
-    /// Writes what is not on disk yet: new rollback points, then the running configuration.
-    pub fn persist(&self, running: &Running) -> io::Result<()> {
-        let origin = self.dir.join("origin.cfg");
-        if !origin.exists() {
-            write_atomic(&origin, running.origin.to_vrp().as_bytes())?;
-        }
-        for r in &running.history {
-            let info = self.dir.join("commits").join(format!("{}.info", r.id));
-            if info.exists() {
-                continue;
-            }
-            write_atomic(&info.with_extension("cfg"), r.config.to_vrp().as_bytes())?;
-            let ty = match r.kind {
-                CommitKind::Cli => "CLI",
-                CommitKind::Rollback => "Rollback",
-            };
-            let desc = r.description.replace(['\n', '\r'], " ");
-            let text = format!(
-                "id={}\ntime={}\nuser={}\ntype={ty}\ndescription={desc}\n",
-                r.id, r.time, r.user
-            );
-            write_atomic(&info, text.as_bytes())?;
-        }
-        write_atomic(
-            &self.dir.join("running.cfg"),
-            running.config.to_vrp().as_bytes(),
-        )
-    }
-
-    /// `save`: the running configuration to the startup file, atomically.
-    pub fn save(running: &Running, startup: &Path) -> io::Result<()> {
-        write_atomic(startup, running.config.to_vrp().as_bytes())
-    }
-}
-
-fn load(path: &Path) -> io::Result<Config> {
-    let text = std::fs::read_to_string(path)?;
-    parse_file(&text).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{}: {e}", path.display()),
-        )
-    })
-}
-
-/// Writes a file atomically: a temporary file beside it, fsync, rename over, fsync of the
-/// directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    if let Err(e) = std::fs::rename(&tmp, path) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::File::open(&dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ pub mod community;
 pub mod diff;
 pub mod error;
 pub mod grammar;
+pub mod journal;
 pub mod model;
+pub mod patch;
 pub mod print;
 pub mod session;
 mod table;
@@ -89,8 +91,8 @@ mod vrp;
 
 pub use change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr};
 pub use commit::{
-    Candidate, CommitId, CommitKind, CommitRecord, FIRST_COMMIT_ID, Running, Store, validate,
-    write_atomic,
+    Candidate, CommitId, CommitKind, CommitRecord, DEFAULT_COMMIT_POINTS, FIRST_COMMIT_ID,
+    MAX_COMMIT_POINTS, Opened, Running, Store, validate, write_atomic,
 };
 pub use community::CommunityValue;
 pub use diff::{

@@ -11,6 +11,8 @@
 //!
 //! A line that fails leaves the model and the view stack as they were.
 
+use std::sync::Arc;
+
 use crate::change::Change;
 use crate::error::Reject;
 use crate::error::{ConfigError, ErrorKind};
@@ -43,7 +45,8 @@ pub enum Outcome {
 /// A configuration being edited: model plus view stack.
 #[derive(Clone, Debug)]
 pub struct Session {
-    config: Config,
+    /// Shared with the running configuration until the first change (copy on write).
+    config: Arc<Config>,
     stack: Vec<Frame>,
     file_mode: bool,
     line_no: usize,
@@ -65,16 +68,16 @@ impl Session {
 
     /// A terminal session on an existing configuration, starting in the user view (`<PE1>`),
     /// as an operator who logs in.
-    pub fn terminal(config: Config) -> Session {
+    pub fn terminal(config: impl Into<Arc<Config>>) -> Session {
         let mut s = Session::with_config(config);
         s.stack = vec![Frame::user()];
         s
     }
 
     /// Edits an existing configuration, starting in the system view.
-    pub fn with_config(config: Config) -> Session {
+    pub fn with_config(config: impl Into<Arc<Config>>) -> Session {
         Session {
-            config,
+            config: config.into(),
             stack: vec![Frame::system()],
             file_mode: false,
             line_no: 0,
@@ -89,7 +92,7 @@ impl Session {
 
     /// Takes the model out.
     pub fn into_config(self) -> Config {
-        self.config
+        Arc::unwrap_or_clone(self.config)
     }
 
     /// The changes applied since the session started (or since [`Session::reset_to`]).
@@ -100,8 +103,8 @@ impl Session {
     /// Replaces the model (after a commit, a discard or a rollback), forgets the change log,
     /// and keeps the view stack as far as its views still exist (else back to the system
     /// view, as VRP does after `clear configuration candidate`).
-    pub fn reset_to(&mut self, config: Config, keep_views: bool) {
-        self.config = config;
+    pub fn reset_to(&mut self, config: impl Into<Arc<Config>>, keep_views: bool) {
+        self.config = config.into();
         self.log.clear();
         if !keep_views && self.view() != ViewId::User {
             self.stack = vec![Frame::system()];
@@ -240,7 +243,9 @@ impl Session {
         let line = raw.trim_end_matches(['\r', '\n']);
         let body = line.trim_start_matches(' ');
         let indent = line.len() - body.len();
-        if body.trim().is_empty() || body.starts_with('#') {
+        // `!` lines at the top of a file are comments (VRP's `!Software Version …` header).
+        if body.trim().is_empty() || body.starts_with('#') || (indent == 0 && body.starts_with('!'))
+        {
             return Ok(Outcome::Empty);
         }
         if indent + 1 > self.stack.len() {
@@ -282,9 +287,17 @@ impl Session {
                 let change = f(m, &frame.scope)?;
                 // Entering a view that exists (`bgp 100` when BGP runs as AS 100) changes
                 // nothing and is not an uncommitted change.
+                // The shared copy is kept when nothing changed: a session that only moves
+                // between views holds no copy of its own.
                 let before = m.enters.is_some().then(|| self.config.clone());
-                self.config.apply(&change)?;
-                let unchanged = before.is_some_and(|b| b == self.config);
+                Arc::make_mut(&mut self.config).apply(&change)?;
+                let unchanged = match before {
+                    Some(b) if *b == *self.config => {
+                        self.config = b;
+                        true
+                    }
+                    _ => false,
+                };
                 self.stack.truncate(depth + 1);
                 if let Some(view) = m.enters {
                     self.stack.push(Frame {
@@ -314,7 +327,7 @@ impl Session {
                     feature,
                     undo: m.undo,
                 };
-                self.config.apply(&change)?;
+                Arc::make_mut(&mut self.config).apply(&change)?;
                 self.log.push(change);
                 self.stack.truncate(depth + 1);
                 if let Some(view) = m.enters {

@@ -328,38 +328,49 @@ fn rollback_restores_the_printed_configuration_exactly() {
 #[test]
 fn store_keeps_ids_and_history_across_a_restart() {
     let dir = temp_dir("store");
-    let (store, mut running) = Store::open(&dir, pe1()).unwrap();
+    let (mut running, opened) = Store::open(&dir, pe1(), 50).unwrap();
+    assert_eq!(opened.last_commit, None);
     let mut c = running.candidate("root");
     lines(&mut c, &["sysname PE1a"]);
     c.commit_at(&mut running, "rename", 1_000).unwrap();
     lines(&mut c, &["sysname PE1b"]);
     c.commit_at(&mut running, "again", 2_000).unwrap();
-    store.persist(&running).unwrap();
+    assert!(running.unsaved());
     let printed = running.config().to_vrp();
-    drop((store, running));
+    drop(running);
 
-    let (store, mut running) = Store::open(&dir, Config::default()).unwrap();
-    assert_eq!(running.config().to_vrp(), printed);
+    // The startup file wins; the history stays, and says the last commit was not saved.
+    let (mut running, opened) = Store::open(&dir, pe1(), 50).unwrap();
+    assert_eq!(opened.last_commit, Some(1_000_000_002));
+    assert!(opened.unsaved);
+    assert_eq!(running.config().sysname, "PE1");
+    assert!(!running.unsaved());
     assert_eq!(running.next_id(), 1_000_000_003);
     assert_eq!(running.history().len(), 2);
     assert_eq!(running.history()[0].description, "rename");
     assert_eq!(running.history()[1].time, 2_000);
-    // Rollback across the restart reaches the configuration before the first commit.
-    running.rollback_last(2, "root").unwrap();
-    assert_eq!(running.config().sysname, "PE1");
+    assert_eq!(running.text_after(1_000_000_002).unwrap(), printed);
+    // Rollback across the restart reaches the last committed configuration.
+    running.rollback_to(1_000_000_002, "root").unwrap();
+    assert_eq!(running.config().to_vrp(), printed);
     assert_eq!(running.history().last().unwrap().id, 1_000_000_003);
-    store.persist(&running).unwrap();
-    let (_, again) = Store::open(&dir, Config::default()).unwrap();
-    assert_eq!(again.next_id(), 1_000_000_004);
-    assert_eq!(again.config().to_vrp(), running.config().to_vrp());
+    // `last 3` goes back before the first commit, across the start that differed.
+    running.rollback_last(3, "root").unwrap();
+    assert_eq!(running.config().to_vrp(), pe1().to_vrp());
+    let after = running.config().to_vrp();
+    drop(running);
+    let (again, opened) = Store::open(&dir, parse_file(&after).unwrap(), 50).unwrap();
+    assert!(!opened.unsaved);
+    assert_eq!(again.next_id(), 1_000_000_005);
+    assert_eq!(again.text_after(1_000_000_002).unwrap(), printed);
 
     // `save`: the startup file, written atomically (no temporary file left behind).
     let startup = dir.join("vrpcfg.cfg");
     std::fs::write(&startup, "old").unwrap();
-    Store::save(&running, &startup).unwrap();
+    Store::save(&again, &startup).unwrap();
     assert_eq!(
         std::fs::read_to_string(&startup).unwrap(),
-        running.config().to_vrp()
+        again.config().to_vrp()
     );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -369,8 +380,9 @@ fn store_keeps_ids_and_history_across_a_restart() {
     assert!(leftovers.is_empty());
     assert_eq!(
         parse_file(&std::fs::read_to_string(&startup).unwrap()).unwrap(),
-        *running.config()
+        *again.config()
     );
+    drop(again);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -28,6 +28,7 @@ fn daemon(dir: &Path) -> PathBuf {
         control: Some(sock.clone()),
         state_dir: None,
         startup: None,
+        commit_points: 0,
         install_routes: false,
         record: None,
         shards: 2,

@@ -26,6 +26,7 @@ fn daemon() -> &'static Path {
             control: Some(sock.clone()),
             state_dir: None,
             startup: None,
+            commit_points: 0,
             // In the test machine's own namespace: never touch its routes.
             install_routes: false,
             record: None,

@@ -60,8 +60,8 @@ pub struct Shared {
     pub cfg: std::sync::RwLock<DaemonConfig>,
     /// The running configuration and its commit history.
     pub running: Mutex<Running>,
-    /// Where the commit history persists.
-    pub store: Option<Store>,
+    /// Where the running configuration came from (`display current-configuration`'s header).
+    pub origin: crate::state::Origin,
     /// The startup file `save` writes.
     pub startup: Option<PathBuf>,
     /// Each running peer's status, shared with its task.
@@ -88,6 +88,15 @@ impl Shared {
 
     pub(crate) fn running(&self) -> MutexGuard<'_, Running> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `display current-configuration`: where it came from (`!` lines), then the running
+    /// configuration.
+    pub(crate) fn current_configuration(&self) -> String {
+        let running = self.running();
+        let mut text = crate::state::header(&self.origin, &running);
+        text.push_str(&running.config().to_vrp());
+        text
     }
 
     /// How displays write AS numbers: the running configuration's `as-notation`.
@@ -246,7 +255,7 @@ impl ControlService {
                 ..ok(String::new())
             },
             Ok(Outcome::Display(SessionCmd::DisplayCurrent)) => {
-                ok(self.shared.running().config().to_vrp())
+                ok(self.shared.current_configuration())
             }
             Ok(Outcome::Display(SessionCmd::DisplayThis)) => ok(c.session().display_this()),
             Ok(Outcome::Manage(canonical)) => match self.manage(c, &canonical) {
@@ -257,10 +266,15 @@ impl ControlService {
                 }),
             },
             Ok(Outcome::ViewChanged) if user_view && c.session().view() == ViewId::User => {
-                // `quit` in the user view ends the terminal session.
+                // `quit` in the user view ends the terminal session, with a warning while
+                // committed changes are not saved (they are lost at restart).
+                let warning = match self.shared.running().unsaved() {
+                    true => crate::state::unsaved_warning(&self.shared.origin),
+                    false => String::new(),
+                };
                 Ran {
                     closed: true,
-                    ..ok(String::new())
+                    ..ok(warning)
                 }
             }
             Ok(_) => ok(String::new()),
@@ -285,14 +299,15 @@ impl ControlService {
                 // daemon could not run changes nothing.
                 crate::config::resolve(c.config())
                     .map_err(|e| Refusal::Text(format!("Error: {e}")))?;
-                let before = running.config().clone();
+                // Shared, not copied: the commit replaces running's configuration.
+                let before = running.shared_config();
                 let id = c
                     .commit(&mut running, description)
                     .map_err(Refusal::Config)?;
                 let job = match id {
                     Some(id) => {
                         tracing::info!(commit = id, "configuration committed");
-                        Some(self.installed(&running, &before)?)
+                        Some(self.installed(&mut running, &before)?)
                     }
                     None => None,
                 };
@@ -316,7 +331,7 @@ impl ControlService {
                 None,
             )),
             ["rollback", "configuration", how @ ..] => {
-                let before = running.config().clone();
+                let before = running.shared_config();
                 let id = match how {
                     ["to", "commit-id", id] => {
                         let id = id
@@ -336,7 +351,7 @@ impl ControlService {
                 let job = match id {
                     Some(id) => {
                         tracing::info!(commit = id, "configuration rolled back");
-                        Some(self.installed(&running, &before)?)
+                        Some(self.installed(&mut running, &before)?)
                     }
                     None => None,
                 };
@@ -350,6 +365,8 @@ impl ControlService {
                 Store::save(&running, path).map_err(|e| {
                     Refusal::Text(format!("Error: Failed to save {}: {e}", path.display()))
                 })?;
+                running.mark_saved();
+                tracing::info!(file = %path.display(), "running configuration saved");
                 Ok((
                     format!(
                         "Info: Save the configuration successfully to {}.\n",
@@ -362,13 +379,18 @@ impl ControlService {
         }
     }
 
-    /// After a commit or rollback: persist the history, resolve the new configuration and
-    /// hand back what the sessions must do.
-    fn installed(&self, running: &Running, before: &Config) -> Result<Job, Refusal> {
-        if let Some(store) = &self.shared.store
-            && let Err(e) = store.persist(running)
-        {
-            tracing::warn!("commit history not persisted: {e}");
+    /// After a commit or rollback (already in the journal when there is a state directory:
+    /// a commit that could not be written failed): resolve the new configuration and hand
+    /// back what the sessions must do.
+    fn installed(&self, running: &mut Running, before: &Config) -> Result<Job, Refusal> {
+        for w in running.take_warnings() {
+            tracing::warn!("{w}");
+        }
+        if running.unsaved() {
+            tracing::info!(
+                "{}",
+                crate::state::unsaved_warning(&self.shared.origin).trim_end()
+            );
         }
         let new = crate::config::resolve(running.config())
             .map_err(|e| Refusal::Text(format!("Error: {e}")))?;
@@ -716,7 +738,7 @@ impl tern_api::Control for ControlService {
                     }
                 }
                 Err(_) => {
-                    let text = shared.running().config().to_vrp();
+                    let text = shared.current_configuration();
                     out.write(&text).await;
                 }
             }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use socket2::{Domain, Socket, Type};
-use tern_config::{Config, Running, Store};
+use tern_config::Config;
 use tokio::net::{TcpListener, UnixListener};
 use tracing::{debug, info, warn};
 
@@ -31,6 +31,8 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     /// The startup file `save` writes.
     pub startup: Option<PathBuf>,
+    /// Rollback points kept (0: VRP's default, 50).
+    pub commit_points: usize,
     /// Install best routes into the kernel (next hops are resolved through it either way).
     pub install_routes: bool,
     /// Record the engine's inputs into this file ([`crate::record`]; one engine shard then).
@@ -88,6 +90,17 @@ fn listener(addr: SocketAddr, cfg: &DaemonConfig) -> io::Result<TcpListener> {
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<()> {
+    // Startup configuration, commit history, locks (crate::state).
+    let _control_lock = match &opts.control {
+        Some(path) => Some(crate::state::lock_control(path)?),
+        None => None,
+    };
+    let started = crate::state::start(
+        &model,
+        opts.startup.as_deref(),
+        opts.state_dir.as_deref(),
+        opts.commit_points,
+    )?;
     let mut listeners = Vec::new();
     for a in &opts.listen {
         match listener(*a, &cfg) {
@@ -103,27 +116,6 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
             }
         }
     }
-    let (store, running) = match &opts.state_dir {
-        Some(dir) => {
-            let (store, running) = Store::open(dir, model.clone()).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("commit history in {}: {e}", dir.display()),
-                )
-            })?;
-            (Some(store), running)
-        }
-        None => (None, Running::new(model.clone())),
-    };
-    // The commit history outlives a restart of the daemon; when it holds commits that were
-    // not saved to the startup file, the daemon runs what was last committed.
-    let cfg = if running.config().to_vrp() != model.to_vrp() {
-        warn!("running the last committed configuration (commits not saved to the startup file)");
-        crate::config::resolve(running.config())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
-    } else {
-        cfg
-    };
     let shards = match opts.shards {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
@@ -181,8 +173,8 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     let peers = Peers::start(&cfg, rib.clone());
     let shared = Arc::new(Shared {
         cfg: std::sync::RwLock::new(cfg.clone()),
-        running: std::sync::Mutex::new(running),
-        store,
+        running: std::sync::Mutex::new(started.running),
+        origin: started.origin,
         startup: opts.startup.clone(),
         peers: peers.index(),
         manager: tokio::sync::Mutex::new(peers),
@@ -221,6 +213,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     let (stop_control, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = None;
     if let Some(path) = &opts.control {
+        // A socket left by a daemon that ended without removing it (this one holds the lock).
         let _ = std::fs::remove_file(path);
         let ul = UnixListener::bind(path)?;
         info!("control socket {}", path.display());

@@ -36,5 +36,6 @@ pub mod rib_task;
 pub mod show;
 pub mod sockets;
 pub mod spec;
+pub mod state;
 pub mod status;
 pub mod table_stream;

@@ -24,8 +24,13 @@ struct Args {
     #[arg(long, default_value = "/run/ternd.sock")]
     control: PathBuf,
     /// Directory of the commit history (default: the configuration file's path + `.state`).
+    /// The daemon starts from --config; this directory keeps the rollback points. Locked
+    /// while the daemon runs.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Rollback points kept in the commit history (VRP keeps 50); older ones are deleted.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=80))]
+    commit_points: u16,
     /// Log filter (tracing env-filter syntax), also read from RUST_LOG.
     #[arg(long, default_value = "info")]
     log: String,
@@ -104,6 +109,7 @@ fn main() -> ExitCode {
         control: Some(args.control),
         state_dir: Some(state_dir),
         startup: Some(args.config.clone()),
+        commit_points: usize::from(args.commit_points),
         install_routes: !args.no_fib,
         record: args.record.clone(),
         shards: args.engine_shards,
