@@ -8,6 +8,7 @@
 //!   tcp connect port 5000
 //!   monitor public
 //!    route-mode ipv4-family unicast adj-rib-in pre-policy
+//!    route-mode ipv4-family unicast local-rib
 //! ```
 
 use std::collections::BTreeMap;
@@ -69,6 +70,8 @@ pub struct BmpSession {
 pub struct BmpMonitor {
     /// `route-mode F adj-rib-in pre-policy`: families whose received UPDATEs are reported.
     pub adj_rib_in_pre: Vec<Family>,
+    /// `route-mode F local-rib`: families whose best paths are reported (RFC 9069).
+    pub local_rib: Vec<Family>,
 }
 
 /// One BMP command.
@@ -106,6 +109,15 @@ pub enum BmpChange {
     },
     /// `route-mode F adj-rib-in pre-policy` / undo.
     AdjRibInPre {
+        /// Which session.
+        key: BmpKey,
+        /// The family.
+        family: Family,
+        /// Remove.
+        undo: bool,
+    },
+    /// `route-mode F local-rib` / undo.
+    LocalRib {
         /// Which session.
         key: BmpKey,
         /// The family.
@@ -176,25 +188,36 @@ pub fn apply(bmp: &mut Option<Bmp>, c: &BmpChange) -> Result<(), Reject> {
                 s.public = Some(BmpMonitor::default());
             }
         }
-        BmpChange::AdjRibInPre { key, family, undo } => {
+        BmpChange::AdjRibInPre { key, family, undo }
+        | BmpChange::LocalRib { key, family, undo } => {
             let m = b
                 .sessions
                 .get_mut(key)
                 .and_then(|s| s.public.as_mut())
                 .ok_or_else(|| rej(NOT_CONFIGURED))?;
-            let at = m.adj_rib_in_pre.iter().position(|f| f == family);
-            match (at, undo) {
-                (Some(i), true) => {
-                    m.adj_rib_in_pre.remove(i);
-                }
-                (None, true) => return Err(rej(NOT_CONFIGURED)),
-                (None, false) => {
-                    m.adj_rib_in_pre.push(*family);
-                    m.adj_rib_in_pre.sort();
-                }
-                (Some(_), false) => {}
-            }
+            let list = if matches!(c, BmpChange::LocalRib { .. }) {
+                &mut m.local_rib
+            } else {
+                &mut m.adj_rib_in_pre
+            };
+            set_family(list, *family, *undo)?;
         }
+    }
+    Ok(())
+}
+
+/// Adds `family` to `list` (kept sorted), or removes it with `undo`.
+fn set_family(list: &mut Vec<Family>, family: Family, undo: bool) -> Result<(), Reject> {
+    match (list.iter().position(|f| *f == family), undo) {
+        (Some(i), true) => {
+            list.remove(i);
+        }
+        (None, true) => return Err(rej(NOT_CONFIGURED)),
+        (None, false) => {
+            list.push(family);
+            list.sort();
+        }
+        (Some(_), false) => {}
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ bmp
   monitor public
    route-mode ipv4-family unicast adj-rib-in pre-policy
    route-mode ipv6-family unicast adj-rib-in pre-policy
+   route-mode ipv4-family unicast local-rib
  bmp-session 10.1.1.1 alias a
   tcp connect port 5001
 #
@@ -39,6 +40,7 @@ fn views_prompts_and_printout() {
         &mut c,
         &[
             "route-mode ipv6-family unicast adj-rib-in pre-policy",
+            "route-mode ipv4-family unicast local-rib",
             "route-mode ipv4-family unicast adj-rib-in pre-policy",
             "quit",
             "quit",
@@ -69,14 +71,19 @@ fn undo_and_refusals() {
     }
     assert!(c.apply_line("undo tcp connect port 5001").is_err());
     lines(&mut c, &["undo tcp connect port 5000", "monitor public"]);
-    assert!(
-        c.apply_line("route-mode ipv4-family unicast adj-rib-in post-policy")
-            .is_err()
-    );
+    for bad in [
+        "route-mode ipv4-family unicast adj-rib-in post-policy",
+        // No ADD-PATH: the Loc-RIB's add-path paths cannot be reported.
+        "route-mode ipv4-family unicast local-rib add-path",
+        "undo route-mode ipv6-family unicast local-rib",
+    ] {
+        assert!(c.apply_line(bad).is_err(), "{bad}");
+    }
     lines(
         &mut c,
         &[
             "undo route-mode ipv6-family unicast adj-rib-in pre-policy",
+            "undo route-mode ipv4-family unicast local-rib",
             "quit",
             "quit",
             "undo bmp-session 10.1.1.1 alias a",

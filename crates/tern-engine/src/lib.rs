@@ -37,8 +37,9 @@ pub mod wellknown;
 
 pub use adjout::Outbound;
 pub use engine::{
-    DUMP_STEP, DumpDest, DumpPath, DumpSink, Engine, Input, PathFilter, PeerOut, PeerRoutes,
-    RouteRow, RouteTable, TableStats, WALK_STEP, Walked, rib_config,
+    DUMP_STEP, DumpDest, DumpPath, DumpSink, Engine, Input, LocRib, LocRibChange, LocRibSink,
+    PathFilter, PeerOut, PeerRoutes, RouteRow, RouteTable, TableStats, WALK_STEP, Walked,
+    rib_config,
 };
 pub use labels::{FIRST_INSTANCE_LABEL, FIRST_LABEL, Labels};
 pub use nexthop::{NextHopTable, Resolution, Watch};

@@ -76,6 +76,9 @@ pub enum DownReason {
     RemoteNoNotification,
     /// 5: the peer was de-configured (no longer monitored).
     Deconfigured,
+    /// 6 (RFC 9069 §5.4): a Loc-RIB instance is no longer monitored; the VRF/Table Name TLV
+    /// names it.
+    LocRibClosed(String),
 }
 
 /// Termination reasons (RFC 7854 §4.5).
@@ -259,6 +262,10 @@ pub fn peer_down(
         }
         DownReason::RemoteNoNotification => out.push(4),
         DownReason::Deconfigured => out.push(5),
+        DownReason::LocRibClosed(name) => {
+            out.push(6);
+            tlv(out, info::TABLE_NAME, name.as_bytes())?;
+        }
     }
     finish(out, at)
 }
@@ -276,6 +283,15 @@ pub struct PeerUp {
     pub sent_open: Vec<u8>,
     /// The OPEN the peer sent (a whole BGP message).
     pub received_open: Vec<u8>,
+    /// Information TLVs (type, value) after the OPENs: the VRF/Table Name of a Loc-RIB
+    /// instance (RFC 9069 §5.3).
+    pub information: Vec<(u16, Vec<u8>)>,
+}
+
+/// Information TLV types of Peer Up and Peer Down (RFC 7854 §4.4, RFC 9069 §5.3).
+pub mod info {
+    /// 3: VRF/Table Name (RFC 9069 §4.3).
+    pub const TABLE_NAME: u16 = 3;
 }
 
 /// Peer Up Notification (§4.10).
@@ -287,6 +303,9 @@ pub fn peer_up(out: &mut Vec<u8>, peer: &PeerHeader, up: &PeerUp) -> Result<(), 
     out.extend_from_slice(&up.remote_port.to_be_bytes());
     out.extend_from_slice(&up.sent_open);
     out.extend_from_slice(&up.received_open);
+    for (kind, value) in &up.information {
+        tlv(out, *kind, value)?;
+    }
     finish(out, at)
 }
 
@@ -351,6 +370,7 @@ mod tests {
             remote_port: 40000,
             sent_open: vec![1; 29],
             received_open: vec![2; 29],
+            information: Vec::new(),
         };
         peer_up(&mut b, &hdr("10.0.0.2"), &up).unwrap();
         assert_eq!(len_of(&b), b.len());
@@ -370,6 +390,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b[48..], [2, 0, 2]);
+    }
+
+    #[test]
+    fn loc_rib_peer_up_and_down_carry_the_table_name() {
+        let mut h = hdr("0.0.0.0");
+        h.peer_type = 3;
+        let up = PeerUp {
+            local_addr: "0.0.0.0".parse().unwrap(),
+            local_port: 0,
+            remote_port: 0,
+            sent_open: vec![1; 29],
+            received_open: vec![1; 29],
+            information: vec![(info::TABLE_NAME, b"global".to_vec())],
+        };
+        let mut b = Vec::new();
+        peer_up(&mut b, &h, &up).unwrap();
+        assert_eq!(len_of(&b), b.len());
+        assert_eq!(b[6], 3, "peer type");
+        assert_eq!(
+            &b[b.len() - 10..],
+            &[0, 3, 0, 6, b'g', b'l', b'o', b'b', b'a', b'l']
+        );
+        let mut b = Vec::new();
+        peer_down(&mut b, &h, &DownReason::LocRibClosed("global".into())).unwrap();
+        assert_eq!(b[48..], [6, 0, 3, 0, 6, b'g', b'l', b'o', b'b', b'a', b'l']);
     }
 
     #[test]

@@ -760,9 +760,16 @@ async fn apply(shared: &Shared, job: Job) {
             })
             .await;
     }
-    if job.old.bmp != job.new.bmp || job.old.sysname != job.new.sysname {
+    if job.old.bmp != job.new.bmp
+        || job.old.sysname != job.new.sysname
+        || crate::bmp::local_of(&job.old) != crate::bmp::local_of(&job.new)
+    {
         // Peers up before their family was monitored send their routes again.
-        let again = crate::bmp::configure(&job.new.bmp, &job.new.sysname);
+        let again = crate::bmp::configure(
+            &job.new.bmp,
+            &job.new.sysname,
+            crate::bmp::local_of(&job.new),
+        );
         let peers = shared.manager.lock().await;
         for a in again {
             peers

@@ -164,7 +164,8 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         );
     }
     kernel.watch(rib.clone()).await;
-    crate::bmp::configure(&cfg.bmp, &cfg.sysname);
+    crate::bmp::attach(rib.clone());
+    crate::bmp::configure(&cfg.bmp, &cfg.sysname, crate::bmp::local_of(&cfg));
     crate::mrt::start(
         opts.mrt.clone(),
         rib.clone(),
@@ -235,7 +236,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     shared.manager.lock().await.shutdown().await;
     // Collectors hear the Peer Downs, then a Termination.
-    crate::bmp::configure(&crate::bmp::BmpSpec::default(), &shared.cfg().sysname);
+    crate::bmp::configure(&crate::bmp::BmpSpec::default(), &shared.cfg().sysname, None);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let vrf_tables = u32::try_from(shared.cfg().routing.vrfs.len()).unwrap_or(0);
     kernel.shutdown(vrf_tables).await;

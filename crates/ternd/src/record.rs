@@ -534,7 +534,8 @@ impl Event {
             | Input::Rows { .. }
             | Input::Stats { .. }
             | Input::Groups { .. }
-            | Input::Dump { .. } => return None,
+            | Input::Dump { .. }
+            | Input::LocRib(_) => return None,
         })
     }
 

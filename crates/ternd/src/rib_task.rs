@@ -462,6 +462,7 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         | RibMsg::Stats { .. }
         | RibMsg::Groups { .. }
         | RibMsg::Dump { .. } => return None,
+        RibMsg::LocRib(m) => RibMsg::LocRib(m.clone()),
     })
 }
 

@@ -257,3 +257,137 @@ fn a_collector_that_goes_away_is_connected_again_and_gets_the_table() {
     assert!(got, "collector saw {} routes", c.prefixes().len());
     assert_eq!(t.state("10.0.0.2"), "Established");
 }
+
+/// The routes of the Loc-RIB instance peer (RFC 9069: peer type 3) a collector holds: the
+/// announcements and withdrawals it logged, in order.
+fn loc_rib_prefixes(c: &Pmbmpd) -> BTreeSet<String> {
+    let mut held = BTreeSet::new();
+    for m in c.of_type("route_monitor") {
+        if m["is_loc"] != 1 {
+            continue;
+        }
+        let Some(p) = m["ip_prefix"].as_str() else {
+            continue;
+        };
+        match m["log_type"].as_str() {
+            Some("update") => {
+                held.insert(p.to_owned());
+            }
+            Some("withdraw") => {
+                held.remove(p);
+            }
+            _ => {}
+        }
+    }
+    held
+}
+
+fn routing_table_count(t: &Ternd) -> usize {
+    let text = t
+        .display("display bgp routing-table statistics", false)
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Total Number of Routes:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
+#[test]
+fn the_loc_rib_is_reported_as_it_changes_and_whole_to_a_new_collector() {
+    let dir = TempDir::new("bmpl");
+    let t_ns = Netns::new("bmplt");
+    let f_ns = Netns::new("bmplf");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    add_routes(&f_ns, 1000);
+    let c = Pmbmpd::start(&t_ns, &dir, "c", 5000);
+    // The import policy refuses 198.18.3.0/24's routes: not in the Loc-RIB.
+    let cfg = t_cfg(5000, 3600)
+        .replace(
+            "   route-mode ipv4-family unicast adj-rib-in pre-policy\n",
+            "   route-mode ipv4-family unicast local-rib\n",
+        )
+        .replace(
+            "  peer 10.0.0.2 enable\n",
+            "  peer 10.0.0.2 enable\n  peer 10.0.0.2 route-policy keep import\n",
+        )
+        .replace(
+            "bgp 100\n",
+            "ip ip-prefix three index 10 permit 198.18.3.0 24 greater-equal 24 less-equal 32\n#\nroute-policy keep deny node 10\n if-match ip-prefix three\n#\nroute-policy keep permit node 20\n#\nbgp 100\n",
+        );
+    let t = Ternd::start(&t_ns, &dir, "t", &cfg, &["0.0.0.0:179"]);
+    let _f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    assert!(wait_for(Duration::from_secs(30), || held(&t) == 1000));
+    // 198.18.0.0 to 198.18.3.231: the 232 of 198.18.3.0/24 are refused.
+    let best = 1000 - 232;
+    assert!(
+        wait_for(Duration::from_secs(30), || routing_table_count(&t) == best),
+        "{}",
+        routing_table_count(&t)
+    );
+
+    // The first collector was there from the start: it saw each best path come.
+    let got = wait_for(Duration::from_secs(30), || loc_rib_prefixes(&c).len() == best);
+    assert!(
+        got,
+        "collector saw {} Loc-RIB routes: {:?}",
+        loc_rib_prefixes(&c).len(),
+        c.messages().iter().rev().take(3).collect::<Vec<_>>()
+    );
+    assert!(!loc_rib_prefixes(&c).iter().any(|p| p.starts_with("198.18.3.")));
+    let up: Vec<Value> = c
+        .of_type("peer_up")
+        .into_iter()
+        .filter(|m| m["is_loc"] == 1)
+        .collect();
+    assert_eq!(up.len(), 1, "{:?}", c.of_type("peer_up"));
+    assert_eq!(up[0]["peer_asn"], 100, "{}", up[0]);
+    assert_eq!(up[0]["bgp_id"], "10.0.0.1", "{}", up[0]);
+    // Only the Loc-RIB is monitored: no pre-policy routes of F.
+    assert!(
+        c.of_type("route_monitor")
+            .iter()
+            .all(|m| m["is_loc"] == 1),
+        "{:?}",
+        c.of_type("route_monitor").first()
+    );
+
+    // A second collector gets the table as it stands.
+    let c2 = Pmbmpd::start(&t_ns, &dir, "c2", 5001);
+    let mut ctl = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = ctl.open_session("test").unwrap().session;
+    for l in [
+        "system-view",
+        "bmp",
+        "bmp-session 127.0.0.1 alias second",
+        "tcp connect port 5001",
+        "monitor public",
+        "route-mode ipv4-family unicast local-rib",
+        "commit",
+    ] {
+        let r = ctl.execute(id, l, false).unwrap();
+        assert!(r.error.is_none(), "{l}: {r:?}");
+    }
+    let got = wait_for(Duration::from_secs(30), || {
+        loc_rib_prefixes(&c2).len() == best
+    });
+    assert!(got, "second collector saw {}", loc_rib_prefixes(&c2).len());
+    assert_eq!(loc_rib_prefixes(&c2), loc_rib_prefixes(&c));
+
+    // Withdrawals reach both.
+    let script: String = (0..100)
+        .map(|i| format!("ip route del blackhole 198.18.0.{i}/32; "))
+        .collect();
+    f_ns.sh(&script);
+    for x in [&c, &c2] {
+        let gone = wait_for(Duration::from_secs(30), || {
+            loc_rib_prefixes(x).len() == best - 100
+        });
+        assert!(gone, "{}", loc_rib_prefixes(x).len());
+    }
+    assert_eq!(routing_table_count(&t), best - 100);
+    let text = t
+        .display("display bmp session 127.0.0.1 verbose", false)
+        .unwrap();
+    assert!(text.contains("    global (local-rib)"), "{text}");
+}

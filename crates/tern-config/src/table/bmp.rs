@@ -1,6 +1,7 @@
 //! The BMP views (see [`crate::bmp`]): `bmp` in the system view; `statistics-timer` and
 //! `bmp-session` in the BMP view; `tcp connect port` and `monitor public` in the BMP session
-//! view; `route-mode … adj-rib-in pre-policy` in the BMP monitor view.
+//! view; `route-mode … adj-rib-in pre-policy` and `route-mode … local-rib` in the BMP monitor
+//! view.
 
 use std::net::IpAddr;
 
@@ -129,10 +130,11 @@ pub(super) fn bmp_session_view() -> Vec<Node> {
 /// The BMP monitor view.
 pub(super) fn bmp_monitor_view() -> Vec<Node> {
     let mode = || {
-        kw("unicast", "Unicast").then(
+        kw("unicast", "Unicast").sub([
             kw("adj-rib-in", "Routes received from the peers")
                 .then(kw("pre-policy", "Received routes, before import policy").end_both()),
-        )
+            kw("local-rib", "Best routes of the local RIB (RFC 9069)").end_both(),
+        ])
     };
     vec![
         kw("route-mode", "Routes reported to the monitoring server")
@@ -146,17 +148,24 @@ pub(super) fn bmp_monitor_view() -> Vec<Node> {
                     .and_then(|b| b.sessions.get(k))
                     .and_then(|x| x.public.as_ref())
                     .map(|m| {
-                        m.adj_rib_in_pre
+                        let af = |f: &Family| {
+                            if *f == Family::IPV6_UNICAST {
+                                "ipv6-family"
+                            } else {
+                                "ipv4-family"
+                            }
+                        };
+                        let pre = m.adj_rib_in_pre.iter().map(|f| {
+                            Item::Line(format!(
+                                "route-mode {} unicast adj-rib-in pre-policy",
+                                af(f)
+                            ))
+                        });
+                        let loc = m
+                            .local_rib
                             .iter()
-                            .map(|f| {
-                                let af = if *f == Family::IPV6_UNICAST {
-                                    "ipv6-family"
-                                } else {
-                                    "ipv4-family"
-                                };
-                                Item::Line(format!("route-mode {af} unicast adj-rib-in pre-policy"))
-                            })
-                            .collect()
+                            .map(|f| Item::Line(format!("route-mode {} unicast local-rib", af(f))));
+                        pre.chain(loc).collect()
                     })
                     .unwrap_or_default()
             })
@@ -222,9 +231,18 @@ fn route_mode(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     } else {
         Family::IPV4_UNICAST
     };
-    Ok(Change::Bmp(BmpChange::AdjRibInPre {
-        key: key_of(s),
-        family,
-        undo: m.undo,
+    let key = key_of(s);
+    Ok(Change::Bmp(if m.has("local-rib") {
+        BmpChange::LocalRib {
+            key,
+            family,
+            undo: m.undo,
+        }
+    } else {
+        BmpChange::AdjRibInPre {
+            key,
+            family,
+            undo: m.undo,
+        }
     }))
 }

@@ -33,6 +33,8 @@
 //!   it was when its step read it (see [`Rib::walk`]).
 //! - The kernel: best unicast routes from peers go to a [`FibSink`] as [`FibOp`]s, when one is
 //!   set.
+//! - Monitoring: the public tables' best-path changes of some families go to a
+//!   [`LocRibSink`] as they happen ([`locrib`], BMP Loc-RIB).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -61,6 +63,7 @@ use tracing::{debug, info, warn};
 use settings::ImportChain;
 
 pub use dump::{DUMP_STEP, DumpDest, DumpPath, DumpSink};
+pub use locrib::{LocRib, LocRibChange, LocRibSink};
 
 /// An input of the engine.
 #[derive(Debug)]
@@ -264,6 +267,8 @@ pub enum Input {
         /// Where each step goes.
         sink: Box<dyn DumpSink>,
     },
+    /// Loc-RIB monitoring (BMP, RFC 9069) from now on, or no longer ([`locrib`]).
+    LocRib(Option<LocRib>),
 }
 
 /// What the RIB task needs to send routes to an Established peer.
@@ -398,6 +403,8 @@ pub struct Engine {
     deferring: bool,
     /// The deferral ended: [`FibOp::Reconcile`] follows the kernel operations.
     reconcile: bool,
+    /// Where best-path changes of the public tables go (BMP Loc-RIB monitoring).
+    loc_rib: Option<LocRib>,
 }
 
 /// Where a best-path change happened.
@@ -432,6 +439,7 @@ impl Engine {
             full: HashSet::new(),
             deferring: false,
             reconcile: false,
+            loc_rib: None,
         }
     }
 
@@ -732,6 +740,7 @@ impl Engine {
                 self.start_keyed(vrf, family, None, None, mode, reply);
             }
             Input::Dump { families, sink } => self.start_dump(families, sink),
+            Input::LocRib(m) => self.set_loc_rib(m),
         }
     }
 
@@ -937,6 +946,9 @@ impl Engine {
                 continue;
             }
             self.export(d.as_deref(), &changes);
+            if d.is_none() {
+                self.loc_rib_changes(&changes);
+            }
             for c in &changes {
                 self.fib_mark(d.as_deref(), c.family, c.key.prefix);
             }
@@ -1046,6 +1058,7 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
 
 pub mod dump;
 mod kernel;
+pub mod locrib;
 mod origin;
 mod query;
 mod settings;

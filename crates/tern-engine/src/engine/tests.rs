@@ -84,7 +84,7 @@ pub(super) fn up(t: &mut Engine, session: u64) {
 }
 
 /// The body of an UPDATE announcing `n` in `family` with next hop `nh`, AS path 200.
-fn body(family: Family, nh: NextHop, n: Nlri) -> Vec<u8> {
+pub(super) fn body(family: Family, nh: NextHop, n: Nlri) -> Vec<u8> {
     let a = PathAttrs::new(Origin::Igp, AsPath::sequence(&[200], true), nh.clone());
     let mut out = Vec::new();
     UpdateBuilder::new(&Ctx::default())

@@ -15,6 +15,9 @@
 //! NLRI, rebuilt into UPDATEs with the session's own encoding (tern-wire's builder). A family
 //! whose monitoring starts while peers are up is asked of them again (ROUTE-REFRESH).
 //!
+//! Under `route-mode F unicast local-rib` the best paths of the public tables are reported too,
+//! as the Loc-RIB instance peer of RFC 9069 ([`loc_rib`]).
+//!
 //! A connection task never waits for a collector: messages go to each collector's bounded
 //! queue with `try_send`. A collector that does not keep up overflows its queue; its
 //! connection is then closed and opened again, with a full report (§5 leaves the recovery to
@@ -40,6 +43,9 @@ use tokio::sync::{Notify, mpsc};
 use tracing::{info, warn};
 
 use crate::status::{PeerStatus, lock};
+
+pub mod loc_rib;
+pub use loc_rib::attach;
 
 /// Messages a collector's queue holds before the collector counts as too slow.
 const QUEUE: usize = 16384;
@@ -68,6 +74,8 @@ pub struct CollectorSpec {
     pub public: bool,
     /// Families reported pre-policy.
     pub families: Vec<Family>,
+    /// Families whose Loc-RIB is reported.
+    pub loc_rib: Vec<Family>,
 }
 
 /// The BMP part of a configuration.
@@ -89,6 +97,11 @@ pub fn resolve(cfg: &tern_config::Config) -> BmpSpec {
                     .as_ref()
                     .map(|m| m.adj_rib_in_pre.clone())
                     .unwrap_or_default(),
+                loc_rib: s
+                    .public
+                    .as_ref()
+                    .map(|m| m.local_rib.clone())
+                    .unwrap_or_default(),
             })
             .collect(),
     }
@@ -108,6 +121,10 @@ struct Link {
     families: Arc<Vec<Family>>,
     overflow: Arc<Notify>,
     broken: Arc<AtomicBool>,
+    /// Families whose Loc-RIB changes this collector gets.
+    loc_families: Arc<Vec<Family>>,
+    /// Loc-RIB changes held while the collector is sent the table (None: not held).
+    held: Arc<Mutex<Option<Vec<Bytes>>>>,
 }
 
 impl Link {
@@ -173,6 +190,8 @@ struct State {
     peers: BTreeMap<IpAddr, Arc<Mutex<Monitored>>>,
     links: Vec<Link>,
     collectors: Vec<Collector>,
+    /// The Loc-RIB instance, while some collector monitors a Loc-RIB family.
+    loc: Option<loc_rib::Instance>,
 }
 
 static STATE: LazyLock<Mutex<State>> = LazyLock::new(Mutex::default);
@@ -214,11 +233,28 @@ fn encoded(f: impl FnOnce(&mut Vec<u8>) -> Result<(), tern_wire::EncodeError>) -
     }
 }
 
-/// Runs `spec`: collectors started, stopped or changed. Returns the Established public peers
-/// whose routes of a newly monitored family are not held yet (to be asked again).
-pub fn configure(spec: &BmpSpec, sysname: &str) -> Vec<IpAddr> {
+/// Runs `spec` for this router (`local`: its AS and router ID, when BGP runs): collectors
+/// started, stopped or changed. Returns the Established public peers whose routes of a newly
+/// monitored family are not held yet (to be asked again).
+pub fn configure(spec: &BmpSpec, sysname: &str, local: Option<(u32, Ipv4Addr)>) -> Vec<IpAddr> {
     let mut st = state();
     st.sysname = sysname.to_owned();
+    let mut loc: Vec<Family> = spec
+        .sessions
+        .iter()
+        .filter(|s| s.public && s.port.is_some())
+        .flat_map(|s| s.loc_rib.iter().copied())
+        .collect();
+    loc.sort();
+    loc.dedup();
+    let inst = match local {
+        Some((asn, id)) if !loc.is_empty() => Some(loc_rib::Instance::new(asn, id, loc)),
+        _ => None,
+    };
+    if inst != st.loc {
+        loc_rib::tell_engine(inst.as_ref());
+        st.loc = inst;
+    }
     st.statistics = spec.statistics;
     let mut mirrored: Vec<Family> = spec
         .sessions
@@ -333,6 +369,7 @@ pub fn peer_up(
         remote_port: remote.port(),
         sent_open,
         received_open,
+        information: Vec::new(),
     };
     st.links.retain(|l| !l.tx.is_closed());
     let links = st.links.clone();
@@ -685,6 +722,11 @@ async fn session(
         v.local = s.local_addr().ok();
     }
     let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
+    let loc_families = if spec.public {
+        spec.loc_rib.clone()
+    } else {
+        Vec::new()
+    };
     let link = Link {
         tx,
         families: Arc::new(if spec.public {
@@ -694,6 +736,9 @@ async fn session(
         }),
         overflow: overflow.clone(),
         broken: Arc::new(AtomicBool::new(false)),
+        // Held from before the link is registered: no change overtakes the table.
+        held: Arc::new(Mutex::new((!loc_families.is_empty()).then(Vec::new))),
+        loc_families: Arc::new(loc_families),
     };
     let snapshots = if spec.public {
         register(&link)
@@ -716,6 +761,9 @@ async fn session(
         if let Err(e) = write(&mut s, &chunk, &overflow).await {
             return close(e);
         }
+    }
+    if let Err(e) = loc_rib::initial(&mut s, &link, &overflow).await {
+        return close(e);
     }
     let period = Duration::from_secs(u64::from(secs));
     let mut stats = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -871,7 +919,26 @@ pub fn display(words: &[&str]) -> Result<String, String> {
                     out.push_str(&format!("    {p} (in pre-policy)\n"));
                 }
             }
+            for f in &c.spec.loc_rib {
+                let name = if *f == Family::IPV6_UNICAST {
+                    "ipv6-family unicast"
+                } else {
+                    "ipv4-family unicast"
+                };
+                out.push_str(&format!(
+                    "  BGP {name} :\n    {} (local-rib)\n",
+                    loc_rib::TABLE
+                ));
+            }
             Ok(out)
         }
     }
+}
+
+/// This router's AS and router ID, when BGP runs (the Loc-RIB instance's identity).
+pub fn local_of(cfg: &crate::spec::DaemonConfig) -> Option<(u32, Ipv4Addr)> {
+    Some((
+        cfg.local_as?,
+        cfg.router_id.unwrap_or(Ipv4Addr::UNSPECIFIED),
+    ))
 }
