@@ -41,7 +41,7 @@ pub struct LivePeer {
     pub vrf: Option<String>,
     /// FSM state (`Established`, `Idle`, ...).
     pub state: String,
-    /// Why it is not up (the configured reason, the last error).
+    /// Why it is not up (the configured reason, the last error); empty when Established.
     pub why: String,
     /// Families: negotiated while Established, else configured.
     pub families: Vec<String>,
@@ -74,11 +74,16 @@ impl LivePeer {
         } else {
             names(&p["configured_families"])
         };
-        let why = [s("reason"), s("last_error")]
-            .into_iter()
-            .filter(|x| !x.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
+        // The last error of an Established session is history.
+        let why = if state == "Established" {
+            String::new()
+        } else {
+            [s("reason"), s("last_error")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         Some(LivePeer {
             addr: p["addr"].as_str()?.parse().ok()?,
             vrf: p["vrf"].as_str().map(str::to_owned),
