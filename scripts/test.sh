@@ -13,7 +13,7 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "peer daemons for the interop tests (FRR, BIRD, GoBGP, ExaBGP), pmacct for the BMP test, bgpdump for MRT, tmux for the shell test"
+step "peer daemons for the interop tests (FRR, BIRD, GoBGP, ExaBGP), pmacct for the BMP test, bgpdump for MRT, tmux for the shell test, graphviz for tern lab graph"
 need=""
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
 [ -x /usr/lib/frr/bgpd ] || need="$need frr"
@@ -25,6 +25,7 @@ command -v tmux >/dev/null 2>&1 || need="$need tmux"
 command -v pmbmpd >/dev/null 2>&1 || need="$need pmacct"
 command -v bgpdump >/dev/null 2>&1 || need="$need bgpdump"
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux" # unshare/nsenter: the full-disk test
+command -v dot >/dev/null 2>&1 || need="$need graphviz" # dot: tern lab graph's SVG and its test
 if [ -n "$need" ]; then
     echo "installing:$need"
     export DEBIAN_FRONTEND=noninteractive

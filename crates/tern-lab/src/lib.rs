@@ -1,9 +1,11 @@
 //! tern-lab: the lab, a folder of VRP configuration files, one per router, run as a network of
 //! Linux network namespaces with a ternd in each; the operator tool runs it as `tern lab`
-//! (`up`, `down`, `status`, `exec`, `igp`; docs/lab.md).
+//! (`up`, `down`, `status`, `exec`, `igp`, `graph`; docs/lab.md).
 //!
 //! - [`topology`]: the plan, pure (nodes, links, loopbacks, kernel interface names, the
 //!   routes that stand in for the IGP);
+//! - [`graph`]: the lab as a Graphviz DOT graph (routers by AS, links, BGP sessions by
+//!   state, route reflection), pure;
 //! - [`netns`]: carrying it out with `ip`, and taking it down;
 //! - [`state`]: the state directory that `down`, `status` and `exec` read;
 //! - [`igp`]: `import-route bgp` into the stand-in, the loop `tern lab igp` runs.
@@ -25,6 +27,7 @@ macro_rules! say {
     }};
 }
 
+pub mod graph;
 pub mod igp;
 pub mod netns;
 pub mod state;
@@ -100,6 +103,33 @@ pub enum LabCommand {
         /// Lines, run in one session in order.
         lines: Vec<String>,
     },
+    /// Write the lab's topology as a Graphviz graph: routers clustered by AS, links with
+    /// their subnets, BGP sessions coloured by their live state, route reflection.
+    Graph {
+        /// A folder of configuration files: draws it whether or not its lab is up (default:
+        /// the running lab, from the files in its state directory).
+        dir: Option<PathBuf>,
+        /// The lab whose daemons give the sessions' state (default: the folder's name with
+        /// DIR, else the only lab up).
+        #[arg(long)]
+        name: Option<String>,
+        /// DOT text, or SVG rendered by Graphviz's `dot` (default: svg when FILE ends in
+        /// `.svg`, else dot).
+        #[arg(long, value_enum)]
+        format: Option<GraphFormat>,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// What `graph` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// The DOT language.
+    Dot,
+    /// SVG, from `dot -Tsvg`.
+    Svg,
 }
 
 /// What `up` waits for.
@@ -150,6 +180,12 @@ pub fn run(cmd: LabCommand, shell: Shell) -> ExitCode {
             node,
             lines,
         } => return exec(name, &node, lines, json, shell),
+        LabCommand::Graph {
+            dir,
+            name,
+            format,
+            output,
+        } => draw(dir.as_deref(), name, format, output.as_deref()),
     };
     match r {
         Ok(true) => ExitCode::SUCCESS,
@@ -535,8 +571,8 @@ struct PeerView {
     why: String,
 }
 
-/// The peers of a router's ternd, those configured with `ignore` left out.
-fn peers(n: &state::NodeState) -> Result<Vec<PeerView>, String> {
+/// `display bgp peer` of a router's ternd, as JSON (an array, a peer each).
+fn peer_json(n: &state::NodeState) -> Result<Value, String> {
     let mut c = tern_api::Blocking::connect(&n.control).map_err(|e| e.to_string())?;
     let r = c
         .display("display bgp peer", true)
@@ -544,7 +580,12 @@ fn peers(n: &state::NodeState) -> Result<Vec<PeerView>, String> {
     if let Some(e) = r.error {
         return Err(e.text);
     }
-    let v: Value = serde_json::from_str(&r.output).map_err(|e| e.to_string())?;
+    serde_json::from_str(&r.output).map_err(|e| e.to_string())
+}
+
+/// The peers of a router's ternd, those configured with `ignore` left out.
+fn peers(n: &state::NodeState) -> Result<Vec<PeerView>, String> {
+    let v = peer_json(n)?;
     let ignored: BTreeSet<IpAddr> = n
         .ignored_peers
         .iter()
@@ -890,4 +931,149 @@ fn exec(
             ExitCode::FAILURE
         }
     }
+}
+
+/// The routers of a running lab, from the files in its state directory (ternd's `--config`).
+fn state_routers(st: &LabState) -> Result<Vec<Router>, String> {
+    st.nodes
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(&n.config)
+                .map_err(|e| format!("{}: {e}", n.config.display()))?;
+            let config = tern_config::parse_file(&text)
+                .map_err(|e| format!("{}: {e}", n.config.display()))?;
+            Ok(Router {
+                name: n.name.clone(),
+                file: n.config.clone(),
+                config,
+            })
+        })
+        .collect()
+}
+
+/// What each router's ternd says of its peers (`tern lab status`'s query), or why nothing.
+fn live_peers(st: &LabState) -> graph::Live {
+    st.nodes
+        .iter()
+        .map(|n| {
+            let r = match n.pid {
+                Some(p) if netns::alive(p) => peer_json(n).map(|v| {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(graph::LivePeer::from_json)
+                        .collect()
+                }),
+                Some(p) => Err(format!("ternd {p} is not running")),
+                None => Err("ternd was not started".into()),
+            };
+            (n.name.clone(), r.map_err(|e| format!("control API: {e}")))
+        })
+        .collect()
+}
+
+/// An executable in `$PATH`.
+fn in_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// `dot -Tsvg`: the DOT text rendered.
+fn render_svg(dot: &Path, text: &str) -> Result<Vec<u8>, String> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(dot)
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", dot.display()))?;
+    let mut stdin = child.stdin.take().ok_or("dot: no standard input")?;
+    let out = std::thread::scope(|s| {
+        let writer = s.spawn(move || stdin.write_all(text.as_bytes()));
+        let out = child.wait_with_output();
+        let _ = writer.join();
+        out
+    })
+    .map_err(|e| format!("{}: {e}", dot.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} -Tsvg failed ({}): {}",
+            dot.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// `tern lab graph`.
+fn draw(
+    dir: Option<&Path>,
+    name: Option<String>,
+    format: Option<GraphFormat>,
+    output: Option<&Path>,
+) -> Result<bool, String> {
+    let format = format.unwrap_or_else(|| {
+        if output
+            .and_then(Path::extension)
+            .is_some_and(|x| x.eq_ignore_ascii_case("svg"))
+        {
+            GraphFormat::Svg
+        } else {
+            GraphFormat::Dot
+        }
+    });
+    let dot = match format {
+        GraphFormat::Dot => None,
+        GraphFormat::Svg => Some(in_path("dot").ok_or(
+            "SVG needs Graphviz's `dot`, which is not in PATH (install graphviz), or write \
+             DOT with --format dot",
+        )?),
+    };
+    let (lab, routers, st) = match dir {
+        Some(d) => {
+            let d = d
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", d.display()))?;
+            let routers = read_routers(&d)?;
+            let lab = lab_name(&name.unwrap_or_else(|| {
+                d.file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            }));
+            let st = LabState::load(&lab)?;
+            (lab, routers, st)
+        }
+        None => {
+            let lab = which_lab(name).map_err(|e| {
+                format!("{e}; `tern lab graph DIR` draws a folder whether or not it is up")
+            })?;
+            let st = LabState::load(&lab)?.ok_or_else(|| format!("lab {lab} is not up"))?;
+            (lab, state_routers(&st)?, Some(st))
+        }
+    };
+    let plan = topology::plan(routers.clone()).map_err(|e| e.to_string())?;
+    let live = st.as_ref().map(live_peers);
+    let text = graph::Graph::build(&lab, &plan, &routers, live.as_ref()).dot();
+    let bytes = match &dot {
+        None => text.into_bytes(),
+        Some(d) => render_svg(d, &text)?,
+    };
+    match output {
+        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => {
+            use std::io::Write as _;
+            let mut o = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error.
+            let _ = o.write_all(&bytes).and_then(|()| o.flush());
+        }
+    }
+    Ok(true)
 }

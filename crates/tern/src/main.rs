@@ -11,8 +11,8 @@
 //! and what RFC 7606 would do about any malformation.
 //!
 //! `tern lab up DIR` runs a folder of VRP files, one per router, as network namespaces with a
-//! ternd in each; `tern lab exec NODE LINE...`, `tern lab status`, `tern lab down` (see
-//! [`tern_lab`] and docs/lab.md).
+//! ternd in each; `tern lab exec NODE LINE...`, `tern lab status`, `tern lab graph`, `tern
+//! lab down` (see [`tern_lab`] and docs/lab.md).
 
 #![forbid(unsafe_code)]
 
