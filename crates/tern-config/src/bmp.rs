@@ -8,6 +8,7 @@
 //!   tcp connect port 5000
 //!   monitor public
 //!    route-mode ipv4-family unicast adj-rib-in pre-policy
+//!    route-mode ipv4-family unicast adj-rib-out post-policy
 //!    route-mode ipv4-family unicast local-rib
 //! ```
 
@@ -72,6 +73,9 @@ pub struct BmpMonitor {
     pub adj_rib_in_pre: Vec<Family>,
     /// `route-mode F local-rib`: families whose best paths are reported (RFC 9069).
     pub local_rib: Vec<Family>,
+    /// `route-mode F adj-rib-out post-policy`: families whose sent UPDATEs are reported
+    /// (RFC 8671).
+    pub adj_rib_out_post: Vec<Family>,
 }
 
 /// One BMP command.
@@ -109,6 +113,15 @@ pub enum BmpChange {
     },
     /// `route-mode F adj-rib-in pre-policy` / undo.
     AdjRibInPre {
+        /// Which session.
+        key: BmpKey,
+        /// The family.
+        family: Family,
+        /// Remove.
+        undo: bool,
+    },
+    /// `route-mode F adj-rib-out post-policy` / undo.
+    AdjRibOutPost {
         /// Which session.
         key: BmpKey,
         /// The family.
@@ -189,16 +202,17 @@ pub fn apply(bmp: &mut Option<Bmp>, c: &BmpChange) -> Result<(), Reject> {
             }
         }
         BmpChange::AdjRibInPre { key, family, undo }
+        | BmpChange::AdjRibOutPost { key, family, undo }
         | BmpChange::LocalRib { key, family, undo } => {
             let m = b
                 .sessions
                 .get_mut(key)
                 .and_then(|s| s.public.as_mut())
                 .ok_or_else(|| rej(NOT_CONFIGURED))?;
-            let list = if matches!(c, BmpChange::LocalRib { .. }) {
-                &mut m.local_rib
-            } else {
-                &mut m.adj_rib_in_pre
+            let list = match c {
+                BmpChange::LocalRib { .. } => &mut m.local_rib,
+                BmpChange::AdjRibOutPost { .. } => &mut m.adj_rib_out_post,
+                _ => &mut m.adj_rib_in_pre,
             };
             set_family(list, *family, *undo)?;
         }

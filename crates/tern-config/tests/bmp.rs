@@ -18,6 +18,7 @@ bmp
   monitor public
    route-mode ipv4-family unicast adj-rib-in pre-policy
    route-mode ipv6-family unicast adj-rib-in pre-policy
+   route-mode ipv4-family unicast adj-rib-out post-policy
    route-mode ipv4-family unicast local-rib
  bmp-session 10.1.1.1 alias a
   tcp connect port 5001
@@ -41,6 +42,7 @@ fn views_prompts_and_printout() {
         &[
             "route-mode ipv6-family unicast adj-rib-in pre-policy",
             "route-mode ipv4-family unicast local-rib",
+            "route-mode ipv4-family unicast adj-rib-out post-policy",
             "route-mode ipv4-family unicast adj-rib-in pre-policy",
             "quit",
             "quit",
@@ -75,6 +77,8 @@ fn undo_and_refusals() {
         "route-mode ipv4-family unicast adj-rib-in post-policy",
         // No ADD-PATH: the Loc-RIB's add-path paths cannot be reported.
         "route-mode ipv4-family unicast local-rib add-path",
+        // Before the export policy: not kept.
+        "route-mode ipv4-family unicast adj-rib-out pre-policy",
         "undo route-mode ipv6-family unicast local-rib",
     ] {
         assert!(c.apply_line(bad).is_err(), "{bad}");
@@ -84,6 +88,7 @@ fn undo_and_refusals() {
         &[
             "undo route-mode ipv6-family unicast adj-rib-in pre-policy",
             "undo route-mode ipv4-family unicast local-rib",
+            "undo route-mode ipv4-family unicast adj-rib-out post-policy",
             "quit",
             "quit",
             "undo bmp-session 10.1.1.1 alias a",

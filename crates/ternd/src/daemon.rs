@@ -183,6 +183,21 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         rib,
         resolver: kernel.resolver.clone(),
     });
+    // BMP Adj-RIB-Out: a collector's peers send their routes again (`refresh bgp X export`).
+    if let Some(mut asks) = crate::bmp::refresh_requests() {
+        let weak = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            while let Some(addr) = asks.recv().await {
+                let Some(shared) = weak.upgrade() else { break };
+                shared
+                    .manager
+                    .lock()
+                    .await
+                    .command(addr, crate::peer::PeerCmd::Refresh { export: true })
+                    .await;
+            }
+        });
+    }
     let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {
         let accepts = accepts.clone();

@@ -561,6 +561,9 @@ async fn run_conn(
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
     let status_w = status.clone();
+    // What the writer sends, for BMP's Adj-RIB-Out (set once the session is Established).
+    let out_tap: Arc<std::sync::OnceLock<crate::bmp::OutTap>> = Arc::default();
+    let out_tap_w = out_tap.clone();
     let room = rib.room();
     let writer = tokio::spawn(async move {
         // Messages waiting in the queue go out in one write (up to WRITE_CHUNK octets).
@@ -588,6 +591,9 @@ async fn run_conn(
             }
             if wr.write_all(&chunk).await.is_err() {
                 break 'write;
+            }
+            if let Some(t) = out_tap_w.get() {
+                t.sent(&chunk);
             }
             chunk.clear();
             {
@@ -806,6 +812,22 @@ async fn run_conn(
                                 && let Some(n) = fsm.negotiated()
                             {
                                 let session = rib_task::new_session();
+                                // Known to BMP before the RIB sends it anything: the Peer Up
+                                // goes first and the writer's tap sees every UPDATE.
+                                if spec.vrf.is_none() {
+                                    bmp_peer = crate::bmp::peer_up(
+                                        spec.addr,
+                                        n,
+                                        local,
+                                        remote,
+                                        std::mem::take(&mut bmp_opens.0),
+                                        std::mem::take(&mut bmp_opens.1),
+                                        status.clone(),
+                                    );
+                                    if let Some(b) = &bmp_peer {
+                                        let _ = out_tap.set(b.out_tap());
+                                    }
+                                }
                                 rib.peer_up(
                                     session,
                                     rib_peer_info(&spec, n),
@@ -822,17 +844,6 @@ async fn run_conn(
                                 )
                                 .await;
                                 rib_session = Some(session);
-                                if spec.vrf.is_none() {
-                                    bmp_peer = crate::bmp::peer_up(
-                                        spec.addr,
-                                        n,
-                                        local,
-                                        remote,
-                                        std::mem::take(&mut bmp_opens.0),
-                                        std::mem::take(&mut bmp_opens.1),
-                                        status.clone(),
-                                    );
-                                }
                                 peer_gr = n.graceful_restart.clone();
                                 if crate::restart::active() {
                                     // RFC 4724 §4.1: the deferral waits for the End-of-RIB of

@@ -327,14 +327,20 @@ fn the_loc_rib_is_reported_as_it_changes_and_whole_to_a_new_collector() {
     );
 
     // The first collector was there from the start: it saw each best path come.
-    let got = wait_for(Duration::from_secs(30), || loc_rib_prefixes(&c).len() == best);
+    let got = wait_for(Duration::from_secs(30), || {
+        loc_rib_prefixes(&c).len() == best
+    });
     assert!(
         got,
         "collector saw {} Loc-RIB routes: {:?}",
         loc_rib_prefixes(&c).len(),
         c.messages().iter().rev().take(3).collect::<Vec<_>>()
     );
-    assert!(!loc_rib_prefixes(&c).iter().any(|p| p.starts_with("198.18.3.")));
+    assert!(
+        !loc_rib_prefixes(&c)
+            .iter()
+            .any(|p| p.starts_with("198.18.3."))
+    );
     let up: Vec<Value> = c
         .of_type("peer_up")
         .into_iter()
@@ -345,9 +351,7 @@ fn the_loc_rib_is_reported_as_it_changes_and_whole_to_a_new_collector() {
     assert_eq!(up[0]["bgp_id"], "10.0.0.1", "{}", up[0]);
     // Only the Loc-RIB is monitored: no pre-policy routes of F.
     assert!(
-        c.of_type("route_monitor")
-            .iter()
-            .all(|m| m["is_loc"] == 1),
+        c.of_type("route_monitor").iter().all(|m| m["is_loc"] == 1),
         "{:?}",
         c.of_type("route_monitor").first()
     );
@@ -390,4 +394,178 @@ fn the_loc_rib_is_reported_as_it_changes_and_whole_to_a_new_collector() {
         .display("display bmp session 127.0.0.1 verbose", false)
         .unwrap();
     assert!(text.contains("    global (local-rib)"), "{text}");
+}
+
+/// The prefixes a collector saw announced to `peer` (Adj-RIB-Out post-policy, RFC 8671),
+/// withdrawals applied in order.
+fn sent_prefixes(c: &Pmbmpd, peer: &str) -> BTreeSet<String> {
+    let mut held = BTreeSet::new();
+    for m in c.of_type("route_monitor") {
+        if m["is_out"] != 1 || m["peer_ip"] != peer {
+            continue;
+        }
+        let Some(p) = m["ip_prefix"].as_str() else {
+            continue;
+        };
+        match m["log_type"].as_str() {
+            Some("update") => {
+                held.insert(p.to_owned());
+            }
+            Some("withdraw") => {
+                held.remove(p);
+            }
+            _ => {}
+        }
+    }
+    held
+}
+
+/// The prefixes an FRR router holds from `from`.
+fn frr_prefixes_from(f: &Frr, from: &str) -> BTreeSet<String> {
+    let v = f.json("show bgp ipv4 unicast json");
+    v["routes"]
+        .as_object()
+        .map(|routes| {
+            routes
+                .iter()
+                .filter(|(_, paths)| {
+                    paths
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["peerId"] == from))
+                })
+                .map(|(p, _)| p.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const G_CFG: &str = "frr defaults traditional
+hostname g
+!
+router bgp 300
+ bgp router-id 10.0.1.2
+ no bgp ebgp-requires-policy
+ neighbor 10.0.1.1 remote-as 100
+ neighbor 10.0.1.1 timers 10 30
+ neighbor 10.0.1.1 timers connect 2
+ !
+ address-family ipv4 unicast
+  neighbor 10.0.1.1 activate
+ exit-address-family
+!
+";
+
+#[test]
+fn what_a_peer_is_sent_is_reported_after_export_policy() {
+    let dir = TempDir::new("bmpo");
+    let t_ns = Netns::new("bmpot");
+    let f_ns = Netns::new("bmpof");
+    let g_ns = Netns::new("bmpog");
+    link(&t_ns, &["10.0.0.1/24"], &f_ns, &["10.0.0.2/24"]);
+    link(&t_ns, &["10.0.1.1/24"], &g_ns, &["10.0.1.2/24"]);
+    add_routes(&f_ns, 1000);
+    let c = Pmbmpd::start(&t_ns, &dir, "c", 5000);
+    // F's routes go on to G, but for 198.18.3.0/24's (the export policy towards G).
+    let cfg = t_cfg(5000, 3600)
+        .replace(
+            "   route-mode ipv4-family unicast adj-rib-in pre-policy\n",
+            "   route-mode ipv4-family unicast adj-rib-out post-policy\n",
+        )
+        .replace(
+            " peer 10.0.0.2 timer keepalive 10 hold 30\n",
+            " peer 10.0.0.2 timer keepalive 10 hold 30\n peer 10.0.1.2 as-number 300\n peer 10.0.1.2 timer keepalive 10 hold 30\n",
+        )
+        .replace(
+            "  peer 10.0.0.2 enable\n",
+            "  peer 10.0.0.2 enable\n  peer 10.0.1.2 enable\n  peer 10.0.1.2 route-policy out export\n",
+        )
+        .replace(
+            "interface GigabitEthernet0/0/0\n ip address 10.0.0.1 255.255.255.0\n",
+            "interface GigabitEthernet0/0/0\n ip address 10.0.0.1 255.255.255.0\n#\ninterface GigabitEthernet0/0/1\n ip address 10.0.1.1 255.255.255.0\n",
+        )
+        .replace(
+            "bgp 100\n",
+            "ip ip-prefix three index 10 permit 198.18.3.0 24 greater-equal 24 less-equal 32\n#\nroute-policy out deny node 10\n if-match ip-prefix three\n#\nroute-policy out permit node 20\n#\nbgp 100\n",
+        );
+    let t = Ternd::start(&t_ns, &dir, "t", &cfg, &["0.0.0.0:179"]);
+    let _f = Frr::start(&f_ns, &dir, "f", FRR_CFG, &[]);
+    let g = Frr::start(&g_ns, &dir, "g", G_CFG, &[]);
+    t.wait_established("10.0.0.2", Duration::from_secs(60));
+    t.wait_established("10.0.1.2", Duration::from_secs(60));
+    // 198.18.0.0 to 198.18.3.231: the 232 of 198.18.3.0/24 are not sent to G.
+    let sent = 1000 - 232;
+    let g_has = wait_for(Duration::from_secs(30), || {
+        frr_prefixes_from(&g, "10.0.1.1").len() == sent
+    });
+    assert!(g_has, "G holds {}", frr_prefixes_from(&g, "10.0.1.1").len());
+
+    // What pmbmpd saw sent to G is what G holds: the routes after the export policy.
+    let seen = wait_for(Duration::from_secs(30), || {
+        sent_prefixes(&c, "10.0.1.2") == frr_prefixes_from(&g, "10.0.1.1")
+    });
+    assert!(
+        seen,
+        "collector saw {} sent to G, G holds {}",
+        sent_prefixes(&c, "10.0.1.2").len(),
+        frr_prefixes_from(&g, "10.0.1.1").len()
+    );
+    let out: Vec<Value> = c
+        .of_type("route_monitor")
+        .into_iter()
+        .filter(|m| m["is_out"] == 1)
+        .collect();
+    assert!(out.iter().all(|m| m["is_post"] == 1), "{:?}", out.first());
+    // Only the Adj-RIB-Out is monitored: nothing received is reported.
+    assert!(
+        c.of_type("route_monitor").iter().all(|m| m["is_out"] == 1),
+        "{:?}",
+        c.of_type("route_monitor").first()
+    );
+    // F is sent nothing back (its own routes): nothing reported as sent to F.
+    assert!(sent_prefixes(&c, "10.0.0.2").is_empty());
+
+    // A collector added now gets what G holds (the routes are sent again).
+    let c2 = Pmbmpd::start(&t_ns, &dir, "c2", 5001);
+    let mut ctl = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = ctl.open_session("test").unwrap().session;
+    for l in [
+        "system-view",
+        "bmp",
+        "bmp-session 127.0.0.1 alias second",
+        "tcp connect port 5001",
+        "monitor public",
+        "route-mode ipv4-family unicast adj-rib-out post-policy",
+        "commit",
+    ] {
+        let r = ctl.execute(id, l, false).unwrap();
+        assert!(r.error.is_none(), "{l}: {r:?}");
+    }
+    let got = wait_for(Duration::from_secs(30), || {
+        sent_prefixes(&c2, "10.0.1.2").len() == sent
+    });
+    assert!(
+        got,
+        "second collector saw {}",
+        sent_prefixes(&c2, "10.0.1.2").len()
+    );
+
+    // Withdrawals: what F withdraws is withdrawn from G, and reported so.
+    let script: String = (0..100)
+        .map(|i| format!("ip route del blackhole 198.18.0.{i}/32; "))
+        .collect();
+    f_ns.sh(&script);
+    for x in [&c, &c2] {
+        let gone = wait_for(Duration::from_secs(30), || {
+            sent_prefixes(x, "10.0.1.2").len() == sent - 100
+        });
+        assert!(gone, "{}", sent_prefixes(x, "10.0.1.2").len());
+    }
+    assert_eq!(
+        sent_prefixes(&c, "10.0.1.2"),
+        frr_prefixes_from(&g, "10.0.1.1")
+    );
+    let text = t
+        .display("display bmp session 127.0.0.1 verbose", false)
+        .unwrap();
+    assert!(text.contains("    10.0.1.2 (out post-policy)"), "{text}");
 }

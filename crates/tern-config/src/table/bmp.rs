@@ -1,7 +1,7 @@
 //! The BMP views (see [`crate::bmp`]): `bmp` in the system view; `statistics-timer` and
 //! `bmp-session` in the BMP view; `tcp connect port` and `monitor public` in the BMP session
-//! view; `route-mode … adj-rib-in pre-policy` and `route-mode … local-rib` in the BMP monitor
-//! view.
+//! view; `route-mode … adj-rib-in pre-policy`, `adj-rib-out post-policy` and `local-rib` in
+//! the BMP monitor view.
 
 use std::net::IpAddr;
 
@@ -133,6 +133,8 @@ pub(super) fn bmp_monitor_view() -> Vec<Node> {
         kw("unicast", "Unicast").sub([
             kw("adj-rib-in", "Routes received from the peers")
                 .then(kw("pre-policy", "Received routes, before import policy").end_both()),
+            kw("adj-rib-out", "Routes sent to the peers")
+                .then(kw("post-policy", "Sent routes, after export policy (RFC 8671)").end_both()),
             kw("local-rib", "Best routes of the local RIB (RFC 9069)").end_both(),
         ])
     };
@@ -165,7 +167,13 @@ pub(super) fn bmp_monitor_view() -> Vec<Node> {
                             .local_rib
                             .iter()
                             .map(|f| Item::Line(format!("route-mode {} unicast local-rib", af(f))));
-                        pre.chain(loc).collect()
+                        let out = m.adj_rib_out_post.iter().map(|f| {
+                            Item::Line(format!(
+                                "route-mode {} unicast adj-rib-out post-policy",
+                                af(f)
+                            ))
+                        });
+                        pre.chain(out).chain(loc).collect()
                     })
                     .unwrap_or_default()
             })
@@ -234,6 +242,12 @@ fn route_mode(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     let key = key_of(s);
     Ok(Change::Bmp(if m.has("local-rib") {
         BmpChange::LocalRib {
+            key,
+            family,
+            undo: m.undo,
+        }
+    } else if m.has("adj-rib-out") {
+        BmpChange::AdjRibOutPost {
             key,
             family,
             undo: m.undo,

@@ -15,6 +15,8 @@
 //! NLRI, rebuilt into UPDATEs with the session's own encoding (tern-wire's builder). A family
 //! whose monitoring starts while peers are up is asked of them again (ROUTE-REFRESH).
 //!
+//! Under `route-mode F unicast adj-rib-out post-policy` the UPDATEs sent to the peers are
+//! reported ([`adj_rib_out`], RFC 8671).
 //! Under `route-mode F unicast local-rib` the best paths of the public tables are reported too,
 //! as the Loc-RIB instance peer of RFC 9069 ([`loc_rib`]).
 //!
@@ -44,7 +46,9 @@ use tracing::{info, warn};
 
 use crate::status::{PeerStatus, lock};
 
+pub mod adj_rib_out;
 pub mod loc_rib;
+pub use adj_rib_out::{OutTap, refresh_requests};
 pub use loc_rib::attach;
 
 /// Messages a collector's queue holds before the collector counts as too slow.
@@ -76,6 +80,8 @@ pub struct CollectorSpec {
     pub families: Vec<Family>,
     /// Families whose Loc-RIB is reported.
     pub loc_rib: Vec<Family>,
+    /// Families whose Adj-RIB-Out is reported (post-policy).
+    pub out_families: Vec<Family>,
 }
 
 /// The BMP part of a configuration.
@@ -102,6 +108,11 @@ pub fn resolve(cfg: &tern_config::Config) -> BmpSpec {
                     .as_ref()
                     .map(|m| m.local_rib.clone())
                     .unwrap_or_default(),
+                out_families: s
+                    .public
+                    .as_ref()
+                    .map(|m| m.adj_rib_out_post.clone())
+                    .unwrap_or_default(),
             })
             .collect(),
     }
@@ -123,6 +134,8 @@ struct Link {
     broken: Arc<AtomicBool>,
     /// Families whose Loc-RIB changes this collector gets.
     loc_families: Arc<Vec<Family>>,
+    /// Families whose sent UPDATEs this collector gets.
+    out_families: Arc<Vec<Family>>,
     /// Loc-RIB changes held while the collector is sent the table (None: not held).
     held: Arc<Mutex<Option<Vec<Bytes>>>>,
 }
@@ -251,6 +264,12 @@ pub fn configure(spec: &BmpSpec, sysname: &str, local: Option<(u32, Ipv4Addr)>) 
         Some((asn, id)) if !loc.is_empty() => Some(loc_rib::Instance::new(asn, id, loc)),
         _ => None,
     };
+    adj_rib_out::OUT_ACTIVE.store(
+        spec.sessions
+            .iter()
+            .any(|s| s.public && s.port.is_some() && !s.out_families.is_empty()),
+        Ordering::Relaxed,
+    );
     if inst != st.loc {
         loc_rib::tell_engine(inst.as_ref());
         st.loc = inst;
@@ -403,6 +422,11 @@ fn update_family(p: &ParsedUpdate<'_>) -> Family {
 }
 
 impl BmpPeer {
+    /// The tap of the peer's writer: what it sends, for the Adj-RIB-Out.
+    pub fn out_tap(&self) -> OutTap {
+        OutTap(self.0.clone())
+    }
+
     /// An UPDATE received (`message`: the whole message) and taken apart as `p`.
     pub fn update(&self, message: &[u8], p: &ParsedUpdate<'_>) {
         if !ACTIVE.load(Ordering::Relaxed) {
@@ -739,6 +763,11 @@ async fn session(
         // Held from before the link is registered: no change overtakes the table.
         held: Arc::new(Mutex::new((!loc_families.is_empty()).then(Vec::new))),
         loc_families: Arc::new(loc_families),
+        out_families: Arc::new(if spec.public {
+            spec.out_families.clone()
+        } else {
+            Vec::new()
+        }),
     };
     let snapshots = if spec.public {
         register(&link)
@@ -764,6 +793,10 @@ async fn session(
     }
     if let Err(e) = loc_rib::initial(&mut s, &link, &overflow).await {
         return close(e);
+    }
+    if !link.out_families.is_empty() {
+        // What the peers were sent is not kept: it is sent again (RFC 8671 §5 leaves how).
+        adj_rib_out::resend_all();
     }
     let period = Duration::from_secs(u64::from(secs));
     let mut stats = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -917,6 +950,17 @@ pub fn display(words: &[&str]) -> Result<String, String> {
                 out.push_str(&format!("  BGP {name} :\n"));
                 for p in st.peers.keys() {
                     out.push_str(&format!("    {p} (in pre-policy)\n"));
+                }
+            }
+            for f in &c.spec.out_families {
+                let name = if *f == Family::IPV6_UNICAST {
+                    "ipv6-family unicast"
+                } else {
+                    "ipv4-family unicast"
+                };
+                out.push_str(&format!("  BGP {name} :\n"));
+                for p in st.peers.keys() {
+                    out.push_str(&format!("    {p} (out post-policy)\n"));
                 }
             }
             for f in &c.spec.loc_rib {
