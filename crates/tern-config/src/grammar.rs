@@ -406,9 +406,14 @@ impl Grammar {
                     canonical.push((*w).to_owned());
                 }
                 Token::Arg { kind, name } => {
-                    if *kind == ArgKind::Text {
+                    if let ArgKind::Text { max } = *kind {
                         let rest = line[t.byte..].trim_end();
                         let rest = unquote(rest);
+                        // VRP's lengths (a description of 1 to 255 characters, …).
+                        let n = rest.chars().count();
+                        if n == 0 || n > max {
+                            return Err(MatchError::at(ErrorKind::WrongParameter, line, t.byte));
+                        }
                         values.push((name, Value::Str(rest.to_owned())));
                         canonical.push(rest.to_owned());
                         path.push(picked);

@@ -85,6 +85,7 @@ pub mod patch;
 pub mod print;
 pub mod session;
 mod table;
+pub mod text;
 pub mod value;
 pub mod view;
 mod vrp;

@@ -49,8 +49,11 @@ pub enum ArgKind {
         /// Longest accepted length in characters.
         max: usize,
     },
-    /// The rest of the line, verbatim (descriptions).
-    Text,
+    /// The rest of the line, verbatim (descriptions), of 1..=`max` characters.
+    Text {
+        /// Longest accepted length in characters.
+        max: usize,
+    },
     /// A full interface name: type and number in one token (`LoopBack1`, `GigabitEthernet0/1/0`).
     IfName,
     /// An interface type alone (`LoopBack`), followed by an [`ArgKind::IfNumber`] token.
@@ -221,7 +224,7 @@ impl ArgKind {
             ArgKind::Ipv6Prefix => "X:X::X:X/M".into(),
             ArgKind::Int { min, max } => format!("<{min}-{max}>"),
             ArgKind::Word { max } => format!("STRING<1-{max}>"),
-            ArgKind::Text => "TEXT".into(),
+            ArgKind::Text { max } => format!("TEXT<1-{max}>"),
             ArgKind::IfName => "INTERFACE".into(),
             ArgKind::IfType => "TYPE".into(),
             ArgKind::IfNumber => "NUMBER".into(),
@@ -242,7 +245,7 @@ impl ArgKind {
 
     /// True for kinds that accept (almost) any token; keywords take precedence over them.
     pub fn is_catch_all(self) -> bool {
-        matches!(self, ArgKind::Word { .. } | ArgKind::Text)
+        matches!(self, ArgKind::Word { .. } | ArgKind::Text { .. })
     }
 
     /// Parses one token, `None` when it is not a value of this kind (or out of range).
@@ -270,7 +273,10 @@ impl ArgKind {
                 let n = tok.chars().count();
                 (n >= 1 && n <= max).then(|| Value::Str(tok.to_owned()))
             }
-            ArgKind::Text => Some(Value::Str(tok.to_owned())),
+            ArgKind::Text { max } => {
+                let n = tok.chars().count();
+                (n >= 1 && n <= max).then(|| Value::Str(tok.to_owned()))
+            }
             ArgKind::IfName => canonical_ifname(tok).map(Value::IfName),
             ArgKind::IfType => interface_type(tok).map(|t| Value::Str(t.to_owned())),
             ArgKind::IfNumber => is_ifnumber(tok).then(|| Value::Str(tok.to_owned())),

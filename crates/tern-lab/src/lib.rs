@@ -257,8 +257,7 @@ pub fn read_routers(dir: &Path) -> Result<Vec<Router>, String> {
     files
         .into_iter()
         .map(|file| {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = tern_config::text::read(&file)?;
             let config =
                 tern_config::parse_file(&text).map_err(|e| format!("{}: {e}", file.display()))?;
             let stem = file
@@ -938,8 +937,7 @@ fn state_routers(st: &LabState) -> Result<Vec<Router>, String> {
     st.nodes
         .iter()
         .map(|n| {
-            let text = std::fs::read_to_string(&n.config)
-                .map_err(|e| format!("{}: {e}", n.config.display()))?;
+            let text = tern_config::text::read(&n.config)?;
             let config = tern_config::parse_file(&text)
                 .map_err(|e| format!("{}: {e}", n.config.display()))?;
             Ok(Router {

@@ -67,10 +67,10 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    let text = match std::fs::read_to_string(&args.config) {
+    let text = match tern_config::text::read(&args.config) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("ternd: {}: {e}", args.config.display());
+            eprintln!("ternd: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -45,7 +45,7 @@ pub(super) fn interface() -> Vec<Node> {
                     .collect()
             })
             .uend()
-            .then(arg(ArgKind::Text, "text", "Text").end()),
+            .then(arg(ArgKind::Text { max: 242 }, "text", "Text").end()),
         kw("ip", "IP configuration").sub([
             kw("address", "IPv4 address")
                 .act(if_ipv4)

@@ -80,7 +80,7 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
             kw("description", "Description")
                 .act(peer_session)
                 .uend()
-                .then(arg(ArgKind::Text, "description-text", "Text").end()),
+                .then(arg(ArgKind::Text { max: 255 }, "description-text", "Text").end()),
         );
         subs.push(
             kw("ignore", "Disable the session")

@@ -339,7 +339,8 @@ fn route_static(v6: bool) -> Node {
                 .end_both(),
             ),
             kw("tag", "Tag").then(arg(U32, "tag", "Tag").end_both()),
-            kw("description", "Description").then(arg(ArgKind::Text, "text", "Text").end_both()),
+            kw("description", "Description")
+                .then(arg(ArgKind::Text { max: 150 }, "text", "Text").end_both()),
         ])
     };
     let addr = if v6 { ArgKind::Ipv6 } else { ArgKind::Ipv4 };

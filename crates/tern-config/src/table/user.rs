@@ -92,9 +92,12 @@ pub(super) fn common() -> Vec<Node> {
         kw("return", "Return to the user view").session(SessionCmd::Return),
         kw("commit", "Commit the configuration")
             .session(SessionCmd::Manage)
-            .then(kw("description", "Describe the commit").then(
-                arg(ArgKind::Text, "text", "Commit description").session(SessionCmd::Manage),
-            )),
+            .then(
+                kw("description", "Describe the commit").then(
+                    arg(ArgKind::Text { max: 60 }, "text", "Commit description")
+                        .session(SessionCmd::Manage),
+                ),
+            ),
         kw(
             "abort",
             "Discard the uncommitted changes and return to the user view",
