@@ -453,6 +453,11 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The session's user (who commits are recorded as made by).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
     /// The editing session (view stack, prompt, help).
     pub fn session(&self) -> &Session {
         &self.session

@@ -238,6 +238,29 @@ impl Session {
             .map_err(|r| err(n, line, None, ErrorKind::Rejected(r.0)))
     }
 
+    /// What `line` would do in this session, without doing it: `Some(Some(cmd))` for a
+    /// session command (a view change, a display, a configuration-management or operational
+    /// command), `Some(None)` for a configuration change, `None` when the line is not a
+    /// command here (running it reports the error). With the canonical line.
+    pub fn peek(&self, line: &str) -> Option<(Option<SessionCmd>, String)> {
+        let body = line.trim();
+        if body.is_empty() {
+            return None;
+        }
+        let g = vrp::grammar();
+        for depth in (0..self.stack.len()).rev() {
+            if let Ok(found) = g.match_line(self.stack[depth].view, body) {
+                let m = found?;
+                let cmd = match m.action {
+                    Action::Session(cmd) => Some(cmd),
+                    Action::Apply(_) | Action::Kept(_) => None,
+                };
+                return Some((cmd, m.canonical.clone()));
+            }
+        }
+        None
+    }
+
     /// Applies one line of a configuration file: indentation picks the view.
     pub fn load_line(&mut self, line_no: usize, raw: &str) -> Result<Outcome, ConfigError> {
         let line = raw.trim_end_matches(['\r', '\n']);

@@ -41,6 +41,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::access::{Caller, Role};
 use crate::manager::{Peers, StatusIndex};
 use crate::output::Out;
 use crate::rib_task::RibHandle;
@@ -74,6 +75,8 @@ pub struct Shared {
     pub rib: RibHandle,
     /// The kernel's view of next hops (the relay next hop of a route's detail).
     pub resolver: crate::fib::Resolver,
+    /// Who may use the control API.
+    pub access: crate::access::Access,
 }
 
 impl Shared {
@@ -124,6 +127,8 @@ struct Job {
 struct Terminal {
     cand: Candidate,
     used: Instant,
+    /// Who opened it (only they may use it).
+    caller: Caller,
 }
 
 /// The service: the management sessions and the state they display.
@@ -167,6 +172,9 @@ impl Ran {
     }
 }
 
+/// The refusal of a command to a read-only caller.
+const READ_ONLY: &str = "Error: The user has read-only access: displays only.";
+
 /// VRP's question when a line would leave the system view with uncommitted changes.
 pub const UNCOMMITTED_QUESTION: &str = "Warning: Uncommitted configurations found. Are you sure to commit them before exiting? [Y(yes)/N(no)/C(cancel)]:";
 
@@ -195,15 +203,32 @@ impl ControlService {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `f` on a live session.
-    fn with<T>(&self, id: u64, f: impl FnOnce(&mut Candidate) -> T) -> Result<T, Status> {
+    /// The caller of a request, checked against the access rules.
+    fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let cred = req
+            .extensions()
+            .get::<tonic::transport::server::UdsConnectInfo>()
+            .and_then(|i| i.peer_cred);
+        self.shared.access.caller(cred)
+    }
+
+    /// Runs `f` on a live session of `caller`.
+    fn with<T>(
+        &self,
+        caller: &Caller,
+        id: u64,
+        f: impl FnOnce(&mut Candidate) -> T,
+    ) -> Result<T, Status> {
         let mut all = self.sessions();
-        let t = all.get_mut(&id).ok_or_else(|| {
-            Status::not_found(format!(
-                "no session {id} (closed, or idle for more than {} minutes)",
-                IDLE_TIMEOUT.as_secs() / 60
-            ))
-        })?;
+        let t = all
+            .get_mut(&id)
+            .filter(|t| t.caller.uid == caller.uid)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "no session {id} (closed, or idle for more than {} minutes)",
+                    IDLE_TIMEOUT.as_secs() / 60
+                ))
+            })?;
         t.used = Instant::now();
         Ok(f(&mut t.cand))
     }
@@ -286,7 +311,8 @@ impl ControlService {
     fn manage(&self, c: &mut Candidate, canonical: &str) -> Result<(String, Option<Job>), Refusal> {
         let words: Vec<&str> = canonical.split_whitespace().collect();
         let mut running = self.shared.running();
-        let user = "tern";
+        let user = c.user().to_owned();
+        let user = user.as_str();
         match words.as_slice() {
             ["commit", rest @ ..] => {
                 let description = match rest {
@@ -509,21 +535,20 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::OpenSessionRequest>,
     ) -> Result<Response<pb::OpenSessionReply>, Status> {
+        let caller = self.caller(&req)?;
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let client = req.get_ref().client.clone();
-        let cand = self
-            .shared
-            .running()
-            .terminal(if client.is_empty() { "tern" } else { &client });
+        // The commit list names the user the system knows, not what the client says.
+        let cand = self.shared.running().terminal(&caller.user);
         let prompt = cand.prompt();
         self.sessions().insert(
             id,
             Terminal {
                 cand,
                 used: Instant::now(),
+                caller: caller.clone(),
             },
         );
-        tracing::info!(session = id, client = %req.get_ref().client, "management session opened");
+        tracing::info!(session = id, client = %req.get_ref().client, user = %caller.user, role = ?caller.role, "management session opened");
         Ok(Response::new(pb::OpenSessionReply {
             session: id,
             prompt,
@@ -536,6 +561,7 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::ExecuteRequest>,
     ) -> Result<Response<Self::ExecuteStream>, Status> {
+        let caller = self.caller(&req)?;
         let r = req.into_inner();
         let (tx, rx) = mpsc::channel(REPLIES_AHEAD);
         let reply = Response::new(ReceiverStream::new(rx));
@@ -543,7 +569,7 @@ impl tern_api::Control for ControlService {
         let (line, filter) = match crate::filter::split(&r.line) {
             Ok(x) => x,
             Err(msg) => {
-                let prompt = self.with(r.session, |c| c.prompt())?;
+                let prompt = self.with(&caller, r.session, |c| c.prompt())?;
                 let _ = tx.try_send(Ok(pb::ExecuteReply {
                     error: Some(line_error(&prompt, msg, None)),
                     prompt,
@@ -552,8 +578,15 @@ impl tern_api::Control for ControlService {
                 return Ok(reply);
             }
         };
-        let (mut ran, prompt) = self.with(r.session, |c| {
-            let ran = self.run(c, line, &r.answer);
+        let (mut ran, prompt) = self.with(&caller, r.session, |c| {
+            let ran = if caller.role == Role::ReadOnly
+                && let Some((cmd, canonical)) = c.session().peek(line)
+                && !crate::access::read_only_allows(cmd, &canonical)
+            {
+                Ran::refused(line_error(&c.prompt(), READ_ONLY.to_owned(), None))
+            } else {
+                self.run(c, line, &r.answer)
+            };
             (ran, c.prompt())
         })?;
         if ran.closed {
@@ -605,8 +638,9 @@ impl tern_api::Control for ControlService {
     }
 
     async fn help(&self, req: Request<pb::HelpRequest>) -> Result<Response<pb::HelpReply>, Status> {
+        let caller = self.caller(&req)?;
         let r = req.into_inner();
-        Ok(Response::new(self.with(r.session, |c| {
+        Ok(Response::new(self.with(&caller, r.session, |c| {
             ControlService::help(c.session(), &r.partial)
         })?))
     }
@@ -615,8 +649,10 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::CompleteRequest>,
     ) -> Result<Response<pb::CompleteReply>, Status> {
+        let caller = self.caller(&req)?;
         let r = req.into_inner();
-        let (start, candidates) = self.with(r.session, |c| c.session().complete(&r.partial))?;
+        let (start, candidates) =
+            self.with(&caller, r.session, |c| c.session().complete(&r.partial))?;
         Ok(Response::new(pb::CompleteReply {
             start: u32::try_from(start).unwrap_or(u32::MAX),
             candidates,
@@ -627,8 +663,10 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::CloseSessionRequest>,
     ) -> Result<Response<pb::CloseSessionReply>, Status> {
+        let caller = self.caller(&req)?;
         let id = req.get_ref().session;
-        if self.sessions().remove(&id).is_some() {
+        let mut all = self.sessions();
+        if all.get(&id).is_some_and(|t| t.caller.uid == caller.uid) && all.remove(&id).is_some() {
             tracing::info!(session = id, "management session closed");
         }
         Ok(Response::new(pb::CloseSessionReply {}))
@@ -638,6 +676,10 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::MrtDumpRequest>,
     ) -> Result<Response<pb::MrtDumpReply>, Status> {
+        // It writes a file where it is told: not for read-only callers.
+        if self.caller(&req)?.role != Role::Admin {
+            return Err(Status::permission_denied(READ_ONLY));
+        }
         let r = req.into_inner();
         let fail = |error: String| {
             Ok(Response::new(pb::MrtDumpReply {
@@ -690,6 +732,7 @@ impl tern_api::Control for ControlService {
         &self,
         req: Request<pb::DisplayRequest>,
     ) -> Result<Response<Self::DisplayStream>, Status> {
+        self.caller(&req)?;
         let r = req.into_inner();
         let (tx, rx) = mpsc::channel(REPLIES_AHEAD);
         let reply = Response::new(ReceiverStream::new(rx));

@@ -42,6 +42,8 @@ pub struct Options {
     pub shards: usize,
     /// MRT dumps and message log ([`crate::mrt`]).
     pub mrt: crate::mrt::Settings,
+    /// Who may use the control socket ([`crate::access`]).
+    pub access: crate::access::Access,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -182,6 +184,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         listeners: listeners.clone(),
         rib,
         resolver: kernel.resolver.clone(),
+        access: opts.access.clone(),
     });
     // BMP Adj-RIB-Out: a collector's peers send their routes again (`refresh bgp X export`).
     if let Some(mut asks) = crate::bmp::refresh_requests() {
@@ -232,6 +235,9 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         // A socket left by a daemon that ended without removing it (this one holds the lock).
         let _ = std::fs::remove_file(path);
         let ul = UnixListener::bind(path)?;
+        opts.access.prepare_socket(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("control socket {}: {e}", path.display()))
+        })?;
         info!("control socket {}", path.display());
         let svc = ControlService::new(shared.clone());
         server = Some(tokio::spawn(async move {

@@ -17,6 +17,7 @@
 //! - [`bmp`]: BMP (RFC 7854): the peers reported to monitoring stations;
 //! - [`mrt`]: MRT RIB dumps and the message log (RFC 6396).
 
+pub mod access;
 pub mod bmp;
 pub mod config;
 pub mod control;

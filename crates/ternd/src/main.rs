@@ -23,6 +23,14 @@ struct Args {
     /// Control socket path (the gRPC control API, tern-api).
     #[arg(long, default_value = "/run/ternd.sock")]
     control: PathBuf,
+    /// Group whose members may use the control socket fully (name or number; default root).
+    /// The socket is created mode 0660 with this group; root and the daemon's user always may.
+    #[arg(long, value_name = "GROUP")]
+    control_group: Option<String>,
+    /// Group whose members may run displays only (the socket is then mode 0666; every
+    /// caller is checked by its credentials).
+    #[arg(long, value_name = "GROUP")]
+    control_readonly_group: Option<String>,
     /// Directory of the commit history (default: the configuration file's path + `.state`).
     /// The daemon starts from --config; this directory keeps the rollback points. Locked
     /// while the daemon runs.
@@ -104,7 +112,18 @@ fn main() -> ExitCode {
         p.push(".state");
         PathBuf::from(p)
     });
+    let access = match ternd::access::Access::new(
+        args.control_group.as_deref(),
+        args.control_readonly_group.as_deref(),
+    ) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ternd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let opts = ternd::daemon::Options {
+        access,
         listen,
         control: Some(args.control),
         state_dir: Some(state_dir),
