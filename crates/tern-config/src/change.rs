@@ -858,7 +858,18 @@ impl Config {
                 }
                 peer.valid_ttl_hops = *h;
             }
-            SessionAttr::Password(p) => peer.password = p.clone(),
+            SessionAttr::Password(p) => {
+                // The same key entered again is no change (each entry draws a new salt).
+                let same = match (&peer.password, p) {
+                    (Some(Password::Cipher(a)), Some(Password::Cipher(b))) => {
+                        crate::secret::same_key(a, b)
+                    }
+                    _ => false,
+                };
+                if !same {
+                    peer.password = p.clone();
+                }
+            }
             SessionAttr::Timers(t) => peer.timers = *t,
             SessionAttr::Description(d) => peer.description = d.clone(),
             SessionAttr::Ignore(on) => peer.ignore = *on,

@@ -30,7 +30,7 @@
 
 use std::fs::File;
 use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use crate::commit::{CommitId, CommitKind, CommitRecord, Entry, FIRST_COMMIT_ID, Running};
@@ -84,6 +84,7 @@ pub fn lock_file(path: &Path) -> io::Result<Lock> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(path)?;
     let f = match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
         Ok(f) => f,
@@ -122,7 +123,15 @@ impl Store {
         limit: usize,
     ) -> io::Result<(Running, Opened)> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            // The history holds the configuration (keys in their cipher form): owner only.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
         let lock = lock_file(&dir.join("lock")).map_err(|e| {
             if e.kind() == io::ErrorKind::WouldBlock {
                 io::Error::new(
@@ -499,7 +508,13 @@ fn write_atomic_with(path: &Path, bytes: &[u8], before_rename: impl FnOnce()) ->
         std::process::id()
     ));
     let written = (|| {
-        let mut f = File::create(&tmp)?;
+        // Configuration files hold keys (in their cipher form): owner only.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         before_rename();

@@ -83,6 +83,7 @@ pub mod journal;
 pub mod model;
 pub mod patch;
 pub mod print;
+pub mod secret;
 pub mod session;
 mod table;
 pub mod text;

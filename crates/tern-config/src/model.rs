@@ -354,13 +354,21 @@ pub struct ConnectInterface {
     pub address: Option<IpAddr>,
 }
 
-/// `peer X password`.
+/// `peer X password`: the key in its cipher form ([`crate::secret`]), however it was entered
+/// (`cipher` with a cipher text or a plain key, `simple` with a plain key).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Password {
-    /// `cipher KEY` (stored as given).
+    /// `cipher %^%#…%^%#`.
     Cipher(String),
-    /// `simple KEY`.
-    Simple(String),
+}
+
+impl Password {
+    /// The key itself (for the kernel).
+    pub fn key(&self) -> String {
+        match self {
+            Password::Cipher(c) => crate::secret::decode(c).unwrap_or_else(|| c.clone()),
+        }
+    }
 }
 
 /// `peer X timer keepalive K hold H` (seconds).

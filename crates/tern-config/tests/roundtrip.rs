@@ -364,11 +364,25 @@ fn typed_configuration_round_trips() {
     for want in [
         "#\nsysname RR9\n#\nip vpn-instance blue\n ipv4-family\n  route-distinguisher 1.1.1.1:7\n  vpn-target 1:1 export-extcommunity\n  vpn-target 2:2 export-extcommunity\n  vpn-target 1:1 import-extcommunity\n  vpn-target 2:2 import-extcommunity\n  vpn-target 3:3 import-extcommunity\n ipv6-family\n  route-distinguisher 65536:7\n#\nmpls lsr-id 9.9.9.9\n#\nmpls\n lsp-trigger all\n#\n",
         "#\ninterface GigabitEthernet0/2/0\n ip binding vpn-instance blue\n ip address 10.9.0.1 255.255.255.252\n#\ninterface GigabitEthernet0/10/0\n description uplink to core\n shutdown\n ip address 10.0.0.1 255.255.255.0\n ip address 10.0.1.1 255.255.255.0 sub\n#\ninterface LoopBack0\n",
-        " peer 1.1.1.1 as-number 4200000000\n peer 1.1.1.1 description client one\n peer 1.1.1.1 valid-ttl-hops 255\n peer 1.1.1.1 connect-interface LoopBack0 9.9.9.9\n peer 1.1.1.1 password cipher secret\n peer 1.1.1.1 timer keepalive 10 hold 30\n peer 2.2.2.2 as-number 1.10\n peer 2.2.2.2 ebgp-max-hop 255\n peer 2.2.2.2 ignore\n",
+        " peer 1.1.1.1 as-number 4200000000\n peer 1.1.1.1 description client one\n peer 1.1.1.1 valid-ttl-hops 255\n peer 1.1.1.1 connect-interface LoopBack0 9.9.9.9\n peer 1.1.1.1 password cipher %^%# keepalive 10 hold 30\n peer 2.2.2.2 as-number 1.10\n peer 2.2.2.2 ebgp-max-hop 255\n peer 2.2.2.2 ignore\n",
         " ipv4-family unicast\n  reflector cluster-id 1.2.3.4\n  network 10.0.0.0 255.255.255.0 route-policy net\n  import-route static med 10 route-policy st\n  peer 1.1.1.1 enable\n  peer 1.1.1.1 route-policy in import\n  peer 1.1.1.1 reflect-client\n  peer 1.1.1.1 next-hop-local\n  undo peer 2.2.2.2 enable\n #\n",
         " ipv4-family vpn-instance blue\n  peer 10.9.0.2 as-number 65010\n  undo peer 10.9.0.2 enable\n #\n ipv6-family vpn-instance blue\n  import-route direct\n#\n",
         "#\nroute-policy in permit node 10\n if-match ip-prefix p1\n apply local-preference 200\n#\nroute-policy in deny node 20\n#\nip ip-prefix p1 index 10 permit 10.0.0.0 8 greater-equal 16 less-equal 24\nip ip-prefix p1 index 20 deny 0.0.0.0 0\n#\nip route-static 0.0.0.0 0.0.0.0 10.0.0.254\nip route-static vpn-instance blue 10.8.0.0 255.255.0.0 10.9.0.2 preference 20\n#\nreturn\n",
     ] {
+        let want = want.split("%^%#").next().unwrap_or(want);
         assert!(printed.contains(want), "missing\n{want}\nin\n{printed}");
     }
+    // The key typed in clear after `cipher` is kept in its cipher form only.
+    let cipher = printed
+        .lines()
+        .find_map(|l| l.strip_prefix(" peer 1.1.1.1 password cipher "))
+        .expect("password line");
+    assert_eq!(
+        tern_config::secret::decode(cipher).as_deref(),
+        Some("secret")
+    );
+    assert!(!printed.contains("secret"), "{printed}");
+    assert!(printed.contains(&format!(
+        "password cipher {cipher}\n peer 1.1.1.1 timer keepalive 10 hold 30\n"
+    )));
 }

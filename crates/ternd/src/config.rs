@@ -104,9 +104,10 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
         });
         spec.ebgp_max_hop = peer.ebgp_max_hop;
         spec.valid_ttl_hops = peer.valid_ttl_hops;
-        spec.password = peer.password.as_ref().map(|p| match p {
-            CfgPassword::Cipher(k) | CfgPassword::Simple(k) => Password(k.as_bytes().to_vec()),
-        });
+        spec.password = peer
+            .password
+            .as_ref()
+            .map(|p: &CfgPassword| Password(p.key().into_bytes()));
         if let Some(t) = peer.timers {
             spec.keepalive = t.keepalive;
             spec.hold_time = t.hold;

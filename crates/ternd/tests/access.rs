@@ -96,7 +96,12 @@ fn only_root_and_the_control_group_configure() {
     let (ok, out, err) = tern_as(
         0,
         &sock,
-        &["system-view", "bgp 100", "peer 10.0.0.2 description by-root", "commit"],
+        &[
+            "system-view",
+            "bgp 100",
+            "peer 10.0.0.2 description by-root",
+            "commit",
+        ],
     );
     assert!(ok, "{out}{err}");
     assert_eq!(commit_users(&sock), vec!["root".to_owned()]);

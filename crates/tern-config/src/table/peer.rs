@@ -58,7 +58,8 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 .act(peer_session)
                 .uend()
                 .sub([
-                    kw("cipher", "Cipher text").then(arg(KEY, "cipher-password", "Key").end()),
+                    kw("cipher", "Cipher text")
+                        .then(arg(ArgKind::Word { max: 432 }, "cipher-password", "Key").end()),
                     kw("simple", "Plain text").then(arg(KEY, "simple-password", "Key").end()),
                 ]),
         );
@@ -230,7 +231,6 @@ fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
     if let Some(pw) = &p.password {
         line(match pw {
             Password::Cipher(k) => format!("password cipher {k}"),
-            Password::Simple(k) => format!("password simple {k}"),
         });
     }
     if let Some(t) = p.timers {
@@ -327,10 +327,22 @@ fn peer_session(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         SessionAttr::Password(if !on {
             None
         } else if let Some(k) = m.str("cipher-password") {
-            Some(Password::Cipher(k.to_owned()))
+            // A cipher text is kept as it is; a plain key after `cipher` is ciphered (VRP).
+            if crate::secret::is_cipher(k) {
+                if crate::secret::decode(k).is_none() {
+                    return Err(Reject::new("Error: The cipher text password is invalid."));
+                }
+                Some(Password::Cipher(k.to_owned()))
+            } else if k.chars().count() > 255 {
+                return Err(Reject::new(
+                    "Error: The password is a string of 1 to 255 characters.",
+                ));
+            } else {
+                Some(Password::Cipher(crate::secret::encode(k)))
+            }
         } else {
             m.str("simple-password")
-                .map(|k| Password::Simple(k.to_owned()))
+                .map(|k| Password::Cipher(crate::secret::encode(k)))
         })
     } else if m.has("timer") {
         let t = match (m.int("keepalive-time"), m.int("hold-time")) {
