@@ -25,6 +25,8 @@ command -v tmux >/dev/null 2>&1 || need="$need tmux"
 command -v pmbmpd >/dev/null 2>&1 || need="$need pmacct"
 command -v bgpdump >/dev/null 2>&1 || need="$need bgpdump"
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux" # unshare/nsenter: the full-disk test
+command -v setpriv >/dev/null 2>&1 || need="$need util-linux" # setpriv: ternd as an unprivileged user
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd" # the unit file is verified
 command -v dot >/dev/null 2>&1 || need="$need graphviz" # dot: tern lab graph's SVG and its test
 if [ -n "$need" ]; then
     echo "installing:$need"

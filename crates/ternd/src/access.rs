@@ -1,7 +1,7 @@
 //! Who may drive the daemon over its control socket.
 //!
 //! The socket is created mode 0660, owned by the daemon's user and the control group
-//! (`--control-group`, default `root`); with a read-only group (`--control-readonly-group`)
+//! (`--control-group`, default the daemon's group: `root` when it runs as root); with a read-only group (`--control-readonly-group`)
 //! it is 0666 so that its members can connect too. The mode is only the first fence: every
 //! request's caller is known from the socket (SO_PEERCRED, `unix(7)`) and checked:
 //!
@@ -60,10 +60,10 @@ fn group_named(name: &str) -> Result<Gid, String> {
 }
 
 impl Default for Access {
-    /// Root's group, no read-only group.
+    /// The daemon's group (root's when it runs as root), no read-only group.
     fn default() -> Access {
         Access {
-            group: Gid::from_raw(0),
+            group: Gid::effective(),
             readonly: None,
             daemon: Uid::effective(),
         }
@@ -74,7 +74,7 @@ impl Access {
     /// The rules for a control group and an optional read-only group (names or numbers).
     pub fn new(group: Option<&str>, readonly: Option<&str>) -> Result<Access, String> {
         Ok(Access {
-            group: group.map_or(Ok(Gid::from_raw(0)), group_named)?,
+            group: group.map_or(Ok(Gid::effective()), group_named)?,
             readonly: readonly.map(group_named).transpose()?,
             daemon: Uid::effective(),
         })
@@ -83,7 +83,9 @@ impl Access {
     /// Sets the socket's group and mode (right after it is bound).
     pub fn prepare_socket(&self, path: &Path) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        std::os::unix::fs::chown(path, None, Some(self.group.as_raw()))?;
+        if self.group != Gid::effective() {
+            std::os::unix::fs::chown(path, None, Some(self.group.as_raw()))?;
+        }
         let mode = if self.readonly.is_some() {
             0o666
         } else {
@@ -191,7 +193,7 @@ mod tests {
 
     #[test]
     fn groups_are_named_or_numbered() {
-        assert_eq!(Access::new(None, None).unwrap().group, Gid::from_raw(0));
+        assert_eq!(Access::new(None, None).unwrap().group, Gid::effective());
         let a = Access::new(Some("root"), Some("65534")).unwrap();
         assert_eq!(a.readonly, Some(Gid::from_raw(65534)));
         assert!(Access::new(Some("no-such-group-tern"), None).is_err());

@@ -23,7 +23,8 @@ struct Args {
     /// Control socket path (the gRPC control API, tern-api).
     #[arg(long, default_value = "/run/ternd.sock")]
     control: PathBuf,
-    /// Group whose members may use the control socket fully (name or number; default root).
+    /// Group whose members may use the control socket fully (name or number; default the
+    /// daemon's group, root's when it runs as root).
     /// The socket is created mode 0660 with this group; root and the daemon's user always may.
     #[arg(long, value_name = "GROUP")]
     control_group: Option<String>,
