@@ -145,6 +145,50 @@ probe_commit_kill() {
     [[ $losses -eq 0 ]]
 }
 
+# ---------------------------------------------------------------------------------------
+# socket_user: a user other than root (nobody) drives the control socket, even with the
+# socket left open to all (mode 0666): every attempt to change the configuration or the
+# sessions must be refused, and the configuration and the commit list stay as they were.
+# INPUTS: attempts; LOSSES: attempts that got through.
+probe_socket_user() {
+    setup
+    chmod 0755 "$work"
+    printf '#\nsysname SOAK\n#\nbgp 100\n router-id 1.1.1.9\n peer 10.0.0.2 as-number 200\n#\nreturn\n' >"$work/t.cfg"
+    start_ternd
+    chmod 0666 "$work/t.sock"
+    local before attempts=0 losses=0
+    before=$(t -c "display current-configuration" | grep -v '^!')
+    nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$TERN" --socket "$work/t.sock" "$@"; }
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for attempt in "system-view|bgp 100|undo peer 10.0.0.2|commit" "system-view|sysname X|commit" \
+            "reset bgp all" "save" "rollback configuration last 1"; do
+            attempts=$((attempts + 1))
+            local args=()
+            IFS='|' read -ra lines <<<"$attempt"
+            for l in "${lines[@]}"; do args+=(-c "$l"); done
+            if nobody "${args[@]}" >/dev/null 2>&1; then
+                echo "socket_user: nobody ran: $attempt" >&2
+                losses=$((losses + 1))
+            fi
+        done
+    done
+    if [[ $(t -c "display current-configuration" | grep -v '^!') != "$before" ]]; then
+        echo "socket_user: the configuration changed" >&2
+        losses=$((losses + 1))
+    fi
+    if t -c "display configuration commit list" | grep -q CommitId; then
+        echo "socket_user: a commit was recorded" >&2
+        losses=$((losses + 1))
+    fi
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "socket_user 1-daemon mode-0666 $attempts $losses"
+    [[ $losses -eq 0 ]]
+}
+
 probes=("$@")
 if [[ ${#probes[@]} -eq 0 ]]; then
     mapfile -t probes < <(declare -F | sed -n 's/^declare -f probe_//p')

@@ -171,3 +171,29 @@ fn a_read_only_group_runs_displays_only() {
     assert!(!dir.path("x.mrt").exists());
     drop(t);
 }
+
+/// The soak script's probe of a non-root user on the socket, short: nothing gets through.
+#[test]
+fn soak_socket_user_short() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("bash")
+        .arg(root.join("scripts/soak.sh"))
+        .arg("socket_user")
+        .env("TERND", common::ternd_bin())
+        .env("TERN", common::ternd_bin().with_file_name("tern"))
+        .env("SOAK_ROUNDS", "2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("socket_user"))
+        .unwrap_or_else(|| panic!("no result row:\n{stdout}\n{stderr}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // probe load faults inputs losses
+    assert_eq!(cols.len(), 5, "{row}");
+    assert_eq!(cols[3], "10", "{row}");
+    assert_eq!(cols[4], "0", "nothing got through: {row}");
+}
