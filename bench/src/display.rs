@@ -24,6 +24,11 @@ pub struct Figures {
     pub json_total: f64,
     /// Octets of JSON.
     pub json_octets: usize,
+    /// The slowest `display bgp peer` (seconds, connection included) asked again and again
+    /// while the whole text display streamed.
+    pub peer_max: f64,
+    /// How many `display bgp peer` were asked meanwhile.
+    pub peer_asked: usize,
 }
 
 /// The display of the family's whole table.
@@ -66,6 +71,28 @@ fn stream(
 /// The display alone, checked against the `n` routes the daemon holds.
 pub fn measure(socket: &Path, family: Family, n: usize) -> Result<Figures, String> {
     let cmd = command(family);
+    // `display bgp peer` asked over and over while the big display streams: how long an
+    // operator waits for it at this load.
+    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let prober = {
+        let streaming = streaming.clone();
+        let socket = socket.to_path_buf();
+        std::thread::spawn(move || -> Result<(f64, usize), String> {
+            let (mut worst, mut asked) = (0f64, 0usize);
+            while streaming.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let mut out = String::new();
+                stream(&socket, "display bgp peer", false, &mut |p| out.push_str(p))?;
+                if !out.contains("Peer") {
+                    return Err(format!("display bgp peer: {out:?}"));
+                }
+                worst = worst.max(t.elapsed().as_secs_f64());
+                asked += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Ok((worst, asked))
+        })
+    };
     let t = Instant::now();
     let mut f = Figures::default();
     let mut first = None;
@@ -84,6 +111,10 @@ pub fn measure(socket: &Path, family: Family, n: usize) -> Result<Figures, Strin
     })?;
     f.total = t.elapsed().as_secs_f64();
     f.first = first.unwrap_or(f.total);
+    streaming.store(false, std::sync::atomic::Ordering::Relaxed);
+    (f.peer_max, f.peer_asked) = prober
+        .join()
+        .map_err(|_| "display bgp peer prober panicked".to_owned())??;
     if routes != n {
         return Err(format!("{cmd}: {routes} routes listed, {n} held"));
     }

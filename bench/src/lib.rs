@@ -208,13 +208,16 @@ pub fn run(opts: &Options) -> Result<Vec<RunResult>, String> {
                          {:.0} bytes/route, CPU {:.2} s (harness {:.2} s, others {:.2} s)",
                         m.display.map_or_else(String::new, |f| format!(
                             "display: first part {:.3} s, whole {:.2} s ({} lines, {:.0} MB), \
-                             JSON {:.2} s ({:.0} MB); withdrawal during a display: ",
+                             JSON {:.2} s ({:.0} MB), display bgp peer meanwhile at most \
+                             {:.0} ms ({} asked); withdrawal during a display: ",
                             f.first,
                             f.total,
                             f.lines,
                             f.octets as f64 / 1e6,
                             f.json_total,
-                            f.json_octets as f64 / 1e6
+                            f.json_octets as f64 / 1e6,
+                            f.peer_max * 1e3,
+                            f.peer_asked
                         )),
                         m.convergence,
                         m.routes_per_sec,

@@ -336,8 +336,9 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                 notes.push(format!(
                     "- The display alone (`{}`, text then JSON, checked complete): first part \
                      after {} s, whole text {} s ({} lines, {:.0} MB), whole JSON {} s \
-                     ({:.0} MB). The convergence above is the withdrawal while the display \
-                     streams again.",
+                     ({:.0} MB); `display bgp peer`, asked every 20 ms while the text streamed, \
+                     answered in at most {} ms. The convergence above is the withdrawal while \
+                     the display streams again.",
                     crate::display::command(case.kind.family()),
                     col(|f| f.first),
                     col(|f| f.total),
@@ -345,6 +346,11 @@ pub fn markdown(results: &[RunResult], cases: &[Case], daemons: &[Daemon]) -> St
                     figures[0].octets as f64 / 1e6,
                     col(|f| f.json_total),
                     figures[0].json_octets as f64 / 1e6,
+                    figures
+                        .iter()
+                        .map(|f| format!("{:.0}", f.peer_max * 1e3))
+                        .collect::<Vec<_>>()
+                        .join("/"),
                 ));
             }
         }

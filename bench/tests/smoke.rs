@@ -112,6 +112,8 @@ fn a_large_table_displays_whole_while_routes_flow() {
             let f = m.display.expect("display figures");
             assert!(f.octets > 4 << 20 && f.json_octets > 4 << 20, "{f:?}");
             assert!(f.first <= f.total, "{f:?}");
+            // `display bgp peer` was answered while the table streamed.
+            assert!(f.peer_asked > 0 && f.peer_max > 0.0, "{f:?}");
         }
         o => panic!("{o:?}"),
     }
