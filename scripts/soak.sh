@@ -25,11 +25,16 @@ LINES=${SOAK_LINES:-2000}
 
 # Scratch state of the running probe, removed on exit.
 ns=""
+extra_ns=""
 work=""
 daemon=""
 cleanup() {
     if [[ -n $daemon ]]; then kill -9 "$daemon" 2>/dev/null || true; fi
-    if [[ -n $ns ]]; then ip netns del "$ns" 2>/dev/null || true; fi
+    for n in $ns $extra_ns; do
+        ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        ip netns del "$n" 2>/dev/null || true
+    done
+    extra_ns=""
     if [[ -n $work ]]; then rm -rf "$work"; fi
     ns="" work="" daemon=""
 }
@@ -186,6 +191,82 @@ probe_socket_user() {
     cleanup
     echo "probe load faults inputs losses"
     echo "socket_user 1-daemon mode-0666 $attempts $losses"
+    [[ $losses -eq 0 ]]
+}
+
+# ---------------------------------------------------------------------------------------
+# flaps: a session carrying SOAK_ROUTES routes (default 100000) reset SOAK_FLAPS times
+# (default 200): ternd S originates them (static routes to NULL0, import-route static), ternd
+# T receives them. After every reset T must hold all of them again; T's RSS after the last
+# flap must stay within 25 % (+ 16 MB) of its RSS after the first. LOSSES: flaps after which
+# the count did not come back, plus one for an RSS that grew past the bound.
+probe_flaps() {
+    setup
+    local routes=${SOAK_ROUTES:-100000} flaps=${SOAK_FLAPS:-200}
+    local ns2="${ns}s" sdaemon="" losses=0 faults=0
+    ip netns add "$ns2"
+    ip -n "$ns2" link set lo up
+    extra_ns="$ns2"
+    ip link add "sv$$" netns "$ns" type veth peer name "sw$$" netns "$ns2"
+    ip -n "$ns" addr add 10.0.0.1/24 dev "sv$$"
+    ip -n "$ns2" addr add 10.0.0.2/24 dev "sw$$"
+    ip -n "$ns" link set "sv$$" up
+    ip -n "$ns2" link set "sw$$" up
+    {
+        printf '#\nsysname S\n#\ninterface GigabitEthernet0/0/0\n ip address 10.0.0.2 255.255.255.0\n#\n'
+        for ((i = 0; i < routes; i++)); do
+            printf 'ip route-static %d.%d.%d.0 255.255.255.0 NULL0\n' $((i / 65536 + 16)) $((i / 256 % 256)) $((i % 256))
+        done
+        printf '#\nbgp 200\n router-id 10.0.0.2\n peer 10.0.0.1 as-number 100\n #\n ipv4-family unicast\n  import-route static\n  peer 10.0.0.1 enable\n#\nreturn\n'
+    } >"$work/s.cfg"
+    printf '#\nsysname T\n#\ninterface GigabitEthernet0/0/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 10.0.0.1\n peer 10.0.0.2 as-number 200\n #\n ipv4-family unicast\n  peer 10.0.0.2 enable\n#\nreturn\n' >"$work/t.cfg"
+    ip netns exec "$ns2" "$TERND" --config "$work/s.cfg" --control "$work/s.sock" \
+        --listen 10.0.0.2:179 --no-fib --log warn >>"$work/s.log" 2>&1 &
+    sdaemon=$!
+    ip netns exec "$ns" "$TERND" --config "$work/t.cfg" --control "$work/t.sock" \
+        --listen 10.0.0.1:179 --no-fib --log warn >>"$work/ternd.log" 2>&1 &
+    daemon=$!
+    held() {
+        t --json -c "display bgp peer 10.0.0.2 verbose" 2>/dev/null |
+            sed -n 's/.*"ipv4-unicast": *\([0-9]*\).*/\1/p' | head -1
+    }
+    full() {
+        local n
+        for _ in $(seq 600); do
+            n=$(held)
+            if [[ $n == "$routes" ]]; then return 0; fi
+            sleep 0.2
+        done
+        echo "flaps: T holds ${n:-0} of $routes routes" >&2
+        tail -n 5 "$work/ternd.log" "$work/s.log" >&2
+        t -c "display bgp peer" >&2 || true
+        return 1
+    }
+    rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
+    local first=0 last=0
+    if full; then
+        for ((f = 1; f <= flaps; f++)); do
+            t -c "reset bgp all" >/dev/null
+            faults=$((faults + 1))
+            # The reset closes the session at once; wait for it to come back full.
+            sleep 0.3
+            if ! full; then losses=$((losses + 1)); fi
+            if [[ $f -eq 1 ]]; then first=$(rss); fi
+        done
+        last=$(rss)
+        if ((last > first + first / 4 + 16384)); then
+            echo "flaps: T's RSS grew from ${first} kB to ${last} kB" >&2
+            losses=$((losses + 1))
+        fi
+    else
+        losses=$((losses + 1))
+    fi
+    kill "$sdaemon" "$daemon" 2>/dev/null || true
+    wait "$sdaemon" "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "flaps ${routes}-routes,rss-${first}-${last}kB $faults $((faults * routes)) $losses"
     [[ $losses -eq 0 ]]
 }
 
