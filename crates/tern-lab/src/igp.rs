@@ -247,6 +247,7 @@ pub fn run(lab: &str) -> Result<bool, String> {
         );
     }
     let mut installed: Routes = BTreeMap::new();
+    let mut passes: u64 = 0;
     let mut bgp: BTreeMap<String, BTreeSet<Ipv4Net>> = BTreeMap::new();
     let mut failing: BTreeSet<String> = BTreeSet::new();
     loop {
@@ -311,6 +312,9 @@ pub fn run(lab: &str) -> Result<bool, String> {
             say!("{line}");
         }
         installed = now;
+        // Whoever waits for this pass's lines (`up`) knows when they are all written.
+        passes += 1;
+        let _ = std::fs::write(crate::state::igp_passes(lab), passes.to_string());
         std::thread::sleep(POLL);
     }
 }

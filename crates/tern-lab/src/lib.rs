@@ -678,6 +678,25 @@ fn converge(st: &LabState, timeout: Duration, igp: &mut IgpLog) -> bool {
             }
         }
         if all {
+            // The redistribution's lines are written once its pass has installed every
+            // route: wait for a pass that started after the sessions were seen up, then say
+            // what it logged.
+            if igp.path.is_some() {
+                let passes = || {
+                    std::fs::read_to_string(state::igp_passes(&st.lab))
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let seen = passes();
+                let until = Instant::now() + Duration::from_secs(10);
+                while passes() < seen + 2 && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                for line in igp.lines() {
+                    say!("  [{:>3} s] {line}", start.elapsed().as_secs());
+                }
+            }
             say!(
                 "BGP converged: {sessions} peers Established on {} routers in {} s",
                 st.nodes.len(),

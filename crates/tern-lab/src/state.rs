@@ -50,6 +50,12 @@ pub fn igp_log(lab: &str) -> PathBuf {
     dir(lab).join("igp.log")
 }
 
+/// The number of passes `tern lab igp` has completed (its routes installed and its lines
+/// logged), in a lab's state directory.
+pub fn igp_passes(lab: &str) -> PathBuf {
+    dir(lab).join("igp.passes")
+}
+
 /// What `up` made.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct LabState {
