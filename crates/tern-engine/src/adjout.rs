@@ -834,6 +834,51 @@ impl AdjOut {
 }
 
 impl AdjOut {
+    /// The peers of domain `vrf` that are sent `key` of `family` now (`display bgp …
+    /// routing-table PREFIX`: "Advertised to such N peers"), in address order.
+    pub fn advertised_to(
+        &self,
+        vrf: Option<&str>,
+        family: Family,
+        key: &RouteKey,
+        env: &mut Env<'_>,
+    ) -> Vec<IpAddr> {
+        let mut out = Vec::new();
+        for (addr, m) in &self.members {
+            let Some(g) = self.groups.get(&m.group) else {
+                continue;
+            };
+            if g.params.vrf.as_deref() != vrf || g.params.sends(family).is_none() {
+                continue;
+            }
+            let Some(rib) = env.rib(vrf) else {
+                continue;
+            };
+            let mut b = Batch::default();
+            let pend = Pend {
+                prev: None,
+                initial: true,
+            };
+            offer(
+                rib,
+                &g.params,
+                Some(m.id),
+                &[m.id],
+                family,
+                key,
+                pend,
+                &mut b,
+                env.labels,
+                env.policies,
+            );
+            if !b.reach.is_empty() || !b.changed.is_empty() {
+                out.push(*addr);
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// What `peer` is sent of `family` now, with the attributes and labels it gets (`display
     /// bgp … routing-table peer X advertised-routes`); `None` when the peer is not sent
     /// routes.

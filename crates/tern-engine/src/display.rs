@@ -514,4 +514,16 @@ fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
         };
         let _ = writeln!(o, " Not preferred for route selection: {why}");
     }
+    match d.and_then(|d| d.advertised_to.as_ref()) {
+        Some(to) if !to.is_empty() => {
+            let _ = writeln!(o, " Advertised to such {} peers:", to.len());
+            for p in to {
+                let _ = writeln!(o, "    {p}");
+            }
+        }
+        Some(_) => {
+            let _ = writeln!(o, " Not advertised to any peer yet");
+        }
+        None => {}
+    }
 }

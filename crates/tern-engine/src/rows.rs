@@ -22,6 +22,8 @@ pub struct RowDetail {
     /// The forwarding address the next hop resolves to and its interface, when the daemon
     /// knows them (`Relay IP Nexthop`, `Relay IP Out-Interface`).
     pub relay: Option<(IpAddr, Option<String>)>,
+    /// The peers the destination is sent to (a lookup's rows; `None`: not asked).
+    pub advertised_to: Option<Vec<IpAddr>>,
 }
 
 /// A community as VRP prints it.

@@ -159,6 +159,16 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
         text.contains(" AS-path Nil, origin igp, MED 0, localpref 100, pref-val 0, valid, internal, best, select"),
         "{text}"
     );
+    // NO_EXPORT: sent to no peer (not E, an external peer; not back to I).
+    assert!(text.ends_with(" Not advertised to any peer yet\n"), "{text}");
+    // The untagged route goes to E only (I learned it to T).
+    let text = t
+        .display("display bgp routing-table 192.0.2.1", false)
+        .unwrap();
+    assert!(
+        text.contains(" Advertised to such 1 peers:\n    10.0.1.2\n"),
+        "{text}"
+    );
     let json: Value = serde_json::from_str(
         &t.display("display bgp routing-table 192.0.2.1", true)
             .unwrap(),

@@ -119,7 +119,9 @@ fn ternd_runs_as_an_unprivileged_user_with_the_units_capabilities() {
     }))
     .unwrap();
     assert!(
-        status.lines().any(|l| l.starts_with("Uid:") && l.contains("65534")),
+        status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("65534")),
         "{status}"
     );
     let cap_eff = status
@@ -159,7 +161,10 @@ fn the_systemd_unit_verifies() {
         "/../../contrib/systemd/ternd.service"
     ))
     .unwrap()
-    .replace("/usr/local/sbin/ternd", &common::ternd_bin().display().to_string());
+    .replace(
+        "/usr/local/sbin/ternd",
+        &common::ternd_bin().display().to_string(),
+    );
     let path = dir.write("ternd.service", &unit);
     let out = Command::new("systemd-analyze")
         .arg("verify")

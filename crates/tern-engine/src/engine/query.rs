@@ -175,6 +175,24 @@ impl Engine {
                 self.walks.push_back(w);
             }
             None => {
+                if w.lookup.is_some() {
+                    for (key, rows) in &mut w.dests {
+                        let to = self.advertised_to(w.vrf.as_deref(), w.family, key);
+                        for (i, r) in rows.iter_mut().enumerate() {
+                            if let Some(d) = r.detail.as_mut() {
+                                // Only the best path is sent (no ADD-PATH).
+                                d.advertised_to = Some(if i == 0 && r.best {
+                                    to.clone()
+                                } else {
+                                    Vec::new()
+                                });
+                            }
+                        }
+                    }
+                }
+                let Some(rib) = self.domain_rib(w.vrf.as_deref()) else {
+                    return true;
+                };
                 let cfg = rib.config();
                 let table = RouteTable {
                     router_id: cfg.router_id,
@@ -257,6 +275,19 @@ impl Engine {
         }
         t.destinations = t.routes.len();
         t
+    }
+
+    /// The peers a destination of domain `vrf` is sent to now.
+    fn advertised_to(&mut self, vrf: Option<&str>, family: Family, key: &RouteKey) -> Vec<IpAddr> {
+        let vrfs = &self.vrfs;
+        let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
+        let mut env = adj_out::Env {
+            public: &self.rib,
+            vrfs: &lookup,
+            labels: &mut self.labels,
+            policies: &self.routing.policies,
+        };
+        self.adj.advertised_to(vrf, family, key, &mut env)
     }
 
     /// One peer's routes of `family`: received, accepted, or advertised; `None` when the
@@ -530,6 +561,7 @@ pub(super) fn detail_row(
         peer_router_id: rib.peer(p.peer).map(|i| i.router_id),
         igp_cost: a.next_hop.addr().and_then(|nh| resolver.cost(nh)),
         relay: None,
+        advertised_to: None,
     }));
     r
 }
