@@ -227,8 +227,21 @@ impl Kernel {
             return;
         };
         let changed = Arc::new(Notify::new());
+        if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
+            // Fault injection (tests): kernel changes happen between the first read and the
+            // subscription.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
         match tern_fib::watch(MAIN_TABLE).await {
             Ok(mut w) => {
+                // The table was read before this subscription: a change in between would be
+                // missed for good (a next hop stranded unreachable). Read it again now that
+                // every later change is queued; applying the queued ones after this read
+                // leaves the snapshot as the kernel is.
+                match KernelRoutes::read(MAIN_TABLE).await {
+                    Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
+                    Err(e) => warn!("reading the kernel table again: {e}"),
+                }
                 let shared = shared.clone();
                 let changed = changed.clone();
                 tokio::spawn(async move {

@@ -160,7 +160,10 @@ fn a_no_export_route_from_an_ibgp_peer_never_reaches_the_ebgp_peer() {
         "{text}"
     );
     // NO_EXPORT: sent to no peer (not E, an external peer; not back to I).
-    assert!(text.ends_with(" Not advertised to any peer yet\n"), "{text}");
+    assert!(
+        text.ends_with(" Not advertised to any peer yet\n"),
+        "{text}"
+    );
     // The untagged route goes to E only (I learned it to T).
     let text = t
         .display("display bgp routing-table 192.0.2.1", false)
