@@ -270,6 +270,74 @@ probe_flaps() {
     [[ $losses -eq 0 ]]
 }
 
+# ---------------------------------------------------------------------------------------
+# disk_full: the state directory and the startup file on a 1 MiB tmpfs (a mount namespace of
+# the daemon's own). Each round fills the disk and commits (the commit must fail and change
+# nothing), frees it and commits again (it must succeed). At the end every acknowledged
+# commit must be in the commit list and the running configuration. INPUTS: commits tried;
+# LOSSES: a commit acknowledged on a full disk, a refused one that changed something, an
+# acknowledged one missing.
+probe_disk_full() {
+    setup
+    mkdir -p "$work/fs"
+    printf '#\nsysname SOAK\n#\nbgp 100\n router-id 1.1.1.9\n#\nreturn\n' >"$work/src.cfg"
+    ip netns exec "$ns" unshare -m --propagation private sh -c \
+        "mount -t tmpfs -o size=1m tmpfs '$work/fs' && cp '$work/src.cfg' '$work/fs/t.cfg' && exec '$TERND' --config '$work/fs/t.cfg' --control '$work/t.sock' --listen 127.0.0.1:179 --no-fib --log warn" \
+        >>"$work/ternd.log" 2>&1 &
+    daemon=$!
+    for _ in $(seq 100); do
+        t -c "display bgp peer" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    inside() { nsenter -t "$daemon" -m sh -c "$1"; }
+    local tried=0 losses=0 acked=()
+    for ((round = 1; round <= ROUNDS; round++)); do
+        local before
+        before=$(t -c "display current-configuration" | grep -v '^!')
+        inside "cat /dev/zero > '$work/fs/fill' 2>/dev/null; true"
+        tried=$((tried + 1))
+        # More than a page of journal: the record cannot fit in a page the file already has.
+        local big=(-c system-view)
+        for ((i = 1; i <= 150; i++)); do
+            big+=(-c "ip ip-prefix full$round index $i permit 10.9.$i.0 24")
+        done
+        if t "${big[@]}" -c "commit description full-$round" >/dev/null 2>&1; then
+            echo "disk_full: commit $round acknowledged on a full disk" >&2
+            losses=$((losses + 1))
+        fi
+        if [[ $(t -c "display current-configuration" | grep -v '^!') != "$before" ]]; then
+            echo "disk_full: a refused commit changed the running configuration" >&2
+            losses=$((losses + 1))
+        fi
+        inside "rm -f '$work/fs/fill'"
+        tried=$((tried + 1))
+        if t -c system-view -c "ip ip-prefix room index $round permit 10.$((round / 256 % 256)).$((round % 256)).0 24" \
+            -c "commit description room-$round" >/dev/null 2>&1; then
+            acked+=("$round")
+        fi
+    done
+    local cur list
+    cur=$(t -c "display current-configuration")
+    list=$(t -c "display configuration commit list verbose")
+    for n in "${acked[@]}"; do
+        if ! grep -q "^ip ip-prefix room index $n permit" <<<"$cur" || ! grep -q "Description: room-$n\$" <<<"$list"; then
+            echo "disk_full: acknowledged commit room-$n lost" >&2
+            losses=$((losses + 1))
+        fi
+    done
+    if [[ ${#acked[@]} -eq 0 ]]; then
+        echo "disk_full: no commit succeeded with room on the disk" >&2
+        losses=$((losses + 1))
+    fi
+    kill "$daemon" 2>/dev/null || true
+    wait "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "disk_full tmpfs-1MiB $ROUNDS $tried $losses"
+    [[ $losses -eq 0 ]]
+}
+
 probes=("$@")
 if [[ ${#probes[@]} -eq 0 ]]; then
     mapfile -t probes < <(declare -F | sed -n 's/^declare -f probe_//p')

@@ -37,3 +37,12 @@ fn soak_flaps_short() {
     assert_eq!(cols[3], "15000", "{cols:?}");
     assert_eq!(cols[4], "0", "{cols:?}");
 }
+
+/// Commits on a full disk, 3 rounds: each refused without a change, each one after it kept.
+#[test]
+fn soak_disk_full_short() {
+    let cols = soak("disk_full", &[("SOAK_ROUNDS", "3")]);
+    assert_eq!(cols[2], "3", "{cols:?}");
+    assert_eq!(cols[3], "6", "{cols:?}");
+    assert_eq!(cols[4], "0", "{cols:?}");
+}
