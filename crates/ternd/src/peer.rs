@@ -7,6 +7,12 @@
 //! only ever closes its own connection. A connection whose session is Established feeds the
 //! RIB task ([`crate::rib_task`]): PeerUp, every UPDATE that does not reset the session, and
 //! PeerDown when the session ends.
+//!
+//! Resources a remote party could tie up:
+//! - a peer task keeps at most [`MAX_PENDING`] connections that are not Established (one of
+//!   ours and one of the peer's for a collision, RFC 4271 §6.8); one more is closed at once;
+//! - what a peer's messages and connections make the daemon log goes through
+//!   [`crate::ratelog`].
 
 use std::collections::BTreeMap;
 use std::io;
@@ -29,6 +35,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::limit::{Hold, LimitCheck, Limits, limit_views};
+use crate::ratelog::{RateLog, limited};
 use crate::rib_task::{self, RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::PeerSpec;
@@ -97,6 +104,11 @@ const WRITER_QUEUE: usize = 256;
 
 /// Octets the writer gathers from its queue into one write.
 const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Connections to one peer that are not Established (OpenSent, OpenConfirm) kept at once:
+/// ours and the peer's, for collision resolution (RFC 4271 §6.8). A connection from the peer
+/// beyond them is closed at once.
+pub const MAX_PENDING: usize = 2;
 
 /// Starts the task for `spec`; its sessions feed `rib`.
 pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
@@ -257,6 +269,8 @@ async fn run_peer(
     rib: RibHandle,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::channel::<ConnEvent>(16);
+    // The peer's lines about its connections (a remote party opens them at will).
+    let conn_log: Arc<RateLog> = Arc::default();
     let mut conns: Vec<Conn> = Vec::new();
     let mut next_id = 0u64;
     let mut connecting: Option<JoinHandle<io::Result<TcpStream>>> = None;
@@ -303,7 +317,7 @@ async fn run_peer(
                     Ok(Ok(stream)) => {
                         no_route_backoff = 0;
                         next_id += 1;
-                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib, &gr_stale));
+                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib, &gr_stale, &conn_log));
                     }
                     Ok(Err(e)) => {
                         debug!(peer = %spec.addr, "connect failed: {e}");
@@ -333,12 +347,18 @@ async fn run_peer(
             }
             Some(stream) = accept_rx.recv() => {
                 if held.is_some_and(|h| h.is_none_or(|t| Instant::now() < t)) {
-                    debug!(peer = %spec.addr, "incoming connection refused: held down by a route limit");
+                    limited!(&conn_log => debug!(peer = %spec.addr, "incoming connection refused: held down by a route limit"));
                     drop(stream);
                     continue;
                 }
                 if blocked.is_some() || conns.iter().any(|c| c.state == State::Established) {
-                    debug!(peer = %spec.addr, "incoming connection refused");
+                    limited!(&conn_log => debug!(peer = %spec.addr, "incoming connection refused"));
+                    drop(stream);
+                    continue;
+                }
+                let pending = conns.iter().filter(|c| c.state != State::Established).count();
+                if pending >= MAX_PENDING {
+                    limited!(&conn_log => info!(peer = %spec.addr, pending, "incoming connection refused: connections to the peer already wait for their sessions"));
                     drop(stream);
                     continue;
                 }
@@ -346,14 +366,14 @@ async fn run_peer(
                     h.abort();
                 }
                 next_id += 1;
-                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib, &gr_stale));
+                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib, &gr_stale, &conn_log));
             }
             Some(ev) = ev_rx.recv() => match ev {
                 ConnEvent::OpenConfirm { id, peer_id } => {
                     if let Some(c) = conns.iter_mut().find(|c| c.id == id) {
                         c.state = State::OpenConfirm;
                     }
-                    resolve_collision(&mut conns, id, peer_id, &spec).await;
+                    resolve_collision(&mut conns, id, peer_id, &spec, &conn_log).await;
                 }
                 ConnEvent::Up { id } => {
                     // The new session takes the stale routes over (End-of-RIB or its timer).
@@ -470,6 +490,7 @@ async fn resolve_collision(
     id: u64,
     peer_id: std::net::Ipv4Addr,
     spec: &PeerSpec,
+    conn_log: &RateLog,
 ) {
     let Some(this) = conns.iter().find(|c| c.id == id).map(|c| c.incoming) else {
         return;
@@ -478,7 +499,7 @@ async fn resolve_collision(
         let keep_this = other.state != State::Established
             && tern_fsm::collision_keeps_new(spec.router_id, peer_id, this);
         let loser = if keep_this { other.id } else { id };
-        info!(peer = %spec.addr, "connection collision: closing connection {loser}");
+        limited!(conn_log => info!(peer = %spec.addr, "connection collision: closing connection {loser}"));
         if let Some(c) = conns.iter().find(|c| c.id == loser) {
             let _ = c
                 .close
@@ -498,6 +519,7 @@ fn start_conn(
     status: &Arc<Mutex<PeerStatus>>,
     rib: &RibHandle,
     stale: &StaleFamilies,
+    conn_log: &Arc<RateLog>,
 ) -> Conn {
     let (close_tx, close_rx) = mpsc::channel(2);
     let rib = rib.clone();
@@ -505,6 +527,7 @@ fn start_conn(
     let ev = ev_tx.clone();
     let st = status.clone();
     let stale = stale.clone();
+    let conn_log = conn_log.clone();
     tokio::spawn(async move {
         let (restarting, hold) = run_conn(
             id,
@@ -516,6 +539,7 @@ fn start_conn(
             st,
             rib,
             stale,
+            &conn_log,
         )
         .await;
         let _ = ev
@@ -545,6 +569,7 @@ async fn run_conn(
     status: Arc<Mutex<PeerStatus>>,
     rib: RibHandle,
     stale: StaleFamilies,
+    conn_log: &RateLog,
 ) -> (Option<(Vec<Family>, u16)>, Option<Hold>) {
     if incoming {
         let sock = socket2::SockRef::from(&stream);
@@ -555,7 +580,7 @@ async fn run_conn(
     }
     let local = stream.local_addr().ok();
     let remote = stream.peer_addr().ok();
-    info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up");
+    limited!(conn_log => info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up"));
     // The MRT message log (`--mrt-updates`): received messages and state changes.
     let mut mrt = crate::mrt::Tap::new(&spec, local);
     let (mut rd, mut wr) = stream.into_split();
@@ -690,7 +715,7 @@ async fn run_conn(
                         });
                     }
                     // The RIB task sends the initial table, then End-of-RIB per family.
-                    info!(peer = %spec.addr, families = ?n.families, "session established");
+                    limited!(conn_log => info!(peer = %spec.addr, families = ?n.families, "session established"));
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
@@ -897,11 +922,11 @@ async fn run_conn(
                                     }
                                     if p.action() == Some(Action::SessionReset) {
                                         let note = p.notification().cloned().unwrap_or_else(|| Notification::new(3, 0));
-                                        warn!(peer = %spec.addr, "malformed UPDATE: {note}");
+                                        limited!(warn!(peer = %spec.addr, "malformed UPDATE: {note}"));
                                         o.extend(fsm.handle(SystemTime::now(), Input::UpdateError(&note)));
                                     } else {
                                         if let Some(a) = p.action() {
-                                            debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
+                                            limited!(debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems));
                                         }
                                         if let Some(b) = &bmp_peer {
                                             b.update(f.bytes, &p);
@@ -937,7 +962,7 @@ async fn run_conn(
                         }
                         Ok(None) => break,
                         Err(note) => {
-                            warn!(peer = %spec.addr, "bad message header: {note}");
+                            limited!(warn!(peer = %spec.addr, "bad message header: {note}"));
                             outs.extend(fsm.handle(SystemTime::now(), Input::BadHeader(&note)));
                             break;
                         }
@@ -1043,7 +1068,7 @@ async fn run_conn(
     }
     drop(tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
-    info!(peer = %spec.addr, "connection {id} closed");
+    limited!(conn_log => info!(peer = %spec.addr, "connection {id} closed"));
     (restarting, hold)
 }
 
@@ -1064,11 +1089,11 @@ async fn route_refresh(
     });
     match (rib_session, r.subtype) {
         (Some(session), RefreshSubtype::Request) if carried => {
-            info!(peer = %peer, family = %r.family, "route refresh requested");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh requested"));
             return send_refresh(tx, rib, peer, session, r.family, enhanced).await;
         }
         (Some(_), RefreshSubtype::BeginningOfRefresh) if carried && enhanced => {
-            info!(peer = %peer, family = %r.family, "route refresh begins (BoRR)");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh begins (BoRR)"));
             rib.send(RibMsg::Stale {
                 peer,
                 family: r.family,
@@ -1076,7 +1101,7 @@ async fn route_refresh(
             .await;
         }
         (Some(_), RefreshSubtype::EndOfRefresh) if carried && enhanced => {
-            info!(peer = %peer, family = %r.family, "route refresh ends (EoRR)");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh ends (EoRR)"));
             rib.send(RibMsg::PurgeStale {
                 peer,
                 family: r.family,
@@ -1084,7 +1109,9 @@ async fn route_refresh(
             .await;
         }
         _ => {
-            debug!(peer = %peer, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored");
+            limited!(
+                debug!(peer = %peer, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored")
+            );
         }
     }
     Ok(())
