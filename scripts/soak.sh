@@ -14,7 +14,9 @@
 #   SOAK_ROUNDS     rounds per probe (default 50)
 #   SOAK_LINES      size of the configuration in prefix-list lines (default 2000)
 #   SOAK_CONNS      idle connections per flood round of conn_flood (default 1100)
-# Needs root (a network namespace per probe); conn_flood needs python3 and prlimit.
+#   SOAK_ROUTES     routes the injector of stuck_receiver announces (default 20000)
+# Needs root (a network namespace per probe); conn_flood and stuck_receiver need python3,
+# conn_flood prlimit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +26,7 @@ TERN=${TERN:-$target/debug/tern}
 ROUNDS=${SOAK_ROUNDS:-50}
 LINES=${SOAK_LINES:-2000}
 CONNS=${SOAK_CONNS:-1100}
+ROUTES=${SOAK_ROUTES:-20000}
 
 # Scratch state of the running probe, removed on exit.
 ns=""
@@ -45,10 +48,11 @@ setup() {
     ip -n "$ns" link set lo up
 }
 
-# Starts ternd on $work/t.cfg; waits until its control socket answers.
+# Starts ternd on $work/t.cfg, listening on $1 (default 127.0.0.1:179); waits until its
+# control socket answers.
 start_ternd() {
     ip netns exec "$ns" "$TERND" --config "$work/t.cfg" --control "$work/t.sock" \
-        --listen 127.0.0.1:179 --no-fib --log info >>"$work/ternd.log" 2>&1 &
+        --listen "${1:-127.0.0.1:179}" --no-fib --log info >>"$work/ternd.log" 2>&1 &
     daemon=$!
     for _ in $(seq 100); do
         if "$TERN" --socket "$work/t.sock" -c "display bgp peer" >/dev/null 2>&1; then
@@ -186,7 +190,9 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 probe_conn_flood() {
     setup
-    printf '#\nsysname SOAK\n#\nbgp 100\n router-id 1.1.1.9\n peer 127.0.0.2 as-number 200\n#\nreturn\n' >"$work/t.cfg"
+    # IBGP: the peer's connections are taken up to the limit (an EBGP peer on no connected
+    # subnet would refuse them all).
+    printf '#\nsysname SOAK\n#\nbgp 100\n router-id 1.1.1.9\n peer 127.0.0.2 as-number 100\n#\nreturn\n' >"$work/t.cfg"
     start_ternd
     prlimit --pid "$daemon" --nofile=512:512
     local base hz inputs=0 faults=0 losses=0 started
@@ -238,6 +244,157 @@ probe_conn_flood() {
     cleanup
     echo "probe load faults inputs losses"
     echo "conn_flood $((CONNS + 200)) $faults $inputs $losses"
+    [[ $losses -eq 0 ]]
+}
+
+# ---------------------------------------------------------------------------------------
+# stuck_receiver: receivers that complete the BGP handshake, keep sending KEEPALIVEs and never
+# read (64 KB receive window), while an injector has announced SOAK_ROUTES routes with an AS
+# path each, so that ternd has far more for them than its send buffer (capped at 256 KB in
+# the namespace) holds. Each round brings one up (hold time 3 s) and waits until its data
+# backs up; in odd rounds ternd must close it on its own (send hold timer, RFC 9687), in even
+# ones after `undo peer` (then configured again). A receiver whose connection is still open
+# 15 s after the send hold time, or 5 s after the commit, is a loss, as is an injector session
+# that went down or descriptors that pile up.
+
+# A raw BGP speaker: inject|stuck SRC AS HOLD [ROUTES] (see crates/ternd/tests/send_hold.rs).
+SPEAKER_PY='
+import socket, struct, sys, time
+def msg(t, body):
+    return b"\xff" * 16 + struct.pack("!HB", 19 + len(body), t) + body
+KEEPALIVE = msg(4, b"")
+def read_msg(s, buf):
+    while True:
+        if len(buf) >= 19:
+            n = struct.unpack("!H", buf[16:18])[0]
+            if len(buf) >= n:
+                return buf[18], buf[n:]
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed during the handshake")
+        buf += d
+mode, src, asn, hold = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket()
+if mode == "stuck":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.bind((src, 0))
+s.connect(("10.9.0.1", 179))
+caps = bytes([1, 4, 0, 1, 0, 1, 65, 4]) + struct.pack("!I", asn)
+opt = bytes([2, len(caps)]) + caps
+s.sendall(msg(1, struct.pack("!BHH4sB", 4, asn, hold, socket.inet_aton(src), len(opt)) + opt))
+kind, buf = read_msg(s, b"")
+s.sendall(KEEPALIVE)
+kind, buf = read_msg(s, buf)
+print("established", flush=True)
+if mode == "inject":
+    nh = socket.inet_aton(src)
+    out = bytearray()
+    for i in range(int(sys.argv[5])):
+        path = bytes([2, 2]) + struct.pack("!II", asn, 100000 + i)
+        attrs = bytes([0x40, 1, 1, 0, 0x40, 2, len(path)]) + path + bytes([0x40, 3, 4]) + nh
+        nlri = bytes([24]) + struct.pack("!I", (20 << 24) | (i << 8))[:3]
+        out += msg(2, struct.pack("!HH", 0, len(attrs)) + attrs + nlri)
+    s.sendall(out)
+    s.setblocking(False)
+while True:
+    time.sleep(1)
+    try:
+        if mode == "inject":
+            try:
+                while s.recv(65536):
+                    pass
+            except BlockingIOError:
+                pass
+        s.sendall(KEEPALIVE)
+    except BlockingIOError:
+        pass
+    except OSError:
+        while True:
+            time.sleep(60)
+'
+
+# The largest Send-Q of ternd's ESTABLISHED sockets to $1 (0: none).
+send_q() { ip netns exec "$ns" ss -tnH state established dst "$1" | awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }'; }
+
+# ternd's sockets to $1 that are ESTABLISHED or hold data.
+held_to() { ip netns exec "$ns" ss -tanH dst "$1" | awk '$1 == "ESTAB" || $3 > 0' | wc -l; }
+
+probe_stuck_receiver() {
+    setup
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_wmem="4096 16384 262144"
+    # A connected subnet for the EBGP sessions (a veth pair, both ends in the namespace).
+    ip -n "$ns" link add s0 type veth peer name s1
+    ip -n "$ns" link set s0 up
+    ip -n "$ns" link set s1 up
+    for a in 1 2 3; do ip -n "$ns" addr add "10.9.0.$a/24" dev s0; done
+    local peer3='peer 10.9.0.3 as-number 300\n peer 10.9.0.3 timer keepalive 1 hold 3\n'
+    printf "#\nsysname SOAK\n#\ninterface GigabitEthernet0/0/0\n ip address 10.9.0.1 255.255.255.0\n#\nbgp 100\n router-id 10.9.0.1\n peer 10.9.0.2 as-number 200\n $peer3 #\n ipv4-family unicast\n  peer 10.9.0.2 enable\n  peer 10.9.0.3 enable\n#\nreturn\n" >"$work/t.cfg"
+    start_ternd 10.9.0.1:179
+    ip netns exec "$ns" python3 -c "$SPEAKER_PY" inject 10.9.0.2 200 90 "$ROUTES" >"$work/inject" 2>&1 &
+    local injector=$! inputs=0 faults=0 losses=0 base
+    for _ in $(seq 1200); do
+        t -c "display bgp peer 10.9.0.2 verbose" 2>/dev/null | grep -q "$ROUTES" && break
+        sleep 0.1
+    done
+    base=$(ls "/proc/$daemon/fd" | wc -l)
+    for ((round = 1; round <= ROUNDS; round++)); do
+        ip netns exec "$ns" python3 -c "$SPEAKER_PY" stuck 10.9.0.3 300 3 >"$work/stuck" 2>&1 &
+        local receiver=$! q=0
+        for _ in $(seq 300); do
+            q=$(send_q 10.9.0.3)
+            ((q > 100000)) && break
+            sleep 0.1
+        done
+        if ((q <= 100000)); then
+            echo "stuck_receiver: round $round: no data backed up for the receiver" >&2
+            kill "$receiver" 2>/dev/null || true
+            wait "$receiver" 2>/dev/null || true
+            losses=$((losses + 1))
+            continue
+        fi
+        inputs=$((inputs + 1))
+        faults=$((faults + 1))
+        local wait_s=20
+        if ((round % 2 == 0)); then
+            t -c system-view -c "bgp 100" -c "undo peer 10.9.0.3" -c commit >/dev/null
+            wait_s=5
+        fi
+        local left=1
+        for _ in $(seq $((wait_s * 10))); do
+            left=$(held_to 10.9.0.3)
+            ((left == 0)) && break
+            sleep 0.1
+        done
+        if ((round % 2 == 0)); then
+            t -c system-view -c "bgp 100" -c "peer 10.9.0.3 as-number 300" \
+                -c "peer 10.9.0.3 timer keepalive 1 hold 3" -c "ipv4-family unicast" \
+                -c "peer 10.9.0.3 enable" -c commit >/dev/null
+        fi
+        if ((left > 0)); then
+            echo "stuck_receiver: round $round: ternd still has $left connections to the receiver" >&2
+            losses=$((losses + 1))
+        fi
+        kill "$receiver" 2>/dev/null || true
+        wait "$receiver" 2>/dev/null || true
+    done
+    if ! t -c "display bgp peer" | grep -q "10.9.0.2 .*Established"; then
+        echo "stuck_receiver: the injector's session went down" >&2
+        losses=$((losses + 1))
+    fi
+    local fds
+    fds=$(ls "/proc/$daemon/fd" | wc -l)
+    if ((fds > base + 8)); then
+        echo "stuck_receiver: ternd holds $fds descriptors (at start $base)" >&2
+        losses=$((losses + 1))
+    fi
+    kill "$injector" 2>/dev/null || true
+    wait "$injector" 2>/dev/null || true
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "stuck_receiver $ROUTES $faults $inputs $losses"
     [[ $losses -eq 0 ]]
 }
 
