@@ -732,7 +732,7 @@ async fn run_conn(
     if incoming {
         let sock = socket2::SockRef::from(&stream);
         if let Err(e) = apply_ttl(&sock, &spec) {
-            warn!(peer = %spec.addr, "setting TTL on incoming connection: {e}");
+            limited!(conn_log => warn!(peer = %spec.addr, "setting TTL on incoming connection: {e}"));
         }
         let _ = stream.set_nodelay(true);
     }
