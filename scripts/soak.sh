@@ -13,7 +13,12 @@
 #   TERND, TERN     the binaries (default: $CARGO_TARGET_DIR or target, debug)
 #   SOAK_ROUNDS     rounds per probe (default 50)
 #   SOAK_LINES      size of the configuration in prefix-list lines (default 2000)
-# Needs root (a network namespace per probe).
+#   SOAK_CONNS      idle connections per flood round of conn_flood (default 1100)
+#   SOAK_ROUTES     routes the injector of stuck_receiver announces (default 20000)
+#   SOAK_FLAP_ROUTES routes of the session flaps resets (default 100000)
+#   SOAK_FLAPS      resets of flaps (default 200)
+# Needs root (a network namespace per probe); conn_flood and stuck_receiver need python3,
+# conn_flood prlimit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +27,8 @@ TERND=${TERND:-$target/debug/ternd}
 TERN=${TERN:-$target/debug/tern}
 ROUNDS=${SOAK_ROUNDS:-50}
 LINES=${SOAK_LINES:-2000}
+CONNS=${SOAK_CONNS:-1100}
+ROUTES=${SOAK_ROUTES:-20000}
 
 # Scratch state of the running probe, removed on exit.
 ns=""
@@ -48,10 +55,11 @@ setup() {
     ip -n "$ns" link set lo up
 }
 
-# Starts ternd on $work/t.cfg; waits until its control socket answers.
+# Starts ternd on $work/t.cfg, listening on $1 (default 127.0.0.1:179); waits until its
+# control socket answers.
 start_ternd() {
     ip netns exec "$ns" "$TERND" --config "$work/t.cfg" --control "$work/t.sock" \
-        --listen 127.0.0.1:179 --no-fib --log info >>"$work/ternd.log" 2>&1 &
+        --listen "${1:-127.0.0.1:179}" --no-fib --log info >>"$work/ternd.log" 2>&1 &
     daemon=$!
     for _ in $(seq 100); do
         if "$TERN" --socket "$work/t.sock" -c "display bgp peer" >/dev/null 2>&1; then
@@ -195,14 +203,14 @@ probe_socket_user() {
 }
 
 # ---------------------------------------------------------------------------------------
-# flaps: a session carrying SOAK_ROUTES routes (default 100000) reset SOAK_FLAPS times
+# flaps: a session carrying SOAK_FLAP_ROUTES routes (default 100000) reset SOAK_FLAPS times
 # (default 200): ternd S originates them (static routes to NULL0, import-route static), ternd
 # T receives them. After every reset T must hold all of them again; T's RSS after the last
 # flap must stay within 25 % (+ 16 MB) of its RSS after the first. LOSSES: flaps after which
 # the count did not come back, plus one for an RSS that grew past the bound.
 probe_flaps() {
     setup
-    local routes=${SOAK_ROUTES:-100000} flaps=${SOAK_FLAPS:-200}
+    local routes=${SOAK_FLAP_ROUTES:-100000} flaps=${SOAK_FLAPS:-200}
     local ns2="${ns}s" sdaemon="" losses=0 faults=0
     ip netns add "$ns2"
     ip -n "$ns2" link set lo up
@@ -335,6 +343,253 @@ probe_disk_full() {
     cleanup
     echo "probe load faults inputs losses"
     echo "disk_full tmpfs-1MiB $ROUNDS $tried $losses"
+    [[ $losses -eq 0 ]]
+}
+
+# ---------------------------------------------------------------------------------------
+# conn_flood: floods of idle TCP connections against a ternd limited to 512 descriptors. Each
+# round opens SOAK_CONNS connections from a configured peer's address (127.0.0.2) and 200
+# from an unconfigured one (127.0.0.3), holds them, and checks that ternd has kept no more
+# than a few of them open, answers the control API within 10 s and uses less than half a
+# core; a round that fails a check is a loss. At the end the log must hold at most a few
+# lines a second about connections (refused, accepted, up, closed).
+
+# Opens argv[2] non-blocking connections from argv[1] to 127.0.0.1:179, prints how many
+# completed within argv[3] s, then holds them until killed.
+FLOOD_PY='
+import resource, selectors, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+src, n, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+sel = selectors.DefaultSelector()
+socks = []
+for _ in range(n):
+    s = socket.socket()
+    s.setblocking(False)
+    s.bind((src, 0))
+    s.connect_ex(("127.0.0.1", 179))
+    sel.register(s, selectors.EVENT_WRITE)
+    socks.append(s)
+ok, left, deadline = 0, n, time.time() + wait
+while left and time.time() < deadline:
+    for key, _ in sel.select(timeout=0.2):
+        sel.unregister(key.fileobj)
+        left -= 1
+        if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            ok += 1
+print(ok, flush=True)
+time.sleep(3600)
+'
+
+# CPU time of a process in clock ticks (utime + stime).
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+probe_conn_flood() {
+    setup
+    # IBGP: the peer's connections are taken up to the limit (an EBGP peer on no connected
+    # subnet would refuse them all).
+    printf '#\nsysname SOAK\n#\nbgp 100\n router-id 1.1.1.9\n peer 127.0.0.2 as-number 100\n#\nreturn\n' >"$work/t.cfg"
+    start_ternd
+    prlimit --pid "$daemon" --nofile=512:512
+    local base hz inputs=0 faults=0 losses=0 started
+    base=$(ls "/proc/$daemon/fd" | wc -l)
+    hz=$(getconf CLK_TCK)
+    started=$(date +%s)
+    for ((round = 1; round <= ROUNDS; round++)); do
+        ip netns exec "$ns" python3 -c "$FLOOD_PY" 127.0.0.2 "$CONNS" 30 >"$work/flood1" &
+        local f1=$!
+        ip netns exec "$ns" python3 -c "$FLOOD_PY" 127.0.0.3 200 30 >"$work/flood2" &
+        local f2=$!
+        faults=$((faults + 1))
+        for _ in $(seq 400); do
+            [[ -s $work/flood1 && -s $work/flood2 ]] && break
+            sleep 0.1
+        done
+        inputs=$((inputs + $(cat "$work/flood1" 2>/dev/null || echo 0) + $(cat "$work/flood2" 2>/dev/null || echo 0)))
+        sleep 1
+        local fds t0 t1
+        fds=$(ls "/proc/$daemon/fd" | wc -l)
+        if ((fds > base + 8)); then
+            echo "conn_flood: round $round: ternd holds $fds descriptors (at start $base)" >&2
+            losses=$((losses + 1))
+        fi
+        if ! timeout 10 "$TERN" --socket "$work/t.sock" -c "display bgp peer" >/dev/null 2>&1; then
+            echo "conn_flood: round $round: control API does not answer" >&2
+            losses=$((losses + 1))
+        fi
+        t0=$(cpu_ticks "$daemon")
+        sleep 2
+        t1=$(cpu_ticks "$daemon")
+        if (((t1 - t0) * 100 > hz * 2 * 50)); then
+            echo "conn_flood: round $round: ternd used $(((t1 - t0) * 100 / (hz * 2))) % of a core" >&2
+            losses=$((losses + 1))
+        fi
+        kill "$f1" "$f2" 2>/dev/null || true
+        wait "$f1" "$f2" 2>/dev/null || true
+    done
+    local lines elapsed
+    elapsed=$(($(date +%s) - started))
+    lines=$(grep -c -e refused -e accept -e 'connection [0-9]* up' -e 'connection [0-9]* closed' "$work/ternd.log" || true)
+    if ((lines > 4 * elapsed + 50)); then
+        echo "conn_flood: $lines log lines about connections in $elapsed s" >&2
+        losses=$((losses + 1))
+    fi
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "conn_flood $((CONNS + 200)) $faults $inputs $losses"
+    [[ $losses -eq 0 ]]
+}
+
+# ---------------------------------------------------------------------------------------
+# stuck_receiver: receivers that complete the BGP handshake, keep sending KEEPALIVEs and never
+# read (64 KB receive window), while an injector has announced SOAK_ROUTES routes with an AS
+# path each, so that ternd has far more for them than its send buffer (capped at 256 KB in
+# the namespace) holds. Each round brings one up (hold time 3 s) and waits until its data
+# backs up; in odd rounds ternd must close it on its own (send hold timer, RFC 9687), in even
+# ones after `undo peer` (then configured again). A receiver whose connection is still open
+# 15 s after the send hold time, or 5 s after the commit, is a loss, as is an injector session
+# that went down or descriptors that pile up.
+
+# A raw BGP speaker: inject|stuck SRC AS HOLD [ROUTES] (see crates/ternd/tests/send_hold.rs).
+SPEAKER_PY='
+import socket, struct, sys, time
+def msg(t, body):
+    return b"\xff" * 16 + struct.pack("!HB", 19 + len(body), t) + body
+KEEPALIVE = msg(4, b"")
+def read_msg(s, buf):
+    while True:
+        if len(buf) >= 19:
+            n = struct.unpack("!H", buf[16:18])[0]
+            if len(buf) >= n:
+                return buf[18], buf[n:]
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed during the handshake")
+        buf += d
+mode, src, asn, hold = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket()
+if mode == "stuck":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.bind((src, 0))
+s.connect(("10.9.0.1", 179))
+caps = bytes([1, 4, 0, 1, 0, 1, 65, 4]) + struct.pack("!I", asn)
+opt = bytes([2, len(caps)]) + caps
+s.sendall(msg(1, struct.pack("!BHH4sB", 4, asn, hold, socket.inet_aton(src), len(opt)) + opt))
+kind, buf = read_msg(s, b"")
+s.sendall(KEEPALIVE)
+kind, buf = read_msg(s, buf)
+print("established", flush=True)
+if mode == "inject":
+    nh = socket.inet_aton(src)
+    out = bytearray()
+    for i in range(int(sys.argv[5])):
+        path = bytes([2, 2]) + struct.pack("!II", asn, 100000 + i)
+        attrs = bytes([0x40, 1, 1, 0, 0x40, 2, len(path)]) + path + bytes([0x40, 3, 4]) + nh
+        nlri = bytes([24]) + struct.pack("!I", (20 << 24) | (i << 8))[:3]
+        out += msg(2, struct.pack("!HH", 0, len(attrs)) + attrs + nlri)
+    s.sendall(out)
+    s.setblocking(False)
+while True:
+    time.sleep(1)
+    try:
+        if mode == "inject":
+            try:
+                while s.recv(65536):
+                    pass
+            except BlockingIOError:
+                pass
+        s.sendall(KEEPALIVE)
+    except BlockingIOError:
+        pass
+    except OSError:
+        while True:
+            time.sleep(60)
+'
+
+# The largest Send-Q of ternd's ESTABLISHED sockets to $1 (0: none).
+send_q() { ip netns exec "$ns" ss -tnH state established dst "$1" | awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }'; }
+
+# ternd's sockets to $1 that are ESTABLISHED or hold data.
+held_to() { ip netns exec "$ns" ss -tanH dst "$1" | awk '$1 == "ESTAB" || $3 > 0' | wc -l; }
+
+probe_stuck_receiver() {
+    setup
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_wmem="4096 16384 262144"
+    # A connected subnet for the EBGP sessions (a veth pair, both ends in the namespace).
+    ip -n "$ns" link add s0 type veth peer name s1
+    ip -n "$ns" link set s0 up
+    ip -n "$ns" link set s1 up
+    for a in 1 2 3; do ip -n "$ns" addr add "10.9.0.$a/24" dev s0; done
+    local peer3='peer 10.9.0.3 as-number 300\n peer 10.9.0.3 timer keepalive 1 hold 3\n'
+    printf "#\nsysname SOAK\n#\ninterface GigabitEthernet0/0/0\n ip address 10.9.0.1 255.255.255.0\n#\nbgp 100\n router-id 10.9.0.1\n peer 10.9.0.2 as-number 200\n $peer3 #\n ipv4-family unicast\n  peer 10.9.0.2 enable\n  peer 10.9.0.3 enable\n#\nreturn\n" >"$work/t.cfg"
+    start_ternd 10.9.0.1:179
+    ip netns exec "$ns" python3 -c "$SPEAKER_PY" inject 10.9.0.2 200 90 "$ROUTES" >"$work/inject" 2>&1 &
+    local injector=$! inputs=0 faults=0 losses=0 base
+    for _ in $(seq 1200); do
+        t -c "display bgp peer 10.9.0.2 verbose" 2>/dev/null | grep -q "$ROUTES" && break
+        sleep 0.1
+    done
+    base=$(ls "/proc/$daemon/fd" | wc -l)
+    for ((round = 1; round <= ROUNDS; round++)); do
+        ip netns exec "$ns" python3 -c "$SPEAKER_PY" stuck 10.9.0.3 300 3 >"$work/stuck" 2>&1 &
+        local receiver=$! q=0
+        for _ in $(seq 300); do
+            q=$(send_q 10.9.0.3)
+            ((q > 100000)) && break
+            sleep 0.1
+        done
+        if ((q <= 100000)); then
+            echo "stuck_receiver: round $round: no data backed up for the receiver" >&2
+            kill "$receiver" 2>/dev/null || true
+            wait "$receiver" 2>/dev/null || true
+            losses=$((losses + 1))
+            continue
+        fi
+        inputs=$((inputs + 1))
+        faults=$((faults + 1))
+        local wait_s=20
+        if ((round % 2 == 0)); then
+            t -c system-view -c "bgp 100" -c "undo peer 10.9.0.3" -c commit >/dev/null
+            wait_s=5
+        fi
+        local left=1
+        for _ in $(seq $((wait_s * 10))); do
+            left=$(held_to 10.9.0.3)
+            ((left == 0)) && break
+            sleep 0.1
+        done
+        if ((round % 2 == 0)); then
+            t -c system-view -c "bgp 100" -c "peer 10.9.0.3 as-number 300" \
+                -c "peer 10.9.0.3 timer keepalive 1 hold 3" -c "ipv4-family unicast" \
+                -c "peer 10.9.0.3 enable" -c commit >/dev/null
+        fi
+        if ((left > 0)); then
+            echo "stuck_receiver: round $round: ternd still has $left connections to the receiver" >&2
+            losses=$((losses + 1))
+        fi
+        kill "$receiver" 2>/dev/null || true
+        wait "$receiver" 2>/dev/null || true
+    done
+    if ! t -c "display bgp peer" | grep -q "10.9.0.2 .*Established"; then
+        echo "stuck_receiver: the injector's session went down" >&2
+        losses=$((losses + 1))
+    fi
+    local fds
+    fds=$(ls "/proc/$daemon/fd" | wc -l)
+    if ((fds > base + 8)); then
+        echo "stuck_receiver: ternd holds $fds descriptors (at start $base)" >&2
+        losses=$((losses + 1))
+    fi
+    kill "$injector" 2>/dev/null || true
+    wait "$injector" 2>/dev/null || true
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+    daemon=""
+    cleanup
+    echo "probe load faults inputs losses"
+    echo "stuck_receiver $ROUTES $faults $inputs $losses"
     [[ $losses -eq 0 ]]
 }
 

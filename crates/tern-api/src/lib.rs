@@ -6,7 +6,8 @@
 //! socket: the daemon's `--control PATH`; file permissions say who may manage the router.
 //!
 //! - [`pb`]: the generated messages, [`ControlClient`] and [`ControlServer`];
-//! - [`connect`] / [`serve`]: the Unix socket on either side;
+//! - [`connect`] / [`serve`]: the Unix socket on either side ([`serve_incoming`]: on
+//!   connections the caller accepts);
 //! - [`Blocking`]: a synchronous client with its own small runtime, for the shell (whose
 //!   line editor calls back synchronously for Tab completion) and for tests.
 
@@ -70,12 +71,24 @@ pub async fn serve<S: Control>(
     svc: S,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
+    serve_incoming(
+        tokio_stream::wrappers::UnixListenerStream::new(listener),
+        svc,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `svc` on the connections `incoming` yields until `shutdown` completes: a caller
+/// that accepts them itself (to pause after an accept error, say) hands them over here.
+pub async fn serve_incoming<S: Control>(
+    incoming: impl tokio_stream::Stream<Item = std::io::Result<UnixStream>>,
+    svc: S,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
     Server::builder()
         .add_service(ControlServer::new(svc))
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::UnixListenerStream::new(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
 

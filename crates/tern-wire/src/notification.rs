@@ -1,6 +1,7 @@
 //! NOTIFICATION messages (RFC 4271 §4.5) and their error codes: RFC 4271 §4.5 and §6,
 //! RFC 5492 §5 (Unsupported Capability), RFC 4486 and RFC 9003 (Cease subcodes and the
-//! shutdown communication), RFC 6608 (FSM error subcodes), RFC 7313 §5 (ROUTE-REFRESH error).
+//! shutdown communication), RFC 6608 (FSM error subcodes), RFC 7313 §5 (ROUTE-REFRESH error), RFC 9687 (Send Hold
+//! Timer Expired).
 
 use std::fmt;
 
@@ -22,6 +23,8 @@ pub mod code {
     pub const CEASE: u8 = 6;
     /// ROUTE-REFRESH Message Error (RFC 7313 §5).
     pub const ROUTE_REFRESH: u8 = 7;
+    /// Send Hold Timer Expired (RFC 9687): the peer took nothing we sent for too long.
+    pub const SEND_HOLD_TIMER_EXPIRED: u8 = 8;
 }
 
 /// Message Header Error subcodes.
@@ -171,6 +174,7 @@ impl Notification {
             code::FSM => "Finite State Machine Error",
             code::CEASE => "Cease",
             code::ROUTE_REFRESH => "ROUTE-REFRESH Message Error",
+            code::SEND_HOLD_TIMER_EXPIRED => "Send Hold Timer Expired",
             _ => "Unknown Error",
         }
     }
@@ -251,6 +255,10 @@ mod tests {
         assert_eq!(
             Notification::new(2, 6).subcode_name(),
             "Unacceptable Hold Time"
+        );
+        assert_eq!(
+            Notification::new(code::SEND_HOLD_TIMER_EXPIRED, 0).to_string(),
+            "8/0 (Send Hold Timer Expired: Unspecific)"
         );
     }
 }

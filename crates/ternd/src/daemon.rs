@@ -4,21 +4,178 @@
 //! Incoming connections are matched to a configured peer by source address (unknown sources
 //! are closed at once). MD5 keys are installed on the listening sockets per peer so that the
 //! kernel answers only correctly signed SYNs (RFC 2385 §2).
+//!
+//! Descriptors: the soft `RLIMIT_NOFILE` is raised to the hard limit at start. The listeners
+//! never wait on a peer: a connection its peer task has no room for is closed at once (the
+//! peer task itself keeps at most [`crate::peer::MAX_PENDING`] connections that are not
+//! Established). An accept that fails ([`AcceptBackoff`]), out of descriptors say, is tried
+//! again after a pause, and logged at most once per [`SUMMARY`] with a count.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 use tern_config::Config;
-use tokio::net::{TcpListener, UnixListener};
-use tracing::{debug, info, warn};
+use tokio::net::{TcpListener, UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
 
 use crate::control::{ControlService, Shared};
-use crate::manager::Peers;
+use crate::manager::{AcceptMap, Peers};
+use crate::ratelog::limited;
 use crate::sockets;
 use crate::spec::DaemonConfig;
+
+/// At most one line per this long about a listener's failing accepts.
+pub const SUMMARY: Duration = Duration::from_secs(10);
+
+/// The longest pause after a failed accept.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// The first pause after an accept failed for want of descriptors or memory.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// The pause after any other accept error.
+const OTHER_PAUSE: Duration = Duration::from_millis(10);
+
+/// What a listener does after a failed accept. Out of descriptors or buffers (`EMFILE`,
+/// `ENFILE`, `ENOBUFS`, `ENOMEM`) the listening socket stays readable, and accepting again at
+/// once would fail again at once, a busy loop: the next attempt waits 100 ms, doubling up to
+/// 1 s while the errors last (10 ms after any other error). The first error is logged, then
+/// one line per [`SUMMARY`] with the number of errors since the last line, and a line when
+/// accepting works again after errors that were logged.
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    what: String,
+    pause: Duration,
+    /// Errors since the last success.
+    run: u64,
+    /// A line was written about this run of errors.
+    run_logged: bool,
+    /// Errors since the last line.
+    unreported: u64,
+    last_line: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    /// The backoff of the listener named `what` in the log.
+    pub fn new(what: impl Into<String>) -> AcceptBackoff {
+        AcceptBackoff {
+            what: what.into(),
+            pause: Duration::ZERO,
+            run: 0,
+            run_logged: false,
+            unreported: 0,
+            last_line: None,
+        }
+    }
+
+    /// An accept succeeded.
+    pub fn accepted(&mut self) {
+        if self.run_logged {
+            let (what, errors) = (&self.what, self.run);
+            info!(errors, "{what}: accepting again");
+        }
+        self.run = 0;
+        self.run_logged = false;
+        self.pause = Duration::ZERO;
+    }
+
+    /// How long to wait after `e`; logs it (at most one line per [`SUMMARY`]).
+    pub fn failed(&mut self, e: &io::Error) -> Duration {
+        self.run += 1;
+        self.unreported += 1;
+        let now = Instant::now();
+        if self
+            .last_line
+            .is_none_or(|t| now.saturating_duration_since(t) >= SUMMARY)
+        {
+            let (what, errors) = (&self.what, self.unreported);
+            warn!(
+                errors,
+                "{what}: accept failed: {e}; accepting again after a pause"
+            );
+            self.unreported = 0;
+            self.last_line = Some(now);
+            self.run_logged = true;
+        }
+        let scarce = matches!(
+            e.raw_os_error(),
+            Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+        );
+        if scarce {
+            self.pause = (self.pause * 2).clamp(FIRST_PAUSE, MAX_PAUSE);
+            self.pause
+        } else {
+            OTHER_PAUSE
+        }
+    }
+}
+
+/// Hands each connection the listener `l` accepts to its peer's task, without waiting: one
+/// from an address that is no configured peer, or that its peer task has no room for, is
+/// closed at once.
+async fn accept_bgp(l: Arc<TcpListener>, accepts: AcceptMap) {
+    let name = l.local_addr().map_or_else(
+        |_| "BGP listener".to_string(),
+        |a| format!("BGP listener {a}"),
+    );
+    let mut backoff = AcceptBackoff::new(name);
+    loop {
+        match l.accept().await {
+            Ok((stream, from)) => {
+                backoff.accepted();
+                let ip = canonical(from.ip());
+                let tx = accepts
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&ip)
+                    .cloned();
+                match tx {
+                    Some(tx) => match tx.try_send(stream) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(stream)) => {
+                            drop(stream);
+                            limited!(
+                                debug!(peer = %ip, "incoming connection refused: the peer's earlier connections are still being taken over")
+                            );
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            limited!(
+                                debug!(peer = %ip, "incoming connection refused: the peer is being removed")
+                            );
+                        }
+                    },
+                    None => {
+                        drop(stream);
+                        limited!(info!("connection from unconfigured address {ip} refused"));
+                    }
+                }
+            }
+            Err(e) => tokio::time::sleep(backoff.failed(&e)).await,
+        }
+    }
+}
+
+/// Accepts on the control socket for the control API's server, pausing after errors as the
+/// BGP listeners do.
+async fn accept_control(l: UnixListener, to: mpsc::Sender<io::Result<UnixStream>>) {
+    let mut backoff = AcceptBackoff::new("control socket");
+    loop {
+        match l.accept().await {
+            Ok((s, _)) => {
+                backoff.accepted();
+                if to.send(Ok(s)).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => tokio::time::sleep(backoff.failed(&e)).await,
+        }
+    }
+}
 
 /// Where to listen and serve.
 #[derive(Clone, Debug)]
@@ -92,6 +249,13 @@ fn listener(addr: SocketAddr, cfg: &DaemonConfig) -> io::Result<TcpListener> {
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<()> {
+    match sockets::raise_nofile() {
+        Ok((before, after)) if after > before => {
+            info!("open files limit raised from {before} to {after}");
+        }
+        Ok((_, limit)) => info!("open files limit {limit}"),
+        Err(e) => warn!("open files limit: {e}"),
+    }
     // Startup configuration, commit history, locks (crate::state).
     let _control_lock = match &opts.control {
         Some(path) => Some(crate::state::lock_control(path)?),
@@ -203,31 +367,7 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {
-        let accepts = accepts.clone();
-        let l = l.clone();
-        tokio::spawn(async move {
-            loop {
-                match l.accept().await {
-                    Ok((stream, from)) => {
-                        let ip = canonical(from.ip());
-                        let tx = accepts
-                            .read()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get(&ip)
-                            .cloned();
-                        match tx {
-                            Some(tx) => {
-                                if tx.send(stream).await.is_err() {
-                                    debug!("peer {ip} gone");
-                                }
-                            }
-                            None => info!("connection from unconfigured address {ip} refused"),
-                        }
-                    }
-                    Err(e) => warn!("accept: {e}"),
-                }
-            }
-        });
+        tokio::spawn(accept_bgp(l.clone(), accepts.clone()));
     }
     let (stop_control, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = None;
@@ -240,13 +380,17 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         })?;
         info!("control socket {}", path.display());
         let svc = ControlService::new(shared.clone());
+        let (conn_tx, conn_rx) = mpsc::channel(16);
+        let acceptor = tokio::spawn(accept_control(ul, conn_tx));
         server = Some(tokio::spawn(async move {
             let stop = async {
                 let _ = stopped.await;
             };
-            if let Err(e) = tern_api::serve(ul, svc, stop).await {
+            let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
+            if let Err(e) = tern_api::serve_incoming(incoming, svc, stop).await {
                 warn!("control socket: {e}");
             }
+            acceptor.abort();
         }));
     }
     shutdown_signal().await;
@@ -280,5 +424,24 @@ async fn shutdown_signal() {
             }
         }
         _ => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_pauses_double_up_to_a_second_and_reset_on_success() {
+        let mut b = AcceptBackoff::new("test");
+        let emfile = io::Error::from_raw_os_error(libc::EMFILE);
+        let pauses: Vec<u128> = (0..6).map(|_| b.failed(&emfile).as_millis()).collect();
+        assert_eq!(pauses, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(
+            b.failed(&io::Error::from_raw_os_error(libc::ECONNABORTED)),
+            OTHER_PAUSE
+        );
+        b.accepted();
+        assert_eq!(b.failed(&emfile), FIRST_PAUSE);
     }
 }

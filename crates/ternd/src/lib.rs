@@ -4,7 +4,8 @@
 //! - [`peer`]: peer and connection tasks around [`tern_fsm::Session`] (RFC 4271 §8, §6.8);
 //!   [`limit`]: their `peer X route-limit` checks;
 //! - [`sockets`]: TCP MD5 (RFC 2385) and GTSM (RFC 5082) socket options;
-//! - [`daemon`]: listeners and the control socket;
+//! - [`daemon`]: listeners and the control socket, descriptor limits and accept backoff;
+//! - [`ratelog`]: rate-limited logging of what a remote party can trigger;
 //! - [`control`]: the control API (tern-api): management sessions, `?`, Tab, displays;
 //! - [`display`]: the peer and routing-table displays in VRP's layout; [`filter`]: their
 //!   `| include` / `| exclude` / `| begin` / `| count` / `| no-more` filters;
@@ -30,6 +31,7 @@ pub mod manager;
 pub mod mrt;
 pub mod output;
 pub mod peer;
+pub mod ratelog;
 pub mod record;
 pub mod replay;
 pub mod restart;

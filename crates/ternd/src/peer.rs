@@ -7,10 +7,23 @@
 //! only ever closes its own connection. A connection whose session is Established feeds the
 //! RIB task ([`crate::rib_task`]): PeerUp, every UPDATE that does not reset the session, and
 //! PeerDown when the session ends.
+//!
+//! Resources a remote party could tie up:
+//! - a peer task keeps at most [`MAX_PENDING`] connections that are not Established (one of
+//!   ours and one of the peer's for a collision, RFC 4271 §6.8); one more is closed at once;
+//! - a connection's writer that makes no progress for the send hold time (the hold time; a
+//!   peer that takes nothing for that long has not read a KEEPALIVE either) ends the session
+//!   with NOTIFICATION Send Hold Timer Expired (RFC 9687);
+//! - however a session ends, its writer gets [`CLOSE_GRACE`] to send the NOTIFICATION and
+//!   the peer to take what was sent; then the writer is aborted and a socket still holding
+//!   unsent data is reset (`SO_LINGER` 0), so that no connection stays open with data queued;
+//! - what a peer's messages and connections make the daemon log goes through
+//!   [`crate::ratelog`].
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -23,12 +36,14 @@ use tern_wire::route_refresh::RefreshSubtype;
 use tern_wire::{Action, Notification, Update};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::limit::{Hold, LimitCheck, Limits, limit_views};
+use crate::ratelog::{RateLog, limited};
 use crate::rib_task::{self, RibHandle, RibMsg};
 use crate::sockets;
 use crate::spec::PeerSpec;
@@ -97,6 +112,21 @@ const WRITER_QUEUE: usize = 256;
 
 /// Octets the writer gathers from its queue into one write.
 const WRITE_CHUNK: usize = 64 * 1024;
+
+/// Connections to one peer that are not Established (OpenSent, OpenConfirm) kept at once:
+/// ours and the peer's, for collision resolution (RFC 4271 §6.8). A connection from the peer
+/// beyond them is closed at once.
+pub const MAX_PENDING: usize = 2;
+
+/// How long a session's end waits for its writer to send the NOTIFICATION and for the peer to
+/// take what was sent, before the writer is aborted and the socket reset.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The send hold time in seconds for a hold time of `hold` (0: no KEEPALIVEs, then RFC 4271's
+/// suggested hold time before an OPEN, four minutes).
+fn send_hold_secs(hold: u16) -> u64 {
+    if hold == 0 { 240 } else { u64::from(hold) }
+}
 
 /// Starts the task for `spec`; its sessions feed `rib`.
 pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
@@ -257,6 +287,8 @@ async fn run_peer(
     rib: RibHandle,
 ) {
     let (ev_tx, mut ev_rx) = mpsc::channel::<ConnEvent>(16);
+    // The peer's lines about its connections (a remote party opens them at will).
+    let conn_log: Arc<RateLog> = Arc::default();
     let mut conns: Vec<Conn> = Vec::new();
     let mut next_id = 0u64;
     let mut connecting: Option<JoinHandle<io::Result<TcpStream>>> = None;
@@ -303,7 +335,7 @@ async fn run_peer(
                     Ok(Ok(stream)) => {
                         no_route_backoff = 0;
                         next_id += 1;
-                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib, &gr_stale));
+                        conns.push(start_conn(next_id, stream, false, &spec, &ev_tx, &status, &rib, &gr_stale, &conn_log));
                     }
                     Ok(Err(e)) => {
                         debug!(peer = %spec.addr, "connect failed: {e}");
@@ -333,12 +365,18 @@ async fn run_peer(
             }
             Some(stream) = accept_rx.recv() => {
                 if held.is_some_and(|h| h.is_none_or(|t| Instant::now() < t)) {
-                    debug!(peer = %spec.addr, "incoming connection refused: held down by a route limit");
+                    limited!(&conn_log => debug!(peer = %spec.addr, "incoming connection refused: held down by a route limit"));
                     drop(stream);
                     continue;
                 }
                 if blocked.is_some() || conns.iter().any(|c| c.state == State::Established) {
-                    debug!(peer = %spec.addr, "incoming connection refused");
+                    limited!(&conn_log => debug!(peer = %spec.addr, "incoming connection refused"));
+                    drop(stream);
+                    continue;
+                }
+                let pending = conns.iter().filter(|c| c.state != State::Established).count();
+                if pending >= MAX_PENDING {
+                    limited!(&conn_log => info!(peer = %spec.addr, pending, "incoming connection refused: connections to the peer already wait for their sessions"));
                     drop(stream);
                     continue;
                 }
@@ -346,14 +384,14 @@ async fn run_peer(
                     h.abort();
                 }
                 next_id += 1;
-                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib, &gr_stale));
+                conns.push(start_conn(next_id, stream, true, &spec, &ev_tx, &status, &rib, &gr_stale, &conn_log));
             }
             Some(ev) = ev_rx.recv() => match ev {
                 ConnEvent::OpenConfirm { id, peer_id } => {
                     if let Some(c) = conns.iter_mut().find(|c| c.id == id) {
                         c.state = State::OpenConfirm;
                     }
-                    resolve_collision(&mut conns, id, peer_id, &spec).await;
+                    resolve_collision(&mut conns, id, peer_id, &spec, &conn_log).await;
                 }
                 ConnEvent::Up { id } => {
                     // The new session takes the stale routes over (End-of-RIB or its timer).
@@ -470,6 +508,7 @@ async fn resolve_collision(
     id: u64,
     peer_id: std::net::Ipv4Addr,
     spec: &PeerSpec,
+    conn_log: &RateLog,
 ) {
     let Some(this) = conns.iter().find(|c| c.id == id).map(|c| c.incoming) else {
         return;
@@ -478,7 +517,7 @@ async fn resolve_collision(
         let keep_this = other.state != State::Established
             && tern_fsm::collision_keeps_new(spec.router_id, peer_id, this);
         let loser = if keep_this { other.id } else { id };
-        info!(peer = %spec.addr, "connection collision: closing connection {loser}");
+        limited!(conn_log => info!(peer = %spec.addr, "connection collision: closing connection {loser}"));
         if let Some(c) = conns.iter().find(|c| c.id == loser) {
             let _ = c
                 .close
@@ -498,6 +537,7 @@ fn start_conn(
     status: &Arc<Mutex<PeerStatus>>,
     rib: &RibHandle,
     stale: &StaleFamilies,
+    conn_log: &Arc<RateLog>,
 ) -> Conn {
     let (close_tx, close_rx) = mpsc::channel(2);
     let rib = rib.clone();
@@ -505,6 +545,7 @@ fn start_conn(
     let ev = ev_tx.clone();
     let st = status.clone();
     let stale = stale.clone();
+    let conn_log = conn_log.clone();
     tokio::spawn(async move {
         let (restarting, hold) = run_conn(
             id,
@@ -516,6 +557,7 @@ fn start_conn(
             st,
             rib,
             stale,
+            &conn_log,
         )
         .await;
         let _ = ev
@@ -534,6 +576,146 @@ fn start_conn(
     }
 }
 
+/// What a connection's writer is handed besides its socket.
+struct WriterPorts {
+    /// The connection task's own messages (OPEN, KEEPALIVE, ROUTE-REFRESH, NOTIFICATION), sent
+    /// ahead of the RIB's; the session is over when this closes.
+    own: mpsc::UnboundedReceiver<Bytes>,
+    /// The RIB's UPDATEs.
+    rib: mpsc::Receiver<Bytes>,
+    /// The send hold time, seconds.
+    send_hold: Arc<AtomicU64>,
+    /// Told once when a write has made no progress for the send hold time.
+    stalled: oneshot::Sender<()>,
+    room: Arc<rib_task::Room>,
+    /// What the writer sends, for BMP's Adj-RIB-Out (set once the session is Established).
+    out_tap: Arc<std::sync::OnceLock<crate::bmp::OutTap>>,
+    status: Arc<Mutex<PeerStatus>>,
+}
+
+/// A connection's writer: the connection task's own messages first, then the RIB's, gathered
+/// into writes of up to [`WRITE_CHUNK`] octets; nothing after a NOTIFICATION. True when all
+/// was written and the write side shut down.
+async fn write_loop(mut wr: OwnedWriteHalf, mut p: WriterPorts) -> bool {
+    let mut stalled = Some(p.stalled);
+    let mut chunk: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+    let mut kinds: Vec<u8> = Vec::new();
+    let mut rib_open = true;
+    loop {
+        let first = tokio::select! {
+            biased;
+            m = p.own.recv() => match m {
+                Some(b) => b,
+                None => break,
+            },
+            m = p.rib.recv(), if rib_open => match m {
+                Some(b) => b,
+                None => {
+                    rib_open = false;
+                    continue;
+                }
+            },
+        };
+        let mut next = Some(first);
+        let mut last = false;
+        while let Some(b) = next.take() {
+            // A queue entry holds one message or several back to back (the RIB task's
+            // UPDATEs of one step).
+            let before = kinds.len();
+            kinds.extend(tern_wire::message::frames(&b).filter_map(|f| f.ok().map(|f| f.kind)));
+            chunk.extend_from_slice(&b);
+            // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
+            // UPDATEs queued for a session that has just ended.
+            if kinds[before..].contains(&tern_wire::message::msg_type::NOTIFICATION) {
+                last = true;
+                break;
+            }
+            if chunk.len() < WRITE_CHUNK {
+                next = p
+                    .own
+                    .try_recv()
+                    .ok()
+                    .or_else(|| rib_open.then(|| p.rib.try_recv().ok()).flatten());
+            }
+        }
+        // The RIB tasks waiting for room in this queue look again.
+        p.room.taken();
+        if write_watched(&mut wr, &chunk, &p.send_hold, &mut stalled)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        if let Some(t) = p.out_tap.get() {
+            t.sent(&chunk);
+        }
+        chunk.clear();
+        {
+            let mut st = lock(&p.status);
+            for k in kinds.drain(..) {
+                st.sent.count(k);
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    wr.shutdown().await.is_ok()
+}
+
+/// Writes all of `buf`; when a write makes no progress for the send hold time, `stalled` is
+/// told (once), and the writing goes on until the connection task ends the session.
+async fn write_watched(
+    wr: &mut OwnedWriteHalf,
+    buf: &[u8],
+    send_hold: &AtomicU64,
+    stalled: &mut Option<oneshot::Sender<()>>,
+) -> io::Result<()> {
+    let mut done = 0;
+    while let Some(rest) = buf.get(done..).filter(|r| !r.is_empty()) {
+        let limit = Duration::from_secs(send_hold.load(Ordering::Relaxed));
+        match tokio::time::timeout(limit, wr.write(rest)).await {
+            Ok(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(Ok(n)) => done += n,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                if let Some(s) = stalled.take() {
+                    let _ = s.send(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ends a connection: the writer has until [`CLOSE_GRACE`] to send what the session ended
+/// with and the peer to take it; then the writer is aborted, and a socket with data the peer
+/// has not taken is reset (`SO_LINGER` 0) rather than left to the kernel to deliver.
+async fn close_conn(rd: OwnedReadHalf, mut writer: JoinHandle<bool>) {
+    let deadline = Instant::now() + CLOSE_GRACE;
+    let mut clean = match tokio::time::timeout_at(deadline, &mut writer).await {
+        Ok(r) => r.unwrap_or(false),
+        Err(_) => {
+            writer.abort();
+            let _ = writer.await;
+            false
+        }
+    };
+    while clean {
+        match sockets::unsent(rd.as_ref()) {
+            Ok(0) => break,
+            Ok(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            _ => clean = false,
+        }
+    }
+    if !clean {
+        let _ = socket2::SockRef::from(rd.as_ref()).set_linger(Some(Duration::ZERO));
+    }
+    drop(rd);
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_conn(
     id: u64,
@@ -545,69 +727,42 @@ async fn run_conn(
     status: Arc<Mutex<PeerStatus>>,
     rib: RibHandle,
     stale: StaleFamilies,
+    conn_log: &RateLog,
 ) -> (Option<(Vec<Family>, u16)>, Option<Hold>) {
     if incoming {
         let sock = socket2::SockRef::from(&stream);
         if let Err(e) = apply_ttl(&sock, &spec) {
-            warn!(peer = %spec.addr, "setting TTL on incoming connection: {e}");
+            limited!(conn_log => warn!(peer = %spec.addr, "setting TTL on incoming connection: {e}"));
         }
         let _ = stream.set_nodelay(true);
     }
     let local = stream.local_addr().ok();
     let remote = stream.peer_addr().ok();
-    info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up");
+    limited!(conn_log => info!(peer = %spec.addr, ?local, ?remote, incoming, "connection {id} up"));
     // The MRT message log (`--mrt-updates`): received messages and state changes.
     let mut mrt = crate::mrt::Tap::new(&spec, local);
-    let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
-    let status_w = status.clone();
+    let (mut rd, wr) = stream.into_split();
+    // The RIB's queue (`tx` is handed to it once Established) and the connection's own.
+    let (tx, wrx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
+    let (own, own_rx) = mpsc::unbounded_channel::<Bytes>();
+    let send_hold = Arc::new(AtomicU64::new(send_hold_secs(spec.hold_time)));
+    // The writer's word: a stall (Ok) or its end (Err); heard once.
+    let (stalled_tx, mut stalled) = oneshot::channel::<()>();
+    let mut stall_heard = false;
     // What the writer sends, for BMP's Adj-RIB-Out (set once the session is Established).
     let out_tap: Arc<std::sync::OnceLock<crate::bmp::OutTap>> = Arc::default();
-    let out_tap_w = out_tap.clone();
-    let room = rib.room();
-    let writer = tokio::spawn(async move {
-        // Messages waiting in the queue go out in one write (up to WRITE_CHUNK octets).
-        let mut chunk: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
-        let mut kinds: Vec<u8> = Vec::new();
-        'write: while let Some(first) = wrx.recv().await {
-            room.taken();
-            let mut next = Some(first);
-            let mut last = false;
-            while let Some(b) = next.take() {
-                // A queue entry holds one message or several back to back (the RIB task's
-                // UPDATEs of one step).
-                let before = kinds.len();
-                kinds.extend(tern_wire::message::frames(&b).filter_map(|f| f.ok().map(|f| f.kind)));
-                chunk.extend_from_slice(&b);
-                // Nothing follows a NOTIFICATION (RFC 4271 §6): the RIB task may still have
-                // UPDATEs queued for a session that has just ended.
-                if kinds[before..].contains(&tern_wire::message::msg_type::NOTIFICATION) {
-                    last = true;
-                    break;
-                }
-                if chunk.len() < WRITE_CHUNK {
-                    next = wrx.try_recv().ok();
-                }
-            }
-            if wr.write_all(&chunk).await.is_err() {
-                break 'write;
-            }
-            if let Some(t) = out_tap_w.get() {
-                t.sent(&chunk);
-            }
-            chunk.clear();
-            {
-                let mut st = lock(&status_w);
-                for k in kinds.drain(..) {
-                    st.sent.count(k);
-                }
-            }
-            if last {
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    });
+    let writer = tokio::spawn(write_loop(
+        wr,
+        WriterPorts {
+            own: own_rx,
+            rib: wrx,
+            send_hold: send_hold.clone(),
+            stalled: stalled_tx,
+            room: rib.room(),
+            out_tap: out_tap.clone(),
+            status: status.clone(),
+        },
+    ));
 
     let mut fsm = Session::new(fsm_config(&spec));
     let mut timers: [Option<Instant>; 4] = [None; 4];
@@ -643,7 +798,7 @@ async fn run_conn(
                     if b.get(18) == Some(&tern_wire::message::msg_type::OPEN) {
                         bmp_opens.0.clone_from(&b);
                     }
-                    if tx.send(Bytes::from(b)).await.is_err() {
+                    if own.send(Bytes::from(b)).is_err() {
                         closing = true;
                     }
                 }
@@ -652,6 +807,7 @@ async fn run_conn(
                 Output::Cancel(t) => timers[timer_idx(t)] = None,
                 Output::Connect => {}
                 Output::Up(n) => {
+                    send_hold.store(send_hold_secs(n.hold_time), Ordering::Relaxed);
                     max_len = if n.extended_message {
                         MAX_EXTENDED_LEN
                     } else {
@@ -690,7 +846,7 @@ async fn run_conn(
                         });
                     }
                     // The RIB task sends the initial table, then End-of-RIB per family.
-                    info!(peer = %spec.addr, families = ?n.families, "session established");
+                    limited!(conn_log => info!(peer = %spec.addr, families = ?n.families, "session established"));
                     let _ = ev.send(ConnEvent::Up { id }).await;
                 }
                 Output::Down(r) => {
@@ -792,7 +948,7 @@ async fn run_conn(
                                 Output::Send(b) => Some(std::mem::take(b)),
                                 _ => None,
                             }) {
-                                if tx.send(Bytes::from(b)).await.is_err() {
+                                if own.send(Bytes::from(b)).is_err() {
                                     closing = true;
                                 }
                             }
@@ -803,7 +959,7 @@ async fn run_conn(
                                 Output::RouteRefresh(r) => Some(*r),
                                 _ => None,
                             }) {
-                                if route_refresh(r, &fsm, rib_session, &tx, &rib, spec.addr).await.is_err() {
+                                if route_refresh(r, &fsm, rib_session, &own, &rib, spec.addr).await.is_err() {
                                     closing = true;
                                 }
                             }
@@ -897,11 +1053,11 @@ async fn run_conn(
                                     }
                                     if p.action() == Some(Action::SessionReset) {
                                         let note = p.notification().cloned().unwrap_or_else(|| Notification::new(3, 0));
-                                        warn!(peer = %spec.addr, "malformed UPDATE: {note}");
+                                        limited!(warn!(peer = %spec.addr, "malformed UPDATE: {note}"));
                                         o.extend(fsm.handle(SystemTime::now(), Input::UpdateError(&note)));
                                     } else {
                                         if let Some(a) = p.action() {
-                                            debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems);
+                                            limited!(debug!(peer = %spec.addr, "UPDATE: {a:?}: {:?}", p.problems));
                                         }
                                         if let Some(b) = &bmp_peer {
                                             b.update(f.bytes, &p);
@@ -937,7 +1093,7 @@ async fn run_conn(
                         }
                         Ok(None) => break,
                         Err(note) => {
-                            warn!(peer = %spec.addr, "bad message header: {note}");
+                            limited!(warn!(peer = %spec.addr, "bad message header: {note}"));
                             outs.extend(fsm.handle(SystemTime::now(), Input::BadHeader(&note)));
                             break;
                         }
@@ -953,6 +1109,19 @@ async fn run_conn(
                 {
                     hold = Some(h);
                     outs.extend(fsm.handle(SystemTime::now(), Input::Cease(&note)));
+                }
+            }
+            r = &mut stalled, if !stall_heard => {
+                stall_heard = true;
+                if r.is_ok() {
+                    // RFC 9687: the peer has taken nothing for the send hold time.
+                    let secs = send_hold.load(Ordering::Relaxed);
+                    warn!(peer = %spec.addr, secs, "send hold timer expired: the peer takes nothing we send");
+                    let note = Notification::new(tern_wire::notification::code::SEND_HOLD_TIMER_EXPIRED, 0);
+                    outs = fsm.handle(SystemTime::now(), Input::Cease(&note));
+                } else {
+                    // The writer ended on a write error: the connection is gone.
+                    outs = fsm.handle(SystemTime::now(), Input::Closed);
                 }
             }
             _ = limit_tick.tick(), if rib_session.is_some() && hold.is_none() => {
@@ -988,13 +1157,13 @@ async fn run_conn(
                     let enhanced = n.enhanced_route_refresh;
                     for family in n.families.clone() {
                         if export {
-                            if send_refresh(&tx, &rib, spec.addr, session, family, enhanced).await.is_err() {
+                            if send_refresh(&own, &rib, spec.addr, session, family, enhanced).await.is_err() {
                                 closing = true;
                             }
                         } else if n.route_refresh {
                             let mut b = Vec::new();
                             let m = tern_wire::Message::RouteRefresh(tern_wire::RouteRefresh::request(family));
-                            if m.encode(&mut b).is_err() || tx.send(Bytes::from(b)).await.is_err() {
+                            if m.encode(&mut b).is_err() || own.send(Bytes::from(b)).is_err() {
                                 closing = true;
                             }
                         }
@@ -1021,10 +1190,11 @@ async fn run_conn(
             }
         }
     }
-    // Flush queued messages (a NOTIFICATION last of all), then close.
+    // What the session ended with (its NOTIFICATION) goes out ahead of what the RIB still
+    // has queued, which the writer drops.
     for o in outs.drain(..) {
         if let Output::Send(b) = o {
-            let _ = tx.send(Bytes::from(b)).await;
+            let _ = own.send(Bytes::from(b));
         }
     }
     sync_log(&fsm, &status);
@@ -1041,9 +1211,10 @@ async fn run_conn(
         })
         .await;
     }
+    drop(own);
     drop(tx);
-    let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
-    info!(peer = %spec.addr, "connection {id} closed");
+    close_conn(rd, writer).await;
+    limited!(conn_log => info!(peer = %spec.addr, "connection {id} closed"));
     (restarting, hold)
 }
 
@@ -1055,7 +1226,7 @@ async fn route_refresh(
     r: tern_wire::RouteRefresh,
     fsm: &Session,
     rib_session: Option<u64>,
-    tx: &mpsc::Sender<Bytes>,
+    tx: &mpsc::UnboundedSender<Bytes>,
     rib: &RibHandle,
     peer: std::net::IpAddr,
 ) -> Result<(), ()> {
@@ -1064,11 +1235,11 @@ async fn route_refresh(
     });
     match (rib_session, r.subtype) {
         (Some(session), RefreshSubtype::Request) if carried => {
-            info!(peer = %peer, family = %r.family, "route refresh requested");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh requested"));
             return send_refresh(tx, rib, peer, session, r.family, enhanced).await;
         }
         (Some(_), RefreshSubtype::BeginningOfRefresh) if carried && enhanced => {
-            info!(peer = %peer, family = %r.family, "route refresh begins (BoRR)");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh begins (BoRR)"));
             rib.send(RibMsg::Stale {
                 peer,
                 family: r.family,
@@ -1076,7 +1247,7 @@ async fn route_refresh(
             .await;
         }
         (Some(_), RefreshSubtype::EndOfRefresh) if carried && enhanced => {
-            info!(peer = %peer, family = %r.family, "route refresh ends (EoRR)");
+            limited!(info!(peer = %peer, family = %r.family, "route refresh ends (EoRR)"));
             rib.send(RibMsg::PurgeStale {
                 peer,
                 family: r.family,
@@ -1084,7 +1255,9 @@ async fn route_refresh(
             .await;
         }
         _ => {
-            debug!(peer = %peer, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored");
+            limited!(
+                debug!(peer = %peer, family = %r.family, subtype = ?r.subtype, "ROUTE-REFRESH ignored")
+            );
         }
     }
     Ok(())
@@ -1093,7 +1266,7 @@ async fn route_refresh(
 /// Sends the peer its routes of `family` again: a BoRR first with enhanced route refresh
 /// (the engine sends the EoRR after the routes, RFC 7313 §4). Err: the connection is gone.
 async fn send_refresh(
-    tx: &mpsc::Sender<Bytes>,
+    tx: &mpsc::UnboundedSender<Bytes>,
     rib: &RibHandle,
     peer: std::net::IpAddr,
     session: u64,
@@ -1106,7 +1279,7 @@ async fn send_refresh(
             subtype: RefreshSubtype::BeginningOfRefresh,
         });
         let mut b = Vec::new();
-        if m.encode(&mut b).is_err() || tx.send(Bytes::from(b)).await.is_err() {
+        if m.encode(&mut b).is_err() || tx.send(Bytes::from(b)).is_err() {
             return Err(());
         }
     }

@@ -3,10 +3,14 @@
 //! - TCP MD5 signatures (RFC 2385) with `TCP_MD5SIG`, per peer address, on both the listening
 //!   and the connecting socket;
 //! - GTSM (RFC 5082 §3): the minimum TTL / hop limit of received packets, `IP_MINTTL` and
-//!   `IPV6_MINHOPCOUNT`.
+//!   `IPV6_MINHOPCOUNT`;
+//! - the octets a connection has not yet had acknowledged (`SIOCOUTQ`), so that a session
+//!   that ends with data its peer never took is reset rather than left to the kernel;
+//! - the daemon's descriptor limit (`RLIMIT_NOFILE`), raised to the hard limit at start.
 //!
 //! This is the one module of tern that uses `unsafe`: each call passes a properly sized,
-//! initialised `#[repr(C)]` value to `setsockopt(2)` on a descriptor the caller owns.
+//! initialised `#[repr(C)]` value to `setsockopt(2)` or `ioctl(2)` on a descriptor the caller
+//! owns, or to `getrlimit(2)` / `setrlimit(2)`.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -125,6 +129,48 @@ pub fn set_min_ttl(fd: &impl AsFd, v6: bool, min: u8) -> io::Result<()> {
     }
 }
 
+/// Octets written to a TCP socket and not yet acknowledged by the peer (`SIOCOUTQ`: sent
+/// and unsent; a FIN counts as one).
+pub fn unsent(fd: &impl AsFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int through the pointer, which points to `n`;
+    // `fd` is an open socket owned by the caller.
+    let rc = unsafe {
+        libc::ioctl(
+            fd.as_fd().as_raw_fd(),
+            libc::TIOCOUTQ,
+            std::ptr::from_mut(&mut n),
+        )
+    };
+    if rc == 0 {
+        Ok(usize::try_from(n).unwrap_or(0))
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Raises the soft limit on open descriptors (`RLIMIT_NOFILE`) to the hard limit; returns
+/// the soft limit before and after.
+pub fn raise_nofile() -> io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through the pointer, which points to `lim`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, std::ptr::from_mut(&mut lim)) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let before = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit reads one initialised `rlimit` through the pointer.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, std::ptr::from_ref(&lim)) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((before, lim.rlim_cur))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +184,20 @@ mod tests {
         assert!(set_md5(&s, "127.0.0.2".parse().unwrap(), &[b'x'; 81]).is_err());
         let s6 = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
         set_min_ttl(&s6, true, 255).unwrap();
+    }
+
+    #[test]
+    fn unsent_octets_of_a_connection() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (_s, _) = l.accept().unwrap();
+        assert_eq!(unsent(&c).unwrap(), 0);
+    }
+
+    #[test]
+    fn descriptor_limit_is_the_hard_limit() {
+        let (before, after) = raise_nofile().unwrap();
+        assert!(after >= before);
+        assert_eq!(raise_nofile().unwrap(), (after, after));
     }
 }

@@ -190,11 +190,26 @@ impl Ternd {
         listen: &[&str],
         extra: &[&str],
     ) -> Ternd {
+        Ternd::start_under(ns, dir, name, cfg, listen, extra, &[])
+    }
+
+    /// Like [`Ternd::start_with`], run by a command that execs it (`prlimit --nofile=N:M`,
+    /// say): the child's process ID is ternd's.
+    pub fn start_under(
+        ns: &Netns,
+        dir: &TempDir,
+        name: &str,
+        cfg: &str,
+        listen: &[&str],
+        extra: &[&str],
+        wrapper: &[&str],
+    ) -> Ternd {
         let cfg_path = dir.write(&format!("{name}.cfg"), cfg);
         let control = dir.path(&format!("{name}.sock"));
         let log = dir.path(&format!("{name}.log"));
         let bin = ternd_bin();
-        let mut argv: Vec<String> = vec![
+        let mut argv: Vec<String> = wrapper.iter().map(|a| (*a).to_string()).collect();
+        argv.extend([
             bin.display().to_string(),
             "--config".into(),
             cfg_path.display().to_string(),
@@ -202,7 +217,7 @@ impl Ternd {
             control.display().to_string(),
             "--log".into(),
             "debug".into(),
-        ];
+        ]);
         for l in listen {
             argv.push("--listen".into());
             argv.push((*l).to_string());
@@ -352,4 +367,47 @@ pub fn join_all(cases: Vec<(&str, std::thread::JoinHandle<Result<(), String>>)>)
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// CPU time a process has used, user and system, in clock ticks (`/proc/PID/stat`).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold blanks): state is field 3, utime 14,
+    // stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+pub fn clock_ticks() -> u64 {
+    sh("getconf CLK_TCK").trim().parse().unwrap_or(100)
+}
+
+/// The share of one core a process used over `over` (1.0: one core all the time).
+pub fn cpu_share(pid: u32, over: Duration) -> f64 {
+    let t0 = cpu_ticks(pid);
+    let start = Instant::now();
+    std::thread::sleep(over);
+    let used = cpu_ticks(pid).saturating_sub(t0) as f64 / clock_ticks() as f64;
+    used / start.elapsed().as_secs_f64()
+}
+
+/// The number of descriptors a process has open.
+pub fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// Whether `display bgp peer` is answered on the control socket within `within` (the call
+/// runs on a thread of its own, left behind if it hangs).
+pub fn answers(control: &Path, within: Duration) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c = control.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(display_at(&c, "display bgp peer", false));
+    });
+    matches!(rx.recv_timeout(within), Ok(Ok(_)))
 }
