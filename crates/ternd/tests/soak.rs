@@ -32,7 +32,10 @@ fn soak(probe: &str, env: &[(&str, &str)]) -> Vec<String> {
 /// A session with 5000 routes reset 3 times: every time they all come back, RSS holds.
 #[test]
 fn soak_flaps_short() {
-    let cols = soak("flaps", &[("SOAK_FLAP_ROUTES", "5000"), ("SOAK_FLAPS", "3")]);
+    let cols = soak(
+        "flaps",
+        &[("SOAK_FLAP_ROUTES", "5000"), ("SOAK_FLAPS", "3")],
+    );
     assert_eq!(cols[2], "3", "{cols:?}");
     assert_eq!(cols[3], "15000", "{cols:?}");
     assert_eq!(cols[4], "0", "{cols:?}");
