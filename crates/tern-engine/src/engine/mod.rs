@@ -33,6 +33,8 @@
 //!   it was when its step read it (see [`Rib::walk`]).
 //! - The kernel: best unicast routes from peers go to a [`FibSink`] as [`FibOp`]s, when one is
 //!   set.
+//! - Monitoring asks with [`Input::Metrics`] and gets counts kept as routes change
+//!   ([`census`]): no table is walked for it.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -60,6 +62,7 @@ use tracing::{debug, info, warn};
 
 use settings::ImportChain;
 
+pub use census::{CountsReply, EngineCounts, PeerCount, TableCount};
 pub use dump::{DUMP_STEP, DumpDest, DumpPath, DumpSink};
 
 /// An input of the engine.
@@ -256,6 +259,12 @@ pub enum Input {
         /// Where the routes go (dropped: the peer is not up). Received and accepted routes
         /// are read in steps like a table display.
         reply: Box<dyn Reply>,
+    },
+    /// The engine's counts for monitoring ([`census`]), answered at once without walking a
+    /// table.
+    Metrics {
+        /// Where the counts go.
+        reply: Box<dyn CountsReply>,
     },
     /// A dump of the public tables of some families (MRT, see [`dump`]), walked in steps.
     Dump {
@@ -732,6 +741,7 @@ impl Engine {
                 self.start_keyed(vrf, family, None, None, mode, reply);
             }
             Input::Dump { families, sink } => self.start_dump(families, sink),
+            Input::Metrics { reply } => reply.send(self.census()),
         }
     }
 
@@ -1044,6 +1054,7 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
     }
 }
 
+pub mod census;
 pub mod dump;
 mod kernel;
 mod origin;
