@@ -25,6 +25,9 @@ command -v tmux >/dev/null 2>&1 || need="$need tmux"
 command -v pmbmpd >/dev/null 2>&1 || need="$need pmacct"
 command -v bgpdump >/dev/null 2>&1 || need="$need bgpdump"
 command -v nsenter >/dev/null 2>&1 || need="$need util-linux" # unshare/nsenter: the full-disk test
+# The metrics test: promtool and a Prometheus server (both in Debian's prometheus), curl.
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need="$need prometheus"
+command -v curl >/dev/null 2>&1 || need="$need curl"
 if [ -n "$need" ]; then
     echo "installing:$need"
     export DEBIAN_FRONTEND=noninteractive
@@ -33,7 +36,7 @@ if [ -n "$need" ]; then
     apt-get install -y -q --no-install-recommends $need
 fi
 # The packages start their own daemons; the tests run their own copies in namespaces.
-for svc in frr bird gobgpd exabgp; do
+for svc in frr bird gobgpd exabgp prometheus; do
     systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 done
 

@@ -36,6 +36,7 @@ fn daemon(dir: &Path) -> PathBuf {
             dir: Some(dir.join("mrt")),
             ..ternd::mrt::Settings::default()
         },
+        metrics: None,
     };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");

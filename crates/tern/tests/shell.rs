@@ -32,6 +32,7 @@ fn daemon() -> &'static Path {
             record: None,
             shards: 1,
             mrt: ternd::mrt::Settings::default(),
+            metrics: None,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -1,5 +1,5 @@
-//! The daemon: listeners, one task per peer, and the control socket (the control API of
-//! [`crate::control`]).
+//! The daemon: listeners, one task per peer, the control socket (the control API of
+//! [`crate::control`]) and, when asked, the metrics endpoint ([`crate::metrics`]).
 //!
 //! Incoming connections are matched to a configured peer by source address (unknown sources
 //! are closed at once). MD5 keys are installed on the listening sockets per peer so that the
@@ -42,6 +42,8 @@ pub struct Options {
     pub shards: usize,
     /// MRT dumps and message log ([`crate::mrt`]).
     pub mrt: crate::mrt::Settings,
+    /// Where to serve Prometheus metrics ([`crate::metrics`]; `None`: not served).
+    pub metrics: Option<SocketAddr>,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -182,6 +184,9 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         rib,
         resolver: kernel.resolver.clone(),
     });
+    if let Some(addr) = opts.metrics {
+        crate::metrics::start(addr, shared.clone()).await?;
+    }
     let accepts = shared.manager.lock().await.accepts();
     for l in &listeners {
         let accepts = accepts.clone();
