@@ -28,6 +28,9 @@ command -v nsenter >/dev/null 2>&1 || need="$need util-linux" # unshare/nsenter:
 command -v setpriv >/dev/null 2>&1 || need="$need util-linux" # setpriv: ternd as an unprivileged user
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd" # the unit file is verified
 command -v dot >/dev/null 2>&1 || need="$need graphviz" # dot: tern lab graph's SVG and its test
+# The metrics test: promtool and a Prometheus server (both in Debian's prometheus), curl.
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || need="$need prometheus"
+command -v curl >/dev/null 2>&1 || need="$need curl"
 if [ -n "$need" ]; then
     echo "installing:$need"
     export DEBIAN_FRONTEND=noninteractive
@@ -36,7 +39,7 @@ if [ -n "$need" ]; then
     apt-get install -y -q --no-install-recommends $need
 fi
 # The packages start their own daemons; the tests run their own copies in namespaces.
-for svc in frr bird gobgpd exabgp; do
+for svc in frr bird gobgpd exabgp prometheus; do
     systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 done
 

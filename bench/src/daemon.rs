@@ -103,6 +103,8 @@ pub struct Setup<'a> {
     pub clients: &'a [Ipv4Addr],
     /// The family of the case.
     pub family: Family,
+    /// ternd's metrics port (`--metrics`), when metrics are on.
+    pub metrics: Option<u16>,
 }
 
 fn tern_config(s: &Setup) -> String {
@@ -324,7 +326,14 @@ pub fn start(d: Daemon, paths: &Paths, s: &Setup) -> Result<Running, String> {
             "--log".into(),
             "warn".into(),
             "--no-fib".into(),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            s.metrics
+                .into_iter()
+                .flat_map(|m| ["--metrics".to_string(), format!("{}:{m}", s.rr)]),
+        )
+        .collect(),
         Daemon::Bird => vec![
             "-f".into(),
             "-c".into(),

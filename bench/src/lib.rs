@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod display;
 pub mod report;
 pub mod routes;
+pub mod scrape;
 pub mod speaker;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -56,6 +57,9 @@ pub struct Options {
     /// Before each run, wait up to this long for the machine to be quiet (other processes
     /// using less than [`QUIET_CORES`] of a core for 3 s in a row).
     pub quiet_wait: Duration,
+    /// ternd serves its Prometheus metrics (`--metrics`) and the harness scrapes them this
+    /// often through the run ([`scrape`]); other daemons are run as usual. `None`: off.
+    pub metrics: Option<Duration>,
 }
 
 /// CPU use of other processes (in cores) under which the machine counts as quiet.
@@ -82,6 +86,7 @@ impl Default for Options {
             keep: false,
             verbose: true,
             quiet_wait: Duration::from_secs(300),
+            metrics: None,
         }
     }
 }
@@ -281,6 +286,16 @@ async fn run_one(
         (Err(e), _) | (_, Err(e)) => return Outcome::Failed(e),
         _ => return Outcome::Failed("no free ports".into()),
     };
+    // The metrics port: a third free one.
+    let metrics = if opts.metrics.is_some() && d == Daemon::Tern {
+        match free_port(rr) {
+            Ok(p) if p != port && p != aux_port => Some(p),
+            Ok(_) => return Outcome::Failed("no free port for the metrics".into()),
+            Err(e) => return Outcome::Failed(e),
+        }
+    } else {
+        None
+    };
     let setup = Setup {
         dir,
         rr,
@@ -288,6 +303,7 @@ async fn run_one(
         aux_port,
         clients: &clients,
         family: case.kind.family(),
+        metrics,
     };
     let mut daemon = match daemon::start(d, &opts.paths, &setup) {
         Ok(r) => r,
@@ -299,6 +315,14 @@ async fn run_one(
         return Outcome::Failed("display cases run with tern only".into());
     }
     let control = dir.join("ternd.sock");
+    let scrapes = Arc::new(scrape::Scrapes::default());
+    let scraper = metrics.zip(opts.metrics).map(|(p, every)| {
+        tokio::spawn(scrape::every(
+            SocketAddr::from((rr, p)),
+            every,
+            scrapes.clone(),
+        ))
+    });
     let outcome = drive(
         opts,
         &mut daemon,
@@ -316,6 +340,24 @@ async fn run_one(
             .unwrap_or_else(|| format!("{e}; daemon log: {}", daemon.log_tail()));
         Outcome::Failed(why)
     });
+    if let Some(t) = scraper {
+        t.abort();
+        let failed = scrapes.failed.load(std::sync::atomic::Ordering::Relaxed);
+        log(
+            opts,
+            &format!(
+                "metrics: {} scrapes answered ({failed} not), the last {} octets",
+                scrapes.ok(),
+                scrapes
+                    .last_octets
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            ),
+        );
+        if scrapes.ok() == 0 && matches!(outcome, Outcome::Done(_)) {
+            daemon.stop(Duration::from_secs(10));
+            return Outcome::Failed("no metrics scrape was answered".into());
+        }
+    }
     daemon.stop(Duration::from_secs(10));
     outcome
 }

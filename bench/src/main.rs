@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release -p tern-bench -- [--daemons tern,bird,frr,gobgp] [--cases ...]
-//!     [--runs 3] [--quick] [--out FILE]
+//!     [--runs 3] [--quick] [--metrics [--metrics-interval SECS]] [--out FILE]
 //! ```
 
 use std::path::PathBuf;
@@ -63,6 +63,13 @@ struct Args {
     /// alone (0: do not wait; default 300, 0 with --quick).
     #[arg(long)]
     quiet_wait: Option<u64>,
+    /// Run ternd with `--metrics` and scrape its Prometheus metrics through each run (what
+    /// metrics cost; the other daemons run as usual).
+    #[arg(long)]
+    metrics: bool,
+    /// Seconds between two scrapes with --metrics.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, requires = "metrics")]
+    metrics_interval: f64,
 }
 
 fn main() -> ExitCode {
@@ -113,6 +120,9 @@ fn main() -> ExitCode {
         } else {
             900
         })),
+        metrics: args
+            .metrics
+            .then(|| Duration::from_secs_f64(args.metrics_interval.max(0.001))),
         ..Options::default()
     };
     let versions: Vec<String> = args

@@ -1,6 +1,7 @@
 //! The harness end to end against ternd alone, with 1000 routes: VPNv4 to two receivers, IPv4
 //! unicast announced then withdrawn, and five receivers joining a reflector that holds 1000
-//! VPNv4 routes. Needs no root: everything runs on 127.78.0.0/16 and 127.79.0.0/16.
+//! VPNv4 routes; the large display case; a run with ternd's metrics scraped.
+//! Needs no root: everything runs on 127.78.0.0/16 to 127.81.0.0/16.
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ fn ternd_reflects_and_withdraws() {
         keep: false,
         verbose: false,
         quiet_wait: Duration::ZERO,
+        metrics: None,
     };
     let results = run(&opts).expect("run");
     assert_eq!(results.len(), 2);
@@ -58,6 +60,7 @@ fn receivers_join_a_full_reflector() {
         keep: false,
         verbose: false,
         quiet_wait: Duration::ZERO,
+        metrics: None,
     };
     let results = run(&opts).expect("run");
     assert_eq!(results.len(), 1);
@@ -105,6 +108,7 @@ fn a_large_table_displays_whole_while_routes_flow() {
         keep: false,
         verbose: false,
         quiet_wait: Duration::ZERO,
+        metrics: None,
     };
     let results = run(&opts).expect("run");
     match &results[0].outcome {
@@ -115,6 +119,34 @@ fn a_large_table_displays_whole_while_routes_flow() {
             // `display bgp peer` was answered while the table streamed.
             assert!(f.peer_asked > 0 && f.peer_max > 0.0, "{f:?}");
         }
+        o => panic!("{o:?}"),
+    }
+}
+
+/// With `--metrics`, ternd serves its metrics through the run and the harness scrapes them
+/// (every 100 ms here); the run completes as without.
+#[test]
+fn a_run_with_metrics_scraped() {
+    let ternd = build_ternd().expect("ternd");
+    let opts = Options {
+        daemons: vec![Daemon::Tern],
+        cases: vec!["vpnv4-1000-k2".parse().unwrap()],
+        runs: 1,
+        timeout: Some(Duration::from_secs(20)),
+        net: [127, 81],
+        paths: Paths {
+            ternd,
+            ..Paths::default()
+        },
+        settle: Duration::from_millis(300),
+        keep: false,
+        verbose: false,
+        quiet_wait: Duration::ZERO,
+        metrics: Some(Duration::from_millis(100)),
+    };
+    let results = run(&opts).expect("run");
+    match &results[0].outcome {
+        Outcome::Done(m) => assert!(m.convergence > 0.0, "{m:?}"),
         o => panic!("{o:?}"),
     }
 }

@@ -88,6 +88,11 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
         let _ = family;
         true
     }
+
+    /// Entries waiting in the writer's queue (for monitoring; 0 when not known).
+    fn queued(&self) -> usize {
+        0
+    }
 }
 
 /// A member's writer, shared with whoever re-joins it to a group.
@@ -409,6 +414,42 @@ pub struct GroupInfo {
     pub sent: u64,
 }
 
+/// An update group's load, for monitoring: read from the group's counters, no walk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupLoad {
+    /// The group's number (as `display bgp update-peer-group` shows it).
+    pub id: u64,
+    /// VPN instance (PE–CE sessions).
+    pub vrf: Option<String>,
+    /// `external`, `internal` or `client`.
+    pub kind: &'static str,
+    /// The families its members are sent.
+    pub families: Vec<Family>,
+    /// Members.
+    pub members: usize,
+    /// Destinations waiting in the group's stream.
+    pub pending: usize,
+    /// UPDATEs encoded for the group.
+    pub formatted: u64,
+    /// Copies of them handed to members.
+    pub sent: u64,
+}
+
+/// A member's outbound queues, for monitoring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberLoad {
+    /// The peer.
+    pub addr: IpAddr,
+    /// Its group's number.
+    pub group: u64,
+    /// Buffers encoded for it that did not fit its writer's queue.
+    pub backlog: usize,
+    /// Destinations queued for it while it catches up alone (`None`: in the group's stream).
+    pub catching_up: Option<usize>,
+    /// Entries in its writer's queue ([`Sink::queued`]).
+    pub queued: usize,
+}
+
 /// Every peer routes are sent to, in update groups.
 #[derive(Default)]
 pub struct AdjOut {
@@ -591,6 +632,43 @@ impl AdjOut {
             .collect();
         v.sort_by_key(|g| g.id);
         v
+    }
+
+    /// Each group's load and each member's queues (monitoring): counters and queue lengths,
+    /// nothing walked.
+    pub fn load(&self) -> (Vec<GroupLoad>, Vec<MemberLoad>) {
+        let mut groups: Vec<GroupLoad> = self
+            .groups
+            .iter()
+            .map(|(id, g)| GroupLoad {
+                id: *id,
+                vrf: g.params.vrf.clone(),
+                kind: match g.params.role {
+                    Role::Ebgp => "external",
+                    Role::Client => "client",
+                    _ => "internal",
+                },
+                families: g.params.families.clone(),
+                members: g.members.len(),
+                pending: g.dirty.len(),
+                formatted: g.formatted,
+                sent: g.sent,
+            })
+            .collect();
+        groups.sort_by_key(|g| g.id);
+        let mut members: Vec<MemberLoad> = self
+            .members
+            .iter()
+            .map(|(a, m)| MemberLoad {
+                addr: *a,
+                group: m.group,
+                backlog: m.backlog.len(),
+                catching_up: m.syncing.as_ref().map(|s| s.dirty.len()),
+                queued: m.tx.queued(),
+            })
+            .collect();
+        members.sort_by_key(|m| m.addr);
+        (groups, members)
     }
 
     /// The number of update groups and members (for the displays and tests).

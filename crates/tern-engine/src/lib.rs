@@ -8,7 +8,8 @@
 //!   instance (RFC 4364 §4.3.2).
 //! - [`engine`]: [`Engine`], the owner of the public and per-VPN-instance tables (tern-rib):
 //!   inputs in ([`Input`]), steps of output (update groups, the kernel, displays), VPN import
-//!   and export by route target (RFC 4364 §4.3), local origination, import policy.
+//!   and export by route target (RFC 4364 §4.3), local origination, import policy; its counts
+//!   for monitoring ([`EngineCounts`]).
 //! - [`nexthop`]: next-hop tracking, the engine's view of next hops and held prefixes, fed
 //!   by the kernel side's answers (RFC 4271 §9.1.2.1).
 //! - [`rows`]: the displays' rows; [`routing`]: the routing settings it runs with;
@@ -37,9 +38,9 @@ pub mod wellknown;
 
 pub use adjout::Outbound;
 pub use engine::{
-    DUMP_STEP, DumpDest, DumpPath, DumpSink, Engine, Input, LocRib, LocRibChange, LocRibSink,
-    PathFilter, PeerOut, PeerRoutes, RouteRow, RouteTable, TableStats, WALK_STEP, Walked,
-    rib_config,
+    CountsReply, DUMP_STEP, DumpDest, DumpPath, DumpSink, Engine, EngineCounts, Input, LocRib,
+    LocRibChange, LocRibSink, PathFilter, PeerCount, PeerOut, PeerRoutes, RouteRow, RouteTable,
+    TableCount, TableStats, WALK_STEP, Walked, rib_config,
 };
 pub use labels::{FIRST_INSTANCE_LABEL, FIRST_LABEL, Labels};
 pub use nexthop::{NextHopTable, Resolution, Watch};

@@ -72,7 +72,9 @@ fn stale_paths_stay_until_announced_again_or_purged() {
 
     // Purge: the third goes, peer 2's path takes over; the others stay.
     let mut out = Vec::new();
+    assert_eq!(rib.accepted(PeerId(1)), vec![(f, 3)]);
     assert_eq!(rib.purge_stale(PeerId(1), f, &AllReachable, &mut out), 1);
+    assert_eq!(rib.accepted(PeerId(1)), vec![(f, 2)]);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].new.unwrap().peer, PeerId(2));
     assert_eq!(rib.best(f, &k(&routes[0])).unwrap().peer, PeerId(1));

@@ -4,7 +4,8 @@
 //! The tables store destinations densely and move the last one into a removed one's place,
 //! and keep common single paths inline and other path lists out of line: these runs cross
 //! every such move and change of form, and check that every destination is still found, that
-//! its paths are intact and in order, and that the reported best-path changes add up.
+//! its paths are intact and in order, that the reported best-path changes add up, and that
+//! the accepted-path counts kept as paths change match the model's import verdicts.
 
 #![allow(missing_docs)]
 
@@ -293,6 +294,24 @@ impl Run {
                 .map(|(_, v)| v.len())
                 .sum();
             prop_assert_eq!(rib.counts(family), (dests, paths));
+            // Accepted paths, counted as they change, against the model's verdicts.
+            let accepted = |peer: Option<PeerId>| -> u64 {
+                self.model
+                    .iter()
+                    .filter(|((f, _), _)| *f == fam)
+                    .flat_map(|((_, k), v)| v.iter().map(move |q| (k, q)))
+                    .filter(|(k, q)| peer.is_none_or(|p| q.peer == p) && q.effective(k).is_some())
+                    .count() as u64
+            };
+            prop_assert_eq!(rib.accepted_total(family), accepted(None));
+            for p in PEERS {
+                let got = rib
+                    .accepted(PeerId(p))
+                    .into_iter()
+                    .find(|(f, _)| *f == family)
+                    .map_or(0, |(_, n)| n);
+                prop_assert_eq!(got, accepted(Some(PeerId(p))), "peer {}", p);
+            }
             let mut loc = rib.loc_rib(family);
             loc.sort_by_key(|(k, _)| *k);
             let reported: Vec<(RouteKey, Best)> = self

@@ -617,7 +617,7 @@ fn locally_originated_routes_beat_learned_ones() {
 }
 
 #[test]
-fn received_counts_follow_announcements_replacements_withdrawals_and_peer_down() {
+fn received_and_accepted_counts_follow_announcements_replacements_withdrawals_and_peer_down() {
     let mut rib = rib_with_peers(&[(1, ebgp(1, 200)), (2, ebgp(2, 300))]);
     let c = ctx(true);
     let routes = [
@@ -648,6 +648,13 @@ fn received_counts_follow_announcements_replacements_withdrawals_and_peer_down()
     assert_eq!(rib.received(PeerId(1)), vec![(Family::IPV4_UNICAST, 3)]);
     announce(&mut rib, 2, &[300, 100], &routes[1..2]);
     assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
+    // The looped one is not accepted.
+    assert_eq!(rib.accepted(PeerId(2)), vec![(Family::IPV4_UNICAST, 1)]);
+    assert_eq!(rib.accepted(PeerId(1)), vec![(Family::IPV4_UNICAST, 3)]);
+    assert_eq!(rib.accepted_total(Family::IPV4_UNICAST), 4);
+    // Replaced by a clean one: accepted again.
+    announce(&mut rib, 2, &[300], &routes[1..2]);
+    assert_eq!(rib.accepted(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
     // Withdrawals, including one of a route never received.
     apply(
         &mut rib,
@@ -662,9 +669,12 @@ fn received_counts_follow_announcements_replacements_withdrawals_and_peer_down()
         &c,
     );
     assert_eq!(rib.received(PeerId(1)), vec![(Family::IPV4_UNICAST, 2)]);
+    assert_eq!(rib.accepted(PeerId(1)), vec![(Family::IPV4_UNICAST, 2)]);
     let mut out = Vec::new();
     rib.peer_down(PeerId(1), &AllReachable, &mut out);
     assert!(rib.received(PeerId(1)).is_empty());
+    assert!(rib.accepted(PeerId(1)).is_empty());
+    assert_eq!(rib.accepted_total(Family::IPV4_UNICAST), 2);
     assert_eq!(rib.received(PeerId(2)), vec![(Family::IPV4_UNICAST, 2)]);
     assert!(rib.received(PeerId(9)).is_empty());
 }

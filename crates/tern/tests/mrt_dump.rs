@@ -37,6 +37,7 @@ fn daemon(dir: &Path) -> PathBuf {
             ..ternd::mrt::Settings::default()
         },
         access: Default::default(),
+        metrics: None,
     };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().expect("runtime");

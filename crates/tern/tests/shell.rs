@@ -33,6 +33,7 @@ fn daemon() -> &'static Path {
             shards: 1,
             mrt: ternd::mrt::Settings::default(),
             access: Default::default(),
+            metrics: None,
         };
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");

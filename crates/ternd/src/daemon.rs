@@ -1,5 +1,5 @@
-//! The daemon: listeners, one task per peer, and the control socket (the control API of
-//! [`crate::control`]).
+//! The daemon: listeners, one task per peer, the control socket (the control API of
+//! [`crate::control`]) and, when asked, the metrics endpoint ([`crate::metrics`]).
 //!
 //! Incoming connections are matched to a configured peer by source address (unknown sources
 //! are closed at once). MD5 keys are installed on the listening sockets per peer so that the
@@ -201,6 +201,8 @@ pub struct Options {
     pub mrt: crate::mrt::Settings,
     /// Who may use the control socket ([`crate::access`]).
     pub access: crate::access::Access,
+    /// Where to serve Prometheus metrics ([`crate::metrics`]; `None`: not served).
+    pub metrics: Option<SocketAddr>,
 }
 
 fn canonical(a: IpAddr) -> IpAddr {
@@ -350,6 +352,9 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         resolver: kernel.resolver.clone(),
         access: opts.access.clone(),
     });
+    if let Some(addr) = opts.metrics {
+        crate::metrics::start(addr, shared.clone()).await?;
+    }
     // BMP Adj-RIB-Out: a collector's peers send their routes again (`refresh bgp X export`).
     if let Some(mut asks) = crate::bmp::refresh_requests() {
         let weak = Arc::downgrade(&shared);

@@ -16,7 +16,8 @@
 //! - [`restart`]: this router's graceful restart (RFC 4724 §4.1);
 //! - [`status`]: what the displays read;
 //! - [`bmp`]: BMP (RFC 7854): the peers reported to monitoring stations;
-//! - [`mrt`]: MRT RIB dumps and the message log (RFC 6396).
+//! - [`mrt`]: MRT RIB dumps and the message log (RFC 6396);
+//! - [`metrics`]: Prometheus metrics on `--metrics ADDR:PORT`, collected at scrape time.
 
 pub mod access;
 pub mod bmp;
@@ -28,6 +29,7 @@ pub mod fib;
 pub mod filter;
 pub mod limit;
 pub mod manager;
+pub mod metrics;
 pub mod mrt;
 pub mod output;
 pub mod peer;

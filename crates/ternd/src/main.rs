@@ -66,6 +66,9 @@ struct Args {
     /// Seconds each message log file covers (a new file each period).
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     mrt_updates_interval: u64,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (off unless given).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
 }
 
 fn main() -> ExitCode {
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
             updates: args.mrt_updates,
             updates_interval: args.mrt_updates_interval,
         },
+        metrics: args.metrics,
     };
     match rt.block_on(ternd::daemon::run(model, cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,

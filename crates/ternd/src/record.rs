@@ -534,6 +534,7 @@ impl Event {
             | Input::Rows { .. }
             | Input::Stats { .. }
             | Input::Groups { .. }
+            | Input::Metrics { .. }
             | Input::Dump { .. }
             | Input::LocRib(_) => return None,
         })

@@ -23,6 +23,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tern_engine::adjout as adj_out;
@@ -32,6 +33,7 @@ use tern_types::Family;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::debug;
 
+use crate::metrics::StepTimes;
 use crate::record::Recorder;
 use crate::spec::Routing;
 use crate::status::SharedStatus;
@@ -55,6 +57,8 @@ pub struct RibHandle {
     recording: bool,
     /// To the task that shows received-route counts.
     counts: mpsc::UnboundedSender<CountsMsg>,
+    /// Each shard's step timings ([`crate::metrics`]).
+    steps: Arc<StepTimes>,
 }
 
 /// What wakes the RIB tasks when a queue they feed has room again: one [`Notify`] per shard,
@@ -131,6 +135,10 @@ impl adj_out::Sink for WriterQueue {
         *n == self.shards
     }
 
+    fn queued(&self) -> usize {
+        self.tx.max_capacity().saturating_sub(self.tx.capacity())
+    }
+
     fn end_of_refresh_turn(&self, family: Family) -> bool {
         let mut sent = self
             .refreshes_sent
@@ -165,6 +173,39 @@ impl RibHandle {
     /// The number of engine shards.
     pub fn shards(&self) -> usize {
         self.txs.len()
+    }
+
+    /// Inputs waiting in each shard's queue.
+    pub fn input_queued(&self) -> Vec<usize> {
+        self.txs
+            .iter()
+            .map(|t| t.max_capacity().saturating_sub(t.capacity()))
+            .collect()
+    }
+
+    /// The shards' step timings.
+    pub fn steps(&self) -> Arc<StepTimes> {
+        self.steps.clone()
+    }
+
+    /// Every shard's counts for monitoring ([`tern_engine::EngineCounts`], answered without
+    /// walking a table); `None` when a RIB task is gone.
+    pub async fn census(&self) -> Option<Vec<tern_engine::EngineCounts>> {
+        let mut rxs = Vec::with_capacity(self.txs.len());
+        for t in &self.txs {
+            let (tx, rx) = oneshot::channel();
+            t.send(RibMsg::Metrics {
+                reply: Box::new(CensusReply(tx)),
+            })
+            .await
+            .ok()?;
+            rxs.push(rx);
+        }
+        let mut out = Vec::with_capacity(rxs.len());
+        for rx in rxs {
+            out.push(rx.await.ok()?);
+        }
+        Some(out)
     }
 
     /// True when the engine's inputs are recorded: connection tasks then send UPDATE bodies
@@ -461,6 +502,7 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         | RibMsg::Rows { .. }
         | RibMsg::Stats { .. }
         | RibMsg::Groups { .. }
+        | RibMsg::Metrics { .. }
         | RibMsg::Dump { .. } => return None,
         RibMsg::LocRib(m) => RibMsg::LocRib(m.clone()),
     })
@@ -529,6 +571,7 @@ pub fn spawn(
     let recording = recorder.is_some();
     let count = if recording { 1 } else { shards.max(1) };
     let installer = fib.map(|f| Arc::new(Installer(f)));
+    let steps = Arc::new(StepTimes::new(count));
     let mut txs = Vec::with_capacity(count);
     for index in 0..count {
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -545,7 +588,7 @@ pub fn spawn(
             r.input(&first);
         }
         t.handle(first);
-        tokio::spawn(run(t, rx, room.clone(), index, rec));
+        tokio::spawn(run(t, rx, room.clone(), index, rec, steps.clone()));
         txs.push(tx);
     }
     let (counts, counts_rx) = mpsc::unbounded_channel();
@@ -555,6 +598,7 @@ pub fn spawn(
         room,
         recording,
         counts,
+        steps,
     }
 }
 
@@ -564,8 +608,9 @@ async fn run(
     room: Arc<Room>,
     shard: usize,
     mut rec: Option<Recorder>,
+    steps: Arc<StepTimes>,
 ) {
-    let Some(notify) = room.of(shard) else {
+    let (Some(notify), Some(times)) = (room.of(shard), steps.shard(shard)) else {
         return;
     };
     use tokio::sync::mpsc::error::TryRecvError;
@@ -573,6 +618,7 @@ async fn run(
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
         // Adj-RIB-Out keeps only dirty destinations, see [`tern_engine::adjout`]).
+        let began = Instant::now();
         let mut progressed = t.flush();
         if progressed && let Some(r) = rec.as_mut() {
             r.flushed();
@@ -582,6 +628,9 @@ async fn run(
         // So are RIB dumps (see [`Engine::dump_step`]); one whose writer has no room waits
         // for it to take a step (it signals `room`).
         progressed |= t.dump_step();
+        if progressed {
+            times.output.observe(began.elapsed());
+        }
         // Nothing waiting (neither output nor kernel operations nor displays): sleep until an
         // input arrives. Kernel operations the installer had no room for count as waiting, so
         // they go out when it takes work off its queue rather than at the next input.
@@ -616,6 +665,8 @@ async fn run(
         if let Some(r) = rec.as_mut() {
             r.input(&m);
         }
+        let began = Instant::now();
+        let mut handled = 1u64;
         t.handle(m);
         // Inputs already queued are taken together (up to INPUT_BATCH) before the next output
         // step: the step's cost is shared by more destinations, and the UPDATEs of a burst
@@ -631,11 +682,14 @@ async fn run(
                     if let Some(r) = rec.as_mut() {
                         r.input(&m);
                     }
+                    handled += 1;
                     t.handle(m)
                 }
                 Err(_) => break,
             }
         }
+        times.input.observe(began.elapsed());
+        times.inputs.fetch_add(handled, Ordering::Relaxed);
     }
 }
 
@@ -694,6 +748,16 @@ impl tern_engine::DumpSink for DumpQueue {
 
     fn done(self: Box<Self>) {
         self.done.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A scrape's oneshot as the engine's counts reply.
+#[derive(Debug)]
+struct CensusReply(oneshot::Sender<tern_engine::EngineCounts>);
+
+impl tern_engine::CountsReply for CensusReply {
+    fn send(self: Box<Self>, counts: tern_engine::EngineCounts) {
+        let _ = self.0.send(counts);
     }
 }
 

@@ -35,6 +35,8 @@
 //!   set.
 //! - Monitoring: the public tables' best-path changes of some families go to a
 //!   [`LocRibSink`] as they happen ([`locrib`], BMP Loc-RIB).
+//! - Monitoring asks with [`Input::Metrics`] and gets counts kept as routes change
+//!   ([`census`]): no table is walked for it.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -62,6 +64,7 @@ use tracing::{debug, info, warn};
 
 use settings::ImportChain;
 
+pub use census::{CountsReply, EngineCounts, PeerCount, TableCount};
 pub use dump::{DUMP_STEP, DumpDest, DumpPath, DumpSink};
 pub use locrib::{LocRib, LocRibChange, LocRibSink};
 
@@ -259,6 +262,12 @@ pub enum Input {
         /// Where the routes go (dropped: the peer is not up). Received and accepted routes
         /// are read in steps like a table display.
         reply: Box<dyn Reply>,
+    },
+    /// The engine's counts for monitoring ([`census`]), answered at once without walking a
+    /// table.
+    Metrics {
+        /// Where the counts go.
+        reply: Box<dyn CountsReply>,
     },
     /// A dump of the public tables of some families (MRT, see [`dump`]), walked in steps.
     Dump {
@@ -741,6 +750,7 @@ impl Engine {
             }
             Input::Dump { families, sink } => self.start_dump(families, sink),
             Input::LocRib(m) => self.set_loc_rib(m),
+            Input::Metrics { reply } => reply.send(self.census()),
         }
     }
 
@@ -1056,6 +1066,7 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
     }
 }
 
+pub mod census;
 pub mod dump;
 mod kernel;
 pub mod locrib;

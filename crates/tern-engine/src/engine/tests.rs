@@ -1759,3 +1759,106 @@ fn communities_go_only_to_peers_with_advertise_community() {
     assert_eq!(w.communities, vec![100 << 16 | 1]);
     assert_eq!(w.ext_communities.len(), 1);
 }
+
+impl CountsReply for mpsc::SyncSender<EngineCounts> {
+    fn send(self: Box<Self>, c: EngineCounts) {
+        let _ = self.try_send(c);
+    }
+}
+
+fn census_of(t: &mut Engine) -> EngineCounts {
+    let (tx, rx) = mpsc::sync_channel(1);
+    t.handle(Input::Metrics {
+        reply: Box::new(tx),
+    });
+    rx.try_recv().expect("answered at once, without a walk")
+}
+
+#[test]
+fn the_census_counts_what_the_displays_show() {
+    let mut t = task();
+    let _a = client(&mut t, "10.0.0.11", 64);
+    let mut slow = client(&mut t, "10.0.0.12", 1);
+    settle(&mut t);
+    drain(&mut slow);
+    let n = 3000;
+    announce_many(&mut t, "10.0.0.11", n);
+    let c = census_of(&mut t);
+    assert!(!t.walking());
+    let v4 = c
+        .tables
+        .iter()
+        .find(|x| x.vrf.is_none() && x.family == Family::IPV4_UNICAST)
+        .expect("public IPv4 unicast table");
+    assert_eq!((v4.destinations, v4.paths, v4.routes), (3000, 3000, 3000));
+    assert!(
+        c.tables
+            .iter()
+            .filter(|x| x.family != Family::IPV4_UNICAST)
+            .all(|x| x.routes == 0)
+    );
+    // `routing-table statistics` walks the table and finds the same routes.
+    let (reply, rx) = oneshot::channel();
+    t.handle(Input::Stats {
+        vrf: None,
+        family: Family::IPV4_UNICAST,
+        rd: None,
+        reply,
+    });
+    while t.walk_step() {}
+    let st = rx.try_recv().expect("statistics").stats;
+    assert_eq!(st.routes as u64, v4.routes);
+    assert_eq!(st.destinations, v4.destinations);
+    // Accepted routes per peer: what `accepted-routes` lists.
+    let accepted = |c: &EngineCounts, a: &str| {
+        c.peers
+            .iter()
+            .find(|p| p.addr == a.parse::<IpAddr>().unwrap())
+            .map(|p| p.accepted.clone())
+    };
+    assert_eq!(
+        accepted(&c, "10.0.0.11"),
+        Some(vec![(Family::IPV4_UNICAST, 3000)])
+    );
+    let listed = t
+        .peer_routes(
+            "10.0.0.11".parse().unwrap(),
+            Family::IPV4_UNICAST,
+            PeerRoutes::Accepted,
+        )
+        .unwrap();
+    assert_eq!(listed.routes.len(), 3000);
+    assert_eq!(accepted(&c, "10.0.0.12"), Some(vec![]));
+    assert_eq!(c.memory.len(), 1);
+    assert!(c.memory[0].1.sets > 0 && c.memory[0].1.bytes > 0);
+    // One update group of both clients, the changes waiting in its stream.
+    assert_eq!(c.groups.len(), 1);
+    let g = &c.groups[0];
+    assert_eq!((g.members, g.pending, g.kind), (2, 3000, "client"));
+    assert_eq!(g.id, t.adj.groups()[0].id);
+    // The slow member falls behind: what it holds back shows, then goes once it reads.
+    for _ in 0..20 {
+        t.flush();
+    }
+    let c = census_of(&mut t);
+    let m = c
+        .members
+        .iter()
+        .find(|m| m.addr == "10.0.0.12".parse::<IpAddr>().unwrap())
+        .expect("member");
+    assert!(
+        m.backlog > 0 || m.catching_up.is_some_and(|n| n > 0),
+        "{m:?}"
+    );
+    assert_eq!(c.groups[0].pending, 0);
+    assert!(c.groups[0].formatted > 0);
+    let mut b = receiver(100, "10.0.0.1", 100);
+    deliver(&mut t, &mut slow, &mut b, "10.0.0.1");
+    let c = census_of(&mut t);
+    let m = c
+        .members
+        .iter()
+        .find(|m| m.addr == "10.0.0.12".parse::<IpAddr>().unwrap())
+        .expect("member");
+    assert_eq!((m.backlog, m.catching_up), (0, None));
+}

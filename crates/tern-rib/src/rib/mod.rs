@@ -239,6 +239,9 @@ struct Env<'a> {
     deferred: &'a mut Vec<AttrId>,
     out: &'a mut Vec<BestChange>,
     state: &'a FixedState,
+    /// Change in the number of accepted paths (attributes after import policy) of the peer
+    /// the operation concerns.
+    accepted: i64,
 }
 
 impl Env<'_> {
@@ -322,10 +325,13 @@ impl Env<'_> {
         {
             Some(p) => {
                 let prev = std::mem::replace(p, path);
+                self.accepted -= i64::from(prev.attrs.is_some());
+                self.accepted += i64::from(path.attrs.is_some());
                 self.drop_path(&prev);
                 false
             }
             None => {
+                self.accepted += i64::from(path.attrs.is_some());
                 d.list.push(path);
                 t.paths = t.paths.saturating_add(1);
                 true
@@ -360,6 +366,7 @@ impl Env<'_> {
         };
         let old = self.best_of(&d);
         let p = d.list.remove(i);
+        self.accepted -= i64::from(p.attrs.is_some());
         self.drop_path(&p);
         t.paths = t.paths.saturating_sub(1);
         if d.list.is_empty() {
@@ -401,6 +408,7 @@ impl Env<'_> {
             while let Some(p) = d.list.get(j).copied() {
                 if gone(&p) {
                     d.list.remove(j);
+                    self.accepted -= i64::from(p.attrs.is_some());
                     self.drop_path(&p);
                     removed = removed.saturating_add(1);
                 } else {
@@ -458,6 +466,8 @@ pub struct Rib {
     state: FixedState,
     /// Paths held per peer (index: [`PeerId`]) and family (index: [`FAMILIES`]).
     received: Vec<[u64; FAMILIES.len()]>,
+    /// Of those, the paths accepted by import policy (eligible attributes).
+    accepted: Vec<[u64; FAMILIES.len()]>,
 }
 
 /// The index of a family in [`FAMILIES`].
@@ -484,21 +494,27 @@ impl Rib {
             deferred: Vec::new(),
             state: crate::intern::state(),
             received: Vec::new(),
+            accepted: Vec::new(),
         }
     }
 
-    /// Adds `delta` to the paths of `peer` counted for `family`.
-    fn count(&mut self, peer: PeerId, family: Family, delta: i64) {
+    /// Adds `delta` to the paths of `peer` counted for `family`, `accepted` to those of them
+    /// import policy accepted.
+    fn count(&mut self, peer: PeerId, family: Family, delta: i64, accepted: i64) {
         let Some(f) = family_index(family) else {
             return;
         };
         let i = peer.0 as usize;
-        if self.received.len() <= i {
-            self.received
-                .resize(i.saturating_add(1), [0; FAMILIES.len()]);
-        }
-        if let Some(c) = self.received.get_mut(i).and_then(|r| r.get_mut(f)) {
-            *c = c.saturating_add_signed(delta);
+        for (v, d) in [(&mut self.received, delta), (&mut self.accepted, accepted)] {
+            if d == 0 {
+                continue;
+            }
+            if v.len() <= i {
+                v.resize(i.saturating_add(1), [0; FAMILIES.len()]);
+            }
+            if let Some(c) = v.get_mut(i).and_then(|r| r.get_mut(f)) {
+                *c = c.saturating_add_signed(d);
+            }
         }
     }
 
@@ -514,6 +530,33 @@ impl Rib {
             .filter(|(_, n)| **n > 0)
             .map(|(f, n)| (*f, *n))
             .collect()
+    }
+
+    /// The paths held from `peer` that import policy accepted, per family (what `peer X
+    /// accepted-routes` lists), families with none left out.
+    pub fn accepted(&self, peer: PeerId) -> Vec<(Family, u64)> {
+        let Some(r) = self.accepted.get(peer.0 as usize) else {
+            return Vec::new();
+        };
+        FAMILIES
+            .iter()
+            .zip(r.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(f, n)| (*f, *n))
+            .collect()
+    }
+
+    /// Paths of `family` that import policy accepted, from every peer (what a routing table
+    /// lists, and `routing-table statistics` counts as routes); read without walking the
+    /// table.
+    pub fn accepted_total(&self, family: Family) -> u64 {
+        let Some(f) = family_index(family) else {
+            return 0;
+        };
+        self.accepted
+            .iter()
+            .filter_map(|r| r.get(f))
+            .fold(0, |a: u64, n| a.saturating_add(*n))
     }
 
     /// The configuration.
@@ -570,6 +613,7 @@ impl Rib {
             deferred,
             out,
             state,
+            accepted: 0,
         }
     }
 
@@ -590,8 +634,10 @@ impl Rib {
         {
             *slot = None;
         }
-        if let Some(r) = self.received.get_mut(peer.0 as usize) {
-            *r = [0; FAMILIES.len()];
+        for v in [&mut self.received, &mut self.accepted] {
+            if let Some(r) = v.get_mut(peer.0 as usize) {
+                *r = [0; FAMILIES.len()];
+            }
         }
         n
     }
@@ -616,7 +662,13 @@ impl Rib {
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
-        self.count(peer, family, -i64::try_from(n).unwrap_or(i64::MAX));
+        let accepted = env.accepted;
+        self.count(
+            peer,
+            family,
+            -i64::try_from(n).unwrap_or(i64::MAX),
+            accepted,
+        );
         n
     }
 
@@ -664,7 +716,13 @@ impl Rib {
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
-        self.count(peer, family, -i64::try_from(n).unwrap_or(i64::MAX));
+        let accepted = env.accepted;
+        self.count(
+            peer,
+            family,
+            -i64::try_from(n).unwrap_or(i64::MAX),
+            accepted,
+        );
         n
     }
 
@@ -849,11 +907,10 @@ impl Rib {
         );
         let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
+        let accepted = env.accepted;
         match stored {
             Some(new) => {
-                if new {
-                    self.count(peer, family, 1);
-                }
+                self.count(peer, family, i64::from(new), accepted);
                 Some(())
             }
             None => {
@@ -884,8 +941,9 @@ impl Rib {
         );
         let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
             .flatten();
+        let accepted = env.accepted;
         if removed == Some(true) {
-            self.count(peer, family, -1);
+            self.count(peer, family, -1, accepted);
         }
         removed
     }
@@ -951,9 +1009,8 @@ impl Rib {
         );
         let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
-        if new == Some(true) {
-            self.count(peer, family, 1);
-        }
+        let accepted = env.accepted;
+        self.count(peer, family, i64::from(new == Some(true)), accepted);
         true
     }
 
@@ -1053,6 +1110,7 @@ impl Rib {
                             continue;
                         }
                         env.deferred.push(p.attrs);
+                        env.accepted += i64::from(attrs.is_some()) - i64::from(p.attrs.is_some());
                         if let Some(q) = d.list.get_mut(i) {
                             q.attrs = attrs;
                         }
@@ -1065,6 +1123,8 @@ impl Rib {
                     }
                 }
             });
+            let accepted = env.accepted;
+            self.count(peer, family, 0, accepted);
         }
         Ok(changed)
     }
