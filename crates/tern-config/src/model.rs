@@ -394,7 +394,8 @@ pub struct BgpFamily {
     /// `policy vpn-target` (`Some(true)`), `undo policy vpn-target` (`Some(false)`); VRP
     /// filters VPN routes by route target unless told otherwise.
     pub policy_vpn_target: Option<bool>,
-    /// `synchronization` / `undo synchronization`.
+    /// `undo synchronization` typed (`Some(false)`), printed back as VRP prints it.
+    /// `synchronization` itself is refused: tern has no BGP-IGP synchronization.
     pub synchronization: Option<bool>,
     /// `reflector cluster-id`.
     pub reflector_cluster_id: Option<Ipv4Addr>,

@@ -641,6 +641,49 @@ fn graceful_restart_lines_apply_print_and_refuse_out_of_range_timers() {
     assert_eq!((b.gr_restart_time, b.gr_wait_for_rib), (None, Some(30)));
 }
 
+/// `undo synchronization` (VRP's default) is accepted in the BGP view, where it configures
+/// IPv4 unicast, and in the unicast family views, and prints back under the family as VRP
+/// prints it; `synchronization` is refused, tern has no IGP to synchronise with.
+#[test]
+fn undo_synchronization_is_accepted_synchronization_refused() {
+    let mut s = session(&["bgp 100", "undo synchronization"]);
+    let uni = |s: &Session| {
+        s.config()
+            .bgp
+            .as_ref()
+            .unwrap()
+            .family(&AfKey::Ipv4Unicast)
+            .and_then(|f| f.synchronization)
+    };
+    assert_eq!(uni(&s), Some(false));
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains("bgp 100\n #\n ipv4-family unicast\n  undo synchronization\n#\n"),
+        "{text}"
+    );
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+    let e = fails(&mut s, "synchronization");
+    assert!(
+        e.message()
+            .contains("does not implement BGP-IGP synchronization"),
+        "{}",
+        e.message()
+    );
+    s.apply_line("ipv4-family unicast").unwrap();
+    s.apply_line("undo synchronization").unwrap();
+    let e = fails(&mut s, "synchronization");
+    assert!(
+        e.message().contains("does not implement"),
+        "{}",
+        e.message()
+    );
+    s.apply_line("ipv6-family unicast").unwrap();
+    s.apply_line("undo synchronization").unwrap();
+    fails(&mut s, "synchronization");
+    // A file holding `synchronization` does not load.
+    assert!(parse_file("bgp 100\n ipv4-family unicast\n  synchronization\n").is_err());
+}
+
 #[test]
 fn reset_and_refresh_are_operations_of_the_user_view() {
     let mut s = Session::terminal(Config::default());

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use tern_types::Afi;
 
 use super::NAME31;
-use super::bgp_family::{import_route, network};
+use super::bgp_family::{af_sync, import_route, network};
 use super::peer::peer;
 use super::system::bgp_header;
 use crate::change::Change;
@@ -61,6 +61,8 @@ pub(super) fn bgp() -> Vec<Node> {
         peer(true, true),
         network(false),
         import_route(),
+        // `undo synchronization` in the BGP view configures IPv4 unicast, where it prints.
+        kw("synchronization", "IGP synchronization").run_both(af_sync),
         // Families print in VRP's order: IPv4 unicast, labeled unicast, VPNv4, IPv6 unicast,
         // VPNv6, then the VPN instance families (IPv4, then IPv6), each after ` #`.
         kw("ipv4-family", "IPv4 address family")
