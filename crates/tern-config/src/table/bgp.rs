@@ -8,7 +8,7 @@ use tern_types::Afi;
 
 use super::NAME31;
 use super::bgp_family::{af_sync, import_route, network};
-use super::peer::peer;
+use super::peer::{connect_retry, peer, timer_nodes, timers};
 use super::system::bgp_header;
 use crate::change::Change;
 use crate::error::Reject;
@@ -56,6 +56,13 @@ pub(super) fn bgp() -> Vec<Node> {
                     .then(arg(ArgKind::Int { min: 3, max: 3000 }, "time", "Seconds").end()),
                 ]),
             ),
+        kw(
+            "timer",
+            "BGP timers of every peer (a peer's own timer wins)",
+        )
+        .act(bgp_timer)
+        .print(25, print_timers)
+        .sub(timer_nodes()),
         // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
         // `peer enable`, `peer route-policy`, ... list "BGP view" among their views).
         peer(true, true),
@@ -196,6 +203,29 @@ fn print_gr(c: &Config, _: &Scope) -> Vec<Item> {
         v.push(Item::Line(format!(
             "graceful-restart timer wait-for-rib {t}"
         )));
+    }
+    v
+}
+
+fn bgp_timer(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(if m.has("connect-retry") {
+        Change::BgpConnectRetry(connect_retry(m))
+    } else {
+        Change::BgpTimers(timers(m)?)
+    })
+}
+
+fn print_timers(c: &Config, _: &Scope) -> Vec<Item> {
+    let Some(b) = &c.bgp else { return vec![] };
+    let mut v = Vec::new();
+    if let Some(t) = b.timers {
+        v.push(Item::Line(format!(
+            "timer keepalive {} hold {}",
+            t.keepalive, t.hold
+        )));
+    }
+    if let Some(t) = b.connect_retry {
+        v.push(Item::Line(format!("timer connect-retry {t}")));
     }
     v
 }
