@@ -57,8 +57,8 @@ pub enum PeerCmd {
     Shutdown,
     /// Stop the peer for good, closing its sessions with this Cease subcode.
     Stop(u8),
-    /// New settings that apply without a reset (description, GTSM hop count for the next
-    /// connection).
+    /// New settings that apply without a reset (description, GTSM hop count and
+    /// ConnectRetry for the next connection).
     Update(Box<PeerSpec>),
     /// `reset bgp`: close the session with Cease / Administrative Reset (RFC 4486), then
     /// connect again; `graceful`: close the connection without a NOTIFICATION, so that a
