@@ -59,6 +59,8 @@ pub enum SessionAttr {
     Password(Option<Password>),
     /// `timer keepalive K hold H`.
     Timers(Option<Timers>),
+    /// `timer connect-retry N`.
+    ConnectRetry(Option<u16>),
     /// `description`.
     Description(Option<String>),
     /// `ignore`.
@@ -237,6 +239,10 @@ pub enum Change {
     GrRestartTime(Option<u16>),
     /// `graceful-restart timer wait-for-rib N` (None: undo).
     GrWaitForRib(Option<u16>),
+    /// BGP view `timer keepalive K hold H` (None: undo).
+    BgpTimers(Option<Timers>),
+    /// BGP view `timer connect-retry N` (None: undo).
+    BgpConnectRetry(Option<u16>),
     /// `peer X as-number N` (Some) or `undo peer X` (None).
     PeerAs {
         /// Which peers.
@@ -595,6 +601,8 @@ impl Config {
             Change::GracefulRestart(on) => self.bgp_mut()?.graceful_restart = *on,
             Change::GrRestartTime(t) => self.bgp_mut()?.gr_restart_time = *t,
             Change::GrWaitForRib(t) => self.bgp_mut()?.gr_wait_for_rib = *t,
+            Change::BgpTimers(t) => self.bgp_mut()?.timers = *t,
+            Change::BgpConnectRetry(t) => self.bgp_mut()?.connect_retry = *t,
             Change::PeerAs { scope, addr, asn } => self.apply_peer_as(scope, *addr, *asn)?,
             Change::PeerSession { scope, addr, attr } => {
                 self.apply_peer_session(scope, *addr, attr)?
@@ -871,6 +879,7 @@ impl Config {
                 }
             }
             SessionAttr::Timers(t) => peer.timers = *t,
+            SessionAttr::ConnectRetry(t) => peer.connect_retry = *t,
             SessionAttr::Description(d) => peer.description = d.clone(),
             SessionAttr::Ignore(on) => peer.ignore = *on,
         }

@@ -53,8 +53,12 @@ pub enum SessionField {
     ValidTtlHops,
     /// `peer X password`.
     Password,
-    /// `peer X timer`.
+    /// `peer X timer keepalive K hold H`, or the BGP view's `timer keepalive K hold H` the
+    /// peer follows.
     Timers,
+    /// `peer X timer connect-retry N`, or the BGP view's `timer connect-retry N` the peer
+    /// follows.
+    ConnectRetry,
     /// `peer X description`.
     Description,
     /// `peer X ignore`.
@@ -248,7 +252,12 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
     (
         DeltaKind::PeerSession(SessionField::Timers),
         Effect::Reset,
-        "peer X timer (negotiated in OPEN)",
+        "peer X timer keepalive, timer keepalive (negotiated in OPEN)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::ConnectRetry),
+        Effect::InPlace,
+        "peer X timer connect-retry, timer connect-retry (the next connection attempt)",
     ),
     (
         DeltaKind::PeerSession(SessionField::Description),
@@ -805,7 +814,15 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                         x.valid_ttl_hops != y.valid_ttl_hops,
                     ),
                     (SessionField::Password, x.password != y.password),
-                    (SessionField::Timers, x.timers != y.timers),
+                    (
+                        SessionField::Timers,
+                        x.timers != y.timers || a.peer_timers(x) != b.peer_timers(y),
+                    ),
+                    (
+                        SessionField::ConnectRetry,
+                        x.connect_retry != y.connect_retry
+                            || a.peer_connect_retry(x) != b.peer_connect_retry(y),
+                    ),
                     (SessionField::Description, x.description != y.description),
                     (SessionField::Ignore, x.ignore != y.ignore),
                 ] {

@@ -182,12 +182,23 @@ pub struct Bgp {
     /// `graceful-restart timer wait-for-rib N`: how long routes of a restarting peer stay
     /// stale after its session is back, waiting for its End-of-RIB (VRP's default: 600 s).
     pub gr_wait_for_rib: Option<u16>,
+    /// `timer keepalive K hold H`: every peer's timers unless it has its own `peer X timer`.
+    pub timers: Option<Timers>,
+    /// `timer connect-retry N`: every peer's ConnectRetry unless it has its own.
+    pub connect_retry: Option<u16>,
 }
 
 /// VRP's default `graceful-restart timer restart`.
 pub const GR_RESTART_TIME: u16 = 150;
 /// VRP's default `graceful-restart timer wait-for-rib`.
 pub const GR_WAIT_FOR_RIB: u16 = 600;
+/// VRP's default keepalive and hold time.
+pub const TIMERS: Timers = Timers {
+    keepalive: 60,
+    hold: 180,
+};
+/// VRP's default ConnectRetry interval (seconds).
+pub const CONNECT_RETRY: u16 = 32;
 
 impl Bgp {
     /// A new instance with VRP's defaults (the IPv4 unicast family exists).
@@ -203,6 +214,8 @@ impl Bgp {
             graceful_restart: false,
             gr_restart_time: None,
             gr_wait_for_rib: None,
+            timers: None,
+            connect_retry: None,
         }
     }
 
@@ -232,6 +245,20 @@ impl Bgp {
                 .iter()
                 .flat_map(|(k, f)| f.vrf_peers.values().map(move |p| (k.vpn_instance(), p))),
         )
+    }
+
+    /// The keepalive and hold time a peer uses: its own `peer X timer`, else the BGP
+    /// view's `timer`, else VRP's defaults.
+    pub fn peer_timers(&self, peer: &Peer) -> Timers {
+        peer.timers.or(self.timers).unwrap_or(TIMERS)
+    }
+
+    /// The ConnectRetry interval a peer uses: its own `peer X timer connect-retry`, else the
+    /// BGP view's `timer connect-retry`, else VRP's 32 s.
+    pub fn peer_connect_retry(&self, peer: &Peer) -> u16 {
+        peer.connect_retry
+            .or(self.connect_retry)
+            .unwrap_or(CONNECT_RETRY)
     }
 
     /// True when the peer is IBGP (same AS as ours).
@@ -322,6 +349,8 @@ pub struct Peer {
     pub password: Option<Password>,
     /// `peer X timer keepalive K hold H`.
     pub timers: Option<Timers>,
+    /// `peer X timer connect-retry N`.
+    pub connect_retry: Option<u16>,
     /// `peer X description`.
     pub description: Option<String>,
     /// `peer X ignore`.
@@ -339,6 +368,7 @@ impl Peer {
             valid_ttl_hops: None,
             password: None,
             timers: None,
+            connect_retry: None,
             description: None,
             ignore: false,
         }
@@ -371,7 +401,7 @@ impl Password {
     }
 }
 
-/// `peer X timer keepalive K hold H` (seconds).
+/// `timer keepalive K hold H` / `peer X timer keepalive K hold H` (seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timers {
     /// Keepalive interval.
@@ -394,7 +424,8 @@ pub struct BgpFamily {
     /// `policy vpn-target` (`Some(true)`), `undo policy vpn-target` (`Some(false)`); VRP
     /// filters VPN routes by route target unless told otherwise.
     pub policy_vpn_target: Option<bool>,
-    /// `synchronization` / `undo synchronization`.
+    /// `undo synchronization` typed (`Some(false)`), printed back as VRP prints it.
+    /// `synchronization` itself is refused: tern has no BGP-IGP synchronization.
     pub synchronization: Option<bool>,
     /// `reflector cluster-id`.
     pub reflector_cluster_id: Option<Ipv4Addr>,

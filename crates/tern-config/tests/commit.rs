@@ -477,6 +477,46 @@ fn change_set_and_session_resets() {
     );
 }
 
+/// The BGP view's timers reach the peers that follow them: a keepalive/hold change resets
+/// those sessions (renegotiated in OPEN), not a peer with its own `peer X timer`; a
+/// connect-retry change applies in place.
+#[test]
+fn bgp_view_timers_in_the_change_set() {
+    let old = parse_file(
+        "bgp 100\n peer 1.1.1.1 as-number 200\n peer 2.2.2.2 as-number 200\n \
+         peer 2.2.2.2 timer keepalive 20 hold 60\n peer 2.2.2.2 timer connect-retry 7\n",
+    )
+    .unwrap();
+    let mut running = Running::new(old.clone());
+    let mut c = running.candidate("root");
+    lines(
+        &mut c,
+        &[
+            "bgp 100",
+            "timer keepalive 10 hold 30",
+            "timer connect-retry 2",
+        ],
+    );
+    let id = c.commit(&mut running, "").unwrap().unwrap();
+    let cs = running.commit_change_set(id).unwrap();
+    let pk = |a: &str| PeerKey {
+        vrf: None,
+        addr: a.parse().unwrap(),
+    };
+    assert_eq!(
+        cs.deltas,
+        vec![
+            Delta::PeerSession(pk("1.1.1.1"), SessionField::Timers),
+            Delta::PeerSession(pk("1.1.1.1"), SessionField::ConnectRetry),
+        ]
+    );
+    assert_eq!(cs.sessions_to_reset(), vec![&pk("1.1.1.1")]);
+    assert_eq!(
+        Delta::PeerSession(pk("1.1.1.1"), SessionField::ConnectRetry).effect(),
+        Effect::InPlace
+    );
+}
+
 /// Every kind of change has exactly one row in the effects table.
 #[test]
 fn effects_table_is_complete() {
@@ -494,6 +534,7 @@ fn effects_table_is_complete() {
         SessionField::ValidTtlHops,
         SessionField::Password,
         SessionField::Timers,
+        SessionField::ConnectRetry,
         SessionField::Description,
         SessionField::Ignore,
     ];

@@ -328,7 +328,7 @@ fn typed_configuration_round_trips() {
         "ipv6-family unicast",
         "peer 2001:db8::2 enable",
         "network 2001:db8:1:: 64",
-        "synchronization",
+        "undo synchronization",
         "ipv4-family vpnv4",
         "undo policy vpn-target",
         "peer 1.1.1.1 enable",

@@ -641,6 +641,138 @@ fn graceful_restart_lines_apply_print_and_refuse_out_of_range_timers() {
     assert_eq!((b.gr_restart_time, b.gr_wait_for_rib), (None, Some(30)));
 }
 
+/// BGP view `timer keepalive K hold H` and `timer connect-retry N`, and the peer's own
+/// `peer X timer …` that wins over them: ranges, VRP's hold rule, printing, undo forms.
+#[test]
+fn bgp_view_timers_and_peer_overrides() {
+    let mut s = session(&[
+        "bgp 100",
+        "peer 1.1.1.1 as-number 200",
+        "peer 2.2.2.2 as-number 200",
+        "timer keepalive 10 hold 30",
+        "timer connect-retry 2",
+        "peer 2.2.2.2 timer keepalive 20 hold 60",
+        "peer 2.2.2.2 timer connect-retry 7",
+    ]);
+    let b = s.config().bgp.clone().unwrap();
+    let t = |k, h| tern_config::Timers {
+        keepalive: k,
+        hold: h,
+    };
+    assert_eq!(b.timers, Some(t(10, 30)));
+    assert_eq!(b.connect_retry, Some(2));
+    let (p1, p2) = (
+        b.peer(ip("1.1.1.1")).unwrap(),
+        b.peer(ip("2.2.2.2")).unwrap(),
+    );
+    assert_eq!(b.peer_timers(p1), t(10, 30));
+    assert_eq!(b.peer_timers(p2), t(20, 60));
+    assert_eq!((b.peer_connect_retry(p1), b.peer_connect_retry(p2)), (2, 7));
+
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains(
+            "bgp 100\n timer keepalive 10 hold 30\n timer connect-retry 2\n peer 1.1.1.1 as-number 200\n \
+             peer 2.2.2.2 as-number 200\n peer 2.2.2.2 timer keepalive 20 hold 60\n \
+             peer 2.2.2.2 timer connect-retry 7\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+
+    // VRP's ranges and rule: keepalive 0..21845, hold 0 or 3..65535 and >= 3 keepalives,
+    // connect-retry 1..65535.
+    for bad in [
+        "timer keepalive 30 hold 60",
+        "timer keepalive 0 hold 2",
+        "timer keepalive 21846 hold 65535",
+        "timer keepalive 10 hold 65536",
+        "timer connect-retry 0",
+        "timer connect-retry 65536",
+        "peer 1.1.1.1 timer connect-retry 0",
+        "peer 1.1.1.1 timer connect-retry 65536",
+        "timer keepalive 10",
+        "timer connect-retry",
+    ] {
+        fails(&mut s, bad);
+    }
+    for good in [
+        "timer keepalive 0 hold 0",
+        "timer keepalive 0 hold 3",
+        "timer keepalive 21845 hold 65535",
+        "timer connect-retry 65535",
+        "timer connect-retry 1",
+        "timer keepalive 10 hold 30",
+    ] {
+        s.apply_line(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+
+    // Undo: the BGP view's lines, then the peer's, each back to what follows.
+    s.apply_line("undo timer keepalive hold").unwrap();
+    s.apply_line("undo timer connect-retry").unwrap();
+    let b = s.config().bgp.clone().unwrap();
+    assert_eq!((b.timers, b.connect_retry), (None, None));
+    let p1 = b.peer(ip("1.1.1.1")).unwrap();
+    assert_eq!(b.peer_timers(p1), t(60, 180));
+    assert_eq!(b.peer_connect_retry(p1), 32);
+    s.apply_line("timer keepalive 10 hold 30").unwrap();
+    s.apply_line("timer connect-retry 5").unwrap();
+    s.apply_line("undo timer keepalive 10 hold 30").unwrap();
+    s.apply_line("undo timer connect-retry 5").unwrap();
+    s.apply_line("undo peer 2.2.2.2 timer keepalive hold")
+        .unwrap();
+    s.apply_line("undo peer 2.2.2.2 timer connect-retry")
+        .unwrap();
+    let b = s.config().bgp.clone().unwrap();
+    assert_eq!((b.timers, b.connect_retry), (None, None));
+    let p2 = b.peer(ip("2.2.2.2")).unwrap();
+    assert_eq!((p2.timers, p2.connect_retry), (None, None));
+    assert!(!s.config().to_vrp().contains("timer"));
+}
+
+/// `undo synchronization` (VRP's default) is accepted in the BGP view, where it configures
+/// IPv4 unicast, and in the unicast family views, and prints back under the family as VRP
+/// prints it; `synchronization` is refused, tern has no IGP to synchronise with.
+#[test]
+fn undo_synchronization_is_accepted_synchronization_refused() {
+    let mut s = session(&["bgp 100", "undo synchronization"]);
+    let uni = |s: &Session| {
+        s.config()
+            .bgp
+            .as_ref()
+            .unwrap()
+            .family(&AfKey::Ipv4Unicast)
+            .and_then(|f| f.synchronization)
+    };
+    assert_eq!(uni(&s), Some(false));
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains("bgp 100\n #\n ipv4-family unicast\n  undo synchronization\n#\n"),
+        "{text}"
+    );
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+    let e = fails(&mut s, "synchronization");
+    assert!(
+        e.message()
+            .contains("does not implement BGP-IGP synchronization"),
+        "{}",
+        e.message()
+    );
+    s.apply_line("ipv4-family unicast").unwrap();
+    s.apply_line("undo synchronization").unwrap();
+    let e = fails(&mut s, "synchronization");
+    assert!(
+        e.message().contains("does not implement"),
+        "{}",
+        e.message()
+    );
+    s.apply_line("ipv6-family unicast").unwrap();
+    s.apply_line("undo synchronization").unwrap();
+    fails(&mut s, "synchronization");
+    // A file holding `synchronization` does not load.
+    assert!(parse_file("bgp 100\n ipv4-family unicast\n  synchronization\n").is_err());
+}
+
 #[test]
 fn reset_and_refresh_are_operations_of_the_user_view() {
     let mut s = Session::terminal(Config::default());

@@ -108,10 +108,10 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             .password
             .as_ref()
             .map(|p: &CfgPassword| Password(p.key().into_bytes()));
-        if let Some(t) = peer.timers {
-            spec.keepalive = t.keepalive;
-            spec.hold_time = t.hold;
-        }
+        let t = bgp.peer_timers(peer);
+        spec.keepalive = t.keepalive;
+        spec.hold_time = t.hold;
+        spec.connect_retry = bgp.peer_connect_retry(peer);
         spec.description = peer.description.clone();
         spec.ignore = peer.ignore;
         spec.families = match vrf {

@@ -178,6 +178,11 @@ pub fn verbose(p: &PeerStatus, n: Notation) -> String {
         "         Configured: Active Hold Time: {} sec   Keepalive Time:{} sec",
         p.configured_hold, p.configured_keepalive
     );
+    let _ = writeln!(
+        o,
+        "         Connect-retry Time: {} sec",
+        p.configured_connect_retry
+    );
     if let Some(n) = &p.negotiated {
         let _ = writeln!(
             o,
@@ -362,6 +367,7 @@ mod tests {
             md5: false,
             configured_hold: 180,
             configured_keepalive: 60,
+            configured_connect_retry: 32,
             route_limits: Vec::new(),
             last_update: None,
         }

@@ -3,8 +3,8 @@
 //! The decision comes from tern-config's one table ([`tern_config::diff::EFFECTS`]) through the
 //! commit's [`ChangeSet`]: a new peer is started, a removed one stopped (Cease, Peer
 //! De-configured), a peer whose change resets sessions (connect-interface, ebgp-max-hop,
-//! password, timers, families, ...) is restarted (Cease, Other Configuration Change), a change
-//! that is applied in place (description, GTSM hop count) updates the peer without a reset, a
+//! password, keepalive and hold timers (its own or the BGP view's it follows), families, ...) is restarted (Cease, Other Configuration Change), a change
+//! that is applied in place (description, GTSM hop count, ConnectRetry) updates the peer without a reset, a
 //! change of outbound options (`next-hop-invariable`, `next-hop-local`, `reflect-client`)
 //! sends the peer its routes again with them (re-advertise, no reset), and a change of the BGP instance or router ID restarts every session. One rule is the
 //! daemon's own: an interface change that moves a peer's source address (its

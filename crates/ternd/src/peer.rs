@@ -57,8 +57,8 @@ pub enum PeerCmd {
     Shutdown,
     /// Stop the peer for good, closing its sessions with this Cease subcode.
     Stop(u8),
-    /// New settings that apply without a reset (description, GTSM hop count for the next
-    /// connection).
+    /// New settings that apply without a reset (description, GTSM hop count and
+    /// ConnectRetry for the next connection).
     Update(Box<PeerSpec>),
     /// `reset bgp`: close the session with Cease / Administrative Reset (RFC 4486), then
     /// connect again; `graceful`: close the connection without a NOTIFICATION, so that a
@@ -153,6 +153,7 @@ pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
         md5: spec.password.is_some(),
         configured_hold: spec.hold_time,
         configured_keepalive: spec.keepalive,
+        configured_connect_retry: spec.connect_retry,
         route_limits: limit_views(&spec),
         last_update: None,
     }));
@@ -447,8 +448,18 @@ async fn run_peer(
             cmd = cmd_rx.recv() => {
                 let sub = match cmd {
                     Some(PeerCmd::Update(new)) => {
+                        // A shorter ConnectRetry brings the pending attempt forward (a route
+                        // limit's hold-down keeps its own time).
+                        let sooner = Instant::now()
+                            + Duration::from_secs(u64::from(new.connect_retry.max(1)));
+                        if held.is_none() && retry_at.is_some_and(|t| t > sooner) {
+                            retry_at = Some(sooner);
+                        }
                         spec = *new;
-                        lock(&status).route_limits = limit_views(&spec);
+                        let mut st = lock(&status);
+                        st.route_limits = limit_views(&spec);
+                        st.configured_connect_retry = spec.connect_retry;
+                        drop(st);
                         continue;
                     }
                     Some(PeerCmd::Reset { graceful }) => {

@@ -141,6 +141,8 @@ pub struct PeerStatus {
     pub configured_hold: u16,
     /// Configured keepalive.
     pub configured_keepalive: u16,
+    /// ConnectRetry interval in use (seconds).
+    pub configured_connect_retry: u16,
     /// `peer X route-limit`, per family.
     pub route_limits: Vec<LimitView>,
     /// When the last UPDATE of the session was received.

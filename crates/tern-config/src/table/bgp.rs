@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use tern_types::Afi;
 
 use super::NAME31;
-use super::bgp_family::{import_route, network};
-use super::peer::peer;
+use super::bgp_family::{af_sync, import_route, network};
+use super::peer::{connect_retry, peer, timer_nodes, timers};
 use super::system::bgp_header;
 use crate::change::Change;
 use crate::error::Reject;
@@ -56,11 +56,20 @@ pub(super) fn bgp() -> Vec<Node> {
                     .then(arg(ArgKind::Int { min: 3, max: 3000 }, "time", "Seconds").end()),
                 ]),
             ),
+        kw(
+            "timer",
+            "BGP timers of every peer (a peer's own timer wins)",
+        )
+        .act(bgp_timer)
+        .print(25, print_timers)
+        .sub(timer_nodes()),
         // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
         // `peer enable`, `peer route-policy`, ... list "BGP view" among their views).
         peer(true, true),
         network(false),
         import_route(),
+        // `undo synchronization` in the BGP view configures IPv4 unicast, where it prints.
+        kw("synchronization", "IGP synchronization").run_both(af_sync),
         // Families print in VRP's order: IPv4 unicast, labeled unicast, VPNv4, IPv6 unicast,
         // VPNv6, then the VPN instance families (IPv4, then IPv6), each after ` #`.
         kw("ipv4-family", "IPv4 address family")
@@ -194,6 +203,29 @@ fn print_gr(c: &Config, _: &Scope) -> Vec<Item> {
         v.push(Item::Line(format!(
             "graceful-restart timer wait-for-rib {t}"
         )));
+    }
+    v
+}
+
+fn bgp_timer(m: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Ok(if m.has("connect-retry") {
+        Change::BgpConnectRetry(connect_retry(m))
+    } else {
+        Change::BgpTimers(timers(m)?)
+    })
+}
+
+fn print_timers(c: &Config, _: &Scope) -> Vec<Item> {
+    let Some(b) = &c.bgp else { return vec![] };
+    let mut v = Vec::new();
+    if let Some(t) = b.timers {
+        v.push(Item::Line(format!(
+            "timer keepalive {} hold {}",
+            t.keepalive, t.hold
+        )));
+    }
+    if let Some(t) = b.connect_retry {
+        v.push(Item::Line(format!("timer connect-retry {t}")));
     }
     v
 }

@@ -245,7 +245,15 @@ fn af_import_route(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     })
 }
 
-fn af_sync(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+/// `undo synchronization` (VRP's default, and what tern does: routes are advertised without
+/// waiting for an IGP to know them); `synchronization` is refused, tern has no IGP to
+/// synchronise with. Typed in the BGP view it applies to IPv4 unicast (vendor reference).
+pub(super) fn af_sync(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    if !m.undo {
+        return Err(Reject::new(
+            "Error: tern does not implement BGP-IGP synchronization; only undo synchronization (the default) is accepted.",
+        ));
+    }
     Ok(Change::AfAttr {
         af: scope_af(s),
         attr: AfAttr::Synchronization(!m.undo),

@@ -63,20 +63,7 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                     kw("simple", "Plain text").then(arg(KEY, "simple-password", "Key").end()),
                 ]),
         );
-        subs.push(
-            kw("timer", "Timers").act(peer_session).then(
-                kw("keepalive", "Keepalive interval").uend().then(
-                    arg(
-                        ArgKind::Int { min: 0, max: 21845 },
-                        "keepalive-time",
-                        "Seconds",
-                    )
-                    .then(kw("hold", "Hold time").then(
-                        arg(ArgKind::Int { min: 0, max: 65535 }, "hold-time", "Seconds").end(),
-                    )),
-                ),
-            ),
-        );
+        subs.push(kw("timer", "Timers").act(peer_session).sub(timer_nodes()));
         subs.push(
             kw("description", "Description")
                 .act(peer_session)
@@ -236,6 +223,9 @@ fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
     if let Some(t) = p.timers {
         line(format!("timer keepalive {} hold {}", t.keepalive, t.hold));
     }
+    if let Some(t) = p.connect_retry {
+        line(format!("timer connect-retry {t}"));
+    }
     if p.ignore {
         line("ignore".into());
     }
@@ -282,6 +272,66 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
             line(w);
         }
     }
+}
+
+/// `keepalive K hold H` and `connect-retry N` after `timer` (BGP view) or `peer X timer`,
+/// with VRP's undo forms: `undo … timer keepalive hold`, `undo … timer keepalive K hold H`,
+/// `undo … timer connect-retry [N]` (and `undo peer X timer keepalive`, which tern took
+/// before).
+pub(super) fn timer_nodes() -> [Node; 2] {
+    [
+        kw("keepalive", "Keepalive interval").uend().sub([
+            kw("hold", "Hold time").uend(),
+            arg(
+                ArgKind::Int { min: 0, max: 21845 },
+                "keepalive-time",
+                "Seconds",
+            )
+            .then(
+                kw("hold", "Hold time").then(
+                    arg(ArgKind::Int { min: 0, max: 65535 }, "hold-time", "Seconds").end_both(),
+                ),
+            ),
+        ]),
+        kw("connect-retry", "ConnectRetry interval").uend().then(
+            arg(
+                ArgKind::Int { min: 1, max: 65535 },
+                "connect-retry-time",
+                "Seconds",
+            )
+            .end_both(),
+        ),
+    ]
+}
+
+/// The keepalive and hold time of a `timer keepalive K hold H` line (None for its undo),
+/// checked as VRP checks them.
+pub(super) fn timers(m: &Matched) -> Result<Option<Timers>, Reject> {
+    match (m.int("keepalive-time"), m.int("hold-time")) {
+        (Some(k), Some(h)) if !m.undo => {
+            // ParaDef: hold is 0 or 3..65535; ExtraInfo: hold at least three keepalives.
+            if h != 0 && (h < 3 || h < k.saturating_mul(3)) {
+                return Err(Reject::new(
+                    "Error: The hold time must be 0, or at least 3 seconds and three times the keepalive time.",
+                ));
+            }
+            Ok(Some(Timers {
+                keepalive: k as u16,
+                hold: h as u16,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The interval of a `timer connect-retry N` line (None for its undo).
+pub(super) fn connect_retry(m: &Matched) -> Option<u16> {
+    (!m.undo)
+        .then(|| {
+            m.int("connect-retry-time")
+                .and_then(|v| u16::try_from(v).ok())
+        })
+        .flatten()
 }
 
 fn peer_scope(s: &Scope) -> PeerScope {
@@ -344,23 +394,10 @@ fn peer_session(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             m.str("simple-password")
                 .map(|k| Password::Cipher(crate::secret::encode(k)))
         })
+    } else if m.has("connect-retry") {
+        SessionAttr::ConnectRetry(connect_retry(m))
     } else if m.has("timer") {
-        let t = match (m.int("keepalive-time"), m.int("hold-time")) {
-            (Some(k), Some(h)) if on => {
-                // ParaDef: hold is 0 or 3..65535; ExtraInfo: hold at least three keepalives.
-                if h != 0 && (h < 3 || h < k.saturating_mul(3)) {
-                    return Err(Reject::new(
-                        "Error: The hold time must be 0, or at least 3 seconds and three times the keepalive time.",
-                    ));
-                }
-                Some(Timers {
-                    keepalive: k as u16,
-                    hold: h as u16,
-                })
-            }
-            _ => None,
-        };
-        SessionAttr::Timers(t)
+        SessionAttr::Timers(timers(m)?)
     } else if m.has("description") {
         SessionAttr::Description(if on {
             m.str("description-text").map(str::to_owned)
