@@ -153,7 +153,6 @@ probe_commit_kill() {
     wait "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "commit_kill $load $faults $acked $losses"
     [[ $losses -eq 0 ]]
 }
@@ -197,7 +196,6 @@ probe_socket_user() {
     wait "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "socket_user 1-daemon mode-0666 $attempts $losses"
     [[ $losses -eq 0 ]]
 }
@@ -273,7 +271,6 @@ probe_flaps() {
     wait "$sdaemon" "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "flaps ${routes}-routes,rss-${first}-${last}kB $faults $((faults * routes)) $losses"
     [[ $losses -eq 0 ]]
 }
@@ -341,7 +338,6 @@ probe_disk_full() {
     wait "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "disk_full tmpfs-1MiB $ROUNDS $tried $losses"
     [[ $losses -eq 0 ]]
 }
@@ -437,7 +433,6 @@ probe_conn_flood() {
     wait "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "conn_flood $((CONNS + 200)) $faults $inputs $losses"
     [[ $losses -eq 0 ]]
 }
@@ -588,7 +583,6 @@ probe_stuck_receiver() {
     wait "$daemon" 2>/dev/null || true
     daemon=""
     cleanup
-    echo "probe load faults inputs losses"
     echo "stuck_receiver $ROUTES $faults $inputs $losses"
     [[ $losses -eq 0 ]]
 }
@@ -597,12 +591,21 @@ probes=("$@")
 if [[ ${#probes[@]} -eq 0 ]]; then
     mapfile -t probes < <(declare -F | sed -n 's/^declare -f probe_//p')
 fi
-status=0
 for p in "${probes[@]}"; do
     if ! declare -F "probe_$p" >/dev/null; then
         echo "soak.sh: no probe $p" >&2
         exit 2
     fi
-    "probe_$p" || status=1
 done
+# One table: a row per probe (details of a loss on stderr).
+status=0
+printf '%-16s %-28s %8s %10s %6s\n' probe load faults inputs losses
+rows=$(mktemp "${TMPDIR:-/tmp}/tern-soak-rows.XXXXXX")
+for p in "${probes[@]}"; do
+    # In this shell (not a subshell): a probe's cleanup trap stays armed.
+    "probe_$p" >"$rows" || status=1
+    # shellcheck disable=SC2046
+    printf '%-16s %-28s %8s %10s %6s\n' $(tail -1 "$rows")
+done
+rm -f "$rows"
 exit $status
