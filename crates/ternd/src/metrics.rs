@@ -100,6 +100,8 @@ pub struct ShardSteps {
     pub output: Timings,
     /// Inputs handled.
     pub inputs: AtomicU64,
+    /// UPDATEs handled (route processing; displays give way to it).
+    pub updates: AtomicU64,
 }
 
 /// The step timings of every engine shard, kept by the RIB tasks.
@@ -107,6 +109,14 @@ pub struct ShardSteps {
 pub struct StepTimes(Vec<ShardSteps>);
 
 impl StepTimes {
+    /// UPDATEs handled by every shard so far.
+    pub fn updates(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|s| s.updates.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
+
     /// Timings for `shards` shards.
     pub fn new(shards: usize) -> StepTimes {
         StepTimes((0..shards).map(|_| ShardSteps::default()).collect())

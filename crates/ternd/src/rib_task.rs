@@ -667,6 +667,8 @@ async fn run(
         }
         let began = Instant::now();
         let mut handled = 1u64;
+        let is_update = |m: &RibMsg| matches!(m, RibMsg::Digest { .. } | RibMsg::Update { .. });
+        let mut updates = u64::from(is_update(&m));
         t.handle(m);
         // Inputs already queued are taken together (up to INPUT_BATCH) before the next output
         // step: the step's cost is shared by more destinations, and the UPDATEs of a burst
@@ -683,12 +685,14 @@ async fn run(
                         r.input(&m);
                     }
                     handled += 1;
+                    updates += u64::from(is_update(&m));
                     t.handle(m)
                 }
                 Err(_) => break,
             }
         }
         times.input.observe(began.elapsed());
+        times.updates.fetch_add(updates, Ordering::Relaxed);
         times.inputs.fetch_add(handled, Ordering::Relaxed);
     }
 }

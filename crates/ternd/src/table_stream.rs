@@ -4,6 +4,12 @@
 //! destinations, each shard answering for its own, and put back in order; the next chunk is
 //! asked for while the current one is printed. Only the keys (tens of octets a destination)
 //! are held for the whole display; rows exist a chunk at a time.
+//!
+//! A display gives way to route processing: when the engines have handled UPDATEs since the
+//! last chunk, the next chunk waits, 10 ms at a time while they keep
+//! handling more, up to [`MAX_PAUSE`] a chunk. A display during a full-table churn then takes
+//! a small share of the cores (formatting a chunk costs a few milliseconds) and still ends;
+//! on an idle router it streams at full speed.
 
 use std::net::IpAddr;
 
@@ -20,6 +26,9 @@ use crate::rib_task::RibHandle;
 
 /// Destinations per chunk of rows.
 pub const CHUNK: usize = 2048;
+
+/// The longest a chunk waits for route processing to pause.
+pub const MAX_PAUSE: std::time::Duration = std::time::Duration::from_millis(60);
 
 /// What a streamed display lists.
 #[derive(Clone, Debug)]
@@ -54,6 +63,8 @@ pub struct TableStream {
     pos: usize,
     /// The chunk asked for ahead: its keys and the shards' answers to come.
     ahead: Option<Pending>,
+    /// The engines' UPDATEs handled when the last chunk was taken.
+    seen: u64,
 }
 
 #[derive(Debug)]
@@ -123,7 +134,26 @@ impl TableStream {
             keys,
             pos: 0,
             ahead: None,
+            seen: rib.steps().updates(),
         })
+    }
+
+    /// Waits while the engines are handling inputs (route processing first), at most
+    /// [`MAX_PAUSE`].
+    async fn give_way(&mut self) {
+        let steps = self.rib.steps();
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            let now = steps.updates();
+            if now == self.seen || waited >= MAX_PAUSE {
+                self.seen = now;
+                return;
+            }
+            self.seen = now;
+            let step = std::time::Duration::from_millis(10);
+            tokio::time::sleep(step).await;
+            waited += step;
+        }
     }
 
     /// Asks the shards for the rows of the next chunk of destinations.
@@ -167,6 +197,7 @@ impl TableStream {
     /// The next rows in order; `None` at the end (or when the RIB task went away). A
     /// destination gone since its key was listed is left out.
     pub async fn next(&mut self) -> Option<Vec<RouteRow>> {
+        self.give_way().await;
         let now = match self.ahead.take() {
             Some(p) => p,
             None => self.ask().await?,
