@@ -10,21 +10,31 @@
 //!   tracker answers by message ([`tern_engine::Resolution`]) when first asked and, after a
 //!   burst of kernel changes has been coalesced, for every followed one whose answer changed.
 //! - Installation: the best IPv4/IPv6 unicast and labeled-unicast routes learned from peers
-//!   go into the main table with tern's protocol number, via the address that forwards to their
-//!   next hop; they are replaced on change, removed on withdrawal, and every tern route is
-//!   removed at start (left by a crash) and at clean shutdown. The kernel here has no MPLS
-//!   forwarding: labels stay in the RIB and the displays (tern-fib reports it once).
+//!   go into the main table (a VPN instance's into its own) with tern's protocol number, via
+//!   the address that forwards to their next hop; they are replaced on change and removed on
+//!   withdrawal. The installer takes what is queued at once and hands it to the kernel as a
+//!   batch ([`tern_fib::Fib::apply`]); a route the kernel refuses fails alone.
+//! - Restart: tern's routes an earlier run left in the tables are taken over, not flushed
+//!   ([`tern_fib::Reconciler`]): a best route already there as it should be is not written
+//!   again, so forwarding has no gap, and the ones not installed again are removed at the end
+//!   of the initial convergence ([`FibOp::Reconcile`], see [`crate::restart`]). A clean
+//!   shutdown removes tern's routes, unless they are to be kept for the next start
+//!   ([`Kernel::keep_routes`]). The kernel here has no MPLS forwarding: labels stay in the RIB
+//!   and the displays (tern-fib reports it once).
 //! - Without access to the kernel (not root, no netlink) every next hop counts as reachable at
 //!   cost 0 and nothing is installed; the log says so.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
 use tern_engine::{Resolution, Watch, Watcher};
-use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
+use tern_fib::{
+    Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN, Reconciler, RouteOp,
+};
 use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 
@@ -100,7 +110,10 @@ impl Watcher for Tracker {
 pub use tern_engine::FibOp;
 
 /// Messages the FIB task's queue holds (the RIB keeps the rest as dirty prefixes).
-pub const FIB_QUEUE: usize = 1024;
+pub const FIB_QUEUE: usize = 4096;
+
+/// Operations the installer hands to the kernel as one batch at most.
+const BATCH: usize = 4096;
 
 /// The kernel side, started with the daemon.
 pub struct Kernel {
@@ -118,6 +131,9 @@ pub struct Kernel {
     /// stay, and this start is a graceful restart ([`crate::restart`]).
     pub restarting: bool,
     requests: Option<mpsc::UnboundedReceiver<Watch>>,
+    /// Set at exit when tern's routes stay in the kernel: the installer drops what is still
+    /// queued (the sessions' ends would withdraw everything).
+    frozen: Arc<AtomicBool>,
 }
 
 impl Kernel {
@@ -131,13 +147,20 @@ impl Kernel {
             tracker: None,
             requests: None,
             restarting: false,
+            frozen: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// Reads the main table and, when `install`, removes routes a previous run left (kept
-    /// instead with `graceful_restart`: then this start is a restart) and starts the
-    /// installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
-    pub async fn start(install: bool, graceful_restart: bool, room: Arc<Room>) -> Kernel {
+    /// Reads the main table and, when `install`, starts the installer, which takes over the
+    /// routes a previous run left in the main table and the `vrf_tables` VPN instance tables
+    /// (with `graceful_restart`, finding some in the main table makes this start a graceful
+    /// restart). Falls back on [`Kernel::none`] when the kernel cannot be read.
+    pub async fn start(
+        install: bool,
+        graceful_restart: bool,
+        vrf_tables: u32,
+        room: Arc<Room>,
+    ) -> Kernel {
         let routes = match KernelRoutes::read(MAIN_TABLE).await {
             Ok(r) => r,
             Err(e) => {
@@ -158,7 +181,15 @@ impl Kernel {
         let (ask, requests) = mpsc::unbounded_channel();
         let tracker = Some(Arc::new(Tracker(ask)));
         let requests = Some(requests);
-        if !install {
+        let frozen = Arc::new(AtomicBool::new(false));
+        let fib = if install {
+            Fib::main()
+                .map_err(|e| warn!("kernel routes cannot be installed ({e})"))
+                .ok()
+        } else {
+            None
+        };
+        let Some(fib) = fib else {
             return Kernel {
                 resolver,
                 fib: None,
@@ -167,43 +198,27 @@ impl Kernel {
                 tracker,
                 requests,
                 restarting: false,
+                frozen,
             };
-        }
-        let fib = match Fib::main() {
-            Ok(f) => f,
-            Err(e) => {
-                warn!("kernel routes cannot be installed ({e})");
-                return Kernel {
-                    resolver,
-                    fib: None,
-                    room,
-                    installer: None,
-                    tracker,
-                    requests,
-                    restarting: false,
-                };
-            }
         };
         if restarting {
             info!("tern routes left in the kernel are kept: graceful restart");
-        } else {
-            match fib.flush_stale().await {
-                Ok(0) => {}
-                Ok(n) => info!(routes = n, "removed tern routes left in the kernel"),
-                Err(e) => warn!("removing stale tern routes: {e}"),
-            }
         }
         if !fib.mpls() {
             info!("the kernel has no MPLS forwarding: labels stay in the RIB and the displays");
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
         let installer = Fib::main().ok();
+        let tables = std::iter::once(MAIN_TABLE)
+            .chain((0..vrf_tables).map(|i| tern_engine::VRF_TABLE_BASE.saturating_add(i)))
+            .collect();
         tokio::spawn(install_task(
             fib,
+            tables,
             rx,
             resolver.clone(),
             room.clone(),
-            restarting,
+            frozen.clone(),
         ));
         Kernel {
             resolver,
@@ -213,7 +228,14 @@ impl Kernel {
             tracker,
             requests,
             restarting,
+            frozen,
         }
+    }
+
+    /// At exit, before the sessions end: tern's routes stay in the kernel as they are (what
+    /// is still queued for the installer is dropped), for the next start to take over.
+    pub fn keep_routes(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
     }
 
     /// Follows the kernel's route and link changes (the snapshot is updated; a burst is
@@ -260,9 +282,13 @@ impl Kernel {
     }
 
     /// Clean shutdown: tern's routes leave the kernel (the main table and the VPN instance
-    /// tables, `tables` of them).
+    /// tables, `tables` of them), unless [`Kernel::keep_routes`] was called.
     pub async fn shutdown(&self, vrf_tables: u32) {
         if self.installer.is_none() {
+            return;
+        }
+        if self.frozen.load(Ordering::SeqCst) {
+            info!("tern routes left in the kernel for the next start");
             return;
         }
         let tables = std::iter::once(MAIN_TABLE)
@@ -359,37 +385,153 @@ async fn track(
     }
 }
 
+/// The installer: takes the engine's operations off its queue, as many as are there at once
+/// (up to [`BATCH`]), and hands them to the kernel as one batch per table. Before the first,
+/// it reads tern's routes left in `tables` by a previous run; they are taken over: a route
+/// asked for as it already is is not written again, and at the last shard's
+/// [`FibOp::Reconcile`] the ones nobody asked for are removed.
 async fn install_task(
-    fib: Fib,
+    main: Fib,
+    tables: Vec<u32>,
     mut rx: mpsc::Receiver<FibOp>,
     resolver: Resolver,
     room: Arc<Room>,
-    restarting: bool,
+    frozen: Arc<AtomicBool>,
 ) {
-    // After a graceful restart: what this run installed, and the shards that are done.
-    let mut installed: std::collections::HashSet<(u32, IpNet)> = std::collections::HashSet::new();
-    let mut reconciled = 0usize;
-    // One installer per table: the main table, and a table per VPN instance, emptied of
-    // tern's routes when first used.
-    let mut tables: HashMap<u32, Fib> = HashMap::new();
-    tables.insert(MAIN_TABLE, fib);
-    while let Some(op) = rx.recv().await {
-        room.taken();
-        let table = match &op {
-            FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
-            FibOp::Reconcile => {
-                reconciled += 1;
-                if restarting && reconciled == room.shards() {
-                    reconcile(&tables, &installed).await;
-                    installed = std::collections::HashSet::new();
-                }
-                continue;
-            }
-        };
-        if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(table) {
+    let mut fibs: HashMap<u32, Fib> = HashMap::new();
+    fibs.insert(MAIN_TABLE, main);
+    let mut found: HashMap<u32, Reconciler> = HashMap::new();
+    for table in tables {
+        if let std::collections::hash_map::Entry::Vacant(slot) = fibs.entry(table) {
             match Fib::new(table) {
                 Ok(f) => {
-                    if !restarting && let Err(e) = f.flush_stale().await {
+                    slot.insert(f);
+                }
+                Err(e) => {
+                    warn!(table, "kernel table not usable: {e}");
+                    continue;
+                }
+            }
+        }
+        let Some(fib) = fibs.get(&table) else {
+            continue;
+        };
+        match fib.reconciler().await {
+            Ok(r) => {
+                if !r.is_empty() {
+                    info!(
+                        table,
+                        routes = r.len(),
+                        "tern routes left in the kernel: kept until the routes converge"
+                    );
+                }
+                found.insert(table, r);
+            }
+            Err(e) => warn!(table, "reading tern routes left in the kernel: {e}"),
+        }
+    }
+    let took_over: usize = found.values().map(Reconciler::len).sum();
+    let mut reconciled = 0usize;
+    let mut ops: Vec<FibOp> = Vec::with_capacity(BATCH);
+    let mut pending: Vec<(u32, RouteOp)> = Vec::with_capacity(BATCH);
+    while let Some(op) = rx.recv().await {
+        room.taken();
+        ops.push(op);
+        while ops.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => {
+                    room.taken();
+                    ops.push(op);
+                }
+                Err(_) => break,
+            }
+        }
+        if frozen.load(Ordering::SeqCst) {
+            // Exiting with the routes kept: nothing changes any more.
+            ops.clear();
+            continue;
+        }
+        for op in ops.drain(..) {
+            match op {
+                FibOp::Reconcile => {
+                    reconciled += 1;
+                    if reconciled == room.shards() {
+                        hand_over(&mut fibs, &mut found, &mut pending).await;
+                        reconcile(&fibs, std::mem::take(&mut found), took_over).await;
+                    }
+                }
+                FibOp::Install {
+                    table,
+                    prefix,
+                    next_hop,
+                } => {
+                    let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
+                        debug!(%prefix, %next_hop, "not installed: next hop unreachable");
+                        pending.push((
+                            table,
+                            RouteOp::Delete {
+                                prefix,
+                                metric: None,
+                            },
+                        ));
+                        continue;
+                    };
+                    // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`,
+                    // VPNv6 over an IPv4 core) cannot name an IPv4 gateway: it goes out of
+                    // the interface toward it (forwarding needs the label the kernel cannot
+                    // push anyway).
+                    let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
+                        (true, true, Some(i)) => FibRoute::dev(prefix, i),
+                        (true, true, None) => {
+                            debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
+                            continue;
+                        }
+                        _ => FibRoute::via(prefix, gw),
+                    };
+                    pending.push((table, RouteOp::Replace(route)));
+                }
+                FibOp::Remove { table, prefix } => pending.push((
+                    table,
+                    RouteOp::Delete {
+                        prefix,
+                        metric: None,
+                    },
+                )),
+            }
+        }
+        hand_over(&mut fibs, &mut found, &mut pending).await;
+    }
+}
+
+/// Hands `pending` to the kernel, in order within each table, leaving out what a table's
+/// routes found at start already hold; failures are logged per route.
+async fn hand_over(
+    fibs: &mut HashMap<u32, Fib>,
+    found: &mut HashMap<u32, Reconciler>,
+    pending: &mut Vec<(u32, RouteOp)>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut by_table: Vec<(u32, Vec<RouteOp>)> = Vec::new();
+    for (table, op) in pending.drain(..) {
+        if let Some(r) = found.get_mut(&table)
+            && !r.needs(&op)
+        {
+            continue;
+        }
+        match by_table.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, ops)) => ops.push(op),
+            None => by_table.push((table, vec![op])),
+        }
+    }
+    for (table, ops) in by_table {
+        if let std::collections::hash_map::Entry::Vacant(slot) = fibs.entry(table) {
+            // A table first used after the start (a VPN instance added since): emptied of
+            // routes an earlier run may have left.
+            match Fib::new(table) {
+                Ok(f) => {
+                    if let Err(e) = f.flush_stale().await {
                         debug!(table, "flushing a VPN instance table: {e}");
                     }
                     slot.insert(f);
@@ -400,73 +542,51 @@ async fn install_task(
                 }
             }
         }
-        let Some(fib) = tables.get(&table) else {
+        let Some(fib) = fibs.get(&table) else {
             continue;
         };
-        match op {
-            FibOp::Install {
-                prefix, next_hop, ..
-            } => {
-                let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
-                    debug!(%prefix, %next_hop, "not installed: next hop unreachable");
-                    let _ = fib.delete(prefix, None).await;
-                    continue;
-                };
-                // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`, VPNv6 over
-                // an IPv4 core) cannot name an IPv4 gateway: it goes out of the interface
-                // toward it (forwarding needs the label the kernel cannot push anyway).
-                let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
-                    (true, true, Some(i)) => FibRoute::dev(prefix, i),
-                    (true, true, None) => {
-                        debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
-                        continue;
-                    }
-                    _ => FibRoute::via(prefix, gw),
-                };
-                match fib.replace(&route).await {
-                    Ok(()) => {
-                        if restarting {
-                            installed.insert((table, prefix));
-                        }
-                    }
-                    Err(e) => debug!(%prefix, %gw, table, "kernel route not installed: {e}"),
+        let results = fib.apply(&ops).await;
+        for (op, result) in ops.iter().zip(results) {
+            let Err(e) = result else { continue };
+            match op {
+                RouteOp::Replace(route) => {
+                    debug!(prefix = %route.prefix, gw = ?route.gateway, table, "kernel route not installed: {e}")
                 }
-            }
-            FibOp::Reconcile => {}
-            FibOp::Remove { prefix, .. } => {
-                installed.remove(&(table, prefix));
-                if let Err(e) = fib.delete(prefix, None).await
-                    && e.errno() != Some(3)
-                {
-                    debug!(%prefix, table, "kernel route not removed: {e}");
+                RouteOp::Delete { prefix, .. } => {
+                    if e.errno() != Some(ESRCH) {
+                        debug!(%prefix, table, "kernel route not removed: {e}");
+                    }
                 }
             }
         }
     }
 }
 
-/// After a graceful restart: this router's routes in the tables it uses that this run did
-/// not install (left from before the restart) are removed.
-async fn reconcile(
-    tables: &HashMap<u32, Fib>,
-    installed: &std::collections::HashSet<(u32, IpNet)>,
-) {
+/// `ESRCH`: a route to delete was not there.
+const ESRCH: i32 = 3;
+
+/// At the end of the initial convergence: the routes found at start that no best route asked
+/// for again are removed.
+async fn reconcile(fibs: &HashMap<u32, Fib>, found: HashMap<u32, Reconciler>, took_over: usize) {
+    let mut unchanged = 0usize;
     let mut removed = 0usize;
-    for (table, fib) in tables {
-        let Ok(routes) = fib.routes().await else {
+    for (table, r) in found {
+        let Some(fib) = fibs.get(&table) else {
             continue;
         };
-        for r in routes.iter().filter(|r| r.protocol == PROTOCOL) {
-            if !installed.contains(&(*table, r.prefix)) && fib.delete(r.prefix, None).await.is_ok()
-            {
-                removed += 1;
-            }
+        let done = r.finish(fib).await;
+        unchanged += done.unchanged;
+        removed += done.removed;
+        for e in done.errors {
+            warn!(table, "removing a route left from before the restart: {e}");
         }
     }
-    info!(
-        removed,
-        "graceful restart: kernel routes from before the restart reconciled"
-    );
+    if took_over > 0 {
+        info!(
+            found = took_over,
+            unchanged, removed, "kernel routes from before the restart reconciled"
+        );
+    }
 }
 
 /// tern's protocol number in the kernel (`ip route show proto 186`).
