@@ -34,6 +34,7 @@ mod watch;
 
 pub use error::Error;
 pub use fib::{Fib, FibRoute, LabelOutcome, RouteOp, mpls_supported};
+pub use netlink::has_routes;
 pub use reconcile::{Reconciled, Reconciler};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
 pub use watch::{FibEvent, Watcher, watch};

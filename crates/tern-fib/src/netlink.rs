@@ -212,6 +212,47 @@ fn plain(message: &RouteMessage) -> bool {
     })
 }
 
+/// Whether `table` holds a route of `protocol` (IPv4 or IPv6): a dump filtered by protocol
+/// in the kernel, left at the first route. On a socket of its own; needs a tokio runtime.
+pub async fn has_routes(table: u32, protocol: u8) -> Result<bool, Error> {
+    let conn = Connection::open()?;
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut request = RouteMessage::default();
+        request.header.address_family = family;
+        request.header.protocol = RouteProtocol::from(protocol);
+        request.header.kind = RouteType::Unspec;
+        request.header.scope = RouteScope::Universe;
+        set_table(&mut request, table);
+        let mut answers = conn.handle.route().get(request).execute();
+        loop {
+            match answers.try_next().await {
+                Ok(Some(message)) => {
+                    if let Some((t, route)) = parse_route(&message)
+                        && t == table
+                        && route.protocol == protocol
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(None) => break,
+                Err(rtnetlink::Error::NetlinkError(e))
+                    if e.raw_code().abs() == i32::from(ENOENT) =>
+                {
+                    break;
+                }
+                Err(source) => {
+                    return Err(Error::Netlink {
+                        op: "dump",
+                        what: format!("table {table}"),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
 impl KernelRoutes {
     /// Reads `table` with a netlink dump on a socket of its own (see [`crate::Fib::routes`]
     /// to reuse an installer's socket). Needs a tokio runtime; the socket belongs to the

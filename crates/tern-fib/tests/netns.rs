@@ -351,8 +351,16 @@ fn flush_stale_removes_only_terns_routes() {
         ))
         .await
         .unwrap();
+        assert!(tern_fib::has_routes(MAIN_TABLE, PROTO_TERN).await.unwrap());
         assert_eq!(fib.flush_stale().await.unwrap(), 3);
         assert_eq!(fib.flush_stale().await.unwrap(), 0);
+        assert!(!tern_fib::has_routes(MAIN_TABLE, PROTO_TERN).await.unwrap());
+        assert!(
+            tern_fib::has_routes(MAIN_TABLE, 4).await.unwrap(),
+            "the static route"
+        );
+        assert!(tern_fib::has_routes(1000, PROTO_TERN).await.unwrap());
+        assert!(!tern_fib::has_routes(2000, PROTO_TERN).await.unwrap());
     });
     let v4 = ns.ip("route show");
     assert!(

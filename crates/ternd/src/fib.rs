@@ -134,6 +134,8 @@ pub struct Kernel {
     /// Set at exit when tern's routes stay in the kernel: the installer drops what is still
     /// queued (the sessions' ends would withdraw everything).
     frozen: Arc<AtomicBool>,
+    /// True once the main table's snapshot is read.
+    ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Kernel {
@@ -148,21 +150,25 @@ impl Kernel {
             requests: None,
             restarting: false,
             frozen: Arc::new(AtomicBool::new(false)),
+            ready: tokio::sync::watch::channel(true).1,
         }
     }
 
-    /// Reads the main table and, when `install`, starts the installer, which takes over the
-    /// routes a previous run left in the main table and the `vrf_tables` VPN instance tables
-    /// (with `graceful_restart`, finding some in the main table makes this start a graceful
-    /// restart). Falls back on [`Kernel::none`] when the kernel cannot be read.
+    /// Starts reading the main table for next-hop resolution (in the background: nothing
+    /// waits for it but the tracker's answers and the installer) and, when `install`, the
+    /// installer, which takes over the routes a previous run left in the main table and the
+    /// `vrf_tables` VPN instance tables (with `graceful_restart`, finding some in the main
+    /// table makes this start a graceful restart). Falls back on [`Kernel::none`] when the
+    /// kernel cannot be read.
     pub async fn start(
         install: bool,
         graceful_restart: bool,
         vrf_tables: u32,
         room: Arc<Room>,
     ) -> Kernel {
-        let routes = match KernelRoutes::read(MAIN_TABLE).await {
-            Ok(r) => r,
+        // Whether tern's routes are in the main table: a dump left at the first one.
+        let found = match tern_fib::has_routes(MAIN_TABLE, PROTOCOL).await {
+            Ok(found) => found,
             Err(e) => {
                 warn!(
                     "kernel routing table not readable ({e}): next hops count as reachable, nothing is installed"
@@ -170,13 +176,26 @@ impl Kernel {
                 return Kernel::none(room);
             }
         };
-        info!(
-            routes = routes.len(),
-            "kernel main table read for next-hop resolution"
-        );
-        let restarting =
-            install && graceful_restart && routes.iter().any(|r| r.protocol == PROTOCOL);
-        let shared = Arc::new(RwLock::new(routes));
+        let restarting = install && graceful_restart && found;
+        // The snapshot is read in the background (a full table takes the kernel seconds to
+        // list): the tracker and the installer wait for it, the control API and the sessions
+        // do not.
+        let shared = Arc::new(RwLock::new(KernelRoutes::new(MAIN_TABLE)));
+        let (loaded, ready) = tokio::sync::watch::channel(false);
+        let snapshot = shared.clone();
+        tokio::spawn(async move {
+            match KernelRoutes::read(MAIN_TABLE).await {
+                Ok(routes) => {
+                    info!(
+                        routes = routes.len(),
+                        "kernel main table read for next-hop resolution"
+                    );
+                    *snapshot.write().unwrap_or_else(PoisonError::into_inner) = routes;
+                }
+                Err(e) => warn!("reading the kernel main table: {e}"),
+            }
+            let _ = loaded.send(true);
+        });
         let resolver = Resolver::Kernel(shared.clone());
         let (ask, requests) = mpsc::unbounded_channel();
         let tracker = Some(Arc::new(Tracker(ask)));
@@ -199,6 +218,7 @@ impl Kernel {
                 requests,
                 restarting: false,
                 frozen,
+                ready,
             };
         };
         if restarting {
@@ -219,6 +239,7 @@ impl Kernel {
             resolver.clone(),
             room.clone(),
             frozen.clone(),
+            ready.clone(),
         ));
         Kernel {
             resolver,
@@ -229,6 +250,7 @@ impl Kernel {
             requests,
             restarting,
             frozen,
+            ready,
         }
     }
 
@@ -278,7 +300,13 @@ impl Kernel {
             }
             Err(e) => warn!("kernel route changes not followed: {e}"),
         }
-        tokio::spawn(track(shared.clone(), requests, changed, rib));
+        tokio::spawn(track(
+            shared.clone(),
+            requests,
+            changed,
+            rib,
+            self.ready.clone(),
+        ));
     }
 
     /// Clean shutdown: tern's routes leave the kernel (the main table and the VPN instance
@@ -330,7 +358,10 @@ async fn track(
     mut requests: mpsc::UnboundedReceiver<Watch>,
     changed: Arc<Notify>,
     rib: RibHandle,
+    mut ready: tokio::sync::watch::Receiver<bool>,
 ) {
+    // No answer before the snapshot is read: questions wait in the queue.
+    let _ = ready.wait_for(|r| *r).await;
     let mut hops: HashMap<IpAddr, Option<u32>> = HashMap::new();
     let mut prefixes: HashMap<IpNet, bool> = HashMap::new();
     loop {
@@ -397,7 +428,10 @@ async fn install_task(
     resolver: Resolver,
     room: Arc<Room>,
     frozen: Arc<AtomicBool>,
+    mut ready: tokio::sync::watch::Receiver<bool>,
 ) {
+    // Forwarding addresses come from the snapshot.
+    let _ = ready.wait_for(|r| *r).await;
     let mut fibs: HashMap<u32, Fib> = HashMap::new();
     fibs.insert(MAIN_TABLE, main);
     let mut found: HashMap<u32, Reconciler> = HashMap::new();
