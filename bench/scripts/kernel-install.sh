@@ -4,7 +4,13 @@
 # which installs them into T's main table. Prints, every poll, the seconds since ternd was
 # started and the tern routes in T's kernel, then the time until all N were there.
 #
-#   bench/scripts/kernel-install.sh N [TERND]    (default: target/release/ternd)
+#   bench/scripts/kernel-install.sh N [TERND [restart]]    (default: target/release/ternd)
+#
+# With `restart`, ternd is then stopped and started again with the same configuration (a
+# ternd with --keep-kernel-routes is stopped with SIGTERM under it, an older one with
+# SIGKILL, the only stop that left its routes), and the script prints when the control socket
+# appeared, the fewest tern routes seen in the kernel meanwhile, and when the routes left were
+# reconciled (or, for an older ternd, all back).
 #
 # Needs root, iproute2, BIRD 2 and python3. The namespaces, processes and files it makes are
 # removed when it ends. A listing of 1M routes takes the kernel seconds, so the finishing time
@@ -12,6 +18,11 @@
 set -u
 N=${1:-100000}
 TERND=${2:-target/release/ternd}
+MODE=${3:-}
+KEEP=""
+if [ "$MODE" = restart ] && "$TERND" --help | grep -q -- --keep-kernel-routes; then
+    KEEP=--keep-kernel-routes
+fi
 [ -x "$TERND" ] || { echo "no ternd at $TERND" >&2; exit 1; }
 D=$(mktemp -d /tmp/kernel-install.XXXX)
 T=kit$$
@@ -79,7 +90,7 @@ done
 [ -n "$loaded" ] || { echo "BIRD did not load its routes" >&2; cat "$D/bird.log" >&2; exit 1; }
 start=$(date +%s.%N)
 ip netns exec $T "$TERND" --config "$D/t.cfg" --control "$D/t.sock" \
-    --listen 0.0.0.0:179 --log info > "$D/t.log" 2>&1 &
+    --listen 0.0.0.0:179 --log info $KEEP > "$D/t.log" 2>&1 &
 TP=$!
 while :; do
     c=$(ip -n $T route show proto 186 | wc -l)
@@ -94,3 +105,28 @@ while :; do
     sleep 0.2
 done
 echo "N=$N: all in the kernel $t s after ternd started: $(echo "$N / $t" | bc) routes/s"
+[ "$MODE" = restart ] || exit 0
+if [ -n "$KEEP" ]; then kill -TERM $TP; else kill -KILL $TP; fi
+wait $TP 2>/dev/null
+echo "stopped; tern routes in the kernel: $(ip -n $T route show proto 186 | wc -l)"
+start=$(date +%s.%N)
+ip netns exec $T "$TERND" --config "$D/t.cfg" --control "$D/t2.sock" \
+    --listen 0.0.0.0:179 --log info $KEEP > "$D/t2.log" 2>&1 &
+TP=$!
+until [ -S "$D/t2.sock" ]; do sleep 0.05; done
+echo "control socket after $(echo "$(date +%s.%N) - $start" | bc) s"
+low=$N
+while :; do
+    c=$(ip -n $T route show proto 186 | wc -l)
+    [ "$c" -lt "$low" ] && low=$c
+    t=$(echo "$(date +%s.%N) - $start" | bc)
+    grep -q "reconciled" "$D/t2.log" && break
+    [ "$c" -ge "$N" ] && [ "$low" -lt "$N" ] && break
+    if [ "$(echo "$t > 1800" | bc)" = 1 ]; then
+        echo "gave up at $c routes" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+echo "fewest tern routes seen: $low; reconciled or all back after $t s"
+sed 's/\x1b\[[0-9;]*m//g' "$D/t2.log" | grep "reconciled" || true
