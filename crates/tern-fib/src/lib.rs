@@ -17,7 +17,8 @@
 //!   otherwise, the outcome saying so.
 //! - [`Reconciler`]: tern's routes found in a table at start, taken over rather than
 //!   flushed: a change asking for a route the kernel already has is left out, and what
-//!   nobody asked for again is removed at the end.
+//!   nobody asked for again is removed at the end. [`has_routes`] tells cheaply whether a
+//!   table holds any route of a protocol.
 //!
 //! Everything here runs on tokio: the netlink sockets are driven by tasks on the current
 //! runtime, and they belong to the network namespace of the thread that opens them.
