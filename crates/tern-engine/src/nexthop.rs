@@ -165,6 +165,14 @@ impl NextHopTable {
         changed
     }
 
+    /// True while a next hop or prefix looked up is not answered yet (still to be asked, or
+    /// asked): a decision made now may change when the answer comes.
+    pub fn waiting(&self) -> bool {
+        self.has_wanted()
+            || self.hops.values().any(Option::is_none)
+            || self.prefixes.values().any(Option::is_none)
+    }
+
     /// Next hops followed (answered or asked).
     pub fn len(&self) -> usize {
         self.hops.len()

@@ -45,9 +45,10 @@ pub enum FibOp {
         /// Destination.
         prefix: IpNet,
     },
-    /// After a graceful restart (RFC 4724 §4.1), once the deferred best routes are all
-    /// handed over: this router's kernel routes left from before the restart and not
-    /// installed again go (one per engine shard; the installer acts on the last).
+    /// At the end of the initial convergence (after a graceful restart's deferral, RFC 4724
+    /// §4.1, or a start's first tables from every peer), once the best routes are all handed
+    /// over: this router's kernel routes left from before the start and not installed again
+    /// go (one per engine shard; the installer acts on the last).
     Reconcile,
 }
 

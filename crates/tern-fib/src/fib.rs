@@ -1,9 +1,10 @@
 //! Installing routes: add, replace and delete IPv4/IPv6 routes of protocol [`PROTO_TERN`] in
-//! one table (rtnetlink(7) `RTM_NEWROUTE` / `RTM_DELROUTE`), and reconciliation.
+//! one table (rtnetlink(7) `RTM_NEWROUTE` / `RTM_DELROUTE`), one at a time or in batches
+//! ([`Fib::apply`], see [`crate::batch`]), and the removal of stale ones.
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use ipnet::IpNet;
 use rtnetlink::RouteMessageBuilder;
@@ -11,9 +12,10 @@ use rtnetlink::packet_route::route::{
     MplsLabel, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 
+use crate::batch::{BatchSocket, Failure, Kind, Request};
 use crate::error::Error;
-use crate::netlink::{Connection, dump, set_table};
-use crate::routes::KernelRoutes;
+use crate::netlink::{Connection, dump, dump_filtered, set_table};
+use crate::routes::{KernelRoute, KernelRoutes};
 use crate::{MAIN_TABLE, PROTO_TERN};
 
 /// A route for tern to install: a prefix towards a gateway, an interface, or both.
@@ -101,14 +103,43 @@ const NO_ENCAP: [i32; 3] = [95, 97, 22];
 
 static NO_MPLS_WARNING: Once = Once::new();
 
+/// One change of a batch ([`Fib::apply`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RouteOp {
+    /// Add the route, or replace the route of the same prefix and metric (as
+    /// [`Fib::replace`]).
+    Replace(FibRoute),
+    /// Delete tern's route of the prefix, the one of `metric` when given (as [`Fib::delete`]).
+    Delete {
+        /// The destination.
+        prefix: IpNet,
+        /// The metric; `None`: whichever tern route of the prefix the kernel finds first.
+        metric: Option<u32>,
+    },
+}
+
+impl RouteOp {
+    /// The destination the change is about.
+    pub fn prefix(&self) -> IpNet {
+        match self {
+            RouteOp::Replace(route) => route.prefix,
+            RouteOp::Delete { prefix, .. } => *prefix,
+        }
+    }
+}
+
 /// The route installer for one kernel table: every route it adds has protocol
 /// [`PROTO_TERN`], so tern's routes are told apart from everyone else's and
-/// [`Fib::flush_stale`] can find them after a restart.
+/// [`Fib::flush_stale`] or a [`crate::Reconciler`] can find them after a restart.
 ///
-/// Needs a tokio runtime (the netlink socket is driven by a task spawned on it) and
-/// `CAP_NET_ADMIN` for changes.
+/// It holds two netlink sockets: one for reading the table (dumps), one for changes, which
+/// go in batches (see [`Fib::apply`]); a single change is a batch of one.
+///
+/// Needs a tokio runtime (the sockets are driven from it; a batch runs on its blocking pool)
+/// and `CAP_NET_ADMIN` for changes.
 pub struct Fib {
     conn: Connection,
+    batch: Arc<Mutex<BatchSocket>>,
     table: u32,
     mpls: bool,
 }
@@ -119,6 +150,7 @@ impl Fib {
     pub fn new(table: u32) -> Result<Fib, Error> {
         Ok(Fib {
             conn: Connection::open()?,
+            batch: Arc::new(Mutex::new(BatchSocket::open().map_err(Error::Socket)?)),
             table,
             mpls: mpls_supported(),
         })
@@ -139,6 +171,15 @@ impl Fib {
         self.mpls
     }
 
+    /// How many requests go to the kernel in one datagram at most (set from the receive
+    /// buffer the kernel granted, see [`crate::batch`]).
+    pub fn chunk(&self) -> usize {
+        self.batch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .chunk()
+    }
+
     /// A snapshot of the table (every protocol's routes).
     pub async fn routes(&self) -> Result<KernelRoutes, Error> {
         Ok(KernelRoutes::from_routes(
@@ -147,16 +188,62 @@ impl Fib {
         ))
     }
 
+    /// Applies `ops` in order and returns each one's outcome, in the same order: a route the
+    /// kernel refuses (a gateway on no connected network, a delete of a route that is not
+    /// there) fails alone, the others go on.
+    ///
+    /// The changes are written many to a datagram without waiting for each answer, and the
+    /// kernel's error answers are matched to them by sequence number ([`crate::batch`]): a
+    /// full table goes in at the kernel's pace rather than a round trip per route.
+    pub async fn apply(&self, ops: &[RouteOp]) -> Vec<Result<(), Error>> {
+        let mut results: Vec<Option<Result<(), Error>>> = Vec::with_capacity(ops.len());
+        let mut requests = Vec::with_capacity(ops.len());
+        let mut sent = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let request = match op {
+                RouteOp::Replace(route) => self.message(route).map(|message| Request {
+                    kind: Kind::Replace,
+                    message,
+                }),
+                RouteOp::Delete { prefix, metric } => Ok(Request {
+                    kind: Kind::Delete,
+                    message: delete_message(*prefix, *metric, self.table),
+                }),
+            };
+            match request {
+                Ok(r) => {
+                    requests.push(r);
+                    sent.push(i);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let answers = self.submit(requests).await;
+        for (i, answer) in sent.into_iter().zip(answers) {
+            let op = &ops[i];
+            let verb = match op {
+                RouteOp::Replace(_) => "replace",
+                RouteOp::Delete { .. } => "delete",
+            };
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(answer.map_err(|f| self.error(verb, op.prefix(), f)));
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    }
+
     /// Adds `route`; fails with `EEXIST` ([`Error::errno`]) when the table has a route of the
     /// same prefix and metric.
     pub async fn add(&self, route: &FibRoute) -> Result<(), Error> {
-        self.send("add", route, self.message(route)?, false).await
+        self.one(Kind::Add, "add", route.prefix, self.message(route)?)
+            .await
     }
 
     /// Adds `route`, or replaces the route of the same prefix and metric (whoever installed
     /// it: the kernel's `NLM_F_REPLACE`).
     pub async fn replace(&self, route: &FibRoute) -> Result<(), Error> {
-        self.send("replace", route, self.message(route)?, true)
+        self.one(Kind::Replace, "replace", route.prefix, self.message(route)?)
             .await
     }
 
@@ -186,7 +273,10 @@ impl Fib {
                 .builder(route)?
                 .output_mpls(mpls_stack(&labels))
                 .build();
-            match self.send("replace", route, message, true).await {
+            match self
+                .one(Kind::Replace, "replace", route.prefix, message)
+                .await
+            {
                 Ok(()) => return Ok(LabelOutcome::Pushed),
                 Err(e) if e.errno().is_some_and(|n| NO_ENCAP.contains(&n)) => {
                     tracing::warn!(
@@ -214,45 +304,57 @@ impl Fib {
     /// touched.
     pub async fn delete(&self, prefix: IpNet, metric: Option<u32>) -> Result<(), Error> {
         let message = delete_message(prefix, metric, self.table);
-        let what = format!("{prefix} in table {}", self.table);
-        self.conn
-            .handle
-            .route()
-            .del(message)
-            .execute()
-            .await
-            .map_err(|source| Error::Netlink {
-                op: "delete",
-                what,
-                source,
-            })
+        self.one(Kind::Delete, "delete", prefix, message).await
     }
 
-    /// Removes every route of protocol [`PROTO_TERN`] from the table (IPv4 and IPv6): routes
-    /// left by an earlier run, at start, and tern's own at a clean shutdown. Returns how many
-    /// were removed. Routes that vanish meanwhile are not errors.
+    /// Removes every route of protocol [`PROTO_TERN`] from the table (IPv4 and IPv6), in
+    /// batches: tern's own at a clean shutdown, or every one an earlier run left. Returns how
+    /// many were removed. Routes that vanish meanwhile are not errors; another failure is
+    /// returned after every route was tried.
     pub async fn flush_stale(&self) -> Result<usize, Error> {
-        let mut removed = 0;
-        for route in dump(&self.conn.handle, self.table).await? {
-            if route.protocol != PROTO_TERN {
-                continue;
-            }
-            let mut message = delete_message(route.prefix, Some(route.metric), self.table);
-            message.header.kind = RouteType::from(route.kind.code());
-            let what = format!("{} in table {}", route.prefix, self.table);
-            match self.conn.handle.route().del(message).execute().await {
-                Ok(()) => removed += 1,
-                Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code().abs() == ESRCH => {}
-                Err(source) => {
-                    return Err(Error::Netlink {
-                        op: "delete",
-                        what,
-                        source,
-                    });
+        let routes: Vec<KernelRoute> =
+            dump_filtered(&self.conn.handle, self.table, Some(PROTO_TERN))
+                .await?
+                .into_iter()
+                .map(|(route, _)| route)
+                .collect();
+        let (removed, mut errors) = self.delete_routes(&routes).await;
+        match errors.is_empty() {
+            true => Ok(removed),
+            false => Err(errors.swap_remove(0)),
+        }
+    }
+
+    /// Deletes `routes` (tern's, as read from the table: each by prefix, metric and type) in
+    /// batches; returns how many went and the failures other than `ESRCH` (already gone).
+    pub(crate) async fn delete_routes(&self, routes: &[KernelRoute]) -> (usize, Vec<Error>) {
+        let requests = routes
+            .iter()
+            .map(|route| {
+                let mut message = delete_message(route.prefix, Some(route.metric), self.table);
+                message.header.kind = RouteType::from(route.kind.code());
+                Request {
+                    kind: Kind::Delete,
+                    message,
                 }
+            })
+            .collect();
+        let mut removed = 0;
+        let mut errors = Vec::new();
+        for (route, answer) in routes.iter().zip(self.submit(requests).await) {
+            match answer {
+                Ok(()) => removed += 1,
+                Err(Failure::Kernel(e)) if e.raw_code().abs() == ESRCH => {}
+                Err(f) => errors.push(self.error("delete", route.prefix, f)),
             }
         }
-        Ok(removed)
+        (removed, errors)
+    }
+
+    /// tern's routes in the table now, each with whether it is plain (one next hop, no
+    /// encapsulation).
+    pub(crate) async fn own_routes(&self) -> Result<Vec<(KernelRoute, bool)>, Error> {
+        dump_filtered(&self.conn.handle, self.table, Some(PROTO_TERN)).await
     }
 
     fn builder(&self, route: &FibRoute) -> Result<RouteMessageBuilder<IpAddr>, Error> {
@@ -291,22 +393,53 @@ impl Fib {
         Ok(self.builder(route)?.build())
     }
 
-    async fn send(
-        &self,
-        op: &'static str,
-        route: &FibRoute,
-        message: RouteMessage,
-        replace: bool,
-    ) -> Result<(), Error> {
-        let mut request = self.conn.handle.route().add(message);
-        if replace {
-            request = request.replace();
+    /// Runs `requests` as a batch on the blocking pool (the kernel does the work inside the
+    /// send call); one outcome per request, in order.
+    async fn submit(&self, requests: Vec<Request>) -> Vec<Result<(), Failure>> {
+        let n = requests.len();
+        if n == 0 {
+            return Vec::new();
         }
-        request.execute().await.map_err(|source| Error::Netlink {
-            op,
-            what: format!("{} in table {}", route.prefix, self.table),
-            source,
-        })
+        let socket = self.batch.clone();
+        let run = tokio::task::spawn_blocking(move || {
+            socket
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .run(&requests)
+        });
+        match run.await {
+            Ok(answers) => answers,
+            Err(e) => (0..n)
+                .map(|_| Err(Failure::Socket(std::io::Error::other(e.to_string()))))
+                .collect(),
+        }
+    }
+
+    /// One request, as a batch of one.
+    async fn one(
+        &self,
+        kind: Kind,
+        op: &'static str,
+        prefix: IpNet,
+        message: RouteMessage,
+    ) -> Result<(), Error> {
+        let answer = self
+            .submit(vec![Request { kind, message }])
+            .await
+            .pop()
+            .unwrap_or(Ok(()));
+        answer.map_err(|f| self.error(op, prefix, f))
+    }
+
+    fn error(&self, op: &'static str, prefix: IpNet, failure: Failure) -> Error {
+        match failure {
+            Failure::Kernel(e) => Error::Netlink {
+                op,
+                what: format!("{} in table {}", prefix.trunc(), self.table),
+                source: rtnetlink::Error::NetlinkError(e),
+            },
+            Failure::Socket(e) => Error::Socket(e),
+        }
     }
 }
 

@@ -9,24 +9,34 @@
 //!   can pass over tern's own routes.
 //! - [`watch`]: a multicast subscription to route, link and address changes, as a stream of
 //!   [`FibEvent`]s that tell the RIB when to resolve next hops again.
-//! - [`Fib`]: adds, replaces and deletes routes of protocol [`PROTO_TERN`] in one table, and
-//!   removes stale ones ([`Fib::flush_stale`]). Labeled routes ([`Fib::replace_labeled`])
-//!   get MPLS encap where the kernel forwards MPLS ([`mpls_supported`]), and are installed
-//!   as plain IP routes otherwise, the outcome saying so.
+//! - [`Fib`]: adds, replaces and deletes routes of protocol [`PROTO_TERN`] in one table, one
+//!   at a time or in batches ([`Fib::apply`]: many requests per datagram, errors matched to
+//!   routes by sequence number, see [`batch`]), and removes stale ones
+//!   ([`Fib::flush_stale`]). Labeled routes ([`Fib::replace_labeled`]) get MPLS encap where
+//!   the kernel forwards MPLS ([`mpls_supported`]), and are installed as plain IP routes
+//!   otherwise, the outcome saying so.
+//! - [`Reconciler`]: tern's routes found in a table at start, taken over rather than
+//!   flushed: a change asking for a route the kernel already has is left out, and what
+//!   nobody asked for again is removed at the end. [`has_routes`] tells cheaply whether a
+//!   table holds any route of a protocol.
 //!
 //! Everything here runs on tokio: the netlink sockets are driven by tasks on the current
 //! runtime, and they belong to the network namespace of the thread that opens them.
 
 #![forbid(unsafe_code)]
 
+pub mod batch;
 mod error;
 mod fib;
 mod netlink;
+mod reconcile;
 mod routes;
 mod watch;
 
 pub use error::Error;
-pub use fib::{Fib, FibRoute, LabelOutcome, mpls_supported};
+pub use fib::{Fib, FibRoute, LabelOutcome, RouteOp, mpls_supported};
+pub use netlink::has_routes;
+pub use reconcile::{Reconciled, Reconciler};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
 pub use watch::{FibEvent, Watcher, watch};
 

@@ -146,12 +146,27 @@ pub(crate) fn set_table(message: &mut RouteMessage, table: u32) {
 
 /// Every IPv4 and IPv6 route of `table` (`RTM_GETROUTE` dumps, one per family).
 pub(crate) async fn dump(handle: &Handle, table: u32) -> Result<Vec<KernelRoute>, Error> {
+    Ok(dump_filtered(handle, table, None)
+        .await?
+        .into_iter()
+        .map(|(route, _)| route)
+        .collect())
+}
+
+/// The IPv4 and IPv6 routes of `table`, of `protocol` only when given (the kernel filters
+/// under strict checking), each with whether it is plain: one next hop, no encapsulation, as
+/// tern installs its routes.
+pub(crate) async fn dump_filtered(
+    handle: &Handle,
+    table: u32,
+    protocol: Option<u8>,
+) -> Result<Vec<(KernelRoute, bool)>, Error> {
     let mut routes = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut request = RouteMessage::default();
         request.header.address_family = family;
         // Unspecified protocol, type and scope: with strict checking these filter the dump.
-        request.header.protocol = RouteProtocol::Unspec;
+        request.header.protocol = protocol.map_or(RouteProtocol::Unspec, RouteProtocol::from);
         request.header.kind = RouteType::Unspec;
         request.header.scope = RouteScope::Universe;
         set_table(&mut request, table);
@@ -162,8 +177,9 @@ pub(crate) async fn dump(handle: &Handle, table: u32) -> Result<Vec<KernelRoute>
                     // The kernel filters by table under strict checking; older kernels do not.
                     if let Some((t, route)) = parse_route(&message)
                         && t == table
+                        && protocol.is_none_or(|p| p == route.protocol)
                     {
-                        routes.push(route);
+                        routes.push((route, plain(&message)));
                     }
                 }
                 Ok(None) => break,
@@ -184,6 +200,57 @@ pub(crate) async fn dump(handle: &Handle, table: u32) -> Result<Vec<KernelRoute>
         }
     }
     Ok(routes)
+}
+
+/// One next hop and no lightweight-tunnel encapsulation (no `RTA_MULTIPATH`, no `RTA_ENCAP`).
+fn plain(message: &RouteMessage) -> bool {
+    !message.attributes.iter().any(|a| {
+        matches!(
+            a,
+            RouteAttribute::MultiPath(_) | RouteAttribute::Encap(_) | RouteAttribute::EncapType(_)
+        )
+    })
+}
+
+/// Whether `table` holds a route of `protocol` (IPv4 or IPv6): a dump filtered by protocol
+/// in the kernel, left at the first route. On a socket of its own; needs a tokio runtime.
+pub async fn has_routes(table: u32, protocol: u8) -> Result<bool, Error> {
+    let conn = Connection::open()?;
+    for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+        let mut request = RouteMessage::default();
+        request.header.address_family = family;
+        request.header.protocol = RouteProtocol::from(protocol);
+        request.header.kind = RouteType::Unspec;
+        request.header.scope = RouteScope::Universe;
+        set_table(&mut request, table);
+        let mut answers = conn.handle.route().get(request).execute();
+        loop {
+            match answers.try_next().await {
+                Ok(Some(message)) => {
+                    if let Some((t, route)) = parse_route(&message)
+                        && t == table
+                        && route.protocol == protocol
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(None) => break,
+                Err(rtnetlink::Error::NetlinkError(e))
+                    if e.raw_code().abs() == i32::from(ENOENT) =>
+                {
+                    break;
+                }
+                Err(source) => {
+                    return Err(Error::Netlink {
+                        op: "dump",
+                        what: format!("table {table}"),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    Ok(false)
 }
 
 impl KernelRoutes {

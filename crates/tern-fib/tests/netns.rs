@@ -23,7 +23,7 @@ use ipnet::IpNet;
 use nix::sched::{CloneFlags, setns};
 use tern_fib::{
     Fib, FibEvent, FibRoute, KernelRoutes, LabelOutcome, MAIN_TABLE, PROTO_TERN, RouteKind,
-    Watcher, mpls_supported, watch,
+    RouteOp, Watcher, mpls_supported, watch,
 };
 
 /// A network namespace for one test, deleted on drop.
@@ -351,8 +351,16 @@ fn flush_stale_removes_only_terns_routes() {
         ))
         .await
         .unwrap();
+        assert!(tern_fib::has_routes(MAIN_TABLE, PROTO_TERN).await.unwrap());
         assert_eq!(fib.flush_stale().await.unwrap(), 3);
         assert_eq!(fib.flush_stale().await.unwrap(), 0);
+        assert!(!tern_fib::has_routes(MAIN_TABLE, PROTO_TERN).await.unwrap());
+        assert!(
+            tern_fib::has_routes(MAIN_TABLE, 4).await.unwrap(),
+            "the static route"
+        );
+        assert!(tern_fib::has_routes(1000, PROTO_TERN).await.unwrap());
+        assert!(!tern_fib::has_routes(2000, PROTO_TERN).await.unwrap());
     });
     let v4 = ns.ip("route show");
     assert!(
@@ -489,4 +497,292 @@ fn watcher_reports_routes_and_links() {
             net("10.83.0.0/16")
         );
     });
+}
+
+/// `n` distinct IPv4 /32 prefixes under 10.128.0.0/9, from `from` on.
+fn v4_prefixes(from: u32, n: u32) -> Vec<IpNet> {
+    (from..from + n)
+        .map(|i| IpNet::from(IpAddr::V4(std::net::Ipv4Addr::from(0x0a80_0000 + i))))
+        .collect()
+}
+
+/// `n` distinct IPv6 /64 prefixes under 2001:db8:8000::/33.
+fn v6_prefixes(n: u32) -> Vec<IpNet> {
+    (0..n)
+        .map(|i| {
+            let a = std::net::Ipv6Addr::from((0x2001_0db8_8000_0000u128 + u128::from(i)) << 64);
+            IpNet::new(IpAddr::V6(a), 64).unwrap()
+        })
+        .collect()
+}
+
+fn replace_all(prefixes: &[IpNet], gateway: &str) -> Vec<RouteOp> {
+    prefixes
+        .iter()
+        .map(|p| RouteOp::Replace(FibRoute::via(*p, addr(gateway))))
+        .collect()
+}
+
+fn count_lines(text: &str) -> usize {
+    text.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+#[test]
+fn batches_install_replace_and_remove() {
+    let Some(ns) = Netns::new("batch") else {
+        return;
+    };
+    let v4 = v4_prefixes(0, 20_000);
+    let v6 = v6_prefixes(2_000);
+    ns.run(|| async {
+        let fib = Fib::new(1000).unwrap();
+        // Several datagrams' worth: the batch is cut into chunks.
+        assert!(fib.chunk() < v4.len(), "chunk {}", fib.chunk());
+        let mut ops = replace_all(&v4, "10.0.1.2");
+        ops.extend(replace_all(&v6, "2001:db8:1::2"));
+        let results = fib.apply(&ops).await;
+        assert_eq!(results.len(), ops.len());
+        assert!(
+            results.iter().all(Result::is_ok),
+            "{:?}",
+            results.iter().find(|r| r.is_err())
+        );
+        let table = fib.routes().await.unwrap();
+        assert_eq!(table.len(), 22_000);
+        assert!(table.iter().all(|r| r.protocol == PROTO_TERN));
+        assert_eq!(table.get(v4[12_345])[0].gateway, Some(addr("10.0.1.2")));
+        assert_eq!(
+            count_lines(&ns.ip("route show table 1000 proto 186")),
+            20_000
+        );
+
+        // Every other IPv4 route moves to another gateway; the IPv6 ones to vb's side.
+        let moved: Vec<IpNet> = v4.iter().step_by(2).copied().collect();
+        let mut ops = replace_all(&moved, "10.0.2.2");
+        ops.extend(replace_all(&v6, "2001:db8:2::2"));
+        assert!(fib.apply(&ops).await.iter().all(Result::is_ok));
+        let table = fib.routes().await.unwrap();
+        assert_eq!(table.len(), 22_000, "replaced, not added");
+        for (i, p) in v4.iter().enumerate() {
+            let want = if i % 2 == 0 { "10.0.2.2" } else { "10.0.1.2" };
+            let got = table.get(*p);
+            assert_eq!(got.len(), 1, "{p}");
+            assert_eq!(got[0].gateway, Some(addr(want)), "{p}");
+        }
+        assert!(
+            v6.iter()
+                .all(|p| table.get(*p)[0].gateway == Some(addr("2001:db8:2::2")))
+        );
+
+        // Remove the IPv4 routes, and a prefix twice: the second is the only failure.
+        let mut ops: Vec<RouteOp> = v4
+            .iter()
+            .map(|p| RouteOp::Delete {
+                prefix: *p,
+                metric: None,
+            })
+            .collect();
+        ops.push(RouteOp::Delete {
+            prefix: v4[7],
+            metric: None,
+        });
+        let results = fib.apply(&ops).await;
+        let failed: Vec<usize> = (0..results.len())
+            .filter(|i| results[*i].is_err())
+            .collect();
+        assert_eq!(failed, vec![20_000]);
+        assert_eq!(
+            results[20_000].as_ref().unwrap_err().errno(),
+            Some(3),
+            "ESRCH"
+        );
+        let table = fib.routes().await.unwrap();
+        assert_eq!(table.len(), 2_000);
+        assert!(table.iter().all(|r| r.prefix.addr().is_ipv6()));
+        assert!(ns.ip("route show table 1000").trim().is_empty());
+        // The table's routes go in a batch too.
+        assert_eq!(fib.flush_stale().await.unwrap(), 2_000);
+        assert!(ns.ip("-6 route show table 1000").trim().is_empty());
+    });
+}
+
+#[test]
+fn batch_errors_are_reported_per_route() {
+    let Some(ns) = Netns::new("batcherr") else {
+        return;
+    };
+    ns.run(|| async {
+        let fib = Fib::main().unwrap();
+        // A small batch naming every kind of failure.
+        let ops = vec![
+            RouteOp::Replace(FibRoute::via(net("10.41.0.0/16"), addr("10.0.1.2"))),
+            // No connected network holds the gateway: ENETUNREACH (EHOSTUNREACH for IPv6).
+            RouteOp::Replace(FibRoute::via(net("10.42.0.0/16"), addr("192.0.2.9"))),
+            RouteOp::Replace(FibRoute::via(
+                net("2001:db8:43::/48"),
+                addr("2001:db8:1::2"),
+            )),
+            RouteOp::Replace(FibRoute::via(
+                net("2001:db8:44::/48"),
+                addr("2001:db8:99::9"),
+            )),
+            // Not expressible: refused before the kernel sees it.
+            RouteOp::Replace(FibRoute::via(net("2001:db8:45::/48"), addr("10.0.1.2"))),
+            RouteOp::Delete {
+                prefix: net("10.46.0.0/16"),
+                metric: None,
+            },
+            RouteOp::Replace(FibRoute::dev(net("10.47.0.0/16"), 999)),
+            RouteOp::Replace(FibRoute::via(net("10.48.0.0/16"), addr("10.0.2.2"))),
+        ];
+        let results = fib.apply(&ops).await;
+        let errno: Vec<Option<i32>> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.errno().unwrap_or(-1)))
+            .collect();
+        assert_eq!(
+            errno,
+            vec![
+                None,
+                Some(101),
+                None,
+                Some(113),
+                Some(-1),
+                Some(3),
+                Some(19),
+                None
+            ],
+            "{results:?}"
+        );
+        assert!(matches!(results[4], Err(tern_fib::Error::Invalid(_))));
+        let text = results[1].as_ref().unwrap_err().to_string();
+        assert!(
+            text.contains("10.42.0.0/16") && text.contains("unreachable"),
+            "{text}"
+        );
+        let shown = ns.ip("route show proto 186") + &ns.ip("-6 route show proto 186");
+        for p in ["10.41.0.0/16", "2001:db8:43::/48", "10.48.0.0/16"] {
+            assert!(shown.contains(p), "{p} missing: {shown}");
+        }
+        for p in ["10.42.", "2001:db8:44:", "2001:db8:45:", "10.47."] {
+            assert!(!shown.contains(p), "{p} installed: {shown}");
+        }
+
+        // A large batch where most routes fail: no answer is lost, the others go in.
+        let prefixes = v4_prefixes(0, 12_000);
+        let ops: Vec<RouteOp> = prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let gateway = if i % 100 == 0 {
+                    "10.0.1.2"
+                } else {
+                    "192.0.2.9"
+                };
+                RouteOp::Replace(FibRoute::via(*p, addr(gateway)))
+            })
+            .collect();
+        let results = fib.apply(&ops).await;
+        for (i, r) in results.iter().enumerate() {
+            match r {
+                Ok(()) => assert_eq!(i % 100, 0, "route {i} installed"),
+                Err(e) => {
+                    assert_ne!(i % 100, 0, "route {i}: {e}");
+                    assert_eq!(e.errno(), Some(101), "route {i}: {e}");
+                }
+            }
+        }
+        assert_eq!(
+            count_lines(&ns.ip("route show proto 186 root 10.128.0.0/9")),
+            120
+        );
+    });
+}
+
+#[test]
+fn reconciler_takes_over_and_removes_the_rest() {
+    let Some(ns) = Netns::new("reconcile") else {
+        return;
+    };
+    // Left by an earlier run, and a static route that is not tern's.
+    ns.ip("route add 10.51.0.0/16 via 10.0.1.2 proto 186");
+    ns.ip("route add 10.52.0.0/16 via 10.0.1.2 proto 186");
+    ns.ip("route add 10.53.0.0/16 via 10.0.1.2 proto 186");
+    ns.ip("route add 10.54.0.0/16 proto 186 nexthop via 10.0.1.2 nexthop via 10.0.2.2");
+    ns.ip("-6 route add 2001:db8:55::/48 via 2001:db8:1::2 proto 186");
+    ns.ip("route add 10.56.0.0/16 via 10.0.1.2 proto static");
+    ns.run(|| async {
+        let fib = Fib::main().unwrap();
+        let mut reconciler = fib.reconciler().await.unwrap();
+        assert_eq!((reconciler.table(), reconciler.len()), (MAIN_TABLE, 5));
+        let mut w = watch(MAIN_TABLE).await.unwrap();
+        let asked = [
+            // As it is: left alone.
+            RouteOp::Replace(FibRoute::via(net("10.51.0.0/16"), addr("10.0.1.2"))),
+            // Another gateway: rewritten.
+            RouteOp::Replace(FibRoute::via(net("10.52.0.0/16"), addr("10.0.1.3"))),
+            // Multipath where one next hop is asked for: rewritten.
+            RouteOp::Replace(FibRoute::via(net("10.54.0.0/16"), addr("10.0.1.2"))),
+            RouteOp::Replace(FibRoute::via(
+                net("2001:db8:55::/48"),
+                addr("2001:db8:1::2"),
+            )),
+            // New.
+            RouteOp::Replace(FibRoute::via(net("10.57.0.0/16"), addr("10.0.1.2"))),
+        ];
+        let ops: Vec<RouteOp> = asked
+            .iter()
+            .filter(|op| reconciler.needs(op))
+            .copied()
+            .collect();
+        let sent: Vec<IpNet> = ops.iter().map(RouteOp::prefix).collect();
+        assert_eq!(
+            sent,
+            vec![
+                net("10.52.0.0/16"),
+                net("10.54.0.0/16"),
+                net("10.57.0.0/16")
+            ]
+        );
+        assert!(fib.apply(&ops).await.iter().all(Result::is_ok));
+        assert_eq!((reconciler.unchanged(), reconciler.len()), (2, 1));
+        // The kernel announces every route it writes: the routes left alone were not.
+        fib.replace(&FibRoute::via(net("10.99.0.0/16"), addr("10.0.1.2")))
+            .await
+            .unwrap();
+        let mut written = Vec::new();
+        loop {
+            let event = expect(&mut w, "route event", |e| {
+                matches!(e, FibEvent::RouteAdded(_) | FibEvent::RouteRemoved(_))
+            })
+            .await;
+            let FibEvent::RouteAdded(route) = event else {
+                panic!("{event:?}")
+            };
+            if route.prefix == net("10.99.0.0/16") {
+                break;
+            }
+            written.push(route.prefix);
+        }
+        assert_eq!(written, sent);
+
+        let done = reconciler.finish(&fib).await;
+        assert_eq!((done.unchanged, done.removed), (2, 1));
+        assert!(done.errors.is_empty(), "{:?}", done.errors);
+    });
+    let v4 = ns.ip("route show");
+    assert!(!v4.contains("10.53.0.0/16"), "{v4}");
+    for line in [
+        "10.51.0.0/16 via 10.0.1.2 dev va proto bgp",
+        "10.52.0.0/16 via 10.0.1.3 dev va proto bgp",
+        "10.54.0.0/16 via 10.0.1.2 dev va proto bgp",
+        "10.56.0.0/16 via 10.0.1.2 dev va proto static",
+        "10.57.0.0/16 via 10.0.1.2 dev va proto bgp",
+    ] {
+        assert!(v4.contains(line), "{line}: {v4}");
+    }
+    assert!(
+        ns.ip("-6 route show")
+            .contains("2001:db8:55::/48 via 2001:db8:1::2")
+    );
 }

@@ -30,6 +30,7 @@ fn daemon(dir: &Path) -> PathBuf {
         startup: None,
         commit_points: 0,
         install_routes: false,
+        keep_kernel_routes: false,
         record: None,
         shards: 2,
         mrt: ternd::mrt::Settings {

@@ -29,6 +29,7 @@ fn daemon() -> &'static Path {
             commit_points: 0,
             // In the test machine's own namespace: never touch its routes.
             install_routes: false,
+            keep_kernel_routes: false,
             record: None,
             shards: 1,
             mrt: ternd::mrt::Settings::default(),

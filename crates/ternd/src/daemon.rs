@@ -192,6 +192,9 @@ pub struct Options {
     pub commit_points: usize,
     /// Install best routes into the kernel (next hops are resolved through it either way).
     pub install_routes: bool,
+    /// At exit, leave tern's kernel routes in place for the next start to take over
+    /// ([`crate::fib::Kernel::keep_routes`]), rather than removing them.
+    pub keep_kernel_routes: bool,
     /// Record the engine's inputs into this file ([`crate::record`]; one engine shard then).
     pub record: Option<PathBuf>,
     /// Route engine shards (destinations split by prefix hash, one task each); 0: one per
@@ -291,8 +294,10 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     let shards = if opts.record.is_some() { 1 } else { shards };
     let room = Arc::new(crate::rib_task::Room::new(shards));
     let gr = cfg.peers.iter().find_map(|p| p.graceful_restart);
+    let vrf_tables = u32::try_from(cfg.routing.vrfs.len()).unwrap_or(0);
     let mut kernel =
-        crate::fib::Kernel::start(opts.install_routes, gr.is_some(), room.clone()).await;
+        crate::fib::Kernel::start(opts.install_routes, gr.is_some(), vrf_tables, room.clone())
+            .await;
     let rib_config = crate::rib_task::rib_config_of(&cfg);
     let recorder = match &opts.record {
         None => None,
@@ -321,14 +326,21 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
         shards,
     );
     info!(shards = rib.shards(), "route engine running");
-    if kernel.restarting
-        && let Some(g) = gr
-    {
-        rib.send(crate::rib_task::RibMsg::Defer(true)).await;
+    if kernel.fib.is_some() {
+        // The initial convergence, after which the kernel routes of a previous run that were
+        // not installed again go; a graceful restart defers all output until then.
+        let graceful = kernel.restarting && gr.is_some();
+        if graceful {
+            rib.send(crate::rib_task::RibMsg::Defer(true)).await;
+        }
+        let wait = gr.map_or(crate::restart::CONVERGENCE_WAIT, |g| {
+            std::time::Duration::from_secs(u64::from(g.wait_for_rib))
+        });
         crate::restart::begin(
-            cfg.peers.iter().map(|p| p.addr),
-            std::time::Duration::from_secs(u64::from(g.wait_for_rib)),
+            cfg.peers.iter().filter(|p| !p.ignore).map(|p| p.addr),
+            wait,
             rib.clone(),
+            graceful,
         );
     }
     kernel.watch(rib.clone()).await;
@@ -400,6 +412,10 @@ pub async fn run(model: Config, cfg: DaemonConfig, opts: Options) -> io::Result<
     }
     shutdown_signal().await;
     info!("shutting down");
+    if opts.keep_kernel_routes {
+        // Before the sessions end: their withdrawals must not reach the kernel.
+        kernel.keep_routes();
+    }
     let _ = stop_control.send(());
     if let Some(server) = server {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), server).await;

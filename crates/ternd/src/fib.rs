@@ -10,21 +10,31 @@
 //!   tracker answers by message ([`tern_engine::Resolution`]) when first asked and, after a
 //!   burst of kernel changes has been coalesced, for every followed one whose answer changed.
 //! - Installation: the best IPv4/IPv6 unicast and labeled-unicast routes learned from peers
-//!   go into the main table with tern's protocol number, via the address that forwards to their
-//!   next hop; they are replaced on change, removed on withdrawal, and every tern route is
-//!   removed at start (left by a crash) and at clean shutdown. The kernel here has no MPLS
-//!   forwarding: labels stay in the RIB and the displays (tern-fib reports it once).
+//!   go into the main table (a VPN instance's into its own) with tern's protocol number, via
+//!   the address that forwards to their next hop; they are replaced on change and removed on
+//!   withdrawal. The installer takes what is queued at once and hands it to the kernel as a
+//!   batch ([`tern_fib::Fib::apply`]); a route the kernel refuses fails alone.
+//! - Restart: tern's routes an earlier run left in the tables are taken over, not flushed
+//!   ([`tern_fib::Reconciler`]): a best route already there as it should be is not written
+//!   again, so forwarding has no gap, and the ones not installed again are removed at the end
+//!   of the initial convergence ([`FibOp::Reconcile`], see [`crate::restart`]). A clean
+//!   shutdown removes tern's routes, unless they are to be kept for the next start
+//!   ([`Kernel::keep_routes`]). The kernel here has no MPLS forwarding: labels stay in the RIB
+//!   and the displays (tern-fib reports it once).
 //! - Without access to the kernel (not root, no netlink) every next hop counts as reachable at
 //!   cost 0 and nothing is installed; the log says so.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ipnet::IpNet;
 use tern_engine::{Resolution, Watch, Watcher};
-use tern_fib::{Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN};
+use tern_fib::{
+    Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN, Reconciler, RouteOp,
+};
 use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 
@@ -100,7 +110,10 @@ impl Watcher for Tracker {
 pub use tern_engine::FibOp;
 
 /// Messages the FIB task's queue holds (the RIB keeps the rest as dirty prefixes).
-pub const FIB_QUEUE: usize = 1024;
+pub const FIB_QUEUE: usize = 4096;
+
+/// Operations the installer hands to the kernel as one batch at most.
+const BATCH: usize = 4096;
 
 /// The kernel side, started with the daemon.
 pub struct Kernel {
@@ -118,6 +131,11 @@ pub struct Kernel {
     /// stay, and this start is a graceful restart ([`crate::restart`]).
     pub restarting: bool,
     requests: Option<mpsc::UnboundedReceiver<Watch>>,
+    /// Set at exit when tern's routes stay in the kernel: the installer drops what is still
+    /// queued (the sessions' ends would withdraw everything).
+    frozen: Arc<AtomicBool>,
+    /// True once the main table's snapshot is read.
+    ready: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Kernel {
@@ -131,15 +149,26 @@ impl Kernel {
             tracker: None,
             requests: None,
             restarting: false,
+            frozen: Arc::new(AtomicBool::new(false)),
+            ready: tokio::sync::watch::channel(true).1,
         }
     }
 
-    /// Reads the main table and, when `install`, removes routes a previous run left (kept
-    /// instead with `graceful_restart`: then this start is a restart) and starts the
-    /// installer. Falls back on [`Kernel::none`] when the kernel cannot be read.
-    pub async fn start(install: bool, graceful_restart: bool, room: Arc<Room>) -> Kernel {
-        let routes = match KernelRoutes::read(MAIN_TABLE).await {
-            Ok(r) => r,
+    /// Starts reading the main table for next-hop resolution (in the background: nothing
+    /// waits for it but the tracker's answers and the installer) and, when `install`, the
+    /// installer, which takes over the routes a previous run left in the main table and the
+    /// `vrf_tables` VPN instance tables (with `graceful_restart`, finding some in the main
+    /// table makes this start a graceful restart). Falls back on [`Kernel::none`] when the
+    /// kernel cannot be read.
+    pub async fn start(
+        install: bool,
+        graceful_restart: bool,
+        vrf_tables: u32,
+        room: Arc<Room>,
+    ) -> Kernel {
+        // Whether tern's routes are in the main table: a dump left at the first one.
+        let found = match tern_fib::has_routes(MAIN_TABLE, PROTOCOL).await {
+            Ok(found) => found,
             Err(e) => {
                 warn!(
                     "kernel routing table not readable ({e}): next hops count as reachable, nothing is installed"
@@ -147,18 +176,39 @@ impl Kernel {
                 return Kernel::none(room);
             }
         };
-        info!(
-            routes = routes.len(),
-            "kernel main table read for next-hop resolution"
-        );
-        let restarting =
-            install && graceful_restart && routes.iter().any(|r| r.protocol == PROTOCOL);
-        let shared = Arc::new(RwLock::new(routes));
+        let restarting = install && graceful_restart && found;
+        // The snapshot is read in the background (a full table takes the kernel seconds to
+        // list): the tracker and the installer wait for it, the control API and the sessions
+        // do not.
+        let shared = Arc::new(RwLock::new(KernelRoutes::new(MAIN_TABLE)));
+        let (loaded, ready) = tokio::sync::watch::channel(false);
+        let snapshot = shared.clone();
+        tokio::spawn(async move {
+            match KernelRoutes::read(MAIN_TABLE).await {
+                Ok(routes) => {
+                    info!(
+                        routes = routes.len(),
+                        "kernel main table read for next-hop resolution"
+                    );
+                    *snapshot.write().unwrap_or_else(PoisonError::into_inner) = routes;
+                }
+                Err(e) => warn!("reading the kernel main table: {e}"),
+            }
+            let _ = loaded.send(true);
+        });
         let resolver = Resolver::Kernel(shared.clone());
         let (ask, requests) = mpsc::unbounded_channel();
         let tracker = Some(Arc::new(Tracker(ask)));
         let requests = Some(requests);
-        if !install {
+        let frozen = Arc::new(AtomicBool::new(false));
+        let fib = if install {
+            Fib::main()
+                .map_err(|e| warn!("kernel routes cannot be installed ({e})"))
+                .ok()
+        } else {
+            None
+        };
+        let Some(fib) = fib else {
             return Kernel {
                 resolver,
                 fib: None,
@@ -167,43 +217,29 @@ impl Kernel {
                 tracker,
                 requests,
                 restarting: false,
+                frozen,
+                ready,
             };
-        }
-        let fib = match Fib::main() {
-            Ok(f) => f,
-            Err(e) => {
-                warn!("kernel routes cannot be installed ({e})");
-                return Kernel {
-                    resolver,
-                    fib: None,
-                    room,
-                    installer: None,
-                    tracker,
-                    requests,
-                    restarting: false,
-                };
-            }
         };
         if restarting {
             info!("tern routes left in the kernel are kept: graceful restart");
-        } else {
-            match fib.flush_stale().await {
-                Ok(0) => {}
-                Ok(n) => info!(routes = n, "removed tern routes left in the kernel"),
-                Err(e) => warn!("removing stale tern routes: {e}"),
-            }
         }
         if !fib.mpls() {
             info!("the kernel has no MPLS forwarding: labels stay in the RIB and the displays");
         }
         let (tx, rx) = mpsc::channel(FIB_QUEUE);
         let installer = Fib::main().ok();
+        let tables = std::iter::once(MAIN_TABLE)
+            .chain((0..vrf_tables).map(|i| tern_engine::VRF_TABLE_BASE.saturating_add(i)))
+            .collect();
         tokio::spawn(install_task(
             fib,
+            tables,
             rx,
             resolver.clone(),
             room.clone(),
-            restarting,
+            frozen.clone(),
+            ready.clone(),
         ));
         Kernel {
             resolver,
@@ -213,7 +249,15 @@ impl Kernel {
             tracker,
             requests,
             restarting,
+            frozen,
+            ready,
         }
+    }
+
+    /// At exit, before the sessions end: tern's routes stay in the kernel as they are (what
+    /// is still queued for the installer is dropped), for the next start to take over.
+    pub fn keep_routes(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
     }
 
     /// Follows the kernel's route and link changes (the snapshot is updated; a burst is
@@ -227,24 +271,28 @@ impl Kernel {
             return;
         };
         let changed = Arc::new(Notify::new());
-        if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
-            // Fault injection (tests): kernel changes happen between the first read and the
-            // subscription.
-            tokio::time::sleep(Duration::from_secs(3)).await;
-        }
-        match tern_fib::watch(MAIN_TABLE).await {
-            Ok(mut w) => {
-                // The table was read before this subscription: a change in between would be
-                // missed for good (a next hop stranded unreachable). Read it again now that
-                // every later change is queued; applying the queued ones after this read
-                // leaves the snapshot as the kernel is.
-                match KernelRoutes::read(MAIN_TABLE).await {
-                    Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
-                    Err(e) => warn!("reading the kernel table again: {e}"),
-                }
-                let shared = shared.clone();
-                let changed = changed.clone();
-                tokio::spawn(async move {
+        let mut ready = self.ready.clone();
+        let (shared_w, changed_w) = (shared.clone(), changed.clone());
+        tokio::spawn(async move {
+            let (shared, changed) = (shared_w, changed_w);
+            if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
+                // Fault injection (tests): kernel changes happen between the first read and
+                // the subscription.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            match tern_fib::watch(MAIN_TABLE).await {
+                Ok(mut w) => {
+                    // The table was first read before this subscription (in the background,
+                    // see [`Kernel::start`]): a change in between would be missed for good (a
+                    // next hop stranded unreachable). Once that read is in, read the table
+                    // again now that every later change is queued; the queued ones applied
+                    // after this read leave the snapshot as the kernel is.
+                    let _ = ready.wait_for(|r| *r).await;
+                    match KernelRoutes::read(MAIN_TABLE).await {
+                        Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
+                        Err(e) => warn!("reading the kernel table again: {e}"),
+                    }
+                    changed.notify_one();
                     loop {
                         let Some(ev) = w.next_event().await else {
                             return;
@@ -265,17 +313,27 @@ impl Kernel {
                         }
                         changed.notify_one();
                     }
-                });
+                }
+                Err(e) => warn!("kernel route changes not followed: {e}"),
             }
-            Err(e) => warn!("kernel route changes not followed: {e}"),
-        }
-        tokio::spawn(track(shared.clone(), requests, changed, rib));
+        });
+        tokio::spawn(track(
+            shared.clone(),
+            requests,
+            changed,
+            rib,
+            self.ready.clone(),
+        ));
     }
 
     /// Clean shutdown: tern's routes leave the kernel (the main table and the VPN instance
-    /// tables, `tables` of them).
+    /// tables, `tables` of them), unless [`Kernel::keep_routes`] was called.
     pub async fn shutdown(&self, vrf_tables: u32) {
         if self.installer.is_none() {
+            return;
+        }
+        if self.frozen.load(Ordering::SeqCst) {
+            info!("tern routes left in the kernel for the next start");
             return;
         }
         let tables = std::iter::once(MAIN_TABLE)
@@ -317,7 +375,10 @@ async fn track(
     mut requests: mpsc::UnboundedReceiver<Watch>,
     changed: Arc<Notify>,
     rib: RibHandle,
+    mut ready: tokio::sync::watch::Receiver<bool>,
 ) {
+    // No answer before the snapshot is read: questions wait in the queue.
+    let _ = ready.wait_for(|r| *r).await;
     let mut hops: HashMap<IpAddr, Option<u32>> = HashMap::new();
     let mut prefixes: HashMap<IpNet, bool> = HashMap::new();
     loop {
@@ -372,37 +433,156 @@ async fn track(
     }
 }
 
+/// The installer: takes the engine's operations off its queue, as many as are there at once
+/// (up to [`BATCH`]), and hands them to the kernel as one batch per table. Before the first,
+/// it reads tern's routes left in `tables` by a previous run; they are taken over: a route
+/// asked for as it already is is not written again, and at the last shard's
+/// [`FibOp::Reconcile`] the ones nobody asked for are removed.
 async fn install_task(
-    fib: Fib,
+    main: Fib,
+    tables: Vec<u32>,
     mut rx: mpsc::Receiver<FibOp>,
     resolver: Resolver,
     room: Arc<Room>,
-    restarting: bool,
+    frozen: Arc<AtomicBool>,
+    mut ready: tokio::sync::watch::Receiver<bool>,
 ) {
-    // After a graceful restart: what this run installed, and the shards that are done.
-    let mut installed: std::collections::HashSet<(u32, IpNet)> = std::collections::HashSet::new();
-    let mut reconciled = 0usize;
-    // One installer per table: the main table, and a table per VPN instance, emptied of
-    // tern's routes when first used.
-    let mut tables: HashMap<u32, Fib> = HashMap::new();
-    tables.insert(MAIN_TABLE, fib);
-    while let Some(op) = rx.recv().await {
-        room.taken();
-        let table = match &op {
-            FibOp::Install { table, .. } | FibOp::Remove { table, .. } => *table,
-            FibOp::Reconcile => {
-                reconciled += 1;
-                if restarting && reconciled == room.shards() {
-                    reconcile(&tables, &installed).await;
-                    installed = std::collections::HashSet::new();
-                }
-                continue;
-            }
-        };
-        if let std::collections::hash_map::Entry::Vacant(slot) = tables.entry(table) {
+    // Forwarding addresses come from the snapshot.
+    let _ = ready.wait_for(|r| *r).await;
+    let mut fibs: HashMap<u32, Fib> = HashMap::new();
+    fibs.insert(MAIN_TABLE, main);
+    let mut found: HashMap<u32, Reconciler> = HashMap::new();
+    for table in tables {
+        if let std::collections::hash_map::Entry::Vacant(slot) = fibs.entry(table) {
             match Fib::new(table) {
                 Ok(f) => {
-                    if !restarting && let Err(e) = f.flush_stale().await {
+                    slot.insert(f);
+                }
+                Err(e) => {
+                    warn!(table, "kernel table not usable: {e}");
+                    continue;
+                }
+            }
+        }
+        let Some(fib) = fibs.get(&table) else {
+            continue;
+        };
+        match fib.reconciler().await {
+            Ok(r) => {
+                if !r.is_empty() {
+                    info!(
+                        table,
+                        routes = r.len(),
+                        "tern routes left in the kernel: kept until the routes converge"
+                    );
+                }
+                found.insert(table, r);
+            }
+            Err(e) => warn!(table, "reading tern routes left in the kernel: {e}"),
+        }
+    }
+    let took_over: usize = found.values().map(Reconciler::len).sum();
+    let mut reconciled = 0usize;
+    let mut ops: Vec<FibOp> = Vec::with_capacity(BATCH);
+    let mut pending: Vec<(u32, RouteOp)> = Vec::with_capacity(BATCH);
+    while let Some(op) = rx.recv().await {
+        room.taken();
+        ops.push(op);
+        while ops.len() < BATCH {
+            match rx.try_recv() {
+                Ok(op) => {
+                    room.taken();
+                    ops.push(op);
+                }
+                Err(_) => break,
+            }
+        }
+        if frozen.load(Ordering::SeqCst) {
+            // Exiting with the routes kept: nothing changes any more.
+            ops.clear();
+            continue;
+        }
+        for op in ops.drain(..) {
+            match op {
+                FibOp::Reconcile => {
+                    reconciled += 1;
+                    if reconciled == room.shards() {
+                        hand_over(&mut fibs, &mut found, &mut pending).await;
+                        reconcile(&fibs, std::mem::take(&mut found), took_over).await;
+                    }
+                }
+                FibOp::Install {
+                    table,
+                    prefix,
+                    next_hop,
+                } => {
+                    let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
+                        debug!(%prefix, %next_hop, "not installed: next hop unreachable");
+                        pending.push((
+                            table,
+                            RouteOp::Delete {
+                                prefix,
+                                metric: None,
+                            },
+                        ));
+                        continue;
+                    };
+                    // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`,
+                    // VPNv6 over an IPv4 core) cannot name an IPv4 gateway: it goes out of
+                    // the interface toward it (forwarding needs the label the kernel cannot
+                    // push anyway).
+                    let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
+                        (true, true, Some(i)) => FibRoute::dev(prefix, i),
+                        (true, true, None) => {
+                            debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
+                            continue;
+                        }
+                        _ => FibRoute::via(prefix, gw),
+                    };
+                    pending.push((table, RouteOp::Replace(route)));
+                }
+                FibOp::Remove { table, prefix } => pending.push((
+                    table,
+                    RouteOp::Delete {
+                        prefix,
+                        metric: None,
+                    },
+                )),
+            }
+        }
+        hand_over(&mut fibs, &mut found, &mut pending).await;
+    }
+}
+
+/// Hands `pending` to the kernel, in order within each table, leaving out what a table's
+/// routes found at start already hold; failures are logged per route.
+async fn hand_over(
+    fibs: &mut HashMap<u32, Fib>,
+    found: &mut HashMap<u32, Reconciler>,
+    pending: &mut Vec<(u32, RouteOp)>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut by_table: Vec<(u32, Vec<RouteOp>)> = Vec::new();
+    for (table, op) in pending.drain(..) {
+        if let Some(r) = found.get_mut(&table)
+            && !r.needs(&op)
+        {
+            continue;
+        }
+        match by_table.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, ops)) => ops.push(op),
+            None => by_table.push((table, vec![op])),
+        }
+    }
+    for (table, ops) in by_table {
+        if let std::collections::hash_map::Entry::Vacant(slot) = fibs.entry(table) {
+            // A table first used after the start (a VPN instance added since): emptied of
+            // routes an earlier run may have left.
+            match Fib::new(table) {
+                Ok(f) => {
+                    if let Err(e) = f.flush_stale().await {
                         debug!(table, "flushing a VPN instance table: {e}");
                     }
                     slot.insert(f);
@@ -413,73 +593,51 @@ async fn install_task(
                 }
             }
         }
-        let Some(fib) = tables.get(&table) else {
+        let Some(fib) = fibs.get(&table) else {
             continue;
         };
-        match op {
-            FibOp::Install {
-                prefix, next_hop, ..
-            } => {
-                let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
-                    debug!(%prefix, %next_hop, "not installed: next hop unreachable");
-                    let _ = fib.delete(prefix, None).await;
-                    continue;
-                };
-                // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`, VPNv6 over
-                // an IPv4 core) cannot name an IPv4 gateway: it goes out of the interface
-                // toward it (forwarding needs the label the kernel cannot push anyway).
-                let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
-                    (true, true, Some(i)) => FibRoute::dev(prefix, i),
-                    (true, true, None) => {
-                        debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
-                        continue;
-                    }
-                    _ => FibRoute::via(prefix, gw),
-                };
-                match fib.replace(&route).await {
-                    Ok(()) => {
-                        if restarting {
-                            installed.insert((table, prefix));
-                        }
-                    }
-                    Err(e) => debug!(%prefix, %gw, table, "kernel route not installed: {e}"),
+        let results = fib.apply(&ops).await;
+        for (op, result) in ops.iter().zip(results) {
+            let Err(e) = result else { continue };
+            match op {
+                RouteOp::Replace(route) => {
+                    debug!(prefix = %route.prefix, gw = ?route.gateway, table, "kernel route not installed: {e}")
                 }
-            }
-            FibOp::Reconcile => {}
-            FibOp::Remove { prefix, .. } => {
-                installed.remove(&(table, prefix));
-                if let Err(e) = fib.delete(prefix, None).await
-                    && e.errno() != Some(3)
-                {
-                    debug!(%prefix, table, "kernel route not removed: {e}");
+                RouteOp::Delete { prefix, .. } => {
+                    if e.errno() != Some(ESRCH) {
+                        debug!(%prefix, table, "kernel route not removed: {e}");
+                    }
                 }
             }
         }
     }
 }
 
-/// After a graceful restart: this router's routes in the tables it uses that this run did
-/// not install (left from before the restart) are removed.
-async fn reconcile(
-    tables: &HashMap<u32, Fib>,
-    installed: &std::collections::HashSet<(u32, IpNet)>,
-) {
+/// `ESRCH`: a route to delete was not there.
+const ESRCH: i32 = 3;
+
+/// At the end of the initial convergence: the routes found at start that no best route asked
+/// for again are removed.
+async fn reconcile(fibs: &HashMap<u32, Fib>, found: HashMap<u32, Reconciler>, took_over: usize) {
+    let mut unchanged = 0usize;
     let mut removed = 0usize;
-    for (table, fib) in tables {
-        let Ok(routes) = fib.routes().await else {
+    for (table, r) in found {
+        let Some(fib) = fibs.get(&table) else {
             continue;
         };
-        for r in routes.iter().filter(|r| r.protocol == PROTOCOL) {
-            if !installed.contains(&(*table, r.prefix)) && fib.delete(r.prefix, None).await.is_ok()
-            {
-                removed += 1;
-            }
+        let done = r.finish(fib).await;
+        unchanged += done.unchanged;
+        removed += done.removed;
+        for e in done.errors {
+            warn!(table, "removing a route left from before the restart: {e}");
         }
     }
-    info!(
-        removed,
-        "graceful restart: kernel routes from before the restart reconciled"
-    );
+    if took_over > 0 {
+        info!(
+            found = took_over,
+            unchanged, removed, "kernel routes from before the restart reconciled"
+        );
+    }
 }
 
 /// tern's protocol number in the kernel (`ip route show proto 186`).

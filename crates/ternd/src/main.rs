@@ -47,6 +47,11 @@ struct Args {
     /// next hops are still resolved through the kernel's table.
     #[arg(long)]
     no_fib: bool,
+    /// At exit, leave tern's routes in the kernel: the next start takes them over, rewrites
+    /// only what changed and removes what is no longer announced once its peers' tables are
+    /// in, so forwarding goes on across a restart (by default a clean exit removes them).
+    #[arg(long, conflicts_with = "no_fib")]
+    keep_kernel_routes: bool,
     /// Record the route engine's inputs into FILE (one JSON object a line), for replay.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -134,6 +139,7 @@ fn main() -> ExitCode {
         startup: Some(args.config.clone()),
         commit_points: usize::from(args.commit_points),
         install_routes: !args.no_fib,
+        keep_kernel_routes: args.keep_kernel_routes,
         record: args.record.clone(),
         shards: args.engine_shards,
         mrt: ternd::mrt::Settings {

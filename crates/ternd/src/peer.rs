@@ -1012,10 +1012,13 @@ async fn run_conn(
                                 .await;
                                 rib_session = Some(session);
                                 peer_gr = n.graceful_restart.clone();
-                                if crate::restart::active() {
-                                    // RFC 4724 §4.1: the deferral waits for the End-of-RIB of
-                                    // peers that restart gracefully, not for the others.
-                                    if peer_gr.is_some() && !n.families.is_empty() {
+                                if crate::restart::converging() {
+                                    // The initial convergence waits for this peer's
+                                    // End-of-RIB (RFC 4724 §4.1: a graceful restart's
+                                    // deferral, only for peers that restart gracefully).
+                                    if crate::restart::awaits_end_of_rib(peer_gr.is_some())
+                                        && !n.families.is_empty()
+                                    {
                                         restart_eor = n.families.clone();
                                     } else {
                                         crate::restart::peer_done(spec.addr);

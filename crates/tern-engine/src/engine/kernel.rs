@@ -80,7 +80,13 @@ impl Engine {
             self.fib_dirty.1.remove(&(vrf, prefix));
             progress = true;
         }
-        if self.reconcile && self.fib_dirty.0.is_empty() && fib.offer(FibOp::Reconcile).is_ok() {
+        // Reconcile once the kernel has every best route: none waits in line, and none waits
+        // for a next-hop answer that could make it eligible.
+        if self.reconcile
+            && self.fib_dirty.0.is_empty()
+            && !self.resolver.waiting()
+            && fib.offer(FibOp::Reconcile).is_ok()
+        {
             self.reconcile = false;
             progress = true;
         }

@@ -187,6 +187,10 @@ pub enum Input {
     /// to peers or the kernel (the tables fill from the peers); when it ends, every peer is
     /// sent its table and End-of-RIB, the kernel gets the best routes, then
     /// [`FibOp::Reconcile`].
+    ///
+    /// `Defer(false)` also ends the initial convergence of a start that deferred nothing
+    /// (every peer's first table is in): once the kernel operations of the routes so far are
+    /// out, and every next hop asked about is answered, [`FibOp::Reconcile`] follows.
     Defer(bool),
     /// A snapshot of one family's table, for the displays.
     Table {
@@ -410,7 +414,8 @@ pub struct Engine {
     full: HashSet<(IpAddr, Family)>,
     /// Selection deferral after a restart: no output ([`Input::Defer`]).
     deferring: bool,
-    /// The deferral ended: [`FibOp::Reconcile`] follows the kernel operations.
+    /// The deferral or the initial convergence ended: [`FibOp::Reconcile`] follows the
+    /// kernel operations once no next-hop answer is awaited.
     reconcile: bool,
     /// Where best-path changes of the public tables go (BMP Loc-RIB monitoring).
     loc_rib: Option<LocRib>,
@@ -517,7 +522,7 @@ impl Engine {
     pub fn has_work(&self) -> bool {
         (!self.deferring
             && (self.adj.has_work()
-                || self.reconcile
+                || (self.reconcile && !self.resolver.waiting())
                 || (self.fib.is_some() && !self.fib_dirty.0.is_empty())))
             || self.reresolve
             || (self.watcher.is_some() && self.resolver.has_wanted())
@@ -674,8 +679,10 @@ impl Engine {
                 }
             }
             Input::Defer(on) => {
-                if self.deferring && !on {
-                    info!("RIB: selection deferral over: tables and End-of-RIB go out");
+                if !on {
+                    if self.deferring {
+                        info!("RIB: selection deferral over: tables and End-of-RIB go out");
+                    }
                     self.reconcile = self.fib.is_some();
                 }
                 self.deferring = on;

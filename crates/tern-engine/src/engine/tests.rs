@@ -1694,6 +1694,53 @@ fn a_restarting_speaker_defers_its_output_until_told() {
     assert_eq!(ops[5], FibOp::Reconcile, "reconcile after the installs");
 }
 
+/// Next-hop questions, kept.
+#[derive(Debug, Default)]
+struct Asked(std::sync::Mutex<Vec<crate::Watch>>);
+
+impl crate::Watcher for Asked {
+    fn watch(&self, w: crate::Watch) {
+        self.0.lock().unwrap().push(w);
+    }
+}
+
+#[test]
+fn a_start_reconciles_once_converged_and_every_next_hop_answered() {
+    let mut t = task();
+    let ops = Arc::new(Ops::default());
+    let asked = Arc::new(Asked::default());
+    t.set_fib(ops.clone());
+    t.track_next_hops(asked.clone());
+    let _a = v4_peer(&mut t, "10.0.0.11", 100);
+    announce_many(&mut t, "10.0.0.11", 5);
+    // The convergence ends before the next hop is answered: nothing is eligible yet, and
+    // reconciling now would remove the routes about to be installed.
+    t.handle(Input::Defer(false));
+    settle(&mut t);
+    assert!(
+        ops.0.lock().unwrap().is_empty(),
+        "{:?}",
+        ops.0.lock().unwrap()
+    );
+    assert!(!t.has_work(), "no busy loop while waiting for the answer");
+    let questions = std::mem::take(&mut *asked.0.lock().unwrap());
+    let hops: Vec<IpAddr> = questions.iter().flat_map(|w| w.next_hops.clone()).collect();
+    assert_eq!(hops, vec!["10.0.0.11".parse::<IpAddr>().unwrap()]);
+    t.handle(Input::Resolved(crate::Resolution {
+        next_hops: vec![(hops[0], Some(0))],
+        prefixes: Vec::new(),
+    }));
+    settle(&mut t);
+    let ops = ops.0.lock().unwrap();
+    assert_eq!(ops.len(), 6, "{ops:?}");
+    assert!(ops[..5].iter().all(|o| matches!(o, FibOp::Install { .. })));
+    assert_eq!(
+        ops[5],
+        FibOp::Reconcile,
+        "reconcile after the installs, once"
+    );
+}
+
 #[test]
 fn communities_go_only_to_peers_with_advertise_community() {
     let mut t = task();
