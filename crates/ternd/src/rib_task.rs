@@ -49,6 +49,9 @@ pub const QUEUE: usize = 1024;
 /// Inputs handled at most between two output steps.
 const INPUT_BATCH: usize = 64;
 
+/// While inputs are queued, a display or dump step runs once every this many batches.
+const WALK_EVERY: u32 = 4;
+
 /// The sender side the daemon hands out: one input channel per engine shard.
 #[derive(Clone, Debug)]
 pub struct RibHandle {
@@ -614,6 +617,8 @@ async fn run(
         return;
     };
     use tokio::sync::mpsc::error::TryRecvError;
+    // Batches of inputs handled since the last walk or dump step.
+    let mut held_walks = 0u32;
     loop {
         // Inputs and output alternate: a step of output after every batch of inputs, so a flood of
         // UPDATEs never starves the peers, and waiting writers never stall the inputs (the
@@ -623,11 +628,18 @@ async fn run(
         if progressed && let Some(r) = rec.as_mut() {
             r.flushed();
         }
-        // Displays are built a step at a time between inputs (see [`Engine::walk_step`]).
-        progressed |= t.walk_step();
-        // So are RIB dumps (see [`Engine::dump_step`]); one whose writer has no room waits
-        // for it to take a step (it signals `room`).
-        progressed |= t.dump_step();
+        // Displays are built a step at a time between inputs (see [`Engine::walk_step`]), and
+        // so are RIB dumps (see [`Engine::dump_step`]; one whose writer has no room waits for
+        // it to take a step, it signals `room`). While inputs are queued, route processing
+        // goes first: a walk or dump step every WALK_EVERY batches only, so displays and
+        // dumps still end under a constant flow of UPDATEs.
+        if rx.is_empty() || held_walks >= WALK_EVERY {
+            held_walks = 0;
+            progressed |= t.walk_step();
+            progressed |= t.dump_step();
+        } else if t.walking() || t.dumping() {
+            held_walks += 1;
+        }
         if progressed {
             times.output.observe(began.elapsed());
         }
