@@ -848,3 +848,40 @@ fn route_limit_takes_vrp_forms_and_prints_them_back() {
     let fam = &s.config().bgp.as_ref().unwrap().families[&AfKey::Ipv4Unicast];
     assert_eq!(fam.peers[&ip("10.0.0.2")].route_limit, None);
 }
+
+/// `router-id` in a VPN instance's BGP view is VRP's per-instance router ID: not built, so
+/// refused there; it never falls through to the BGP view's router ID (which would change the
+/// identity of every session).
+#[test]
+fn a_vpn_instance_router_id_is_refused_not_applied_globally() {
+    let mut s = session(&[
+        "ip vpn-instance vrf1",
+        "ipv4-family",
+        "route-distinguisher 100:1",
+        "quit",
+        "quit",
+        "bgp 100",
+        "router-id 1.1.1.9",
+        "ipv4-family vpn-instance vrf1",
+    ]);
+    for l in ["router-id 10.2.3.4", "router-id auto-select"] {
+        let e = fails(&mut s, l);
+        assert!(
+            e.message()
+                .contains("A router ID per VPN instance is not supported"),
+            "{l}: {}",
+            e.message()
+        );
+    }
+    assert_eq!(
+        s.config().bgp.as_ref().unwrap().router_id,
+        Some("1.1.1.9".parse().unwrap())
+    );
+    // In the BGP view itself the router ID still changes.
+    s.apply_line("quit").unwrap();
+    s.apply_line("router-id 2.2.2.9").unwrap();
+    assert_eq!(
+        s.config().bgp.as_ref().unwrap().router_id,
+        Some("2.2.2.9".parse().unwrap())
+    );
+}

@@ -42,6 +42,19 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
                 }),
         );
     }
+    if safi == Safi::Vrf {
+        // VRP's per-instance router ID. Without this node the line would run in the BGP view
+        // above and change the router ID of every session: refused until it is built.
+        out.push(
+            kw("router-id", "Router ID of the VPN instance")
+                .act(vrf_router_id)
+                .uend()
+                .sub([
+                    arg(ArgKind::Ipv4, "router-id", "Router ID").end(),
+                    kw("auto-select", "Select the router ID automatically").end(),
+                ]),
+        );
+    }
     if safi == Safi::Vpn {
         out.push(
             kw("policy", "Policy").then(
@@ -265,6 +278,12 @@ fn af_policy_vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         af: scope_af(s),
         attr: AfAttr::PolicyVpnTarget(!m.undo),
     })
+}
+
+fn vrf_router_id(_: &Matched, _: &Scope) -> Result<Change, Reject> {
+    Err(Reject::new(
+        "Error: A router ID per VPN instance is not supported; the BGP router ID applies to its sessions.",
+    ))
 }
 
 fn af_cluster_id(m: &Matched, s: &Scope) -> Result<Change, Reject> {
