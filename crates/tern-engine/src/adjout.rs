@@ -932,23 +932,7 @@ impl AdjOut {
             let Some(rib) = env.rib(vrf) else {
                 continue;
             };
-            let mut b = Batch::default();
-            let pend = Pend {
-                prev: None,
-                initial: true,
-            };
-            offer(
-                rib,
-                &g.params,
-                Some(m.id),
-                &[m.id],
-                family,
-                key,
-                pend,
-                &mut b,
-                env.labels,
-                env.policies,
-            );
+            let b = offer_to(rib, &g.params, m.id, family, key, env);
             if !b.reach.is_empty() || !b.changed.is_empty() {
                 out.push(*addr);
             }
@@ -981,23 +965,7 @@ impl AdjOut {
         keys.sort();
         let mut out = Vec::new();
         for key in keys {
-            let mut b = Batch::default();
-            let pend = Pend {
-                prev: None,
-                initial: true,
-            };
-            offer(
-                rib,
-                &g.params,
-                Some(m.id),
-                &[m.id],
-                family,
-                &key,
-                pend,
-                &mut b,
-                env.labels,
-                env.policies,
-            );
+            let b = offer_to(rib, &g.params, m.id, family, &key, env);
             for ((_, from, attrs), routes) in b.reach {
                 let a = out_attrs(rib, &g.params, family, from, rib.attrs(attrs), false);
                 for n in routes {
@@ -1013,6 +981,36 @@ impl AdjOut {
         }
         Some(out)
     }
+}
+
+/// What one member of a group with `params` would be sent of `key` now (the displays' view:
+/// as if nothing had been sent before).
+fn offer_to(
+    rib: &Rib,
+    params: &Params,
+    member: PeerId,
+    family: Family,
+    key: &RouteKey,
+    env: &mut Env<'_>,
+) -> Batch {
+    let mut b = Batch::default();
+    let pend = Pend {
+        prev: None,
+        initial: true,
+    };
+    offer(
+        rib,
+        params,
+        Some(member),
+        &[member],
+        family,
+        key,
+        pend,
+        &mut b,
+        env.labels,
+        env.policies,
+    );
+    b
 }
 
 /// The role of a peer of `rib`.

@@ -261,11 +261,14 @@ fn a_collector_that_goes_away_is_connected_again_and_gets_the_table() {
 /// The routes of the Loc-RIB instance peer (RFC 9069: peer type 3) a collector holds: the
 /// announcements and withdrawals it logged, in order.
 fn loc_rib_prefixes(c: &Pmbmpd) -> BTreeSet<String> {
+    logged_prefixes(c, |m| m["is_loc"] == 1)
+}
+
+/// The prefixes of the Route Monitoring messages `keep` selects, announcements and
+/// withdrawals applied in the order they were logged.
+fn logged_prefixes(c: &Pmbmpd, keep: impl Fn(&Value) -> bool) -> BTreeSet<String> {
     let mut held = BTreeSet::new();
-    for m in c.of_type("route_monitor") {
-        if m["is_loc"] != 1 {
-            continue;
-        }
+    for m in c.of_type("route_monitor").iter().filter(|m| keep(m)) {
         let Some(p) = m["ip_prefix"].as_str() else {
             continue;
         };
@@ -399,25 +402,7 @@ fn the_loc_rib_is_reported_as_it_changes_and_whole_to_a_new_collector() {
 /// The prefixes a collector saw announced to `peer` (Adj-RIB-Out post-policy, RFC 8671),
 /// withdrawals applied in order.
 fn sent_prefixes(c: &Pmbmpd, peer: &str) -> BTreeSet<String> {
-    let mut held = BTreeSet::new();
-    for m in c.of_type("route_monitor") {
-        if m["is_out"] != 1 || m["peer_ip"] != peer {
-            continue;
-        }
-        let Some(p) = m["ip_prefix"].as_str() else {
-            continue;
-        };
-        match m["log_type"].as_str() {
-            Some("update") => {
-                held.insert(p.to_owned());
-            }
-            Some("withdraw") => {
-                held.remove(p);
-            }
-            _ => {}
-        }
-    }
-    held
+    logged_prefixes(c, |m| m["is_out"] == 1 && m["peer_ip"] == peer)
 }
 
 /// The prefixes an FRR router holds from `from`.

@@ -941,38 +941,26 @@ pub fn display(words: &[&str]) -> Result<String, String> {
                 secs_until(v.next_try),
                 secs_until(v.next_stats),
             );
-            for f in &c.spec.families {
-                let name = if *f == Family::IPV6_UNICAST {
-                    "ipv6-family unicast"
-                } else {
-                    "ipv4-family unicast"
-                };
-                out.push_str(&format!("  BGP {name} :\n"));
-                for p in st.peers.keys() {
-                    out.push_str(&format!("    {p} (in pre-policy)\n"));
+            // Each route mode's families, and what is reported under it.
+            let peers: Vec<String> = st.peers.keys().map(ToString::to_string).collect();
+            let table = [loc_rib::TABLE.to_owned()];
+            let modes: [(&Vec<Family>, &[String], &str); 3] = [
+                (&c.spec.families, &peers, "in pre-policy"),
+                (&c.spec.out_families, &peers, "out post-policy"),
+                (&c.spec.loc_rib, &table, "local-rib"),
+            ];
+            for (families, who, mode) in modes {
+                for f in families {
+                    let af = if *f == Family::IPV6_UNICAST {
+                        "ipv6-family"
+                    } else {
+                        "ipv4-family"
+                    };
+                    out.push_str(&format!("  BGP {af} unicast :\n"));
+                    for w in who {
+                        out.push_str(&format!("    {w} ({mode})\n"));
+                    }
                 }
-            }
-            for f in &c.spec.out_families {
-                let name = if *f == Family::IPV6_UNICAST {
-                    "ipv6-family unicast"
-                } else {
-                    "ipv4-family unicast"
-                };
-                out.push_str(&format!("  BGP {name} :\n"));
-                for p in st.peers.keys() {
-                    out.push_str(&format!("    {p} (out post-policy)\n"));
-                }
-            }
-            for f in &c.spec.loc_rib {
-                let name = if *f == Family::IPV6_UNICAST {
-                    "ipv6-family unicast"
-                } else {
-                    "ipv4-family unicast"
-                };
-                out.push_str(&format!(
-                    "  BGP {name} :\n    {} (local-rib)\n",
-                    loc_rib::TABLE
-                ));
             }
             Ok(out)
         }
