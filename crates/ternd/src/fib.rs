@@ -136,6 +136,9 @@ pub struct Kernel {
     frozen: Arc<AtomicBool>,
     /// True once the main table's snapshot is read.
     ready: tokio::sync::watch::Receiver<bool>,
+    /// The table's changes, subscribed to before the snapshot was read (`None` inside: not
+    /// followed).
+    changes: Option<tokio::sync::oneshot::Receiver<Option<tern_fib::Watcher>>>,
 }
 
 impl Kernel {
@@ -151,6 +154,7 @@ impl Kernel {
             restarting: false,
             frozen: Arc::new(AtomicBool::new(false)),
             ready: tokio::sync::watch::channel(true).1,
+            changes: None,
         }
     }
 
@@ -182,8 +186,20 @@ impl Kernel {
         // do not.
         let shared = Arc::new(RwLock::new(KernelRoutes::new(MAIN_TABLE)));
         let (loaded, ready) = tokio::sync::watch::channel(false);
+        let (subscribed, changes) = tokio::sync::oneshot::channel();
+        let changes = Some(changes);
         let snapshot = shared.clone();
         tokio::spawn(async move {
+            // Changes are followed from before the read: one made while the table is listed
+            // is queued and applied after it, none falls between (a route missed there would
+            // leave the next hops it resolves unreachable for good).
+            let watcher = match tern_fib::watch(MAIN_TABLE).await {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    warn!("kernel route changes not followed: {e}");
+                    None
+                }
+            };
             match KernelRoutes::read(MAIN_TABLE).await {
                 Ok(routes) => {
                     info!(
@@ -195,6 +211,7 @@ impl Kernel {
                 Err(e) => warn!("reading the kernel main table: {e}"),
             }
             let _ = loaded.send(true);
+            let _ = subscribed.send(watcher);
         });
         let resolver = Resolver::Kernel(shared.clone());
         let (ask, requests) = mpsc::unbounded_channel();
@@ -219,6 +236,7 @@ impl Kernel {
                 restarting: false,
                 frozen,
                 ready,
+                changes,
             };
         };
         if restarting {
@@ -251,6 +269,7 @@ impl Kernel {
             restarting,
             frozen,
             ready,
+            changes,
         }
     }
 
@@ -271,50 +290,39 @@ impl Kernel {
             return;
         };
         let changed = Arc::new(Notify::new());
-        let mut ready = self.ready.clone();
+        let changes = self.changes.take();
         let (shared_w, changed_w) = (shared.clone(), changed.clone());
         tokio::spawn(async move {
             let (shared, changed) = (shared_w, changed_w);
             if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
-                // Fault injection (tests): kernel changes happen between the first read and
-                // the subscription.
+                // Fault injection (tests): kernel changes happen between the read and the
+                // moment they are applied; they must not be lost.
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
-            match tern_fib::watch(MAIN_TABLE).await {
-                Ok(mut w) => {
-                    // The table was first read before this subscription (in the background,
-                    // see [`Kernel::start`]): a change in between would be missed for good (a
-                    // next hop stranded unreachable). Once that read is in, read the table
-                    // again now that every later change is queued; the queued ones applied
-                    // after this read leave the snapshot as the kernel is.
-                    let _ = ready.wait_for(|r| *r).await;
+            // Subscribed before the snapshot was read (see [`Kernel::start`]); handed over
+            // once it is in, so the queued changes apply after it.
+            let watcher = match changes {
+                Some(rx) => rx.await.ok().flatten(),
+                None => None,
+            };
+            let Some(mut w) = watcher else { return };
+            loop {
+                let Some(ev) = w.next_event().await else {
+                    return;
+                };
+                let mut reread = apply(&shared, &ev);
+                while let Ok(Some(ev)) =
+                    tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
+                {
+                    reread |= apply(&shared, &ev);
+                }
+                if reread {
                     match KernelRoutes::read(MAIN_TABLE).await {
                         Ok(r) => *shared.write().unwrap_or_else(PoisonError::into_inner) = r,
                         Err(e) => warn!("reading the kernel table again: {e}"),
                     }
-                    changed.notify_one();
-                    loop {
-                        let Some(ev) = w.next_event().await else {
-                            return;
-                        };
-                        let mut reread = apply(&shared, &ev);
-                        while let Ok(Some(ev)) =
-                            tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
-                        {
-                            reread |= apply(&shared, &ev);
-                        }
-                        if reread {
-                            match KernelRoutes::read(MAIN_TABLE).await {
-                                Ok(r) => {
-                                    *shared.write().unwrap_or_else(PoisonError::into_inner) = r
-                                }
-                                Err(e) => warn!("reading the kernel table again: {e}"),
-                            }
-                        }
-                        changed.notify_one();
-                    }
                 }
-                Err(e) => warn!("kernel route changes not followed: {e}"),
+                changed.notify_one();
             }
         });
         tokio::spawn(track(

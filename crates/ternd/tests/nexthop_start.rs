@@ -1,12 +1,13 @@
-//! A kernel route that appears while ternd starts (after it first reads the table, before it
-//! follows the table's changes) still resolves next hops: the table is read again once its
-//! changes are followed. Before, such a route was missed for good and the BGP routes whose
+//! A kernel route that appears while ternd starts (after it reads the table, before it applies
+//! the table's changes) still resolves next hops: the changes are subscribed to before the
+//! read and applied after it. Before, ternd subscribed after reading, and such a route was
+//! missed for good and the BGP routes whose
 //! next hop it resolves stayed invalid (the vendor examples' option C solution 2 test lost a
 //! VPN route this way now and then, when the lab's IGP stand-in installed a PE loopback's
 //! route in that window).
 //!
-//! `TERN_FAULT=kernel-watch-late` holds ternd 3 s in that window; the test adds the route
-//! then. FRR F (IBGP) announces 198.51.100.0/24 with next hop 192.0.2.99, reachable only
+//! `TERN_FAULT=kernel-watch-late` holds ternd 3 s after the read, before the changes are
+//! applied; the test adds the route then. FRR F (IBGP) announces 198.51.100.0/24 with next hop 192.0.2.99, reachable only
 //! through that route.
 //!
 //! Topology: T 10.0.0.1/24 ── 10.0.0.2/24 F. Needs root and FRR.
