@@ -65,6 +65,8 @@ pub enum SessionAttr {
     Description(Option<String>),
     /// `ignore`.
     Ignore(bool),
+    /// `fake-as`.
+    FakeAs(Option<FakeAs>),
 }
 
 /// Per-family peer settings.
@@ -92,6 +94,12 @@ pub enum AfPeerAttr {
     AdvertiseExtCommunity(bool),
     /// `keep-all-routes`.
     KeepAllRoutes(bool),
+    /// `allow-as-loop [N]`.
+    AllowAsLoop(Option<u8>),
+    /// `substitute-as`.
+    SubstituteAs(bool),
+    /// `public-as-only …`.
+    PublicAsOnly(Option<PublicAsOnly>),
 }
 
 /// Family-level settings.
@@ -882,6 +890,7 @@ impl Config {
             SessionAttr::ConnectRetry(t) => peer.connect_retry = *t,
             SessionAttr::Description(d) => peer.description = d.clone(),
             SessionAttr::Ignore(on) => peer.ignore = *on,
+            SessionAttr::FakeAs(f) => peer.fake_as = *f,
         }
         Ok(())
     }
@@ -931,6 +940,9 @@ impl Config {
             AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
             AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,
             AfPeerAttr::KeepAllRoutes(on) => next.keep_all_routes = *on,
+            AfPeerAttr::AllowAsLoop(n) => next.allow_as_loop = *n,
+            AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
+            AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
         }
         fam.peers.insert(addr, next);
         Ok(())

@@ -63,6 +63,8 @@ pub enum SessionField {
     Description,
     /// `peer X ignore`.
     Ignore,
+    /// `peer X fake-as`.
+    FakeAs,
 }
 
 /// A per-family peer option (other than `enable`).
@@ -88,6 +90,12 @@ pub enum AfField {
     AdvertiseExtCommunity,
     /// `keep-all-routes`.
     KeepAllRoutes,
+    /// `allow-as-loop`.
+    AllowAsLoop,
+    /// `substitute-as`.
+    SubstituteAs,
+    /// `public-as-only`.
+    PublicAsOnly,
 }
 
 /// One difference between two configurations.
@@ -265,6 +273,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         "peer X description",
     ),
     (
+        DeltaKind::PeerSession(SessionField::FakeAs),
+        Effect::Reset,
+        "peer X fake-as (the AS sent in OPEN)",
+    ),
+    (
         DeltaKind::PeerSession(SessionField::Ignore),
         Effect::Reset,
         "peer X ignore (down and held down / started again)",
@@ -298,6 +311,21 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::KeepAllRoutes),
         Effect::Nothing,
         "peer X keep-all-routes (tern always keeps what peers send)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AllowAsLoop),
+        Effect::RouteRefresh,
+        "peer X allow-as-loop (the peer's routes checked again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::SubstituteAs),
+        Effect::Readvertise,
+        "peer X substitute-as (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::PublicAsOnly),
+        Effect::Readvertise,
+        "peer X public-as-only (the routes sent again)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RouteLimit),
@@ -825,6 +853,7 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                     ),
                     (SessionField::Description, x.description != y.description),
                     (SessionField::Ignore, x.ignore != y.ignore),
+                    (SessionField::FakeAs, x.fake_as != y.fake_as),
                 ] {
                     if changed {
                         d.push(Delta::PeerSession(k.clone(), f));
@@ -878,6 +907,9 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                     AfField::KeepAllRoutes,
                     x.keep_all_routes != y.keep_all_routes,
                 ),
+                (AfField::AllowAsLoop, x.allow_as_loop != y.allow_as_loop),
+                (AfField::SubstituteAs, x.substitute_as != y.substitute_as),
+                (AfField::PublicAsOnly, x.public_as_only != y.public_as_only),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

@@ -355,6 +355,8 @@ pub struct Peer {
     pub description: Option<String>,
     /// `peer X ignore`.
     pub ignore: bool,
+    /// `peer X fake-as`.
+    pub fake_as: Option<FakeAs>,
 }
 
 impl Peer {
@@ -371,6 +373,7 @@ impl Peer {
             connect_retry: None,
             description: None,
             ignore: false,
+            fake_as: None,
         }
     }
 }
@@ -468,6 +471,45 @@ pub struct AfPeer {
     /// `peer X keep-all-routes`: tern keeps every peer's routes as received whether or not
     /// it is set (import policy changes apply without a route refresh); kept to print.
     pub keep_all_routes: bool,
+    /// `peer X allow-as-loop [N]` (1 without a number).
+    pub allow_as_loop: Option<u8>,
+    /// `peer X substitute-as`.
+    pub substitute_as: bool,
+    /// `peer X public-as-only [force | limited] [replace] [include-peer-as]`.
+    pub public_as_only: Option<PublicAsOnly>,
+}
+
+/// Which private AS numbers `peer X public-as-only` removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrivateAsMode {
+    /// No keyword: a path of private AS numbers only, without the peer's AS, is emptied.
+    Basic,
+    /// `force`: every private AS number.
+    Force,
+    /// `limited`: from the left, up to the first public or local AS.
+    Limited,
+}
+
+/// `peer X public-as-only …`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicAsOnly {
+    /// Which private AS numbers.
+    pub mode: PrivateAsMode,
+    /// `replace`: replaced by the local AS instead of removed.
+    pub replace: bool,
+    /// `include-peer-as`: the peer's AS too.
+    pub include_peer_as: bool,
+}
+
+/// `peer X fake-as F [prepend-global-as] [prepend-fake-as]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FakeAs {
+    /// The AS this router uses toward the peer, as written.
+    pub asn: Written<Asn>,
+    /// `prepend-global-as`: the actual AS after the fake one on routes sent.
+    pub prepend_global_as: bool,
+    /// `prepend-fake-as`: the fake AS added to routes received.
+    pub prepend_fake_as: bool,
 }
 
 /// `peer X route-limit`: the most routes of the family the peer may send.

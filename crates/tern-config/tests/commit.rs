@@ -537,6 +537,7 @@ fn effects_table_is_complete() {
         SessionField::ConnectRetry,
         SessionField::Description,
         SessionField::Ignore,
+        SessionField::FakeAs,
     ];
     let af = [
         AfField::RoutePolicyImport,
@@ -549,6 +550,9 @@ fn effects_table_is_complete() {
         AfField::AdvertiseCommunity,
         AfField::AdvertiseExtCommunity,
         AfField::KeepAllRoutes,
+        AfField::AllowAsLoop,
+        AfField::SubstituteAs,
+        AfField::PublicAsOnly,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

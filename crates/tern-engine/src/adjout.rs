@@ -133,6 +133,8 @@ pub struct Outbound {
     /// `advertise-ext-community`: extended communities are sent; VPN routes always carry
     /// theirs (the route targets).
     pub advertise_ext_community: Vec<Family>,
+    /// `substitute-as`, `public-as-only`, `fake-as` (toward EBGP).
+    pub as_out: crate::asrules::AsOut,
 }
 
 impl Params {
@@ -1261,7 +1263,7 @@ pub fn out_attrs(
     let from_role = role(rib, from);
     let to_role = params.role;
     if to_role == Role::Ebgp {
-        a.as_path = a.as_path.prepend(cfg.local_as.0, 1);
+        a.as_path = params.out.as_out.export(family, &a.as_path, cfg.local_as.0);
         a.local_pref = None;
         rr::strip_for_ebgp(&mut a);
         if from_role != Role::Local {

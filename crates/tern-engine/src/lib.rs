@@ -16,6 +16,8 @@
 //!   [`ports`]: what it asks of the daemon (next hops to follow, the installer, counts,
 //!   display replies), as traits.
 //! - [`shard`]: destinations sharded by prefix hash over several engines, one per core.
+//! - [`asrules`]: AS numbers on a peer's routes (`allow-as-loop`, `substitute-as`,
+//!   `public-as-only`, `fake-as`; RFC 4271 §9.1.2 loop detection, RFC 6793).
 //! - [`wellknown`]: well-known communities on export (RFC 1997) and EoRR (RFC 7313).
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
@@ -26,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adjout;
+pub mod asrules;
 pub mod display;
 pub mod engine;
 pub mod labels;

@@ -25,9 +25,20 @@ pub struct Routing {
     pub policies: tern_policy::Policies,
     /// `peer X route-policy P import|export`, per family.
     pub peer_policies: Vec<PeerPolicy>,
+    /// `peer X allow-as-loop`, `peer X fake-as`: inbound AS rules, per peer and family.
+    pub peer_as_in: Vec<(IpAddr, Family, crate::asrules::AsIn)>,
 }
 
 impl Routing {
+    /// The inbound AS rules of `peer` in `family`.
+    pub fn as_in(&self, peer: IpAddr, family: Family) -> crate::asrules::AsIn {
+        self.peer_as_in
+            .iter()
+            .find(|(a, f, _)| *a == peer && *f == family)
+            .map(|(_, _, r)| *r)
+            .unwrap_or_default()
+    }
+
     /// The policy of `peer` for `family` in one direction.
     pub fn peer_policy(&self, peer: IpAddr, family: Family, export: bool) -> Option<&str> {
         self.peer_policies

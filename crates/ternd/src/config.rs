@@ -149,6 +149,14 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if let Some(l) = ap.route_limit {
                 spec.route_limits.push((k.family(), l));
             }
+            if ap.substitute_as {
+                spec.as_out.substitute_as.extend(with_labeled(k, ap));
+            }
+            if let Some(p) = ap.public_as_only {
+                for f in with_labeled(k, ap) {
+                    spec.as_out.public_as_only.push((f, public_as_only(p)));
+                }
+            }
             if ap.label_route_capability && *k == tern_config::AfKey::Ipv4Unicast {
                 // VRP: the peer exchanges labeled IPv4 routes (RFC 8277) in the IPv4 unicast
                 // family.
@@ -160,6 +168,16 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                 spec.families.dedup();
             }
         }
+        if !spec.as_out.substitute_as.is_empty() || !spec.as_out.public_as_only.is_empty() {
+            spec.as_out.peer_as = peer.asn.0;
+        }
+        spec.as_out.fake_as =
+            peer.fake_as
+                .filter(|_| spec.is_ebgp())
+                .map(|f| tern_engine::asrules::FakeAs {
+                    asn: f.asn.0,
+                    prepend_global_as: f.prepend_global_as,
+                });
         spec.directly_connected = connected(cfg, vrf).iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
             spec.source = Some(source(cfg, peer.addr, ci)?);
@@ -167,6 +185,31 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
         out.peers.push(spec);
     }
     Ok(out)
+}
+
+/// The families a per-family peer option of `k` applies to: IPv4 unicast options of a
+/// labeled-unicast peer apply to its labeled routes too.
+fn with_labeled(k: &tern_config::AfKey, ap: &tern_config::model::AfPeer) -> Vec<Family> {
+    let mut v = vec![k.family()];
+    if *k == tern_config::AfKey::Ipv4Unicast && ap.label_route_capability {
+        v.push(Family::IPV4_LABELED);
+    }
+    v
+}
+
+/// The route engine's form of `peer X public-as-only`.
+fn public_as_only(p: tern_config::model::PublicAsOnly) -> tern_engine::asrules::PublicAsOnly {
+    use tern_config::model::PrivateAsMode as C;
+    use tern_engine::asrules::PrivateMode as E;
+    tern_engine::asrules::PublicAsOnly {
+        mode: match p.mode {
+            C::Basic => E::Basic,
+            C::Force => E::Force,
+            C::Limited => E::Limited,
+        },
+        replace: p.replace,
+        include_peer_as: p.include_peer_as,
+    }
 }
 
 /// The subnets of the enabled interfaces of a routing domain (the public one, or the
@@ -224,6 +267,22 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
             r.cluster_id = f.reflector_cluster_id;
         }
         for (addr, ap) in &f.peers {
+            let fake = match k.vpn_instance() {
+                None => bgp.peers.get(addr),
+                Some(_) => f.vrf_peers.get(addr),
+            }
+            .filter(|p| p.asn.0 != bgp.asn.0)
+            .and_then(|p| p.fake_as);
+            if ap.allow_as_loop.is_some() || fake.is_some() {
+                let rule = tern_engine::asrules::AsIn {
+                    allow_as_loop: ap.allow_as_loop.unwrap_or(0),
+                    fake_as: fake.map(|f| f.asn.0),
+                    prepend_fake_as: fake.is_some_and(|f| f.prepend_fake_as),
+                };
+                for family in with_labeled(k, ap) {
+                    r.peer_as_in.push((*addr, family, rule));
+                }
+            }
             if ap.route_policy_import.is_none() && ap.route_policy_export.is_none() {
                 continue;
             }

@@ -895,7 +895,7 @@ fn policy_scope(changes: &ChangeSet, new: &Config) -> tern_engine::routing::Poli
     for d in &changes.deltas {
         if let Delta::PeerFamilyOption(p, _, field) = d {
             match field {
-                AfField::RoutePolicyImport => scope.import.push(p.addr),
+                AfField::RoutePolicyImport | AfField::AllowAsLoop => scope.import.push(p.addr),
                 AfField::RoutePolicyExport => scope.export.push(p.addr),
                 _ => {}
             }

@@ -174,7 +174,7 @@ pub fn spawn(spec: PeerSpec, rib: RibHandle) -> PeerHandle {
 }
 
 fn fsm_config(spec: &PeerSpec) -> PeerConfig {
-    let mut c = PeerConfig::new(spec.local_as, spec.router_id, spec.remote_as);
+    let mut c = PeerConfig::new(spec.open_as(), spec.router_id, spec.remote_as);
     c.hold_time = spec.hold_time;
     c.keepalive = spec.keepalive;
     c.connect_retry = spec.connect_retry;

@@ -110,6 +110,9 @@ pub enum Event {
         /// `advertise-ext-community` families.
         #[serde(default)]
         advertise_ext_community: Vec<Fam>,
+        /// AS rules.
+        #[serde(default)]
+        as_out: AsRec,
     },
     /// [`Input::Refresh`].
     Refresh {
@@ -236,6 +239,47 @@ pub struct Out {
     /// `advertise-ext-community` families.
     #[serde(default)]
     pub advertise_ext_community: Vec<Fam>,
+    /// AS rules.
+    #[serde(default)]
+    pub as_out: AsRec,
+}
+
+/// A peer's outbound AS rules, recorded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsRec {
+    substitute_as: Vec<Fam>,
+    public_as_only: Vec<(Fam, tern_engine::asrules::PublicAsOnly)>,
+    peer_as: u32,
+    fake_as: Option<tern_engine::asrules::FakeAs>,
+}
+
+impl AsRec {
+    fn of(a: &tern_engine::asrules::AsOut) -> AsRec {
+        AsRec {
+            substitute_as: fams(&a.substitute_as),
+            public_as_only: a
+                .public_as_only
+                .iter()
+                .map(|(f, p)| (fam(*f), *p))
+                .collect(),
+            peer_as: a.peer_as,
+            fake_as: a.fake_as,
+        }
+    }
+
+    /// The rules recorded.
+    pub fn rules(&self) -> tern_engine::asrules::AsOut {
+        tern_engine::asrules::AsOut {
+            substitute_as: families(&self.substitute_as),
+            public_as_only: self
+                .public_as_only
+                .iter()
+                .map(|(f, p)| (family(*f), *p))
+                .collect(),
+            peer_as: self.peer_as,
+            fake_as: self.fake_as,
+        }
+    }
 }
 
 impl Out {
@@ -246,6 +290,7 @@ impl Out {
             next_hop_local: families(&self.next_hop_local),
             advertise_community: families(&self.advertise_community),
             advertise_ext_community: families(&self.advertise_ext_community),
+            as_out: self.as_out.rules(),
         }
     }
 }
@@ -260,6 +305,8 @@ pub struct Settings {
     /// Route policies and prefix lists, as configuration text.
     policies: String,
     peer_policies: Vec<(IpAddr, Fam, Option<String>, Option<String>)>,
+    #[serde(default)]
+    peer_as_in: Vec<(IpAddr, Fam, tern_engine::asrules::AsIn)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -326,6 +373,11 @@ impl Settings {
                 .iter()
                 .map(|p| (p.addr, fam(p.family), p.import.clone(), p.export.clone()))
                 .collect(),
+            peer_as_in: r
+                .peer_as_in
+                .iter()
+                .map(|(a, f, x)| (*a, fam(*f), *x))
+                .collect(),
         }
     }
 
@@ -378,6 +430,11 @@ impl Settings {
                     import: import.clone(),
                     export: export.clone(),
                 })
+                .collect(),
+            peer_as_in: self
+                .peer_as_in
+                .iter()
+                .map(|(a, f, x)| (*a, family(*f), *x))
                 .collect(),
         })
     }
@@ -451,6 +508,7 @@ impl Event {
                     next_hop_local: fams(&o.out.next_hop_local),
                     advertise_community: fams(&o.out.advertise_community),
                     advertise_ext_community: fams(&o.out.advertise_ext_community),
+                    as_out: AsRec::of(&o.out.as_out),
                 }),
                 vrf: vrf.clone(),
             },
@@ -490,6 +548,7 @@ impl Event {
                 next_hop_local: fams(&out.next_hop_local),
                 advertise_community: fams(&out.advertise_community),
                 advertise_ext_community: fams(&out.advertise_ext_community),
+                as_out: AsRec::of(&out.as_out),
             },
             Input::Refresh {
                 peer,

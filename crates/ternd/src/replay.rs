@@ -210,6 +210,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 next_hop_local,
                 advertise_community,
                 advertise_ext_community,
+                as_out,
             } => Input::Readvertise {
                 peer: *peer,
                 reflect_client: *reflect_client,
@@ -218,6 +219,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                     next_hop_local: families(next_hop_local),
                     advertise_community: families(advertise_community),
                     advertise_ext_community: families(advertise_ext_community),
+                    as_out: as_out.rules(),
                 },
             },
         };

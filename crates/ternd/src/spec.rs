@@ -82,6 +82,8 @@ pub struct PeerSpec {
     pub graceful_restart: Option<GrSpec>,
     /// `peer X route-limit`, per family.
     pub route_limits: Vec<(Family, tern_config::model::RouteLimit)>,
+    /// `substitute-as`, `public-as-only`, `fake-as` (toward an external peer).
+    pub as_out: tern_engine::asrules::AsOut,
 }
 
 /// Graceful restart settings of a session.
@@ -121,6 +123,16 @@ impl PeerSpec {
             vrf: None,
             graceful_restart: None,
             route_limits: Vec::new(),
+            as_out: tern_engine::asrules::AsOut::default(),
+        }
+    }
+
+    /// The AS this router sends in its OPEN: the fake AS of `peer X fake-as` toward an
+    /// external peer, the router's own otherwise.
+    pub fn open_as(&self) -> u32 {
+        match self.as_out.fake_as {
+            Some(f) if self.is_ebgp() => f.asn,
+            _ => self.local_as,
         }
     }
 
@@ -131,6 +143,7 @@ impl PeerSpec {
             next_hop_local: self.next_hop_local.clone(),
             advertise_community: self.advertise_community.clone(),
             advertise_ext_community: self.advertise_ext_community.clone(),
+            as_out: self.as_out.clone(),
         }
     }
 

@@ -21,6 +21,7 @@ mod display;
 mod interface;
 mod kept;
 mod peer;
+mod peer_as;
 mod route_policy;
 mod system;
 mod user;

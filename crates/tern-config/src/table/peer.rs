@@ -75,6 +75,7 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 .act(peer_session)
                 .end_both(),
         );
+        subs.extend(super::peer_as::session_nodes());
     }
     if af {
         for (w, h) in [
@@ -95,6 +96,7 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
         ] {
             subs.push(kw(w, h).run_both(peer_af));
         }
+        subs.extend(super::peer_as::af_nodes());
         let action = |n: Node| {
             n.end().sub([
                 kw("alert-only", "Past the limit: warn, refuse further routes").end(),
@@ -229,6 +231,7 @@ fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
     if p.ignore {
         line("ignore".into());
     }
+    super::peer_as::session_lines(p, out);
 }
 
 /// A peer's lines in one family. `auto`: the peer is enabled there on creation; `vrf`: a VPN
@@ -272,6 +275,7 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
             line(w);
         }
     }
+    super::peer_as::af_lines(a, ap, out);
 }
 
 /// `keepalive K hold H` and `connect-retry N` after `timer` (BGP view) or `peer X timer`,
@@ -334,14 +338,14 @@ pub(super) fn connect_retry(m: &Matched) -> Option<u16> {
         .flatten()
 }
 
-fn peer_scope(s: &Scope) -> PeerScope {
+pub(super) fn peer_scope(s: &Scope) -> PeerScope {
     match s {
         Scope::BgpAf(k @ AfKey::Vrf { .. }) => PeerScope::Vrf(k.clone()),
         _ => PeerScope::Public,
     }
 }
 
-fn peer_addr(m: &Matched) -> IpAddr {
+pub(super) fn peer_addr(m: &Matched) -> IpAddr {
     m.ip("peer-address")
         .expect("grammar: the peer address is present")
 }

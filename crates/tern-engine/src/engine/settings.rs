@@ -82,7 +82,10 @@ impl Engine {
                 self.originate_local(l);
             }
         }
-        if old.policies != r.policies || old.peer_policies != r.peer_policies {
+        if old.policies != r.policies
+            || old.peer_policies != r.peer_policies
+            || old.peer_as_in != r.peer_as_in
+        {
             self.policies_changed(&old, scope);
         }
         // Route-target filtering and instance imports follow the new instances: the VPN
@@ -225,8 +228,27 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
                 return tern_rib::Verdict::Deny;
             }
         }
+        // `peer X fake-as F prepend-fake-as`: F added to the path before the import policy.
+        let faked;
+        let (attrs, modified) = match self.routing.as_in(info.addr, family) {
+            crate::asrules::AsIn {
+                fake_as: Some(f),
+                prepend_fake_as: true,
+                ..
+            } if info.ebgp => {
+                let mut a = attrs.clone();
+                a.as_path = a.as_path.prepend(f, 1);
+                faked = a;
+                (&faked, true)
+            }
+            _ => (attrs, false),
+        };
         let Some(name) = self.routing.peer_policy(info.addr, family, false) else {
-            return tern_rib::Verdict::Accept;
+            return if modified {
+                tern_rib::Verdict::Modify(Box::new(attrs.clone()))
+            } else {
+                tern_rib::Verdict::Accept
+            };
         };
         // The import policy does not see the labels (if-match mpls-label matches labeled
         // families' routes by family instead).
@@ -238,8 +260,21 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
         let input = tern_policy::RouteInput::new(key, attrs, &labels);
         match self.routing.policies.evaluate(name, &input) {
             Outcome::Deny => tern_rib::Verdict::Deny,
+            Outcome::Permit { attrs: None, .. } if modified => {
+                tern_rib::Verdict::Modify(Box::new(attrs.clone()))
+            }
             Outcome::Permit { attrs: None, .. } => tern_rib::Verdict::Accept,
             Outcome::Permit { attrs: Some(a), .. } => tern_rib::Verdict::Modify(a),
         }
+    }
+
+    fn looped(
+        &self,
+        info: &PeerInfo,
+        family: Family,
+        path: &tern_wire::attr::AsPath<'_>,
+        local_as: u32,
+    ) -> bool {
+        info.ebgp && self.routing.as_in(info.addr, family).looped(path, local_as)
     }
 }

@@ -23,6 +23,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 use tern_types::{Asn, Family, LabelStack};
+use tern_wire::attr::AsPath;
 use tern_wire::{Nlri, ParsedUpdate};
 
 use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
@@ -55,6 +56,13 @@ pub trait ImportPolicy {
         key: &RouteKey,
         attrs: &PathAttrs,
     ) -> Verdict;
+
+    /// AS_PATH loop detection (RFC 4271 §9.1.2) on a path from `info` in `family`: true when
+    /// it is a loop. By default, as VRP does, a path from an EBGP peer holding the local AS.
+    fn looped(&self, info: &PeerInfo, family: Family, path: &AsPath<'_>, local_as: u32) -> bool {
+        let _ = family;
+        info.ebgp && path.contains(local_as)
+    }
 }
 
 /// An import policy's verdict.
@@ -825,7 +833,7 @@ impl Rib {
                     sum.ignored = sum.ignored.saturating_add(1);
                     continue;
                 };
-                prep = Some(self.prepare(a, info));
+                prep = Some(self.prepare(a, info, policy, family));
             }
             let Some(p) = prep.as_ref() else { continue };
             match self.announce(peer, info, family, n, p, policy, resolver, out) {
@@ -840,12 +848,18 @@ impl Rib {
     }
 
     /// Fixes up received attributes for this peer, interns them, runs the loop checks.
-    fn prepare(&mut self, mut a: PathAttrs, info: &PeerInfo) -> Prepared {
+    fn prepare(
+        &mut self,
+        mut a: PathAttrs,
+        info: &PeerInfo,
+        policy: &dyn ImportPolicy,
+        family: Family,
+    ) -> Prepared {
         if info.ebgp {
             rr::strip_for_ebgp(&mut a);
         }
         a.preferred_value = info.preferred_value;
-        let looped = a.as_path.contains(self.config.local_as.0)
+        let looped = policy.looped(info, family, &a.as_path, self.config.local_as.0)
             || rr::reflection_loop(
                 a.originator_id,
                 &a.cluster_list,
@@ -1088,7 +1102,7 @@ impl Rib {
                         }
                         if cache.as_ref().is_none_or(|c| c.0 != p.in_attrs) {
                             let a = env.store.materialize(p.in_attrs);
-                            let looped = a.as_path.contains(local_as.0)
+                            let looped = policy.looped(&info, family, &a.as_path, local_as.0)
                                 || rr::reflection_loop(a.originator_id, &a.cluster_list, router_id, cluster_id).is_some();
                             cache = Some((p.in_attrs, a, looped));
                         }

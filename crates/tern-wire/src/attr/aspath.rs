@@ -209,6 +209,28 @@ impl<'a> AsPath<'a> {
         self.asns().any(|a| a == asn)
     }
 
+    /// How many times `asn` appears (`peer X allow-as-loop N` counts repetitions).
+    pub fn count(&self, asn: u32) -> usize {
+        self.asns().filter(|&a| a == asn).count()
+    }
+
+    /// The segments as owned lists, for rewriting (AS substitution, private AS removal).
+    pub fn to_segments(&self) -> Vec<(SegmentType, Vec<u32>)> {
+        self.segments()
+            .map(|s| (s.kind, s.asns().collect()))
+            .collect()
+    }
+
+    /// A path built from owned segments (empty segments are left out), in this path's width.
+    pub fn with_segments(&self, segs: &[(SegmentType, Vec<u32>)]) -> AsPath<'static> {
+        AsPath::from_segments(
+            segs.iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (*k, v.as_slice())),
+            self.four_octet,
+        )
+    }
+
     /// The first AS of the leftmost AS_SEQUENCE (the neighbour AS, RFC 4271 §9.1.2.2 c).
     pub fn first_asn(&self) -> Option<u32> {
         let s = self.segments().next()?;
