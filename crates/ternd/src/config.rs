@@ -39,7 +39,7 @@ pub fn load(text: &str) -> Result<DaemonConfig, LoadError> {
 pub fn load_model(text: &str) -> Result<(Config, DaemonConfig), LoadError> {
     let cfg = tern_config::parse_file(text)?;
     if let Some(r) = cfg.kept_report() {
-        tracing::info!("{r}");
+        tracing::warn!("{r}");
     }
     let d = resolve(&cfg)?;
     Ok((cfg, d))

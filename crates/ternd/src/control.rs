@@ -330,6 +330,26 @@ impl ControlService {
                 let id = c
                     .commit(&mut running, description)
                     .map_err(Refusal::Config)?;
+                // Lines kept without being acted on are named to whoever commits them.
+                let mut kept: Vec<&'static str> = running
+                    .config()
+                    .kept
+                    .iter()
+                    .filter(|k| !before.kept.contains(k))
+                    .map(|k| k.feature)
+                    .collect();
+                kept.sort_unstable();
+                kept.dedup();
+                let reply = if kept.is_empty() {
+                    String::new()
+                } else {
+                    let w = format!(
+                        "Warning: Kept, not active (tern does not run it): {}.",
+                        kept.join(", ")
+                    );
+                    tracing::warn!("{w}");
+                    w + "\n"
+                };
                 let job = match id {
                     Some(id) => {
                         tracing::info!(commit = id, "configuration committed");
@@ -337,7 +357,7 @@ impl ControlService {
                     }
                     None => None,
                 };
-                Ok((String::new(), job))
+                Ok((reply, job))
             }
             ["abort"] => {
                 c.clear(&running);
