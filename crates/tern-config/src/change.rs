@@ -115,6 +115,8 @@ pub enum AfAttr {
     Synchronization(bool),
     /// `reflector cluster-id`.
     ReflectorClusterId(Option<std::net::Ipv4Addr>),
+    /// `router-id` in a VPN instance family.
+    RouterId(Option<VrfRouterId>),
 }
 
 /// One typed change to the model.
@@ -670,6 +672,7 @@ impl Config {
                     AfAttr::PolicyVpnTarget(on) => fam.policy_vpn_target = Some(*on),
                     AfAttr::Synchronization(on) => fam.synchronization = Some(*on),
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
+                    AfAttr::RouterId(r) => fam.router_id = *r,
                 }
             }
             Change::RoutePolicy {

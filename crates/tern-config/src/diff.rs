@@ -65,6 +65,9 @@ pub enum SessionField {
     Ignore,
     /// `peer X fake-as`.
     FakeAs,
+    /// The router ID of a VPN instance family the session belongs to (`router-id` in the
+    /// family view, or what `auto-select` picks).
+    RouterId,
 }
 
 /// A per-family peer option (other than `enable`).
@@ -276,6 +279,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerSession(SessionField::FakeAs),
         Effect::Reset,
         "peer X fake-as (the AS sent in OPEN)",
+    ),
+    (
+        DeltaKind::PeerSession(SessionField::RouterId),
+        Effect::Reset,
+        "router-id in a VPN instance family (its sessions' BGP identifier)",
     ),
     (
         DeltaKind::PeerSession(SessionField::Ignore),
@@ -659,6 +667,17 @@ pub fn diff(old: &Config, new: &Config) -> ChangeSet {
         }
         (Some(a), Some(b)) => bgp_diff(a, b, &mut d, &mut ev),
     }
+    if let (Some(a), Some(b)) = (&old.bgp, &new.bgp) {
+        // A VPN instance family's own router ID is its sessions' identity.
+        for (k, _) in sessions(b) {
+            let (Some(fa), Some(fb)) = (vrf_family(a, &k), vrf_family(b, &k)) else {
+                continue;
+            };
+            if old.vrf_router_id(&fa) != new.vrf_router_id(&fb) {
+                d.push(Delta::PeerSession(k, SessionField::RouterId));
+            }
+        }
+    }
     let names: BTreeSet<&String> = old
         .vpn_instances
         .keys()
@@ -795,6 +814,15 @@ fn sessions(b: &Bgp) -> Vec<(PeerKey, &Peer)> {
             )
         })
         .collect()
+}
+
+/// The VPN instance family holding a VPN instance session.
+fn vrf_family(b: &Bgp, k: &PeerKey) -> Option<AfKey> {
+    let vrf = k.vrf.as_deref()?;
+    b.families
+        .iter()
+        .find(|(af, f)| af.vpn_instance() == Some(vrf) && f.vrf_peers.contains_key(&k.addr))
+        .map(|(af, _)| af.clone())
 }
 
 fn af_peer<'a>(b: &'a Bgp, af: &AfKey, addr: IpAddr) -> Option<&'a AfPeer> {

@@ -95,6 +95,32 @@ impl Interface {
     }
 }
 
+impl Config {
+    /// The router ID of a VPN instance family's sessions when it has its own (`router-id`
+    /// in the family view); `None`: the BGP router ID.
+    pub fn vrf_router_id(&self, af: &AfKey) -> Option<Ipv4Addr> {
+        let vrf = af.vpn_instance()?;
+        let fam = self.bgp.as_ref()?.families.get(af)?;
+        match fam.router_id? {
+            VrfRouterId::Addr(a) => Some(a),
+            VrfRouterId::AutoSelect => {
+                let bound = || {
+                    self.interfaces
+                        .values()
+                        .filter(|i| i.vpn_instance.as_deref() == Some(vrf))
+                };
+                let best = |loopback: bool| {
+                    bound()
+                        .filter(|i| i.name.starts_with("LoopBack") == loopback)
+                        .flat_map(|i| i.ipv4.iter().map(|n| n.addr()))
+                        .max()
+                };
+                best(true).or_else(|| best(false))
+            }
+        }
+    }
+}
+
 /// A VPN instance (`ip vpn-instance`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VpnInstance {
@@ -432,6 +458,18 @@ pub struct BgpFamily {
     pub synchronization: Option<bool>,
     /// `reflector cluster-id`.
     pub reflector_cluster_id: Option<Ipv4Addr>,
+    /// `router-id` of a VPN instance family.
+    pub router_id: Option<VrfRouterId>,
+}
+
+/// `router-id X | auto-select` in a VPN instance family view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VrfRouterId {
+    /// `router-id X`.
+    Addr(Ipv4Addr),
+    /// `router-id auto-select`: the largest address of a loopback bound to the instance,
+    /// else of any interface bound to it (up or down).
+    AutoSelect,
 }
 
 impl BgpFamily {

@@ -538,6 +538,7 @@ fn effects_table_is_complete() {
         SessionField::Description,
         SessionField::Ignore,
         SessionField::FakeAs,
+        SessionField::RouterId,
     ];
     let af = [
         AfField::RoutePolicyImport,

@@ -849,34 +849,57 @@ fn route_limit_takes_vrp_forms_and_prints_them_back() {
     assert_eq!(fam.peers[&ip("10.0.0.2")].route_limit, None);
 }
 
-/// `router-id` in a VPN instance's BGP view is VRP's per-instance router ID: not built, so
-/// refused there; it never falls through to the BGP view's router ID (which would change the
-/// identity of every session).
+/// `router-id` in a VPN instance's BGP view is VRP's per-instance router ID: kept in that
+/// family (printed there), resolved with `auto-select` from the instance's interfaces, and it
+/// never changes the BGP router ID (which would change the identity of every session).
 #[test]
-fn a_vpn_instance_router_id_is_refused_not_applied_globally() {
+fn a_vpn_instance_router_id_is_the_instances_own() {
     let mut s = session(&[
         "ip vpn-instance vrf1",
         "ipv4-family",
         "route-distinguisher 100:1",
         "quit",
         "quit",
+        "interface GigabitEthernet0/0/1",
+        "ip binding vpn-instance vrf1",
+        "ip address 10.9.0.1 24",
+        "quit",
+        "interface LoopBack7",
+        "ip binding vpn-instance vrf1",
+        "ip address 7.7.7.7 32",
+        "quit",
         "bgp 100",
         "router-id 1.1.1.9",
         "ipv4-family vpn-instance vrf1",
+        "router-id 10.2.3.4",
     ]);
-    for l in ["router-id 10.2.3.4", "router-id auto-select"] {
-        let e = fails(&mut s, l);
-        assert!(
-            e.message()
-                .contains("A router ID per VPN instance is not supported"),
-            "{l}: {}",
-            e.message()
-        );
-    }
+    let af = AfKey::Vrf {
+        name: "vrf1".into(),
+        afi: tern_types::Afi::IPV4,
+    };
+    let bgp = s.config().bgp.as_ref().unwrap();
+    assert_eq!(bgp.router_id, Some("1.1.1.9".parse().unwrap()));
     assert_eq!(
-        s.config().bgp.as_ref().unwrap().router_id,
-        Some("1.1.1.9".parse().unwrap())
+        s.config().vrf_router_id(&af),
+        Some("10.2.3.4".parse().unwrap())
     );
+    assert!(
+        s.config()
+            .to_vrp()
+            .contains(" ipv4-family vpn-instance vrf1\n  router-id 10.2.3.4\n"),
+        "{}",
+        s.config().to_vrp()
+    );
+    // auto-select: the instance's loopback wins over its other interfaces.
+    s.apply_line("router-id auto-select").unwrap();
+    assert_eq!(
+        s.config().vrf_router_id(&af),
+        Some("7.7.7.7".parse().unwrap())
+    );
+    assert!(s.config().to_vrp().contains("  router-id auto-select\n"));
+    fails(&mut s, "router-id 0.0.0.0");
+    s.apply_line("undo router-id").unwrap();
+    assert_eq!(s.config().vrf_router_id(&af), None);
     // In the BGP view itself the router ID still changes.
     s.apply_line("quit").unwrap();
     s.apply_line("router-id 2.2.2.9").unwrap();

@@ -93,7 +93,14 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             );
             continue;
         }
-        let mut spec = PeerSpec::new(peer.addr, local_as, peer.asn.0, rid);
+        // A VPN instance family's own router ID (`router-id` in its view) is its sessions'.
+        let own_rid = vrf.and_then(|v| {
+            bgp.families
+                .iter()
+                .find(|(k, f)| k.vpn_instance() == Some(v) && f.vrf_peers.contains_key(&peer.addr))
+                .and_then(|(k, _)| cfg.vrf_router_id(k))
+        });
+        let mut spec = PeerSpec::new(peer.addr, local_as, peer.asn.0, own_rid.unwrap_or(rid));
         spec.graceful_restart = bgp.graceful_restart.then(|| crate::spec::GrSpec {
             restart_time: bgp
                 .gr_restart_time

@@ -12,7 +12,7 @@ use super::{LEN4, LEN6, POLICY, U32, mask, scope_af};
 use crate::change::{AfAttr, Change, network_of};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, any_order, arg, kw};
-use crate::model::{Config, ImportProtocol, ImportRoute, Network};
+use crate::model::{Config, ImportProtocol, ImportRoute, Network, VrfRouterId};
 use crate::value::ArgKind;
 use crate::view::Scope;
 
@@ -43,11 +43,23 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
         );
     }
     if safi == Safi::Vrf {
-        // VRP's per-instance router ID. Without this node the line would run in the BGP view
-        // above and change the router ID of every session: refused until it is built.
+        // VRP's per-instance router ID (without this node the line would run in the BGP view
+        // above and change the router ID of every session).
         out.push(
             kw("router-id", "Router ID of the VPN instance")
                 .act(vrf_router_id)
+                .print(5, |c, s| {
+                    with_fam(c, s, |f| f.router_id)
+                        .flatten()
+                        .map(|r| {
+                            Item::Line(match r {
+                                VrfRouterId::Addr(a) => format!("router-id {a}"),
+                                VrfRouterId::AutoSelect => "router-id auto-select".into(),
+                            })
+                        })
+                        .into_iter()
+                        .collect()
+                })
                 .uend()
                 .sub([
                     arg(ArgKind::Ipv4, "router-id", "Router ID").end(),
@@ -280,10 +292,21 @@ fn af_policy_vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     })
 }
 
-fn vrf_router_id(_: &Matched, _: &Scope) -> Result<Change, Reject> {
-    Err(Reject::new(
-        "Error: A router ID per VPN instance is not supported; the BGP router ID applies to its sessions.",
-    ))
+fn vrf_router_id(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let r = match m.ip("router-id") {
+        _ if m.undo => None,
+        Some(IpAddr::V4(a)) => {
+            if a.is_unspecified() || a.is_broadcast() || a.is_multicast() {
+                return Err(Reject::new("Error: The router ID is invalid."));
+            }
+            Some(VrfRouterId::Addr(a))
+        }
+        _ => Some(VrfRouterId::AutoSelect),
+    };
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::RouterId(r),
+    })
 }
 
 fn af_cluster_id(m: &Matched, s: &Scope) -> Result<Change, Reject> {
