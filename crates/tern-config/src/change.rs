@@ -225,14 +225,16 @@ pub enum Change {
         /// Delete.
         undo: bool,
     },
-    /// `apply-label per-instance`.
+    /// `apply-label …` (set) or its `undo` (`Some(mode)`: the mode the undo names).
     VpnApplyLabel {
         /// Instance.
         name: String,
         /// Family.
         afi: Afi,
-        /// Set.
-        on: bool,
+        /// The mode set, or for an undo the mode it names.
+        mode: LabelMode,
+        /// `undo apply-label …`.
+        undo: bool,
     },
     /// `bgp N` (create/enter) or `undo bgp [N]`.
     Bgp {
@@ -591,12 +593,45 @@ impl Config {
                     }
                 }
             }
-            Change::VpnApplyLabel { name, afi, on } => {
+            Change::VpnApplyLabel {
+                name,
+                afi,
+                mode,
+                undo,
+            } => {
+                if let (LabelMode::PerInstanceStatic(l), false) = (mode, undo) {
+                    // One static label identifies one instance on the way in.
+                    let taken = self.vpn_instances.iter().any(|(n, vi)| {
+                        n != name
+                            && [Afi::IPV4, Afi::IPV6].iter().any(|a| {
+                                vi.af(*a).is_some_and(|x| {
+                                    x.apply_label == LabelMode::PerInstanceStatic(*l)
+                                })
+                            })
+                    });
+                    if taken {
+                        return Err(rej(
+                            "Error: The static label is already used by another VPN instance.",
+                        ));
+                    }
+                }
                 let af = self.vpn_af(name, *afi)?;
-                if *on && af.rd.is_none() {
+                if !*undo && af.rd.is_none() {
                     return Err(rej(msg::RD_FIRST));
                 }
-                af.apply_label_per_instance = *on;
+                if *undo {
+                    // `undo apply-label per-instance` ends either per-instance form.
+                    let same = match (af.apply_label, mode) {
+                        (LabelMode::PerInstanceStatic(_), LabelMode::PerInstance) => true,
+                        (a, b) => a == *b,
+                    };
+                    if !same && *mode != LabelMode::PerRoute {
+                        return Err(rej("Error: The label allocation mode is not configured."));
+                    }
+                    af.apply_label = LabelMode::PerRoute;
+                } else {
+                    af.apply_label = *mode;
+                }
             }
             Change::Bgp { asn, undo } => match (&self.bgp, asn, undo) {
                 (Some(b), Some(a), false) if b.asn.value != a.value => {

@@ -159,8 +159,22 @@ pub struct VpnAf {
     pub import_rt: Vec<Written<ExtCommunity>>,
     /// `vpn-target ... export-extcommunity` (or `both`), as written.
     pub export_rt: Vec<Written<ExtCommunity>>,
-    /// `apply-label per-instance`.
-    pub apply_label_per_instance: bool,
+    /// `apply-label …`: how the family's exported routes are labeled.
+    pub apply_label: LabelMode,
+}
+
+/// A VPN instance family's label allocation (`apply-label`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LabelMode {
+    /// One label per route (the default, `apply-label per-route`).
+    #[default]
+    PerRoute,
+    /// `apply-label per-instance`: one label for the family.
+    PerInstance,
+    /// `apply-label per-instance static L`: the family's label is L (16–32783).
+    PerInstanceStatic(u32),
+    /// `apply-label per-nexthop`: one label per next hop of the instance's routes.
+    PerNextHop,
 }
 
 impl VpnAf {

@@ -153,3 +153,53 @@ fn change_sets_name_each_option() {
         Delta::PeerSession(_, SessionField::FakeAs)
     )));
 }
+
+/// `apply-label` in a VPN instance family: per-instance (dynamic or static), per-nexthop,
+/// per-route; printed back; a static label is one instance's only; undo of a mode not set is
+/// refused.
+#[test]
+fn apply_label_modes() {
+    use tern_config::model::LabelMode;
+    let mut s = session(&[
+        "ip vpn-instance a",
+        "ipv4-family",
+        "route-distinguisher 100:1",
+        "apply-label per-instance static 100",
+        "quit",
+        "quit",
+        "ip vpn-instance b",
+        "ipv4-family",
+        "route-distinguisher 100:2",
+    ]);
+    let mode = |s: &Session, n: &str| {
+        s.config().vpn_instances[n]
+            .af(tern_types::Afi::IPV4)
+            .unwrap()
+            .apply_label
+    };
+    assert_eq!(mode(&s, "a"), LabelMode::PerInstanceStatic(100));
+    for l in [
+        "apply-label per-instance static 100",
+        "apply-label per-instance static 15",
+        "apply-label per-instance static 32784",
+        "undo apply-label per-nexthop",
+    ] {
+        let before = s.config().clone();
+        assert!(s.apply_line(l).is_err(), "{l} accepted");
+        assert_eq!(*s.config(), before);
+    }
+    s.apply_line("apply-label per-nexthop").unwrap();
+    assert_eq!(mode(&s, "b"), LabelMode::PerNextHop);
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains("  apply-label per-instance static 100\n"),
+        "{text}"
+    );
+    assert!(text.contains("  apply-label per-nexthop\n"), "{text}");
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+    s.apply_line("undo apply-label per-nexthop").unwrap();
+    assert_eq!(mode(&s, "b"), LabelMode::PerRoute);
+    s.apply_line("apply-label per-instance").unwrap();
+    s.apply_line("apply-label per-route").unwrap();
+    assert_eq!(mode(&s, "b"), LabelMode::PerRoute);
+}

@@ -111,7 +111,7 @@ fn ipv6_option_c_s1_pe1() {
     let rt: ExtCommunity = "1:1".parse().unwrap();
     assert_eq!(af.import_targets(), vec![rt]);
     assert_eq!(af.export_targets(), vec![rt]);
-    assert!(af.apply_label_per_instance);
+    assert_eq!(af.apply_label, tern_config::model::LabelMode::PerInstance);
 
     let lo = cfg.interface("LoopBack1").unwrap();
     assert_eq!(lo.ipv4, vec!["1.1.1.9/32".parse().unwrap()]);

@@ -8,10 +8,12 @@
 //!   destination has a best path ([`Labels::swap`], [`Labels::unswap`]); the forwarding entry
 //!   would swap it for the received label (RFC 4364 §10, options B and C).
 //! - **Exports**: a route of a local VPN instance exported as a VPN route carries the label
-//!   the instance allocates for it (RFC 4364 §4.3.2): one per route (VRP's default) or one for
-//!   the whole instance per address family (`apply-label per-instance`), kept while the route
-//!   is exported ([`Labels::export`], [`Labels::unexport`]) or the instance exists
-//!   ([`Labels::drop_instance`]).
+//!   the instance allocates for it (RFC 4364 §4.3.2): one per route (VRP's default), one for
+//!   the whole instance per address family (`apply-label per-instance`, or a configured one
+//!   with `apply-label per-instance static L`), or one per next hop of the instance's routes
+//!   (`apply-label per-nexthop`, held while a route with that next hop is exported), kept
+//!   while the route is exported ([`Labels::export`], [`Labels::unexport`]) or the instance
+//!   exists ([`Labels::drop_instance`]).
 //!
 //! A released label is reused before a new one is taken, so the label space in use is
 //! bounded by the routes that hold one.
@@ -24,6 +26,7 @@
 //! same instances in the same order.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use ipnet::IpNet;
 use tern_rib::RouteKey;
@@ -36,13 +39,32 @@ pub const FIRST_LABEL: u32 = 48000;
 /// §2.1: labels are 20 bits), above the dynamic range that counts up from 48000.
 pub const FIRST_INSTANCE_LABEL: u32 = Label::MAX;
 
+/// The highest static label (`apply-label per-instance static L`: 16–32783); static labels
+/// are configured, never allocated or pooled.
+pub const LAST_STATIC_LABEL: u32 = 32783;
+
+/// Which label an instance exports a route with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportLabel {
+    /// A label of its own (VRP's default).
+    PerRoute,
+    /// The instance family's label (`apply-label per-instance`, dynamic or static).
+    PerInstance,
+    /// The label of the route's next hop (`apply-label per-nexthop`; a direct route's next
+    /// hop is the unspecified address).
+    PerNextHop(IpAddr),
+}
+
 /// The labels of one VPN instance.
 #[derive(Debug, Default)]
 struct Instance {
     /// `apply-label per-instance`: the label of each family.
     per_instance: HashMap<Family, Label>,
-    /// The label of each exported route: (instance family, prefix) → label.
-    routes: HashMap<(Family, IpNet), Label>,
+    /// The label of each exported route and, per next hop, which next hop it stands for:
+    /// (instance family, prefix) → label.
+    routes: HashMap<(Family, IpNet), (Label, Option<IpAddr>)>,
+    /// `apply-label per-nexthop`: the label of each next hop and how many routes hold it.
+    per_nexthop: HashMap<(Family, IpAddr), (Label, u32)>,
 }
 
 /// The label space and every label's owner.
@@ -118,6 +140,18 @@ impl Labels {
         l
     }
 
+    /// `apply-label per-instance static L`: the family's label is `l` (a configured label,
+    /// not taken from a range; a dynamic one it had goes back to its range).
+    pub fn instance_static(&mut self, vrf: &str, family: Family, l: Label) {
+        let inst = self.instances.entry(vrf.to_string()).or_default();
+        if let Some(old) = inst.per_instance.insert(family, l)
+            && old != l
+            && old.0 > LAST_STATIC_LABEL
+        {
+            self.instance_free.push(old.0);
+        }
+    }
+
     /// The label of a route re-advertised with next hop self: the destination's own, taken
     /// on first use.
     pub fn swap(&mut self, family: Family, key: RouteKey) -> Label {
@@ -143,26 +177,47 @@ impl Labels {
 
     /// The label instance `vrf` exports its route `prefix` of `family` with: the one it has,
     /// else the instance's label of the family (`per_instance`) or a new one.
-    pub fn export(
-        &mut self,
-        vrf: &str,
-        family: Family,
-        prefix: IpNet,
-        per_instance: bool,
-    ) -> Label {
-        if let Some(l) = self.exported(vrf, family, prefix) {
-            return l;
+    pub fn export(&mut self, vrf: &str, family: Family, prefix: IpNet, how: ExportLabel) -> Label {
+        if let Some((l, nh)) = self
+            .instances
+            .get(vrf)
+            .and_then(|i| i.routes.get(&(family, prefix)))
+            .copied()
+        {
+            match how {
+                // The route moved to another next hop: it takes that next hop's label.
+                ExportLabel::PerNextHop(n) if nh != Some(n) => {
+                    self.unexport(vrf, family, prefix);
+                }
+                _ => return l,
+            }
         }
-        let l = if per_instance {
-            self.instance(vrf, family)
-        } else {
-            self.alloc()
+        let (l, nh) = match how {
+            ExportLabel::PerRoute => (self.alloc(), None),
+            ExportLabel::PerInstance => (self.instance(vrf, family), None),
+            ExportLabel::PerNextHop(n) => {
+                let held = self
+                    .instances
+                    .get(vrf)
+                    .and_then(|i| i.per_nexthop.get(&(family, n)))
+                    .map(|(l, _)| *l);
+                let l = held.unwrap_or_else(|| self.alloc());
+                let e = self
+                    .instances
+                    .entry(vrf.to_string())
+                    .or_default()
+                    .per_nexthop
+                    .entry((family, n))
+                    .or_insert((l, 0));
+                e.1 = e.1.saturating_add(1);
+                (l, Some(n))
+            }
         };
         self.instances
             .entry(vrf.to_string())
             .or_default()
             .routes
-            .insert((family, prefix), l);
+            .insert((family, prefix), (l, nh));
         l
     }
 
@@ -172,7 +227,7 @@ impl Labels {
             .get(vrf)?
             .routes
             .get(&(family, prefix))
-            .copied()
+            .map(|(l, _)| *l)
     }
 
     /// The route is no longer exported: its label is released unless it is the instance's.
@@ -181,10 +236,19 @@ impl Labels {
         let Some(inst) = self.instances.get_mut(vrf) else {
             return false;
         };
-        let Some(l) = inst.routes.remove(&(family, prefix)) else {
+        let Some((l, nh)) = inst.routes.remove(&(family, prefix)) else {
             return false;
         };
-        if !inst.per_instance.values().any(|i| *i == l) {
+        if let Some(n) = nh {
+            // A next hop's label goes with its last route.
+            if let Some(e) = inst.per_nexthop.get_mut(&(family, n)) {
+                e.1 = e.1.saturating_sub(1);
+                if e.1 == 0 {
+                    inst.per_nexthop.remove(&(family, n));
+                    self.release(l);
+                }
+            }
+        } else if !inst.per_instance.values().any(|i| *i == l) {
             self.release(l);
         }
         true
@@ -197,14 +261,19 @@ impl Labels {
             return Vec::new();
         };
         let mut out = Vec::with_capacity(inst.routes.len());
-        for ((family, prefix), l) in inst.routes {
-            if !inst.per_instance.values().any(|i| *i == l) {
+        for ((family, prefix), (l, nh)) in inst.routes {
+            if nh.is_none() && !inst.per_instance.values().any(|i| *i == l) {
                 self.release(l);
             }
             out.push((family, prefix));
         }
+        for (l, _) in inst.per_nexthop.into_values() {
+            self.release(l);
+        }
         for l in inst.per_instance.into_values() {
-            self.instance_free.push(l.0);
+            if l.0 > LAST_STATIC_LABEL {
+                self.instance_free.push(l.0);
+            }
         }
         out.sort();
         out
@@ -214,7 +283,7 @@ impl Labels {
     pub fn in_use(&self) -> usize {
         let mut held: Vec<u32> = self.swaps.values().map(|l| l.0).collect();
         for i in self.instances.values() {
-            held.extend(i.routes.values().map(|l| l.0));
+            held.extend(i.routes.values().map(|(l, _)| l.0));
             held.extend(i.per_instance.values().map(|l| l.0));
         }
         held.sort_unstable();
@@ -253,11 +322,26 @@ mod tests {
     #[test]
     fn per_route_export_labels_come_and_go_with_the_route() {
         let mut l = Labels::default();
-        let a = l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
-        let b = l.export("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24"), false);
+        let a = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("192.0.2.0/24"),
+            ExportLabel::PerRoute,
+        );
+        let b = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("198.51.100.0/24"),
+            ExportLabel::PerRoute,
+        );
         assert_ne!(a, b);
         assert_eq!(
-            l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false),
+            l.export(
+                "vpn1",
+                Family::IPV4_UNICAST,
+                p("192.0.2.0/24"),
+                ExportLabel::PerRoute
+            ),
             a,
             "an exported route keeps its label"
         );
@@ -265,7 +349,12 @@ mod tests {
         assert!(!l.unexport("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24")));
         assert_eq!(l.in_use(), 1);
         assert_eq!(
-            l.export("vpn2", Family::IPV6_UNICAST, p("2001:db8::/64"), false),
+            l.export(
+                "vpn2",
+                Family::IPV6_UNICAST,
+                p("2001:db8::/64"),
+                ExportLabel::PerRoute
+            ),
             a,
             "released and reused"
         );
@@ -274,10 +363,25 @@ mod tests {
     #[test]
     fn per_instance_labels_are_shared_and_live_with_the_instance() {
         let mut l = Labels::default();
-        let a = l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), true);
-        let b = l.export("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24"), true);
+        let a = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("192.0.2.0/24"),
+            ExportLabel::PerInstance,
+        );
+        let b = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("198.51.100.0/24"),
+            ExportLabel::PerInstance,
+        );
         assert_eq!(a, b, "one label for the instance's family");
-        let c = l.export("vpn1", Family::IPV6_UNICAST, p("2001:db8::/64"), true);
+        let c = l.export(
+            "vpn1",
+            Family::IPV6_UNICAST,
+            p("2001:db8::/64"),
+            ExportLabel::PerInstance,
+        );
         assert_ne!(a, c, "one per family");
         assert!(l.unexport("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24")));
         assert!(l.unexport("vpn1", Family::IPV4_UNICAST, p("198.51.100.0/24")));
@@ -287,13 +391,58 @@ mod tests {
         assert_eq!(l.in_use(), 0);
         // Instance labels come from their own range, reused before a new one is taken.
         assert_eq!((a.0, c.0), (FIRST_INSTANCE_LABEL, FIRST_INSTANCE_LABEL - 1));
-        let d = l.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), true);
+        let d = l.export(
+            "vpn2",
+            Family::IPV4_UNICAST,
+            p("192.0.2.0/24"),
+            ExportLabel::PerInstance,
+        );
         assert!(d == a || d == c, "{d:?}");
         assert_eq!(
-            l.export("vpn2", Family::IPV4_UNICAST, p("10.0.0.0/8"), false)
-                .0,
+            l.export(
+                "vpn2",
+                Family::IPV4_UNICAST,
+                p("10.0.0.0/8"),
+                ExportLabel::PerRoute
+            )
+            .0,
             FIRST_LABEL
         );
+    }
+
+    #[test]
+    fn per_nexthop_labels_are_shared_by_a_next_hops_routes_and_go_with_the_last() {
+        let mut l = Labels::default();
+        let nh = |s: &str| ExportLabel::PerNextHop(s.parse().unwrap());
+        let f = Family::IPV4_UNICAST;
+        let a = l.export("vpn1", f, p("198.51.100.0/24"), nh("192.0.2.2"));
+        let b = l.export("vpn1", f, p("203.0.113.0/24"), nh("192.0.2.2"));
+        let c = l.export("vpn1", f, p("10.9.0.0/16"), nh("192.0.2.3"));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(l.in_use(), 2);
+        // A route that moves to the other next hop takes its label.
+        assert_eq!(l.export("vpn1", f, p("203.0.113.0/24"), nh("192.0.2.3")), c);
+        assert!(l.unexport("vpn1", f, p("198.51.100.0/24")));
+        assert_eq!(l.in_use(), 1, "192.0.2.2's label went with its last route");
+        assert!(l.unexport("vpn1", f, p("203.0.113.0/24")));
+        assert_eq!(l.in_use(), 1, "192.0.2.3 still has a route");
+        assert!(l.unexport("vpn1", f, p("10.9.0.0/16")));
+        assert_eq!(l.in_use(), 0);
+    }
+
+    #[test]
+    fn a_static_instance_label_is_used_as_configured_and_never_pooled() {
+        let mut l = Labels::default();
+        let f = Family::IPV4_UNICAST;
+        l.instance_static("vpn1", f, Label(100));
+        assert_eq!(
+            l.export("vpn1", f, p("192.0.2.0/24"), ExportLabel::PerInstance),
+            Label(100)
+        );
+        l.drop_instance("vpn1");
+        // Not handed to another instance as a dynamic per-instance label.
+        assert_eq!(l.instance("vpn2", f), Label(FIRST_INSTANCE_LABEL));
     }
 
     #[test]
@@ -314,21 +463,56 @@ mod tests {
             l.instance("vpn2", Family::IPV4_UNICAST);
         }
         assert_eq!(
-            a.export("vpn2", Family::IPV4_UNICAST, p("192.0.2.0/24"), true),
-            b.export("vpn2", Family::IPV4_UNICAST, p("198.51.100.0/24"), true)
+            a.export(
+                "vpn2",
+                Family::IPV4_UNICAST,
+                p("192.0.2.0/24"),
+                ExportLabel::PerInstance
+            ),
+            b.export(
+                "vpn2",
+                Family::IPV4_UNICAST,
+                p("198.51.100.0/24"),
+                ExportLabel::PerInstance
+            )
         );
     }
 
     #[test]
     fn dropping_an_instance_releases_route_labels_once() {
         let mut l = Labels::default();
-        l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.0/24"), false);
-        l.export("vpn1", Family::IPV4_UNICAST, p("192.0.2.1/32"), false);
+        l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("192.0.2.0/24"),
+            ExportLabel::PerRoute,
+        );
+        l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("192.0.2.1/32"),
+            ExportLabel::PerRoute,
+        );
         assert_eq!(l.drop_instance("vpn1").len(), 2);
         assert!(l.drop_instance("vpn1").is_empty());
-        let x = l.export("vpn1", Family::IPV4_UNICAST, p("10.0.0.0/8"), false);
-        let y = l.export("vpn1", Family::IPV4_UNICAST, p("10.1.0.0/16"), false);
-        let z = l.export("vpn1", Family::IPV4_UNICAST, p("10.2.0.0/16"), false);
+        let x = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("10.0.0.0/8"),
+            ExportLabel::PerRoute,
+        );
+        let y = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("10.1.0.0/16"),
+            ExportLabel::PerRoute,
+        );
+        let z = l.export(
+            "vpn1",
+            Family::IPV4_UNICAST,
+            p("10.2.0.0/16"),
+            ExportLabel::PerRoute,
+        );
         assert_eq!(z.0, FIRST_LABEL + 2, "two reused, then a new one");
         assert_ne!(x, y);
     }

@@ -76,8 +76,22 @@ pub struct VrfSpec {
     pub import_rt: Vec<tern_types::ExtCommunity>,
     /// Export route targets.
     pub export_rt: Vec<tern_types::ExtCommunity>,
-    /// `apply-label per-instance` (else one label per route, VRP's default).
-    pub per_instance_label: bool,
+    /// `apply-label …`: how exported routes are labeled.
+    pub label: LabelMode,
+}
+
+/// A VPN instance family's label allocation (`apply-label`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LabelMode {
+    /// One label per route (VRP's default).
+    #[default]
+    PerRoute,
+    /// `apply-label per-instance`: one label for the family, allocated.
+    PerInstance,
+    /// `apply-label per-instance static L`.
+    Static(u32),
+    /// `apply-label per-nexthop`: one label per next hop of the instance's routes.
+    PerNextHop,
 }
 
 impl VrfSpec {

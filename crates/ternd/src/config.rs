@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use ipnet::IpNet;
 use tern_config::{Config, Password as CfgPassword};
 
+use tern_engine::routing::LabelMode;
 use tern_types::Family;
 
 use crate::spec::{
@@ -262,7 +263,12 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                 rd,
                 import_rt: af.import_targets(),
                 export_rt: af.export_targets(),
-                per_instance_label: af.apply_label_per_instance,
+                label: match af.apply_label {
+                    tern_config::model::LabelMode::PerRoute => LabelMode::PerRoute,
+                    tern_config::model::LabelMode::PerInstance => LabelMode::PerInstance,
+                    tern_config::model::LabelMode::PerInstanceStatic(l) => LabelMode::Static(l),
+                    tern_config::model::LabelMode::PerNextHop => LabelMode::PerNextHop,
+                },
             });
         }
     }
@@ -475,7 +481,7 @@ mod tests {
         let r = &d.routing;
         assert_eq!(r.vrfs.len(), 1);
         assert_eq!(r.vrfs[0].rd.to_string(), "100:1");
-        assert!(r.vrfs[0].per_instance_label);
+        assert_eq!(r.vrfs[0].label, LabelMode::PerInstance);
         assert_eq!(r.vrfs[0].vpn_family(), Family::VPNV6);
         // import-route direct in vpn1: the CE-facing subnet.
         assert_eq!(r.local.len(), 1, "{:?}", r.local);

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use tern_engine::routing::{LocalRoute, PeerPolicy, PolicyScope, Routing, VrfSpec};
+use tern_engine::routing::{LabelMode, LocalRoute, PeerPolicy, PolicyScope, Routing, VrfSpec};
 use tern_engine::{Input, PeerOut};
 use tern_rib::PeerInfo;
 use tern_types::{Afi, Asn, Family, Safi};
@@ -318,6 +318,12 @@ struct Vrf {
     import_rt: Vec<String>,
     export_rt: Vec<String>,
     per_instance_label: bool,
+    /// `apply-label per-instance static L`.
+    #[serde(default)]
+    static_label: Option<u32>,
+    /// `apply-label per-nexthop`.
+    #[serde(default)]
+    per_nexthop: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,7 +351,12 @@ impl Settings {
                     rd: v.rd.to_string(),
                     import_rt: v.import_rt.iter().map(|e| hex(&e.0)).collect(),
                     export_rt: v.export_rt.iter().map(|e| hex(&e.0)).collect(),
-                    per_instance_label: v.per_instance_label,
+                    per_instance_label: v.label == LabelMode::PerInstance,
+                    static_label: match v.label {
+                        LabelMode::Static(l) => Some(l),
+                        _ => None,
+                    },
+                    per_nexthop: v.label == LabelMode::PerNextHop,
                 })
                 .collect(),
             local: r
@@ -394,7 +405,12 @@ impl Settings {
                     rd: v.rd.parse().map_err(|_| format!("RD {}", v.rd))?,
                     import_rt: parse_all(&v.import_rt)?,
                     export_rt: parse_all(&v.export_rt)?,
-                    per_instance_label: v.per_instance_label,
+                    label: match (v.static_label, v.per_instance_label, v.per_nexthop) {
+                        (Some(l), _, _) => LabelMode::Static(l),
+                        (None, true, _) => LabelMode::PerInstance,
+                        (None, false, true) => LabelMode::PerNextHop,
+                        _ => LabelMode::PerRoute,
+                    },
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;

@@ -6,7 +6,7 @@ use tern_types::Afi;
 use crate::change::Change;
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::model::{Config, RtDirection, rt_text};
+use crate::model::{Config, LabelMode, RtDirection, rt_text};
 use crate::value::{ArgKind, Value};
 use crate::view::{Scope, ViewId};
 
@@ -127,14 +127,37 @@ pub(super) fn vpn_instance_af() -> Vec<Node> {
             })
             .then(vpn_targets(8)),
         kw("apply-label", "Label allocation")
+            .act(vpn_apply_label)
             .print(20, |c, s| {
-                if with_vpn_af(c, s, |a| a.apply_label_per_instance) == Some(true) {
-                    vec![Item::Line("apply-label per-instance".into())]
-                } else {
-                    vec![]
-                }
+                let line = match with_vpn_af(c, s, |a| a.apply_label) {
+                    Some(LabelMode::PerInstance) => "apply-label per-instance".to_owned(),
+                    Some(LabelMode::PerInstanceStatic(l)) => {
+                        format!("apply-label per-instance static {l}")
+                    }
+                    Some(LabelMode::PerNextHop) => "apply-label per-nexthop".to_owned(),
+                    _ => return vec![],
+                };
+                vec![Item::Line(line)]
             })
-            .then(kw("per-instance", "One label per VPN instance").run_both(vpn_apply_label)),
+            .sub([
+                kw("per-instance", "One label per VPN instance")
+                    .end_both()
+                    .then(
+                        kw("static", "A static label").then(
+                            arg(
+                                ArgKind::Int {
+                                    min: 16,
+                                    max: 32783,
+                                },
+                                "static-label-value",
+                                "Label",
+                            )
+                            .end(),
+                        ),
+                    ),
+                kw("per-nexthop", "One label per next hop").end_both(),
+                kw("per-route", "One label per route (the default)").end_both(),
+            ]),
     ]
 }
 
@@ -185,9 +208,19 @@ fn vpn_target(m: &Matched, s: &Scope) -> Result<Change, Reject> {
 
 fn vpn_apply_label(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     let (name, afi) = scope_vpn_af(s);
+    let mode = if let Some(l) = m.int("static-label-value") {
+        LabelMode::PerInstanceStatic(l)
+    } else if m.has("per-instance") {
+        LabelMode::PerInstance
+    } else if m.has("per-nexthop") {
+        LabelMode::PerNextHop
+    } else {
+        LabelMode::PerRoute
+    };
     Ok(Change::VpnApplyLabel {
         name,
         afi,
-        on: !m.undo,
+        mode,
+        undo: m.undo,
     })
 }

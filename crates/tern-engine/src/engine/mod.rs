@@ -52,10 +52,10 @@ use tern_types::{Asn, Family, Label, LabelStack, RouteDistinguisher};
 use tern_wire::attr::{AsPath, Origin};
 
 use crate::adjout::{self as adj_out, AdjOut, Outbound, Params};
-use crate::labels::Labels;
+use crate::labels::{ExportLabel, Labels};
 use crate::nexthop::{NextHopTable, Resolution};
 use crate::ports::{Counts, FibOp, FibSink, Reply, VRF_TABLE_BASE, Watcher};
-use crate::routing::{LocalRoute, PolicyScope, Routing, VrfSpec};
+use crate::routing::{LabelMode, LocalRoute, PolicyScope, Routing, VrfSpec};
 pub use crate::rows::{PathFilter, PeerRoutes, RouteRow, RouteTable, TableStats, Walked};
 use crate::shard::Shard;
 use tern_policy::Outcome;

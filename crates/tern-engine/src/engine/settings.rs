@@ -49,8 +49,16 @@ impl Engine {
             specs.sort_by_key(|s| s.family);
             // Per-instance labels are taken now, in name and family order, so that every
             // shard gives an instance the same one.
-            for s in specs.iter().filter(|s| s.per_instance_label) {
-                self.labels.instance(name, s.family);
+            for s in &specs {
+                match s.label {
+                    LabelMode::PerInstance => {
+                        self.labels.instance(name, s.family);
+                    }
+                    LabelMode::Static(l) => {
+                        self.labels.instance_static(name, s.family, Label(l));
+                    }
+                    LabelMode::PerRoute | LabelMode::PerNextHop => {}
+                }
             }
             if !specs.is_empty() {
                 self.vrfs.insert(

@@ -530,7 +530,7 @@ fn vpn1(rd: &str, rt: &str) -> VrfSpec {
         rd: rd.parse().unwrap(),
         import_rt: vec![rt],
         export_rt: vec![rt],
-        per_instance_label: true,
+        label: crate::routing::LabelMode::PerInstance,
     }
 }
 

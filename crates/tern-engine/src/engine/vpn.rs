@@ -36,9 +36,16 @@ impl Engine {
                             a.ext_communities.push(*rt);
                         }
                     }
-                    let label =
-                        self.labels
-                            .export(vrf, c.family, c.key.prefix, spec.per_instance_label);
+                    let how = match spec.label {
+                        LabelMode::PerRoute => ExportLabel::PerRoute,
+                        LabelMode::PerInstance | LabelMode::Static(_) => ExportLabel::PerInstance,
+                        LabelMode::PerNextHop => ExportLabel::PerNextHop(match a.next_hop {
+                            NextHop::Ipv4(x) => IpAddr::V4(x),
+                            NextHop::Ipv6 { global, .. } => IpAddr::V6(global),
+                            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                        }),
+                    };
+                    let label = self.labels.export(vrf, c.family, c.key.prefix, how);
                     self.rib.originate(
                         vpn,
                         key,
