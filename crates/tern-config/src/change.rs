@@ -695,6 +695,18 @@ impl Config {
                             .import_routes
                             .iter()
                             .position(|x| x.protocol == r.protocol);
+                        // The kernel does not tell an IGP's processes apart: one per protocol.
+                        if !undo
+                            && pos.is_none()
+                            && r.protocol.kernel_protocol().is_some()
+                            && fam.import_routes.iter().any(|x| {
+                                x.protocol.kernel_protocol() == r.protocol.kernel_protocol()
+                            })
+                        {
+                            return Err(rej(
+                                "Error: Routes of this protocol are imported already (the kernel has one table of them, whatever the process).",
+                            ));
+                        }
                         match (pos, undo) {
                             (Some(i), true) => {
                                 fam.import_routes.remove(i);

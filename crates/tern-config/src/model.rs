@@ -619,6 +619,24 @@ pub enum ImportProtocol {
     Direct,
     /// Static routes.
     Static,
+    /// `ospf N`: the kernel routes of protocol `ospf` (188).
+    Ospf(u32),
+    /// `isis N`: the kernel routes of protocol `isis` (187).
+    Isis(u32),
+    /// `rip N`: the kernel routes of protocol `rip` (189).
+    Rip(u32),
+}
+
+impl ImportProtocol {
+    /// The kernel routing protocol number (`rtm_protocol`) an IGP's routes carry.
+    pub fn kernel_protocol(self) -> Option<u8> {
+        match self {
+            ImportProtocol::Isis(_) => Some(187),
+            ImportProtocol::Ospf(_) => Some(188),
+            ImportProtocol::Rip(_) => Some(189),
+            ImportProtocol::Direct | ImportProtocol::Static => None,
+        }
+    }
 }
 
 /// `permit` or `deny` (route-policy nodes, prefix list entries).

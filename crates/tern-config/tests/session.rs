@@ -908,3 +908,40 @@ fn a_vpn_instance_router_id_is_the_instances_own() {
         Some("2.2.2.9".parse().unwrap())
     );
 }
+
+/// `import-route ospf|isis|rip N [med M] [route-policy P]`: kept per process, printed back,
+/// one process per protocol, refused in a VPN instance (whose kernel table is not followed).
+#[test]
+fn import_route_of_an_igp() {
+    let mut s = session(&[
+        "ip vpn-instance v",
+        "ipv4-family",
+        "route-distinguisher 100:1",
+        "quit",
+        "quit",
+        "bgp 100",
+        "import-route ospf 1 med 10",
+        "ipv6-family unicast",
+        "import-route isis 2 route-policy P",
+        "quit",
+    ]);
+    let text = s.config().to_vrp();
+    assert!(text.contains("  import-route ospf 1 med 10\n"), "{text}");
+    assert!(
+        text.contains("  import-route isis 2 route-policy P\n"),
+        "{text}"
+    );
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+    fails(&mut s, "import-route ospf 3");
+    fails(&mut s, "import-route rip 0");
+    s.apply_line("ipv4-family vpn-instance v").unwrap();
+    let e = fails(&mut s, "import-route ospf 1");
+    assert!(
+        e.message().contains("public instance only"),
+        "{}",
+        e.message()
+    );
+    s.apply_line("quit").unwrap();
+    s.apply_line("undo import-route ospf 1").unwrap();
+    assert!(!s.config().to_vrp().contains("import-route ospf"));
+}

@@ -46,6 +46,6 @@ pub use engine::{
     TableCount, TableStats, WALK_STEP, Walked, rib_config,
 };
 pub use labels::{FIRST_INSTANCE_LABEL, FIRST_LABEL, Labels};
-pub use nexthop::{NextHopTable, Resolution, Watch};
+pub use nexthop::{IgpRoute, NextHopTable, Resolution, Watch};
 pub use ports::{Counts, FibOp, FibSink, MAIN_TABLE, Reply, VRF_TABLE_BASE, Watcher};
 pub use shard::Shard;

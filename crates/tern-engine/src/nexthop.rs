@@ -31,12 +31,26 @@ pub struct Resolution {
     pub next_hops: Vec<(IpAddr, Option<u32>)>,
     /// Prefixes and whether they are held.
     pub prefixes: Vec<(IpNet, bool)>,
+    /// Changes of the routes an IGP installed in the kernel's main table (the ones
+    /// `import-route ospf|isis|rip` imports); sent whether or not anything imports them.
+    pub igp: Vec<IgpRoute>,
+}
+
+/// A route of an IGP in the kernel's main table, as it is now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IgpRoute {
+    /// The destination.
+    pub prefix: IpNet,
+    /// The kernel protocol number (187 isis, 188 ospf, 189 rip).
+    pub protocol: u8,
+    /// Its gateway and metric; `None`: gone.
+    pub route: Option<(Option<IpAddr>, u32)>,
 }
 
 impl Resolution {
     /// True when it answers nothing.
     pub fn is_empty(&self) -> bool {
-        self.next_hops.is_empty() && self.prefixes.is_empty()
+        self.next_hops.is_empty() && self.prefixes.is_empty() && self.igp.is_empty()
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Routing {
     pub policies: tern_policy::Policies,
     /// `peer X route-policy P import|export`, per family.
     pub peer_policies: Vec<PeerPolicy>,
+    /// `import-route ospf|isis|rip N` of the public families.
+    pub redistribute: Vec<Redistribute>,
     /// `peer X allow-as-loop`, `peer X fake-as`: inbound AS rules, per peer and family.
     pub peer_as_in: Vec<(IpAddr, Family, crate::asrules::AsIn)>,
 }
@@ -103,6 +105,23 @@ impl VrfSpec {
             Family::VPNV4
         }
     }
+}
+
+/// `import-route ospf|isis|rip N [med M] [route-policy P]` in a public family: the routes of
+/// that kernel protocol in the main table, originated with ORIGIN incomplete, MED M or the
+/// route's metric, the route's gateway as next hop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redistribute {
+    /// The kernel protocol number.
+    pub protocol: u8,
+    /// IPv6 routes (`ipv6-family unicast`) rather than IPv4.
+    pub ipv6: bool,
+    /// Originated in labeled unicast.
+    pub labeled: bool,
+    /// `med M`.
+    pub med: Option<u32>,
+    /// `route-policy P`.
+    pub policy: Option<String>,
 }
 
 /// A locally originated route.

@@ -391,6 +391,20 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                         );
                     }
                 }
+                p
+                @ (ImportProtocol::Ospf(_) | ImportProtocol::Isis(_) | ImportProtocol::Rip(_)) => {
+                    // The kernel's routes of that protocol (public families only: the grammar
+                    // refuses it in a VPN instance).
+                    if let (None, Some(protocol)) = (vrf, p.kernel_protocol()) {
+                        r.redistribute.push(tern_engine::routing::Redistribute {
+                            protocol,
+                            ipv6: family.is_ipv6(),
+                            labeled,
+                            med: ir.med,
+                            policy: ir.route_policy.clone(),
+                        });
+                    }
+                }
             }
         }
     }

@@ -21,6 +21,10 @@
 //!   shutdown removes tern's routes, unless they are to be kept for the next start
 //!   ([`Kernel::keep_routes`]). The kernel here has no MPLS forwarding: labels stay in the RIB
 //!   and the displays (tern-fib reports it once).
+//! - IGP routes (`import-route ospf|isis|rip`): the routes of the kernel protocols isis (187),
+//!   ospf (188) and rip (189) in the main table are reported to the engines as they change
+//!   ([`tern_engine::IgpRoute`]): all of them once the table is read, then the prefixes a
+//!   burst of changes touched (every one after the table is read again).
 //! - Without access to the kernel (not root, no netlink) every next hop counts as reachable at
 //!   cost 0 and nothing is installed; the log says so.
 
@@ -291,9 +295,21 @@ impl Kernel {
         };
         let changed = Arc::new(Notify::new());
         let changes = self.changes.take();
-        let (shared_w, changed_w) = (shared.clone(), changed.clone());
+        let igp_dirty = Arc::new(std::sync::Mutex::new(IgpDirty::default()));
+        let (shared_w, changed_w, dirty_w) = (shared.clone(), changed.clone(), igp_dirty.clone());
         tokio::spawn(async move {
             let (shared, changed) = (shared_w, changed_w);
+            let mark = |ev: &FibEvent, reread: bool| {
+                let mut d = dirty_w.lock().unwrap_or_else(PoisonError::into_inner);
+                if reread {
+                    d.all = true;
+                }
+                if let FibEvent::RouteAdded(r) | FibEvent::RouteRemoved(r) = ev
+                    && IGP_PROTOCOLS.contains(&r.protocol)
+                {
+                    d.keys.insert((r.prefix, r.protocol));
+                }
+            };
             if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
                 // Fault injection (tests): kernel changes happen between the read and the
                 // moment they are applied; they must not be lost.
@@ -311,10 +327,13 @@ impl Kernel {
                     return;
                 };
                 let mut reread = apply(&shared, &ev);
+                mark(&ev, reread);
                 while let Ok(Some(ev)) =
                     tokio::time::timeout(Duration::from_millis(100), w.next_event()).await
                 {
-                    reread |= apply(&shared, &ev);
+                    let r = apply(&shared, &ev);
+                    mark(&ev, r);
+                    reread |= r;
                 }
                 if reread {
                     match KernelRoutes::read(MAIN_TABLE).await {
@@ -331,6 +350,7 @@ impl Kernel {
             changed,
             rib,
             self.ready.clone(),
+            igp_dirty,
         ));
     }
 
@@ -355,6 +375,61 @@ impl Kernel {
                 Ok(_) => {}
                 Err(e) => warn!(table = t, "removing tern routes at shutdown: {e}"),
             }
+        }
+    }
+}
+
+/// The kernel protocols of IGP routes (`RTPROT_ISIS`, `RTPROT_OSPF`, `RTPROT_RIP`).
+const IGP_PROTOCOLS: [u8; 3] = [187, 188, 189];
+
+/// The IGP routes a burst of kernel changes touched (`all`: the table was read again).
+#[derive(Default)]
+struct IgpDirty {
+    all: bool,
+    keys: std::collections::HashSet<(IpNet, u8)>,
+}
+
+/// An IGP route of the snapshot as the engines are told of it.
+fn igp_route(k: &KernelRoutes, prefix: IpNet, protocol: u8) -> Option<(Option<IpAddr>, u32)> {
+    k.get(prefix)
+        .iter()
+        .find(|r| r.protocol == protocol && r.kind.reaches())
+        .map(|r| (r.gateway, r.metric))
+}
+
+/// Brings `last` (what the engines were told) up to the snapshot for the touched IGP routes
+/// (every one with `all`), adding the differences to `out`.
+fn igp_changes(
+    k: &KernelRoutes,
+    dirty: IgpDirty,
+    last: &mut HashMap<(IpNet, u8), (Option<IpAddr>, u32)>,
+    out: &mut Vec<tern_engine::IgpRoute>,
+) {
+    let keys: Vec<(IpNet, u8)> = if dirty.all {
+        let mut v: Vec<(IpNet, u8)> = k
+            .iter()
+            .filter(|r| IGP_PROTOCOLS.contains(&r.protocol))
+            .map(|r| (r.prefix, r.protocol))
+            .chain(last.keys().copied())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    } else {
+        dirty.keys.into_iter().collect()
+    };
+    for (prefix, protocol) in keys {
+        let now = igp_route(k, prefix, protocol);
+        let before = match now {
+            Some(r) => last.insert((prefix, protocol), r),
+            None => last.remove(&(prefix, protocol)),
+        };
+        if before != now {
+            out.push(tern_engine::IgpRoute {
+                prefix,
+                protocol,
+                route: now,
+            });
         }
     }
 }
@@ -384,11 +459,28 @@ async fn track(
     changed: Arc<Notify>,
     rib: RibHandle,
     mut ready: tokio::sync::watch::Receiver<bool>,
+    igp_dirty: Arc<std::sync::Mutex<IgpDirty>>,
 ) {
     // No answer before the snapshot is read: questions wait in the queue.
     let _ = ready.wait_for(|r| *r).await;
     let mut hops: HashMap<IpAddr, Option<u32>> = HashMap::new();
     let mut prefixes: HashMap<IpNet, bool> = HashMap::new();
+    let mut igp: HashMap<(IpNet, u8), (Option<IpAddr>, u32)> = HashMap::new();
+    // The IGP routes of the table as read.
+    {
+        let mut r = Resolution::default();
+        {
+            let k = shared.read().unwrap_or_else(PoisonError::into_inner);
+            let all = IgpDirty {
+                all: true,
+                ..IgpDirty::default()
+            };
+            igp_changes(&k, all, &mut igp, &mut r.igp);
+        }
+        if !r.is_empty() {
+            rib.send(RibMsg::Resolved(r)).await;
+        }
+    }
     loop {
         let mut r = Resolution::default();
         tokio::select! {
@@ -428,6 +520,10 @@ async fn track(
                         r.prefixes.push((*p, h));
                     }
                 }
+                let dirty = std::mem::take(
+                    &mut *igp_dirty.lock().unwrap_or_else(PoisonError::into_inner),
+                );
+                igp_changes(&k, dirty, &mut igp, &mut r.igp);
             }
         }
         if !r.is_empty() {

@@ -93,6 +93,9 @@ pub enum Event {
         next_hops: Vec<(IpAddr, Option<u32>)>,
         /// Prefixes and whether the kernel holds them.
         prefixes: Vec<(IpNet, bool)>,
+        /// IGP routes of the kernel: prefix, protocol, (gateway, metric) or gone.
+        #[serde(default)]
+        igp: Vec<IgpRec>,
     },
     /// [`Input::Readvertise`].
     Readvertise {
@@ -307,7 +310,13 @@ pub struct Settings {
     peer_policies: Vec<(IpAddr, Fam, Option<String>, Option<String>)>,
     #[serde(default)]
     peer_as_in: Vec<(IpAddr, Fam, tern_engine::asrules::AsIn)>,
+    /// `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
+    #[serde(default)]
+    redistribute: Vec<(u8, bool, bool, Option<u32>, Option<String>)>,
 }
+
+/// A recorded IGP route change: prefix, protocol, (gateway, metric) or gone.
+pub type IgpRec = (IpNet, u8, Option<(Option<IpAddr>, u32)>);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Vrf {
@@ -389,6 +398,11 @@ impl Settings {
                 .iter()
                 .map(|(a, f, x)| (*a, fam(*f), *x))
                 .collect(),
+            redistribute: r
+                .redistribute
+                .iter()
+                .map(|s| (s.protocol, s.ipv6, s.labeled, s.med, s.policy.clone()))
+                .collect(),
         }
     }
 
@@ -451,6 +465,19 @@ impl Settings {
                 .peer_as_in
                 .iter()
                 .map(|(a, f, x)| (*a, family(*f), *x))
+                .collect(),
+            redistribute: self
+                .redistribute
+                .iter()
+                .map(
+                    |(protocol, ipv6, labeled, med, policy)| tern_engine::routing::Redistribute {
+                        protocol: *protocol,
+                        ipv6: *ipv6,
+                        labeled: *labeled,
+                        med: *med,
+                        policy: policy.clone(),
+                    },
+                )
                 .collect(),
         })
     }
@@ -552,6 +579,11 @@ impl Event {
             Input::Resolved(r) => Event::Resolved {
                 next_hops: r.next_hops.clone(),
                 prefixes: r.prefixes.clone(),
+                igp: r
+                    .igp
+                    .iter()
+                    .map(|g| (g.prefix, g.protocol, g.route))
+                    .collect(),
             },
             Input::Readvertise {
                 peer,

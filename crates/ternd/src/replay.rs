@@ -199,9 +199,18 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
             Event::Resolved {
                 next_hops,
                 prefixes,
+                igp,
             } => Input::Resolved(Resolution {
                 next_hops: next_hops.clone(),
                 prefixes: prefixes.clone(),
+                igp: igp
+                    .iter()
+                    .map(|(prefix, protocol, route)| tern_engine::IgpRoute {
+                        prefix: *prefix,
+                        protocol: *protocol,
+                        route: *route,
+                    })
+                    .collect(),
             }),
             Event::Readvertise {
                 peer,

@@ -179,8 +179,11 @@ pub(super) fn import_route() -> Node {
                 .iter()
                 .map(|r| {
                     let proto = match r.protocol {
-                        ImportProtocol::Direct => "direct",
-                        ImportProtocol::Static => "static",
+                        ImportProtocol::Direct => "direct".to_owned(),
+                        ImportProtocol::Static => "static".to_owned(),
+                        ImportProtocol::Ospf(n) => format!("ospf {n}"),
+                        ImportProtocol::Isis(n) => format!("isis {n}"),
+                        ImportProtocol::Rip(n) => format!("rip {n}"),
                     };
                     let mut l = format!("import-route {proto}");
                     if let Some(m) = r.med {
@@ -193,13 +196,41 @@ pub(super) fn import_route() -> Node {
                 })
                 .collect()
         })
-        .sub(["direct", "static"].map(|p| {
-            kw(p, "Source protocol").end_both().sub(any_order(&[
-                kw("med", "MED").then(arg(U32, "med", "MED").end_both()),
-                kw("route-policy", "Route policy")
-                    .then(arg(POLICY, "route-policy-name", "Route policy").end_both()),
-            ]))
-        }))
+        .sub(
+            ["direct", "static"]
+                .map(|p| kw(p, "Source protocol").end_both().sub(import_options()))
+                .into_iter()
+                .chain(
+                    [
+                        ("ospf", "OSPF routes (kernel protocol ospf)"),
+                        ("isis", "IS-IS routes (kernel protocol isis)"),
+                        ("rip", "RIP routes (kernel protocol rip)"),
+                    ]
+                    .map(|(p, h)| {
+                        kw(p, h).then(
+                            arg(
+                                ArgKind::Int {
+                                    min: 1,
+                                    max: u32::MAX,
+                                },
+                                "process-id",
+                                "Process ID",
+                            )
+                            .end_both()
+                            .sub(import_options()),
+                        )
+                    }),
+                ),
+        )
+}
+
+/// `[med M] [route-policy P]`, in either order.
+fn import_options() -> Vec<Node> {
+    any_order(&[
+        kw("med", "MED").then(arg(U32, "med", "MED").end_both()),
+        kw("route-policy", "Route policy")
+            .then(arg(POLICY, "route-policy-name", "Route policy").end_both()),
+    ])
 }
 
 /// A value of the family a family view's scope names (nothing in the BGP view: its
@@ -252,11 +283,26 @@ fn af_network(m: &Matched, s: &Scope) -> Result<Change, Reject> {
 }
 
 fn af_import_route(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let n = m.int("process-id").unwrap_or(1);
     let protocol = if m.has("static") {
         ImportProtocol::Static
+    } else if m.has("ospf") {
+        ImportProtocol::Ospf(n)
+    } else if m.has("isis") {
+        ImportProtocol::Isis(n)
+    } else if m.has("rip") {
+        ImportProtocol::Rip(n)
     } else {
         ImportProtocol::Direct
     };
+    if protocol.kernel_protocol().is_some()
+        && matches!(s, Scope::BgpAf(k) if k.vpn_instance().is_some())
+    {
+        // The VPN instance tables of the kernel are not followed.
+        return Err(Reject::new(
+            "Error: import-route of an IGP is supported in the public instance only.",
+        ));
+    }
     Ok(Change::AfAttr {
         af: scope_af(s),
         attr: AfAttr::ImportRoute(

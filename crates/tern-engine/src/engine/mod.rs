@@ -419,6 +419,9 @@ pub struct Engine {
     reconcile: bool,
     /// Where best-path changes of the public tables go (BMP Loc-RIB monitoring).
     loc_rib: Option<LocRib>,
+    /// The IGP routes of the kernel's main table (`import-route ospf|isis|rip`):
+    /// (prefix, protocol) → (gateway, metric).
+    igp: BTreeMap<(IpNet, u8), (Option<IpAddr>, u32)>,
 }
 
 /// Where a best-path change happened.
@@ -448,6 +451,7 @@ impl Engine {
             fib_dirty: (VecDeque::new(), foldhash::HashSet::default()),
             routing: Arc::new(Routing::default()),
             labels: Labels::default(),
+            igp: BTreeMap::new(),
             rd_ids: foldhash::HashMap::default(),
             shard: Shard::default(),
             full: HashSet::new(),
@@ -639,7 +643,12 @@ impl Engine {
             }
             Input::Settings(r) => self.settings(r, None),
             Input::Commit { routing, scope } => self.settings(routing, Some(&scope)),
-            Input::Resolved(r) => self.reresolve |= self.resolver.learn(&r),
+            Input::Resolved(r) => {
+                if !r.igp.is_empty() {
+                    self.igp_learn(&r.igp);
+                }
+                self.reresolve |= self.resolver.learn(&r);
+            }
             Input::PeerRoutes {
                 peer,
                 family,
@@ -1079,6 +1088,7 @@ mod kernel;
 pub mod locrib;
 mod origin;
 mod query;
+mod redistribute;
 mod settings;
 #[cfg(test)]
 mod tests;

@@ -90,6 +90,7 @@ impl Engine {
                 self.originate_local(l);
             }
         }
+        self.igp_settings(&old);
         if old.policies != r.policies
             || old.peer_policies != r.peer_policies
             || old.peer_as_in != r.peer_as_in
@@ -197,6 +198,7 @@ impl Engine {
                 self.originate_local(&l);
             }
         }
+        self.igp_policies(scope);
     }
 }
 
