@@ -8,6 +8,10 @@ use super::*;
 use crate::nexthop::IgpRoute;
 use crate::routing::Redistribute;
 
+/// A kernel IGP route: (prefix, protocol) → (gateway, metric).
+type IgpKey = (IpNet, u8);
+type IgpValue = (Option<IpAddr>, u32);
+
 impl Engine {
     /// The local route `spec` makes of a kernel route.
     fn igp_local(
@@ -76,8 +80,7 @@ impl Engine {
         if specs.is_empty() {
             return;
         }
-        let known: Vec<((IpNet, u8), (Option<IpAddr>, u32))> =
-            self.igp.iter().map(|(k, v)| (*k, *v)).collect();
+        let known: Vec<(IgpKey, IgpValue)> = self.igp.iter().map(|(k, v)| (*k, *v)).collect();
         for ((prefix, protocol), (gw, metric)) in known {
             for s in specs
                 .iter()
@@ -94,8 +97,7 @@ impl Engine {
         if old.redistribute == self.routing.redistribute {
             return;
         }
-        let known: Vec<((IpNet, u8), (Option<IpAddr>, u32))> =
-            self.igp.iter().map(|(k, v)| (*k, *v)).collect();
+        let known: Vec<(IgpKey, IgpValue)> = self.igp.iter().map(|(k, v)| (*k, *v)).collect();
         for ((prefix, protocol), (gw, metric)) in known {
             let matches =
                 |s: &&Redistribute| s.protocol == protocol && s.ipv6 == prefix.addr().is_ipv6();
