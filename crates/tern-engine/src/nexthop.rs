@@ -236,6 +236,7 @@ mod tests {
         let changed = t.learn(&Resolution {
             next_hops: vec![(a("10.0.0.1"), Some(20))],
             prefixes: vec![("10.1.0.0/16".parse().unwrap(), true)],
+            igp: Vec::new(),
         });
         assert!(changed);
         assert_eq!(t.cost(a("10.0.0.1")), Some(20));
@@ -249,6 +250,7 @@ mod tests {
         let r = Resolution {
             next_hops: vec![(a("10.0.0.2"), Some(5))],
             prefixes: Vec::new(),
+            igp: Vec::new(),
         };
         assert!(!t.learn(&r));
         assert!(!t.learn(&r), "same answer again");
@@ -256,6 +258,7 @@ mod tests {
         assert!(t.learn(&Resolution {
             next_hops: vec![(a("10.0.0.2"), None)],
             prefixes: Vec::new(),
+            igp: Vec::new(),
         }));
         assert_eq!(t.cost(a("10.0.0.2")), None);
         // Unreachable while unanswered, answered unreachable: no change.
@@ -264,12 +267,14 @@ mod tests {
         assert!(!t.learn(&Resolution {
             next_hops: vec![(a("10.0.0.3"), None)],
             prefixes: Vec::new(),
+            igp: Vec::new(),
         }));
         // Looked up, answered before the question left: a change.
         assert_eq!(t.cost(a("10.0.0.4")), None);
         assert!(t.learn(&Resolution {
             next_hops: vec![(a("10.0.0.4"), Some(1))],
             prefixes: Vec::new(),
+            igp: Vec::new(),
         }));
         assert!(t.take_wanted().is_none(), "answered: nothing left to ask");
     }

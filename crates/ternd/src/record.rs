@@ -312,8 +312,11 @@ pub struct Settings {
     peer_as_in: Vec<(IpAddr, Fam, tern_engine::asrules::AsIn)>,
     /// `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
     #[serde(default)]
-    redistribute: Vec<(u8, bool, bool, Option<u32>, Option<String>)>,
+    redistribute: Vec<RedistRec>,
 }
+
+/// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
+type RedistRec = (u8, bool, bool, Option<u32>, Option<String>);
 
 /// A recorded IGP route change: prefix, protocol, (gateway, metric) or gone.
 pub type IgpRec = (IpNet, u8, Option<(Option<IpAddr>, u32)>);

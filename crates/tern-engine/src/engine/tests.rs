@@ -1729,6 +1729,7 @@ fn a_start_reconciles_once_converged_and_every_next_hop_answered() {
     t.handle(Input::Resolved(crate::Resolution {
         next_hops: vec![(hops[0], Some(0))],
         prefixes: Vec::new(),
+        igp: Vec::new(),
     }));
     settle(&mut t);
     let ops = ops.0.lock().unwrap();
