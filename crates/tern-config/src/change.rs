@@ -100,6 +100,8 @@ pub enum AfPeerAttr {
     SubstituteAs(bool),
     /// `public-as-only …`.
     PublicAsOnly(Option<PublicAsOnly>),
+    /// `default-route-advertise [route-policy P]` (None: undo).
+    DefaultRouteAdvertise(Option<Option<String>>),
 }
 
 /// Family-level settings.
@@ -993,6 +995,7 @@ impl Config {
             AfPeerAttr::AllowAsLoop(n) => next.allow_as_loop = *n,
             AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
             AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
+            AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
         }
         fam.peers.insert(addr, next);
         Ok(())

@@ -99,6 +99,8 @@ pub enum AfField {
     SubstituteAs,
     /// `public-as-only`.
     PublicAsOnly,
+    /// `default-route-advertise`.
+    DefaultRouteAdvertise,
 }
 
 /// One difference between two configurations.
@@ -334,6 +336,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::PublicAsOnly),
         Effect::Readvertise,
         "peer X public-as-only (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::DefaultRouteAdvertise),
+        Effect::Readvertise,
+        "peer X default-route-advertise (the default route sent or withdrawn)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RouteLimit),
@@ -606,6 +613,8 @@ impl ChangeSet {
                     for (import, p) in [
                         (true, &ap.route_policy_import),
                         (false, &ap.route_policy_export),
+                        // `default-route-advertise route-policy P` is sent with the export.
+                        (false, ap.default_route_advertise.as_ref().unwrap_or(&None)),
                     ] {
                         if hit(p) {
                             uses.insert(PolicyUse::Peer {
@@ -938,6 +947,10 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                 (AfField::AllowAsLoop, x.allow_as_loop != y.allow_as_loop),
                 (AfField::SubstituteAs, x.substitute_as != y.substitute_as),
                 (AfField::PublicAsOnly, x.public_as_only != y.public_as_only),
+                (
+                    AfField::DefaultRouteAdvertise,
+                    x.default_route_advertise != y.default_route_advertise,
+                ),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

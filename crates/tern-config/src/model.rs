@@ -529,6 +529,8 @@ pub struct AfPeer {
     pub substitute_as: bool,
     /// `peer X public-as-only [force | limited] [replace] [include-peer-as]`.
     pub public_as_only: Option<PublicAsOnly>,
+    /// `peer X default-route-advertise [route-policy P]`: `Some(policy)`.
+    pub default_route_advertise: Option<Option<String>>,
 }
 
 /// Which private AS numbers `peer X public-as-only` removes.

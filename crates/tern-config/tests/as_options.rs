@@ -32,6 +32,7 @@ fn options_parse_print_and_load_back() {
         "peer 10.0.0.2 substitute-as",
         "peer 10.0.0.2 public-as-only force replace include-peer-as",
         "peer 10.0.0.2 fake-as 65535.1 prepend-global-as prepend-fake-as",
+        "peer 10.0.0.2 default-route-advertise route-policy DR",
         "ipv4-family vpnv4",
         "peer 2.2.2.9 enable",
         "peer 2.2.2.9 allow-as-loop 3",
@@ -67,6 +68,7 @@ fn options_parse_print_and_load_back() {
         "  peer 10.0.0.2 public-as-only force replace include-peer-as",
         "  peer 2.2.2.9 allow-as-loop 3",
         "  peer 2.2.2.9 public-as-only limited",
+        "  peer 10.0.0.2 default-route-advertise route-policy DR",
     ] {
         assert!(text.contains(l), "{l:?} not in\n{text}");
     }
@@ -114,6 +116,7 @@ fn out_of_range_and_unbuilt_forms_are_refused_without_change() {
         "peer 10.0.0.2 allow-as-loop 11",
         "peer 10.0.0.2 fake-as 300 dual-as",
         "peer 10.0.0.2 public-as-only replace",
+        "peer 10.0.0.2 default-route-advertise conditional-route-match-all 10.0.0.0 8",
         "peer 10.0.0.9 substitute-as",
     ] {
         let before = s.config().clone();
@@ -125,6 +128,10 @@ fn out_of_range_and_unbuilt_forms_are_refused_without_change() {
     s.apply_line("peer 2.2.2.9 enable").unwrap();
     let before = s.config().clone();
     assert!(s.apply_line("peer 2.2.2.9 substitute-as").is_err());
+    assert!(
+        s.apply_line("peer 2.2.2.9 default-route-advertise")
+            .is_err()
+    );
     assert_eq!(*s.config(), before);
 }
 

@@ -554,6 +554,7 @@ fn effects_table_is_complete() {
         AfField::AllowAsLoop,
         AfField::SubstituteAs,
         AfField::PublicAsOnly,
+        AfField::DefaultRouteAdvertise,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

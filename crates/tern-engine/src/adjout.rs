@@ -135,6 +135,53 @@ pub struct Outbound {
     pub advertise_ext_community: Vec<Family>,
     /// `substitute-as`, `public-as-only`, `fake-as` (toward EBGP).
     pub as_out: crate::asrules::AsOut,
+    /// `default-route-advertise [route-policy P]`: the families (IPv4 and IPv6 unicast) the
+    /// peer is sent a default route of this router in, whatever the table holds.
+    pub default_route: Vec<(Family, Option<String>)>,
+}
+
+impl Outbound {
+    /// The `default-route-advertise` of `family` when `key` is its default destination.
+    fn default_route(&self, family: Family, key: &RouteKey) -> Option<Option<&str>> {
+        if key.rd.is_some() || key.prefix.prefix_len() != 0 {
+            return None;
+        }
+        self.default_route
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map(|(_, p)| p.as_deref())
+    }
+}
+
+/// The default destinations of `default-route-advertise`, marked for a member (or group)
+/// about to be sent its table: the walk covers only what the table holds.
+fn mark_defaults(params: &Params, dirty: &mut Dirty, pend: Pend) {
+    mark_default_of(
+        params.out.default_route.iter().map(|(f, _)| *f),
+        params,
+        dirty,
+        pend,
+    );
+}
+
+/// The default destinations of `families` the peers are sent in.
+fn mark_default_of(
+    families: impl Iterator<Item = Family>,
+    params: &Params,
+    dirty: &mut Dirty,
+    pend: Pend,
+) {
+    for f in families {
+        let f = &f;
+        if params.families.contains(f) {
+            let any: ipnet::IpNet = if f.is_ipv6() {
+                ipnet::IpNet::V6(Default::default())
+            } else {
+                ipnet::IpNet::V4(Default::default())
+            };
+            dirty.mark((*f, RouteKey::new(any)), pend);
+        }
+    }
 }
 
 impl Params {
@@ -476,12 +523,25 @@ impl AdjOut {
         eor: bool,
         resync: bool,
     ) {
+        // A default route sent under the previous settings is withdrawn when it is no
+        // longer to be sent (the walk covers only what the table holds).
+        let before: Vec<Family> = self
+            .members
+            .get(&addr)
+            .and_then(|m| self.groups.get(&m.group))
+            .map(|g| g.params.out.default_route.iter().map(|(f, _)| *f).collect())
+            .unwrap_or_default();
         self.leave(addr);
         let pend = Pend {
             prev: resync.then_some(NOBODY),
             initial: !resync,
         };
         let walk = Cursor::new(rib, &params, pend);
+        let mut first = Dirty::default();
+        mark_defaults(&params, &mut first, pend);
+        if resync {
+            mark_default_of(before.into_iter(), &params, &mut first, pend);
+        }
         let group = match self.groups.iter().find(|(_, g)| g.params == params) {
             Some((gid, _)) => *gid,
             None => {
@@ -512,7 +572,7 @@ impl AdjOut {
                 tx,
                 group,
                 syncing: Some(CatchUp {
-                    dirty: Dirty::default(),
+                    dirty: first,
                     walk: Some(walk),
                 }),
                 eor,
@@ -900,6 +960,7 @@ impl AdjOut {
             m.eorr = queued.iter().filter(|(_, e)| *e).map(|(f, _)| *f).collect();
             if let Some(sync) = m.syncing.as_mut() {
                 sync.walk = Some(Cursor::of(rib, &g.params, REFRESH, &families));
+                mark_defaults(&g.params, &mut sync.dirty, REFRESH);
             }
             return true;
         }
@@ -1135,6 +1196,10 @@ fn offer(
         labels,
         prefix: key.prefix,
     };
+    if let Some(policy) = params.out.default_route(family, key) {
+        default_route(rib, params, family, &nlri, policy, pend, b, policies);
+        return;
+    }
     let to = single.unwrap_or(NOBODY);
     let best = candidate(rib, params, family, key)
         .filter(|best| rr::may_advertise(best.peer, role(rib, best.peer), to, params.role, true));
@@ -1231,6 +1296,46 @@ fn offer(
                 .push(nlri(LabelStack::new()));
         }
     }
+}
+
+/// `default-route-advertise [route-policy P]`: the default route of this router (ORIGIN IGP,
+/// next hop self), through P when given (a deny withdraws it), instead of whatever the table
+/// holds for the destination.
+#[allow(clippy::too_many_arguments)]
+fn default_route(
+    rib: &Rib,
+    params: &Params,
+    family: Family,
+    nlri: &dyn Fn(LabelStack) -> Nlri,
+    policy: Option<&str>,
+    pend: Pend,
+    b: &mut Batch,
+    policies: &Policies,
+) {
+    let n = nlri(LabelStack::new());
+    let mut a = PathAttrs::new(
+        tern_wire::attr::Origin::Igp,
+        tern_wire::attr::AsPath::empty(true),
+        own_next_hop(family, params.local, rib.config().router_id),
+    );
+    if let Some(name) = policy {
+        let key = RouteKey::of_nlri(&n);
+        let none = LabelStack::new();
+        let mut input = RouteInput::new(&key, &a, &none);
+        input.originated = true;
+        match policies.evaluate(name, &input) {
+            Outcome::Deny => {
+                if !pend.initial {
+                    b.withdraw.entry(Target::All).or_default().push(n);
+                }
+                return;
+            }
+            Outcome::Permit { attrs: Some(m), .. } => a = *m,
+            Outcome::Permit { attrs: None, .. } => {}
+        }
+    }
+    b.changed
+        .push((Target::All, PeerId::LOCAL, Box::new(a), vec![n]));
 }
 
 /// Whether a route from `from` goes out with this router's address as next hop (VRP):

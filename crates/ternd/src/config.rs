@@ -160,6 +160,9 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
             if ap.substitute_as {
                 spec.as_out.substitute_as.extend(with_labeled(k, ap));
             }
+            if let Some(p) = &ap.default_route_advertise {
+                spec.default_route.push((k.family(), p.clone()));
+            }
             if let Some(p) = ap.public_as_only {
                 for f in with_labeled(k, ap) {
                     spec.as_out.public_as_only.push((f, public_as_only(p)));

@@ -116,6 +116,9 @@ pub enum Event {
         /// AS rules.
         #[serde(default)]
         as_out: AsRec,
+        /// `default-route-advertise` families and policies.
+        #[serde(default)]
+        default_route: Vec<(Fam, Option<String>)>,
     },
     /// [`Input::Refresh`].
     Refresh {
@@ -245,6 +248,9 @@ pub struct Out {
     /// AS rules.
     #[serde(default)]
     pub as_out: AsRec,
+    /// `default-route-advertise` families and policies.
+    #[serde(default)]
+    pub default_route: Vec<(Fam, Option<String>)>,
 }
 
 /// A peer's outbound AS rules, recorded.
@@ -294,6 +300,11 @@ impl Out {
             advertise_community: families(&self.advertise_community),
             advertise_ext_community: families(&self.advertise_ext_community),
             as_out: self.as_out.rules(),
+            default_route: self
+                .default_route
+                .iter()
+                .map(|(f, p)| (family(*f), p.clone()))
+                .collect(),
         }
     }
 }
@@ -555,6 +566,12 @@ impl Event {
                     advertise_community: fams(&o.out.advertise_community),
                     advertise_ext_community: fams(&o.out.advertise_ext_community),
                     as_out: AsRec::of(&o.out.as_out),
+                    default_route: o
+                        .out
+                        .default_route
+                        .iter()
+                        .map(|(f, p)| (fam(*f), p.clone()))
+                        .collect(),
                 }),
                 vrf: vrf.clone(),
             },
@@ -600,6 +617,11 @@ impl Event {
                 advertise_community: fams(&out.advertise_community),
                 advertise_ext_community: fams(&out.advertise_ext_community),
                 as_out: AsRec::of(&out.as_out),
+                default_route: out
+                    .default_route
+                    .iter()
+                    .map(|(f, p)| (fam(*f), p.clone()))
+                    .collect(),
             },
             Input::Refresh {
                 peer,

@@ -220,6 +220,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 advertise_community,
                 advertise_ext_community,
                 as_out,
+                default_route,
             } => Input::Readvertise {
                 peer: *peer,
                 reflect_client: *reflect_client,
@@ -229,6 +230,10 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                     advertise_community: families(advertise_community),
                     advertise_ext_community: families(advertise_ext_community),
                     as_out: as_out.rules(),
+                    default_route: default_route
+                        .iter()
+                        .map(|(f, p)| (family(*f), p.clone()))
+                        .collect(),
                 },
             },
         };

@@ -84,6 +84,8 @@ pub struct PeerSpec {
     pub route_limits: Vec<(Family, tern_config::model::RouteLimit)>,
     /// `substitute-as`, `public-as-only`, `fake-as` (toward an external peer).
     pub as_out: tern_engine::asrules::AsOut,
+    /// `default-route-advertise [route-policy P]`, per family.
+    pub default_route: Vec<(Family, Option<String>)>,
 }
 
 /// Graceful restart settings of a session.
@@ -124,6 +126,7 @@ impl PeerSpec {
             graceful_restart: None,
             route_limits: Vec::new(),
             as_out: tern_engine::asrules::AsOut::default(),
+            default_route: Vec::new(),
         }
     }
 
@@ -144,6 +147,7 @@ impl PeerSpec {
             advertise_community: self.advertise_community.clone(),
             advertise_ext_community: self.advertise_ext_community.clone(),
             as_out: self.as_out.clone(),
+            default_route: self.default_route.clone(),
         }
     }
 

@@ -256,3 +256,90 @@ fn as_options_shape_the_paths_frr_receives() {
     );
     assert_eq!(connections(&s, "10.0.0.1"), before, "S's session was reset");
 }
+
+/// `peer X default-route-advertise [route-policy P]`: FRR R gets a default route from T
+/// (next hop T, path T's AS) though no table holds one; a committed policy sets its MED; undone,
+/// the default is withdrawn. No reset on the way.
+#[test]
+fn default_route_advertise_sends_a_default_without_one_in_the_table() {
+    const T: &str = "sysname T
+#
+interface GigabitEthernet0/0/1
+ ip address 10.0.1.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.1.1
+ peer 10.0.1.2 as-number 65002
+ peer 10.0.1.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  peer 10.0.1.2 enable
+  peer 10.0.1.2 default-route-advertise
+#
+route-policy DR permit node 10
+ apply cost 77
+#
+return
+";
+    let dir = TempDir::new("default-route");
+    let t_ns = Netns::new("drt");
+    let r_ns = Netns::new("drr");
+    link(&t_ns, &["10.0.1.1/24"], &r_ns, &["10.0.1.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", T, &["0.0.0.0:179"]);
+    let r = Frr::start(
+        &r_ns,
+        &dir,
+        "r",
+        &receiver("r", 65002, "10.0.1.2", "100"),
+        &[],
+    );
+    let default = |r: &Frr| -> Option<serde_json::Value> {
+        let v = r.json("show bgp ipv4 unicast 0.0.0.0/0 json");
+        v["paths"].as_array()?.first().cloned()
+    };
+    t.wait_established("10.0.1.2", Duration::from_secs(60));
+    assert!(
+        wait_for(Duration::from_secs(30), || default(&r).is_some()),
+        "no default route at R:\n{}\n{}",
+        r.vtysh("show bgp ipv4 unicast"),
+        t.log_text()
+    );
+    let p = default(&r).unwrap();
+    assert_eq!(p["aspath"]["string"], "100", "{p}");
+    assert_eq!(p["nexthops"][0]["ip"], "10.0.1.1", "{p}");
+    assert!(
+        t.display("display bgp routing-table 0.0.0.0", false)
+            .unwrap()
+            .contains("does not exist"),
+        "T's table holds no default"
+    );
+    let before = connections(&r, "10.0.1.1");
+    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
+    let id = c.open_session("test").unwrap().session;
+    let mut run = |line: &str| {
+        let out = c.execute(id, line, false).unwrap();
+        assert!(out.error.is_none(), "{line}: {out:?}");
+    };
+    for line in [
+        "system-view",
+        "bgp 100",
+        "peer 10.0.1.2 default-route-advertise route-policy DR",
+        "commit",
+    ] {
+        run(line);
+    }
+    assert!(
+        wait_for(Duration::from_secs(20), || default(&r)
+            .is_some_and(|p| p["metric"] == 77)),
+        "the policy's MED did not arrive: {:?}",
+        default(&r)
+    );
+    for line in ["undo peer 10.0.1.2 default-route-advertise", "commit"] {
+        run(line);
+    }
+    assert!(
+        wait_for(Duration::from_secs(20), || default(&r).is_none()),
+        "the default stayed after undo"
+    );
+    assert_eq!(connections(&r, "10.0.1.1"), before, "R's session was reset");
+}

@@ -2,7 +2,8 @@
 //! substitute-as`, `peer public-as-only`, `peer fake-as`): per-family `allow-as-loop [N]`,
 //! `substitute-as`, `public-as-only [force | limited] [replace] [include-peer-as]`, and the
 //! session's `fake-as F [prepend-global-as] [prepend-fake-as]` (`dual-as` is not built and
-//! is refused as an unknown keyword).
+//! is refused as an unknown keyword); and `default-route-advertise [route-policy P]` in the
+//! unicast and VPN instance families (the conditional forms and route filters are refused).
 
 use super::scope_af;
 use crate::change::{AfPeerAttr, Change, SessionAttr};
@@ -31,6 +32,13 @@ pub(super) fn af_nodes() -> Vec<Node> {
             .end_both()
             .then(arg(ArgKind::Int { min: 1, max: 10 }, "number", "Repetitions").end()),
         kw("substitute-as", "Replace the peer's AS with the local AS").run_both(peer_as_af),
+        kw("default-route-advertise", "Send the peer a default route")
+            .act(peer_as_af)
+            .end_both()
+            .then(
+                kw("route-policy", "Route policy applied to it")
+                    .then(arg(super::POLICY, "route-policy-name", "Route policy").end()),
+            ),
         kw("public-as-only", "Send no private AS numbers")
             .act(peer_as_af)
             .end_both()
@@ -74,6 +82,14 @@ fn peer_as_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     let af = scope_af(s);
     let attr = if m.has("allow-as-loop") {
         AfPeerAttr::AllowAsLoop(on.then(|| m.int("number").map_or(1, |n| n as u8)))
+    } else if m.has("default-route-advertise") {
+        // Reference: the unicast and VPN instance families.
+        if matches!(af, AfKey::Vpnv4 | AfKey::Vpnv6 | AfKey::Ipv4Labeled) {
+            return Err(Reject::new(
+                "Error: Unrecognized command found at '^' position.",
+            ));
+        }
+        AfPeerAttr::DefaultRouteAdvertise(on.then(|| m.str("route-policy-name").map(str::to_owned)))
     } else if m.has("substitute-as") {
         // Reference: BGP, IPv4/IPv6 unicast and VPN instance views only.
         if matches!(af, AfKey::Vpnv4 | AfKey::Vpnv6 | AfKey::Ipv4Labeled) {
@@ -144,6 +160,13 @@ pub(super) fn af_lines(a: std::net::IpAddr, ap: &AfPeer, out: &mut Vec<Item>) {
     }
     if ap.substitute_as {
         out.push(Item::Line(format!("peer {a} substitute-as")));
+    }
+    match &ap.default_route_advertise {
+        Some(Some(p)) => out.push(Item::Line(format!(
+            "peer {a} default-route-advertise route-policy {p}"
+        ))),
+        Some(None) => out.push(Item::Line(format!("peer {a} default-route-advertise"))),
+        None => {}
     }
     if let Some(p) = ap.public_as_only {
         let mut s = format!("peer {a} public-as-only");
