@@ -1440,13 +1440,23 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Wire) 
         out.push(t, &mut msgs);
     }
     for (t, from, changed, routes) in b.changed {
-        // A next hop the export policy set (apply ip-address next-hop) is kept.
+        // A next hop the export policy set (apply ip-address next-hop) is kept, and so is a
+        // MED it set (apply cost), which goes to external peers too.
         let original = routes
             .first()
             .and_then(|n| candidate(rib, params, family, &RouteKey::of_nlri(n)))
-            .map(|best| rib.attrs(best.attrs).next_hop);
-        let fixed = original.is_some_and(|nh| nh != changed.next_hop);
-        let a = out_attrs(rib, params, family, from, *changed, fixed);
+            .map(|best| rib.attrs(best.attrs));
+        let fixed = original
+            .as_ref()
+            .is_some_and(|o| o.next_hop != changed.next_hop);
+        let policy_med = match &original {
+            Some(o) if o.med != changed.med => changed.med,
+            _ => None,
+        };
+        let mut a = out_attrs(rib, params, family, from, *changed, fixed);
+        if policy_med.is_some() {
+            a.med = policy_med;
+        }
         reach_or_withdraw(&builder, family, &a, params, &routes, &mut msgs);
         out.push(t, &mut msgs);
     }

@@ -48,8 +48,12 @@ bgp 100
   peer 10.0.0.2 enable
   peer 10.0.1.2 enable
   peer 10.0.1.2 substitute-as
+  peer 10.0.1.2 route-policy MED export
   peer 10.0.2.2 enable
   peer 10.0.2.2 public-as-only
+#
+route-policy MED permit node 10
+ apply cost 33
 #
 return
 ";
@@ -185,6 +189,9 @@ fn as_options_shape_the_paths_frr_receives() {
         show()
     );
     assert_eq!(path(&r, "192.0.2.0/24").as_deref(), Some("100 65001"));
+    // An export policy's MED goes to an external peer (a received MED would not).
+    let med = r.json("show bgp ipv4 unicast 192.0.2.0/24 json")["paths"][0]["metric"].clone();
+    assert_eq!(med, 33, "{}", show());
     // fake-as and public-as-only: P sees the fake AS alone (65001 is private and not P's).
     assert!(
         wait_for(Duration::from_secs(30), || path(&p, "192.0.2.0/24")
