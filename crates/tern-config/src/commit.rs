@@ -599,6 +599,9 @@ fn rejected(r: Reject) -> ConfigError {
 /// - no IP address on two interfaces of the same VPN instance (or the public network);
 /// - a static route's VPN instance exists.
 pub fn validate(cfg: &Config) -> Result<(), Reject> {
+    // Peer group members are checked with what they inherit.
+    let eff = cfg.effective();
+    let cfg = &eff;
     let e = |m: String| Err(Reject::new(m));
     for i in cfg.interfaces.values() {
         if let Some(v) = &i.vpn_instance

@@ -79,6 +79,7 @@ pub mod community;
 pub mod diff;
 pub mod error;
 pub mod grammar;
+pub mod group;
 pub mod journal;
 pub mod model;
 pub mod patch;
