@@ -620,10 +620,19 @@ fn peers(
         }
         ["display", "bgp", "peer", a, "verbose"] => {
             let p = find(a)?;
+            let group = crate::groups::group_of(shared.running().config(), &p);
             if json {
                 to_json(&p)
             } else {
-                display::verbose(&p, notation)
+                crate::groups::with_group(display::verbose(&p, notation), group.as_deref())
+            }
+        }
+        ["display", "bgp", "group", rest @ ..] => {
+            let groups = crate::groups::views(shared.running().config(), rest.first().copied())?;
+            if json {
+                to_json(&groups)
+            } else {
+                crate::groups::display(&groups, &all, notation)
             }
         }
         ["display", "bgp", "peer", a, "log-info"] => {

@@ -105,6 +105,9 @@ fn display_bgp() -> Node {
         ),
         table(),
         groups(),
+        kw("group", "Peer groups")
+            .session(show)
+            .then(arg(super::peer::GROUP, "group-name", "Peer group name").session(show)),
         vpn("vpnv4", "BGP VPNv4 address family"),
         vpn("vpnv6", "BGP VPNv6 address family"),
         kw("labeled", "BGP labeled address family").sub([peer(), table(), groups()]),

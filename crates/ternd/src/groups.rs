@@ -1,0 +1,212 @@
+//! `display bgp group [G]`: the public peer groups in VRP's layout (the vendor's command
+//! reference, `display bgp group`), from the running configuration and the members' status;
+//! and the group line of `display bgp peer X verbose`.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use serde::Serialize;
+use tern_config::{AfKey, Config};
+use tern_types::Notation;
+
+use crate::status::PeerStatus;
+
+/// One group as the display (and its JSON form) shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct GroupView {
+    /// Name.
+    pub name: String,
+    /// `external` or `internal`.
+    pub kind: &'static str,
+    /// The members' AS: the group's (external), the local AS (internal), or none.
+    pub remote_as: Option<u32>,
+    /// `peer G password` configured.
+    pub md5: bool,
+    /// `peer G route-limit` in IPv4 unicast: limit and warning threshold.
+    pub route_limit: Option<(u32, u8)>,
+    /// Hold time and keepalive the group configures (its own, the BGP view's, or VRP's).
+    pub hold: u16,
+    /// Keepalive.
+    pub keepalive: u16,
+    /// `peer G route-policy P import` in IPv4 unicast.
+    pub import_policy: Option<String>,
+    /// `peer G route-policy P export` in IPv4 unicast.
+    pub export_policy: Option<String>,
+    /// `peer G description`.
+    pub description: Option<String>,
+    /// Members (`peer X group G`).
+    pub session_members: Vec<IpAddr>,
+    /// Members enabled in IPv4 unicast.
+    pub members: Vec<IpAddr>,
+}
+
+/// The public groups (one, when `name` is given) of a configuration.
+pub fn views(cfg: &Config, name: Option<&str>) -> Result<Vec<GroupView>, String> {
+    let Some(bgp) = &cfg.bgp else {
+        return Err("Error: BGP is not configured.".into());
+    };
+    let v4 = bgp.families.get(&AfKey::Ipv4Unicast);
+    let mut out = Vec::new();
+    for g in bgp.groups.values() {
+        if name.is_some_and(|n| n != g.name) {
+            continue;
+        }
+        let af = v4.and_then(|f| f.group_peers.get(&g.name));
+        let t = bgp.peer_timers(&g.session);
+        let session_members: Vec<IpAddr> = bgp
+            .peers
+            .values()
+            .filter(|p| p.group.as_deref() == Some(g.name.as_str()))
+            .map(|p| p.addr)
+            .collect();
+        let members = session_members
+            .iter()
+            .copied()
+            .filter(|a| v4.and_then(|f| f.peer(*a)).is_some_and(|p| p.enable))
+            .collect();
+        out.push(GroupView {
+            name: g.name.clone(),
+            kind: if g.external { "external" } else { "internal" },
+            remote_as: if g.external {
+                g.asn.map(|a| a.value.0)
+            } else {
+                Some(bgp.asn.value.0)
+            },
+            md5: g.session.password.is_some(),
+            route_limit: af.and_then(|a| a.route_limit).map(|l| {
+                (
+                    l.limit,
+                    l.percent.unwrap_or(tern_config::model::ROUTE_LIMIT_PERCENT),
+                )
+            }),
+            hold: t.hold,
+            keepalive: t.keepalive,
+            import_policy: af.and_then(|a| a.route_policy_import.clone()),
+            export_policy: af.and_then(|a| a.route_policy_export.clone()),
+            description: g.session.description.clone(),
+            session_members,
+            members,
+        });
+    }
+    if name.is_some() && out.is_empty() {
+        return Err("Error: The peer group does not exist.".into());
+    }
+    Ok(out)
+}
+
+/// `display bgp group [G]` in VRP's layout.
+pub fn display(groups: &[GroupView], statuses: &[PeerStatus], n: Notation) -> String {
+    let mut o = String::new();
+    for (i, g) in groups.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o, "BGP peer-group: {}", g.name);
+        match g.remote_as {
+            Some(a) => {
+                let _ = writeln!(o, " Remote AS: {}", n.asn(a));
+            }
+            None => {
+                let _ = writeln!(o, " Remote AS number isn't specified");
+            }
+        }
+        let _ = writeln!(
+            o,
+            " Authentication type configured: {}",
+            if g.md5 { "MD5" } else { "None" }
+        );
+        if let Some(d) = &g.description {
+            let _ = writeln!(o, " Description: {d}");
+        }
+        let _ = writeln!(o, " Type : {}", g.kind);
+        if let Some((limit, pct)) = g.route_limit {
+            let _ = writeln!(o, " Maximum allowed route limit: {limit}");
+            let _ = writeln!(o, " Threshold: {pct}%");
+        }
+        let _ = writeln!(o, " Configured hold timer value: {}", g.hold);
+        let _ = writeln!(o, " Keepalive timer value: {}", g.keepalive);
+        let _ = writeln!(o, " PeerSession Members:");
+        if g.session_members.is_empty() {
+            let _ = writeln!(o, "  NONE");
+        }
+        for a in &g.session_members {
+            let _ = writeln!(o, "   {a}");
+        }
+        match (&g.import_policy, &g.export_policy) {
+            (None, None) => {
+                let _ = writeln!(o, " No routing policy is configured");
+            }
+            (i, e) => {
+                if let Some(p) = i {
+                    let _ = writeln!(o, " Import route policy is: {p}");
+                }
+                if let Some(p) = e {
+                    let _ = writeln!(o, " Export route policy is: {p}");
+                }
+            }
+        }
+        let _ = writeln!(o, " Peer Members:");
+        if g.members.is_empty() {
+            let _ = writeln!(o, "  No Peer Exists");
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv"
+        );
+        for a in &g.members {
+            if let Some(p) = statuses.iter().find(|p| p.addr == *a && p.vrf.is_none()) {
+                let _ = writeln!(o, "{}", crate::display::peer_row(p, n));
+            }
+        }
+    }
+    o
+}
+
+/// The group a public peer belongs to, for `display bgp peer X verbose`.
+pub fn group_of(cfg: &Config, p: &PeerStatus) -> Option<String> {
+    if p.vrf.is_some() {
+        let bgp = cfg.bgp.as_ref()?;
+        return bgp
+            .families
+            .iter()
+            .filter(|(k, _)| k.vpn_instance() == p.vrf.as_deref())
+            .find_map(|(_, f)| f.vrf_peers.get(&p.addr)?.group.clone());
+    }
+    cfg.bgp_peer(p.addr)?.group.clone()
+}
+
+/// The verbose display with the peer's group after its type line.
+pub fn with_group(verbose: String, group: Option<&str>) -> String {
+    let Some(g) = group else { return verbose };
+    let mut out = String::with_capacity(verbose.len() + 40);
+    for (i, l) in verbose.lines().enumerate() {
+        out.push_str(l);
+        out.push('\n');
+        if i == 1 {
+            let _ = writeln!(out, "         Peer group: {g}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_of_a_group() {
+        let cfg = tern_config::parse_file(
+            "bgp 100\n group rr internal\n peer rr timer keepalive 10 hold 30\n peer 10.0.0.2 group rr\n peer 10.0.0.3 group rr\n #\n ipv4-family unicast\n  peer rr route-policy OUT export\n  undo peer 10.0.0.3 enable\n#\nreturn\n",
+        )
+        .unwrap();
+        let v = views(&cfg, Some("rr")).unwrap();
+        let text = display(&v, &[], Notation::Plain);
+        assert_eq!(
+            text,
+            "BGP peer-group: rr\n Remote AS: 100\n Authentication type configured: None\n Type : internal\n Configured hold timer value: 30\n Keepalive timer value: 10\n PeerSession Members:\n   10.0.0.2\n   10.0.0.3\n Export route policy is: OUT\n Peer Members:\n  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv\n"
+        );
+        assert_eq!(v[0].members, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
+        assert!(views(&cfg, Some("nope")).is_err());
+    }
+}
