@@ -17,12 +17,15 @@
 //! - one BGP instance: `bgp N` with another AS than the running one is rejected;
 //! - `ip binding vpn-instance`, `ipv4-family vpn-instance X`: the VPN instance (and its family)
 //!   must exist; binding deletes the interface's IP addresses, as VRP does;
-//! - `vpn-target` and `apply-label` need the RD first; an RD is changed only after `undo`.
+//! - `vpn-target` and `apply-label` need the RD first; an RD is changed only after `undo`;
+//! - peer groups: their own rules, in [`group`].
 
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
+
+pub mod group;
 
 use crate::error::Reject;
 use crate::model::*;
@@ -290,7 +293,7 @@ pub enum Change {
         attr: AfPeerAttr,
     },
     /// A peer group command (`group G`, `peer G ...`, `peer X group G`).
-    Group(crate::group::GroupChange),
+    Group(group::GroupChange),
     /// A family-level setting.
     AfAttr {
         /// The family.

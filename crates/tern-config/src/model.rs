@@ -6,6 +6,8 @@
 //! keeps "configured" apart from "default" and can be printed back as it was written.
 //! Configuration tern does not act on yet is kept verbatim in [`Config::kept`].
 
+mod effective;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -5,10 +5,10 @@
 use std::net::IpAddr;
 
 use super::{HOPS, KEY, POLICY, scope_af};
+use crate::change::group::GroupChange;
 use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::group::GroupChange;
 use crate::model::{
     AfKey, AfPeer, Config, ConnectInterface, Group, Password, Peer, RouteLimit, RouteLimitAction,
     Timers,

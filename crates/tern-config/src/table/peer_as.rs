@@ -5,10 +5,10 @@
 //! is refused as an unknown keyword).
 
 use super::scope_af;
+use crate::change::group::GroupChange;
 use crate::change::{AfPeerAttr, Change, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
-use crate::group::GroupChange;
 use crate::model::{AfKey, AfPeer, FakeAs, Peer, PrivateAsMode, PublicAsOnly};
 use crate::value::ArgKind;
 use crate::view::Scope;
