@@ -353,3 +353,125 @@ fn members_take_the_group_settings_and_their_own_overrides() {
         show()
     );
 }
+
+const RR_CFG: &str = "sysname RR
+#
+interface GigabitEthernet0/0/1
+ ip address 10.0.1.1 255.255.255.0
+#
+interface GigabitEthernet0/0/2
+ ip address 10.0.2.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.0.1
+ group clients internal
+ peer clients timer keepalive 10 hold 30
+ peer 10.0.1.2 group clients
+ peer 10.0.2.2 group clients
+ #
+ ipv4-family unicast
+  peer clients reflect-client
+  peer clients next-hop-local
+#
+return
+";
+
+fn client_cfg(name: &str, me: &str, rr: &str, network: bool) -> String {
+    let net = if network {
+        "  network 203.0.113.0/24\n"
+    } else {
+        ""
+    };
+    format!(
+        "frr defaults traditional
+hostname {name}
+!
+router bgp 100
+ bgp router-id {me}
+ no bgp network import-check
+ neighbor {rr} remote-as 100
+ neighbor {rr} timers 10 30
+ neighbor {rr} timers connect 5
+ !
+ address-family ipv4 unicast
+{net}  neighbor {rr} activate
+ exit-address-family
+!
+"
+    )
+}
+
+/// A reflector whose clients are one internal group: `reflect-client` and `next-hop-local`
+/// on the group reach both members. B gets A's route reflected (ORIGINATOR_ID A, the
+/// reflector's CLUSTER_LIST) with the reflector's own next hop; `undo peer clients
+/// next-hop-local` gives B A's next hop, in place.
+#[test]
+fn a_reflector_s_clients_as_one_group() {
+    let dir = TempDir::new("groups-rr");
+    let a_ns = Netns::new("wra");
+    let t_ns = Netns::new("wrt");
+    let b_ns = Netns::new("wrb");
+    link(&a_ns, &["10.0.1.2/24"], &t_ns, &["10.0.1.1/24"]);
+    link(&t_ns, &["10.0.2.1/24"], &b_ns, &["10.0.2.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", RR_CFG, &["0.0.0.0:179"]);
+    let _a = Frr::start(
+        &a_ns,
+        &dir,
+        "a",
+        &client_cfg("a", "10.0.1.2", "10.0.1.1", true),
+        &[],
+    );
+    let b = Frr::start(
+        &b_ns,
+        &dir,
+        "b",
+        &client_cfg("b", "10.0.2.2", "10.0.2.1", false),
+        &[],
+    );
+    for p in ["10.0.1.2", "10.0.2.2"] {
+        t.wait_established(p, Duration::from_secs(60));
+    }
+    let path = || -> Option<Value> {
+        let v = b.json("show bgp ipv4 unicast 203.0.113.0/24 json");
+        v["paths"].as_array()?.first().cloned()
+    };
+    let next_hop = |p: &Value| {
+        p["nexthops"][0]["ip"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let show = || {
+        format!(
+            "--- B ---\n{}\n--- T ---\n{}",
+            b.vtysh("show bgp ipv4 unicast 203.0.113.0/24"),
+            t.display("display bgp routing-table", false)
+                .unwrap_or_default()
+        )
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || path()
+            .is_some_and(|p| next_hop(&p) == "10.0.2.1")),
+        "B did not get the reflected route with the reflector's next hop\n{}",
+        show()
+    );
+    let p = path().unwrap();
+    assert_eq!(p["originatorId"], "10.0.1.2", "{p}");
+    assert_eq!(
+        p["clusterList"]["list"],
+        serde_json::json!(["10.0.0.1"]),
+        "{p}"
+    );
+    let since = t.peer("10.0.2.2")["since"].clone();
+    commit(
+        &t,
+        &["ipv4-family unicast", "undo peer clients next-hop-local"],
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || path()
+            .is_some_and(|p| next_hop(&p) == "10.0.1.2")),
+        "B still has the reflector's next hop\n{}",
+        show()
+    );
+    assert_eq!(t.peer("10.0.2.2")["since"], since, "B was reset");
+}
