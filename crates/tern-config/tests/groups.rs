@@ -465,3 +465,48 @@ fn change_sets_reach_exactly_the_members() {
     .unwrap();
     assert!(diff(&a, &b).sessions_to_reset().is_empty());
 }
+
+/// The AS options on a group: `allow-as-loop`, `substitute-as`, `public-as-only` (family
+/// views), `fake-as` (the session): printed on the group, inherited by the members, a
+/// member's own value first.
+#[test]
+fn as_options_on_a_group() {
+    let text = "\
+#
+bgp 100
+ group ce external
+ peer ce as-number 200
+ peer ce fake-as 300
+ peer 10.0.0.2 group ce
+ peer 10.0.0.3 group ce
+ peer 10.0.0.3 fake-as 400
+ #
+ ipv4-family unicast
+  peer ce enable
+  peer ce allow-as-loop 2
+  peer ce substitute-as
+  peer 10.0.0.2 enable
+  peer 10.0.0.2 group ce
+  peer 10.0.0.3 enable
+  peer 10.0.0.3 group ce
+  peer 10.0.0.3 allow-as-loop 3
+#
+return
+";
+    let c = parse_file(text).unwrap();
+    let printed = c.to_vrp();
+    assert_eq!(parse_file(&printed).unwrap(), c);
+    assert!(printed.contains(" peer ce fake-as 300\n"), "{printed}");
+    assert!(
+        printed.contains("  peer ce allow-as-loop 2\n  peer ce substitute-as\n"),
+        "{printed}"
+    );
+    let e = c.effective();
+    let bgp = e.bgp.as_ref().unwrap();
+    assert_eq!(bgp.peers[&ip("10.0.0.2")].fake_as.unwrap().asn.value.0, 300);
+    assert_eq!(bgp.peers[&ip("10.0.0.3")].fake_as.unwrap().asn.value.0, 400);
+    let v4 = &bgp.families[&AfKey::Ipv4Unicast];
+    assert_eq!(v4.peers[&ip("10.0.0.2")].allow_as_loop, Some(2));
+    assert_eq!(v4.peers[&ip("10.0.0.3")].allow_as_loop, Some(3));
+    assert!(v4.peers[&ip("10.0.0.2")].substitute_as);
+}
