@@ -209,4 +209,51 @@ mod tests {
         assert_eq!(v[0].members, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
         assert!(views(&cfg, Some("nope")).is_err());
     }
+
+    /// What the daemon runs: members of public and VPN instance groups resolve with their
+    /// groups' session settings and policies, their own first.
+    #[test]
+    fn members_resolve_with_their_groups_settings() {
+        let cfg = tern_config::parse_file(
+            "interface LoopBack0\n ip address 1.1.1.1 255.255.255.255\n#\n\
+             ip vpn-instance A\n ipv4-family\n  route-distinguisher 100:1\n  vpn-target 1:1 both\n#\n\
+             route-policy P permit node 10\n#\nroute-policy Q permit node 10\n#\n\
+             bgp 100\n router-id 1.1.1.1\n group rr internal\n peer rr connect-interface LoopBack0\n \
+             peer rr timer keepalive 10 hold 30\n peer 2.2.2.2 group rr\n peer 3.3.3.3 group rr\n \
+             peer 3.3.3.3 timer keepalive 20 hold 60\n #\n ipv4-family unicast\n  peer rr reflect-client\n  \
+             peer rr route-policy P export\n #\n ipv4-family vpnv4\n  peer rr enable\n  peer rr next-hop-local\n #\n \
+             ipv4-family vpn-instance A\n  group ce external\n  peer ce as-number 65001\n  peer ce ebgp-max-hop 3\n  \
+             peer ce route-policy Q import\n  peer 192.168.1.2 group ce\n#\nreturn\n",
+        )
+        .unwrap();
+        let d = crate::config::resolve(&cfg).unwrap();
+        let spec = |a: &str| {
+            d.peers
+                .iter()
+                .find(|p| p.addr == a.parse::<IpAddr>().unwrap())
+                .unwrap()
+        };
+        let p2 = spec("2.2.2.2");
+        assert_eq!(p2.remote_as, 100);
+        assert_eq!(p2.hold_time, 30);
+        assert_eq!(p2.source.as_ref().unwrap().addr.to_string(), "1.1.1.1");
+        assert_eq!(p2.reflect_client, vec![tern_types::Family::IPV4_UNICAST]);
+        assert!(p2.next_hop_local.contains(&tern_types::Family::VPNV4));
+        assert!(p2.families.contains(&tern_types::Family::VPNV4));
+        assert_eq!(spec("3.3.3.3").hold_time, 60);
+        let ce = spec("192.168.1.2");
+        assert_eq!(ce.vrf.as_deref(), Some("A"));
+        assert_eq!(ce.remote_as, 65001);
+        assert_eq!(ce.ebgp_max_hop, Some(3));
+        let policy = |a: &str| {
+            d.routing
+                .peer_policies
+                .iter()
+                .find(|p| p.addr == a.parse::<IpAddr>().unwrap())
+                .cloned()
+        };
+        assert_eq!(policy("2.2.2.2").unwrap().export.as_deref(), Some("P"));
+        assert_eq!(policy("3.3.3.3").unwrap().export.as_deref(), Some("P"));
+        assert_eq!(policy("192.168.1.2").unwrap().import.as_deref(), Some("Q"));
+    }
 }
