@@ -13,7 +13,9 @@
 //!
 //! Topology: S 10.0.0.2 ── 10.0.0.1 T 10.0.1.1 ── 10.0.1.2 A; T 10.0.2.1 ── 10.0.2.2 B;
 //! T 10.0.3.1 ── 10.0.3.2 C; T's loopback 1.1.1.1, reached by A, B and C through static
-//! routes. Needs root (network namespaces) and FRR.
+//! routes. Also: a reflector's clients as one internal group (`reflect-client`,
+//! `next-hop-local`), and a VPN instance's CEs as one group of its family view.
+//! Needs root (network namespaces) and FRR.
 
 mod common;
 
@@ -75,11 +77,18 @@ bgp 100
 return
 ";
 
+/// An FRR speaker peering with ternd at `t` (multihop when `t` is T's loopback), announcing
+/// 192.0.2.0/24 when `network`.
 fn frr_cfg(name: &str, asn: u32, me: &str, t: &str, network: bool) -> String {
-    let (net, multihop) = if network {
-        ("  network 192.0.2.0/24\n", "")
+    let net = if network {
+        "  network 192.0.2.0/24\n"
     } else {
-        ("", " neighbor 1.1.1.1 ebgp-multihop 2\n")
+        ""
+    };
+    let multihop = if t == "1.1.1.1" {
+        format!(" neighbor {t} ebgp-multihop 2\n")
+    } else {
+        String::new()
     };
     format!(
         "frr defaults traditional
@@ -474,4 +483,81 @@ fn a_reflector_s_clients_as_one_group() {
         show()
     );
     assert_eq!(t.peer("10.0.2.2")["since"], since, "B was reset");
+}
+
+const PE_CFG: &str = "sysname PE
+#
+ip vpn-instance A
+ ipv4-family
+  route-distinguisher 100:1
+  vpn-target 1:1 both
+#
+interface GigabitEthernet0/0/1
+ ip binding vpn-instance A
+ ip address 192.168.1.1 255.255.255.0
+#
+interface GigabitEthernet0/0/2
+ ip binding vpn-instance A
+ ip address 192.168.2.1 255.255.255.0
+#
+route-policy SETC permit node 10
+ apply community 100:77
+#
+bgp 100
+ router-id 10.0.0.1
+ #
+ ipv4-family vpn-instance A
+  group ce external
+  peer ce timer keepalive 10 hold 30
+  peer ce route-policy SETC export
+  peer ce advertise-community
+  peer 192.168.1.2 as-number 65001
+  peer 192.168.1.2 group ce
+  peer 192.168.2.2 as-number 65002
+  peer 192.168.2.2 group ce
+#
+return
+";
+
+/// A VPN instance's CEs as one group of the instance's family view: the group's timers and
+/// export settings reach both sessions; CE1's route reaches CE2 with the group's community.
+#[test]
+fn a_vpn_instance_s_ces_as_one_group() {
+    let dir = TempDir::new("groups-vrf");
+    let c1_ns = Netns::new("wv1");
+    let t_ns = Netns::new("wvt");
+    let c2_ns = Netns::new("wv2");
+    link(&c1_ns, &["192.168.1.2/24"], &t_ns, &["192.168.1.1/24"]);
+    link(&t_ns, &["192.168.2.1/24"], &c2_ns, &["192.168.2.2/24"]);
+    let t = Ternd::start(&t_ns, &dir, "t", PE_CFG, &["0.0.0.0:179"]);
+    let _c1 = Frr::start(
+        &c1_ns,
+        &dir,
+        "c1",
+        &frr_cfg("c1", 65001, "192.168.1.2", "192.168.1.1", true),
+        &[],
+    );
+    let c2 = Frr::start(
+        &c2_ns,
+        &dir,
+        "c2",
+        &frr_cfg("c2", 65002, "192.168.2.2", "192.168.2.1", false),
+        &[],
+    );
+    for p in ["192.168.1.2", "192.168.2.2"] {
+        let v = t.wait_established(p, Duration::from_secs(60));
+        assert_eq!(v["vrf"], "A", "{v}");
+        assert_eq!(v["configured_hold"], 30, "{v}");
+    }
+    assert!(
+        wait_for(Duration::from_secs(30), || community(&c2) == c("100:77")),
+        "CE2 did not get CE1's route with the group's community: {:?}\n{}\n{}",
+        community(&c2),
+        c2.vtysh("show bgp ipv4 unicast"),
+        t.log_text()
+    );
+    let text = t
+        .display("display bgp peer 192.168.2.2 verbose", false)
+        .unwrap();
+    assert!(text.contains("\n         Peer group: ce\n"), "{text}");
 }
