@@ -510,3 +510,39 @@ return
     assert_eq!(v4.peers[&ip("10.0.0.3")].allow_as_loop, Some(3));
     assert!(v4.peers[&ip("10.0.0.2")].substitute_as);
 }
+
+/// Checked at commit: a group's source interface exists (with or without members), and a
+/// member's inherited one too.
+#[test]
+fn commit_checks_the_groups_source_interface() {
+    let mut running = tern_config::Running::new(Config::default());
+    let mut c = running.candidate("root");
+    for l in [
+        "bgp 100",
+        "group rr internal",
+        "peer rr connect-interface LoopBack9",
+    ] {
+        c.apply_line(l).unwrap();
+    }
+    let e = c.commit(&mut running, "").unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Error: Peer group rr uses connect-interface LoopBack9, which does not exist."
+    );
+    for l in [
+        "quit",
+        "interface LoopBack9",
+        "ip address 9.9.9.9 32",
+        "quit",
+        "bgp 100",
+        "peer 10.0.0.2 group rr",
+    ] {
+        c.apply_line(l).unwrap();
+    }
+    assert!(c.commit(&mut running, "").unwrap().is_some());
+    let p = &running.config().effective().bgp.unwrap().peers[&ip("10.0.0.2")];
+    assert_eq!(
+        p.connect_interface.as_ref().unwrap().interface.as_deref(),
+        Some("LoopBack9")
+    );
+}
