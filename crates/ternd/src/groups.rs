@@ -1,11 +1,14 @@
-//! `display bgp group [G]`: the public peer groups in VRP's layout (the vendor's command
-//! reference, `display bgp group`), from the running configuration and the members' status;
-//! and the group line of `display bgp peer X verbose`.
+//! `display bgp [labeled|ipv6] group [G]` and `display bgp vpnv4|vpnv6 all group [G]`: the
+//! peer groups in VRP's layout (the vendor's command reference, `display bgp group`), from the
+//! running configuration and the members' status, with the settings and members of the family
+//! asked for (IPv4 unicast without one); the VPN forms add the groups of the VPN instances.
+//! And the group line of `display bgp peer X verbose`.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::Serialize;
+use tern_config::model::Group;
 use tern_config::{AfKey, Config};
 use tern_types::Notation;
 
@@ -22,76 +25,164 @@ pub struct GroupView {
     pub remote_as: Option<u32>,
     /// `peer G password` configured.
     pub md5: bool,
-    /// `peer G route-limit` in IPv4 unicast: limit and warning threshold.
+    /// The VPN instance of a group of a VPN instance family.
+    pub vpn_instance: Option<String>,
+    /// `peer G route-limit` in the family: limit and warning threshold.
     pub route_limit: Option<(u32, u8)>,
     /// Hold time and keepalive the group configures (its own, the BGP view's, or VRP's).
     pub hold: u16,
     /// Keepalive.
     pub keepalive: u16,
-    /// `peer G route-policy P import` in IPv4 unicast.
+    /// `peer G route-policy P import` in the family.
     pub import_policy: Option<String>,
-    /// `peer G route-policy P export` in IPv4 unicast.
+    /// `peer G route-policy P export` in the family.
     pub export_policy: Option<String>,
     /// `peer G description`.
     pub description: Option<String>,
     /// Members (`peer X group G`).
     pub session_members: Vec<IpAddr>,
-    /// Members enabled in IPv4 unicast.
+    /// Members enabled in the family.
     pub members: Vec<IpAddr>,
 }
 
-/// The public groups (one, when `name` is given) of a configuration.
-pub fn views(cfg: &Config, name: Option<&str>) -> Result<Vec<GroupView>, String> {
-    let Some(bgp) = &cfg.bgp else {
-        return Err("Error: BGP is not configured.".into());
-    };
-    let v4 = bgp.families.get(&AfKey::Ipv4Unicast);
+/// The public groups (one, when `name` is given) with their settings in family `af`, or the
+/// groups of the VPN instance families of `af`'s AFI (`vrf`).
+pub fn views(cfg: &Config, name: Option<&str>, af: &AfKey, vrf: bool) -> Vec<GroupView> {
+    let Some(bgp) = &cfg.bgp else { return vec![] };
     let mut out = Vec::new();
-    for g in bgp.groups.values() {
-        if name.is_some_and(|n| n != g.name) {
-            continue;
-        }
-        let af = v4.and_then(|f| f.group_peers.get(&g.name));
-        let t = bgp.peer_timers(&g.session);
-        let session_members: Vec<IpAddr> = bgp
-            .peers
-            .values()
-            .filter(|p| p.group.as_deref() == Some(g.name.as_str()))
-            .map(|p| p.addr)
-            .collect();
-        let members = session_members
+    let scopes: Vec<(
+        Option<&str>,
+        &AfKey,
+        &std::collections::BTreeMap<String, Group>,
+    )> = if vrf {
+        bgp.families
             .iter()
-            .copied()
-            .filter(|a| v4.and_then(|f| f.peer(*a)).is_some_and(|p| p.enable))
-            .collect();
-        out.push(GroupView {
-            name: g.name.clone(),
-            kind: if g.external { "external" } else { "internal" },
-            remote_as: if g.external {
-                g.asn.map(|a| a.value.0)
-            } else {
-                Some(bgp.asn.value.0)
-            },
-            md5: g.session.password.is_some(),
-            route_limit: af.and_then(|a| a.route_limit).map(|l| {
-                (
-                    l.limit,
-                    l.percent.unwrap_or(tern_config::model::ROUTE_LIMIT_PERCENT),
-                )
-            }),
-            hold: t.hold,
-            keepalive: t.keepalive,
-            import_policy: af.and_then(|a| a.route_policy_import.clone()),
-            export_policy: af.and_then(|a| a.route_policy_export.clone()),
-            description: g.session.description.clone(),
-            session_members,
-            members,
-        });
+            .filter(|(k, _)| matches!(k, AfKey::Vrf { afi, .. } if *afi == af.family().afi))
+            .map(|(k, f)| (k.vpn_instance(), k, &f.groups))
+            .collect()
+    } else {
+        vec![(None, af, &bgp.groups)]
+    };
+    for (instance, key, groups) in scopes {
+        let fam = bgp.families.get(key);
+        let sessions = match instance {
+            Some(_) => fam.map(|f| &f.vrf_peers),
+            None => Some(&bgp.peers),
+        };
+        for g in groups.values() {
+            if name.is_some_and(|n| n != g.name) {
+                continue;
+            }
+            let settings = fam.and_then(|f| f.group_peers.get(&g.name));
+            let t = bgp.peer_timers(&g.session);
+            let session_members: Vec<IpAddr> = sessions
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter(|p| p.group.as_deref() == Some(g.name.as_str()))
+                .map(|p| p.addr)
+                .collect();
+            let members = session_members
+                .iter()
+                .copied()
+                .filter(|a| fam.and_then(|f| f.peer(*a)).is_some_and(|p| p.enable))
+                .collect();
+            out.push(GroupView {
+                name: g.name.clone(),
+                kind: if g.external { "external" } else { "internal" },
+                remote_as: if g.external {
+                    g.asn.map(|a| a.value.0)
+                } else {
+                    Some(bgp.asn.value.0)
+                },
+                md5: g.session.password.is_some(),
+                vpn_instance: instance.map(str::to_owned),
+                route_limit: settings.and_then(|a| a.route_limit).map(|l| {
+                    (
+                        l.limit,
+                        l.percent.unwrap_or(tern_config::model::ROUTE_LIMIT_PERCENT),
+                    )
+                }),
+                hold: t.hold,
+                keepalive: t.keepalive,
+                import_policy: settings.and_then(|a| a.route_policy_import.clone()),
+                export_policy: settings.and_then(|a| a.route_policy_export.clone()),
+                description: g.session.description.clone(),
+                session_members,
+                members,
+            });
+        }
     }
-    if name.is_some() && out.is_empty() {
-        return Err("Error: The peer group does not exist.".into());
+    out
+}
+
+/// The family a group display names (`labeled`, `ipv6`, `vpnv4`, `vpnv6`; IPv4 unicast
+/// without one).
+pub fn family_of(word: Option<&str>) -> AfKey {
+    match word {
+        Some("labeled") => AfKey::Ipv4Labeled,
+        Some("ipv6") => AfKey::Ipv6Unicast,
+        Some("vpnv4") => AfKey::Vpnv4,
+        Some("vpnv6") => AfKey::Vpnv6,
+        _ => AfKey::Ipv4Unicast,
     }
-    Ok(out)
+}
+
+/// A group display: `display bgp [labeled|ipv6] group [G]` (`vpn: None`), or `display bgp
+/// vpnv4|vpnv6 all group [G]` (`vpn: Some(title)`, `VPNV4`), with the VPN instances' groups.
+pub fn show(
+    cfg: &Config,
+    family: Option<&str>,
+    name: Option<&str>,
+    statuses: &[PeerStatus],
+    n: Notation,
+    json: bool,
+) -> Result<String, String> {
+    if cfg.bgp.is_none() {
+        return Err("Error: BGP is not configured.".into());
+    }
+    let af = family_of(family);
+    let public = views(cfg, name, &af, false);
+    let vpn = matches!(af, AfKey::Vpnv4 | AfKey::Vpnv6);
+    let instances = if vpn {
+        views(cfg, name, &af, true)
+    } else {
+        Vec::new()
+    };
+    if json {
+        let all: Vec<&GroupView> = public.iter().chain(&instances).collect();
+        return Ok(serde_json::to_string_pretty(&all).unwrap_or_default() + "\n");
+    }
+    if !vpn {
+        if name.is_some() && public.is_empty() {
+            return Err("Error: The peer group does not exist.".into());
+        }
+        return Ok(display(&public, statuses, n));
+    }
+    let indent = |t: String| -> String {
+        t.lines()
+            .map(|l| {
+                if l.is_empty() {
+                    "\n".to_owned()
+                } else {
+                    format!(" {l}\n")
+                }
+            })
+            .collect()
+    };
+    let title = if af == AfKey::Vpnv6 { "VPNV6" } else { "VPNV4" };
+    let mut o = format!("Group in {title}:\n");
+    if public.is_empty() {
+        o.push_str(" No such a peer-group\n");
+    } else {
+        o.push_str(&indent(display(&public, statuses, n)));
+    }
+    o.push_str("\nGroup in VPN-Instance:\n");
+    if instances.is_empty() {
+        o.push_str(" No such a peer-group\n");
+    } else {
+        o.push_str(&indent(display(&instances, statuses, n)));
+    }
+    Ok(o)
 }
 
 /// `display bgp group [G]` in VRP's layout.
@@ -109,6 +200,9 @@ pub fn display(groups: &[GroupView], statuses: &[PeerStatus], n: Notation) -> St
             None => {
                 let _ = writeln!(o, " Remote AS number isn't specified");
             }
+        }
+        if let Some(v) = &g.vpn_instance {
+            let _ = writeln!(o, " VPN-Instance: {v}");
         }
         let _ = writeln!(
             o,
@@ -155,7 +249,10 @@ pub fn display(groups: &[GroupView], statuses: &[PeerStatus], n: Notation) -> St
             "  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv"
         );
         for a in &g.members {
-            if let Some(p) = statuses.iter().find(|p| p.addr == *a && p.vrf.is_none()) {
+            if let Some(p) = statuses
+                .iter()
+                .find(|p| p.addr == *a && p.vrf == g.vpn_instance)
+            {
                 let _ = writeln!(o, "{}", crate::display::peer_row(p, n));
             }
         }
@@ -200,14 +297,14 @@ mod tests {
             "bgp 100\n group rr internal\n peer rr timer keepalive 10 hold 30\n peer 10.0.0.2 group rr\n peer 10.0.0.3 group rr\n #\n ipv4-family unicast\n  peer rr route-policy OUT export\n  undo peer 10.0.0.3 enable\n#\nreturn\n",
         )
         .unwrap();
-        let v = views(&cfg, Some("rr")).unwrap();
+        let v = views(&cfg, Some("rr"), &AfKey::Ipv4Unicast, false);
         let text = display(&v, &[], Notation::Plain);
         assert_eq!(
             text,
             "BGP peer-group: rr\n Remote AS: 100\n Authentication type configured: None\n Type : internal\n Configured hold timer value: 30\n Keepalive timer value: 10\n PeerSession Members:\n   10.0.0.2\n   10.0.0.3\n Export route policy is: OUT\n Peer Members:\n  Peer            V          AS  MsgRcvd  MsgSent  OutQ  Up/Down       State  PrefRcv\n"
         );
         assert_eq!(v[0].members, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
-        assert!(views(&cfg, Some("nope")).is_err());
+        assert!(show(&cfg, None, Some("nope"), &[], Notation::Plain, false).is_err());
     }
 
     /// What the daemon runs: members of public and VPN instance groups resolve with their

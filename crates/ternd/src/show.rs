@@ -627,13 +627,17 @@ fn peers(
                 crate::groups::with_group(display::verbose(&p, notation), group.as_deref())
             }
         }
-        ["display", "bgp", "group", rest @ ..] => {
-            let groups = crate::groups::views(shared.running().config(), rest.first().copied())?;
-            if json {
-                to_json(&groups)
-            } else {
-                crate::groups::display(&groups, &all, notation)
-            }
+        ["display", "bgp", rest @ ..] if rest.contains(&"group") => {
+            let at = rest.iter().position(|w| *w == "group").unwrap_or(0);
+            let family = rest.first().copied().filter(|_| at > 0);
+            crate::groups::show(
+                shared.running().config(),
+                family,
+                rest.get(at + 1).copied(),
+                &all,
+                notation,
+                json,
+            )?
         }
         ["display", "bgp", "peer", a, "log-info"] => {
             let p = find(a)?;
