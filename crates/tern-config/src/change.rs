@@ -17,12 +17,15 @@
 //! - one BGP instance: `bgp N` with another AS than the running one is rejected;
 //! - `ip binding vpn-instance`, `ipv4-family vpn-instance X`: the VPN instance (and its family)
 //!   must exist; binding deletes the interface's IP addresses, as VRP does;
-//! - `vpn-target` and `apply-label` need the RD first; an RD is changed only after `undo`.
+//! - `vpn-target` and `apply-label` need the RD first; an RD is changed only after `undo`;
+//! - peer groups: their own rules, in [`group`].
 
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use tern_types::{Afi, Asn, ExtCommunity, RouteDistinguisher};
+
+pub mod group;
 
 use crate::error::Reject;
 use crate::model::*;
@@ -291,6 +294,8 @@ pub enum Change {
         /// The setting.
         attr: AfPeerAttr,
     },
+    /// A peer group command (`group G`, `peer G ...`, `peer X group G`).
+    Group(group::GroupChange),
     /// A family-level setting.
     AfAttr {
         /// The family.
@@ -650,7 +655,13 @@ impl Config {
             Change::GrWaitForRib(t) => self.bgp_mut()?.gr_wait_for_rib = *t,
             Change::BgpTimers(t) => self.bgp_mut()?.timers = *t,
             Change::BgpConnectRetry(t) => self.bgp_mut()?.connect_retry = *t,
-            Change::PeerAs { scope, addr, asn } => self.apply_peer_as(scope, *addr, *asn)?,
+            Change::PeerAs { scope, addr, asn } => {
+                if let Some(a) = asn {
+                    self.check_member_as(scope, *addr, *a)?;
+                }
+                self.apply_peer_as(scope, *addr, *asn)?
+            }
+            Change::Group(g) => self.apply_group(g)?,
             Change::PeerSession { scope, addr, attr } => {
                 self.apply_peer_session(scope, *addr, attr)?
             }
@@ -842,7 +853,10 @@ impl Config {
                     let created = !bgp.peers.contains_key(&addr);
                     bgp.peers
                         .entry(addr)
-                        .and_modify(|p| p.asn = a)
+                        .and_modify(|p| {
+                            p.asn = a;
+                            p.asn_inherited = false;
+                        })
                         .or_insert_with(|| Peer::new(addr, a));
                     // VRP enables a new IPv4 peer in the IPv4 unicast family by default.
                     if created && v4 {
@@ -880,7 +894,10 @@ impl Config {
                         }
                         fam.vrf_peers
                             .entry(addr)
-                            .and_modify(|p| p.asn = a)
+                            .and_modify(|p| {
+                                p.asn = a;
+                                p.asn_inherited = false;
+                            })
                             .or_insert_with(|| Peer::new(addr, a));
                         // A peer of a VPN instance family is enabled in it on creation.
                         fam.peers.entry(addr).or_default().enable = true;
@@ -912,39 +929,7 @@ impl Config {
                 .and_then(|f| f.vrf_peers.get_mut(&addr)),
         }
         .ok_or_else(|| rej(msg::PEER_NOT_EXIST))?;
-        match attr {
-            SessionAttr::ConnectInterface(c) => peer.connect_interface = c.clone(),
-            SessionAttr::EbgpMaxHop(h) => {
-                if h.is_some() && peer.valid_ttl_hops.is_some() {
-                    return Err(rej(msg::GTSM_EBGP_MAX_HOP));
-                }
-                peer.ebgp_max_hop = *h;
-            }
-            SessionAttr::ValidTtlHops(h) => {
-                if h.is_some() && peer.ebgp_max_hop.is_some() {
-                    return Err(rej(msg::GTSM_EBGP_MAX_HOP));
-                }
-                peer.valid_ttl_hops = *h;
-            }
-            SessionAttr::Password(p) => {
-                // The same key entered again is no change (each entry draws a new salt).
-                let same = match (&peer.password, p) {
-                    (Some(Password::Cipher(a)), Some(Password::Cipher(b))) => {
-                        crate::secret::same_key(a, b)
-                    }
-                    _ => false,
-                };
-                if !same {
-                    peer.password = p.clone();
-                }
-            }
-            SessionAttr::Timers(t) => peer.timers = *t,
-            SessionAttr::ConnectRetry(t) => peer.connect_retry = *t,
-            SessionAttr::Description(d) => peer.description = d.clone(),
-            SessionAttr::Ignore(on) => peer.ignore = *on,
-            SessionAttr::FakeAs(f) => peer.fake_as = *f,
-        }
-        Ok(())
+        set_session(peer, attr)
     }
 
     fn apply_af_peer(&mut self, af: &AfKey, addr: IpAddr, attr: &AfPeerAttr) -> Result<(), Reject> {
@@ -963,40 +948,8 @@ impl Config {
             .families
             .get_mut(af)
             .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
-        let cur = fam.peers.get(&addr).cloned().unwrap_or_default();
-        let mut next = cur;
-        match attr {
-            AfPeerAttr::Enable(on) => next.enable = *on,
-            AfPeerAttr::ReflectClient(on) => {
-                if *on && peer_as.value != local.value {
-                    return Err(rej(msg::REFLECT_CLIENT_IBGP));
-                }
-                next.reflect_client = *on;
-            }
-            AfPeerAttr::NextHopInvariable(on) => {
-                if *on && next.next_hop_local {
-                    return Err(rej(msg::NHI_NHL));
-                }
-                next.next_hop_invariable = *on;
-            }
-            AfPeerAttr::NextHopLocal(on) => {
-                if *on && next.next_hop_invariable {
-                    return Err(rej(msg::NHI_NHL));
-                }
-                next.next_hop_local = *on;
-            }
-            AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
-            AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
-            AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
-            AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
-            AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
-            AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,
-            AfPeerAttr::KeepAllRoutes(on) => next.keep_all_routes = *on,
-            AfPeerAttr::AllowAsLoop(n) => next.allow_as_loop = *n,
-            AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
-            AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
-            AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
-        }
+        let mut next = fam.peers.get(&addr).cloned().unwrap_or_default();
+        set_af(&mut next, attr, peer_as.value == local.value)?;
         fam.peers.insert(addr, next);
         Ok(())
     }
@@ -1179,6 +1132,82 @@ fn apply_prefix_list(
         None => list.next_index(),
     };
     list.entries.insert(i, *e);
+    Ok(())
+}
+
+/// Sets one session setting of a peer (or of a peer group's settings), checking the
+/// GTSM / EBGP-max-hop exclusion.
+pub(crate) fn set_session(peer: &mut Peer, attr: &SessionAttr) -> Result<(), Reject> {
+    match attr {
+        SessionAttr::ConnectInterface(c) => peer.connect_interface = c.clone(),
+        SessionAttr::EbgpMaxHop(h) => {
+            if h.is_some() && peer.valid_ttl_hops.is_some() {
+                return Err(rej(msg::GTSM_EBGP_MAX_HOP));
+            }
+            peer.ebgp_max_hop = *h;
+        }
+        SessionAttr::ValidTtlHops(h) => {
+            if h.is_some() && peer.ebgp_max_hop.is_some() {
+                return Err(rej(msg::GTSM_EBGP_MAX_HOP));
+            }
+            peer.valid_ttl_hops = *h;
+        }
+        SessionAttr::Password(p) => {
+            // The same key entered again is no change (each entry draws a new salt).
+            let same = match (&peer.password, p) {
+                (Some(Password::Cipher(a)), Some(Password::Cipher(b))) => {
+                    crate::secret::same_key(a, b)
+                }
+                _ => false,
+            };
+            if !same {
+                peer.password = p.clone();
+            }
+        }
+        SessionAttr::Timers(t) => peer.timers = *t,
+        SessionAttr::ConnectRetry(t) => peer.connect_retry = *t,
+        SessionAttr::Description(d) => peer.description = d.clone(),
+        SessionAttr::Ignore(on) => peer.ignore = *on,
+        SessionAttr::FakeAs(f) => peer.fake_as = *f,
+    }
+    Ok(())
+}
+
+/// Sets one per-family setting of a peer (or of a peer group); `ibgp`: the peer (group) is
+/// internal, as `reflect-client` needs.
+pub(crate) fn set_af(next: &mut AfPeer, attr: &AfPeerAttr, ibgp: bool) -> Result<(), Reject> {
+    match attr {
+        AfPeerAttr::Enable(on) => next.enable = *on,
+        AfPeerAttr::ReflectClient(on) => {
+            if *on && !ibgp {
+                return Err(rej(msg::REFLECT_CLIENT_IBGP));
+            }
+            next.reflect_client = *on;
+        }
+        AfPeerAttr::NextHopInvariable(on) => {
+            if *on && next.next_hop_local {
+                return Err(rej(msg::NHI_NHL));
+            }
+            next.next_hop_invariable = *on;
+        }
+        AfPeerAttr::NextHopLocal(on) => {
+            if *on && next.next_hop_invariable {
+                return Err(rej(msg::NHI_NHL));
+            }
+            next.next_hop_local = *on;
+        }
+        AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
+        AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
+        AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
+        AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
+        AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
+        AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,
+        AfPeerAttr::KeepAllRoutes(on) => next.keep_all_routes = *on,
+        AfPeerAttr::AllowAsLoop(n) => next.allow_as_loop = *n,
+        AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
+        AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
+        AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
+    }
     Ok(())
 }
 

@@ -600,6 +600,30 @@ fn rejected(r: Reject) -> ConfigError {
 /// - a static route's VPN instance exists.
 pub fn validate(cfg: &Config) -> Result<(), Reject> {
     let e = |m: String| Err(Reject::new(m));
+    // A peer group's source interface exists, members or not.
+    if let Some(bgp) = &cfg.bgp {
+        let groups = bgp
+            .groups
+            .values()
+            .chain(bgp.families.values().flat_map(|f| f.groups.values()));
+        for g in groups {
+            if let Some(ifname) = g
+                .session
+                .connect_interface
+                .as_ref()
+                .and_then(|c| c.interface.as_ref())
+                && !cfg.interfaces.contains_key(ifname)
+            {
+                return e(format!(
+                    "Error: Peer group {} uses connect-interface {ifname}, which does not exist.",
+                    g.name
+                ));
+            }
+        }
+    }
+    // Peer group members are checked with what they inherit.
+    let eff = cfg.effective();
+    let cfg = &eff;
     for i in cfg.interfaces.values() {
         if let Some(v) = &i.vpn_instance
             && !cfg.vpn_instances.contains_key(v)

@@ -583,6 +583,9 @@ impl ChangeSet {
     /// a [`RouteEvent::PrefixListChanged`] list) and the peers, `network` and `import-route`
     /// lines of `new` that use one of them.
     pub fn policy_uses(&self, new: &Config) -> PolicyUses {
+        // Peer group members use their group's policies.
+        let eff = new.effective();
+        let new = &eff;
         let mut policies: BTreeSet<&str> = BTreeSet::new();
         let mut lists: BTreeSet<(bool, &str)> = BTreeSet::new();
         for e in &self.events {
@@ -656,7 +659,11 @@ fn names_list<'a>(p: &'a RoutePolicy, is: impl Fn(bool, &'a str) -> bool) -> boo
 }
 
 /// What changed from `old` to `new`.
+///
+/// Peer groups are compared through their members ([`Config::effective`]): a group's
+/// change is a change to each of its members, and to nothing else.
 pub fn diff(old: &Config, new: &Config) -> ChangeSet {
+    let (old, new) = (&old.effective(), &new.effective());
     let mut d = Vec::new();
     let mut ev = Vec::new();
     match (&old.bgp, &new.bgp) {

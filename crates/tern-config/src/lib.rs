@@ -15,7 +15,8 @@
 //! - [`model`]: [`Config`] and its parts (interfaces, VPN instances, BGP, route policies).
 //! - [`community`]: the community values of `apply community` (RFC 1997).
 //! - [`change`]: [`Change`], one typed change per line, and the VRP rules checked by
-//!   [`Config::apply`].
+//!   [`Config::apply`]; [`change::group`], the peer group commands and their rules.
+//!   [`Config::effective`] (in `model`) gives what peer group members run with.
 //! - [`session`]: [`Session`] (view stack + `apply_line`) and [`parse_file`].
 //! - [`print`](mod@print): [`Config::to_vrp`], `display current-configuration`, driven by the printers
 //!   the table attaches to its commands; [`changes`], the `+`/`-` listings.

@@ -6,6 +6,8 @@
 //! keeps "configured" apart from "default" and can be printed back as it was written.
 //! Configuration tern does not act on yet is kept verbatim in [`Config::kept`].
 
+mod effective;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -226,6 +228,8 @@ pub struct Bgp {
     pub timers: Option<Timers>,
     /// `timer connect-retry N`: every peer's ConnectRetry unless it has its own.
     pub connect_retry: Option<u16>,
+    /// Public peer groups (`group G [internal|external]` in the BGP view) by name.
+    pub groups: BTreeMap<String, Group>,
 }
 
 /// VRP's default `graceful-restart timer restart`.
@@ -256,6 +260,7 @@ impl Bgp {
             gr_wait_for_rib: None,
             timers: None,
             connect_retry: None,
+            groups: BTreeMap::new(),
         }
     }
 
@@ -397,6 +402,12 @@ pub struct Peer {
     pub ignore: bool,
     /// `peer X fake-as`.
     pub fake_as: Option<FakeAs>,
+    /// `peer X group G`: the peer group it belongs to (public groups for public peers, the
+    /// family's groups for a VPN instance's peers).
+    pub group: Option<String>,
+    /// The AS number is the group's (`peer X group G` without `peer X as-number`; the local
+    /// AS for an internal group), not printed as the peer's own.
+    pub asn_inherited: bool,
 }
 
 impl Peer {
@@ -414,8 +425,25 @@ impl Peer {
             description: None,
             ignore: false,
             fake_as: None,
+            group: None,
+            asn_inherited: false,
         }
     }
+}
+
+/// A peer group (`group G [internal|external]`): session and per-family settings its
+/// members inherit unless they set their own ([`Config::effective`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Name (1..47 characters).
+    pub name: String,
+    /// `external` (EBGP members); `internal` or no type: IBGP.
+    pub external: bool,
+    /// `peer G as-number A` (an external group's AS; an internal group's is the local AS).
+    pub asn: Option<Written<Asn>>,
+    /// `peer G connect-interface`, `password`, `timer`, ...: the group's session settings,
+    /// in a peer's shape (its `addr` and `asn` are not used).
+    pub session: Peer,
 }
 
 /// `peer X connect-interface`: an interface, an address, or both.
@@ -474,6 +502,11 @@ pub struct BgpFamily {
     pub reflector_cluster_id: Option<Ipv4Addr>,
     /// `router-id` of a VPN instance family.
     pub router_id: Option<VrfRouterId>,
+    /// The peer groups of this VPN instance family (`group G` in its view) by name.
+    pub groups: BTreeMap<String, Group>,
+    /// Per-group settings in this family (`peer G enable`, `peer G route-policy P export`),
+    /// by group name.
+    pub group_peers: BTreeMap<String, AfPeer>,
 }
 
 /// `router-id X | auto-select` in a VPN instance family view.

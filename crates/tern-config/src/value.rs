@@ -49,6 +49,10 @@ pub enum ArgKind {
         /// Longest accepted length in characters.
         max: usize,
     },
+    /// A peer group's name: a word of 1..47 characters that is not written like an address
+    /// (only digits and dots, or with a colon), so that a mistyped peer address is a wrong
+    /// parameter rather than a group.
+    GroupName,
     /// The rest of the line, verbatim (descriptions), of 1..=`max` characters.
     Text {
         /// Longest accepted length in characters.
@@ -224,6 +228,7 @@ impl ArgKind {
             ArgKind::Ipv6Prefix => "X:X::X:X/M".into(),
             ArgKind::Int { min, max } => format!("<{min}-{max}>"),
             ArgKind::Word { max } => format!("STRING<1-{max}>"),
+            ArgKind::GroupName => "STRING<1-47>".into(),
             ArgKind::Text { max } => format!("TEXT<1-{max}>"),
             ArgKind::IfName => "INTERFACE".into(),
             ArgKind::IfType => "TYPE".into(),
@@ -245,7 +250,10 @@ impl ArgKind {
 
     /// True for kinds that accept (almost) any token; keywords take precedence over them.
     pub fn is_catch_all(self) -> bool {
-        matches!(self, ArgKind::Word { .. } | ArgKind::Text { .. })
+        matches!(
+            self,
+            ArgKind::Word { .. } | ArgKind::GroupName | ArgKind::Text { .. }
+        )
     }
 
     /// Parses one token, `None` when it is not a value of this kind (or out of range).
@@ -272,6 +280,12 @@ impl ArgKind {
             ArgKind::Word { max } => {
                 let n = tok.chars().count();
                 (n >= 1 && n <= max).then(|| Value::Str(tok.to_owned()))
+            }
+            ArgKind::GroupName => {
+                let n = tok.chars().count();
+                let address_like =
+                    tok.chars().all(|c| c.is_ascii_digit() || c == '.') || tok.contains(':');
+                ((1..=47).contains(&n) && !address_like).then(|| Value::Str(tok.to_owned()))
             }
             ArgKind::Text { max } => {
                 let n = tok.chars().count();

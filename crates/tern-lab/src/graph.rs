@@ -281,9 +281,12 @@ impl Graph {
     /// The graph of a lab: `routers` are the configurations the plan was made from, `live`
     /// what the running daemons say (`None`: the lab is not up).
     pub fn build(lab: &str, plan: &Plan, routers: &[Router], live: Option<&Live>) -> Graph {
+        // Peer group members are drawn with what they inherit (connect-interface, families).
+        let effective: Vec<Config> = routers.iter().map(|r| r.config.effective()).collect();
         let configs: BTreeMap<&str, &Config> = routers
             .iter()
-            .map(|r| (r.name.as_str(), &r.config))
+            .zip(&effective)
+            .map(|(r, c)| (r.name.as_str(), c))
             .collect();
         // Who holds each address.
         let mut owners: BTreeMap<IpAddr, Vec<String>> = BTreeMap::new();

@@ -275,6 +275,8 @@ pub fn read_routers(dir: &Path) -> Result<Vec<Router>, String> {
 
 /// Peers of a router that `ignore` keeps down.
 fn ignored_peers(cfg: &tern_config::Config) -> Vec<String> {
+    // A member of an ignored peer group is ignored too.
+    let cfg = cfg.effective();
     cfg.bgp
         .iter()
         .flat_map(|b| b.sessions())

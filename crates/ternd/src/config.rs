@@ -63,6 +63,9 @@ fn router_id(cfg: &Config) -> Option<Ipv4Addr> {
 
 /// Resolves a parsed configuration.
 pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
+    // Peer group members run with what they inherit from their groups.
+    let eff = cfg.effective();
+    let cfg = &eff;
     let mut out = DaemonConfig {
         sysname: cfg.sysname.clone(),
         bmp: crate::bmp::resolve(cfg),

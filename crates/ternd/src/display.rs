@@ -101,7 +101,7 @@ pub fn vpn_peers(
     o
 }
 
-fn peer_row(p: &PeerStatus, n: Notation) -> String {
+pub(crate) fn peer_row(p: &PeerStatus, n: Notation) -> String {
     format!(
         "  {:<15} 4 {:>11} {:>8} {:>8} {:>5} {:>8} {:>11} {:>8}",
         p.addr.to_string(),

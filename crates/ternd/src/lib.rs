@@ -27,6 +27,7 @@ pub mod daemon;
 pub mod display;
 pub mod fib;
 pub mod filter;
+pub mod groups;
 pub mod limit;
 pub mod manager;
 pub mod metrics;

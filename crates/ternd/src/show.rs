@@ -620,11 +620,24 @@ fn peers(
         }
         ["display", "bgp", "peer", a, "verbose"] => {
             let p = find(a)?;
+            let group = crate::groups::group_of(shared.running().config(), &p);
             if json {
                 to_json(&p)
             } else {
-                display::verbose(&p, notation)
+                crate::groups::with_group(display::verbose(&p, notation), group.as_deref())
             }
+        }
+        ["display", "bgp", rest @ ..] if rest.contains(&"group") => {
+            let at = rest.iter().position(|w| *w == "group").unwrap_or(0);
+            let family = rest.first().copied().filter(|_| at > 0);
+            crate::groups::show(
+                shared.running().config(),
+                family,
+                rest.get(at + 1).copied(),
+                &all,
+                notation,
+                json,
+            )?
         }
         ["display", "bgp", "peer", a, "log-info"] => {
             let p = find(a)?;

@@ -8,7 +8,7 @@ use tern_types::Afi;
 
 use super::NAME31;
 use super::bgp_family::{af_sync, import_route, network};
-use super::peer::{connect_retry, peer, timer_nodes, timers};
+use super::peer::{connect_retry, group, peer, timer_nodes, timers};
 use super::system::bgp_header;
 use crate::change::Change;
 use crate::error::Reject;
@@ -66,6 +66,7 @@ pub(super) fn bgp() -> Vec<Node> {
         // Per-family peer commands in the BGP view apply to IPv4 unicast (vendor reference:
         // `peer enable`, `peer route-policy`, ... list "BGP view" among their views).
         peer(true, true),
+        group(),
         network(false),
         import_route(),
         // `undo synchronization` in the BGP view configures IPv4 unicast, where it prints.

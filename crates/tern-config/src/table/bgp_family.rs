@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use tern_types::Afi;
 
-use super::peer::peer;
+use super::peer::{group, peer};
 use super::{LEN4, LEN6, POLICY, U32, mask, scope_af};
 use crate::change::{AfAttr, Change, network_of};
 use crate::error::Reject;
@@ -43,6 +43,7 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
         );
     }
     if safi == Safi::Vrf {
+        out.push(group());
         // VRP's per-instance router ID (without this node the line would run in the BGP view
         // above and change the router ID of every session).
         out.push(

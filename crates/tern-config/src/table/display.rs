@@ -84,7 +84,12 @@ fn display_bgp() -> Node {
             ),
         )
     };
-    let all = || kw("all", "All peers").sub([peer(), table(), groups()]);
+    let group = || {
+        kw("group", "Peer groups")
+            .session(show)
+            .then(arg(super::peer::GROUP, "group-name", "Peer group name").session(show))
+    };
+    let all = || kw("all", "All peers").sub([peer(), table(), groups(), group()]);
     let vpn = |name: &'static str, help: &'static str| {
         kw(name, help).sub([
             all(),
@@ -105,10 +110,13 @@ fn display_bgp() -> Node {
         ),
         table(),
         groups(),
+        kw("group", "Peer groups")
+            .session(show)
+            .then(arg(super::peer::GROUP, "group-name", "Peer group name").session(show)),
         vpn("vpnv4", "BGP VPNv4 address family"),
         vpn("vpnv6", "BGP VPNv6 address family"),
-        kw("labeled", "BGP labeled address family").sub([peer(), table(), groups()]),
-        kw("ipv6", "BGP IPv6 address family").sub([peer(), table(), groups()]),
+        kw("labeled", "BGP labeled address family").sub([peer(), table(), groups(), group()]),
+        kw("ipv6", "BGP IPv6 address family").sub([peer(), table(), groups(), group()]),
     ])
 }
 

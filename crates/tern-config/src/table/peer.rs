@@ -5,11 +5,13 @@
 use std::net::IpAddr;
 
 use super::{HOPS, KEY, POLICY, scope_af};
+use crate::change::group::GroupChange;
 use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{
-    AfKey, AfPeer, Config, ConnectInterface, Password, Peer, RouteLimit, RouteLimitAction, Timers,
+    AfKey, AfPeer, Config, ConnectInterface, Group, Password, Peer, RouteLimit, RouteLimitAction,
+    Timers,
 };
 use crate::value::{ArgKind, Value};
 use crate::view::Scope;
@@ -141,15 +143,72 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 ])),
         );
     }
+    // `peer G ...`: the same commands for a peer group (`peer X group G` is the member's).
+    let group = arg(GROUP, "peer-group-name", "Peer group").sub(subs.clone());
+    subs.push(
+        kw("group", "Add the peer to a peer group")
+            .act(peer_group)
+            .then(arg(GROUP, "group-name", "Peer group").end_both()),
+    );
     let addr = arg(ArgKind::IpAddr, "peer-address", "Peer address").sub(subs);
     let addr = if session {
         addr.act(peer_as).uend()
     } else {
         addr
     };
-    kw("peer", "Configure a BGP peer")
+    kw("peer", "Configure a BGP peer or peer group")
         .print(50, print_peers)
-        .then(addr)
+        .sub([addr, group])
+}
+
+/// A peer group's name (`group-name`: 1..47 characters).
+pub(super) const GROUP: ArgKind = ArgKind::GroupName;
+
+/// `group G [internal|external]` (the BGP view, the VPN instance family views).
+pub(super) fn group() -> Node {
+    kw("group", "Create a peer group").act(group_cmd).then(
+        arg(GROUP, "group-name", "Peer group").end_both().sub([
+            kw("internal", "IBGP peer group").end(),
+            kw("external", "EBGP peer group").end(),
+        ]),
+    )
+}
+
+fn group_cmd(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::Group(GroupChange::Group {
+        scope: peer_scope(s),
+        name: m.str("group-name").unwrap_or_default().to_owned(),
+        external: if m.has("external") {
+            Some(true)
+        } else if m.has("internal") {
+            Some(false)
+        } else {
+            None
+        },
+        undo: m.undo,
+    }))
+}
+
+/// `peer X group G`: membership (the BGP view, a VPN instance family view), or membership and
+/// `enable` in a public family view.
+fn peer_group(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::Group(GroupChange::Member {
+        scope: peer_scope(s),
+        af: match s {
+            Scope::BgpAf(k) if k.vpn_instance().is_none() => Some(k.clone()),
+            _ => None,
+        },
+        addr: peer_addr(m),
+        name: m.str("group-name").unwrap_or_default().to_owned(),
+        undo: m.undo,
+    }))
+}
+
+/// The group a `peer G ...` line names (None for `peer X ...`).
+pub(super) fn target_group(m: &Matched) -> Option<String> {
+    m.ip("peer-address")
+        .is_none()
+        .then(|| m.str("peer-group-name").unwrap_or_default().to_owned())
 }
 
 /// Every `peer` line of a view, grouped by peer, peers in address order. The BGP view holds
@@ -160,6 +219,10 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
     let mut out = Vec::new();
     match s {
         Scope::Bgp => {
+            // Groups before their members.
+            for g in bgp.groups.values() {
+                group_session_lines(g, &mut out);
+            }
             for p in bgp.peers.values() {
                 peer_session_lines(p, &mut out);
             }
@@ -169,6 +232,20 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
                 return out;
             };
             let vrf = af.vpn_instance().is_some();
+            if vrf {
+                for g in fam.groups.values() {
+                    group_session_lines(g, &mut out);
+                    if let Some(gap) = fam.group_peers.get(&g.name) {
+                        peer_af_lines(&g.name, gap, true, true, None, &mut out);
+                    }
+                }
+            } else {
+                for (name, gap) in &fam.group_peers {
+                    // A public group is enabled in IPv4 unicast on creation.
+                    let auto = *af == AfKey::Ipv4Unicast && bgp.groups.contains_key(name);
+                    peer_af_lines(name, gap, auto, false, None, &mut out);
+                }
+            }
             let mut addrs: Vec<IpAddr> = fam.peers.keys().copied().collect();
             if vrf {
                 addrs.extend(fam.vrf_peers.keys().copied());
@@ -183,9 +260,18 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
                 if let Some(ap) = fam.peers.get(&a) {
                     // Enabled on creation: a VPN instance family's own peers. (A new public
                     // IPv4 peer is enabled in IPv4 unicast too, but VRP prints that line.)
+                    // A public member is enabled where its group is.
+                    let group = if vrf {
+                        None
+                    } else {
+                        bgp.peers.get(&a).and_then(|p| p.group.as_deref())
+                    };
+                    let group_on =
+                        group.is_some_and(|g| fam.group_peers.get(g).is_some_and(|x| x.enable));
                     let auto = session.is_some()
+                        || group_on
                         || (*af == AfKey::Ipv4Unicast && a.is_ipv4() && bgp.peers.contains_key(&a));
-                    peer_af_lines(a, ap, auto, session.is_some(), &mut out);
+                    peer_af_lines(&a.to_string(), ap, auto, session.is_some(), group, &mut out);
                 }
             }
         }
@@ -194,11 +280,32 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
     out
 }
 
-/// `peer X as-number`, then the session settings, in VRP's order.
+/// `group G internal|external`, `peer G as-number`, then the group's session settings.
+fn group_session_lines(g: &Group, out: &mut Vec<Item>) {
+    let kind = if g.external { "external" } else { "internal" };
+    out.push(Item::Line(format!("group {} {kind}", g.name)));
+    if let Some(a) = g.asn {
+        out.push(Item::Line(format!("peer {} as-number {a}", g.name)));
+    }
+    session_lines(&g.name, &g.session, out);
+}
+
+/// `peer X as-number` (unless the AS is the group's), `peer X group G`, then the session
+/// settings, in VRP's order.
 fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
     let a = p.addr;
-    let mut line = |rest: String| out.push(Item::Line(format!("peer {a} {rest}")));
-    line(format!("as-number {}", p.asn));
+    if !p.asn_inherited {
+        out.push(Item::Line(format!("peer {a} as-number {}", p.asn)));
+    }
+    if let Some(g) = &p.group {
+        out.push(Item::Line(format!("peer {a} group {g}")));
+    }
+    session_lines(&a.to_string(), p, out);
+}
+
+/// The session settings of a peer or group (`who`), in VRP's order.
+fn session_lines(who: &str, p: &Peer, out: &mut Vec<Item>) {
+    let mut line = |rest: String| out.push(Item::Line(format!("peer {who} {rest}")));
     if let Some(d) = &p.description {
         line(format!("description {d}"));
     }
@@ -231,16 +338,27 @@ fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
     if p.ignore {
         line("ignore".into());
     }
-    super::peer_as::session_lines(p, out);
+    super::peer_as::session_lines(who, p, out);
 }
 
-/// A peer's lines in one family. `auto`: the peer is enabled there on creation; `vrf`: a VPN
-/// instance family's own peer, whose `enable` VRP does not print.
-fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<Item>) {
+/// A peer's (or group's) lines in one family. `auto`: enabled there on creation; `vrf`: a VPN
+/// instance family's own peer, whose `enable` VRP does not print; `group`: the public group
+/// of a member, printed as `peer X group G` after its `enable`.
+fn peer_af_lines(
+    a: &str,
+    ap: &AfPeer,
+    auto: bool,
+    vrf: bool,
+    group: Option<&str>,
+    out: &mut Vec<Item>,
+) {
     match (ap.enable, auto) {
         (true, _) if !vrf => out.push(Item::Line(format!("peer {a} enable"))),
         (false, true) => out.push(Item::Line(format!("undo peer {a} enable"))),
         _ => {}
+    }
+    if let Some(g) = group.filter(|_| ap.enable) {
+        out.push(Item::Line(format!("peer {a} group {g}")));
     }
     let mut line = |rest: &str| out.push(Item::Line(format!("peer {a} {rest}")));
     if let Some(p) = &ap.route_policy_import {
@@ -351,6 +469,19 @@ pub(super) fn peer_addr(m: &Matched) -> IpAddr {
 }
 
 fn peer_as(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    if let Some(name) = target_group(m) {
+        return Ok(Change::Group(GroupChange::As {
+            scope: peer_scope(s),
+            name,
+            asn: if m.undo { None } else { m.asn("as-number") },
+        }));
+    }
+    if m.undo && m.has("as-number") {
+        return Ok(Change::Group(GroupChange::PeerAsUndo {
+            scope: peer_scope(s),
+            addr: peer_addr(m),
+        }));
+    }
     Ok(Change::PeerAs {
         scope: peer_scope(s),
         addr: peer_addr(m),
@@ -411,6 +542,13 @@ fn peer_session(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     } else {
         SessionAttr::Ignore(on)
     };
+    if let Some(name) = target_group(m) {
+        return Ok(Change::Group(GroupChange::Session {
+            scope: peer_scope(s),
+            name,
+            attr,
+        }));
+    }
     Ok(Change::PeerSession {
         scope: peer_scope(s),
         addr: peer_addr(m),
@@ -463,6 +601,13 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             AfPeerAttr::RoutePolicyExport(p)
         }
     };
+    if let Some(name) = target_group(m) {
+        return Ok(Change::Group(GroupChange::Af {
+            af: scope_af(s),
+            name,
+            attr,
+        }));
+    }
     Ok(Change::AfPeer {
         af: scope_af(s),
         addr: peer_addr(m),

@@ -6,6 +6,7 @@
 //! unicast and VPN instance families (the conditional forms and route filters are refused).
 
 use super::scope_af;
+use crate::change::group::GroupChange;
 use crate::change::{AfPeerAttr, Change, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
@@ -111,6 +112,9 @@ fn peer_as_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             include_peer_as: m.has("include-peer-as"),
         }))
     };
+    if let Some(name) = super::peer::target_group(m) {
+        return Ok(Change::Group(GroupChange::Af { af, name, attr }));
+    }
     Ok(Change::AfPeer {
         af,
         addr: super::peer::peer_addr(m),
@@ -130,6 +134,13 @@ fn peer_fake_as(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             prepend_fake_as: m.has("prepend-fake-as"),
         })
     };
+    if let Some(name) = super::peer::target_group(m) {
+        return Ok(Change::Group(GroupChange::Session {
+            scope: super::peer::peer_scope(s),
+            name,
+            attr: SessionAttr::FakeAs(fake),
+        }));
+    }
     Ok(Change::PeerSession {
         scope: super::peer::peer_scope(s),
         addr: super::peer::peer_addr(m),
@@ -137,10 +148,10 @@ fn peer_fake_as(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     })
 }
 
-/// The session line, after the peer's other session lines.
-pub(super) fn session_lines(p: &Peer, out: &mut Vec<Item>) {
+/// The session line, after the other session lines of the peer or group `who`.
+pub(super) fn session_lines(who: &str, p: &Peer, out: &mut Vec<Item>) {
     if let Some(f) = &p.fake_as {
-        let mut s = format!("peer {} fake-as {}", p.addr, f.asn);
+        let mut s = format!("peer {who} fake-as {}", f.asn);
         if f.prepend_global_as {
             s += " prepend-global-as";
         }
@@ -151,8 +162,8 @@ pub(super) fn session_lines(p: &Peer, out: &mut Vec<Item>) {
     }
 }
 
-/// The per-family lines.
-pub(super) fn af_lines(a: std::net::IpAddr, ap: &AfPeer, out: &mut Vec<Item>) {
+/// The per-family lines of a peer or group `a`.
+pub(super) fn af_lines(a: &str, ap: &AfPeer, out: &mut Vec<Item>) {
     match ap.allow_as_loop {
         Some(1) => out.push(Item::Line(format!("peer {a} allow-as-loop"))),
         Some(n) => out.push(Item::Line(format!("peer {a} allow-as-loop {n}"))),
