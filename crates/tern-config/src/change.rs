@@ -86,6 +86,11 @@ pub enum AfPeerAttr {
     RoutePolicyImport(Option<String>),
     /// `route-policy P export` (None: undo).
     RoutePolicyExport(Option<String>),
+    /// `as-path-filter F import|export` (`export`; None: undo).
+    AsPathFilter(bool, Option<String>),
+    /// `ip-prefix P import|export` / `ipv6-prefix P import|export` (`export`, the IPv6
+    /// form, the list; None: undo).
+    PrefixFilter(bool, bool, Option<String>),
     /// `route-limit …` (None: undo).
     RouteLimit(Option<crate::model::RouteLimit>),
     /// `advertise-community`.
@@ -338,6 +343,9 @@ pub enum Change {
         /// Delete.
         undo: bool,
     },
+    /// `ip as-path-filter`, `ip community-filter`, `ip extcommunity-filter`, `ip rd-filter`
+    /// entry, or `undo` of a filter or an entry.
+    Filter(crate::filter::FilterChange),
     /// `ip route-static ...` / `ipv6 route-static ...`, or its undo (without next hop and
     /// interface: every route to the destination in that instance).
     StaticRoute {
@@ -390,6 +398,8 @@ pub mod msg {
     pub const RD_CONFIGURED: &str = "Error: The RD has been configured. To change it, delete it first with undo route-distinguisher.";
     /// Undo of something that is not configured.
     pub const NOT_CONFIGURED: &str = "Error: The configuration does not exist.";
+    /// A command of another view's family (`peer X ipv6-prefix` in an IPv4 family).
+    pub const UNRECOGNIZED: &str = "Error: Unrecognized command found at '^' position.";
     /// An interface that does not exist.
     pub const IF_NOT_EXIST: &str = "Error: The interface does not exist.";
     /// A route-policy that does not exist.
@@ -774,6 +784,7 @@ impl Config {
                 };
                 apply_prefix_list(lists, name, *index, entry.as_ref(), *undo)?;
             }
+            Change::Filter(f) => self.filters.apply(f)?,
             Change::StaticRoute { route, undo } => self.apply_static_route(route, *undo)?,
             Change::Kept {
                 path,
@@ -986,6 +997,19 @@ impl Config {
             AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
             AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
             AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
+            AfPeerAttr::AsPathFilter(false, f) => next.as_path_filter_import = f.clone(),
+            AfPeerAttr::AsPathFilter(true, f) => next.as_path_filter_export = f.clone(),
+            AfPeerAttr::PrefixFilter(export, v6, p) => {
+                // `ip-prefix` in the IPv4 families, `ipv6-prefix` in the IPv6 ones.
+                if *v6 != af.family().is_ipv6() {
+                    return Err(rej(msg::UNRECOGNIZED));
+                }
+                if *export {
+                    next.prefix_export = p.clone();
+                } else {
+                    next.prefix_import = p.clone();
+                }
+            }
             AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
             AfPeerAttr::AdvertiseCommunity(on) => next.advertise_community = *on,
             AfPeerAttr::AdvertiseExtCommunity(on) => next.advertise_ext_community = *on,

@@ -554,6 +554,10 @@ fn effects_table_is_complete() {
         AfField::AllowAsLoop,
         AfField::SubstituteAs,
         AfField::PublicAsOnly,
+        AfField::AsPathFilterImport,
+        AfField::AsPathFilterExport,
+        AfField::PrefixImport,
+        AfField::PrefixExport,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,
@@ -569,6 +573,7 @@ fn effects_table_is_complete() {
         DeltaKind::Interface,
         DeltaKind::RoutePolicy,
         DeltaKind::PrefixList,
+        DeltaKind::Filter,
         DeltaKind::StaticRoutes,
         DeltaKind::Kept,
     ]

@@ -133,6 +133,32 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 )),
         );
         subs.push(
+            kw("as-path-filter", "Filter routes by AS_Path filter")
+                .act(peer_af)
+                .then(
+                    arg(
+                        ArgKind::Word { max: 51 },
+                        "as-path-filter-name",
+                        "AS_Path filter",
+                    )
+                    .sub([
+                        kw("import", "Inbound").end_both(),
+                        kw("export", "Outbound").end_both(),
+                    ]),
+                ),
+        );
+        for (w, h) in [
+            ("ip-prefix", "Filter routes by IPv4 prefix list"),
+            ("ipv6-prefix", "Filter routes by IPv6 prefix list"),
+        ] {
+            subs.push(kw(w, h).act(peer_af).then(
+                arg(ArgKind::Word { max: 169 }, "prefix-name", "Prefix list").sub([
+                    kw("import", "Inbound").end_both(),
+                    kw("export", "Outbound").end_both(),
+                ]),
+            ));
+        }
+        subs.push(
             kw("route-policy", "Apply a route policy")
                 .act(peer_af)
                 .then(arg(POLICY, "route-policy-name", "Route policy").sub([
@@ -185,7 +211,13 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
                     // IPv4 peer is enabled in IPv4 unicast too, but VRP prints that line.)
                     let auto = session.is_some()
                         || (*af == AfKey::Ipv4Unicast && a.is_ipv4() && bgp.peers.contains_key(&a));
-                    peer_af_lines(a, ap, auto, session.is_some(), &mut out);
+                    peer_af_lines(
+                        a,
+                        ap,
+                        (auto, session.is_some()),
+                        af.family().is_ipv6(),
+                        &mut out,
+                    );
                 }
             }
         }
@@ -236,7 +268,7 @@ fn peer_session_lines(p: &Peer, out: &mut Vec<Item>) {
 
 /// A peer's lines in one family. `auto`: the peer is enabled there on creation; `vrf`: a VPN
 /// instance family's own peer, whose `enable` VRP does not print.
-fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<Item>) {
+fn peer_af_lines(a: IpAddr, ap: &AfPeer, (auto, vrf): (bool, bool), v6: bool, out: &mut Vec<Item>) {
     match (ap.enable, auto) {
         (true, _) if !vrf => out.push(Item::Line(format!("peer {a} enable"))),
         (false, true) => out.push(Item::Line(format!("undo peer {a} enable"))),
@@ -248,6 +280,19 @@ fn peer_af_lines(a: IpAddr, ap: &AfPeer, auto: bool, vrf: bool, out: &mut Vec<It
     }
     if let Some(p) = &ap.route_policy_export {
         line(&format!("route-policy {p} export"));
+    }
+    if let Some(f) = &ap.as_path_filter_import {
+        line(&format!("as-path-filter {f} import"));
+    }
+    if let Some(f) = &ap.as_path_filter_export {
+        line(&format!("as-path-filter {f} export"));
+    }
+    let pl = if v6 { "ipv6-prefix" } else { "ip-prefix" };
+    if let Some(p) = &ap.prefix_import {
+        line(&format!("{pl} {p} import"));
+    }
+    if let Some(p) = &ap.prefix_export {
+        line(&format!("{pl} {p} export"));
     }
     if let Some(l) = &ap.route_limit {
         let mut s = format!("route-limit {}", l.limit);
@@ -455,6 +500,17 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         } else {
             None
         })
+    } else if m.has("as-path-filter") {
+        AfPeerAttr::AsPathFilter(
+            m.has("export"),
+            on.then(|| m.str("as-path-filter-name").unwrap_or_default().to_owned()),
+        )
+    } else if m.has("ip-prefix") || m.has("ipv6-prefix") {
+        AfPeerAttr::PrefixFilter(
+            m.has("export"),
+            m.has("ipv6-prefix"),
+            on.then(|| m.str("prefix-name").unwrap_or_default().to_owned()),
+        )
     } else {
         let p = on.then(|| m.str("route-policy-name").unwrap_or_default().to_owned());
         if m.has("import") {

@@ -112,7 +112,19 @@ pub(super) fn route_policy_view() -> Vec<Node> {
                 kw("mpls-label", "Routes with labels").end_both(),
                 kw("ip-prefix", "IPv4 prefix list")
                     .then(arg(PREFIX_NAME, "list-name", "Prefix list").end_both()),
-                list("community-filter", "Community filter"),
+                kw("community-filter", "Community filter").uend().then(
+                    arg(PREFIX_NAME, "list-name", "Filter name")
+                        .end_both()
+                        .then(kw("whole-match", "Exactly the filter's communities").end()),
+                ),
+                kw("rd-filter", "RD filter").uend().then(
+                    arg(
+                        ArgKind::Int { min: 1, max: 1024 },
+                        "rd-filter-number",
+                        "RD filter",
+                    )
+                    .end_both(),
+                ),
                 list("as-path-filter", "AS path filter"),
                 list("extcommunity-filter", "Extended community filter"),
                 num("cost", "Cost (MED)", u32::MAX),
@@ -134,6 +146,16 @@ pub(super) fn route_policy_view() -> Vec<Node> {
             })
             .sub([
                 kw("mpls-label", "Allocate labels").end_both(),
+                kw("comm-filter", "Remove communities a filter names")
+                    .uend()
+                    .then(
+                        arg(
+                            ArgKind::Word { max: 51 },
+                            "comm-filter-name",
+                            "Community filter",
+                        )
+                        .then(kw("delete", "Remove them").end_both()),
+                    ),
                 num("cost", "Cost (MED)", u32::MAX),
                 num("tag", "Tag", u32::MAX),
                 num("local-preference", "Local preference", u32::MAX),
@@ -177,7 +199,11 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     };
     let list = || m.str("list-name").unwrap_or_default().to_owned();
     let v = || m.int("value").unwrap_or_default();
-    let any = !(m.has("list-name") || m.has("value") || m.has("address"));
+    let any = !(m.has("list-name")
+        || m.has("value")
+        || m.has("address")
+        || m.has("rd-filter-number")
+        || m.has("comm-filter-name"));
     let clause = if m.has("if-match") {
         Clause::Match(if m.has("ip-prefix") {
             Match::IpPrefix(list())
@@ -185,8 +211,12 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             Match::Ipv6PrefixList(list())
         } else if m.has("mpls-label") {
             Match::MplsLabel
+        } else if m.has("community-filter") && m.has("whole-match") {
+            Match::CommunityFilterWhole(list())
         } else if m.has("community-filter") {
             Match::CommunityFilter(list())
+        } else if m.has("rd-filter") {
+            Match::RdFilter(m.int("rd-filter-number").unwrap_or_default())
         } else if m.has("as-path-filter") {
             Match::AsPathFilter(list())
         } else if m.has("extcommunity-filter") {
@@ -198,7 +228,9 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         })
     } else {
         let addr = m.ip("address");
-        Clause::Apply(if m.has("mpls-label") {
+        Clause::Apply(if m.has("comm-filter") {
+            Apply::CommFilterDelete(m.str("comm-filter-name").unwrap_or_default().to_owned())
+        } else if m.has("mpls-label") {
             Apply::MplsLabel
         } else if m.has("cost") {
             Apply::Cost(v())
