@@ -330,3 +330,53 @@ pub fn vrp_regex(re: &str) -> String {
     }
     out
 }
+
+/// `display ip as-path-filter|community-filter|extcommunity-filter|rd-filter [NAME]`: the
+/// filters of one kind (or the one named) in VRP's layout. A filter that does not exist
+/// shows nothing.
+pub fn display(filters: &Filters, kind: FilterKind, only: Option<&str>) -> String {
+    let mut out = String::new();
+    for name in filters.names(kind) {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let f = &filters.of(kind)[name];
+        let numbered = name.bytes().all(|b| b.is_ascii_digit());
+        let class = if f.advanced { "advanced" } else { "basic" };
+        let (head, indent, wide) = match kind {
+            FilterKind::AsPath if numbered => (format!("As path filter number: {name}"), 10, true),
+            FilterKind::AsPath => (format!("As path filter name: {name}"), 10, true),
+            FilterKind::Community if numbered => {
+                (format!("Community filter Number: {name}"), 2, false)
+            }
+            FilterKind::Community => (format!("Named Community {class} filter: {name}"), 2, false),
+            FilterKind::ExtCommunity if numbered => (
+                format!("Extended Community filter Number: {name}"),
+                2,
+                false,
+            ),
+            FilterKind::ExtCommunity => (
+                format!("Extended Community filter {class} filter: {name}"),
+                2,
+                false,
+            ),
+            FilterKind::Rd => (format!("Route Distinguisher Filter {name}"), 8, false),
+        };
+        out.push_str(&head);
+        out.push('\n');
+        for (i, e) in &f.entries {
+            let mode = e.mode.as_str();
+            let rule = e.rule.text();
+            let line = if wide {
+                format!("{:indent$}index: {i:<7}{mode:<10}{rule}", "")
+            } else if rule.is_empty() {
+                format!("{:indent$}index: {i:<7}{mode}", "")
+            } else {
+                format!("{:indent$}index: {i:<7}{mode} {rule}", "")
+            };
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -313,6 +313,10 @@ pub struct Settings {
     /// `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
     #[serde(default)]
     redistribute: Vec<RedistRec>,
+    /// The peers' filters, in the order of `peer_policies`: import as-path filter and
+    /// prefix list, export as-path filter and prefix list.
+    #[serde(default)]
+    peer_filters: Vec<[Option<String>; 4]>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -406,6 +410,18 @@ impl Settings {
                 .iter()
                 .map(|s| (s.protocol, s.ipv6, s.labeled, s.med, s.policy.clone()))
                 .collect(),
+            peer_filters: r
+                .peer_policies
+                .iter()
+                .map(|p| {
+                    [
+                        p.import_filters.as_path.clone(),
+                        p.import_filters.prefix.clone(),
+                        p.export_filters.as_path.clone(),
+                        p.export_filters.prefix.clone(),
+                    ]
+                })
+                .collect(),
         }
     }
 
@@ -457,11 +473,23 @@ impl Settings {
             peer_policies: self
                 .peer_policies
                 .iter()
-                .map(|(addr, f, import, export)| PeerPolicy {
-                    addr: *addr,
-                    family: family(*f),
-                    import: import.clone(),
-                    export: export.clone(),
+                .enumerate()
+                .map(|(i, (addr, f, import, export))| {
+                    let [ia, ip, ea, ep] = self.peer_filters.get(i).cloned().unwrap_or_default();
+                    PeerPolicy {
+                        addr: *addr,
+                        family: family(*f),
+                        import: import.clone(),
+                        export: export.clone(),
+                        import_filters: tern_policy::PeerFilters {
+                            as_path: ia,
+                            prefix: ip,
+                        },
+                        export_filters: tern_policy::PeerFilters {
+                            as_path: ea,
+                            prefix: ep,
+                        },
+                    }
                 })
                 .collect(),
             peer_as_in: self
