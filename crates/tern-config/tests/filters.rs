@@ -207,6 +207,9 @@ fn route_policy_filter_clauses() {
     assert!(fails(&mut s, "if-match rd-filter 1025").contains("Wrong"));
     let e = fails(&mut s, "if-match community-filter 100 sort-match");
     assert!(e.contains("Error"), "{e}");
+    // One filter per line: the repeated forms (`&<1-16>`) are refused.
+    let e = fails(&mut s, "if-match as-path-filter 1 2");
+    assert!(e.contains("Error"), "{e}");
     s.apply_line("undo if-match rd-filter").unwrap();
     s.apply_line("undo apply comm-filter").unwrap();
     let n = &s.config().route_policies["P"].nodes[&10];

@@ -6,9 +6,9 @@
 //!
 //! | prefix          | AS path (at T) | communities       | at T                              | at E      |
 //! |-----------------|----------------|-------------------|-----------------------------------|-----------|
-//! | 192.0.2.0/24    | 200            | 100:1             | IN node 10 (community-filter 1)   | yes       |
+//! | 192.0.2.0/24    | 200            | 100:1             | IN node 10 (community-filter 1), `apply community 100:50 additive` | with 100:1 100:50 |
 //! | 198.51.100.0/24 | 200            | 100:1             | IN node 10                        | no: ip-prefix OUT export denies it |
-//! | 203.0.113.0/24  | 200 65546      | 100:2 100:3 100:9 | IN node 20 (as-path-filter `_1\.10$`, dotted), comm-filter 2 deletes 100:2 and 100:3 | with 100:9 only |
+//! | 203.0.113.0/24  | 200 65546      | 100:2 100:3 100:9 | IN node 20 (as-path-filter `_1\.10$`, dotted), comm-filter 2 deletes 100:2 and 100:3, `apply extcommunity rt 100:77 additive` | with 100:9 only, RT 100:77 |
 //! | 10.10.0.0/16    | 200 64999      | 100:1             | no: as-path-filter 1 import denies `_64999_` | no |
 //! | 10.20.0.0/16    | 200            | none              | no: no node of IN matches          | no        |
 //!
@@ -49,9 +49,11 @@ ip ip-prefix OUT index 20 permit 0.0.0.0 0 less-equal 32
 #
 route-policy IN permit node 10
  if-match community-filter 1
+ apply community 100:50 additive
 #
 route-policy IN permit node 20
  if-match as-path-filter dot
+ apply extcommunity rt 100:77 additive
  apply comm-filter 2 delete
 #
 bgp 100
@@ -68,6 +70,7 @@ bgp 100
   peer 10.0.1.2 enable
   peer 10.0.1.2 ip-prefix OUT export
   peer 10.0.1.2 advertise-community
+  peer 10.0.1.2 advertise-ext-community
 #
 return
 ";
@@ -176,6 +179,15 @@ fn e_prefixes(e: &Frr) -> Vec<String> {
     p
 }
 
+/// E's extended communities of `prefix`.
+fn e_ext_communities(e: &Frr, prefix: &str) -> String {
+    e.json(&format!("show bgp ipv4 unicast {prefix} json"))["paths"][0]["extendedCommunity"]
+        ["string"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// E's communities of `prefix`.
 fn e_communities(e: &Frr, prefix: &str) -> String {
     e.json(&format!("show bgp ipv4 unicast {prefix} json"))["paths"][0]["community"]["string"]
@@ -239,7 +251,10 @@ fn filters_select_and_strip_routes_and_follow_commits() {
         t_communities(&t, "203.0.113.1"),
         serde_json::json!(["100:9"])
     );
-    assert_eq!(t_communities(&t, "192.0.2.1"), serde_json::json!(["100:1"]));
+    assert_eq!(
+        t_communities(&t, "192.0.2.1"),
+        serde_json::json!(["100:1", "100:50"])
+    );
 
     // E gets what ip-prefix OUT lets through, with the communities T kept.
     let exported = sorted(&["192.0.2.0/24", "203.0.113.0/24"]);
@@ -252,7 +267,9 @@ fn filters_select_and_strip_routes_and_follow_commits() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(e_prefixes(&e), exported, "{}", show());
     assert_eq!(e_communities(&e, "203.0.113.0/24"), "100:9");
-    assert_eq!(e_communities(&e, "192.0.2.0/24"), "100:1");
+    assert_eq!(e_communities(&e, "192.0.2.0/24"), "100:1 100:50");
+    assert_eq!(e_ext_communities(&e, "203.0.113.0/24"), "RT:100:77");
+    assert_eq!(e_ext_communities(&e, "192.0.2.0/24"), "");
     assert!(i.vtysh("show bgp ipv4 unicast").contains("10.10.0.0/16"));
 
     // The filters as configured.
