@@ -35,6 +35,10 @@ pub enum Clause {
     Match(Match),
     /// `apply ...`.
     Apply(Apply),
+    /// `if-match community-filter|as-path-filter|extcommunity-filter F [G …]`: one clause per
+    /// filter. With undo, each named filter's clause goes (a community filter's with or
+    /// without `whole-match`).
+    Matches(Vec<Match>),
 }
 
 /// Which peers a `peer` command addresses.
@@ -768,6 +772,22 @@ impl Config {
                         let named = matches!(a, Apply::IpNextHop(_) | Apply::Ipv6NextHop(_));
                         set_clause(&mut n.applies, a, Apply::kind, (false, named), *any, *undo)?
                     }
+                    Clause::Matches(ms) => {
+                        // All or nothing: on a copy.
+                        let mut list = n.matches.clone();
+                        for m in ms {
+                            let before = list.len();
+                            list.retain(|x| !same_filter(x, m));
+                            if *undo {
+                                if list.len() == before {
+                                    return Err(rej(msg::NOT_CONFIGURED));
+                                }
+                            } else {
+                                set_clause(&mut list, m, Match::kind, (true, false), false, false)?;
+                            }
+                        }
+                        n.matches = list;
+                    }
                 }
             }
             Change::PrefixList {
@@ -1114,6 +1134,15 @@ impl Config {
 /// Single kinds hold one clause: a new one replaces it. For undo, `named` single clauses
 /// (`undo if-match ip-prefix P`, `undo apply ip-address next-hop A`) and list clauses given
 /// with their value must match it; otherwise the kind is removed.
+/// The same filter clause: equal, or a community filter's with and without `whole-match`.
+fn same_filter(x: &Match, m: &Match) -> bool {
+    let community = |c: &Match| match c {
+        Match::CommunityFilter(n) | Match::CommunityFilterWhole(n) => Some(n.clone()),
+        _ => None,
+    };
+    x == m || (community(x).is_some() && community(x) == community(m))
+}
+
 fn set_clause<T: Clone + PartialEq>(
     list: &mut Vec<T>,
     c: &T,

@@ -207,9 +207,45 @@ fn route_policy_filter_clauses() {
     assert!(fails(&mut s, "if-match rd-filter 1025").contains("Wrong"));
     let e = fails(&mut s, "if-match community-filter 100 sort-match");
     assert!(e.contains("Error"), "{e}");
-    // One filter per line: the repeated forms (`&<1-16>`) are refused.
-    let e = fails(&mut s, "if-match as-path-filter 1 2");
-    assert!(e.contains("Error"), "{e}");
+    // Numbered filters repeat (`&<1-16>`), `whole-match` after a basic community filter.
+    s.apply_line("if-match as-path-filter 2 3").unwrap();
+    s.apply_line("if-match community-filter 5 whole-match 6 101")
+        .unwrap();
+    let n = &s.config().route_policies["P"].nodes[&10];
+    for m in [
+        Match::AsPathFilter("2".into()),
+        Match::AsPathFilter("3".into()),
+        Match::CommunityFilterWhole("5".into()),
+        Match::CommunityFilter("6".into()),
+        Match::CommunityFilter("101".into()),
+    ] {
+        assert!(n.matches.contains(&m), "{m:?}: {:?}", n.matches);
+    }
+    round_trips(s.config());
+    // Typing a community filter again with or without whole-match replaces its clause.
+    s.apply_line("if-match community-filter 6 whole-match")
+        .unwrap();
+    let n = &s.config().route_policies["P"].nodes[&10];
+    assert!(n.matches.contains(&Match::CommunityFilterWhole("6".into())));
+    assert!(!n.matches.contains(&Match::CommunityFilter("6".into())));
+    s.apply_line("undo if-match as-path-filter 2 3").unwrap();
+    s.apply_line("undo if-match community-filter 5 6 101")
+        .unwrap();
+    let n = &s.config().route_policies["P"].nodes[&10];
+    assert!(!n.matches.contains(&Match::AsPathFilter("2".into())));
+    assert_eq!(n.matches.len(), 6, "{:?}", n.matches);
+    for bad in [
+        "if-match as-path-filter abc 2",
+        "if-match as-path-filter 2 abc",
+        "if-match as-path-filter 257",
+        "if-match community-filter 100 whole-match",
+        "if-match community-filter 200",
+        "if-match extcommunity-filter 400",
+        "undo if-match as-path-filter 9",
+    ] {
+        let e = fails(&mut s, bad);
+        assert!(e.contains("Error"), "{bad}: {e}");
+    }
     s.apply_line("undo if-match rd-filter").unwrap();
     s.apply_line("undo apply comm-filter").unwrap();
     let n = &s.config().route_policies["P"].nodes[&10];
