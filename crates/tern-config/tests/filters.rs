@@ -398,3 +398,38 @@ fn effects_of_the_peer_bindings() {
         .unwrap();
     assert_eq!(row.1, Effect::Nothing);
 }
+
+#[test]
+fn filter_displays_in_the_vendor_layout() {
+    let c = parse_file(
+        "ip as-path-filter 1 permit ^10_\nip as-path-filter abc deny _20_\n\
+         ip community-filter 10 permit no-export\nip community-filter basic aa permit 1 internet\n\
+         ip community-filter advanced bb deny ^20\n\
+         ip extcommunity-filter 10 permit rt 100:10\nip extcommunity-filter advanced adv deny 1.1.1.1\n\
+         ip rd-filter 2 deny 1:1 2:2\nip rd-filter 2 permit 1:* 2:*\n",
+    )
+    .unwrap();
+    use tern_config::filter::display;
+    assert_eq!(
+        display(&c.filters, FilterKind::AsPath, None),
+        "As path filter number: 1\n          index: 10     permit    ^10_\n\
+         As path filter name: abc\n          index: 10     deny      _20_\n"
+    );
+    assert_eq!(
+        display(&c.filters, FilterKind::Community, None),
+        "Community filter Number: 10\n  index: 10     permit no-export\n\
+         Named Community basic filter: aa\n  index: 10     permit 1 internet\n\
+         Named Community advanced filter: bb\n  index: 10     deny ^20\n"
+    );
+    assert_eq!(
+        display(&c.filters, FilterKind::ExtCommunity, None),
+        "Extended Community filter Number: 10\n  index: 10     permit rt 100:10\n\
+         Extended Community filter advanced filter: adv\n  index: 10     deny 1.1.1.1\n"
+    );
+    assert_eq!(
+        display(&c.filters, FilterKind::Rd, Some("2")),
+        "Route Distinguisher Filter 2\n        index: 10     deny 1:1 2:2\n\
+         \x20       index: 20     permit 1:* 2:*\n"
+    );
+    assert_eq!(display(&c.filters, FilterKind::Rd, Some("3")), "");
+}
