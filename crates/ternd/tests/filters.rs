@@ -1,7 +1,7 @@
 //! Route filters against FRR: `ip as-path-filter`, `ip community-filter`, `ip ip-prefix` bound
 //! to peers and named by a route-policy, and a commit that edits them.
 //!
-//! FRR I (AS 200) announces five routes to ternd T (AS 100), their AS paths and communities
+//! FRR I (AS 200) announces six routes to ternd T (AS 100), their AS paths and communities
 //! set by I's export route-map:
 //!
 //! | prefix          | AS path (at T) | communities       | at T                              | at E      |
@@ -10,7 +10,8 @@
 //! | 198.51.100.0/24 | 200            | 100:1             | IN node 10                        | no: ip-prefix OUT export denies it |
 //! | 203.0.113.0/24  | 200 65546      | 100:2 100:3 100:9 | IN node 20 (as-path-filter `_1\.10$`, dotted), comm-filter 2 deletes 100:2 and 100:3, `apply extcommunity rt 100:77 additive` | with 100:9 only, RT 100:77 |
 //! | 10.10.0.0/16    | 200 64999      | 100:1             | no: as-path-filter 1 import denies `_64999_` | no |
-//! | 10.20.0.0/16    | 200            | none              | no: no node of IN matches          | no        |
+//! | 10.20.0.0/16    | 200            | none, RT 100:5    | IN node 30 (extcommunity-filter 1) | with RT 100:5 |
+//! | 10.30.0.0/16    | 200            | none              | no: no node of IN matches          | no        |
 //!
 //! FRR E (AS 300) takes T's exports (`peer 10.0.1.2 ip-prefix OUT export`,
 //! `advertise-community`). Then one commit on T edits the filters: the deny entry of
@@ -43,6 +44,7 @@ ip as-path-filter dot index 10 permit _1\.10$
 ip community-filter 1 index 10 permit 100:1
 ip community-filter 2 index 10 permit 100:2
 ip community-filter 2 index 20 permit 100:3
+ip extcommunity-filter 1 index 10 permit rt 100:5
 #
 ip ip-prefix OUT index 10 deny 198.51.100.0 24
 ip ip-prefix OUT index 20 permit 0.0.0.0 0 less-equal 32
@@ -55,6 +57,9 @@ route-policy IN permit node 20
  if-match as-path-filter dot
  apply extcommunity rt 100:77 additive
  apply comm-filter 2 delete
+#
+route-policy IN permit node 30
+ if-match extcommunity-filter 1
 #
 bgp 100
  router-id 10.0.0.1
@@ -82,6 +87,7 @@ ip prefix-list A seq 5 permit 192.0.2.0/24
 ip prefix-list A seq 6 permit 198.51.100.0/24
 ip prefix-list C seq 5 permit 203.0.113.0/24
 ip prefix-list D seq 5 permit 10.10.0.0/16
+ip prefix-list F seq 5 permit 10.20.0.0/16
 !
 route-map OUT permit 10
  match ip address prefix-list A
@@ -94,6 +100,9 @@ route-map OUT permit 40
  match ip address prefix-list D
  set as-path prepend 64999
  set community 100:1
+route-map OUT permit 45
+ match ip address prefix-list F
+ set extcommunity rt 100:5
 route-map OUT permit 50
 !
 router bgp 200
@@ -110,8 +119,9 @@ router bgp 200
   network 203.0.113.0/24
   network 10.10.0.0/16
   network 10.20.0.0/16
+  network 10.30.0.0/16
   neighbor 10.0.0.1 activate
-  neighbor 10.0.0.1 send-community
+  neighbor 10.0.0.1 send-community all
   neighbor 10.0.0.1 route-map OUT out
  exit-address-family
 !
@@ -133,12 +143,13 @@ router bgp 300
 !
 ";
 
-const ALL: [&str; 5] = [
+const ALL: [&str; 6] = [
     "192.0.2.0/24",
     "198.51.100.0/24",
     "203.0.113.0/24",
     "10.10.0.0/16",
     "10.20.0.0/16",
+    "10.30.0.0/16",
 ];
 
 /// The prefixes of T's routing table.
@@ -224,7 +235,7 @@ fn filters_select_and_strip_routes_and_follow_commits() {
     };
     t.wait_established("10.0.0.2", Duration::from_secs(60));
     t.wait_established("10.0.1.2", Duration::from_secs(60));
-    // T received all five (its Adj-RIB-In) and accepted three.
+    // T received all six (its Adj-RIB-In) and accepted four.
     let received = wait_for(Duration::from_secs(30), || {
         let text = t
             .display(
@@ -235,7 +246,12 @@ fn filters_select_and_strip_routes_and_follow_commits() {
         ALL.iter().all(|p| text.contains(p))
     });
     assert!(received, "T did not receive I's routes:\n{}", show());
-    let accepted = sorted(&["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]);
+    let accepted = sorted(&[
+        "10.20.0.0/16",
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+    ]);
     assert!(
         wait_for(Duration::from_secs(30), || t_prefixes(&t) == accepted),
         "T's table: {:?}\n{}",
@@ -257,7 +273,7 @@ fn filters_select_and_strip_routes_and_follow_commits() {
     );
 
     // E gets what ip-prefix OUT lets through, with the communities T kept.
-    let exported = sorted(&["192.0.2.0/24", "203.0.113.0/24"]);
+    let exported = sorted(&["10.20.0.0/16", "192.0.2.0/24", "203.0.113.0/24"]);
     assert!(
         wait_for(Duration::from_secs(30), || e_prefixes(&e) == exported),
         "E's table: {:?}\n{}",
@@ -270,6 +286,7 @@ fn filters_select_and_strip_routes_and_follow_commits() {
     assert_eq!(e_communities(&e, "192.0.2.0/24"), "100:1 100:50");
     assert_eq!(e_ext_communities(&e, "203.0.113.0/24"), "RT:100:77");
     assert_eq!(e_ext_communities(&e, "192.0.2.0/24"), "");
+    assert_eq!(e_ext_communities(&e, "10.20.0.0/16"), "RT:100:5");
     assert!(i.vtysh("show bgp ipv4 unicast").contains("10.10.0.0/16"));
 
     // The filters as configured.
@@ -298,6 +315,7 @@ fn filters_select_and_strip_routes_and_follow_commits() {
     }
     let accepted = sorted(&[
         "10.10.0.0/16",
+        "10.20.0.0/16",
         "192.0.2.0/24",
         "198.51.100.0/24",
         "203.0.113.0/24",
