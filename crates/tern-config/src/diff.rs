@@ -846,8 +846,11 @@ fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>, ev: &mut Vec<Rout
         FilterKind::Rd,
     ] {
         let (a, b) = (old.filters.of(kind), new.filters.of(kind));
+        // `as-notation` changes how AS paths, route targets and RDs are written for matching.
+        let notation =
+            old.as_notation_plain != new.as_notation_plain && kind != FilterKind::Community;
         for n in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
-            if a.get(n) != b.get(n) {
+            if a.get(n) != b.get(n) || notation {
                 filters_changed.insert((kind, n.as_str()));
                 ev.push(RouteEvent::FilterChanged {
                     kind,

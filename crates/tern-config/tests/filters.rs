@@ -372,6 +372,16 @@ fn filter_changes_reach_the_policies_and_peers_naming_them() {
         );
     }
     assert!(cs.sessions_to_reset().is_empty());
+    // `as-notation plain` changes what the AS_Path filters match: the policies and peers
+    // using them are evaluated again.
+    let text = format!("as-notation plain\n{}", old.to_vrp());
+    let cs = diff(&old, &parse_file(&text).unwrap());
+    assert!(cs.deltas.contains(&Delta::PeerFamilyOption(
+        p2.clone(),
+        AfKey::Ipv4Unicast,
+        AfField::AsPathFilterImport
+    )));
+    assert!(!cs.deltas.contains(&Delta::RoutePolicy("P".into())));
     // Creating the filter R names (undefined until now) changes R.
     let text = format!("ip as-path-filter 2 index 10 permit .*\n{}", old.to_vrp());
     let cs = diff(&old, &parse_file(&text).unwrap());
