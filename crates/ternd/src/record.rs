@@ -776,3 +776,40 @@ impl Recorder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The peers' filters and the filters themselves (with the AS notation they match in)
+    /// survive a recording.
+    #[test]
+    fn settings_keep_the_peer_filters() {
+        let cfg = tern_config::parse_file(
+            "as-notation plain\nip as-path-filter 1 index 10 permit ^65546_\n\
+             ip community-filter 1 index 10 permit 100:1\n\
+             ip ip-prefix p index 10 permit 10.0.0.0 8\n#\nreturn\n",
+        )
+        .unwrap();
+        let filters = |a: &str, p: &str| tern_policy::PeerFilters {
+            as_path: Some(a.into()),
+            prefix: Some(p.into()),
+        };
+        let r = Routing {
+            policies: tern_policy::Policies::new(&cfg),
+            peer_policies: vec![PeerPolicy {
+                addr: "10.0.0.2".parse().unwrap(),
+                family: tern_types::Family::IPV4_UNICAST,
+                import: None,
+                export: Some("out".into()),
+                import_filters: filters("1", "p"),
+                export_filters: tern_policy::PeerFilters::default(),
+            }],
+            ..Routing::default()
+        };
+        let back = Settings::of(&r).routing().unwrap();
+        assert_eq!(back, r);
+        assert!(back.policies.source().as_notation_plain);
+        assert_eq!(back.policies.source().filters, cfg.filters);
+    }
+}
