@@ -38,6 +38,10 @@ pub enum Clause {
     Match(Match),
     /// `apply ...`.
     Apply(Apply),
+    /// `if-match community-filter|as-path-filter|extcommunity-filter F [G …]`: one clause per
+    /// filter. With undo, each named filter's clause goes (a community filter's with or
+    /// without `whole-match`).
+    Matches(Vec<Match>),
 }
 
 /// Which peers a `peer` command addresses.
@@ -89,6 +93,11 @@ pub enum AfPeerAttr {
     RoutePolicyImport(Option<String>),
     /// `route-policy P export` (None: undo).
     RoutePolicyExport(Option<String>),
+    /// `as-path-filter F import|export` (`export`; None: undo).
+    AsPathFilter(bool, Option<String>),
+    /// `ip-prefix P import|export` / `ipv6-prefix P import|export` (`export`, the IPv6
+    /// form, the list; None: undo).
+    PrefixFilter(bool, bool, Option<String>),
     /// `route-limit …` (None: undo).
     RouteLimit(Option<crate::model::RouteLimit>),
     /// `advertise-community`.
@@ -345,6 +354,9 @@ pub enum Change {
         /// Delete.
         undo: bool,
     },
+    /// `ip as-path-filter`, `ip community-filter`, `ip extcommunity-filter`, `ip rd-filter`
+    /// entry, or `undo` of a filter or an entry.
+    Filter(crate::filter::FilterChange),
     /// `ip route-static ...` / `ipv6 route-static ...`, or its undo (without next hop and
     /// interface: every route to the destination in that instance).
     StaticRoute {
@@ -397,6 +409,8 @@ pub mod msg {
     pub const RD_CONFIGURED: &str = "Error: The RD has been configured. To change it, delete it first with undo route-distinguisher.";
     /// Undo of something that is not configured.
     pub const NOT_CONFIGURED: &str = "Error: The configuration does not exist.";
+    /// A command of another view's family (`peer X ipv6-prefix` in an IPv4 family).
+    pub const UNRECOGNIZED: &str = "Error: Unrecognized command found at '^' position.";
     /// An interface that does not exist.
     pub const IF_NOT_EXIST: &str = "Error: The interface does not exist.";
     /// A route-policy that does not exist.
@@ -771,6 +785,22 @@ impl Config {
                         let named = matches!(a, Apply::IpNextHop(_) | Apply::Ipv6NextHop(_));
                         set_clause(&mut n.applies, a, Apply::kind, (false, named), *any, *undo)?
                     }
+                    Clause::Matches(ms) => {
+                        // All or nothing: on a copy.
+                        let mut list = n.matches.clone();
+                        for m in ms {
+                            let before = list.len();
+                            list.retain(|x| !same_filter(x, m));
+                            if *undo {
+                                if list.len() == before {
+                                    return Err(rej(msg::NOT_CONFIGURED));
+                                }
+                            } else {
+                                set_clause(&mut list, m, Match::kind, (true, false), false, false)?;
+                            }
+                        }
+                        n.matches = list;
+                    }
                 }
             }
             Change::PrefixList {
@@ -787,6 +817,7 @@ impl Config {
                 };
                 apply_prefix_list(lists, name, *index, entry.as_ref(), *undo)?;
             }
+            Change::Filter(f) => self.filters.apply(f)?,
             Change::StaticRoute { route, undo } => self.apply_static_route(route, *undo)?,
             Change::Kept {
                 path,
@@ -949,7 +980,12 @@ impl Config {
             .get_mut(af)
             .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
         let mut next = fam.peers.get(&addr).cloned().unwrap_or_default();
-        set_af(&mut next, attr, peer_as.value == local.value)?;
+        set_af(
+            &mut next,
+            attr,
+            peer_as.value == local.value,
+            af.family().is_ipv6(),
+        )?;
         fam.peers.insert(addr, next);
         Ok(())
     }
@@ -1046,6 +1082,15 @@ impl Config {
 /// Single kinds hold one clause: a new one replaces it. For undo, `named` single clauses
 /// (`undo if-match ip-prefix P`, `undo apply ip-address next-hop A`) and list clauses given
 /// with their value must match it; otherwise the kind is removed.
+/// The same filter clause: equal, or a community filter's with and without `whole-match`.
+fn same_filter(x: &Match, m: &Match) -> bool {
+    let community = |c: &Match| match c {
+        Match::CommunityFilter(n) | Match::CommunityFilterWhole(n) => Some(n.clone()),
+        _ => None,
+    };
+    x == m || (community(x).is_some() && community(x) == community(m))
+}
+
 fn set_clause<T: Clone + PartialEq>(
     list: &mut Vec<T>,
     c: &T,
@@ -1173,9 +1218,14 @@ pub(crate) fn set_session(peer: &mut Peer, attr: &SessionAttr) -> Result<(), Rej
     Ok(())
 }
 
-/// Sets one per-family setting of a peer (or of a peer group); `ibgp`: the peer (group) is
-/// internal, as `reflect-client` needs.
-pub(crate) fn set_af(next: &mut AfPeer, attr: &AfPeerAttr, ibgp: bool) -> Result<(), Reject> {
+/// Sets one per-family setting of a peer (or of a peer group) in a family (`v6`: an IPv6
+/// one); `ibgp`: the peer (group) is internal, as `reflect-client` needs.
+pub(crate) fn set_af(
+    next: &mut AfPeer,
+    attr: &AfPeerAttr,
+    ibgp: bool,
+    v6: bool,
+) -> Result<(), Reject> {
     match attr {
         AfPeerAttr::Enable(on) => next.enable = *on,
         AfPeerAttr::ReflectClient(on) => {
@@ -1207,6 +1257,19 @@ pub(crate) fn set_af(next: &mut AfPeer, attr: &AfPeerAttr, ibgp: bool) -> Result
         AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
         AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
         AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
+        AfPeerAttr::AsPathFilter(false, f) => next.as_path_filter_import = f.clone(),
+        AfPeerAttr::AsPathFilter(true, f) => next.as_path_filter_export = f.clone(),
+        AfPeerAttr::PrefixFilter(export, pv6, p) => {
+            // `ip-prefix` in the IPv4 families, `ipv6-prefix` in the IPv6 ones.
+            if *pv6 != v6 {
+                return Err(rej(msg::UNRECOGNIZED));
+            }
+            if *export {
+                next.prefix_export = p.clone();
+            } else {
+                next.prefix_import = p.clone();
+            }
+        }
     }
     Ok(())
 }

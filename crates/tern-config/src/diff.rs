@@ -27,6 +27,7 @@ use std::net::IpAddr;
 
 use tern_types::{Asn, Family};
 
+use crate::filter::FilterKind;
 use crate::model::{
     AfKey, AfPeer, Bgp, BgpFamily, Config, ImportRoute, Match, Network, Peer, RoutePolicy,
 };
@@ -101,6 +102,14 @@ pub enum AfField {
     PublicAsOnly,
     /// `default-route-advertise`.
     DefaultRouteAdvertise,
+    /// `as-path-filter F import`.
+    AsPathFilterImport,
+    /// `as-path-filter F export`.
+    AsPathFilterExport,
+    /// `ip-prefix P import` / `ipv6-prefix P import`.
+    PrefixImport,
+    /// `ip-prefix P export` / `ipv6-prefix P export`.
+    PrefixExport,
 }
 
 /// One difference between two configurations.
@@ -148,6 +157,14 @@ pub enum Delta {
         /// List name.
         name: String,
     },
+    /// A filter (`ip as-path-filter`, `ip community-filter`, `ip extcommunity-filter`,
+    /// `ip rd-filter`) added, removed or changed.
+    Filter {
+        /// The kind.
+        kind: crate::filter::FilterKind,
+        /// The name.
+        name: String,
+    },
     /// Static routes (`ip route-static`, `ipv6 route-static`) of the public network
     /// (`None`) or of a VPN instance changed.
     StaticRoutes(Option<String>),
@@ -188,6 +205,8 @@ pub enum DeltaKind {
     RoutePolicy,
     /// [`Delta::PrefixList`].
     PrefixList,
+    /// [`Delta::Filter`].
+    Filter,
     /// [`Delta::StaticRoutes`].
     StaticRoutes,
     /// [`Delta::Kept`].
@@ -358,6 +377,26 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         "peer X route-policy P export",
     ),
     (
+        DeltaKind::PeerFamilyOption(AfField::AsPathFilterImport),
+        Effect::RouteRefresh,
+        "peer X as-path-filter F import",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AsPathFilterExport),
+        Effect::Readvertise,
+        "peer X as-path-filter F export",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::PrefixImport),
+        Effect::RouteRefresh,
+        "peer X ip-prefix P import, peer X ipv6-prefix P import",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::PrefixExport),
+        Effect::Readvertise,
+        "peer X ip-prefix P export, peer X ipv6-prefix P export",
+    ),
+    (
         DeltaKind::PeerFamilyOption(AfField::ReflectClient),
         Effect::Readvertise,
         "peer X reflect-client",
@@ -399,6 +438,12 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         "ip ip-prefix, ip ipv6-prefix (acts through the route policies naming it, listed as changed)",
     ),
     (
+        DeltaKind::Filter,
+        Effect::Nothing,
+        "ip as-path-filter, ip community-filter, ip extcommunity-filter, ip rd-filter (acts \
+         through the route policies and peers naming it, listed as changed)",
+    ),
+    (
         DeltaKind::StaticRoutes,
         Effect::Reevaluate,
         "ip route-static, ipv6 route-static (next hops, import-route static)",
@@ -431,6 +476,7 @@ impl Delta {
             Delta::Interface(_) => DeltaKind::Interface,
             Delta::RoutePolicy(_) => DeltaKind::RoutePolicy,
             Delta::PrefixList { .. } => DeltaKind::PrefixList,
+            Delta::Filter { .. } => DeltaKind::Filter,
             Delta::StaticRoutes(_) => DeltaKind::StaticRoutes,
             Delta::Kept => DeltaKind::Kept,
         }
@@ -475,6 +521,13 @@ pub enum RouteEvent {
         name: String,
         /// `ip ipv6-prefix`.
         v6: bool,
+    },
+    /// A filter added, removed or changed.
+    FilterChanged {
+        /// The kind.
+        kind: crate::filter::FilterKind,
+        /// The name.
+        name: String,
     },
     /// A family's `network` or `import-route` lines added, removed or changed (also when the
     /// family itself holding them is added or removed).
@@ -588,6 +641,7 @@ impl ChangeSet {
         let new = &eff;
         let mut policies: BTreeSet<&str> = BTreeSet::new();
         let mut lists: BTreeSet<(bool, &str)> = BTreeSet::new();
+        let mut filters: BTreeSet<(FilterKind, &str)> = BTreeSet::new();
         for e in &self.events {
             match e {
                 RouteEvent::PolicyChanged { name } => {
@@ -596,12 +650,17 @@ impl ChangeSet {
                 RouteEvent::PrefixListChanged { name, v6 } => {
                     lists.insert((*v6, name));
                 }
+                RouteEvent::FilterChanged { kind, name } => {
+                    filters.insert((*kind, name));
+                }
                 RouteEvent::LocalRoutesChanged { .. } => {}
             }
         }
-        if !lists.is_empty() {
+        if !lists.is_empty() || !filters.is_empty() {
             for (name, p) in &new.route_policies {
-                if names_list(p, |v6, l| lists.contains(&(v6, l))) {
+                if names_list(p, |v6, l| lists.contains(&(v6, l)))
+                    || names_filter(p, |k, f| filters.contains(&(k, f)))
+                {
                     policies.insert(name);
                 }
             }
@@ -656,6 +715,35 @@ fn names_list<'a>(p: &'a RoutePolicy, is: impl Fn(bool, &'a str) -> bool) -> boo
         Match::Ipv6PrefixList(l) => is(true, l),
         _ => false,
     })
+}
+
+/// True when an `if-match` or `apply comm-filter` of the policy names a filter `is(kind,
+/// name)` selects.
+fn names_filter<'a>(p: &'a RoutePolicy, is: impl Fn(FilterKind, &'a str) -> bool) -> bool {
+    p.nodes.values().any(|n| {
+        n.matches.iter().any(|m| match m {
+            Match::CommunityFilter(f) | Match::CommunityFilterWhole(f) => {
+                is(FilterKind::Community, f)
+            }
+            Match::AsPathFilter(f) => is(FilterKind::AsPath, f),
+            Match::ExtcommunityFilter(f) => is(FilterKind::ExtCommunity, f),
+            Match::RdFilter(n) => is(FilterKind::Rd, rd_name(*n)),
+            _ => false,
+        }) || n.applies.iter().any(|a| match a {
+            crate::model::Apply::CommFilterDelete(f) => is(FilterKind::Community, f),
+            _ => false,
+        })
+    })
+}
+
+/// An RD filter's name (its number) as a `'static` key.
+fn rd_name(n: u32) -> &'static str {
+    // Filters are named by their number's text; 1..=1024 fit a small table.
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| (0..=1024).map(|i| i.to_string()).collect())
+        .get(n as usize)
+        .map_or("", String::as_str)
 }
 
 /// What changed from `old` to `new`.
@@ -766,10 +854,36 @@ fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>, ev: &mut Vec<Rout
             }
         }
     }
+    let mut filters_changed: BTreeSet<(FilterKind, &str)> = BTreeSet::new();
+    for kind in [
+        FilterKind::AsPath,
+        FilterKind::Community,
+        FilterKind::ExtCommunity,
+        FilterKind::Rd,
+    ] {
+        let (a, b) = (old.filters.of(kind), new.filters.of(kind));
+        // `as-notation` changes how AS paths, route targets and RDs are written for matching.
+        let notation =
+            old.as_notation_plain != new.as_notation_plain && kind != FilterKind::Community;
+        for n in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
+            if a.get(n) != b.get(n) || notation {
+                filters_changed.insert((kind, n.as_str()));
+                ev.push(RouteEvent::FilterChanged {
+                    kind,
+                    name: n.clone(),
+                });
+                d.push(Delta::Filter {
+                    kind,
+                    name: n.clone(),
+                });
+            }
+        }
+    }
     let uses_changed_list = |c: &Config, name: &str| {
-        c.route_policies
-            .get(name)
-            .is_some_and(|p| names_list(p, |v6, l| lists_changed.contains(&(v6, l))))
+        c.route_policies.get(name).is_some_and(|p| {
+            names_list(p, |v6, l| lists_changed.contains(&(v6, l)))
+                || names_filter(p, |k, f| filters_changed.contains(&(k, f)))
+        })
     };
     let names: BTreeSet<&String> = old
         .route_policies
@@ -789,6 +903,47 @@ fn policy_diff(old: &Config, new: &Config, d: &mut Vec<Delta>, ev: &mut Vec<Rout
         d.extend(changed.into_iter().map(|n| Delta::RoutePolicy(n.clone())));
         return;
     };
+    // Peers whose own as-path-filter or prefix list changed.
+    for (af, fam) in &bgp.families {
+        let v6 = af.family().is_ipv6();
+        for (addr, ap) in &fam.peers {
+            let key = PeerKey {
+                vrf: af.vpn_instance().map(str::to_owned),
+                addr: *addr,
+            };
+            for (hit, f) in [
+                (
+                    ap.as_path_filter_import
+                        .as_deref()
+                        .is_some_and(|n| filters_changed.contains(&(FilterKind::AsPath, n))),
+                    AfField::AsPathFilterImport,
+                ),
+                (
+                    ap.as_path_filter_export
+                        .as_deref()
+                        .is_some_and(|n| filters_changed.contains(&(FilterKind::AsPath, n))),
+                    AfField::AsPathFilterExport,
+                ),
+                (
+                    ap.prefix_import
+                        .as_deref()
+                        .is_some_and(|n| lists_changed.contains(&(v6, n))),
+                    AfField::PrefixImport,
+                ),
+                (
+                    ap.prefix_export
+                        .as_deref()
+                        .is_some_and(|n| lists_changed.contains(&(v6, n))),
+                    AfField::PrefixExport,
+                ),
+            ] {
+                let delta = Delta::PeerFamilyOption(key.clone(), af.clone(), f);
+                if hit && !d.contains(&delta) {
+                    d.push(delta);
+                }
+            }
+        }
+    }
     for n in changed {
         d.push(Delta::RoutePolicy(n.clone()));
         for (af, fam) in &bgp.families {
@@ -958,6 +1113,16 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                     AfField::DefaultRouteAdvertise,
                     x.default_route_advertise != y.default_route_advertise,
                 ),
+                (
+                    AfField::AsPathFilterImport,
+                    x.as_path_filter_import != y.as_path_filter_import,
+                ),
+                (
+                    AfField::AsPathFilterExport,
+                    x.as_path_filter_export != y.as_path_filter_export,
+                ),
+                (AfField::PrefixImport, x.prefix_import != y.prefix_import),
+                (AfField::PrefixExport, x.prefix_export != y.prefix_export),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

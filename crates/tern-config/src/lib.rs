@@ -79,6 +79,7 @@ pub mod commit;
 pub mod community;
 pub mod diff;
 pub mod error;
+pub mod filter;
 pub mod grammar;
 pub mod journal;
 pub mod model;

@@ -44,6 +44,8 @@ pub struct Config {
     pub as_notation_plain: bool,
     /// The `bmp` view (BMP, RFC 7854), if configured.
     pub bmp: Option<crate::bmp::Bmp>,
+    /// `ip as-path-filter`, `ip community-filter`, `ip extcommunity-filter`, `ip rd-filter`.
+    pub filters: crate::filter::Filters,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             kept: Vec::new(),
             as_notation_plain: false,
             bmp: None,
+            filters: crate::filter::Filters::default(),
         }
     }
 }
@@ -547,6 +550,15 @@ pub struct AfPeer {
     pub route_policy_import: Option<String>,
     /// `peer X route-policy P export`.
     pub route_policy_export: Option<String>,
+    /// `peer X as-path-filter F import`.
+    pub as_path_filter_import: Option<String>,
+    /// `peer X as-path-filter F export`.
+    pub as_path_filter_export: Option<String>,
+    /// `peer X ip-prefix P import` (IPv4 families) / `peer X ipv6-prefix P import` (IPv6
+    /// families).
+    pub prefix_import: Option<String>,
+    /// `peer X ip-prefix P export` / `peer X ipv6-prefix P export`.
+    pub prefix_export: Option<String>,
     /// `peer X route-limit LIMIT [PERCENT] [alert-only | idle-forever | idle-timeout M]`.
     pub route_limit: Option<RouteLimit>,
     /// `peer X advertise-community`.
@@ -735,6 +747,9 @@ pub enum Match {
     MplsLabel,
     /// `if-match community-filter NAME`.
     CommunityFilter(String),
+    /// `if-match community-filter NAME whole-match`: the route's communities are exactly
+    /// those of a basic filter's entry.
+    CommunityFilterWhole(String),
     /// `if-match as-path-filter NAME`.
     AsPathFilter(String),
     /// `if-match extcommunity-filter NAME`.
@@ -743,6 +758,8 @@ pub enum Match {
     Cost(u32),
     /// `if-match tag N`.
     Tag(u32),
+    /// `if-match rd-filter N`.
+    RdFilter(u32),
 }
 
 impl Match {
@@ -752,18 +769,22 @@ impl Match {
             Match::IpPrefix(_) => 0,
             Match::Ipv6PrefixList(_) => 1,
             Match::MplsLabel => 2,
-            Match::CommunityFilter(_) => 3,
+            Match::CommunityFilter(_) | Match::CommunityFilterWhole(_) => 3,
             Match::AsPathFilter(_) => 4,
             Match::ExtcommunityFilter(_) => 5,
             Match::Cost(_) => 6,
             Match::Tag(_) => 7,
+            Match::RdFilter(_) => 8,
         }
     }
     /// Kinds a node may hold several of (filters named one per clause).
     pub fn is_list(&self) -> bool {
         matches!(
             self,
-            Match::CommunityFilter(_) | Match::AsPathFilter(_) | Match::ExtcommunityFilter(_)
+            Match::CommunityFilter(_)
+                | Match::CommunityFilterWhole(_)
+                | Match::AsPathFilter(_)
+                | Match::ExtcommunityFilter(_)
         )
     }
     /// The command line.
@@ -773,10 +794,14 @@ impl Match {
             Match::Ipv6PrefixList(n) => format!("if-match ipv6 address prefix-list {n}"),
             Match::MplsLabel => "if-match mpls-label".into(),
             Match::CommunityFilter(n) => format!("if-match community-filter {n}"),
+            Match::CommunityFilterWhole(n) => {
+                format!("if-match community-filter {n} whole-match")
+            }
             Match::AsPathFilter(n) => format!("if-match as-path-filter {n}"),
             Match::ExtcommunityFilter(n) => format!("if-match extcommunity-filter {n}"),
             Match::Cost(v) => format!("if-match cost {v}"),
             Match::Tag(v) => format!("if-match tag {v}"),
+            Match::RdFilter(v) => format!("if-match rd-filter {v}"),
         }
     }
 }
@@ -827,6 +852,9 @@ pub enum Apply {
     Ipv6NextHop(std::net::Ipv6Addr),
     /// `apply mpls-label`: allocate a label (labeled unicast).
     MplsLabel,
+    /// `apply comm-filter F delete`: the communities the community filter's permitting
+    /// entries name are removed.
+    CommFilterDelete(String),
 }
 
 impl Apply {
@@ -843,6 +871,7 @@ impl Apply {
             Apply::IpNextHop(_) => 7,
             Apply::Ipv6NextHop(_) => 8,
             Apply::MplsLabel => 9,
+            Apply::CommFilterDelete(_) => 10,
         }
     }
     /// The command line.
@@ -889,6 +918,7 @@ impl Apply {
             Apply::IpNextHop(a) => format!("apply ip-address next-hop {a}"),
             Apply::Ipv6NextHop(a) => format!("apply ipv6 next-hop {a}"),
             Apply::MplsLabel => "apply mpls-label".into(),
+            Apply::CommFilterDelete(f) => format!("apply comm-filter {f} delete"),
         }
     }
 }

@@ -555,6 +555,10 @@ fn effects_table_is_complete() {
         AfField::SubstituteAs,
         AfField::PublicAsOnly,
         AfField::DefaultRouteAdvertise,
+        AfField::AsPathFilterImport,
+        AfField::AsPathFilterExport,
+        AfField::PrefixImport,
+        AfField::PrefixExport,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,
@@ -570,6 +574,7 @@ fn effects_table_is_complete() {
         DeltaKind::Interface,
         DeltaKind::RoutePolicy,
         DeltaKind::PrefixList,
+        DeltaKind::Filter,
         DeltaKind::StaticRoutes,
         DeltaKind::Kept,
     ]

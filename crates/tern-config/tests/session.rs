@@ -105,7 +105,7 @@ fn keywords_by_unique_prefix() {
     let mut s = session(&[
         "sysn PE1",
         "bg 100",
-        "pe 1.1.1.1 as 100",
+        "pe 1.1.1.1 as-n 100",
         "pe 1.1.1.1 conn LoopBack1",
     ]);
     assert_eq!(s.config().sysname, "PE1");

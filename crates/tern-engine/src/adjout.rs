@@ -118,6 +118,8 @@ pub struct Params {
     pub out: Outbound,
     /// Export policy per family.
     pub export: Vec<(Family, String)>,
+    /// Export filters per family (`as-path-filter F export`, `ip-prefix P export`).
+    pub export_filters: Vec<(Family, tern_policy::PeerFilters)>,
 }
 
 /// A peer's outbound options, per family (VRP's `peer X …` commands of the family views):
@@ -1206,7 +1208,14 @@ fn offer(
     let mut send = None;
     if let Some(best) = best {
         let mut verdict = Some((None, false));
-        if let Some(name) = params.export_policy(family) {
+        // The peer's ip-prefix and as-path-filter, then its route-policy: each must permit.
+        if let Some((_, f)) = params.export_filters.iter().find(|(f, _)| *f == family) {
+            let a = rib.attrs(best.attrs);
+            if !policies.filters_permit(f, &RouteInput::new(key, &a, &best.labels)) {
+                verdict = None;
+            }
+        }
+        if let Some(name) = params.export_policy(family).filter(|_| verdict.is_some()) {
             let a = rib.attrs(best.attrs);
             // An export policy's next hop applies to local routes too (only a `network` or
             // `import-route` policy cannot set one).

@@ -48,9 +48,30 @@ impl Routing {
             .find(|p| p.addr == peer && p.family == family)
             .and_then(|p| if export { &p.export } else { &p.import }.as_deref())
     }
+
+    /// The filters of `peer` for `family` in one direction (`peer X as-path-filter`,
+    /// `peer X ip-prefix`), if it has any.
+    pub fn peer_filters(
+        &self,
+        peer: IpAddr,
+        family: Family,
+        export: bool,
+    ) -> Option<&tern_policy::PeerFilters> {
+        self.peer_policies
+            .iter()
+            .find(|p| p.addr == peer && p.family == family)
+            .map(|p| {
+                if export {
+                    &p.export_filters
+                } else {
+                    &p.import_filters
+                }
+            })
+            .filter(|f| !f.is_empty())
+    }
 }
 
-/// A peer's route policies in one family.
+/// A peer's route policies and filters in one family.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerPolicy {
     /// Peer address.
@@ -62,6 +83,10 @@ pub struct PeerPolicy {
     pub import: Option<String>,
     /// `route-policy P export`.
     pub export: Option<String>,
+    /// `as-path-filter F import`, `ip-prefix P import` (evaluated before the import policy).
+    pub import_filters: tern_policy::PeerFilters,
+    /// `as-path-filter F export`, `ip-prefix P export` (evaluated before the export policy).
+    pub export_filters: tern_policy::PeerFilters,
 }
 
 /// One address family of a VPN instance (`ip vpn-instance NAME` / `ipv4-family` or

@@ -153,6 +153,8 @@ fn routing(v: u8) -> Arc<Routing> {
                 family,
                 import: None,
                 export: Some("out".into()),
+                import_filters: Default::default(),
+                export_filters: Default::default(),
             })
             .collect(),
         ..Routing::default()

@@ -24,6 +24,10 @@ use tern_types::ExtCommunity;
 use tern_wire::NextHop;
 use tern_wire::attr::{AsPath, SegmentType};
 
+use std::sync::Arc;
+
+use crate::filter::FilterSet;
+use crate::filter::community::CommunityFilter;
 use crate::{Facts, Outcome, RouteInput};
 
 /// A node's `apply` clauses, compiled.
@@ -34,6 +38,9 @@ pub(crate) struct Actions {
     preferred_value: Option<u32>,
     tag: Option<u32>,
     communities: Option<ListEdit<u32>>,
+    /// `apply comm-filter F delete` (`None` inside: the filter is not configured, nothing
+    /// is removed).
+    comm_delete: Option<Option<Arc<CommunityFilter>>>,
     route_targets: Option<ListEdit<ExtCommunity>>,
     as_path: Option<PathEdit>,
     next_hop4: Option<Ipv4Addr>,
@@ -59,7 +66,7 @@ enum PathEdit {
     Delete(Vec<u32>),
 }
 
-pub(crate) fn compile_applies(applies: &[Apply]) -> Actions {
+pub(crate) fn compile_applies(applies: &[Apply], filters: &FilterSet) -> Actions {
     let mut a = Actions::default();
     for ap in applies {
         match ap {
@@ -97,6 +104,9 @@ pub(crate) fn compile_applies(applies: &[Apply]) -> Actions {
                 });
             }
             Apply::AsPathNone => a.as_path = Some(PathEdit::Replace(Vec::new())),
+            Apply::CommFilterDelete(f) => {
+                a.comm_delete = Some(filters.community.get(f).cloned());
+            }
         }
     }
     a
@@ -111,6 +121,7 @@ impl Actions {
             || self.local_pref.is_some()
             || self.preferred_value.is_some()
             || self.communities.is_some()
+            || self.comm_delete.is_some()
             || self.route_targets.is_some()
             || self.as_path.is_some()
             || next_hop.is_some();
@@ -164,6 +175,10 @@ impl Actions {
                     a.communities.push(*v);
                 }
             }
+        }
+        // After `apply community` (VRP deletes from the communities the node leaves).
+        if let Some(Some(f)) = &self.comm_delete {
+            a.communities.retain(|c| !f.deletes(*c));
         }
         if let Some(e) = &self.route_targets {
             if !e.additive {

@@ -39,12 +39,13 @@
 //! - `if-match tag N`: the route's tag equals N. BGP routes have no tag (the vendor: "BGP does
 //!   not have the tag attribute"); only routes imported from static routes carry one
 //!   ([`RouteInput::tag`]).
-//! - `if-match community-filter`, `as-path-filter`, `extcommunity-filter`: never match. The
-//!   filters themselves (`ip community-filter`, `ip as-path-filter`, `ip extcommunity-filter`)
-//!   are not configurable in tern yet. The vendor lets an undefined filter match every route,
-//!   but here the filter is not undefined by the operator's choice, only unknown to tern;
-//!   letting it match everything would apply a node meant for a few routes to all of them.
-//!   Each such clause is reported in [`Policies::problems`].
+//! - `if-match as-path-filter F`, `community-filter F [whole-match]`, `extcommunity-filter
+//!   F`, `rd-filter N`: the filter permits the route (the `filter` modules say how each kind
+//!   matches). A filter that is not configured matches every route, as the reference says
+//!   for each of them ("all routes match the filtering rule").
+//! - A peer's own filters (`peer X as-path-filter F import|export`, `peer X ip-prefix P
+//!   import|export`, [`PeerFilters`]) are evaluated by [`Policies::filters_permit`]; the
+//!   caller runs them before the peer's route policy, and a route must pass every one.
 //!
 //! # Applying
 //!
@@ -52,7 +53,9 @@
 //! VRP's preferred value, `apply tag` the tag of the outcome. `apply community` (RFC 1997):
 //! values `aa:nn`, a number, `internet` (0), `no-export`, `no-advertise`,
 //! `no-export-subconfed`, replacing the communities, or added to them with `additive`, each
-//! once; `none` removes them all. `apply extcommunity` (RFC 4360 §4): `rt X` values (route
+//! once; `none` removes them all. `apply comm-filter F delete` removes the
+//! communities the filter's permitting single-community entries name (after `apply
+//! community`). `apply extcommunity` (RFC 4360 §4): `rt X` values (route
 //! targets in their three forms) replace the route's route targets (other extended
 //! communities stay), or are added with `additive`, each once. `apply as-path` (RFC 4271
 //! §5.1.2, RFC 6793 §3): AS numbers followed by `additive` (prepended, in the order written),
@@ -77,6 +80,7 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod filter;
 mod prefix;
 
 use std::collections::HashMap;
@@ -87,6 +91,7 @@ use tern_rib::{PathAttrs, RouteKey};
 use tern_types::LabelStack;
 
 use apply::{Actions, compile_applies};
+use filter::FilterSet;
 use prefix::{PrefixTable, addr_bits, compile_lists};
 pub use tern_config::community::{INTERNET, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED};
 
@@ -180,6 +185,10 @@ pub struct Policies(Arc<Compiled>);
 #[derive(Debug, Default)]
 struct Compiled {
     policies: HashMap<String, Policy>,
+    /// The prefix lists by name (IPv4, IPv6), for the peers' `ip-prefix` / `ipv6-prefix`.
+    lists: [HashMap<String, Arc<PrefixTable>>; 2],
+    /// The filters, for the peers' `as-path-filter`.
+    filters: FilterSet,
     problems: Vec<String>,
     /// What it was compiled from (two `Policies` are equal when their sources are).
     source: Source,
@@ -190,6 +199,8 @@ type Source = (
     std::collections::BTreeMap<String, tern_config::RoutePolicy>,
     std::collections::BTreeMap<String, tern_config::PrefixList>,
     std::collections::BTreeMap<String, tern_config::PrefixList>,
+    tern_config::filter::Filters,
+    bool,
 );
 
 impl PartialEq for Policies {
@@ -204,37 +215,35 @@ impl Policies {
     /// The configuration the policies were compiled from: its route policies and prefix lists
     /// only (`Policies::new` of it compiles the same policies).
     pub fn source(&self) -> Config {
-        let (route_policies, ip_prefixes, ipv6_prefixes) = self.0.source.clone();
+        let (route_policies, ip_prefixes, ipv6_prefixes, filters, as_notation_plain) =
+            self.0.source.clone();
         Config {
             route_policies,
             ip_prefixes,
             ipv6_prefixes,
+            filters,
+            as_notation_plain,
             ..Config::default()
         }
     }
 
     /// Compiles the route policies and prefix lists of `config`.
     pub fn new(config: &Config) -> Policies {
-        let mut problems = Vec::new();
+        let problems = Vec::new();
         let v4 = compile_lists(&config.ip_prefixes, false);
         let v6 = compile_lists(&config.ipv6_prefixes, true);
+        let filters = FilterSet::new(&config.filters, config.notation());
         let policies = config
             .route_policies
             .iter()
             .map(|(name, p)| {
                 let nodes = p
                     .nodes
-                    .iter()
-                    .map(|(number, n)| {
-                        let mut report = |what: &str, why: String| {
-                            problems
-                                .push(format!("route-policy {name} node {number}: {what}: {why}"))
-                        };
-                        Node {
-                            permit: n.mode == MatchMode::Permit,
-                            groups: compile_matches(&n.matches, &v4, &v6, &mut report),
-                            actions: compile_applies(&n.applies),
-                        }
+                    .values()
+                    .map(|n| Node {
+                        permit: n.mode == MatchMode::Permit,
+                        groups: compile_matches(&n.matches, &v4, &v6, &filters),
+                        actions: compile_applies(&n.applies, &filters),
                     })
                     .collect();
                 (name.clone(), Policy { nodes })
@@ -244,9 +253,18 @@ impl Policies {
             config.route_policies.clone(),
             config.ip_prefixes.clone(),
             config.ipv6_prefixes.clone(),
+            config.filters.clone(),
+            config.as_notation_plain,
         );
+        let owned = |m: HashMap<&str, Arc<PrefixTable>>| {
+            m.into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<HashMap<_, _>>()
+        };
         Policies(Arc::new(Compiled {
             policies,
+            lists: [owned(v4), owned(v6)],
+            filters,
             problems,
             source,
         }))
@@ -270,11 +288,12 @@ impl Policies {
             return Outcome::unchanged(route.tag);
         };
         let facts = Facts::of(route);
+        let filters = &self.0.filters;
         for node in &policy.nodes {
             if node
                 .groups
                 .iter()
-                .all(|g| g.iter().any(|c| c.holds(&facts, route)))
+                .all(|g| g.iter().any(|c| c.holds(&facts, route, filters)))
             {
                 return if node.permit {
                     node.actions.outcome(&facts, route)
@@ -284,6 +303,49 @@ impl Policies {
             }
         }
         Outcome::Deny
+    }
+}
+
+/// A peer's own filters in one direction of one family (`peer X as-path-filter F
+/// import|export`, `peer X ip-prefix P import|export` / `ipv6-prefix`), evaluated before its
+/// route policy: a route must pass each one configured. A filter or prefix list that is
+/// named but not configured passes every route, as in the route policies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PeerFilters {
+    /// `as-path-filter F`.
+    pub as_path: Option<String>,
+    /// `ip-prefix P` (an IPv4 family) or `ipv6-prefix P` (an IPv6 family): the list of the
+    /// route's own family is looked up.
+    pub prefix: Option<String>,
+}
+
+impl PeerFilters {
+    /// True when no filter is configured.
+    pub fn is_empty(&self) -> bool {
+        self.as_path.is_none() && self.prefix.is_none()
+    }
+}
+
+impl Policies {
+    /// True when `route` passes the peer's filters `f`.
+    pub fn filters_permit(&self, f: &PeerFilters, route: &RouteInput<'_>) -> bool {
+        if let Some(name) = &f.prefix {
+            let facts = Facts::of(route);
+            if let Some(l) = self.0.lists[usize::from(facts.v6)].get(name)
+                && !l.permits(facts.bits, facts.len)
+            {
+                return false;
+            }
+        }
+        if let Some(name) = &f.as_path
+            && let Some(flt) = self.0.filters.as_path.get(name)
+        {
+            let text = filter::aspath::path_text(&route.attrs.as_path, self.0.filters.notation);
+            if !flt.permits(&text) {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -334,12 +396,18 @@ enum Cond {
     Cost(u32),
     /// Tag equals.
     Tag(u32),
-    /// A clause tern cannot evaluate (the filters).
-    Never,
+    /// `if-match as-path-filter`; `None`: not configured (matches).
+    AsPath(Option<Arc<filter::aspath::AsPathFilter>>),
+    /// `if-match community-filter [whole-match]`; `None`: not configured (matches).
+    Community(Option<Arc<filter::community::CommunityFilter>>, bool),
+    /// `if-match extcommunity-filter`; `None`: not configured (matches).
+    Ext(Option<Arc<filter::extcomm::ExtFilter>>),
+    /// `if-match rd-filter`; `None`: not configured (matches).
+    Rd(Option<Arc<filter::rd::RdFilter>>),
 }
 
 impl Cond {
-    fn holds(&self, f: &Facts, route: &RouteInput<'_>) -> bool {
+    fn holds(&self, f: &Facts, route: &RouteInput<'_>, filters: &FilterSet) -> bool {
         match self {
             Cond::Prefix { v6, list } => {
                 *v6 != f.v6 || list.as_ref().is_none_or(|l| l.permits(f.bits, f.len))
@@ -347,7 +415,21 @@ impl Cond {
             Cond::Labeled => !route.labels.is_empty(),
             Cond::Cost(c) => route.attrs.med.unwrap_or(0) == *c,
             Cond::Tag(t) => route.tag == Some(*t),
-            Cond::Never => false,
+            Cond::AsPath(x) => x.as_ref().is_none_or(|x| {
+                x.permits(&filter::aspath::path_text(
+                    &route.attrs.as_path,
+                    filters.notation,
+                ))
+            }),
+            Cond::Community(x, whole) => x
+                .as_ref()
+                .is_none_or(|x| x.permits(&route.attrs.communities, *whole)),
+            Cond::Ext(x) => x
+                .as_ref()
+                .is_none_or(|x| x.permits(&route.attrs.ext_communities)),
+            Cond::Rd(x) => x
+                .as_ref()
+                .is_none_or(|x| x.permits(route.key.rd.as_ref(), filters.notation)),
         }
     }
 }
@@ -356,7 +438,7 @@ fn compile_matches(
     matches: &[Match],
     v4: &HashMap<&str, Arc<PrefixTable>>,
     v6: &HashMap<&str, Arc<PrefixTable>>,
-    report: &mut impl FnMut(&str, String),
+    filters: &FilterSet,
 ) -> Vec<Vec<Cond>> {
     let mut groups: Vec<(u8, Vec<Cond>)> = Vec::new();
     for m in matches {
@@ -372,13 +454,13 @@ fn compile_matches(
             Match::MplsLabel => Cond::Labeled,
             Match::Cost(c) => Cond::Cost(*c),
             Match::Tag(t) => Cond::Tag(*t),
-            Match::CommunityFilter(_) | Match::AsPathFilter(_) | Match::ExtcommunityFilter(_) => {
-                report(
-                    &m.line(),
-                    "filters are not configurable yet; the clause never matches".into(),
-                );
-                Cond::Never
+            Match::AsPathFilter(n) => Cond::AsPath(filters.as_path.get(n).cloned()),
+            Match::CommunityFilter(n) => Cond::Community(filters.community.get(n).cloned(), false),
+            Match::CommunityFilterWhole(n) => {
+                Cond::Community(filters.community.get(n).cloned(), true)
             }
+            Match::ExtcommunityFilter(n) => Cond::Ext(filters.ext.get(n).cloned()),
+            Match::RdFilter(n) => Cond::Rd(filters.rd.get(&n.to_string()).cloned()),
         };
         match groups.iter_mut().find(|(k, _)| *k == m.kind()) {
             Some((_, g)) => g.push(cond),
@@ -615,15 +697,167 @@ mod tests {
     }
 
     #[test]
-    fn filters_never_match_and_are_reported() {
+    fn filter_clauses_match_through_their_filters() {
         let p = policies(
-            "route-policy P permit node 10\n if-match community-filter 1\n \
+            "ip as-path-filter 1 permit _40_\n\
+             ip as-path-filter 2 permit ^99_\n\
+             ip community-filter 1 permit 100:1\n\
+             ip community-filter 2 permit 100:2\n\
+             route-policy A permit node 10\n if-match as-path-filter 1\n apply cost 1\n#\n\
+             route-policy B permit node 10\n if-match as-path-filter 2\n#\n\
+             route-policy C permit node 10\n if-match community-filter 1\n \
              if-match community-filter 2\n#\n\
-             route-policy P permit node 20\n apply cost 20\n#\nreturn\n",
+             route-policy D permit node 10\n if-match community-filter 1\n \
+             if-match as-path-filter 2\n#\n\
+             route-policy U permit node 10\n if-match as-path-filter 9\n \
+             if-match community-filter 9\n if-match extcommunity-filter 9\n \
+             if-match rd-filter 9\n apply cost 9\n#\nreturn\n",
         );
-        assert_eq!(applied(&p, "P", "1.1.1.0/24").med, Some(20));
-        assert_eq!(p.problems().len(), 2);
-        assert!(p.problems()[0].starts_with("route-policy P node 10: if-match community-filter 1"));
+        // attrs(): path 30 40 50.
+        assert_eq!(applied(&p, "A", "1.1.1.0/24").med, Some(1));
+        assert_eq!(eval(&p, "B", "1.1.1.0/24"), Outcome::Deny);
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let mut a = attrs();
+        // Two community filters: either may match (OR).
+        assert!(!p.evaluate("C", &RouteInput::new(&k, &a, &l)).is_permit());
+        a.communities = vec![(100 << 16) | 2];
+        assert!(p.evaluate("C", &RouteInput::new(&k, &a, &l)).is_permit());
+        // Different kinds: both must match (AND).
+        a.communities = vec![(100 << 16) | 1];
+        assert!(!p.evaluate("D", &RouteInput::new(&k, &a, &l)).is_permit());
+        // Filters that are not configured match every route.
+        assert_eq!(applied(&p, "U", "1.1.1.0/24").med, Some(9));
+        assert!(p.problems().is_empty());
+    }
+
+    #[test]
+    fn as_path_filters_follow_the_notation() {
+        let text = "ip as-path-filter 1 permit ^1\\.10_\n\
+                    route-policy P permit node 10\n if-match as-path-filter 1\n#\nreturn\n";
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let mut a = attrs();
+        a.as_path = AsPath::sequence(&[65546, 100], true);
+        let dotted = policies(text);
+        assert!(
+            dotted
+                .evaluate("P", &RouteInput::new(&k, &a, &l))
+                .is_permit()
+        );
+        let plain = policies(&format!("as-notation plain\n{text}"));
+        assert!(
+            !plain
+                .evaluate("P", &RouteInput::new(&k, &a, &l))
+                .is_permit()
+        );
+        let plain = policies(
+            "as-notation plain\nip as-path-filter 1 permit ^65546_\n\
+             route-policy P permit node 10\n if-match as-path-filter 1\n#\nreturn\n",
+        );
+        assert!(
+            plain
+                .evaluate("P", &RouteInput::new(&k, &a, &l))
+                .is_permit()
+        );
+    }
+
+    #[test]
+    fn extcommunity_and_rd_clauses() {
+        let p = policies(
+            "ip extcommunity-filter 1 permit rt 100:1\n\
+             ip rd-filter 1 permit 100:*\n\
+             route-policy E permit node 10\n if-match extcommunity-filter 1\n#\n\
+             route-policy R permit node 10\n if-match rd-filter 1\n#\nreturn\n",
+        );
+        let l = LabelStack::single(Label(100));
+        let mut a = attrs();
+        let k = RouteKey::vpn("100:7".parse().unwrap(), "1.1.1.0/24".parse().unwrap());
+        assert!(!p.evaluate("E", &RouteInput::new(&k, &a, &l)).is_permit());
+        a.ext_communities = vec![ExtCommunity::as2(TargetKind::RouteTarget, 100, 1)];
+        assert!(p.evaluate("E", &RouteInput::new(&k, &a, &l)).is_permit());
+        assert!(p.evaluate("R", &RouteInput::new(&k, &a, &l)).is_permit());
+        let other = RouteKey::vpn("200:7".parse().unwrap(), "1.1.1.0/24".parse().unwrap());
+        assert!(
+            !p.evaluate("R", &RouteInput::new(&other, &a, &l))
+                .is_permit()
+        );
+        // A route without an RD matches no entry of a configured RD filter.
+        assert!(
+            !p.evaluate("R", &RouteInput::new(&key("1.1.1.0/24"), &a, &l))
+                .is_permit()
+        );
+    }
+
+    #[test]
+    fn apply_comm_filter_delete() {
+        let p = policies(
+            "ip community-filter 1 permit 1:200\nip community-filter 1 permit 2:200\n\
+             ip community-filter 1 permit 3:200 4:200\n\
+             route-policy P permit node 10\n apply comm-filter 1 delete\n#\n\
+             route-policy Q permit node 10\n apply community 2:200 5:5 additive\n \
+             apply comm-filter 1 delete\n#\n\
+             route-policy N permit node 10\n apply comm-filter 7 delete\n#\nreturn\n",
+        );
+        let (k, l) = (key("1.1.1.0/24"), LabelStack::new());
+        let c = |a: u32, n: u32| (a << 16) | n;
+        let mut a = attrs();
+        a.communities = vec![c(1, 200), c(3, 200), c(4, 200), c(9, 9)];
+        let run = |name: &str| {
+            let o = p.evaluate(name, &RouteInput::new(&k, &a, &l));
+            o.attrs(&a).unwrap().communities.clone()
+        };
+        assert_eq!(run("P"), vec![c(3, 200), c(4, 200), c(9, 9)]);
+        assert_eq!(run("Q"), vec![c(3, 200), c(4, 200), c(9, 9), c(5, 5)]);
+        // A filter that is not configured deletes nothing.
+        assert_eq!(run("N"), a.communities);
+    }
+
+    #[test]
+    fn peer_filters() {
+        let p = policies(
+            "ip ip-prefix A index 10 permit 1.1.1.0 24\n\
+             ip ipv6-prefix A index 10 permit 2001:db8:: 32\n\
+             ip as-path-filter 1 permit ^30_\n#\nreturn\n",
+        );
+        let (a, l) = (attrs(), LabelStack::new());
+        let ok = |f: &PeerFilters, prefix: &str| {
+            let k = key(prefix);
+            p.filters_permit(f, &RouteInput::new(&k, &a, &l))
+        };
+        let prefix = PeerFilters {
+            prefix: Some("A".into()),
+            ..PeerFilters::default()
+        };
+        assert!(ok(&prefix, "1.1.1.0/24"));
+        assert!(!ok(&prefix, "1.1.2.0/24"));
+        assert!(ok(&prefix, "2001:db8::/32"));
+        assert!(!ok(&prefix, "2001:db9::/32"));
+        let path = PeerFilters {
+            as_path: Some("1".into()),
+            ..PeerFilters::default()
+        };
+        assert!(ok(&path, "9.9.9.0/24"));
+        let both = PeerFilters {
+            as_path: Some("1".into()),
+            prefix: Some("A".into()),
+        };
+        assert!(!ok(&both, "9.9.9.0/24"));
+        assert!(ok(&both, "1.1.1.0/24"));
+        let missing = PeerFilters {
+            as_path: Some("2".into()),
+            prefix: Some("B".into()),
+        };
+        assert!(ok(&missing, "9.9.9.0/24"));
+        assert!(ok(&PeerFilters::default(), "9.9.9.0/24"));
+    }
+
+    #[test]
+    fn a_filter_change_changes_the_policies() {
+        let a = policies("ip as-path-filter 1 permit ^30_\n#\nreturn\n");
+        let b = policies("ip as-path-filter 1 permit ^40_\n#\nreturn\n");
+        assert_ne!(a, b);
+        let c = policies("as-notation plain\nip as-path-filter 1 permit ^30_\n#\nreturn\n");
+        assert_ne!(a, c);
+        assert_eq!(Policies::new(&a.source()), a);
     }
 
     #[test]

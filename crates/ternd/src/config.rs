@@ -302,7 +302,19 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     r.peer_as_in.push((*addr, family, rule));
                 }
             }
-            if ap.route_policy_import.is_none() && ap.route_policy_export.is_none() {
+            let import_filters = tern_policy::PeerFilters {
+                as_path: ap.as_path_filter_import.clone(),
+                prefix: ap.prefix_import.clone(),
+            };
+            let export_filters = tern_policy::PeerFilters {
+                as_path: ap.as_path_filter_export.clone(),
+                prefix: ap.prefix_export.clone(),
+            };
+            if ap.route_policy_import.is_none()
+                && ap.route_policy_export.is_none()
+                && import_filters.is_empty()
+                && export_filters.is_empty()
+            {
                 continue;
             }
             let mut families = vec![k.family()];
@@ -315,6 +327,8 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     family,
                     import: ap.route_policy_import.clone(),
                     export: ap.route_policy_export.clone(),
+                    import_filters: import_filters.clone(),
+                    export_filters: export_filters.clone(),
                 });
             }
         }

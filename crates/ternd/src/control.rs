@@ -915,8 +915,13 @@ fn policy_scope(changes: &ChangeSet, new: &Config) -> tern_engine::routing::Poli
     for d in &changes.deltas {
         if let Delta::PeerFamilyOption(p, _, field) = d {
             match field {
-                AfField::RoutePolicyImport | AfField::AllowAsLoop => scope.import.push(p.addr),
-                AfField::RoutePolicyExport => scope.export.push(p.addr),
+                AfField::RoutePolicyImport
+                | AfField::AllowAsLoop
+                | AfField::AsPathFilterImport
+                | AfField::PrefixImport => scope.import.push(p.addr),
+                AfField::RoutePolicyExport
+                | AfField::AsPathFilterExport
+                | AfField::PrefixExport => scope.export.push(p.addr),
                 _ => {}
             }
         }

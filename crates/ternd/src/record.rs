@@ -324,6 +324,10 @@ pub struct Settings {
     /// `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
     #[serde(default)]
     redistribute: Vec<RedistRec>,
+    /// The peers' filters, in the order of `peer_policies`: import as-path filter and
+    /// prefix list, export as-path filter and prefix list.
+    #[serde(default)]
+    peer_filters: Vec<[Option<String>; 4]>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -417,6 +421,18 @@ impl Settings {
                 .iter()
                 .map(|s| (s.protocol, s.ipv6, s.labeled, s.med, s.policy.clone()))
                 .collect(),
+            peer_filters: r
+                .peer_policies
+                .iter()
+                .map(|p| {
+                    [
+                        p.import_filters.as_path.clone(),
+                        p.import_filters.prefix.clone(),
+                        p.export_filters.as_path.clone(),
+                        p.export_filters.prefix.clone(),
+                    ]
+                })
+                .collect(),
         }
     }
 
@@ -468,11 +484,23 @@ impl Settings {
             peer_policies: self
                 .peer_policies
                 .iter()
-                .map(|(addr, f, import, export)| PeerPolicy {
-                    addr: *addr,
-                    family: family(*f),
-                    import: import.clone(),
-                    export: export.clone(),
+                .enumerate()
+                .map(|(i, (addr, f, import, export))| {
+                    let [ia, ip, ea, ep] = self.peer_filters.get(i).cloned().unwrap_or_default();
+                    PeerPolicy {
+                        addr: *addr,
+                        family: family(*f),
+                        import: import.clone(),
+                        export: export.clone(),
+                        import_filters: tern_policy::PeerFilters {
+                            as_path: ia,
+                            prefix: ip,
+                        },
+                        export_filters: tern_policy::PeerFilters {
+                            as_path: ea,
+                            prefix: ep,
+                        },
+                    }
                 })
                 .collect(),
             peer_as_in: self
@@ -768,5 +796,42 @@ impl Recorder {
         if !self.failed && self.out.flush().is_err() {
             self.failed = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The peers' filters and the filters themselves (with the AS notation they match in)
+    /// survive a recording.
+    #[test]
+    fn settings_keep_the_peer_filters() {
+        let cfg = tern_config::parse_file(
+            "as-notation plain\nip as-path-filter 1 index 10 permit ^65546_\n\
+             ip community-filter 1 index 10 permit 100:1\n\
+             ip ip-prefix p index 10 permit 10.0.0.0 8\n#\nreturn\n",
+        )
+        .unwrap();
+        let filters = |a: &str, p: &str| tern_policy::PeerFilters {
+            as_path: Some(a.into()),
+            prefix: Some(p.into()),
+        };
+        let r = Routing {
+            policies: tern_policy::Policies::new(&cfg),
+            peer_policies: vec![PeerPolicy {
+                addr: "10.0.0.2".parse().unwrap(),
+                family: tern_types::Family::IPV4_UNICAST,
+                import: None,
+                export: Some("out".into()),
+                import_filters: filters("1", "p"),
+                export_filters: tern_policy::PeerFilters::default(),
+            }],
+            ..Routing::default()
+        };
+        let back = Settings::of(&r).routing().unwrap();
+        assert_eq!(back, r);
+        assert!(back.policies.source().as_notation_plain);
+        assert_eq!(back.policies.source().filters, cfg.filters);
     }
 }

@@ -31,6 +31,17 @@ pub(crate) async fn show<T>(
         out.write(&crate::bmp::display(rest)?).await;
         return Ok(());
     }
+    if let ["display", "ip", which, rest @ ..] = words.as_slice()
+        && let Some(kind) = filter_kind(which)
+    {
+        let text = tern_config::filter::display(
+            &shared.running().config().filters,
+            kind,
+            rest.first().copied(),
+        );
+        out.write(&text).await;
+        return Ok(());
+    }
     if let ["display", ip @ ("ip" | "ipv6"), "routing-table", rest @ ..] = words.as_slice() {
         let v6 = *ip == "ipv6";
         return match rest {
@@ -166,6 +177,19 @@ pub(crate) async fn show<T>(
     let text = peers(&words, canonical, json, shared, notation)?;
     out.write(&text).await;
     Ok(())
+}
+
+/// The filter kind a `display ip WORD` names.
+fn filter_kind(word: &str) -> Option<tern_config::filter::FilterKind> {
+    use tern_config::filter::FilterKind;
+    [
+        FilterKind::AsPath,
+        FilterKind::Community,
+        FilterKind::ExtCommunity,
+        FilterKind::Rd,
+    ]
+    .into_iter()
+    .find(|k| k.word() == word)
 }
 
 /// `display bgp … routing-table statistics`: the table's counts in VRP's words; for `vpnv4|

@@ -332,7 +332,7 @@ impl Config {
                     .find(|f| f.key == af)
                     .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
                 let mut next = f.groups.get(name).cloned().unwrap_or_default();
-                set_af(&mut next, attr, !external)?;
+                set_af(&mut next, attr, !external, af.family().is_ipv6())?;
                 f.groups.insert(name.clone(), next);
                 if let AfPeerAttr::Enable(on) = attr {
                     for a in members {

@@ -104,4 +104,14 @@ fn inherit_af(p: &mut AfPeer, g: &AfPeer) {
     if p.default_route_advertise.is_none() {
         p.default_route_advertise = g.default_route_advertise.clone();
     }
+    for (mine, group) in [
+        (&mut p.as_path_filter_import, &g.as_path_filter_import),
+        (&mut p.as_path_filter_export, &g.as_path_filter_export),
+        (&mut p.prefix_import, &g.prefix_import),
+        (&mut p.prefix_export, &g.prefix_export),
+    ] {
+        if mine.is_none() {
+            mine.clone_from(group);
+        }
+    }
 }

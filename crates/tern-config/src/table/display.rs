@@ -30,9 +30,32 @@ pub(super) fn display() -> Node {
         ]),
         display_bgp(),
         display_bmp(),
-        display_ip_table("ip", "IP information"),
+        display_ip_table("ip", "IP information").sub(display_filters()),
         display_ip_table("ipv6", "IPv6 information"),
     ])
+}
+
+/// `display ip as-path-filter|community-filter|extcommunity-filter|rd-filter [NAME]`
+/// (served by ternd from the running configuration).
+fn display_filters() -> Vec<Node> {
+    let show = SessionCmd::Show;
+    [
+        ("as-path-filter", "AS_Path filters"),
+        ("community-filter", "Community filters"),
+        ("extcommunity-filter", "Extended community filters"),
+        ("rd-filter", "RD filters"),
+    ]
+    .map(|(w, h)| {
+        kw(w, h).session(show).then(
+            arg(
+                ArgKind::Word { max: 51 },
+                "filter-name",
+                "Filter number or name",
+            )
+            .session(show),
+        )
+    })
+    .into()
 }
 
 /// `display ip|ipv6 routing-table [vpn-instance V]` (served by ternd).

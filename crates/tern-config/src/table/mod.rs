@@ -18,6 +18,7 @@ mod bgp;
 mod bgp_family;
 mod bmp;
 mod display;
+mod filter;
 mod interface;
 mod kept;
 mod peer;

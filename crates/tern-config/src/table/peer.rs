@@ -135,6 +135,32 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 )),
         );
         subs.push(
+            kw("as-path-filter", "Filter routes by AS_Path filter")
+                .act(peer_af)
+                .then(
+                    arg(
+                        ArgKind::Word { max: 51 },
+                        "as-path-filter-name",
+                        "AS_Path filter",
+                    )
+                    .sub([
+                        kw("import", "Inbound").end_both(),
+                        kw("export", "Outbound").end_both(),
+                    ]),
+                ),
+        );
+        for (w, h) in [
+            ("ip-prefix", "Filter routes by IPv4 prefix list"),
+            ("ipv6-prefix", "Filter routes by IPv6 prefix list"),
+        ] {
+            subs.push(kw(w, h).act(peer_af).then(
+                arg(ArgKind::Word { max: 169 }, "prefix-name", "Prefix list").sub([
+                    kw("import", "Inbound").end_both(),
+                    kw("export", "Outbound").end_both(),
+                ]),
+            ));
+        }
+        subs.push(
             kw("route-policy", "Apply a route policy")
                 .act(peer_af)
                 .then(arg(POLICY, "route-policy-name", "Route policy").sub([
@@ -236,14 +262,28 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
                 for g in fam.groups.values() {
                     group_session_lines(g, &mut out);
                     if let Some(gap) = fam.group_peers.get(&g.name) {
-                        peer_af_lines(&g.name, gap, true, true, None, &mut out);
+                        peer_af_lines(
+                            &g.name,
+                            gap,
+                            (true, true),
+                            None,
+                            af.family().is_ipv6(),
+                            &mut out,
+                        );
                     }
                 }
             } else {
                 for (name, gap) in &fam.group_peers {
                     // A public group is enabled in IPv4 unicast on creation.
                     let auto = *af == AfKey::Ipv4Unicast && bgp.groups.contains_key(name);
-                    peer_af_lines(name, gap, auto, false, None, &mut out);
+                    peer_af_lines(
+                        name,
+                        gap,
+                        (auto, false),
+                        None,
+                        af.family().is_ipv6(),
+                        &mut out,
+                    );
                 }
             }
             let mut addrs: Vec<IpAddr> = fam.peers.keys().copied().collect();
@@ -271,7 +311,14 @@ fn print_peers(c: &Config, s: &Scope) -> Vec<Item> {
                     let auto = session.is_some()
                         || group_on
                         || (*af == AfKey::Ipv4Unicast && a.is_ipv4() && bgp.peers.contains_key(&a));
-                    peer_af_lines(&a.to_string(), ap, auto, session.is_some(), group, &mut out);
+                    peer_af_lines(
+                        &a.to_string(),
+                        ap,
+                        (auto, session.is_some()),
+                        group,
+                        af.family().is_ipv6(),
+                        &mut out,
+                    );
                 }
             }
         }
@@ -343,13 +390,13 @@ fn session_lines(who: &str, p: &Peer, out: &mut Vec<Item>) {
 
 /// A peer's (or group's) lines in one family. `auto`: enabled there on creation; `vrf`: a VPN
 /// instance family's own peer, whose `enable` VRP does not print; `group`: the public group
-/// of a member, printed as `peer X group G` after its `enable`.
+/// of a member, printed as `peer X group G` after its `enable`; `v6`: an IPv6 family.
 fn peer_af_lines(
     a: &str,
     ap: &AfPeer,
-    auto: bool,
-    vrf: bool,
+    (auto, vrf): (bool, bool),
     group: Option<&str>,
+    v6: bool,
     out: &mut Vec<Item>,
 ) {
     match (ap.enable, auto) {
@@ -366,6 +413,19 @@ fn peer_af_lines(
     }
     if let Some(p) = &ap.route_policy_export {
         line(&format!("route-policy {p} export"));
+    }
+    if let Some(f) = &ap.as_path_filter_import {
+        line(&format!("as-path-filter {f} import"));
+    }
+    if let Some(f) = &ap.as_path_filter_export {
+        line(&format!("as-path-filter {f} export"));
+    }
+    let pl = if v6 { "ipv6-prefix" } else { "ip-prefix" };
+    if let Some(p) = &ap.prefix_import {
+        line(&format!("{pl} {p} import"));
+    }
+    if let Some(p) = &ap.prefix_export {
+        line(&format!("{pl} {p} export"));
     }
     if let Some(l) = &ap.route_limit {
         let mut s = format!("route-limit {}", l.limit);
@@ -593,6 +653,17 @@ fn peer_af(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         } else {
             None
         })
+    } else if m.has("as-path-filter") {
+        AfPeerAttr::AsPathFilter(
+            m.has("export"),
+            on.then(|| m.str("as-path-filter-name").unwrap_or_default().to_owned()),
+        )
+    } else if m.has("ip-prefix") || m.has("ipv6-prefix") {
+        AfPeerAttr::PrefixFilter(
+            m.has("export"),
+            m.has("ipv6-prefix"),
+            on.then(|| m.str("prefix-name").unwrap_or_default().to_owned()),
+        )
     } else {
         let p = on.then(|| m.str("route-policy-name").unwrap_or_default().to_owned());
         if m.has("import") {

@@ -80,6 +80,82 @@ fn as_path(left: usize) -> Node {
     }
 }
 
+/// `if-match community-filter|as-path-filter|extcommunity-filter F [more]`: a filter, then
+/// (numbered filters) up to 15 more, `whole-match` after a basic community filter's number;
+/// what follows the first is typed by the action ([`filter_clauses`]).
+fn filters(w: &'static str, h: &'static str) -> Node {
+    kw(w, h).uend().then(
+        arg(
+            ArgKind::Word { max: 51 },
+            "list-name",
+            "Filter number or name",
+        )
+        .end_both()
+        .then(
+            arg(
+                ArgKind::Text { max: 1024 },
+                "more-filters",
+                "More filter numbers (whole-match after a basic community filter)",
+            )
+            .end_both(),
+        ),
+    )
+}
+
+/// The clauses of an `if-match` on filters: the first filter and those after it.
+fn filter_clauses(m: &Matched) -> Result<Vec<Match>, Reject> {
+    let wrong = || Reject::new("Error: Wrong parameter found.");
+    let (kind, max) = if m.has("community-filter") {
+        (0, 199)
+    } else if m.has("as-path-filter") {
+        (1, 256)
+    } else {
+        (2, 399)
+    };
+    let first = m.str("list-name").unwrap_or_default();
+    let more = m.str("more-filters").unwrap_or_default();
+    let numbered = |t: &str| t.parse::<u32>().is_ok_and(|v| (1..=max).contains(&v));
+    let mut out: Vec<Match> = Vec::new();
+    for tok in std::iter::once(first).chain(more.split_whitespace()) {
+        if tok.eq_ignore_ascii_case("whole-match") {
+            // After a basic community filter (a number up to 99, or a name).
+            let alone = out.len() == 1;
+            match out.last_mut() {
+                Some(c @ Match::CommunityFilter(_)) => {
+                    let Match::CommunityFilter(n) = c else {
+                        unreachable!("matched above")
+                    };
+                    if !n.parse::<u32>().map_or(alone, |v| v <= 99) {
+                        return Err(wrong());
+                    }
+                    *c = Match::CommunityFilterWhole(std::mem::take(n));
+                    continue;
+                }
+                _ => return Err(wrong()),
+            }
+        }
+        if tok.eq_ignore_ascii_case("sort-match") {
+            return Err(Reject::new(
+                "Error: Unrecognized command found at '^' position.",
+            ));
+        }
+        // Names stand alone; numbers may repeat (`&<1-16>`).
+        let digits = tok.bytes().all(|b| b.is_ascii_digit());
+        if (digits && !numbered(tok)) || (!digits && !out.is_empty()) || out.len() == 16 {
+            return Err(wrong());
+        }
+        if out.len() == 1 && !first.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(wrong());
+        }
+        out.push(match kind {
+            0 => Match::CommunityFilter(tok.to_owned()),
+            1 => Match::AsPathFilter(tok.to_owned()),
+            _ => Match::ExtcommunityFilter(tok.to_owned()),
+        });
+    }
+    Ok(out)
+}
+
 fn with_node<T>(c: &Config, s: &Scope, f: impl Fn(&PolicyNode) -> T) -> Option<T> {
     match s {
         Scope::RoutePolicy { name, node } => c.route_policies.get(name)?.nodes.get(node).map(f),
@@ -89,11 +165,6 @@ fn with_node<T>(c: &Config, s: &Scope, f: impl Fn(&PolicyNode) -> T) -> Option<T
 
 /// The route-policy node view.
 pub(super) fn route_policy_view() -> Vec<Node> {
-    let list = |w: &'static str, h: &'static str| {
-        kw(w, h)
-            .uend()
-            .then(arg(PREFIX_NAME, "list-name", "Filter name").end_both())
-    };
     let num = |w: &'static str, h: &'static str, max: u32| {
         kw(w, h)
             .uend()
@@ -112,9 +183,17 @@ pub(super) fn route_policy_view() -> Vec<Node> {
                 kw("mpls-label", "Routes with labels").end_both(),
                 kw("ip-prefix", "IPv4 prefix list")
                     .then(arg(PREFIX_NAME, "list-name", "Prefix list").end_both()),
-                list("community-filter", "Community filter"),
-                list("as-path-filter", "AS path filter"),
-                list("extcommunity-filter", "Extended community filter"),
+                filters("community-filter", "Community filter"),
+                kw("rd-filter", "RD filter").uend().then(
+                    arg(
+                        ArgKind::Int { min: 1, max: 1024 },
+                        "rd-filter-number",
+                        "RD filter",
+                    )
+                    .end_both(),
+                ),
+                filters("as-path-filter", "AS path filter"),
+                filters("extcommunity-filter", "Extended community filter"),
                 num("cost", "Cost (MED)", u32::MAX),
                 num("tag", "Tag", u32::MAX),
                 kw("ipv6", "IPv6").then(
@@ -134,6 +213,16 @@ pub(super) fn route_policy_view() -> Vec<Node> {
             })
             .sub([
                 kw("mpls-label", "Allocate labels").end_both(),
+                kw("comm-filter", "Remove communities a filter names")
+                    .uend()
+                    .then(
+                        arg(
+                            ArgKind::Word { max: 51 },
+                            "comm-filter-name",
+                            "Community filter",
+                        )
+                        .then(kw("delete", "Remove them").end_both()),
+                    ),
                 num("cost", "Cost (MED)", u32::MAX),
                 num("tag", "Tag", u32::MAX),
                 num("local-preference", "Local preference", u32::MAX),
@@ -177,8 +266,16 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
     };
     let list = || m.str("list-name").unwrap_or_default().to_owned();
     let v = || m.int("value").unwrap_or_default();
-    let any = !(m.has("list-name") || m.has("value") || m.has("address"));
-    let clause = if m.has("if-match") {
+    let any = !(m.has("list-name")
+        || m.has("value")
+        || m.has("address")
+        || m.has("rd-filter-number")
+        || m.has("comm-filter-name"));
+    let filter_kw =
+        m.has("community-filter") || m.has("as-path-filter") || m.has("extcommunity-filter");
+    let clause = if m.has("if-match") && filter_kw && !any {
+        Clause::Matches(filter_clauses(m)?)
+    } else if m.has("if-match") {
         Clause::Match(if m.has("ip-prefix") {
             Match::IpPrefix(list())
         } else if m.has("prefix-list") {
@@ -187,6 +284,8 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
             Match::MplsLabel
         } else if m.has("community-filter") {
             Match::CommunityFilter(list())
+        } else if m.has("rd-filter") {
+            Match::RdFilter(m.int("rd-filter-number").unwrap_or_default())
         } else if m.has("as-path-filter") {
             Match::AsPathFilter(list())
         } else if m.has("extcommunity-filter") {
@@ -198,7 +297,9 @@ fn policy_clause(m: &Matched, s: &Scope) -> Result<Change, Reject> {
         })
     } else {
         let addr = m.ip("address");
-        Clause::Apply(if m.has("mpls-label") {
+        Clause::Apply(if m.has("comm-filter") {
+            Apply::CommFilterDelete(m.str("comm-filter-name").unwrap_or_default().to_owned())
+        } else if m.has("mpls-label") {
             Apply::MplsLabel
         } else if m.has("cost") {
             Apply::Cost(v())

@@ -45,17 +45,19 @@ pub(super) fn system() -> Vec<Node> {
                         .enters(ViewId::Interface),
                 ),
             ]),
-        kw("ip", "IP configuration").sub([
-            kw("vpn-instance", "Configure a VPN instance").then(
-                arg(NAME31, "vpn-instance-name", "VPN instance name")
-                    .run_both(vpn_instance_enter)
-                    .print(20, print_vpn_instances)
-                    .enters(ViewId::VpnInstance),
-            ),
-            ip_prefix(false),
-            ip_prefix(true),
-            route_static(false),
-        ]),
+        kw("ip", "IP configuration")
+            .sub([
+                kw("vpn-instance", "Configure a VPN instance").then(
+                    arg(NAME31, "vpn-instance-name", "VPN instance name")
+                        .run_both(vpn_instance_enter)
+                        .print(20, print_vpn_instances)
+                        .enters(ViewId::VpnInstance),
+                ),
+                ip_prefix(false),
+                ip_prefix(true),
+                route_static(false),
+            ])
+            .sub(super::filter::ip_filters()),
         kw("bgp", "Enable BGP and enter the BGP view")
             .act(bgp_enter)
             .print(50, |c, _| {

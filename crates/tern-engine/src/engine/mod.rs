@@ -1039,6 +1039,15 @@ impl Engine {
                     .map(|n| (*f, n.to_string()))
             })
             .collect();
+        let export_filters = out
+            .families
+            .iter()
+            .filter_map(|f| {
+                self.routing
+                    .peer_filters(addr, *f, true)
+                    .map(|x| (*f, x.clone()))
+            })
+            .collect();
         let params = Params {
             vrf,
             role,
@@ -1047,6 +1056,7 @@ impl Engine {
             local: out.local,
             out: out.out,
             export,
+            export_filters,
         };
         let destinations: usize = Family::KNOWN
             .iter()

@@ -204,7 +204,8 @@ impl Engine {
 
 /// Import policy of one peer's UPDATEs: `policy vpn-target` (RFC 4364 §4.3.3, VRP's
 /// default: a VPN route none of the local instances imports is not kept, unless the family has
-/// `undo policy vpn-target`), then the peer's `route-policy P import` for the family.
+/// `undo policy vpn-target`), then the peer's `ip-prefix P import` and `as-path-filter F
+/// import`, then its `route-policy P import` for the family: each must permit.
 pub(super) struct ImportChain<'a> {
     routing: &'a Routing,
     /// Public peer (VPN target filtering applies) or PE–CE peer.
@@ -253,13 +254,18 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
             }
             _ => (attrs, false),
         };
-        let Some(name) = self.routing.peer_policy(info.addr, family, false) else {
-            return if modified {
+        let filters = self.routing.peer_filters(info.addr, family, false);
+        let policy = self.routing.peer_policy(info.addr, family, false);
+        let unchanged = || {
+            if modified {
                 tern_rib::Verdict::Modify(Box::new(attrs.clone()))
             } else {
                 tern_rib::Verdict::Accept
-            };
+            }
         };
+        if filters.is_none() && policy.is_none() {
+            return unchanged();
+        }
         // The import policy does not see the labels (if-match mpls-label matches labeled
         // families' routes by family instead).
         let labels = if family.has_labels() {
@@ -268,6 +274,15 @@ impl tern_rib::ImportPolicy for ImportChain<'_> {
             LabelStack::new()
         };
         let input = tern_policy::RouteInput::new(key, attrs, &labels);
+        // The peer's ip-prefix and as-path-filter, then its route-policy: each must permit.
+        if let Some(f) = filters
+            && !self.routing.policies.filters_permit(f, &input)
+        {
+            return tern_rib::Verdict::Deny;
+        }
+        let Some(name) = policy else {
+            return unchanged();
+        };
         match self.routing.policies.evaluate(name, &input) {
             Outcome::Deny => tern_rib::Verdict::Deny,
             Outcome::Permit { attrs: None, .. } if modified => {

@@ -702,6 +702,8 @@ fn asbr_routing(network: &str, ebgp: &str, ibgp: &str) -> Arc<Routing> {
         family: Family::IPV4_LABELED,
         import: None,
         export: Some(name.into()),
+        import_filters: Default::default(),
+        export_filters: Default::default(),
     };
     Arc::new(Routing {
         local: vec![LocalRoute {
@@ -870,6 +872,8 @@ fn export_policy_changes_apply_without_a_reset() {
                 family: Family::IPV4_UNICAST,
                 import: None,
                 export: Some("out".into()),
+                import_filters: Default::default(),
+                export_filters: Default::default(),
             }],
             ..Routing::default()
         })
@@ -900,6 +904,70 @@ fn export_policy_changes_apply_without_a_reset() {
 }
 
 #[test]
+fn export_filters_apply_and_follow_their_lists() {
+    // `peer X ip-prefix p1 export` and `peer X as-path-filter 1 export` before the export
+    // route-policy: a local route (empty AS path) must pass the prefix list, the AS_Path
+    // filter and the policy. Editing the prefix list sends the table again.
+    let text = |len: u32| {
+        format!(
+            "ip ip-prefix p1 index 10 permit 192.0.2.0 {len}\n#\n\
+             ip as-path-filter 1 index 10 permit ^$\n#\n\
+             route-policy out permit node 10\n apply cost 55\n#\nreturn\n"
+        )
+    };
+    let routing = |len: u32| {
+        let cfg = tern_config::parse_file(&text(len)).unwrap();
+        Arc::new(Routing {
+            local: ["10.1.0.0/16", "192.0.2.0/24"]
+                .iter()
+                .map(|p| LocalRoute {
+                    vrf: None,
+                    prefix: p.parse().unwrap(),
+                    origin: Origin::Igp,
+                    med: Some(0),
+                    next_hop: None,
+                    policy: None,
+                    labeled: false,
+                    kernel: false,
+                })
+                .collect(),
+            policies: tern_policy::Policies::new(&cfg),
+            peer_policies: vec![crate::routing::PeerPolicy {
+                addr: "10.0.1.2".parse().unwrap(),
+                family: Family::IPV4_UNICAST,
+                import: None,
+                export: Some("out".into()),
+                import_filters: Default::default(),
+                export_filters: tern_policy::PeerFilters {
+                    as_path: Some("1".into()),
+                    prefix: Some("p1".into()),
+                },
+            }],
+            ..Routing::default()
+        })
+    };
+    let mut t = Engine::new(rib_config(Some(100), Some("10.0.1.1".parse().unwrap())));
+    t.handle(Input::Settings(routing(24)));
+    let mut rx = up_peer(
+        &mut t,
+        "10.0.1.2",
+        300,
+        "10.0.1.1",
+        vec![Family::IPV4_UNICAST],
+    );
+    let mut b = receiver(300, "10.0.1.1", 100);
+    deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+    let tab = b.table(Family::IPV4_UNICAST);
+    assert_eq!(tab.routes.len(), 1, "{tab:?}");
+    assert_eq!(tab.routes[0].prefix, "192.0.2.0/24");
+    assert_eq!(tab.routes[0].med, Some(55));
+    // The list now permits 192.0.2.0/25 only: the route is withdrawn.
+    t.handle(Input::Settings(routing(25)));
+    deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+    assert_eq!(b.table(Family::IPV4_UNICAST).routes.len(), 0);
+}
+
+#[test]
 fn a_policy_edit_reruns_only_the_peers_that_use_it() {
     // Two EBGP peers, each with its own export policy; a commit edits the first one's. The
     // first is sent its table again with the new policy, the second is sent nothing.
@@ -915,6 +983,8 @@ fn a_policy_edit_reruns_only_the_peers_that_use_it() {
             family: Family::IPV4_UNICAST,
             import: None,
             export: Some(name.into()),
+            import_filters: Default::default(),
+            export_filters: Default::default(),
         };
         Arc::new(Routing {
             local: vec![LocalRoute {
