@@ -105,6 +105,8 @@ pub enum AfPeerAttr {
     PublicAsOnly(Option<PublicAsOnly>),
     /// `default-route-advertise [route-policy P]` (None: undo).
     DefaultRouteAdvertise(Option<Option<String>>),
+    /// `default-route-advertise` in the BGP-VPN-Target view.
+    RtcDefaultRoute(bool),
 }
 
 /// Family-level settings.
@@ -1207,6 +1209,7 @@ pub(crate) fn set_af(next: &mut AfPeer, attr: &AfPeerAttr, ibgp: bool) -> Result
         AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
         AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
         AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
+        AfPeerAttr::RtcDefaultRoute(on) => next.rtc_default_route = *on,
     }
     Ok(())
 }

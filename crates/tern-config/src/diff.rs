@@ -101,6 +101,8 @@ pub enum AfField {
     PublicAsOnly,
     /// `default-route-advertise`.
     DefaultRouteAdvertise,
+    /// `default-route-advertise` in the BGP-VPN-Target view.
+    RtcDefaultRoute,
 }
 
 /// One difference between two configurations.
@@ -316,6 +318,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::AdvertiseExtCommunity),
         Effect::Readvertise,
         "peer X advertise-ext-community (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::RtcDefaultRoute),
+        Effect::InPlace,
+        "peer X default-route-advertise, vpn-target (the default membership sent or withdrawn)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::KeepAllRoutes),
@@ -957,6 +964,10 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                 (
                     AfField::DefaultRouteAdvertise,
                     x.default_route_advertise != y.default_route_advertise,
+                ),
+                (
+                    AfField::RtcDefaultRoute,
+                    x.rtc_default_route != y.rtc_default_route,
                 ),
             ] {
                 if changed {

@@ -555,6 +555,7 @@ fn effects_table_is_complete() {
         AfField::SubstituteAs,
         AfField::PublicAsOnly,
         AfField::DefaultRouteAdvertise,
+        AfField::RtcDefaultRoute,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

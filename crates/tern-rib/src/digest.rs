@@ -6,6 +6,7 @@
 use smallvec::SmallVec;
 use tern_types::Family;
 use tern_wire::attr::Action;
+use tern_wire::rtc::{self, RtMembership};
 use tern_wire::{NextHop, Nlri, ParsedUpdate};
 
 use crate::attrs::PathAttrs;
@@ -35,6 +36,21 @@ pub struct Digest {
     pub withdrawn: Vec<(Family, Nlri)>,
     /// Announced routes, per next hop.
     pub reach: SmallVec<[Reach; 2]>,
+    /// Route target membership (RFC 4684) announced and withdrawn: not routes of the tables,
+    /// concerning the peer as a whole (every shard gets them).
+    pub rtc: Option<RtcPart>,
+}
+
+/// The route target membership NLRI of an UPDATE (RFC 4684 §4).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RtcPart {
+    /// Withdrawn memberships.
+    pub withdrawn: Vec<RtMembership>,
+    /// Announced memberships.
+    pub reach: Vec<RtMembership>,
+    /// The attributes they were announced with (`None`: mandatory ones missing, or none
+    /// announced).
+    pub attrs: Option<PathAttrs>,
 }
 
 impl Digest {
@@ -59,6 +75,7 @@ impl Digest {
             }
         }
         d.withdrawn = update.withdrawn_routes().collect();
+        d.rtc_of(update);
         let attrs = |nh: Option<NextHop>| {
             if d.treat_as_withdraw {
                 None
@@ -75,12 +92,53 @@ impl Digest {
                     .collect(),
             });
         }
-        if let Some(m) = update.mp_reach() {
+        if let Some(m) = update.mp_reach()
+            && m.family != Family::RTC
+        {
             d.reach.push(Reach {
                 attrs: attrs(Some(m.next_hop.clone())),
                 routes: m.routes().map(|n| (m.family, n)).collect(),
             });
         }
         d
+    }
+
+    /// The route target membership NLRI, decoded here since tern-wire leaves the family's
+    /// fields opaque. A field that does not decode disables the family for the UPDATE (RFC
+    /// 7606 §5.3, §7.x: AFI/SAFI disable): the peer's memberships are withdrawn.
+    fn rtc_of(&mut self, update: &ParsedUpdate<'_>) {
+        let mut part = RtcPart::default();
+        let mut bad = false;
+        if let Some(u) = update.mp_unreach()
+            && u.family == Family::RTC
+        {
+            match rtc::decode_all(&u.withdrawn) {
+                Ok(v) => part.withdrawn = v,
+                Err(_) => bad = true,
+            }
+        }
+        if let Some(m) = update.mp_reach()
+            && m.family == Family::RTC
+        {
+            match rtc::decode_all(&m.nlri) {
+                Ok(v) if self.treat_as_withdraw => part.withdrawn.extend(v),
+                Ok(v) => {
+                    part.attrs = PathAttrs::from_update(update, m.next_hop.clone());
+                    if part.attrs.is_some() {
+                        part.reach = v;
+                    }
+                }
+                Err(_) => bad = true,
+            }
+        }
+        if bad {
+            if !self.disabled.contains(&Family::RTC) {
+                self.disabled.push(Family::RTC);
+            }
+            return;
+        }
+        if !part.withdrawn.is_empty() || !part.reach.is_empty() {
+            self.rtc = Some(part);
+        }
     }
 }

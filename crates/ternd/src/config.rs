@@ -285,6 +285,14 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
         if r.cluster_id.is_none() {
             r.cluster_id = f.reflector_cluster_id;
         }
+        if *k == AfKey::VpnTarget {
+            r.rtc_default.extend(
+                f.peers
+                    .iter()
+                    .filter(|(_, ap)| ap.enable && ap.rtc_default_route)
+                    .map(|(a, _)| *a),
+            );
+        }
         for (addr, ap) in &f.peers {
             let fake = match k.vpn_instance() {
                 None => bgp.peers.get(addr),

@@ -324,6 +324,9 @@ pub struct Settings {
     /// `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
     #[serde(default)]
     redistribute: Vec<RedistRec>,
+    /// Peers sent the default route target membership.
+    #[serde(default)]
+    rtc_default: Vec<IpAddr>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -417,6 +420,7 @@ impl Settings {
                 .iter()
                 .map(|s| (s.protocol, s.ipv6, s.labeled, s.med, s.policy.clone()))
                 .collect(),
+            rtc_default: r.rtc_default.clone(),
         }
     }
 
@@ -493,6 +497,7 @@ impl Settings {
                     },
                 )
                 .collect(),
+            rtc_default: self.rtc_default.clone(),
         })
     }
 }
