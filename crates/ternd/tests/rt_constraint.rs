@@ -11,7 +11,13 @@
 //!   deleting it withdraws them.
 //! - Q (10.0.2.2), a PE without the rtc family: sent every VPN route, as before.
 //!
-//! Each GoBGP's own table (`gobgp global rib -a vpnv4`) shows the effect. Needs root.
+//! Each GoBGP's own table (`gobgp global rib -a vpnv4`) shows the effect.
+//!
+//! A second test puts a ternd PE behind the ternd reflector: the PE advertises the import
+//! targets of its VPN instance as its membership and is sent those VPNs only, following
+//! commits that change the instance's import targets; the reflector's `peer X
+//! default-route-advertise` is what makes the PE send it its own VPN routes (the PE sends an
+//! RTC peer only what that peer's membership covers). Needs root.
 
 mod common;
 
@@ -230,11 +236,7 @@ fn reflector_sends_each_pe_only_the_vpn_routes_it_imports() {
     all.sort();
 
     // ternd holds all 30; Q, without the family, is sent every one.
-    let holds = |n: usize| {
-        t.display("display bgp vpnv4 all routing-table", false)
-            .map(|s| s.matches("10.").count() >= n)
-            .unwrap_or(false)
-    };
+    let holds = |n: usize| vpn_table(&t).len() == n;
     assert!(
         wait_for(TIMEOUT, || q.vpnv4() == all),
         "{}",
@@ -273,6 +275,225 @@ fn reflector_sends_each_pe_only_the_vpn_routes_it_imports() {
     // Q still has everything, and no session went down.
     assert_eq!(q.vpnv4(), all);
     for a in ["10.0.0.2", "10.0.1.2", "10.0.2.2"] {
+        assert_eq!(t.state(a), "Established");
+    }
+}
+
+/// The VPNv4 destinations in a ternd's table, as `RD:prefix`.
+fn vpn_table(t: &Ternd) -> Vec<String> {
+    let Ok(text) = t.display("display bgp vpnv4 all routing-table", true) else {
+        return vec![];
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    let mut out: Vec<String> = v["routes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    format!(
+                        "{}:{}",
+                        r["rd"].as_str().unwrap_or_default(),
+                        r["prefix"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs configuration lines on a ternd through its control API; panics on an error.
+fn configure(t: &Ternd, lines: &[&str]) {
+    let mut c = tern_api::Blocking::connect(&t.control).expect("control");
+    let id = c.open_session("test").expect("session").session;
+    for line in lines {
+        let r = c.execute(id, line, false).expect("execute");
+        assert!(r.error.is_none(), "{line}: {r:?}");
+    }
+    let _ = c.close_session(id);
+}
+
+const PE_CFG: &str = "sysname pe
+#
+ip vpn-instance v3
+ ipv4-family
+  route-distinguisher 65000:300
+  vpn-target 65000:3 export-extcommunity
+  vpn-target 65000:3 import-extcommunity
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.2 255.255.255.0
+#
+interface GigabitEthernet0/0/1
+ ip binding vpn-instance v3
+ ip address 192.168.3.1 255.255.255.0
+#
+bgp 65000
+ router-id 10.0.0.2
+ peer 10.0.0.1 as-number 65000
+ peer 10.0.0.1 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  undo peer 10.0.0.1 enable
+ #
+ ipv4-family vpnv4
+  undo policy vpn-target
+  peer 10.0.0.1 enable
+ #
+ ipv4-family vpn-instance v3
+  import-route direct
+ #
+ ipv4-family vpn-target
+  peer 10.0.0.1 enable
+#
+return
+";
+
+const RR_CFG: &str = "sysname rr
+#
+interface GigabitEthernet0/0/0
+ ip address 10.0.0.1 255.255.255.0
+#
+interface GigabitEthernet0/0/1
+ ip address 10.0.1.1 255.255.255.0
+#
+bgp 65000
+ router-id 10.0.0.1
+ peer 10.0.0.2 as-number 65000
+ peer 10.0.0.2 timer keepalive 10 hold 30
+ peer 10.0.1.2 as-number 65000
+ peer 10.0.1.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  undo peer 10.0.0.2 enable
+  undo peer 10.0.1.2 enable
+ #
+ ipv4-family vpnv4
+  undo policy vpn-target
+  peer 10.0.0.2 enable
+  peer 10.0.0.2 reflect-client
+  peer 10.0.1.2 enable
+  peer 10.0.1.2 reflect-client
+ #
+ ipv4-family vpn-target
+  peer 10.0.0.2 enable
+  peer 10.0.0.2 default-route-advertise
+#
+return
+";
+
+#[test]
+fn a_tern_pe_advertises_its_import_targets_and_the_reflector_its_default() {
+    let rr_ns = Netns::new("rtcr");
+    let pe_ns = Netns::new("rtce");
+    let f_ns = Netns::new("rtcg");
+    link(&rr_ns, &["10.0.0.1/24"], &pe_ns, &["10.0.0.2/24"]);
+    link(&rr_ns, &["10.0.1.1/24"], &f_ns, &["10.0.1.2/24"]);
+    let dir = TempDir::new("rtc2");
+    let rr = Ternd::start(&rr_ns, &dir, "rr", RR_CFG, &["0.0.0.0:179"]);
+    let pe = Ternd::start(&pe_ns, &dir, "pe", PE_CFG, &["0.0.0.0:179"]);
+    let f = Gobgp::start(f_ns, &dir, "f", "10.0.1.2", "10.0.1.1", false);
+    for n in 1..=10u32 {
+        for i in 1..=3 {
+            f.cli(&format!(
+                "global rib -a vpnv4 add 10.{n}.{i}.0/24 label {} rd 65000:{n} rt 65000:{n}",
+                100 + n
+            ));
+        }
+    }
+    let logs = |what: &str| {
+        format!(
+            "{what}\n--- rr table ---\n{:?}\n--- pe table ---\n{:?}\n--- rr log ---\n{}\n--- pe log ---\n{}",
+            vpn_table(&rr),
+            vpn_table(&pe),
+            tail(&rr.log_text(), 60),
+            tail(&pe.log_text(), 60),
+        )
+    };
+    rr.wait_established("10.0.0.2", TIMEOUT);
+    rr.wait_established("10.0.1.2", TIMEOUT);
+    let own = "65000:300:192.168.3.0/24".to_string();
+    let with = |vpns: &[u32]| {
+        let mut v: Vec<String> = vpns.iter().flat_map(|n| vpn_routes(*n)).collect();
+        v.push(own.clone());
+        v.sort();
+        v
+    };
+
+    // The PE's membership (its import target) limits what the reflector sends it: VPN 3.
+    assert!(
+        wait_for(TIMEOUT, || vpn_table(&pe) == with(&[3])),
+        "{}",
+        logs("the PE is not sent VPN 3 alone")
+    );
+    // The reflector's default membership has the PE send it its VPN route, reflected to F.
+    assert!(
+        wait_for(TIMEOUT, || vpn_table(&rr).contains(&own)),
+        "{}",
+        logs("the reflector does not hold the PE's route")
+    );
+    assert!(
+        wait_for(TIMEOUT, || f.vpnv4().contains(&own)),
+        "{}",
+        logs("F is not sent the PE's route")
+    );
+
+    // A second import target committed on the PE: VPN 4 follows; taken back: withdrawn.
+    configure(
+        &pe,
+        &[
+            "system-view",
+            "ip vpn-instance v3",
+            "ipv4-family",
+            "vpn-target 65000:4 import-extcommunity",
+            "commit",
+        ],
+    );
+    assert!(
+        wait_for(TIMEOUT, || vpn_table(&pe) == with(&[3, 4])),
+        "{}",
+        logs("VPN 4 not sent after the PE imports 65000:4")
+    );
+    configure(
+        &pe,
+        &[
+            "system-view",
+            "ip vpn-instance v3",
+            "ipv4-family",
+            "undo vpn-target 65000:4 import-extcommunity",
+            "commit",
+        ],
+    );
+    assert!(
+        wait_for(TIMEOUT, || vpn_table(&pe) == with(&[3])),
+        "{}",
+        logs("VPN 4 not withdrawn after the PE stopped importing 65000:4")
+    );
+
+    // Without the default membership the PE no longer sends the reflector its route.
+    configure(
+        &rr,
+        &[
+            "system-view",
+            "bgp 65000",
+            "ipv4-family vpn-target",
+            "undo peer 10.0.0.2 default-route-advertise",
+            "commit",
+        ],
+    );
+    assert!(
+        wait_for(TIMEOUT, || !vpn_table(&rr).contains(&own)),
+        "{}",
+        logs("the PE's route stays after the default membership is withdrawn")
+    );
+    assert!(
+        wait_for(TIMEOUT, || !f.vpnv4().contains(&own)),
+        "{}",
+        logs("F keeps the PE's route")
+    );
+    for (t, a) in [(&rr, "10.0.0.2"), (&rr, "10.0.1.2"), (&pe, "10.0.0.1")] {
         assert_eq!(t.state(a), "Established");
     }
 }
