@@ -460,10 +460,30 @@ impl Rtc {
         self.peers.values().any(|p| !p.backlog.is_empty())
     }
 
-    /// A ROUTE-REFRESH of the family: `addr` is sent what it may have again.
-    pub fn refresh(&mut self, addr: IpAddr, local: &Local) {
+    /// A ROUTE-REFRESH of the family: `addr` is sent what it may have again, then with
+    /// `enhanced` an EoRR (RFC 7313 §4; the BoRR is the caller's, before).
+    pub fn refresh(&mut self, addr: IpAddr, enhanced: bool, local: &Local) {
+        if !self.speaker {
+            return;
+        }
         if let Some(p) = self.peers.get_mut(&addr) {
             p.sent.clear();
+            self.advertise(local);
+        }
+        if enhanced && let Some(p) = self.peers.get_mut(&addr) {
+            p.backlog
+                .push_back(crate::wellknown::end_of_refresh(Family::RTC));
+            self.drain();
+        }
+    }
+
+    /// A peer's role changed (`peer X reflect-client`): what is reflected to and from it
+    /// follows.
+    pub fn set_role(&mut self, addr: IpAddr, role: Role, local: &Local) {
+        if let Some(p) = self.peers.get_mut(&addr)
+            && p.s.role != role
+        {
+            p.s.role = role;
             self.advertise(local);
         }
     }
@@ -500,6 +520,10 @@ mod tests {
             let mut rest = &b[..];
             while !rest.is_empty() {
                 let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
+                if rest[18] != 2 {
+                    rest = &rest[len..];
+                    continue;
+                }
                 let u = Update::decode(&rest[19..len]).unwrap();
                 let p = u.parse(&Ctx::default());
                 if p.end_of_rib() == Some(Family::RTC) {
@@ -689,6 +713,32 @@ mod tests {
         assert!(ca.0.lock().unwrap().is_empty());
         assert!(quiet.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL));
         assert!(quiet.interest(addr(2)).unwrap().wants(&[rt(1)]));
+    }
+
+    #[test]
+    fn a_refresh_sends_everything_again_then_eorr_and_a_role_change_reflects_anew() {
+        let mut r = Rtc::new(true);
+        r.set_local([rt(1)], BTreeSet::new(), &LOCAL);
+        let (a, ca) = session(1, Role::NonClient, 2);
+        let (b, cb) = session(2, Role::NonClient, 3);
+        r.peer_up(addr(2), a, &LOCAL);
+        r.peer_up(addr(3), b, &LOCAL);
+        take(&ca);
+        take(&cb);
+        r.refresh(addr(2), true, &LOCAL);
+        let sent: Vec<Bytes> = ca.0.lock().unwrap().clone();
+        let (ann, _, _, _) = take(&ca);
+        assert_eq!(ann, vec![RtMembership::new(65000, rt(1).0)]);
+        // The last message is the EoRR (ROUTE-REFRESH, subtype 2, AFI 1, SAFI 132).
+        let last = sent.last().unwrap();
+        assert_eq!(last[18], 5);
+        assert_eq!(&last[19..23], &[0, 1, 2, 132]);
+        // Between non-clients nothing is reflected; once B is a client, A's membership is.
+        let m = RtMembership::new(65000, rt(7).0);
+        r.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL);
+        assert!(take(&cb).0.is_empty());
+        r.set_role(addr(3), Role::Client, &LOCAL);
+        assert_eq!(take(&cb).0, vec![m]);
     }
 
     #[test]

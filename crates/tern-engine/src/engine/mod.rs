@@ -694,7 +694,7 @@ impl Engine {
                 };
                 if family == Family::RTC {
                     let local = self.rtc_local();
-                    self.rtc.refresh(peer, &local);
+                    self.rtc.refresh(peer, enhanced, &local);
                 } else if let Some(rib) = rib {
                     self.adj.refresh(peer, family, rib, enhanced);
                 }
@@ -805,8 +805,11 @@ impl Engine {
         {
             let rr_client = !info.ebgp && reflect_client;
             if info.rr_client != rr_client {
-                rib.peer_up(id, PeerInfo { rr_client, ..info });
+                let info = PeerInfo { rr_client, ..info };
+                rib.peer_up(id, info);
                 role_changed = true;
+                let local = self.rtc_local();
+                self.rtc.set_role(peer, Role::of(id, &info), &local);
             }
         }
         for (addr, pid, tx, params) in peers {
