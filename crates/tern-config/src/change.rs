@@ -122,6 +122,8 @@ pub enum AfAttr {
     Synchronization(bool),
     /// `reflector cluster-id`.
     ReflectorClusterId(Option<std::net::Ipv4Addr>),
+    /// `timer wait-for-eor N` (None: undo), BGP-VPN-Target view.
+    WaitForEor(Option<u16>),
     /// `router-id` in a VPN instance family.
     RouterId(Option<VrfRouterId>),
 }
@@ -734,6 +736,7 @@ impl Config {
                     AfAttr::PolicyVpnTarget(on) => fam.policy_vpn_target = Some(*on),
                     AfAttr::Synchronization(on) => fam.synchronization = Some(*on),
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
+                    AfAttr::WaitForEor(t) => fam.wait_for_eor = *t,
                     AfAttr::RouterId(r) => fam.router_id = *r,
                 }
             }

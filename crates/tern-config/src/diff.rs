@@ -103,6 +103,8 @@ pub enum AfField {
     DefaultRouteAdvertise,
     /// `default-route-advertise` in the BGP-VPN-Target view.
     RtcDefaultRoute,
+    /// `timer wait-for-eor` of the BGP-VPN-Target view, for each peer enabled there.
+    WaitForEor,
 }
 
 /// One difference between two configurations.
@@ -318,6 +320,11 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::AdvertiseExtCommunity),
         Effect::Readvertise,
         "peer X advertise-ext-community (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::WaitForEor),
+        Effect::InPlace,
+        "timer wait-for-eor, vpn-target (the peers' next sessions)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::RtcDefaultRoute),
@@ -968,6 +975,13 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                 (
                     AfField::RtcDefaultRoute,
                     x.rtc_default_route != y.rtc_default_route,
+                ),
+                (
+                    AfField::WaitForEor,
+                    **af == AfKey::VpnTarget && y.enable && {
+                        let t = |g: &Bgp| g.families.get(*af).and_then(|f| f.wait_for_eor);
+                        t(a) != t(b)
+                    },
                 ),
             ] {
                 if changed {

@@ -504,6 +504,9 @@ pub struct BgpFamily {
     pub synchronization: Option<bool>,
     /// `reflector cluster-id`.
     pub reflector_cluster_id: Option<Ipv4Addr>,
+    /// `timer wait-for-eor N` in the BGP-VPN-Target view: how long a peer's VPN routes wait
+    /// for its End-of-RIB of the route target constraint family, seconds (180 when absent).
+    pub wait_for_eor: Option<u16>,
     /// `router-id` of a VPN instance family.
     pub router_id: Option<VrfRouterId>,
     /// The peer groups of this VPN instance family (`group G` in its view) by name.

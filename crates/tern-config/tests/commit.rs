@@ -556,6 +556,7 @@ fn effects_table_is_complete() {
         AfField::PublicAsOnly,
         AfField::DefaultRouteAdvertise,
         AfField::RtcDefaultRoute,
+        AfField::WaitForEor,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

@@ -115,7 +115,6 @@ fn what_is_not_built_is_refused() {
         "constraint-rt-filter enable",
         "reflect between-clients",
         "reflector cluster-id 1.1.1.1",
-        "timer wait-for-eor 100",
         "default local-preference 200",
         "network 10.0.0.0 8",
         "import-route direct",
@@ -126,6 +125,10 @@ fn what_is_not_built_is_refused() {
         assert!(s.apply_line(line).is_err(), "{line} accepted");
         assert_eq!(*s.config(), before, "{line} changed the model");
         assert_eq!(s.view(), ViewId::BgpVpnTarget, "{line} left the view");
+    }
+    for line in ["timer wait-for-eor 2", "timer wait-for-eor 3001"] {
+        assert!(s.apply_line(line).is_err(), "{line} accepted");
+        assert_eq!(*s.config(), before, "{line} changed the model");
     }
     let e = s.apply_line("peer 10.2.2.2 reflect-client").unwrap_err();
     assert!(e.message().contains("BGP-VPN-Target"), "{}", e.message());
@@ -171,6 +174,55 @@ fn enabling_resets_the_session_and_the_default_route_applies_in_place() {
     assert_eq!(cs, diff(&before, running.config()));
     let d = Delta::PeerFamilyOption(pk.clone(), AfKey::VpnTarget, AfField::RtcDefaultRoute);
     assert!(cs.deltas.contains(&d), "{:#?}", cs.deltas);
+    assert_eq!(d.effect(), Effect::InPlace);
+    assert!(cs.sessions_to_reset().is_empty());
+}
+
+#[test]
+fn wait_for_eor_prints_undoes_and_reaches_the_enabled_peers() {
+    let mut s = session(&[BASE, &["peer 10.2.2.2 enable", "timer wait-for-eor 3"]].concat());
+    let wait = |s: &Session| {
+        s.config()
+            .bgp
+            .as_ref()
+            .unwrap()
+            .family(&AfKey::VpnTarget)
+            .unwrap()
+            .wait_for_eor
+    };
+    assert_eq!(wait(&s), Some(3));
+    let text = s.config().to_vrp();
+    assert!(
+        text.contains(" ipv4-family vpn-target\n  timer wait-for-eor 3\n  peer 10.2.2.2 enable\n"),
+        "{text}"
+    );
+    assert_eq!(parse_file(&text).unwrap(), *s.config());
+    s.apply_line("timer wait-for-eor 3000").unwrap();
+    assert_eq!(wait(&s), Some(3000));
+    s.apply_line("undo timer wait-for-eor").unwrap();
+    assert_eq!(wait(&s), None);
+
+    // A change reaches the peers enabled in the view, in place.
+    let old = parse_file(
+        "bgp 100\n peer 10.1.1.1 as-number 100\n peer 10.2.2.2 as-number 100\n #\n ipv4-family vpn-target\n  peer 10.1.1.1 enable\n",
+    )
+    .unwrap();
+    let mut running = Running::new(old.clone());
+    let mut c = running.candidate("root");
+    for l in ["bgp 100", "ipv4-family vpn-target", "timer wait-for-eor 10"] {
+        c.apply_line(l).unwrap();
+    }
+    let id = c.commit(&mut running, "").unwrap().unwrap();
+    let cs = running.commit_change_set(id).unwrap();
+    let pk = |a: &str| PeerKey {
+        vrf: None,
+        addr: ip(a),
+    };
+    let d = Delta::PeerFamilyOption(pk("10.1.1.1"), AfKey::VpnTarget, AfField::WaitForEor);
+    assert!(cs.deltas.contains(&d), "{:#?}", cs.deltas);
+    assert!(!cs.deltas.iter().any(
+        |x| matches!(x, Delta::PeerFamilyOption(k, _, AfField::WaitForEor) if *k == pk("10.2.2.2"))
+    ));
     assert_eq!(d.effect(), Effect::InPlace);
     assert!(cs.sessions_to_reset().is_empty());
 }

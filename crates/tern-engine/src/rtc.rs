@@ -10,9 +10,11 @@
 //! - **Interest** ([`RtInterest`], §4): the VPN routes (VPNv4, VPNv6) a peer that negotiated
 //!   the family is sent are those carrying a route target one of its memberships covers. A
 //!   default membership (length 0, §3) or one naming only an origin AS (length 32) covers
-//!   every route target. Until the peer advertises anything it is sent no VPN route (§6: its
-//!   End-of-RIB of the family, or its first memberships, say what it wants). A peer that did
-//!   not negotiate the family has no interest set and is sent every VPN route as before.
+//!   every route target. A peer is sent no VPN route until its End-of-RIB of the family
+//!   (§6: then its membership is complete), or until the wait for it is over ([`Rtc::wait_over`],
+//!   on a timer of the daemon's, VRP's `timer wait-for-eor` default of 180 s); from then on
+//!   every change of its membership applies at once. A peer that did not negotiate the family
+//!   has no interest set and is sent every VPN route as before.
 //! - **Advertised** (§3.2, §3.3 for reflectors): to every peer of the family, one membership
 //!   (local AS, route target) per import route target of the local VPN instances; the
 //!   default membership to peers configured with `peer X default-route-advertise` in the
@@ -127,7 +129,8 @@ struct Peer {
     s: RtcSession,
     /// Memberships received and taken, with their attributes.
     received: BTreeMap<RtMembership, PathAttrs>,
-    /// End-of-RIB of the family received.
+    /// End-of-RIB of the family received, or the wait for it over: its membership limits
+    /// its VPN routes (before, it is sent none).
     end_of_rib: bool,
     /// What it was sent.
     sent: BTreeMap<RtMembership, PathAttrs>,
@@ -169,10 +172,32 @@ impl Rtc {
     }
 
     /// The interest limiting the VPN routes `addr` is sent (`None`: every VPN route, as for a
-    /// peer that did not negotiate the family).
+    /// peer that did not negotiate the family). Empty while its End-of-RIB is awaited.
     pub fn interest(&self, addr: IpAddr) -> Option<RtInterest> {
         let p = self.peers.get(&addr)?;
-        RtInterest::of(p.received.keys())
+        Self::interest_of(p)
+    }
+
+    fn interest_of(p: &Peer) -> Option<RtInterest> {
+        if p.end_of_rib {
+            RtInterest::of(p.received.keys())
+        } else {
+            RtInterest::of([])
+        }
+    }
+
+    /// The wait for `addr`'s End-of-RIB of the family is over: its membership so far limits
+    /// its VPN routes. True when its interest changed.
+    pub fn wait_over(&mut self, addr: IpAddr) -> bool {
+        let Some(p) = self.peers.get_mut(&addr) else {
+            return false;
+        };
+        if p.end_of_rib {
+            return false;
+        }
+        let before = Self::interest_of(p);
+        p.end_of_rib = true;
+        before != Self::interest_of(p)
     }
 
     /// The memberships received from `addr` (displays, tests).
@@ -255,14 +280,16 @@ impl Rtc {
         let Some(p) = self.peers.get_mut(&addr) else {
             return false;
         };
-        let before = RtInterest::of(p.received.keys());
+        let before = Self::interest_of(p);
         let mut changed = false;
         if disabled {
             changed |= !p.received.is_empty();
             p.received.clear();
         }
+        let mut now_complete = false;
         if end_of_rib && !p.end_of_rib {
             p.end_of_rib = true;
+            now_complete = true;
             debug!(peer = %addr, memberships = p.received.len(), "RTC: End-of-RIB received");
         }
         if let Some(part) = part {
@@ -283,10 +310,10 @@ impl Rtc {
                 }
             }
         }
+        let after = Self::interest_of(p);
         if !changed {
-            return false;
+            return now_complete && before != after;
         }
-        let after = RtInterest::of(p.received.keys());
         debug!(peer = %addr, memberships = p.received.len(), "RTC: membership changed");
         self.advertise(local);
         before != after
@@ -652,6 +679,9 @@ mod tests {
             assert!(ann.is_empty() && eor);
         }
         assert_eq!(r.interest(addr(2)), RtInterest::of([]));
+        for a in [2, 3, 4] {
+            assert!(!r.apply(addr(a), None, false, true, &LOCAL));
+        }
         let m = RtMembership::new(65000, rt(1).0);
         assert!(r.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL));
         assert!(r.interest(addr(2)).unwrap().wants(&[rt(1)]));
@@ -695,6 +725,41 @@ mod tests {
     }
 
     #[test]
+    fn no_vpn_route_before_end_of_rib_or_the_end_of_the_wait() {
+        let mut r = Rtc::new(true);
+        let (a, _ca) = session(1, Role::Client, 2);
+        let (b, _cb) = session(2, Role::Client, 3);
+        r.peer_up(addr(2), a, &LOCAL);
+        r.peer_up(addr(3), b, &LOCAL);
+        let m = RtMembership::new(65000, rt(1).0);
+        // Memberships before End-of-RIB are kept (and reflected) but send nothing yet.
+        assert!(!r.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL));
+        assert_eq!(r.interest(addr(2)), RtInterest::of([]));
+        assert_eq!(r.received(addr(2)), vec![m]);
+        assert_eq!(r.sent(addr(3)), vec![m]);
+        // End-of-RIB: the membership applies.
+        assert!(r.apply(addr(2), None, false, true, &LOCAL));
+        assert!(r.interest(addr(2)).unwrap().wants(&[rt(1)]));
+        // A peer that never says End-of-RIB: the wait ends on the daemon's timer.
+        r.apply(
+            addr(3),
+            Some(&part(&[RtMembership::DEFAULT], &[])),
+            false,
+            false,
+            &LOCAL,
+        );
+        assert_eq!(r.interest(addr(3)), RtInterest::of([]));
+        assert!(r.wait_over(addr(3)));
+        assert_eq!(r.interest(addr(3)), None);
+        assert!(!r.wait_over(addr(3)));
+        // End-of-RIB with no membership: still nothing wanted, no change.
+        let (c, _cc) = session(3, Role::Client, 4);
+        r.peer_up(addr(4), c, &LOCAL);
+        assert!(!r.apply(addr(4), None, false, true, &LOCAL));
+        assert_eq!(r.interest(addr(4)), RtInterest::of([]));
+    }
+
+    #[test]
     fn looped_memberships_are_not_taken_and_only_the_speaker_sends() {
         let mut r = Rtc::new(true);
         let (a, _ca) = session(1, Role::Client, 2);
@@ -711,7 +776,7 @@ mod tests {
         quiet.set_local([rt(1)], BTreeSet::new(), &LOCAL);
         quiet.peer_up(addr(2), a, &LOCAL);
         assert!(ca.0.lock().unwrap().is_empty());
-        assert!(quiet.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL));
+        assert!(quiet.apply(addr(2), Some(&part(&[m], &[])), false, true, &LOCAL));
         assert!(quiet.interest(addr(2)).unwrap().wants(&[rt(1)]));
     }
 
@@ -749,6 +814,7 @@ mod tests {
         r.peer_up(addr(2), c, &LOCAL);
         r.peer_up(addr(3), e, &LOCAL);
         take(&ce);
+        r.apply(addr(2), None, false, true, &LOCAL);
         let m = RtMembership::new(65000, rt(1).0);
         r.apply(addr(2), Some(&part(&[m], &[])), false, false, &LOCAL);
         let (ann, _, _, attrs) = take(&ce);

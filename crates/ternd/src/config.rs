@@ -192,6 +192,13 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     asn: f.asn.0,
                     prepend_global_as: f.prepend_global_as,
                 });
+        if let Some(t) = bgp
+            .families
+            .get(&tern_config::AfKey::VpnTarget)
+            .and_then(|f| f.wait_for_eor)
+        {
+            spec.rtc_wait_for_eor = t;
+        }
         spec.directly_connected = connected(cfg, vrf).iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
             spec.source = Some(source(cfg, peer.addr, ci)?);

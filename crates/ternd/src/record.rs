@@ -155,6 +155,13 @@ pub enum Event {
         /// On.
         on: bool,
     },
+    /// [`Input::RtcWaitOver`].
+    RtcWaitOver {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session.
+        session: u64,
+    },
     /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
     Stale {
         /// Peer address.
@@ -654,6 +661,10 @@ impl Event {
                 full: *full,
             },
             Input::Defer(on) => Event::Defer { on: *on },
+            Input::RtcWaitOver { peer, session } => Event::RtcWaitOver {
+                peer: *peer,
+                session: *session,
+            },
             Input::Stale { peer, family } => Event::Stale {
                 peer: *peer,
                 family: fam(*family),

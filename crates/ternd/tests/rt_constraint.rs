@@ -7,7 +7,8 @@
 //!   `peer X default-route-advertise` sends: its handler reads the route target of a
 //!   length-0 membership, which has none.)
 //! - P (10.0.0.2), a PE with the rtc family and a VRF importing 65000:1: its membership
-//!   limits what ternd reflects to it; a second VRF importing 65000:2 brings VPN 2's routes,
+//!   limits what ternd reflects to it (after `timer wait-for-eor 3`: GoBGP without graceful
+//!   restart sends no End-of-RIB, which ternd would otherwise wait 180 s for); a second VRF importing 65000:2 brings VPN 2's routes,
 //!   deleting it withdraws them.
 //! - Q (10.0.2.2), a PE without the rtc family: sent every VPN route, as before.
 //!
@@ -169,7 +170,8 @@ fn config() -> String {
     for p in ["10.0.0.2", "10.0.1.2", "10.0.2.2"] {
         c += &format!("  peer {p} enable\n  peer {p} reflect-client\n");
     }
-    c += " #\n ipv4-family vpn-target\n  peer 10.0.0.2 enable\n  peer 10.0.1.2 enable\n";
+    // GoBGP without graceful restart sends no End-of-RIB: the wait for it is shortened.
+    c += " #\n ipv4-family vpn-target\n  timer wait-for-eor 3\n  peer 10.0.0.2 enable\n  peer 10.0.1.2 enable\n";
     c + "#\nreturn\n"
 }
 

@@ -1,14 +1,17 @@
 //! The BGP-VPN-Target address family view (`ipv4-family vpn-target`, route target
 //! constraint, RFC 4684): `peer X enable` (the family is offered to the peer and the VPN
-//! routes it is sent follow the route target membership it advertises) and `peer X
+//! routes it is sent follow the route target membership it advertises), `peer X
 //! default-route-advertise` (the default membership, "send me every VPN route", is sent to
-//! the peer). The reference's other commands of this view (`peer X reflect-client`, route
-//! policies, `rt-filter`, timers, ...) are not built and are refused as unknown.
+//! the peer), and `timer wait-for-eor N` (how long a peer's VPN routes wait for its
+//! End-of-RIB of the family, 3..3000 s, 180 by default). The reference's other commands of
+//! this view (`peer X reflect-client`, route policies, `constraint-rt-filter`, ...) are not
+//! built: they are refused here with a message saying so, rather than left to fall through
+//! to the BGP view, where a `peer` line would configure IPv4 unicast.
 
 use std::net::IpAddr;
 
 use super::scope_af;
-use crate::change::{AfPeerAttr, Change};
+use crate::change::{AfAttr, AfPeerAttr, Change};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::Config;
@@ -33,10 +36,9 @@ const PEER_NOT_BUILT: [&str; 13] = [
 ];
 
 /// The reference's other commands of this view that tern does not build.
-const NOT_BUILT: [&str; 10] = [
+const NOT_BUILT: [&str; 9] = [
     "reflect",
     "reflector",
-    "timer",
     "route-select",
     "external-path",
     "default",
@@ -76,6 +78,18 @@ pub(super) fn vpn_target() -> Vec<Node> {
                     .then(rest()),
             ]),
     ];
+    out.push(
+        kw("timer", "Timers").then(
+            kw(
+                "wait-for-eor",
+                "How long VPN routes wait for the peer's End-of-RIB",
+            )
+            .act(wait_for_eor)
+            .print(20, print_wait_for_eor)
+            .uend()
+            .then(arg(ArgKind::Int { min: 3, max: 3000 }, "eor-time", "Seconds").end_both()),
+        ),
+    );
     for w in NOT_BUILT {
         out.push(
             kw(w, "Not supported in this view")
@@ -87,9 +101,33 @@ pub(super) fn vpn_target() -> Vec<Node> {
     out
 }
 
+fn wait_for_eor(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::WaitForEor(if m.undo {
+            None
+        } else {
+            m.int("eor-time").and_then(|v| u16::try_from(v).ok())
+        }),
+    })
+}
+
+fn print_wait_for_eor(c: &Config, s: &Scope) -> Vec<Item> {
+    let Scope::BgpAf(af) = s else {
+        return vec![];
+    };
+    c.bgp
+        .as_ref()
+        .and_then(|b| b.families.get(af))
+        .and_then(|f| f.wait_for_eor)
+        .map(|t| Item::Line(format!("timer wait-for-eor {t}")))
+        .into_iter()
+        .collect()
+}
+
 fn not_built(_: &Matched, _: &Scope) -> Result<Change, Reject> {
     Err(Reject::new(
-        "Error: tern supports only peer X enable and peer X default-route-advertise in the BGP-VPN-Target address family view.",
+        "Error: tern supports only peer X enable, peer X default-route-advertise and timer wait-for-eor in the BGP-VPN-Target address family view.",
     ))
 }
 

@@ -192,6 +192,15 @@ pub enum Input {
     /// (every peer's first table is in): once the kernel operations of the routes so far are
     /// out, and every next hop asked about is answered, [`FibOp::Reconcile`] follows.
     Defer(bool),
+    /// The wait for a peer's End-of-RIB of the route target constraint family is over
+    /// (RFC 4684 §6; VRP's `timer wait-for-eor`, 180 s): its VPN routes go out by the
+    /// membership it advertised so far.
+    RtcWaitOver {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session the wait started with.
+        session: u64,
+    },
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -697,6 +706,11 @@ impl Engine {
                     self.rtc.refresh(peer, enhanced, &local);
                 } else if let Some(rib) = rib {
                     self.adj.refresh(peer, family, rib, enhanced);
+                }
+            }
+            Input::RtcWaitOver { peer, session } => {
+                if self.up.get(&peer).is_some_and(|u| u.session == session) {
+                    self.rtc_wait_over(peer);
                 }
             }
             Input::Defer(on) => {

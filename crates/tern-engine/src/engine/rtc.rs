@@ -77,6 +77,15 @@ impl Engine {
         eor
     }
 
+    /// The wait for the peer's End-of-RIB of the family ended on the timer.
+    pub(super) fn rtc_wait_over(&mut self, addr: IpAddr) {
+        if self.rtc.wait_over(addr) {
+            let interest = self.rtc.interest(addr);
+            info!(peer = %addr, targets = interest.as_ref().map(|i| i.len()), "RIB: no route target constraint End-of-RIB in time, VPN routes follow the membership so far");
+            self.adj.refilter(addr, interest, &self.rib);
+        }
+    }
+
     /// New settings: the memberships of the import targets of the local VPN instances and
     /// the peers sent the default membership.
     pub(super) fn rtc_settings(&mut self) {
@@ -179,6 +188,17 @@ mod tests {
         });
     }
 
+    fn end_of_rib(t: &mut Engine, from: &str) {
+        t.handle(Input::Digest {
+            peer: from.parse().unwrap(),
+            session: 1,
+            digest: Box::new(Digest {
+                end_of_rib: Some(Family::RTC),
+                ..Digest::default()
+            }),
+        });
+    }
+
     fn membership(t: &mut Engine, from: &str, reach: &[RtMembership], withdrawn: &[RtMembership]) {
         let mut a = PathAttrs::new(
             Origin::Igp,
@@ -257,7 +277,11 @@ mod tests {
 
         let m1 = RtMembership::new(100, rt(1).0);
         let m2 = RtMembership::new(100, rt(2).0);
+        // Nothing before its End-of-RIB of the family (RFC 4684 §6).
         membership(&mut t, "10.0.0.3", &[m1], &[]);
+        follow(&mut t, &p, &mut held);
+        assert!(held.is_empty(), "{held:?}");
+        end_of_rib(&mut t, "10.0.0.3");
         follow(&mut t, &p, &mut held);
         assert_eq!(held, set(&["10.1.0.0/16"]));
         membership(&mut t, "10.0.0.3", &[m2], &[]);
@@ -279,6 +303,37 @@ mod tests {
         assert_eq!(t.adj.sizes(), vec![1, 2]);
         follow(&mut t, &plain, &mut plain_held);
         assert_eq!(plain_held.len(), 4);
+    }
+
+    #[test]
+    fn the_wait_for_end_of_rib_ends_on_the_timer_of_its_session() {
+        let mut t = task();
+        let _f = peer(&mut t, "10.0.0.2", 200, false, vec![Family::VPNV4]);
+        vpn_route(&mut t, "10.0.0.2", 1);
+        let p = peer(
+            &mut t,
+            "10.0.0.3",
+            100,
+            true,
+            vec![Family::VPNV4, Family::RTC],
+        );
+        let mut held = BTreeSet::new();
+        membership(&mut t, "10.0.0.3", &[RtMembership::DEFAULT], &[]);
+        follow(&mut t, &p, &mut held);
+        assert!(held.is_empty());
+        // A timer of an older session does nothing.
+        t.handle(Input::RtcWaitOver {
+            peer: "10.0.0.3".parse().unwrap(),
+            session: 0,
+        });
+        follow(&mut t, &p, &mut held);
+        assert!(held.is_empty());
+        t.handle(Input::RtcWaitOver {
+            peer: "10.0.0.3".parse().unwrap(),
+            session: 1,
+        });
+        follow(&mut t, &p, &mut held);
+        assert_eq!(held, set(&["10.1.0.0/16"]));
     }
 
     #[test]
