@@ -48,51 +48,62 @@ use crate::adjout::{Offer, Writer};
 /// VRP's default LOCAL_PREF.
 const LOCAL_PREF: u32 = 100;
 
-/// The route targets a peer wants VPN routes of: (route target prefix, its length in bits),
-/// sorted, without duplicates. Equal interests compare equal, so peers with one interest can
-/// share an update group.
+/// The route targets a peer wants VPN routes of: whole route targets (looked up by binary
+/// search, a route's targets against thousands of memberships) and route target prefixes
+/// (length in bits, below 64), each sorted, without duplicates. Equal interests compare
+/// equal, so peers with one interest can share an update group.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RtInterest(Arc<[([u8; 8], u8)]>);
+pub struct RtInterest {
+    whole: Arc<[[u8; 8]]>,
+    partial: Arc<[([u8; 8], u8)]>,
+}
 
 impl RtInterest {
     /// The interest of a set of memberships; `None` when one of them covers every route
     /// target (the default, or an origin AS alone).
     pub fn of<'a>(memberships: impl IntoIterator<Item = &'a RtMembership>) -> Option<RtInterest> {
-        let mut v: Vec<([u8; 8], u8)> = Vec::new();
+        let (mut whole, mut partial) = (Vec::new(), Vec::new());
         for m in memberships {
-            if m.target_len() == 0 {
-                return None;
+            match m.target_len() {
+                0 => return None,
+                64 => whole.push(m.target),
+                n => partial.push((m.target, n)),
             }
-            v.push((m.target, m.target_len()));
         }
-        v.sort_unstable();
-        v.dedup();
-        Some(RtInterest(v.into()))
+        whole.sort_unstable();
+        whole.dedup();
+        partial.sort_unstable();
+        partial.dedup();
+        Some(RtInterest {
+            whole: whole.into(),
+            partial: partial.into(),
+        })
     }
 
     /// True when a route with these extended communities is wanted: one of its route
     /// targets is covered.
     pub fn wants(&self, ext: &[ExtCommunity]) -> bool {
         ext.iter().filter(|c| c.is_route_target()).any(|c| {
-            self.0.iter().any(|(t, len)| {
-                RtMembership {
-                    len: len.saturating_add(32),
-                    origin_as: 0,
-                    target: *t,
-                }
-                .matches(&c.0)
-            })
+            self.whole.binary_search(&c.0).is_ok()
+                || self.partial.iter().any(|(t, len)| {
+                    RtMembership {
+                        len: len.saturating_add(32),
+                        origin_as: 0,
+                        target: *t,
+                    }
+                    .matches(&c.0)
+                })
         })
     }
 
-    /// The number of route target prefixes.
+    /// The number of route targets and route target prefixes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.whole.len().saturating_add(self.partial.len())
     }
 
     /// True when nothing is wanted.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.whole.is_empty() && self.partial.is_empty()
     }
 }
 
@@ -635,6 +646,22 @@ mod tests {
         // A route origin (SoO) with the same value is not a route target.
         let soo = ExtCommunity::as2(TargetKind::RouteOrigin, 100, 1);
         assert!(!i.wants(&[soo]));
+        // Whole targets and prefixes together: 100:1 whole, anything of AS 100 by prefix
+        // (type, sub-type and the 2-octet AS: 32 bits of the target).
+        let prefix = RtMembership {
+            len: 32 + 32,
+            origin_as: 65001,
+            target: rt(0).0,
+        };
+        let many: Vec<RtMembership> = (1..=1000)
+            .map(|n| RtMembership::new(65001, ExtCommunity::as2(TargetKind::RouteTarget, 200, n).0))
+            .chain([prefix])
+            .collect();
+        let i = RtInterest::of(&many).unwrap();
+        assert_eq!(i.len(), 1001);
+        assert!(i.wants(&[ExtCommunity::as2(TargetKind::RouteTarget, 200, 500)]));
+        assert!(!i.wants(&[ExtCommunity::as2(TargetKind::RouteTarget, 200, 1001)]));
+        assert!(i.wants(&[rt(77)]));
     }
 
     #[test]
