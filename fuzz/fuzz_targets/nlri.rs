@@ -1,6 +1,7 @@
 //! One NLRI field decoded as each of the six known families, with and without ADD-PATH, as
 //! reach and as withdraw NLRI: `NlriIter` and `nlri::validate` agree, every NLRI has its
-//! family's shape, and a valid field re-encodes to the same bytes.
+//! family's shape, and a valid field re-encodes to the same bytes; the same field as route
+//! target membership NLRI (RFC 4684).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,4 +15,5 @@ fuzz_target!(|field: &[u8]| {
             }
         }
     }
+    tern_fuzz::check_rtc_field(field);
 });

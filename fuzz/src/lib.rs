@@ -781,3 +781,20 @@ pub fn check_stream(stream: &[u8], ctx: &Ctx) {
         }
     }
 }
+
+/// Checks one NLRI field of the route target constraint family (RFC 4684 §4): the iterator
+/// stops at the first error, and a valid field re-encodes to the same bytes once the bits
+/// past each prefix length are clear.
+pub fn check_rtc_field(field: &[u8]) {
+    let all: Vec<_> = tern_wire::rtc::RtcIter::new(field).collect();
+    assert!(all.iter().rev().skip(1).all(Result::is_ok));
+    if let Ok(v) = tern_wire::rtc::decode_all(field) {
+        let mut out = Vec::new();
+        for m in &v {
+            assert!(m.len == 0 || (32..=96).contains(&m.len));
+            m.encode(&mut out).expect("a decoded membership encodes");
+        }
+        assert_eq!(out.len(), field.len());
+        assert_eq!(tern_wire::rtc::decode_all(&out).as_ref(), Ok(&v));
+    }
+}

@@ -114,6 +114,8 @@ pub enum AfPeerAttr {
     PublicAsOnly(Option<PublicAsOnly>),
     /// `default-route-advertise [route-policy P]` (None: undo).
     DefaultRouteAdvertise(Option<Option<String>>),
+    /// `default-route-advertise` in the BGP-VPN-Target view.
+    RtcDefaultRoute(bool),
 }
 
 /// Family-level settings.
@@ -129,6 +131,8 @@ pub enum AfAttr {
     Synchronization(bool),
     /// `reflector cluster-id`.
     ReflectorClusterId(Option<std::net::Ipv4Addr>),
+    /// `timer wait-for-eor N` (None: undo), BGP-VPN-Target view.
+    WaitForEor(Option<u16>),
     /// `router-id` in a VPN instance family.
     RouterId(Option<VrfRouterId>),
 }
@@ -746,6 +750,7 @@ impl Config {
                     AfAttr::PolicyVpnTarget(on) => fam.policy_vpn_target = Some(*on),
                     AfAttr::Synchronization(on) => fam.synchronization = Some(*on),
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
+                    AfAttr::WaitForEor(t) => fam.wait_for_eor = *t,
                     AfAttr::RouterId(r) => fam.router_id = *r,
                 }
             }
@@ -1270,6 +1275,7 @@ pub(crate) fn set_af(
                 next.prefix_import = p.clone();
             }
         }
+        AfPeerAttr::RtcDefaultRoute(on) => next.rtc_default_route = *on,
     }
     Ok(())
 }

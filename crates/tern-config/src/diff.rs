@@ -110,6 +110,10 @@ pub enum AfField {
     PrefixImport,
     /// `ip-prefix P export` / `ipv6-prefix P export`.
     PrefixExport,
+    /// `default-route-advertise` in the BGP-VPN-Target view.
+    RtcDefaultRoute,
+    /// `timer wait-for-eor` of the BGP-VPN-Target view, for each peer enabled there.
+    WaitForEor,
 }
 
 /// One difference between two configurations.
@@ -335,6 +339,16 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::AdvertiseExtCommunity),
         Effect::Readvertise,
         "peer X advertise-ext-community (the routes sent again)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::WaitForEor),
+        Effect::InPlace,
+        "timer wait-for-eor, vpn-target (the peers' next sessions)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::RtcDefaultRoute),
+        Effect::InPlace,
+        "peer X default-route-advertise, vpn-target (the default membership sent or withdrawn)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::KeepAllRoutes),
@@ -1123,6 +1137,17 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                 ),
                 (AfField::PrefixImport, x.prefix_import != y.prefix_import),
                 (AfField::PrefixExport, x.prefix_export != y.prefix_export),
+                (
+                    AfField::RtcDefaultRoute,
+                    x.rtc_default_route != y.rtc_default_route,
+                ),
+                (
+                    AfField::WaitForEor,
+                    **af == AfKey::VpnTarget && y.enable && {
+                        let t = |g: &Bgp| g.families.get(*af).and_then(|f| f.wait_for_eor);
+                        t(a) != t(b)
+                    },
+                ),
             ] {
                 if changed {
                     d.push(Delta::PeerFamilyOption(k.clone(), (*af).clone(), f));

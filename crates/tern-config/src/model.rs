@@ -328,6 +328,8 @@ pub enum AfKey {
     Ipv6Unicast,
     /// `ipv6-family vpnv6`.
     Vpnv6,
+    /// `ipv4-family vpn-target`: route target constraint (RFC 4684).
+    VpnTarget,
     /// `ipv4-family vpn-instance X` / `ipv6-family vpn-instance X`.
     Vrf {
         /// IPv4 or IPv6.
@@ -346,6 +348,7 @@ impl AfKey {
             AfKey::Ipv4Labeled => Family::IPV4_LABELED,
             AfKey::Ipv6Unicast => Family::IPV6_UNICAST,
             AfKey::Vpnv6 => Family::VPNV6,
+            AfKey::VpnTarget => Family::RTC,
             AfKey::Vrf { afi, .. } => {
                 if *afi == Afi::IPV6 {
                     Family::IPV6_UNICAST
@@ -372,6 +375,7 @@ impl AfKey {
             AfKey::Ipv4Labeled => "ipv4-family labeled-unicast".into(),
             AfKey::Ipv6Unicast => "ipv6-family unicast".into(),
             AfKey::Vpnv6 => "ipv6-family vpnv6".into(),
+            AfKey::VpnTarget => "ipv4-family vpn-target".into(),
             AfKey::Vrf { afi, name } => {
                 let v = if *afi == Afi::IPV6 { 6 } else { 4 };
                 format!("ipv{v}-family vpn-instance {name}")
@@ -503,6 +507,9 @@ pub struct BgpFamily {
     pub synchronization: Option<bool>,
     /// `reflector cluster-id`.
     pub reflector_cluster_id: Option<Ipv4Addr>,
+    /// `timer wait-for-eor N` in the BGP-VPN-Target view: how long a peer's VPN routes wait
+    /// for its End-of-RIB of the route target constraint family, seconds (180 when absent).
+    pub wait_for_eor: Option<u16>,
     /// `router-id` of a VPN instance family.
     pub router_id: Option<VrfRouterId>,
     /// The peer groups of this VPN instance family (`group G` in its view) by name.
@@ -576,6 +583,9 @@ pub struct AfPeer {
     pub public_as_only: Option<PublicAsOnly>,
     /// `peer X default-route-advertise [route-policy P]`: `Some(policy)`.
     pub default_route_advertise: Option<Option<String>>,
+    /// `peer X default-route-advertise` in the BGP-VPN-Target view: the default route target
+    /// membership (RFC 4684 §3) is sent to the peer, asking it for every VPN route.
+    pub rtc_default_route: bool,
 }
 
 /// Which private AS numbers `peer X public-as-only` removes.

@@ -38,6 +38,8 @@ pub enum ViewId {
     BgpVpnv6,
     /// `[~HUAWEI-bgp-6-vpn1]`: BGP-VPN instance IPv6 address family view.
     BgpVrf6,
+    /// `[~HUAWEI-bgp-af-vpn-target]`: BGP-VPN-Target address family view (RFC 4684).
+    BgpVpnTarget,
     /// `[~HUAWEI-ospf-1]` (kept, not active).
     Ospf,
     /// `[~HUAWEI-ospf-1-area-0.0.0.0]` (kept, not active).
@@ -60,7 +62,7 @@ pub enum ViewId {
 
 impl ViewId {
     /// Every view, for building and checking the grammar.
-    pub const ALL: [ViewId; 22] = [
+    pub const ALL: [ViewId; 23] = [
         ViewId::User,
         ViewId::System,
         ViewId::Interface,
@@ -74,6 +76,7 @@ impl ViewId {
         ViewId::BgpIpv6Unicast,
         ViewId::BgpVpnv6,
         ViewId::BgpVrf6,
+        ViewId::BgpVpnTarget,
         ViewId::Ospf,
         ViewId::OspfArea,
         ViewId::Mpls,
@@ -101,6 +104,7 @@ impl ViewId {
             ViewId::BgpIpv6Unicast => "BGP-IPv6 unicast address family view",
             ViewId::BgpVpnv6 => "BGP-VPNv6 address family view",
             ViewId::BgpVrf6 => "BGP-VPN instance IPv6 address family view",
+            ViewId::BgpVpnTarget => "BGP-VPN-target address family view",
             ViewId::Ospf => "OSPF view",
             ViewId::OspfArea => "OSPF area view",
             ViewId::Mpls => "MPLS view",
@@ -202,6 +206,7 @@ impl Frame {
             (ViewId::BgpLabeled, _) => "-af-ipv4-labeled".into(),
             (ViewId::BgpIpv6Unicast, _) => "-af-ipv6".into(),
             (ViewId::BgpVpnv6, _) => "-af-vpnv6".into(),
+            (ViewId::BgpVpnTarget, _) => "-af-vpn-target".into(),
             (ViewId::BgpVrf4 | ViewId::BgpVrf6, Scope::BgpAf(AfKey::Vrf { afi, name })) => {
                 if *afi == Afi::IPV6 {
                     format!("-6-{name}")

@@ -559,6 +559,8 @@ fn effects_table_is_complete() {
         AfField::AsPathFilterExport,
         AfField::PrefixImport,
         AfField::PrefixExport,
+        AfField::RtcDefaultRoute,
+        AfField::WaitForEor,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

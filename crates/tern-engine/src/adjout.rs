@@ -120,6 +120,10 @@ pub struct Params {
     pub export: Vec<(Family, String)>,
     /// Export filters per family (`as-path-filter F export`, `ip-prefix P export`).
     pub export_filters: Vec<(Family, tern_policy::PeerFilters)>,
+    /// The route targets the peer's VPN routes are limited to (route target constraint,
+    /// RFC 4684; `None`: every VPN route). Peers with different interests are in different
+    /// groups, so a group's VPN output is the same for every member.
+    pub rt_interest: Option<crate::rtc::RtInterest>,
 }
 
 /// A peer's outbound options, per family (VRP's `peer X …` commands of the family views):
@@ -632,6 +636,73 @@ impl AdjOut {
             }
         }
         debug!(peer = %addr, %family, "Adj-RIB-Out: routes sent again (route refresh)");
+    }
+
+    /// A new route target interest of `addr` (RFC 4684: the peer's membership changed):
+    /// the member moves to the group of peers with its new interest, and its VPN tables are
+    /// walked again with every destination evaluated as changed, so that routes it now wants
+    /// are announced and routes it no longer wants are withdrawn. What its old group's stream
+    /// still held for it stays queued for it; a member still walking its initial table walks
+    /// the whole table again. Nothing happens when the interest is unchanged.
+    pub fn refilter(&mut self, addr: IpAddr, interest: Option<crate::rtc::RtInterest>, rib: &Rib) {
+        let Some(m) = self.members.get(&addr) else {
+            return;
+        };
+        let Some(old) = self.groups.get(&m.group) else {
+            return;
+        };
+        if old.params.rt_interest == interest {
+            return;
+        }
+        let mut params = old.params.clone();
+        params.rt_interest = interest;
+        let (id, tx, eor) = (m.id, m.tx.clone(), m.eor);
+        // What the member has still to be sent: its own queue if it catches up alone, else
+        // its group's stream.
+        let mut own = Dirty::default();
+        let mut whole = false;
+        match &m.syncing {
+            Some(s) => {
+                whole = s.walk.is_some();
+                for k in &s.dirty.order {
+                    if let Some(p) = s.dirty.prev.get(k) {
+                        own.mark(*k, *p);
+                    }
+                }
+            }
+            None => {
+                for k in &old.dirty.order {
+                    if let Some(p) = old.dirty.prev.get(k) {
+                        own.mark(*k, *p);
+                    }
+                }
+            }
+        }
+        let backlog = m.backlog.clone();
+        let resync = Pend {
+            prev: Some(NOBODY),
+            initial: false,
+        };
+        let vpn: Vec<Family> = params
+            .families
+            .iter()
+            .copied()
+            .filter(|f| f.has_rd())
+            .collect();
+        let walk = if whole {
+            Cursor::new(rib, &params, resync)
+        } else {
+            Cursor::of(rib, &params, resync, &vpn)
+        };
+        self.join(addr, id, tx, params, rib, eor, true);
+        if let Some(m) = self.members.get_mut(&addr) {
+            m.backlog = backlog;
+            m.syncing = Some(CatchUp {
+                dirty: own,
+                walk: Some(walk),
+            });
+        }
+        debug!(peer = %addr, "Adj-RIB-Out: route target interest changed, VPN routes sent again");
     }
 
     /// Removes a peer (session down).
@@ -1246,8 +1317,18 @@ fn offer(
                 Some(a) => &a.communities[..],
                 None => rib.store().communities(rib.attr_set(best.attrs)),
             };
+            // Route target constraint (RFC 4684 §4): a VPN route goes only to peers
+            // interested in one of its route targets.
+            let wanted = match &params.rt_interest {
+                Some(i) if family.has_rd() => match &changed {
+                    Some(a) => i.wants(&a.ext_communities),
+                    None => i.wants(rib.store().ext_communities(rib.attr_set(best.attrs))),
+                },
+                _ => true,
+            };
             // A labeled family's route without a label cannot be sent.
-            if !(family.has_labels() && stack.is_empty())
+            if wanted
+                && !(family.has_labels() && stack.is_empty())
                 && well_known_allow(communities, params.role)
             {
                 send = Some((best, changed, stack));

@@ -18,6 +18,8 @@
 //! - [`shard`]: destinations sharded by prefix hash over several engines, one per core.
 //! - [`asrules`]: AS numbers on a peer's routes (`allow-as-loop`, `substitute-as`,
 //!   `public-as-only`, `fake-as`; RFC 4271 §9.1.2 loop detection, RFC 6793).
+//! - [`rtc`]: route target constraint (RFC 4684): the peers' route target membership, what
+//!   this router advertises in the family, and the interest that limits a peer's VPN routes.
 //! - [`wellknown`]: well-known communities on export (RFC 1997) and EoRR (RFC 7313).
 //! - [`display`]: the routing-table displays in VRP's layout, from the engine's rows.
 //! - [`adjout`]: the Adj-RIB-Out in update groups (RFC 4271 §3.2, §9.2; RFC 4456 §6): each
@@ -36,6 +38,7 @@ pub mod nexthop;
 pub mod ports;
 pub mod routing;
 pub mod rows;
+pub mod rtc;
 pub mod shard;
 pub mod wellknown;
 

@@ -29,6 +29,9 @@ pub struct Routing {
     pub redistribute: Vec<Redistribute>,
     /// `peer X allow-as-loop`, `peer X fake-as`: inbound AS rules, per peer and family.
     pub peer_as_in: Vec<(IpAddr, Family, crate::asrules::AsIn)>,
+    /// `peer X default-route-advertise` in the BGP-VPN-Target view: these peers are sent the
+    /// default route target membership (RFC 4684 §3).
+    pub rtc_default: Vec<IpAddr>,
 }
 
 impl Routing {

@@ -67,7 +67,7 @@ pub fn owner(prefix: &IpNet, count: usize) -> usize {
 
 /// An UPDATE taken apart, split among `count` shards: each part holds the routes its shard
 /// owns; what concerns the peer as a whole (End-of-RIB, the RFC 7606 outcome, families
-/// disabled) is in every part. Parts with nothing to do are `None`.
+/// disabled, route target membership) is in every part. Parts with nothing to do are `None`.
 pub fn split(d: Digest, count: usize) -> Vec<Option<Digest>> {
     if count <= 1 {
         return vec![Some(d)];
@@ -78,6 +78,7 @@ pub fn split(d: Digest, count: usize) -> Vec<Option<Digest>> {
             session_reset: d.session_reset,
             treat_as_withdraw: d.treat_as_withdraw,
             disabled: d.disabled.clone(),
+            rtc: d.rtc.clone(),
             ..Digest::default()
         })
         .collect();
@@ -104,7 +105,11 @@ pub fn split(d: Digest, count: usize) -> Vec<Option<Digest>> {
         }
     }
     let whole = |p: &Digest| {
-        p.end_of_rib.is_some() || p.session_reset || p.treat_as_withdraw || !p.disabled.is_empty()
+        p.end_of_rib.is_some()
+            || p.session_reset
+            || p.treat_as_withdraw
+            || !p.disabled.is_empty()
+            || p.rtc.is_some()
     };
     parts
         .into_iter()

@@ -32,7 +32,7 @@ mod table;
 
 pub use attrs::{AttrId, AttrSet, AttrStore, PathAttrs};
 pub use decision::{AllReachable, NextHopResolver, PeerId, PeerInfo, Rank, Step};
-pub use digest::{Digest, Reach};
+pub use digest::{Digest, Reach, RtcPart};
 pub use intern::{HeapSize, Interner};
 pub use key::RouteKey;
 pub use rib::{

@@ -26,6 +26,8 @@ impl Safi {
     pub const LABELED: Safi = Safi(4);
     /// MPLS-labeled VPN address (128, RFC 4364 / RFC 4659).
     pub const MPLS_VPN: Safi = Safi(128);
+    /// Route target constraint (132, RFC 4684 §4).
+    pub const RT_CONSTRAINT: Safi = Safi(132);
 }
 
 /// An (AFI, SAFI) pair.
@@ -50,6 +52,9 @@ impl Family {
     pub const VPNV4: Family = Family::new(Afi::IPV4, Safi::MPLS_VPN);
     /// VPNv6 (RFC 4659).
     pub const VPNV6: Family = Family::new(Afi::IPV6, Safi::MPLS_VPN);
+    /// Route target constraint (RFC 4684): route target membership NLRI. Not one of
+    /// [`Family::KNOWN`]: its NLRI are not prefixes and never enter the route tables.
+    pub const RTC: Family = Family::new(Afi::IPV4, Safi::RT_CONSTRAINT);
 
     /// Builds a family from its two numbers.
     pub const fn new(afi: Afi, safi: Safi) -> Family {
@@ -97,6 +102,7 @@ impl fmt::Display for Family {
             Family::IPV6_LABELED => f.write_str("ipv6-labeled-unicast"),
             Family::VPNV4 => f.write_str("vpnv4"),
             Family::VPNV6 => f.write_str("vpnv6"),
+            Family::RTC => f.write_str("rt-constraint"),
             Family { afi, safi } => write!(f, "afi{}-safi{}", afi.0, safi.0),
         }
     }

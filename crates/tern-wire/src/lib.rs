@@ -9,6 +9,7 @@
 //! - the UPDATE builder: [`builder`]
 //! - BMP messages a monitored router sends (RFC 7854, RFC 8671, RFC 9069): [`bmp`]
 //! - NOTIFICATION: [`notification`]; ROUTE-REFRESH: [`route_refresh`] (RFC 2918, RFC 7313)
+//! - route target membership NLRI (RFC 4684 §4): [`rtc`]
 //! - MRT records (RFC 6396): [`mrt`]: TABLE_DUMP_V2 RIB dumps, BGP4MP messages and state changes
 //!
 //! Decoding works on borrowed bytes: an UPDATE is split into views, attributes hold slices of
@@ -40,6 +41,7 @@ pub mod notification;
 pub mod open;
 mod reader;
 pub mod route_refresh;
+pub mod rtc;
 pub mod update;
 
 pub use attr::{Action, AttrValue, PathAttribute};

@@ -192,6 +192,13 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     asn: f.asn.0,
                     prepend_global_as: f.prepend_global_as,
                 });
+        if let Some(t) = bgp
+            .families
+            .get(&tern_config::AfKey::VpnTarget)
+            .and_then(|f| f.wait_for_eor)
+        {
+            spec.rtc_wait_for_eor = t;
+        }
         spec.directly_connected = connected(cfg, vrf).iter().any(|n| n.contains(&peer.addr));
         if let Some(ci) = &peer.connect_interface {
             spec.source = Some(source(cfg, peer.addr, ci)?);
@@ -284,6 +291,14 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
         }
         if r.cluster_id.is_none() {
             r.cluster_id = f.reflector_cluster_id;
+        }
+        if *k == AfKey::VpnTarget {
+            r.rtc_default.extend(
+                f.peers
+                    .iter()
+                    .filter(|(_, ap)| ap.enable && ap.rtc_default_route)
+                    .map(|(a, _)| *a),
+            );
         }
         for (addr, ap) in &f.peers {
             let fake = match k.vpn_instance() {

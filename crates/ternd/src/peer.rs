@@ -794,6 +794,9 @@ async fn run_conn(
     // While this router restarts: the families whose End-of-RIB from the peer is awaited.
     let mut restart_eor: Vec<Family> = Vec::new();
     let mut stale_until: Option<Instant> = None;
+    // RFC 4684 §6: when the wait for the peer's End-of-RIB of the route target constraint
+    // family ends (VRP's `timer wait-for-eor`): its VPN routes go out by its membership so far.
+    let mut rtc_wait_until: Option<Instant> = None;
     // `peer X route-limit`: checked after every read and every second.
     let mut limits = Limits::default();
     let mut hold: Option<Hold> = None;
@@ -1011,6 +1014,9 @@ async fn run_conn(
                                 )
                                 .await;
                                 rib_session = Some(session);
+                                if n.families.contains(&Family::RTC) {
+                                    rtc_wait_until = Some(Instant::now() + Duration::from_secs(u64::from(spec.rtc_wait_for_eor)));
+                                }
                                 peer_gr = n.graceful_restart.clone();
                                 if crate::restart::converging() {
                                     // The initial convergence waits for this peer's
@@ -1161,6 +1167,12 @@ async fn run_conn(
                 for f in std::mem::take(&mut awaiting_eor) {
                     info!(peer = %spec.addr, family = %f, "no End-of-RIB in time after a restart: stale routes purged");
                     rib.send(RibMsg::PurgeStale { peer: spec.addr, family: f }).await;
+                }
+            }
+            _ = async { tokio::time::sleep_until(rtc_wait_until.unwrap_or_else(Instant::now)).await }, if rtc_wait_until.is_some() => {
+                rtc_wait_until = None;
+                if let Some(session) = rib_session {
+                    rib.send(RibMsg::RtcWaitOver { peer: spec.addr, session }).await;
                 }
             }
             cmd = close_rx.recv() => match cmd {

@@ -155,6 +155,13 @@ pub enum Event {
         /// On.
         on: bool,
     },
+    /// [`Input::RtcWaitOver`].
+    RtcWaitOver {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session.
+        session: u64,
+    },
     /// [`Input::Stale`], or [`Input::PurgeStale`] with `purge`.
     Stale {
         /// Peer address.
@@ -328,6 +335,9 @@ pub struct Settings {
     /// prefix list, export as-path filter and prefix list.
     #[serde(default)]
     peer_filters: Vec<[Option<String>; 4]>,
+    /// Peers sent the default route target membership.
+    #[serde(default)]
+    rtc_default: Vec<IpAddr>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -433,6 +443,7 @@ impl Settings {
                     ]
                 })
                 .collect(),
+            rtc_default: r.rtc_default.clone(),
         }
     }
 
@@ -521,6 +532,7 @@ impl Settings {
                     },
                 )
                 .collect(),
+            rtc_default: self.rtc_default.clone(),
         })
     }
 }
@@ -677,6 +689,10 @@ impl Event {
                 full: *full,
             },
             Input::Defer(on) => Event::Defer { on: *on },
+            Input::RtcWaitOver { peer, session } => Event::RtcWaitOver {
+                peer: *peer,
+                session: *session,
+            },
             Input::Stale { peer, family } => Event::Stale {
                 peer: *peer,
                 family: fam(*family),

@@ -179,6 +179,10 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 full: *full,
             },
             Event::Defer { on } => Input::Defer(*on),
+            Event::RtcWaitOver { peer, session } => Input::RtcWaitOver {
+                peer: *peer,
+                session: *session,
+            },
             Event::Stale {
                 peer,
                 family: f,

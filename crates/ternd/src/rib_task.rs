@@ -446,6 +446,10 @@ fn copy(m: &RibMsg) -> Option<RibMsg> {
         },
         RibMsg::Resolved(r) => RibMsg::Resolved(r.clone()),
         RibMsg::Defer(on) => RibMsg::Defer(*on),
+        RibMsg::RtcWaitOver { peer, session } => RibMsg::RtcWaitOver {
+            peer: *peer,
+            session: *session,
+        },
         RibMsg::Refresh {
             peer,
             session,

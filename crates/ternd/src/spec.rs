@@ -86,6 +86,9 @@ pub struct PeerSpec {
     pub as_out: tern_engine::asrules::AsOut,
     /// `default-route-advertise [route-policy P]`, per family.
     pub default_route: Vec<(Family, Option<String>)>,
+    /// How long the peer's VPN routes wait for its End-of-RIB of the route target constraint
+    /// family, seconds (`timer wait-for-eor`, RFC 4684 §6).
+    pub rtc_wait_for_eor: u16,
 }
 
 /// Graceful restart settings of a session.
@@ -125,6 +128,7 @@ impl PeerSpec {
             vrf: None,
             graceful_restart: None,
             route_limits: Vec::new(),
+            rtc_wait_for_eor: 180,
             as_out: tern_engine::asrules::AsOut::default(),
             default_route: Vec::new(),
         }

@@ -91,6 +91,14 @@ pub(super) fn bgp() -> Vec<Node> {
                     .enters(ViewId::BgpLabeled)
                     .print(101, |c, _| print_family(c, |k| *k == AfKey::Ipv4Labeled))
                     .sep(),
+                kw(
+                    "vpn-target",
+                    "VPN target (route target constraint, RFC 4684)",
+                )
+                .end_both()
+                .enters(ViewId::BgpVpnTarget)
+                .print(107, |c, _| print_family(c, |k| *k == AfKey::VpnTarget))
+                .sep(),
                 kw("vpn-instance", "VPN instance").then(
                     arg(NAME31, "vpn-instance-name", "VPN instance")
                         .end_both()
@@ -164,6 +172,7 @@ pub(crate) fn family_view(k: &AfKey) -> ViewId {
         AfKey::Ipv4Labeled => ViewId::BgpLabeled,
         AfKey::Ipv6Unicast => ViewId::BgpIpv6Unicast,
         AfKey::Vpnv6 => ViewId::BgpVpnv6,
+        AfKey::VpnTarget => ViewId::BgpVpnTarget,
         AfKey::Vrf { afi, .. } if *afi == Afi::IPV6 => ViewId::BgpVrf6,
         AfKey::Vrf { .. } => ViewId::BgpVrf4,
     }
@@ -242,6 +251,8 @@ fn family_enter(m: &Matched, _: &Scope) -> Result<Change, Reject> {
         AfKey::Vpnv4
     } else if m.has("vpnv6") {
         AfKey::Vpnv6
+    } else if m.has("vpn-target") {
+        AfKey::VpnTarget
     } else if m.has("labeled-unicast") {
         AfKey::Ipv4Labeled
     } else if v6 {

@@ -27,6 +27,7 @@ mod route_policy;
 mod system;
 mod user;
 mod vpn_instance;
+mod vpn_target;
 
 use tern_types::Afi;
 
@@ -77,6 +78,7 @@ pub(crate) fn build() -> Grammar {
     ] {
         g.add(view, bgp_family::bgp_family(afi, safi));
     }
+    g.add(ViewId::BgpVpnTarget, vpn_target::vpn_target());
     g.add(ViewId::Ospf, kept::ospf());
     g.add(ViewId::OspfArea, kept::ospf_area());
     g.add(ViewId::Mpls, kept::mpls_view());

@@ -192,6 +192,15 @@ pub enum Input {
     /// (every peer's first table is in): once the kernel operations of the routes so far are
     /// out, and every next hop asked about is answered, [`FibOp::Reconcile`] follows.
     Defer(bool),
+    /// The wait for a peer's End-of-RIB of the route target constraint family is over
+    /// (RFC 4684 §6; VRP's `timer wait-for-eor`, 180 s): its VPN routes go out by the
+    /// membership it advertised so far.
+    RtcWaitOver {
+        /// Peer address.
+        peer: IpAddr,
+        /// The session the wait started with.
+        session: u64,
+    },
     /// A snapshot of one family's table, for the displays.
     Table {
         /// The VPN instance (`None`: the public tables).
@@ -422,6 +431,8 @@ pub struct Engine {
     /// The IGP routes of the kernel's main table (`import-route ospf|isis|rip`):
     /// (prefix, protocol) → (gateway, metric).
     igp: BTreeMap<(IpNet, u8), (Option<IpAddr>, u32)>,
+    /// Route target constraint (RFC 4684): the peers' memberships, what is advertised.
+    rtc: crate::rtc::Rtc,
 }
 
 /// Where a best-path change happened.
@@ -458,6 +469,7 @@ impl Engine {
             deferring: false,
             reconcile: false,
             loc_rib: None,
+            rtc: crate::rtc::Rtc::new(true),
         }
     }
 
@@ -466,6 +478,7 @@ impl Engine {
         let mut e = Engine::new(config);
         e.shard = shard;
         e.labels = Labels::sharded(shard.index, shard.count);
+        e.rtc = crate::rtc::Rtc::new(shard.index == 0);
         e
     }
 
@@ -518,6 +531,7 @@ impl Engine {
             policies: &self.routing.policies,
         };
         let mut progress = self.adj.flush(&mut env);
+        progress |= self.rtc.drain();
         progress |= self.flush_fib();
         progress || worked
     }
@@ -529,6 +543,7 @@ impl Engine {
                 || (self.reconcile && !self.resolver.waiting())
                 || (self.fib.is_some() && !self.fib_dirty.0.is_empty())))
             || self.reresolve
+            || self.rtc.has_work()
             || (self.watcher.is_some() && self.resolver.has_wanted())
     }
 
@@ -598,6 +613,9 @@ impl Engine {
                     },
                 );
                 info!(peer = %addr, session, ?vrf, "RIB: peer up");
+                if let Some(out) = &out {
+                    self.rtc_up(addr, id, out);
+                }
                 if let Some(out) = out {
                     self.join(addr, id, out, vrf, true, false);
                 }
@@ -683,8 +701,16 @@ impl Engine {
                     None => Some(&self.rib),
                     Some(v) => self.vrfs.get(v).map(|x| &x.rib),
                 };
-                if let Some(rib) = rib {
+                if family == Family::RTC {
+                    let local = self.rtc_local();
+                    self.rtc.refresh(peer, enhanced, &local);
+                } else if let Some(rib) = rib {
                     self.adj.refresh(peer, family, rib, enhanced);
+                }
+            }
+            Input::RtcWaitOver { peer, session } => {
+                if self.up.get(&peer).is_some_and(|u| u.session == session) {
+                    self.rtc_wait_over(peer);
                 }
             }
             Input::Defer(on) => {
@@ -793,8 +819,11 @@ impl Engine {
         {
             let rr_client = !info.ebgp && reflect_client;
             if info.rr_client != rr_client {
-                rib.peer_up(id, PeerInfo { rr_client, ..info });
+                let info = PeerInfo { rr_client, ..info };
+                rib.peer_up(id, info);
                 role_changed = true;
+                let local = self.rtc_local();
+                self.rtc.set_role(peer, Role::of(id, &info), &local);
             }
         }
         for (addr, pid, tx, params) in peers {
@@ -829,6 +858,13 @@ impl Engine {
         let Some(&id) = self.ids.get(&peer) else {
             return;
         };
+        let mut digest = digest;
+        if self.rtc_apply(peer, &mut digest) {
+            return;
+        }
+        let Some(up) = self.up.get(&peer) else {
+            return;
+        };
         let mut changes = Vec::new();
         let vrf = up.vrf.clone();
         let rib = match &vrf {
@@ -836,7 +872,6 @@ impl Engine {
             Some(v) => self.vrfs.get_mut(v).map(|x| &mut x.rib),
         };
         let Some(rib) = rib else { return };
-        let mut digest = digest;
         if !self.full.is_empty() {
             // An alert-only route limit: routes for destinations the peer has none for are
             // not taken while it is reached.
@@ -906,6 +941,7 @@ impl Engine {
             st.received(BTreeMap::new());
         }
         self.adj.leave(peer);
+        self.rtc_down(peer);
         let id = *self.ids.get(&peer)?;
         Some((session, vrf, id))
     }
@@ -1048,15 +1084,22 @@ impl Engine {
                     .map(|x| (*f, x.clone()))
             })
             .collect();
+        let rt_interest = self.rtc.interest(addr);
         let params = Params {
             vrf,
             role,
-            families: out.families,
+            // The route target constraint family is not sent from the tables (crate::rtc).
+            families: out
+                .families
+                .into_iter()
+                .filter(|f| *f != Family::RTC)
+                .collect(),
             ctx: out.ctx,
             local: out.local,
             out: out.out,
             export,
             export_filters,
+            rt_interest,
         };
         let destinations: usize = Family::KNOWN
             .iter()
@@ -1099,6 +1142,7 @@ pub mod locrib;
 mod origin;
 mod query;
 mod redistribute;
+mod rtc;
 mod settings;
 #[cfg(test)]
 mod tests;

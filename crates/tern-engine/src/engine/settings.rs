@@ -137,6 +137,9 @@ impl Engine {
                 }
             }
         }
+        // Route target constraint: the memberships of the import targets, the default
+        // membership's peers.
+        self.rtc_settings();
     }
 
     /// Route policies changed: the peers' routes are run through import policy again and the
