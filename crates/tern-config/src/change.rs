@@ -396,6 +396,11 @@ pub mod msg {
     /// `reflect-client` for an EBGP peer.
     pub const REFLECT_CLIENT_IBGP: &str =
         "Error: The peer reflect-client command can be used only for IBGP peers.";
+    /// `peer X label-route-capability` for an IPv6 peer in the IPv6 unicast view: the
+    /// command takes an IPv4 address there (6PE), so VRP's parser refuses the IPv6 one.
+    pub const LABEL_ROUTE_IPV4_PEER: &str = "Error: Wrong parameter found at '^' position.";
+    /// `peer X label-route-capability` outside `ipv4-family unicast` and `ipv6-family unicast`.
+    pub const LABEL_ROUTE_VIEW: &str = "Error: tern exchanges labeled routes with label-route-capability only in ipv4-family unicast (labeled IPv4) and ipv6-family unicast (6PE).";
     /// `next-hop-invariable` with `next-hop-local`, or the reverse.
     pub const NHI_NHL: &str = "Error: The peer next-hop-invariable and peer next-hop-local commands are mutually exclusive.";
     /// `bgp N` with another AS than the running instance.
@@ -984,6 +989,9 @@ impl Config {
             .families
             .get_mut(af)
             .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+        if let AfPeerAttr::LabelRouteCapability(true) = attr {
+            label_route_allowed(af, Some(addr))?;
+        }
         let mut next = fam.peers.get(&addr).cloned().unwrap_or_default();
         set_af(
             &mut next,
@@ -1221,6 +1229,20 @@ pub(crate) fn set_session(peer: &mut Peer, attr: &SessionAttr) -> Result<(), Rej
         SessionAttr::FakeAs(f) => peer.fake_as = *f,
     }
     Ok(())
+}
+
+/// Where `peer X label-route-capability` is taken: `ipv4-family unicast` (labeled IPv4) and,
+/// for an IPv4 peer (`addr`; a group's members are checked when they resolve),
+/// `ipv6-family unicast` (6PE, RFC 4798: VRP's command takes `ipv4-address` there). The other
+/// views' labeled routes (a VPN instance's peers, carrier's carrier) are not implemented, and
+/// the VPN and labeled views have no such command.
+pub(crate) fn label_route_allowed(af: &AfKey, addr: Option<IpAddr>) -> Result<(), Reject> {
+    match af {
+        AfKey::Ipv4Unicast => Ok(()),
+        AfKey::Ipv6Unicast if addr.is_none_or(|a| a.is_ipv4()) => Ok(()),
+        AfKey::Ipv6Unicast => Err(rej(msg::LABEL_ROUTE_IPV4_PEER)),
+        _ => Err(rej(msg::LABEL_ROUTE_VIEW)),
+    }
 }
 
 /// Sets one per-family setting of a peer (or of a peer group) in a family (`v6`: an IPv6

@@ -192,24 +192,36 @@ fn mark_default_of(
 
 impl Params {
     /// The family a destination of `family` is sent in to these peers, if any: a
-    /// labeled-unicast peer (label-route-capability) is sent IPv4 unicast routes as labeled
-    /// routes.
+    /// labeled-unicast peer (label-route-capability) is sent unicast routes as labeled
+    /// routes (IPv4: RFC 8277; IPv6 over IPv4, 6PE: RFC 4798), and an IPv6 unicast peer is
+    /// sent the 6PE routes (IPv6 labeled, learned from 6PE peers) as IPv6 unicast routes.
     pub fn sends(&self, family: Family) -> Option<Family> {
         if self.families.contains(&family) {
             Some(family)
-        } else if family == Family::IPV4_UNICAST && self.labeled_from_unicast(Family::IPV4_LABELED)
-        {
-            Some(Family::IPV4_LABELED)
+        } else if let Some(l) = family.labeled().filter(|l| self.labeled_from_unicast(*l)) {
+            Some(l)
+        } else if self.unicast_from_labeled(family) {
+            family.unlabeled()
         } else {
             None
         }
     }
 
-    /// True when IPv4 unicast routes go out as labeled routes in `family`.
+    /// True when unicast routes go out as labeled routes in `family` (IPv4 or IPv6
+    /// labeled): the peers speak it instead of the unicast family.
     fn labeled_from_unicast(&self, family: Family) -> bool {
-        family == Family::IPV4_LABELED
-            && self.families.contains(&Family::IPV4_LABELED)
-            && !self.families.contains(&Family::IPV4_UNICAST)
+        family
+            .unlabeled()
+            .is_some_and(|u| self.families.contains(&family) && !self.families.contains(&u))
+    }
+
+    /// True when the 6PE routes of `family` (IPv6 labeled) go out as IPv6 unicast routes,
+    /// without their labels: the peers speak IPv6 unicast and not IPv6 labeled. (IPv4
+    /// labeled routes are not sent to IPv4 unicast peers.)
+    fn unicast_from_labeled(&self, family: Family) -> bool {
+        family == Family::IPV6_LABELED
+            && self.families.contains(&Family::IPV6_UNICAST)
+            && !self.families.contains(&family)
     }
 
     fn export_policy(&self, family: Family) -> Option<&str> {
@@ -1062,13 +1074,16 @@ impl AdjOut {
             let Some(g) = self.groups.get(&m.group) else {
                 continue;
             };
-            if g.params.vrf.as_deref() != vrf || g.params.sends(family).is_none() {
+            if g.params.vrf.as_deref() != vrf {
                 continue;
             }
+            let Some(sent) = g.params.sends(family) else {
+                continue;
+            };
             let Some(rib) = env.rib(vrf) else {
                 continue;
             };
-            let b = offer_to(rib, &g.params, m.id, family, key, env);
+            let b = offer_to(rib, &g.params, m.id, sent, key, env);
             if !b.reach.is_empty() || !b.changed.is_empty() {
                 out.push(*addr);
             }
@@ -1090,9 +1105,16 @@ impl AdjOut {
         let g = self.groups.get(&m.group)?;
         let rib = env.rib(g.params.vrf.as_deref())?;
         let mut keys: Vec<RouteKey> = rib.loc_rib(family).into_iter().map(|(k, _)| k).collect();
-        if g.params.labeled_from_unicast(family) {
+        let other = if g.params.labeled_from_unicast(family) {
+            family.unlabeled()
+        } else {
+            family
+                .labeled()
+                .filter(|l| g.params.unicast_from_labeled(*l))
+        };
+        if let Some(other) = other {
             keys.extend(
-                rib.loc_rib(Family::IPV4_UNICAST)
+                rib.loc_rib(other)
                     .into_iter()
                     .map(|(k, _)| k)
                     .filter(|k| rib.best(family, k).is_none()),
@@ -1238,14 +1260,16 @@ impl Wire {
     }
 }
 
-/// The best path of a destination as these peers may be sent it (labeled-unicast peers fall
-/// back on the IPv4 unicast table).
+/// The best path of a destination as these peers may be sent it: labeled-unicast peers fall
+/// back on the unicast table, IPv6 unicast peers on the 6PE routes (IPv6 labeled table).
 fn candidate(rib: &Rib, params: &Params, family: Family, key: &RouteKey) -> Option<Best> {
     rib.best(family, key).or_else(|| {
-        params
-            .labeled_from_unicast(family)
-            .then(|| rib.best(Family::IPV4_UNICAST, key))
-            .flatten()
+        let other = if params.labeled_from_unicast(family) {
+            family.unlabeled()
+        } else {
+            family.labeled().filter(|l| params.unicast_from_labeled(*l))
+        };
+        other.and_then(|o| rib.best(o, key))
     })
 }
 
@@ -1301,16 +1325,23 @@ fn offer(
             };
         }
         if let Some((changed, allocate_label)) = verdict {
-            let mut stack = best.labels;
+            // A 6PE route sent as IPv6 unicast leaves without its label.
+            let mut stack = if family.has_labels() {
+                best.labels
+            } else {
+                LabelStack::new()
+            };
             if family.has_labels()
                 && params.vrf.is_none()
                 && (allocate_label
-                    || (best.peer != PeerId::LOCAL
+                    || ((best.peer != PeerId::LOCAL || family == Family::IPV6_LABELED)
                         && next_hop_self(rib, params, family, best.peer)))
             {
                 // The next hop changes to this router (or `apply mpls-label`): the route
                 // leaves with a label of ours (the forwarding entry would swap it for the
-                // received one).
+                // received one). A 6PE peer is sent every IPv6 route with next hop self with
+                // a label of ours, one per route (VRP's default; RFC 4798 §3), local ones
+                // too.
                 stack = LabelStack::single(labels.swap(family, *key));
             }
             let communities = match &changed {

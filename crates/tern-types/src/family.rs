@@ -76,6 +76,25 @@ impl Family {
         self.afi.0 == Afi::IPV6.0
     }
 
+    /// The labeled unicast family of a unicast family (RFC 8277): IPv4 unicast → IPv4
+    /// labeled, IPv6 unicast → IPv6 labeled (6PE, RFC 4798).
+    pub const fn labeled(self) -> Option<Family> {
+        if self.safi.0 == Safi::UNICAST.0 {
+            Some(Family::new(self.afi, Safi::LABELED))
+        } else {
+            None
+        }
+    }
+
+    /// The unicast family of a labeled unicast family: the reverse of [`Family::labeled`].
+    pub const fn unlabeled(self) -> Option<Family> {
+        if self.safi.0 == Safi::LABELED.0 {
+            Some(Family::new(self.afi, Safi::UNICAST))
+        } else {
+            None
+        }
+    }
+
     /// The families tern's codec understands beyond opaque bytes.
     pub const KNOWN: [Family; 6] = [
         Family::IPV4_UNICAST,
@@ -120,5 +139,10 @@ mod tests {
         assert!(Family::IPV4_LABELED.has_labels() && !Family::IPV4_LABELED.has_rd());
         assert!(!Family::IPV6_UNICAST.has_labels());
         assert!(Family::VPNV6.is_ipv6() && !Family::VPNV4.is_ipv6());
+        assert_eq!(Family::IPV6_UNICAST.labeled(), Some(Family::IPV6_LABELED));
+        assert_eq!(Family::IPV4_UNICAST.labeled(), Some(Family::IPV4_LABELED));
+        assert_eq!(Family::IPV6_LABELED.unlabeled(), Some(Family::IPV6_UNICAST));
+        assert_eq!(Family::VPNV6.labeled(), None);
+        assert_eq!(Family::VPNV6.unlabeled(), None);
     }
 }

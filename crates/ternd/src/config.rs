@@ -161,22 +161,25 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                 spec.route_limits.push((k.family(), l));
             }
             if ap.substitute_as {
-                spec.as_out.substitute_as.extend(with_labeled(k, ap));
+                spec.as_out
+                    .substitute_as
+                    .extend(with_labeled(k, peer.addr, ap));
             }
             if let Some(p) = &ap.default_route_advertise {
                 spec.default_route.push((k.family(), p.clone()));
             }
             if let Some(p) = ap.public_as_only {
-                for f in with_labeled(k, ap) {
+                for f in with_labeled(k, peer.addr, ap) {
                     spec.as_out.public_as_only.push((f, public_as_only(p)));
                 }
             }
-            if ap.label_route_capability && *k == tern_config::AfKey::Ipv4Unicast {
-                // VRP: the peer exchanges labeled IPv4 routes (RFC 8277) in the IPv4 unicast
-                // family.
+            if let Some(labeled) = labeled_family(k, peer.addr, ap) {
+                // VRP: the peer exchanges labeled routes in the unicast family instead: IPv4
+                // labeled (RFC 8277), or IPv6 labeled over an IPv4 session (6PE, RFC 4798).
+                let unicast = k.family();
                 for f in spec.families.iter_mut() {
-                    if *f == Family::IPV4_UNICAST {
-                        *f = Family::IPV4_LABELED;
+                    if *f == unicast {
+                        *f = labeled;
                     }
                 }
                 spec.families.dedup();
@@ -208,13 +211,15 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
     Ok(out)
 }
 
-/// The families a per-family peer option of `k` applies to: IPv4 unicast options of a
-/// labeled-unicast peer apply to its labeled routes too.
-fn with_labeled(k: &tern_config::AfKey, ap: &tern_config::model::AfPeer) -> Vec<Family> {
+/// The families a per-family peer option of `k` applies to: the unicast options of a
+/// labeled-unicast peer (IPv4, or IPv6 for 6PE) apply to its labeled routes too.
+fn with_labeled(
+    k: &tern_config::AfKey,
+    addr: std::net::IpAddr,
+    ap: &tern_config::model::AfPeer,
+) -> Vec<Family> {
     let mut v = vec![k.family()];
-    if *k == tern_config::AfKey::Ipv4Unicast && ap.label_route_capability {
-        v.push(Family::IPV4_LABELED);
-    }
+    v.extend(labeled_family(k, addr, ap));
     v
 }
 
@@ -230,6 +235,25 @@ fn public_as_only(p: tern_config::model::PublicAsOnly) -> tern_engine::asrules::
         },
         replace: p.replace,
         include_peer_as: p.include_peer_as,
+    }
+}
+
+/// The labeled family a peer speaks instead of family `k`'s unicast one with
+/// `label-route-capability`: IPv4 labeled in `ipv4-family unicast`, IPv6 labeled (6PE) in
+/// `ipv6-family unicast` for an IPv4 peer (the configuration takes no other).
+fn labeled_family(
+    k: &tern_config::AfKey,
+    addr: std::net::IpAddr,
+    ap: &tern_config::AfPeer,
+) -> Option<Family> {
+    use tern_config::AfKey;
+    if !ap.label_route_capability {
+        return None;
+    }
+    match k {
+        AfKey::Ipv4Unicast => Some(Family::IPV4_LABELED),
+        AfKey::Ipv6Unicast if addr.is_ipv4() => Some(Family::IPV6_LABELED),
+        _ => None,
     }
 }
 
@@ -313,7 +337,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                     fake_as: fake.map(|f| f.asn.0),
                     prepend_fake_as: fake.is_some_and(|f| f.prepend_fake_as),
                 };
-                for family in with_labeled(k, ap) {
+                for family in with_labeled(k, *addr, ap) {
                     r.peer_as_in.push((*addr, family, rule));
                 }
             }
@@ -332,11 +356,7 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
             {
                 continue;
             }
-            let mut families = vec![k.family()];
-            if *k == AfKey::Ipv4Unicast && ap.label_route_capability {
-                families.push(Family::IPV4_LABELED);
-            }
-            for family in families {
+            for family in with_labeled(k, *addr, ap) {
                 r.peer_policies.push(PeerPolicy {
                     addr: *addr,
                     family,
@@ -562,6 +582,34 @@ mod tests {
             .unwrap();
         assert_eq!(d.peers[0].reflect_client, vec![Family::VPNV4]);
         assert_eq!(d.peers[0].next_hop_invariable, vec![Family::VPNV6]);
+    }
+
+    /// 6PE (RFC 4798): an IPv4 peer with `label-route-capability` in `ipv6-family unicast`
+    /// speaks labeled IPv6 instead of IPv6 unicast; its IPv4 unicast and its export policy
+    /// follow.
+    #[test]
+    fn six_pe_peer_speaks_labeled_ipv6() {
+        let d = load("route-policy p permit node 10\n#\nbgp 100\n router-id 1.1.1.1\n peer 2.2.2.2 as-number 100\n peer 3.3.3.3 as-number 100\n #\n ipv4-family unicast\n  undo peer 3.3.3.3 enable\n #\n ipv6-family unicast\n  peer 2.2.2.2 enable\n  peer 2.2.2.2 label-route-capability\n  peer 2.2.2.2 route-policy p export\n  peer 3.3.3.3 enable\n#\nreturn\n")
+            .unwrap();
+        let peer = |a: &str| {
+            d.peers
+                .iter()
+                .find(|p| p.addr == a.parse::<IpAddr>().unwrap())
+                .unwrap()
+        };
+        assert_eq!(
+            peer("2.2.2.2").families,
+            vec![Family::IPV4_UNICAST, Family::IPV6_LABELED]
+        );
+        assert_eq!(peer("3.3.3.3").families, vec![Family::IPV6_UNICAST]);
+        let policies: Vec<Family> = d
+            .routing
+            .peer_policies
+            .iter()
+            .filter(|p| p.export.as_deref() == Some("p"))
+            .map(|p| p.family)
+            .collect();
+        assert_eq!(policies, vec![Family::IPV6_UNICAST, Family::IPV6_LABELED]);
     }
 
     /// The seed's example with route reflectors (examples/seed-option-c-rr) resolves as its

@@ -29,7 +29,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use tern_types::Asn;
 
-use crate::change::{AfPeerAttr, PeerScope, SessionAttr, set_af, set_session};
+use crate::change::{AfPeerAttr, PeerScope, SessionAttr, label_route_allowed, set_af, set_session};
 use crate::error::Reject;
 use crate::model::{AfKey, AfPeer, BgpFamily, Config, Group, Peer};
 use crate::value::Written;
@@ -331,6 +331,9 @@ impl Config {
                     .into_iter()
                     .find(|f| f.key == af)
                     .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                if let AfPeerAttr::LabelRouteCapability(true) = attr {
+                    label_route_allowed(af, None)?;
+                }
                 let mut next = f.groups.get(name).cloned().unwrap_or_default();
                 set_af(&mut next, attr, !external, af.family().is_ipv6())?;
                 f.groups.insert(name.clone(), next);

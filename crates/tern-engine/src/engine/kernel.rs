@@ -12,6 +12,7 @@ impl Engine {
                 Family::IPV4_UNICAST,
                 Family::IPV6_UNICAST,
                 Family::IPV4_LABELED,
+                Family::IPV6_LABELED,
             ]
             .contains(&family)
         {
@@ -31,7 +32,8 @@ impl Engine {
     }
 
     /// Sends the dirty prefixes' current state to the installer while it has room: the best
-    /// route learned from a peer (unicast, else labeled unicast) via its next hop, or removal
+    /// route learned from a peer (unicast, else labeled unicast) via its next hop (a 6PE
+    /// route's `::ffff:a.b.c.d` is the IPv4 address a.b.c.d), or removal
     /// (none, or a local route the kernel already has).
     pub(super) fn flush_fib(&mut self) -> bool {
         let Some(fib) = self.fib.clone() else {
@@ -59,8 +61,9 @@ impl Engine {
             let best = rib
                 .best(family, &key)
                 .or_else(|| {
-                    (family == Family::IPV4_UNICAST && vrf.is_none())
-                        .then(|| rib.best(Family::IPV4_LABELED, &key))
+                    // Labeled unicast: IPv4 (RFC 8277) or IPv6 over IPv4 (6PE, RFC 4798).
+                    vrf.is_none()
+                        .then(|| family.labeled().and_then(|l| rib.best(l, &key)))
                         .flatten()
                 })
                 .filter(|b| b.peer != PeerId::LOCAL);

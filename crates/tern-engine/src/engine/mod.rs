@@ -1016,14 +1016,18 @@ impl Engine {
             }
             if d.is_none() {
                 for c in changes.iter().filter(|c| c.new.is_none()) {
-                    let unicast = self.rib.best(Family::IPV4_UNICAST, &c.key).is_some();
-                    let labeled = self.rib.best(Family::IPV4_LABELED, &c.key).is_some();
-                    if c.family == Family::IPV4_LABELED && unicast {
+                    // Labeled unicast (IPv4, or IPv6 for 6PE) is also sent from the unicast
+                    // table: its label is kept while either table has the destination.
+                    if let Some(u) = c.family.unlabeled()
+                        && self.rib.best(u, &c.key).is_some()
+                    {
                         // Still sent labeled, from the unicast table.
                         continue;
                     }
-                    if c.family == Family::IPV4_UNICAST && !labeled {
-                        self.labels.unswap(Family::IPV4_LABELED, c.key);
+                    if let Some(l) = c.family.labeled()
+                        && self.rib.best(l, &c.key).is_none()
+                    {
+                        self.labels.unswap(l, c.key);
                     }
                     self.labels.unswap(c.family, c.key);
                 }
@@ -1144,6 +1148,8 @@ mod query;
 mod redistribute;
 mod rtc;
 mod settings;
+#[cfg(test)]
+mod six_pe_tests;
 #[cfg(test)]
 mod tests;
 mod vpn;

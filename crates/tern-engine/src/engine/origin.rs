@@ -148,6 +148,7 @@ impl Engine {
                 Family::IPV4_UNICAST,
                 Family::IPV6_UNICAST,
                 Family::IPV4_LABELED,
+                Family::IPV6_LABELED,
             ] {
                 for (key, _) in self.rib.loc_rib(family) {
                     self.fib_mark(None, family, key.prefix);

@@ -92,19 +92,20 @@ impl Engine {
             // The instance went away meanwhile: the reply is dropped.
             return true;
         };
+        let comp = companion(w.vrf.as_deref(), w.family);
         let mut paths = Vec::new();
         let next = match &w.mode {
             WalkMode::Rows(keys) => {
                 let end = w.cursor.saturating_add(WALK_STEP).min(keys.len());
                 for key in &keys[w.cursor..end] {
-                    let p = rib.paths(w.family, key);
+                    let p = merged_paths(rib, w.family, comp, key);
                     if !p.is_empty() {
                         paths.push((*key, p));
                     }
                 }
                 (end < keys.len()).then_some(end)
             }
-            _ => rib.walk(w.family, w.cursor, WALK_STEP, &mut paths),
+            _ => walk_merged(rib, w.family, comp, w.cursor, WALK_STEP, &mut paths),
         };
         for (key, mut p) in paths {
             if let WalkMode::Stats { rd, stats } = &mut w.mode {
@@ -389,6 +390,69 @@ impl Engine {
                 st.received(received_counts(rib, id));
             }
         }
+    }
+}
+
+/// The table whose routes a display of `family` in domain `vrf` lists too: the public IPv6
+/// unicast displays (`display bgp ipv6 routing-table`) list the 6PE routes (IPv6 labeled,
+/// RFC 4798, learned from IPv4 peers with `label-route-capability`), as VRP does, where they
+/// are IPv6 routes.
+fn companion(vrf: Option<&str>, family: Family) -> Option<Family> {
+    (vrf.is_none() && family == Family::IPV6_UNICAST).then_some(Family::IPV6_LABELED)
+}
+
+/// Walk positions from here on are in the companion table (position − `SECOND`).
+const SECOND: usize = 1 << 40;
+
+/// The paths of `key` in `family`, then in its companion table: those are not marked best
+/// while `family` has a best path (the unicast route is the one installed and sent to
+/// unicast peers).
+fn merged_paths(rib: &Rib, family: Family, comp: Option<Family>, key: &RouteKey) -> Vec<PathInfo> {
+    let mut p = rib.paths(family, key);
+    if let Some(c) = comp {
+        let best = p.iter().any(|x| x.best);
+        p.extend(rib.paths(c, key).into_iter().map(|mut x| {
+            x.best &= !best;
+            x
+        }));
+    }
+    p
+}
+
+/// [`Rib::walk`] over `family`, then over its companion table, each destination once with
+/// the paths of both ([`merged_paths`]).
+fn walk_merged(
+    rib: &Rib,
+    family: Family,
+    comp: Option<Family>,
+    cursor: usize,
+    n: usize,
+    out: &mut Vec<(RouteKey, Vec<PathInfo>)>,
+) -> Option<usize> {
+    let Some(c) = comp else {
+        return rib.walk(family, cursor, n, out);
+    };
+    let start = out.len();
+    if cursor < SECOND {
+        let next = rib.walk(family, cursor, n, out);
+        for (key, p) in &mut out[start..] {
+            let best = p.iter().any(|x| x.best);
+            p.extend(rib.paths(c, key).into_iter().map(|mut x| {
+                x.best &= !best;
+                x
+            }));
+        }
+        Some(next.unwrap_or(SECOND))
+    } else {
+        let next = rib.walk(c, cursor - SECOND, n, out);
+        // A destination the first table holds was listed with it.
+        let walked = out.split_off(start);
+        out.extend(
+            walked
+                .into_iter()
+                .filter(|(key, _)| rib.paths(family, key).is_empty()),
+        );
+        next.map(|x| x + SECOND)
     }
 }
 

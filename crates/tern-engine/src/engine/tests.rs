@@ -7,7 +7,7 @@ use bytes::Bytes;
 use std::sync::mpsc;
 
 /// A display's reply channel, as the daemon's oneshot.
-mod oneshot {
+pub(super) mod oneshot {
     use super::*;
 
     impl Reply for mpsc::SyncSender<Walked> {
@@ -49,7 +49,7 @@ use tern_wire::{Nlri, UpdateBuilder};
 pub(super) const PEER: &str = "10.0.0.2";
 
 /// A transit speaker: VPN routes kept whatever their route targets.
-fn transit() -> Arc<Routing> {
+pub(super) fn transit() -> Arc<Routing> {
     Arc::new(Routing {
         keep_all_vpn: vec![Family::VPNV4, Family::VPNV6],
         ..Routing::default()
@@ -341,7 +341,7 @@ fn up_out(
 
 /// Sends what the task queued for `rx`'s peer, as that peer would receive it, into `to`
 /// (as received from its peer `from`).
-fn deliver(t: &mut Engine, rx: &mut mpsc::Receiver<Bytes>, to: &mut Engine, from: &str) {
+pub(super) fn deliver(t: &mut Engine, rx: &mut mpsc::Receiver<Bytes>, to: &mut Engine, from: &str) {
     loop {
         let mut any = false;
         while t.flush() {
@@ -362,12 +362,12 @@ fn deliver(t: &mut Engine, rx: &mut mpsc::Receiver<Bytes>, to: &mut Engine, from
 }
 
 /// Runs the task's output until nothing is left to do.
-fn settle(t: &mut Engine) {
+pub(super) fn settle(t: &mut Engine) {
     while t.flush() {}
 }
 
 /// A receiving speaker with one peer, `from` in AS `asn`.
-fn receiver(my_as: u32, from: &str, asn: u32) -> Engine {
+pub(super) fn receiver(my_as: u32, from: &str, asn: u32) -> Engine {
     let mut b = Engine::new(rib_config(Some(my_as), Some("9.9.9.9".parse().unwrap())));
     b.handle(Input::Settings(transit()));
     b.handle(Input::PeerUp {
@@ -656,7 +656,7 @@ fn instance_routes_cross_to_the_remote_instance() {
 }
 
 /// Brings up an out peer with the given families.
-fn up_peer(
+pub(super) fn up_peer(
     t: &mut Engine,
     addr: &str,
     asn: u32,
@@ -1113,7 +1113,7 @@ fn announce_many(t: &mut Engine, from: &str, n: u32) {
 }
 
 /// The messages queued for a writer, one by one (an entry may hold several).
-fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
+pub(super) fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
     let mut v = Vec::new();
     while let Ok(m) = rx.try_recv() {
         for f in tern_wire::message::frames(&m) {
@@ -1729,7 +1729,7 @@ fn stale_routes_stay_until_purged_and_only_those_not_announced_again_go() {
 
 /// Kernel operations, kept.
 #[derive(Debug, Default)]
-struct Ops(std::sync::Mutex<Vec<FibOp>>);
+pub(super) struct Ops(pub(super) std::sync::Mutex<Vec<FibOp>>);
 
 impl FibSink for Ops {
     fn offer(&self, op: FibOp) -> Result<(), FibOp> {

@@ -1,0 +1,341 @@
+//! 6PE (RFC 4798): ternd and FRR exchange IPv6 routes as labeled IPv6 (AFI 2, SAFI 4) over an
+//! IPv4 IBGP session, with IPv4-mapped next hops (`::ffff:a.b.c.d`).
+//!
+//! Topology: T (ternd, AS 100) 10.0.0.1/30 ── 10.0.0.2/30 F (FRR, AS 100), one IBGP session
+//! between the IPv4 addresses; the link has no global IPv6 address. T originates its IPv6
+//! subnet 2001:db8:100::/64 (`import-route direct` of GigabitEthernet0/0/1, a veth into a
+//! namespace of its own), and has `peer 10.0.0.2 label-route-capability` in `ipv6-family
+//! unicast`; F originates 2001:db8:200::/48 (`network`, a blackhole in its kernel) and has
+//! 10.0.0.1 activated in `address-family ipv6 labeled-unicast`.
+//! Needs root (network namespaces) and FRR.
+
+mod common;
+
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use common::frr::Frr;
+use common::{Netns, TempDir, Ternd, families, link, wait_for};
+use serde_json::Value;
+
+const T6: &str = "2001:db8:100::/64";
+const F6: &str = "2001:db8:200::/48";
+const C6: &str = "2001:db8:300::/48";
+
+const T_CFG: &str = "sysname T
+#
+interface GigabitEthernet0/0/0
+ undo shutdown
+ ip address 10.0.0.1 255.255.255.252
+#
+interface GigabitEthernet0/0/1
+ undo shutdown
+ ipv6 enable
+ ipv6 address 2001:db8:100::1/64
+#
+interface LoopBack0
+ ip address 1.1.1.1 255.255.255.255
+#
+bgp 100
+ router-id 1.1.1.1
+ peer 2.2.2.2 as-number 100
+ peer 2.2.2.2 connect-interface LoopBack0
+ peer 2.2.2.2 timer keepalive 10 hold 30
+ peer 2001:db8:100::2 as-number 300
+ peer 2001:db8:100::2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  undo peer 2.2.2.2 enable
+ #
+ ipv6-family unicast
+  import-route direct
+  peer 2.2.2.2 enable
+  peer 2.2.2.2 label-route-capability
+  peer 2001:db8:100::2 enable
+#
+return
+";
+
+/// F: a 6PE PE in FRR, peering from its loopback.
+const F_CFG: &str = "frr defaults traditional
+hostname f
+!
+router bgp 100
+ bgp router-id 2.2.2.2
+ no bgp default ipv4-unicast
+ no bgp ebgp-requires-policy
+ neighbor 1.1.1.1 remote-as 100
+ neighbor 1.1.1.1 update-source 2.2.2.2
+ neighbor 1.1.1.1 timers 10 30
+ neighbor 1.1.1.1 timers connect 5
+ !
+ address-family ipv6 unicast
+  network 2001:db8:200::/48
+ exit-address-family
+ !
+ address-family ipv6 labeled-unicast
+  neighbor 1.1.1.1 activate
+ exit-address-family
+exit
+!
+";
+
+/// C: a plain IPv6 EBGP peer of T (a CE).
+const C_CFG: &str = "frr defaults traditional
+hostname c
+!
+router bgp 300
+ bgp router-id 3.3.3.3
+ no bgp default ipv4-unicast
+ no bgp ebgp-requires-policy
+ neighbor 2001:db8:100::1 remote-as 100
+ neighbor 2001:db8:100::1 timers 10 30
+ neighbor 2001:db8:100::1 timers connect 5
+ !
+ address-family ipv6 unicast
+  network 2001:db8:300::/48
+  neighbor 2001:db8:100::1 activate
+ exit-address-family
+exit
+!
+";
+
+const V6: &str = "display bgp ipv6 routing-table";
+
+/// Declared in drop order: the daemons go before their namespaces and directory.
+struct Lab {
+    t: Ternd,
+    f: Frr,
+    c: Frr,
+    dir: TempDir,
+    namespaces: [Netns; 3],
+    /// T's interface toward F.
+    t_link: String,
+}
+
+fn lab() -> Lab {
+    let t_ns = Netns::new("6pt");
+    let f_ns = Netns::new("6pf");
+    let c_ns = Netns::new("6pc");
+    let (t_link, _) = link(&t_ns, &["10.0.0.1/30"], &f_ns, &["10.0.0.2/30"]);
+    link(
+        &t_ns,
+        &["2001:db8:100::1/64"],
+        &c_ns,
+        &["2001:db8:100::2/64"],
+    );
+    t_ns.loopback("1.1.1.1/32");
+    f_ns.loopback("2.2.2.2/32");
+    // The IGP's stand-in: each loopback (an LSP endpoint) via the link.
+    t_ns.sh("ip route add 2.2.2.2/32 via 10.0.0.2");
+    f_ns.sh("ip route add 1.1.1.1/32 via 10.0.0.1");
+    f_ns.sh(&format!("ip -6 route add blackhole {F6}"));
+    c_ns.sh(&format!("ip -6 route add blackhole {C6}"));
+    let dir = TempDir::new("6p");
+    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179", "[::]:179"]);
+    let f = Frr::start(&f_ns, &dir, "f", F_CFG, &[]);
+    let c = Frr::start(&c_ns, &dir, "c", C_CFG, &[]);
+    Lab {
+        t,
+        f,
+        c,
+        dir,
+        namespaces: [t_ns, f_ns, c_ns],
+        t_link,
+    }
+}
+
+fn table(t: &Ternd, command: &str) -> Value {
+    let text = t
+        .display(command, true)
+        .unwrap_or_else(|e| panic!("{command}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{command}: {e}: {text}"))
+}
+
+fn dump(l: &Lab) -> String {
+    let mut s = String::new();
+    let out = l.t.display(V6, false).unwrap_or_else(|e| e);
+    s += &format!("--- T {V6} ---\n{out}\n");
+    s += &format!("--- T peer ---\n{}\n", l.t.peer("2.2.2.2"));
+    for c in [
+        "show bgp ipv6 labeled-unicast",
+        "show bgp ipv6 unicast",
+        "show bgp nexthop",
+        "show bgp neighbors 1.1.1.1",
+    ] {
+        s += &format!("--- F {c} ---\n{}", l.f.vtysh(c));
+    }
+    s += &format!("--- C ---\n{}", l.c.vtysh("show bgp ipv6 unicast"));
+    s += &format!(
+        "--- T kernel ---\n{}",
+        l.namespaces[0].sh("ip -6 route; ip -6 neigh; ip -4 neigh")
+    );
+    let log = l.t.log_text();
+    let lines: Vec<&str> = log.lines().collect();
+    s += &format!(
+        "--- T log ---\n{}\n",
+        lines[lines.len().saturating_sub(100)..].join("\n")
+    );
+    s + &l.f.logs()
+}
+
+/// The row of `prefix` in a ternd table.
+fn row(t: &Value, prefix: &str) -> Option<Value> {
+    t["routes"]
+        .as_array()?
+        .iter()
+        .find(|r| r["prefix"] == prefix)
+        .cloned()
+}
+
+fn ip6(v: &Value) -> Ipv6Addr {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an IPv6 address: {v}"))
+}
+
+/// The paths of `prefix` in FRR's table `table` (`show bgp ipv6 labeled-unicast|unicast P json`).
+fn frr_paths(f: &Frr, table: &str, prefix: &str) -> Vec<Value> {
+    f.json(&format!("show bgp ipv6 {table} {prefix} json"))["paths"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The families FRR has negotiated with `peer` (its JSON names).
+fn frr_families(f: &Frr, peer: &str) -> Vec<String> {
+    let v = f.json(&format!("show bgp neighbors {peer} json"));
+    v[peer]["neighborCapabilities"]["multiprotocolExtensions"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, x)| x["advertisedAndReceived"] == true)
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn six_pe_routes_cross_between_ternd_and_frr() {
+    let l = lab();
+    l.t.wait_established("2.2.2.2", Duration::from_secs(60));
+    l.f.wait_established("1.1.1.1", Duration::from_secs(60));
+    l.c.wait_established("2001:db8:100::1", Duration::from_secs(60));
+
+    // 1. The capability: labeled IPv6 (AFI 2, SAFI 4), not IPv6 unicast, on both sides.
+    assert_eq!(
+        families(&l.t.peer("2.2.2.2")),
+        vec!["ipv6-labeled-unicast"],
+        "{}",
+        dump(&l)
+    );
+    assert_eq!(
+        frr_families(&l.f, "1.1.1.1"),
+        vec!["ipv6LabeledUnicast"],
+        "{}",
+        dump(&l)
+    );
+
+    let arrived = wait_for(Duration::from_secs(60), || {
+        let t = table(&l.t, V6);
+        row(&t, F6).is_some()
+            && row(&t, C6).is_some()
+            && !frr_paths(&l.f, "labeled-unicast", T6).is_empty()
+            && !frr_paths(&l.f, "labeled-unicast", C6).is_empty()
+            && !frr_paths(&l.c, "unicast", F6).is_empty()
+    });
+    assert!(arrived, "routes did not cross:\n{}", dump(&l));
+
+    // 2. F's route at T: a labeled IPv6 route (FRR's label for a local route is implicit
+    // null, 3) with F's IPv4-mapped loopback as next hop, in the IPv6 routing table,
+    // resolved through the IPv4 table to F's loopback via 10.0.0.2.
+    let r = row(&table(&l.t, V6), F6).unwrap();
+    eprintln!("T {V6} {F6}: {r}");
+    assert_eq!(r["next_hop"], "::ffff:2.2.2.2", "{r}");
+    assert_eq!(r["labels"], serde_json::json!([3]), "{r}");
+    assert_eq!(r["from"], "2.2.2.2", "{r}");
+    assert_eq!(r["valid"], true, "{r}");
+    assert_eq!(r["best"], true, "{r}");
+    let text =
+        l.t.display("display bgp ipv6 routing-table 2001:db8:200::1", false)
+            .unwrap();
+    eprintln!("{text}");
+    for line in [
+        " Label information (Received/Applied): 3/NULL\n",
+        " Relay IP Nexthop: 10.0.0.2\n",
+        " Original nexthop: ::FFFF:2.2.2.2\n",
+        "valid, internal, best, select\n",
+        " Advertised to such 1 peers:\n    2001:db8:100::2\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+
+    // 3. ... installed in T's kernel out of the interface toward the IPv4 next hop (no IPv6
+    // gateway: the next hop is an IPv4 LSP endpoint, and the kernel has no MPLS).
+    let t_ns = &l.namespaces[0];
+    let want = format!("{F6} dev {} ", l.t_link);
+    let installed = wait_for(Duration::from_secs(10), || {
+        t_ns.sh("ip -6 route show proto bgp").contains(&want)
+    });
+    assert!(
+        installed,
+        "{want:?} not in T's kernel:\n{}",
+        t_ns.sh("ip -6 route")
+    );
+
+    // 4. ... and advertised on to the plain IPv6 EBGP peer C: IPv6 unicast, next hop T's
+    // address on the link, AS path 100.
+    let p = &frr_paths(&l.c, "unicast", F6)[0];
+    eprintln!("C {F6}: {p}");
+    assert_eq!(p["valid"], true, "{p}");
+    assert_eq!(p["aspath"]["string"], "100", "{p}");
+    assert_eq!(p["nexthops"][0]["ip"], "2001:db8:100::1", "{p}");
+    assert!(p.get("remoteLabel").is_none(), "{p}");
+
+    // 5. T's routes at F, as labeled IPv6 routes with T's IPv4-mapped loopback as next hop
+    // and a label of T's, one per route: its own subnet (import-route direct) and C's route.
+    let t_mapped: Ipv6Addr = "::ffff:1.1.1.1".parse().unwrap();
+    let mut labels = Vec::new();
+    // (FRR writes an empty AS path as "Local".)
+    for (prefix, as_path) in [(T6, "Local"), (C6, "300")] {
+        let p = &frr_paths(&l.f, "labeled-unicast", prefix)[0];
+        eprintln!("F labeled-unicast {prefix}: {p}");
+        assert_eq!(p["valid"], true, "{p}");
+        assert_eq!(ip6(&p["nexthops"][0]["ip"]), t_mapped, "{p}");
+        assert_eq!(p["aspath"]["string"], as_path, "{p}");
+        let label = p["remoteLabel"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no label: {p}"));
+        assert!(label >= 48000, "{p}");
+        labels.push(label);
+    }
+    assert_ne!(labels[0], labels[1], "one label per route");
+
+    // 6. F withdraws its route: it leaves T's table, T's kernel and C.
+    l.f.configure(&[
+        "router bgp 100",
+        "address-family ipv6 unicast",
+        "no network 2001:db8:200::/48",
+    ]);
+    let gone = wait_for(Duration::from_secs(30), || {
+        row(&table(&l.t, V6), F6).is_none()
+            && !t_ns.sh("ip -6 route show proto bgp").contains(F6)
+            && frr_paths(&l.c, "unicast", F6).is_empty()
+    });
+    assert!(gone, "{F6} still there:\n{}", dump(&l));
+    assert!(row(&table(&l.t, V6), C6).is_some(), "{}", dump(&l));
+
+    // Clean-up: the daemons, the namespaces and the scratch directory go with the lab.
+    let names: Vec<String> = l.namespaces.iter().map(|n| n.name.clone()).collect();
+    let dir = l.dir.0.clone();
+    drop(l);
+    let list = common::sh("ip netns list");
+    for n in &names {
+        assert!(
+            !list.lines().any(|x| x.split_whitespace().next() == Some(n)),
+            "{n} left: {list}"
+        );
+    }
+    assert!(!dir.exists(), "scratch directory left");
+}
