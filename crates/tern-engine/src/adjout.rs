@@ -1104,6 +1104,9 @@ impl AdjOut {
         let m = self.members.get(&peer)?;
         let g = self.groups.get(&m.group)?;
         let rib = env.rib(g.params.vrf.as_deref())?;
+        // The family the peer is sent these routes in (a labeled-unicast or 6PE peer: the
+        // labeled one, with the labels it gets).
+        let family = g.params.sends(family)?;
         let mut keys: Vec<RouteKey> = rib.loc_rib(family).into_iter().map(|(k, _)| k).collect();
         let other = if g.params.labeled_from_unicast(family) {
             family.unlabeled()

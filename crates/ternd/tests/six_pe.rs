@@ -1,12 +1,21 @@
 //! 6PE (RFC 4798): ternd and FRR exchange IPv6 routes as labeled IPv6 (AFI 2, SAFI 4) over an
-//! IPv4 IBGP session, with IPv4-mapped next hops (`::ffff:a.b.c.d`).
+//! IPv4 IBGP session, with IPv4-mapped next hops (`::ffff:a.b.c.d`) resolved over IPv4.
 //!
-//! Topology: T (ternd, AS 100) 10.0.0.1/30 ── 10.0.0.2/30 F (FRR, AS 100), one IBGP session
-//! between the IPv4 addresses; the link has no global IPv6 address. T originates its IPv6
-//! subnet 2001:db8:100::/64 (`import-route direct` of GigabitEthernet0/0/1, a veth into a
-//! namespace of its own), and has `peer 10.0.0.2 label-route-capability` in `ipv6-family
-//! unicast`; F originates 2001:db8:200::/48 (`network`, a blackhole in its kernel) and has
-//! 10.0.0.1 activated in `address-family ipv6 labeled-unicast`.
+//! Topology: T (ternd, AS 100, loopback 1.1.1.1) 10.0.0.1/30 ── 10.0.0.2/30 F (FRR 8.4 with
+//! zebra, AS 100, loopback 2.2.2.2), one IBGP session between the loopbacks (kernel routes to
+//! each other's loopback stand for the IGP; the link has IPv6 link-local addresses only).
+//! T has `peer 2.2.2.2 label-route-capability` in `ipv6-family unicast`; F activates 1.1.1.1
+//! in `address-family ipv6 labeled-unicast`. T also has a plain IPv6 EBGP peer, C (FRR, AS
+//! 300) on 2001:db8:100::/64 (a veth into C's namespace). Routes: T's subnet
+//! 2001:db8:100::/64 (`import-route direct`), F's 2001:db8:200::/48 and C's
+//! 2001:db8:300::/48 (`network`, blackholes in their kernels).
+//!
+//! Checked: the families both sides negotiated; F's route at T as a labeled IPv6 route with
+//! F's label and `::ffff:2.2.2.2`, resolved over IPv4 (relay next hop 10.0.0.2), installed in
+//! T's kernel out of the IPv4 path's interface, sent on to C unlabeled with next hop self;
+//! T's and C's routes at F as labeled IPv6 routes with `::ffff:1.1.1.1` and a label of T's
+//! per route (also in `peer 2.2.2.2 advertised-routes`); F's route unusable while the IPv4
+//! route to 2.2.2.2 is gone from T's main table, and back after; F's withdrawal.
 //! Needs root (network namespaces) and FRR.
 
 mod common;
@@ -128,6 +137,12 @@ fn lab() -> Lab {
     f_ns.loopback("2.2.2.2/32");
     // The IGP's stand-in: each loopback (an LSP endpoint) via the link.
     t_ns.sh("ip route add 2.2.2.2/32 via 10.0.0.2");
+    // The session's own packets to F's loopback also find a route in table 100 (a rule
+    // before the main table), so the main table's route, the one tern resolves over, can
+    // go and come back without the session noticing.
+    t_ns.sh(
+        "ip route add 2.2.2.2/32 via 10.0.0.2 table 100 && ip rule add to 2.2.2.2/32 lookup 100 pref 100",
+    );
     f_ns.sh("ip route add 1.1.1.1/32 via 10.0.0.1");
     f_ns.sh(&format!("ip -6 route add blackhole {F6}"));
     c_ns.sh(&format!("ip -6 route add blackhole {C6}"));
@@ -312,7 +327,37 @@ fn six_pe_routes_cross_between_ternd_and_frr() {
     }
     assert_ne!(labels[0], labels[1], "one label per route");
 
-    // 6. F withdraws its route: it leaves T's table, T's kernel and C.
+    // `peer 2.2.2.2 advertised-routes`: what F is sent, labels included.
+    let adv = table(
+        &l.t,
+        "display bgp ipv6 routing-table peer 2.2.2.2 advertised-routes",
+    );
+    for (prefix, label) in [(T6, labels[0]), (C6, labels[1])] {
+        let r = row(&adv, prefix).unwrap_or_else(|| panic!("{prefix} in {adv}"));
+        assert_eq!(r["next_hop"], "::ffff:1.1.1.1", "{r}");
+        assert_eq!(r["labels"], serde_json::json!([label]), "{r}");
+    }
+    assert!(row(&adv, F6).is_none(), "not back to F: {adv}");
+
+    // 6. The IPv4 route to F's loopback (the LSP endpoint) leaves the main table: F's route
+    // becomes unusable at T (its next hop is followed as 2.2.2.2), leaves T's kernel and C,
+    // and comes back with the IPv4 route.
+    t_ns.sh("ip route del 2.2.2.2/32");
+    let unusable = wait_for(Duration::from_secs(30), || {
+        row(&table(&l.t, V6), F6).is_some_and(|r| r["valid"] == false)
+            && !t_ns.sh("ip -6 route show proto bgp").contains(F6)
+            && frr_paths(&l.c, "unicast", F6).is_empty()
+    });
+    assert!(unusable, "{F6} still used:\n{}", dump(&l));
+    t_ns.sh("ip route add 2.2.2.2/32 via 10.0.0.2");
+    let back = wait_for(Duration::from_secs(30), || {
+        row(&table(&l.t, V6), F6).is_some_and(|r| r["valid"] == true)
+            && t_ns.sh("ip -6 route show proto bgp").contains(&want)
+            && !frr_paths(&l.c, "unicast", F6).is_empty()
+    });
+    assert!(back, "{F6} not back:\n{}", dump(&l));
+
+    // 7. F withdraws its route: it leaves T's table, T's kernel and C.
     l.f.configure(&[
         "router bgp 100",
         "address-family ipv6 unicast",
