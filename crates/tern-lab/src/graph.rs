@@ -209,7 +209,7 @@ pub struct Graph {
 }
 
 /// Families a public peer is enabled in, as ternd names them (`label-route-capability` in
-/// IPv4 unicast makes it labeled unicast).
+/// IPv4 unicast makes it labeled unicast; in IPv6 unicast, for an IPv4 peer, labeled IPv6).
 fn public_families(cfg: &Config, addr: IpAddr) -> (Vec<String>, Vec<String>) {
     let Some(bgp) = &cfg.bgp else {
         return (Vec::new(), Vec::new());
@@ -222,10 +222,13 @@ fn public_families(cfg: &Config, addr: IpAddr) -> (Vec<String>, Vec<String>) {
         .filter(|(k, _)| k.vpn_instance().is_none())
     {
         let Some(p) = f.peer(addr) else { continue };
-        let name = if *k == AfKey::Ipv4Unicast && p.label_route_capability {
-            "ipv4-labeled-unicast".to_owned()
-        } else {
-            k.family().to_string()
+        let name = match k {
+            AfKey::Ipv4Unicast if p.label_route_capability => "ipv4-labeled-unicast".to_owned(),
+            // 6PE (RFC 4798): an IPv4 peer speaks labeled IPv6.
+            AfKey::Ipv6Unicast if p.label_route_capability && addr.is_ipv4() => {
+                "ipv6-labeled-unicast".to_owned()
+            }
+            _ => k.family().to_string(),
         };
         if p.enable {
             fams.push(name.clone());
@@ -1148,6 +1151,20 @@ return
             .map(str::trim)
             .filter(|l| l.starts_with(&ab) || l.starts_with(&ba))
             .collect()
+    }
+
+    #[test]
+    fn a_six_pe_peer_is_drawn_with_labeled_ipv6() {
+        let cfg = tern_config::parse_file(
+            "bgp 100\n peer 2.2.2.2 as-number 100\n peer 2001:db8::2 as-number 100\n \
+             ipv6-family unicast\n  peer 2.2.2.2 enable\n  peer 2.2.2.2 label-route-capability\n  \
+             peer 2001:db8::2 enable\n",
+        )
+        .unwrap();
+        let (fams, _) = public_families(&cfg, "2.2.2.2".parse().unwrap());
+        assert_eq!(fams, vec!["ipv4-unicast", "ipv6-labeled-unicast"]);
+        let (fams, _) = public_families(&cfg, "2001:db8::2".parse().unwrap());
+        assert_eq!(fams, vec!["ipv6-unicast"]);
     }
 
     #[test]

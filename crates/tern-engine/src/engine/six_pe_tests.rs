@@ -320,3 +320,66 @@ fn a_unicast_route_wins_over_a_six_pe_one_and_the_display_lists_the_destination_
     assert!(rows[0].best && rows[0].labels.is_empty(), "{rows:?}");
     assert!(!rows[1].best && rows[1].labels == vec![3], "{rows:?}");
 }
+
+/// A 6PE IBGP peer `addr` (router ID the same), a route reflector client when `client`.
+fn six_pe_client(t: &mut Engine, addr: &str, client: bool) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::sync_channel::<Bytes>(64);
+    t.handle(Input::PeerUp {
+        session: 90 + u64::from(client),
+        info: PeerInfo {
+            addr: addr.parse().unwrap(),
+            router_id: addr.parse().unwrap(),
+            asn: Asn(100),
+            ebgp: false,
+            rr_client: client,
+            preferred_value: 0,
+        },
+        ctx: Ctx::default(),
+        out: Some(PeerOut {
+            tx: Arc::new(tx),
+            families: vec![Family::IPV6_LABELED],
+            ctx: Ctx::default(),
+            local: Some("1.1.1.1".parse().unwrap()),
+            out: Outbound::default(),
+        }),
+        vrf: None,
+        status: None,
+    });
+    rx
+}
+
+#[test]
+fn a_reflected_six_pe_route_keeps_its_next_hop_and_label() {
+    let mut t = pe();
+    let _a = six_pe_client(&mut t, "2.2.2.2", true);
+    let mut rx = six_pe_client(&mut t, "4.4.4.4", false);
+    let mut b = receiver(100, "1.1.1.1", 100);
+    update(
+        &mut t,
+        "2.2.2.2",
+        Family::IPV6_LABELED,
+        NextHop::ipv4_mapped("2.2.2.2".parse().unwrap()),
+        nlri("2001:db8:200::/48", LabelStack::single(Label(1027))),
+    );
+    deliver(&mut t, &mut rx, &mut b, "1.1.1.1");
+    let lab = b.table(Family::IPV6_LABELED);
+    let r = lab
+        .routes
+        .iter()
+        .find(|r| r.prefix == "2001:db8:200::/48")
+        .unwrap_or_else(|| panic!("{lab:?}"));
+    assert_eq!(r.next_hop, Some("::ffff:2.2.2.2".parse().unwrap()), "{r:?}");
+    assert_eq!(r.labels, vec![1027], "the client's label, not one of T's");
+    assert_eq!(r.originator_id, Some("2.2.2.2".parse().unwrap()), "{r:?}");
+    assert!(!r.cluster_list.is_empty(), "{r:?}");
+    let key = RouteKey::new("2001:db8:200::/48".parse().unwrap());
+    assert_eq!(t.labels.swapped(Family::IPV6_LABELED, &key), None);
+    // T's own route goes to both with T's next hop and label.
+    let own = lab
+        .routes
+        .iter()
+        .find(|r| r.prefix == "2001:db8:100::/64")
+        .unwrap_or_else(|| panic!("{lab:?}"));
+    assert_eq!(own.next_hop, Some("::ffff:1.1.1.1".parse().unwrap()));
+    assert!(own.labels[0] >= FIRST_LABEL, "{own:?}");
+}
