@@ -10,8 +10,9 @@
 //! 2001:db8:100::/64 (`import-route direct`), F's 2001:db8:200::/48 and C's
 //! 2001:db8:300::/48 (`network`, blackholes in their kernels).
 //!
-//! Checked: the families both sides negotiated; F's route at T as a labeled IPv6 route with
-//! F's label and `::ffff:2.2.2.2`, resolved over IPv4 (relay next hop 10.0.0.2), installed in
+//! Checked: the families both sides negotiated; F's route on the wire as an IPv6 labeled
+//! NLRI (T's MRT message log, decoded by tern-wire); F's route at T as a labeled IPv6 route
+//! with F's label and `::ffff:2.2.2.2`, resolved over IPv4 (relay next hop 10.0.0.2), installed in
 //! T's kernel out of the IPv4 path's interface, sent on to C unlabeled with next hop self;
 //! T's and C's routes at F as labeled IPv6 routes with `::ffff:1.1.1.1` and a label of T's
 //! per route (also in `peer 2.2.2.2 advertised-routes`); F's route unusable while the IPv4
@@ -20,12 +21,17 @@
 
 mod common;
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
 use std::time::Duration;
 
 use common::frr::Frr;
 use common::{Netns, TempDir, Ternd, families, link, wait_for};
 use serde_json::Value;
+use tern_types::{Family, Label};
+use tern_wire::message::frames;
+use tern_wire::mrt::{bgp4mp, mrt_type};
+use tern_wire::{Ctx, Message, Nlri};
 
 const T6: &str = "2001:db8:100::/64";
 const F6: &str = "2001:db8:200::/48";
@@ -147,7 +153,17 @@ fn lab() -> Lab {
     f_ns.sh(&format!("ip -6 route add blackhole {F6}"));
     c_ns.sh(&format!("ip -6 route add blackhole {C6}"));
     let dir = TempDir::new("6p");
-    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179", "[::]:179"]);
+    // The message log (MRT BGP4MP) keeps what F sends as it came off the wire.
+    let mrt = dir.path("mrt");
+    std::fs::create_dir_all(&mrt).unwrap();
+    let t = Ternd::start_with(
+        &t_ns,
+        &dir,
+        "t",
+        T_CFG,
+        &["0.0.0.0:179", "[::]:179"],
+        &["--mrt-dir", &mrt.display().to_string(), "--mrt-updates"],
+    );
     let f = Frr::start(&f_ns, &dir, "f", F_CFG, &[]);
     let c = Frr::start(&c_ns, &dir, "c", C_CFG, &[]);
     Lab {
@@ -207,6 +223,56 @@ fn ip6(v: &Value) -> Ipv6Addr {
     v.as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not an IPv6 address: {v}"))
+}
+
+/// The routes announced by `peer` in the MRT message logs of `dir` (BGP4MP_MESSAGE_AS4
+/// records, RFC 6396 §4.4.3), decoded by tern-wire from the bytes received: (family, NLRI,
+/// next hop).
+fn logged_routes(dir: &Path, peer: Ipv4Addr) -> Vec<(Family, Nlri, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let data = std::fs::read(e.path()).unwrap_or_default();
+        let mut at = 0;
+        while at + 12 <= data.len() {
+            let kind = u16::from_be_bytes([data[at + 4], data[at + 5]]);
+            let subtype = u16::from_be_bytes([data[at + 6], data[at + 7]]);
+            let len = u32::from_be_bytes(data[at + 8..at + 12].try_into().unwrap()) as usize;
+            let Some(body) = data.get(at + 12..at + 12 + len) else {
+                break;
+            };
+            at += 12 + len;
+            // Peer AS, local AS (4 each), interface index, AFI 1 (IPv4 addresses), peer and
+            // local address, then the BGP message.
+            if kind != mrt_type::BGP4MP
+                || subtype != bgp4mp::MESSAGE_AS4
+                || body.len() < 20
+                || body[10..12] != [0, 1]
+                || body[12..16] != peer.octets()
+            {
+                continue;
+            }
+            let Some(Ok(frame)) = frames(&body[20..]).next() else {
+                continue;
+            };
+            let Ok(Message::Update(u)) = Message::decode(frame) else {
+                continue;
+            };
+            let ctx = Ctx {
+                four_octet_as: true,
+                ..Ctx::default()
+            };
+            let p = u.parse(&ctx);
+            let nh = p
+                .mp_reach()
+                .map(|m| m.next_hop.to_string())
+                .unwrap_or_default();
+            out.extend(p.announced().map(|(f, n)| (f, n, nh.clone())));
+        }
+    }
+    out
 }
 
 /// The paths of `prefix` in FRR's table `table` (`show bgp ipv6 labeled-unicast|unicast P json`).
@@ -285,6 +351,24 @@ fn six_pe_routes_cross_between_ternd_and_frr() {
     ] {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
+
+    // On the wire: F's UPDATE carried it as an IPv6 labeled NLRI (AFI 2, SAFI 4) with label
+    // 3, next hop ::ffff:2.2.2.2 (T's message log, decoded).
+    let mrt = l.dir.path("mrt");
+    let f_ip: Ipv4Addr = "2.2.2.2".parse().unwrap();
+    let on_wire = wait_for(Duration::from_secs(10), || {
+        logged_routes(&mrt, f_ip).iter().any(|(f, n, nh)| {
+            *f == Family::IPV6_LABELED
+                && n.prefix.to_string() == F6
+                && n.labels.labels().collect::<Vec<Label>>() == [Label(3)]
+                && nh == "::ffff:2.2.2.2"
+        })
+    });
+    assert!(
+        on_wire,
+        "F's UPDATEs as logged: {:?}",
+        logged_routes(&mrt, f_ip)
+    );
 
     // 3. ... installed in T's kernel out of the interface toward the IPv4 next hop (no IPv6
     // gateway: the next hop is an IPv4 LSP endpoint, and the kernel has no MPLS).
