@@ -126,3 +126,44 @@ fn the_capability_change_resets_the_session() {
         );
     }
 }
+
+/// Elsewhere the line is refused, not kept and ignored: VPN instance peers' labeled routes are
+/// not implemented, and the VPN views have no such command.
+#[test]
+fn other_views_refuse_it() {
+    for (view, peer) in [
+        ("ipv4-family vpnv4", "peer 10.1.1.2 enable"),
+        ("ipv6-family vpnv6", "peer 10.1.1.2 enable"),
+        (
+            "ipv6-family vpn-instance v",
+            "peer 2001:db8:1::2 as-number 300",
+        ),
+        ("ipv4-family vpn-instance v", "peer 10.9.0.2 as-number 300"),
+    ] {
+        let mut s = session(&[
+            "ip vpn-instance v",
+            "ipv4-family",
+            "route-distinguisher 100:1",
+            "quit",
+            "ipv6-family",
+            "route-distinguisher 100:1",
+            "quit",
+            "quit",
+            "bgp 100",
+            "peer 10.1.1.2 as-number 100",
+            view,
+            peer,
+        ]);
+        let addr = peer.split_whitespace().nth(1).unwrap();
+        let before = s.config().clone();
+        let e = s
+            .apply_line(&format!("peer {addr} label-route-capability"))
+            .expect_err(view);
+        assert!(
+            e.message().contains("only in ipv4-family unicast"),
+            "{view}: {}",
+            e.message()
+        );
+        assert_eq!(*s.config(), before, "{view}: nothing kept");
+    }
+}
