@@ -31,6 +31,9 @@ pub enum TableKind {
     Label,
     /// `display bgp vpnv4|vpnv6 all routing-table label`: the same, grouped by RD.
     VpnLabel,
+    /// `display bgp ipv6 routing-table label`: the labeled IPv6 routes (6PE, RFC 4798) with
+    /// their prefix length, next hop and label.
+    Label6,
     /// `display bgp [labeled|ipv6] routing-table community …`: one line per path, the
     /// communities last.
     Community,
@@ -57,6 +60,24 @@ fn label_rows(o: &mut String, routes: &[RouteRow]) {
         );
     }
 }
+
+/// A row of `display bgp ipv6 routing-table label` (the vendor's sample: `  2001:DB8:1::4
+/// 128     ::FFFF:10.0.0.2      1024`): the received label, NULL for none.
+fn label6_row(o: &mut String, r: &RouteRow) {
+    let label = r
+        .labels
+        .first()
+        .map_or_else(|| "NULL".to_string(), u32::to_string);
+    let _ = writeln!(
+        o,
+        "  {}{}{}{label}",
+        col(&vrp_addr(r.network), 21),
+        col(&r.prefix_len.to_string(), 8),
+        col(&next_hop(r), 21),
+    );
+}
+
+const LABEL6_COLUMNS: &str = "  Network              Prefix     NextHop           Label\n";
 
 const LABEL_COLUMNS: &str = "        Network           NextHop           In/Out Label\n";
 
@@ -231,6 +252,12 @@ impl TablePrinter {
     pub fn header(&self, t: &RouteTable, routes: usize) -> String {
         let kind = self.kind;
         let mut o = String::new();
+        if kind == TableKind::Label6 {
+            // The vendor's sample: the count and the columns only.
+            let _ = writeln!(o, "Total Number of Routes: {routes}\n");
+            o.push_str(LABEL6_COLUMNS);
+            return o;
+        }
         if kind == TableKind::Instance6 {
             let _ = writeln!(o, "Total Number of Routes: {routes}\n");
         }
@@ -275,7 +302,7 @@ impl TablePrinter {
                 o.push_str(COLUMNS);
                 o.push('\n');
             }
-            TableKind::Instance6 => {}
+            TableKind::Instance6 | TableKind::Label6 => {}
             TableKind::Vpnv4 | TableKind::Vpnv6 => {
                 let _ = writeln!(o, " Total number of routes from all PE: {routes}");
             }
@@ -324,6 +351,7 @@ impl TablePrinter {
         }
         match kind {
             TableKind::Label | TableKind::VpnLabel => label_rows(o, std::slice::from_ref(r)),
+            TableKind::Label6 => label6_row(o, r),
             TableKind::Instance6 | TableKind::Vpnv6 => record(o, &mut self.last, r, self.notation),
             TableKind::Community | TableKind::VpnCommunity => {
                 row_line(o, &mut self.last, r, self.notation, true);

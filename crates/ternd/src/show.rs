@@ -826,6 +826,8 @@ fn routing_table(words: &[&str]) -> Option<TableQuery> {
             ["display", "bgp"] | ["display", "bgp", "labeled"] => {
                 q(None, Family::IPV4_LABELED, TableKind::Label, None)
             }
+            // 6PE (RFC 4798): the labeled IPv6 routes.
+            ["display", "bgp", "ipv6"] => q(None, Family::IPV6_LABELED, TableKind::Label6, None),
             ["display", "bgp", f @ ("vpnv4" | "vpnv6"), "all"] => {
                 let (family, _, _) = vpn(f);
                 q(None, family, TableKind::VpnLabel, None)

@@ -352,6 +352,15 @@ fn six_pe_routes_cross_between_ternd_and_frr() {
         assert!(text.contains(line), "{line:?} in\n{text}");
     }
 
+    let text =
+        l.t.display("display bgp ipv6 routing-table label", false)
+            .unwrap();
+    assert!(
+        text.starts_with("Total Number of Routes: 1\n")
+            && text.contains("\n  2001:DB8:200::       48      ::FFFF:2.2.2.2       3\n"),
+        "{text}"
+    );
+
     // On the wire: F's UPDATE carried it as an IPv6 labeled NLRI (AFI 2, SAFI 4) with label
     // 3, next hop ::ffff:2.2.2.2 (T's message log, decoded).
     let mrt = l.dir.path("mrt");

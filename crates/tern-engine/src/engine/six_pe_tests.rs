@@ -244,6 +244,19 @@ fn six_pe_routes_go_to_ipv6_peers_unlabeled_and_to_the_kernel_via_the_ipv4_endpo
     assert_eq!(r.next_hop, Some("::ffff:2.2.2.2".parse().unwrap()));
     assert!(r.best && r.valid && r.internal, "{r:?}");
 
+    // `display bgp ipv6 routing-table label`: the 6PE route with its label, in the vendor's
+    // layout.
+    let text = crate::display::routing_table(
+        &t.label_table(Family::IPV6_LABELED),
+        crate::display::TableKind::Label6,
+        tern_types::Notation::Dot,
+    );
+    assert_eq!(
+        text,
+        "Total Number of Routes: 1\n\n  Network              Prefix     NextHop           Label\n  \
+         2001:DB8:200::       48      ::FFFF:2.2.2.2       3\n"
+    );
+
     // F withdraws: C is sent the withdrawal, the kernel route goes.
     let session = t.up[&"2.2.2.2".parse::<IpAddr>().unwrap()].session;
     let mut w = Vec::new();
