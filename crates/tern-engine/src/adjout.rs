@@ -224,6 +224,17 @@ impl Params {
             && !self.families.contains(&family)
     }
 
+    /// The table a destination of send family `family` is read from when `family`'s own
+    /// has no best path: the unicast one for a labeled family these peers speak instead, the
+    /// IPv6 labeled one (6PE routes) for IPv6 unicast peers.
+    fn fallback(&self, family: Family) -> Option<Family> {
+        if self.labeled_from_unicast(family) {
+            family.unlabeled()
+        } else {
+            family.labeled().filter(|l| self.unicast_from_labeled(*l))
+        }
+    }
+
     fn export_policy(&self, family: Family) -> Option<&str> {
         self.export
             .iter()
@@ -1108,14 +1119,7 @@ impl AdjOut {
         // labeled one, with the labels it gets).
         let family = g.params.sends(family)?;
         let mut keys: Vec<RouteKey> = rib.loc_rib(family).into_iter().map(|(k, _)| k).collect();
-        let other = if g.params.labeled_from_unicast(family) {
-            family.unlabeled()
-        } else {
-            family
-                .labeled()
-                .filter(|l| g.params.unicast_from_labeled(*l))
-        };
-        if let Some(other) = other {
+        if let Some(other) = g.params.fallback(family) {
             keys.extend(
                 rib.loc_rib(other)
                     .into_iter()
@@ -1266,14 +1270,8 @@ impl Wire {
 /// The best path of a destination as these peers may be sent it: labeled-unicast peers fall
 /// back on the unicast table, IPv6 unicast peers on the 6PE routes (IPv6 labeled table).
 fn candidate(rib: &Rib, params: &Params, family: Family, key: &RouteKey) -> Option<Best> {
-    rib.best(family, key).or_else(|| {
-        let other = if params.labeled_from_unicast(family) {
-            family.unlabeled()
-        } else {
-            family.labeled().filter(|l| params.unicast_from_labeled(*l))
-        };
-        other.and_then(|o| rib.best(o, key))
-    })
+    rib.best(family, key)
+        .or_else(|| params.fallback(family).and_then(|o| rib.best(o, key)))
 }
 
 #[allow(clippy::too_many_arguments)]
