@@ -116,6 +116,10 @@ pub enum AfPeerAttr {
     DefaultRouteAdvertise(Option<Option<String>>),
     /// `default-route-advertise` in the BGP-VPN-Target view.
     RtcDefaultRoute(bool),
+    /// `capability-advertise add-path MODE` (`undo`: the directions named are removed).
+    AddPath(AddPathMode, bool),
+    /// `advertise add-path path-number N` (None: undo).
+    AdvertiseAddPath(Option<u8>),
 }
 
 /// Family-level settings.
@@ -135,6 +139,8 @@ pub enum AfAttr {
     WaitForEor(Option<u16>),
     /// `router-id` in a VPN instance family.
     RouterId(Option<VrfRouterId>),
+    /// `bestroute add-path path-number N` (None: undo).
+    BestrouteAddPath(Option<u8>),
 }
 
 /// One typed change to the model.
@@ -396,6 +402,11 @@ pub mod msg {
     /// `reflect-client` for an EBGP peer.
     pub const REFLECT_CLIENT_IBGP: &str =
         "Error: The peer reflect-client command can be used only for IBGP peers.";
+    /// `peer X advertise add-path` before `bestroute add-path` in the family.
+    pub const ADD_PATH_BESTROUTE: &str = "Error: Please configure bestroute add-path first.";
+    /// `peer X advertise add-path` before `peer X capability-advertise add-path send|both`.
+    pub const ADD_PATH_SEND: &str =
+        "Error: Please configure peer capability-advertise add-path send or both first.";
     /// `next-hop-invariable` with `next-hop-local`, or the reverse.
     pub const NHI_NHL: &str = "Error: The peer next-hop-invariable and peer next-hop-local commands are mutually exclusive.";
     /// `bgp N` with another AS than the running instance.
@@ -752,6 +763,7 @@ impl Config {
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
                     AfAttr::WaitForEor(t) => fam.wait_for_eor = *t,
                     AfAttr::RouterId(r) => fam.router_id = *r,
+                    AfAttr::BestrouteAddPath(n) => fam.bestroute_add_path = *n,
                 }
             }
             Change::RoutePolicy {
@@ -984,6 +996,11 @@ impl Config {
             .families
             .get_mut(af)
             .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+        if let AfPeerAttr::AdvertiseAddPath(Some(_)) = attr
+            && fam.bestroute_add_path.is_none()
+        {
+            return Err(rej(msg::ADD_PATH_BESTROUTE));
+        }
         let mut next = fam.peers.get(&addr).cloned().unwrap_or_default();
         set_af(
             &mut next,
@@ -1276,6 +1293,20 @@ pub(crate) fn set_af(
             }
         }
         AfPeerAttr::RtcDefaultRoute(on) => next.rtc_default_route = *on,
+        AfPeerAttr::AddPath(mode, undo) => {
+            next.add_path = if *undo {
+                let cur = next.add_path.ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                AddPathMode::of(cur.receive() && !mode.receive(), cur.send() && !mode.send())
+            } else {
+                Some(*mode)
+            };
+        }
+        AfPeerAttr::AdvertiseAddPath(n) => {
+            if n.is_some() && !next.add_path.is_some_and(AddPathMode::send) {
+                return Err(rej(msg::ADD_PATH_SEND));
+            }
+            next.advertise_add_path = *n;
+        }
     }
     Ok(())
 }
