@@ -141,6 +141,9 @@ pub struct Outbound {
     pub advertise_ext_community: Vec<Family>,
     /// `substitute-as`, `public-as-only`, `fake-as` (toward EBGP).
     pub as_out: crate::asrules::AsOut,
+    /// ADD-PATH send (RFC 7911): the most paths of a destination sent, per family where it
+    /// was negotiated.
+    pub add_path: Vec<(Family, u8)>,
     /// `default-route-advertise [route-policy P]`: the families (IPv4 and IPv6 unicast) the
     /// peer is sent a default route of this router in, whatever the table holds.
     pub default_route: Vec<(Family, Option<String>)>,

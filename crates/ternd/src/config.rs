@@ -171,6 +171,10 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     spec.as_out.public_as_only.push((f, public_as_only(p)));
                 }
             }
+            if let Some(m) = ap.add_path {
+                spec.add_path
+                    .push((k.family(), m, f.add_path_count(peer.addr)));
+            }
             if ap.label_route_capability && *k == tern_config::AfKey::Ipv4Unicast {
                 // VRP: the peer exchanges labeled IPv4 routes (RFC 8277) in the IPv4 unicast
                 // family.
@@ -180,6 +184,13 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     }
                 }
                 spec.families.dedup();
+                // ADD-PATH configured in IPv4 unicast applies to the labeled routes it
+                // exchanges instead.
+                for (f, _, _) in spec.add_path.iter_mut() {
+                    if *f == Family::IPV4_UNICAST {
+                        *f = Family::IPV4_LABELED;
+                    }
+                }
             }
         }
         if !spec.as_out.substitute_as.is_empty() || !spec.as_out.public_as_only.is_empty() {

@@ -179,6 +179,7 @@ fn fsm_config(spec: &PeerSpec) -> PeerConfig {
     c.keepalive = spec.keepalive;
     c.connect_retry = spec.connect_retry;
     c.families = spec.families.clone();
+    c.add_path = spec.add_path_offer();
     c.graceful_restart = spec.graceful_restart.map(|g| tern_fsm::GrOffer {
         restart_time: g.restart_time,
         restarting: crate::restart::active(),
