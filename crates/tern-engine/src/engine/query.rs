@@ -286,6 +286,8 @@ impl Engine {
             vrfs: &lookup,
             labels: &mut self.labels,
             policies: &self.routing.policies,
+            path_ids: &mut self.path_ids,
+            resolver: &self.resolver,
         };
         self.adj.advertised_to(vrf, family, key, &mut env)
     }
@@ -320,6 +322,8 @@ impl Engine {
                     vrfs: &lookup,
                     labels: &mut self.labels,
                     policies: &self.routing.policies,
+                    path_ids: &mut self.path_ids,
+                    resolver: &self.resolver,
                 };
                 let sent = self.adj.advertised(peer, family, &mut env)?;
                 for (key, a, labels) in sent {

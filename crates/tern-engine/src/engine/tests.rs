@@ -26,7 +26,7 @@ mod oneshot {
 }
 
 /// A new session number.
-fn new_session() -> u64 {
+pub(super) fn new_session() -> u64 {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
@@ -362,12 +362,12 @@ fn deliver(t: &mut Engine, rx: &mut mpsc::Receiver<Bytes>, to: &mut Engine, from
 }
 
 /// Runs the task's output until nothing is left to do.
-fn settle(t: &mut Engine) {
+pub(super) fn settle(t: &mut Engine) {
     while t.flush() {}
 }
 
 /// A receiving speaker with one peer, `from` in AS `asn`.
-fn receiver(my_as: u32, from: &str, asn: u32) -> Engine {
+pub(super) fn receiver(my_as: u32, from: &str, asn: u32) -> Engine {
     let mut b = Engine::new(rib_config(Some(my_as), Some("9.9.9.9".parse().unwrap())));
     b.handle(Input::Settings(transit()));
     b.handle(Input::PeerUp {
@@ -1051,7 +1051,12 @@ fn client(t: &mut Engine, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
 }
 
 /// An IBGP reflector client with outbound options.
-fn client_with(t: &mut Engine, addr: &str, cap: usize, options: Outbound) -> mpsc::Receiver<Bytes> {
+pub(super) fn client_with(
+    t: &mut Engine,
+    addr: &str,
+    cap: usize,
+    options: Outbound,
+) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::sync_channel::<Bytes>(cap);
     t.handle(Input::PeerUp {
         session: new_session(),
@@ -1113,7 +1118,7 @@ fn announce_many(t: &mut Engine, from: &str, n: u32) {
 }
 
 /// The messages queued for a writer, one by one (an entry may hold several).
-fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
+pub(super) fn drain(rx: &mut mpsc::Receiver<Bytes>) -> Vec<Bytes> {
     let mut v = Vec::new();
     while let Ok(m) = rx.try_recv() {
         for f in tern_wire::message::frames(&m) {
