@@ -652,6 +652,7 @@ impl Rib {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn env<'a>(
         family: Family,
         store: &'a mut AttrStore,

@@ -1,0 +1,288 @@
+//! ADD-PATH (RFC 7911) against FRR and ExaBGP: ternd T (AS 100) reflects to clients.
+//!
+//! - Send: FRR S1 and FRR S2 both announce 192.0.2.0/24 (next hops 10.0.1.2 and 10.0.2.2).
+//!   T has `bestroute add-path path-number 2` and, for FRR R, `peer 10.0.3.2
+//!   capability-advertise add-path both` and `peer 10.0.3.2 advertise add-path path-number 2`.
+//!   FRR advertises ADD-PATH receive by default: R's own table holds both paths, each with
+//!   its path ID; when S1 withdraws, R is left with S2's path only. S1 and S2, without
+//!   ADD-PATH, are sent one path as before.
+//! - Receive: ExaBGP X sends 198.51.100.0/24 twice over ADD-PATH (path IDs 1 and 2, next hops
+//!   10.0.4.2 and 10.0.4.3); T (`capability-advertise add-path receive` for X) holds both
+//!   paths (`display bgp routing-table`), and reflects both to R.
+//!
+//! Topology: S1 10.0.1.2 ── 10.0.1.1 T; S2 10.0.2.2 ── 10.0.2.1 T; R 10.0.3.2 ── 10.0.3.1 T;
+//! X 10.0.4.2 ── 10.0.4.1 T. Needs root (network namespaces), FRR and ExaBGP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::frr::Frr;
+use common::{Netns, TempDir, Ternd, link, wait_for};
+use serde_json::Value;
+
+const T_CFG: &str = "sysname T
+#
+interface GigabitEthernet0/0/1
+ ip address 10.0.1.1 255.255.255.0
+#
+interface GigabitEthernet0/0/2
+ ip address 10.0.2.1 255.255.255.0
+#
+interface GigabitEthernet0/0/3
+ ip address 10.0.3.1 255.255.255.0
+#
+interface GigabitEthernet0/0/4
+ ip address 10.0.4.1 255.255.255.0
+#
+bgp 100
+ router-id 10.0.0.1
+ peer 10.0.1.2 as-number 100
+ peer 10.0.1.2 timer keepalive 10 hold 30
+ peer 10.0.2.2 as-number 100
+ peer 10.0.2.2 timer keepalive 10 hold 30
+ peer 10.0.3.2 as-number 100
+ peer 10.0.3.2 timer keepalive 10 hold 30
+ peer 10.0.4.2 as-number 100
+ peer 10.0.4.2 timer keepalive 10 hold 30
+ #
+ ipv4-family unicast
+  bestroute add-path path-number 2
+  peer 10.0.1.2 enable
+  peer 10.0.1.2 reflect-client
+  peer 10.0.2.2 enable
+  peer 10.0.2.2 reflect-client
+  peer 10.0.3.2 enable
+  peer 10.0.3.2 reflect-client
+  peer 10.0.3.2 capability-advertise add-path both
+  peer 10.0.3.2 advertise add-path path-number 2
+  peer 10.0.4.2 enable
+  peer 10.0.4.2 reflect-client
+  peer 10.0.4.2 capability-advertise add-path receive
+#
+return
+";
+
+/// An FRR speaker of AS 100 peering with T at `t`, announcing `networks`.
+fn frr_cfg(name: &str, me: &str, t: &str, networks: &[&str]) -> String {
+    let nets: String = networks
+        .iter()
+        .map(|n| format!("  network {n}\n"))
+        .collect();
+    format!(
+        "frr defaults traditional
+hostname {name}
+!
+router bgp 100
+ bgp router-id {me}
+ no bgp network import-check
+ neighbor {t} remote-as 100
+ neighbor {t} timers 10 30
+ neighbor {t} timers connect 5
+ !
+ address-family ipv4 unicast
+{nets}  neighbor {t} activate
+ exit-address-family
+!
+"
+    )
+}
+
+const X_CFG: &str = r#"neighbor 10.0.4.1 {
+	router-id 10.0.4.2;
+	local-address 10.0.4.2;
+	local-as 100;
+	peer-as 100;
+	hold-time 30;
+	capability {
+		add-path send;
+	}
+	family {
+		ipv4 unicast;
+	}
+	static {
+		route 198.51.100.0/24 next-hop 10.0.4.2 path-information 1;
+		route 198.51.100.0/24 next-hop 10.0.4.3 path-information 2;
+	}
+}
+"#;
+
+/// The paths R holds for `prefix`: (next hop, ADD-PATH receive ID).
+fn frr_paths(f: &Frr, prefix: &str) -> Vec<(String, u64)> {
+    let v = f.json(&format!("show bgp ipv4 unicast {prefix} json"));
+    let mut out: Vec<(String, u64)> = v["paths"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    (
+                        p["nexthops"][0]["ip"].as_str().unwrap_or("").to_owned(),
+                        p["addpathRxId"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn hops(paths: &[(String, u64)]) -> Vec<&str> {
+    paths.iter().map(|(h, _)| h.as_str()).collect()
+}
+
+/// T's rows for `prefix` in `display bgp routing-table` (one per path).
+fn t_rows(t: &Ternd, prefix: &str) -> Vec<Value> {
+    let Ok(text) = t.display("display bgp routing-table", true) else {
+        return vec![];
+    };
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    v["routes"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter(|r| r["prefix"] == prefix)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
+    let dir = TempDir::new("addpath");
+    let t_ns = Netns::new("apt");
+    let s1_ns = Netns::new("aps1");
+    let s2_ns = Netns::new("aps2");
+    let r_ns = Netns::new("apr");
+    let x_ns = Netns::new("apx");
+    link(&s1_ns, &["10.0.1.2/24"], &t_ns, &["10.0.1.1/24"]);
+    link(&s2_ns, &["10.0.2.2/24"], &t_ns, &["10.0.2.1/24"]);
+    link(&r_ns, &["10.0.3.2/24"], &t_ns, &["10.0.3.1/24"]);
+    link(&x_ns, &["10.0.4.2/24"], &t_ns, &["10.0.4.1/24"]);
+    // R reaches the other links' next hops through T.
+    r_ns.sh("ip route add 10.0.0.0/16 via 10.0.3.1");
+    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
+    let s1 = Frr::start(
+        &s1_ns,
+        &dir,
+        "s1",
+        &frr_cfg("s1", "10.0.1.2", "10.0.1.1", &["192.0.2.0/24"]),
+        &[],
+    );
+    let s2 = Frr::start(
+        &s2_ns,
+        &dir,
+        "s2",
+        &frr_cfg("s2", "10.0.2.2", "10.0.2.1", &["192.0.2.0/24"]),
+        &[],
+    );
+    let r = Frr::start(
+        &r_ns,
+        &dir,
+        "r",
+        &frr_cfg("r", "10.0.3.2", "10.0.3.1", &[]),
+        &[],
+    );
+    let x_cfg = dir.write("x.conf", X_CFG);
+    let x_log = dir.path("x.log");
+    let x_cfg_s = x_cfg.display().to_string();
+    let x_log_env = format!("exabgp.log.destination={}", x_log.display());
+    let mut x = x_ns.spawn(
+        &[
+            "env",
+            "exabgp.tcp.bind=10.0.4.2",
+            "exabgp.tcp.port=179",
+            "exabgp.daemon.user=root",
+            &x_log_env,
+            "exabgp",
+            &x_cfg_s,
+        ],
+        &dir.path("x.out"),
+    );
+    let show = || {
+        format!(
+            "--- T ---\n{}\n--- R ---\n{}\n{}\n--- X ---\n{}\n--- T log ---\n{}",
+            t.display("display bgp routing-table", false)
+                .unwrap_or_default(),
+            r.vtysh("show bgp ipv4 unicast"),
+            r.vtysh("show bgp neighbors 10.0.3.1"),
+            std::fs::read_to_string(dir.path("x.out")).unwrap_or_default(),
+            t.log_text()
+        )
+    };
+    for p in ["10.0.1.2", "10.0.2.2", "10.0.3.2", "10.0.4.2"] {
+        t.wait_established(p, Duration::from_secs(60));
+    }
+
+    // R negotiated ADD-PATH: T sends, R receives, in IPv4 unicast.
+    let n = r.json("show bgp neighbors 10.0.3.1 json");
+    let ap = &n["10.0.3.1"]["neighborCapabilities"]["addPath"]["ipv4Unicast"];
+    assert!(
+        ap["txReceived"] == true && ap["rxAdvertisedAndReceived"] == true,
+        "{ap}\n{}",
+        show()
+    );
+
+    // Send: R holds both paths of 192.0.2.0/24, each with its own path ID.
+    let two = wait_for(Duration::from_secs(30), || {
+        hops(&frr_paths(&r, "192.0.2.0/24")) == ["10.0.1.2", "10.0.2.2"]
+    });
+    assert!(two, "R does not hold both paths:\n{}", show());
+    let paths = frr_paths(&r, "192.0.2.0/24");
+    assert!(
+        paths[0].1 != 0 && paths[1].1 != 0 && paths[0].1 != paths[1].1,
+        "{paths:?}"
+    );
+    // S1 and S2 (no ADD-PATH) still get one path: the other's.
+    let s1_paths = s1.json("show bgp ipv4 unicast 192.0.2.0/24 json");
+    assert!(
+        s1_paths["paths"].as_array().is_some_and(|p| p.len() <= 2),
+        "{s1_paths}"
+    );
+
+    // Receive: T holds X's two paths, and R gets both of them too.
+    let taken = wait_for(Duration::from_secs(30), || {
+        t_rows(&t, "198.51.100.0/24").len() == 2
+    });
+    assert!(taken, "T does not hold X's two paths:\n{}", show());
+    let text = t.display("display bgp routing-table", false).unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("198.51.100.0/24") || l.contains("10.0.4.3"))
+        .collect();
+    assert!(
+        text.contains("10.0.4.2") && text.contains("10.0.4.3"),
+        "{rows:?}\n{text}"
+    );
+    let reflected = wait_for(Duration::from_secs(30), || {
+        hops(&frr_paths(&r, "198.51.100.0/24")) == ["10.0.4.2", "10.0.4.3"]
+    });
+    assert!(reflected, "R does not hold X's two paths:\n{}", show());
+
+    // A source withdraws: R is left with the other path, without a session reset.
+    s1.configure(&[
+        "router bgp 100",
+        "address-family ipv4 unicast",
+        "no network 192.0.2.0/24",
+    ]);
+    let one = wait_for(Duration::from_secs(30), || {
+        hops(&frr_paths(&r, "192.0.2.0/24")) == ["10.0.2.2"]
+    });
+    assert!(one, "R did not drop the withdrawn path:\n{}", show());
+    // And it comes back with its path ID.
+    s1.configure(&[
+        "router bgp 100",
+        "address-family ipv4 unicast",
+        "network 192.0.2.0/24",
+    ]);
+    let back = wait_for(Duration::from_secs(30), || {
+        frr_paths(&r, "192.0.2.0/24") == paths
+    });
+    assert!(back, "R did not get the path back:\n{}", show());
+    assert_eq!(t.state("10.0.3.2"), "Established");
+
+    let _ = x.kill();
+    let _ = x.wait();
+    drop(s2);
+}
