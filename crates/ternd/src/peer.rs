@@ -949,7 +949,12 @@ async fn run_conn(
                                 bmp_opens.1 = f.bytes.to_vec();
                             }
                             if let Some(t) = mrt.as_mut() {
-                                t.message(fsm.negotiated().is_none_or(|n| n.four_octet_as), f.bytes);
+                                let n = fsm.negotiated();
+                                t.message(
+                                    n.is_none_or(|n| n.four_octet_as),
+                                    n.is_some_and(|n| !n.add_path_rx.is_empty()),
+                                    f.bytes,
+                                );
                             }
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
                             if let Some(t) = mrt.as_mut() {

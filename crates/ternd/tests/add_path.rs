@@ -10,11 +10,17 @@
 //!   10.0.4.2 and 10.0.4.3); T (`capability-advertise add-path receive` for X) holds both
 //!   paths (`display bgp routing-table`), and reflects both to R.
 //!
+//! - MRT (RFC 8050): a dump of T's table read back with bgpdump holds X's two paths of
+//!   198.51.100.0/24 (an IPV4_UNICAST_ADDPATH record), and the message log both of X's
+//!   announcements (BGP4MP_MESSAGE_AS4_ADDPATH).
+//!
 //! Topology: S1 10.0.1.2 ── 10.0.1.1 T; S2 10.0.2.2 ── 10.0.2.1 T; R 10.0.3.2 ── 10.0.3.1 T;
-//! X 10.0.4.2 ── 10.0.4.1 T. Needs root (network namespaces), FRR and ExaBGP.
+//! X 10.0.4.2 ── 10.0.4.1 T. Needs root (network namespaces), FRR, ExaBGP and bgpdump.
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use common::frr::Frr;
@@ -148,6 +154,39 @@ fn t_rows(t: &Ternd, prefix: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// `bgpdump -m FILE`, split into fields.
+fn bgpdump(file: &Path) -> Vec<Vec<String>> {
+    let out = Command::new("bgpdump")
+        .args(["-m", &file.display().to_string()])
+        .output()
+        .expect("bgpdump (Debian package bgpdump) runs");
+    assert!(
+        out.status.success(),
+        "bgpdump {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('|').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The files of `dir` whose names start with `prefix`.
+fn mrt_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
     let dir = TempDir::new("addpath");
@@ -162,7 +201,16 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
     link(&x_ns, &["10.0.4.2/24"], &t_ns, &["10.0.4.1/24"]);
     // R reaches the other links' next hops through T.
     r_ns.sh("ip route add 10.0.0.0/16 via 10.0.3.1");
-    let t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
+    let mrt_dir = dir.path("mrt");
+    let mrt_arg = mrt_dir.display().to_string();
+    let t = Ternd::start_with(
+        &t_ns,
+        &dir,
+        "t",
+        T_CFG,
+        &["0.0.0.0:179"],
+        &["--mrt-dir", &mrt_arg, "--mrt-updates"],
+    );
     let s1 = Frr::start(
         &s1_ns,
         &dir,
@@ -259,6 +307,41 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
         hops(&frr_paths(&r, "198.51.100.0/24")) == ["10.0.4.2", "10.0.4.3"]
     });
     assert!(reflected, "R does not hold X's two paths:\n{}", show());
+
+    // MRT: the dump holds both of X's paths, the message log both announcements.
+    let file = dir.path("rib.mrt");
+    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
+    let dumped = c.mrt_dump(&file.display().to_string()).unwrap();
+    assert!(dumped.error.is_empty(), "{dumped:?}");
+    let x_lines = |lines: Vec<Vec<String>>, kind: &str| -> Vec<String> {
+        let mut v: Vec<String> = lines
+            .into_iter()
+            .filter(|l| l.get(2).is_some_and(|k| k == kind) && l[5] == "198.51.100.0/24")
+            .inspect(|l| {
+                // bgpdump's ADD-PATH records (`…_AP`) have the path ID after the prefix.
+                assert!(l[0].ends_with("_AP"), "{l:?}");
+                assert_eq!(l[3], "10.0.4.2", "{l:?}");
+            })
+            .map(|l| format!("{} {}", l[6], l[9]))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        x_lines(bgpdump(&file), "B"),
+        ["1 10.0.4.2", "2 10.0.4.3"],
+        "{:?}",
+        bgpdump(&file)
+    );
+    let mut log = Vec::new();
+    let logged = wait_for(Duration::from_secs(10), || {
+        log = mrt_files(&mrt_dir, "updates.")
+            .iter()
+            .flat_map(|f| bgpdump(f))
+            .collect();
+        x_lines(log.clone(), "A") == ["1 10.0.4.2", "2 10.0.4.3"]
+    });
+    assert!(logged, "{log:?}");
 
     // A source withdraws: R is left with the other path, without a session reset.
     s1.configure(&[
