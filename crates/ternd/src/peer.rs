@@ -847,6 +847,20 @@ async fn run_conn(
                             route_refresh: n.route_refresh,
                             enhanced_route_refresh: n.enhanced_route_refresh,
                             extended_message: n.extended_message,
+                            add_path_send: family_names(
+                                &n.families
+                                    .iter()
+                                    .copied()
+                                    .filter(|f| n.add_path_tx.contains(*f))
+                                    .collect::<Vec<_>>(),
+                            ),
+                            add_path_receive: family_names(
+                                &n.families
+                                    .iter()
+                                    .copied()
+                                    .filter(|f| n.add_path_rx.contains(*f))
+                                    .collect::<Vec<_>>(),
+                            ),
                             graceful_restart: n.graceful_restart.as_ref().map(|g| {
                                 crate::status::GrView {
                                     restart_time: g.restart_time,

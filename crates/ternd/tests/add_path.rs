@@ -272,6 +272,26 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
         show()
     );
 
+    // T's view of it, and of X: T sends to R, X sends to T.
+    let v = t
+        .display("display bgp peer 10.0.3.2 verbose", false)
+        .unwrap();
+    assert!(
+        v.contains("         Add-Path for IPv4 Unicast: send\n"),
+        "{v}"
+    );
+    let v = t
+        .display("display bgp peer 10.0.4.2 verbose", false)
+        .unwrap();
+    assert!(
+        v.contains("         Add-Path for IPv4 Unicast: receive\n"),
+        "{v}"
+    );
+    assert_eq!(
+        t.peer("10.0.1.2")["negotiated"]["add_path_send"],
+        serde_json::json!([])
+    );
+
     // Send: R holds both paths of 192.0.2.0/24, each with its own path ID.
     let two = wait_for(Duration::from_secs(30), || {
         hops(&frr_paths(&r, "192.0.2.0/24")) == ["10.0.1.2", "10.0.2.2"]
