@@ -10,21 +10,31 @@ use tern_wire::{AddPathSet, Nlri, UpdateBuilder};
 
 const PREFIX: &str = "10.9.0.0/24";
 
-fn nlri() -> Nlri {
+/// PREFIX in `family`: IPv4 unicast, or VPNv4 under RD 100:1 with label 1000.
+fn nlri_in(family: Family) -> Nlri {
+    let vpn = family == Family::VPNV4;
     Nlri {
         path_id: None,
-        rd: None,
-        labels: LabelStack::new(),
+        rd: vpn.then(|| RouteDistinguisher::type0(100, 1)),
+        labels: if vpn {
+            LabelStack::single(Label(1000))
+        } else {
+            LabelStack::new()
+        },
         prefix: PREFIX.parse().unwrap(),
     }
 }
 
-fn key() -> RouteKey {
-    RouteKey::of_nlri(&nlri())
+fn key_in(family: Family) -> RouteKey {
+    RouteKey::of_nlri(&nlri_in(family))
 }
 
 /// `from` (a client) announces PREFIX with next hop `from` and MED `med`.
 fn announce(t: &mut Engine, from: &str, med: u32) {
+    announce_in(t, from, med, Family::IPV4_UNICAST);
+}
+
+fn announce_in(t: &mut Engine, from: &str, med: u32, family: Family) {
     let mut a = PathAttrs::new(
         Origin::Igp,
         AsPath::empty(true),
@@ -35,10 +45,10 @@ fn announce(t: &mut Engine, from: &str, med: u32) {
     let mut out = Vec::new();
     UpdateBuilder::new(&Ctx::default())
         .reach(
-            Family::IPV4_UNICAST,
+            family,
             &a.next_hop,
             &a.to_wire(true),
-            &[nlri()],
+            &[nlri_in(family)],
             &mut out,
         )
         .unwrap();
@@ -51,9 +61,13 @@ fn announce(t: &mut Engine, from: &str, med: u32) {
 }
 
 fn withdraw(t: &mut Engine, from: &str) {
+    withdraw_in(t, from, Family::IPV4_UNICAST);
+}
+
+fn withdraw_in(t: &mut Engine, from: &str, family: Family) {
     let mut out = Vec::new();
     UpdateBuilder::new(&Ctx::default())
-        .withdraw(Family::IPV4_UNICAST, &[nlri()], &mut out)
+        .withdraw(family, &[nlri_in(family)], &mut out)
         .unwrap();
     let session = t.up[&from.parse::<IpAddr>().unwrap()].session;
     t.handle(Input::Update {
@@ -65,13 +79,17 @@ fn withdraw(t: &mut Engine, from: &str) {
 
 fn add_path_ctx() -> Ctx {
     Ctx {
-        add_path: AddPathSet::of(&[Family::IPV4_UNICAST]),
+        add_path: AddPathSet::of(&[Family::IPV4_UNICAST, Family::VPNV4]),
         ..Ctx::default()
     }
 }
 
 /// An IBGP client with ADD-PATH send negotiated, sent up to `n` paths.
 fn add_path_client(t: &mut Engine, addr: &str, n: u8) -> mpsc::Receiver<Bytes> {
+    add_path_client_in(t, addr, n, Family::IPV4_UNICAST)
+}
+
+fn add_path_client_in(t: &mut Engine, addr: &str, n: u8, family: Family) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::sync_channel::<Bytes>(256);
     t.handle(Input::PeerUp {
         session: new_session(),
@@ -86,11 +104,11 @@ fn add_path_client(t: &mut Engine, addr: &str, n: u8) -> mpsc::Receiver<Bytes> {
         ctx: Ctx::default(),
         out: Some(PeerOut {
             tx: Arc::new(tx),
-            families: vec![Family::IPV4_UNICAST],
+            families: vec![family],
             ctx: add_path_ctx(),
             local: Some("10.0.0.1".parse().unwrap()),
             out: Outbound {
-                add_path: vec![(Family::IPV4_UNICAST, n)],
+                add_path: vec![(family, n)],
                 ..Outbound::default()
             },
         }),
@@ -126,9 +144,13 @@ fn feed(rx: &mut mpsc::Receiver<Bytes>, to: &mut Engine) {
 
 /// The next hops of the paths `b` holds for PREFIX, with their path IDs.
 fn paths(b: &Engine) -> Vec<(u32, IpAddr)> {
+    paths_in(b, Family::IPV4_UNICAST)
+}
+
+fn paths_in(b: &Engine, family: Family) -> Vec<(u32, IpAddr)> {
     let mut v: Vec<(u32, IpAddr)> = b
         .rib()
-        .paths(Family::IPV4_UNICAST, &key())
+        .paths(family, &key_in(family))
         .iter()
         .map(|p| (p.path_id, b.rib().next_hop_addr(p.attrs).unwrap()))
         .collect();
@@ -137,7 +159,11 @@ fn paths(b: &Engine) -> Vec<(u32, IpAddr)> {
 }
 
 fn hops(b: &Engine) -> Vec<IpAddr> {
-    let mut v: Vec<IpAddr> = paths(b).into_iter().map(|(_, h)| h).collect();
+    hops_in(b, Family::IPV4_UNICAST)
+}
+
+fn hops_in(b: &Engine, family: Family) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = paths_in(b, family).into_iter().map(|(_, h)| h).collect();
     v.sort();
     v
 }
@@ -241,4 +267,74 @@ fn add_path_peers_get_the_best_paths_with_ids_and_withdrawals_by_id() {
 /// An IBGP speaker (AS 100) reflecting between clients.
 fn task_ibgp() -> Engine {
     super::tests::task()
+}
+
+/// VPNv4 the same way: two paths of one RD and prefix, each with its label.
+#[test]
+fn vpnv4_paths_over_add_path() {
+    let mut t = task_ibgp();
+    let _a = client_with(&mut t, "10.0.0.11", 64, Outbound::default());
+    let _b = client_with(&mut t, "10.0.0.12", 64, Outbound::default());
+    let mut c = add_path_client_in(&mut t, "10.0.0.13", 2, Family::VPNV4);
+    settle(&mut t);
+    drain(&mut c);
+    let mut rc = speaker(true);
+    announce_in(&mut t, "10.0.0.11", 10, Family::VPNV4);
+    announce_in(&mut t, "10.0.0.12", 20, Family::VPNV4);
+    settle(&mut t);
+    feed(&mut c, &mut rc);
+    assert_eq!(
+        hops_in(&rc, Family::VPNV4),
+        vec![ip("10.0.0.11"), ip("10.0.0.12")]
+    );
+    let labels: Vec<LabelStack> = rc
+        .rib()
+        .paths(Family::VPNV4, &key_in(Family::VPNV4))
+        .iter()
+        .map(|p| p.labels)
+        .collect();
+    assert!(
+        labels.iter().all(|l| *l == LabelStack::single(Label(1000))),
+        "{labels:?}"
+    );
+    withdraw_in(&mut t, "10.0.0.12", Family::VPNV4);
+    settle(&mut t);
+    feed(&mut c, &mut rc);
+    assert_eq!(hops_in(&rc, Family::VPNV4), vec![ip("10.0.0.11")]);
+}
+
+/// A smaller count (`peer X advertise add-path`, `bestroute add-path`) re-advertised: the
+/// paths past it are withdrawn; a larger one sends them again.
+#[test]
+fn a_changed_count_is_readvertised() {
+    let mut t = task_ibgp();
+    for (a, med) in [("10.0.0.11", 10), ("10.0.0.12", 20), ("10.0.0.15", 30)] {
+        let _ = client_with(&mut t, a, 64, Outbound::default());
+        announce(&mut t, a, med);
+    }
+    let mut c = add_path_client(&mut t, "10.0.0.13", 3);
+    settle(&mut t);
+    let mut rc = speaker(true);
+    feed(&mut c, &mut rc);
+    assert_eq!(hops(&rc).len(), 3);
+    let count = |n| Outbound {
+        add_path: vec![(Family::IPV4_UNICAST, n)],
+        ..Outbound::default()
+    };
+    t.handle(Input::Readvertise {
+        peer: ip("10.0.0.13"),
+        reflect_client: true,
+        out: count(2),
+    });
+    settle(&mut t);
+    feed(&mut c, &mut rc);
+    assert_eq!(hops(&rc), vec![ip("10.0.0.11"), ip("10.0.0.12")]);
+    t.handle(Input::Readvertise {
+        peer: ip("10.0.0.13"),
+        reflect_client: true,
+        out: count(3),
+    });
+    settle(&mut t);
+    feed(&mut c, &mut rc);
+    assert_eq!(hops(&rc).len(), 3);
 }
