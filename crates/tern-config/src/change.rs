@@ -402,6 +402,9 @@ pub mod msg {
     /// `reflect-client` for an EBGP peer.
     pub const REFLECT_CLIENT_IBGP: &str =
         "Error: The peer reflect-client command can be used only for IBGP peers.";
+    /// `peer X capability-advertise add-path` for an EBGP peer (VRP: "add-path takes effect
+    /// only on IBGP peers"; refused rather than kept without effect).
+    pub const ADD_PATH_IBGP: &str = "Error: ADD-PATH takes effect only on IBGP peers.";
     /// `peer X advertise add-path` before `bestroute add-path` in the family.
     pub const ADD_PATH_BESTROUTE: &str = "Error: Please configure bestroute add-path first.";
     /// `peer X advertise add-path` before `peer X capability-advertise add-path send|both`.
@@ -1294,6 +1297,9 @@ pub(crate) fn set_af(
         }
         AfPeerAttr::RtcDefaultRoute(on) => next.rtc_default_route = *on,
         AfPeerAttr::AddPath(mode, undo) => {
+            if !*undo && !ibgp {
+                return Err(rej(msg::ADD_PATH_IBGP));
+            }
             next.add_path = if *undo {
                 let cur = next.add_path.ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
                 AddPathMode::of(cur.receive() && !mode.receive(), cur.send() && !mode.send())

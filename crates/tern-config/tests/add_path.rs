@@ -148,6 +148,50 @@ fn ranges_and_prerequisites() {
             ][..],
             "Error: The peer does not exist.",
         ),
+        // VRP: ADD-PATH takes effect on IBGP peers only; tern refuses it for an EBGP peer
+        // instead of keeping a line without effect, also when the peer's AS changes after.
+        (
+            &[
+                "bgp 100",
+                "peer 10.0.0.4 capability-advertise add-path send",
+            ][..],
+            "Error: ADD-PATH takes effect only on IBGP peers.",
+        ),
+        (
+            &[
+                "bgp 100",
+                "peer 10.0.0.2 capability-advertise add-path send",
+                "peer 10.0.0.2 as-number 300",
+            ][..],
+            "Error: ADD-PATH takes effect only on IBGP peers.",
+        ),
+        (
+            &[
+                "ip vpn-instance v",
+                "ipv4-family",
+                "route-distinguisher 100:9",
+                "quit",
+                "quit",
+                "bgp 100",
+                "ipv4-family vpn-instance v",
+                "peer 10.9.9.9 as-number 100",
+                "peer 10.9.9.9 capability-advertise add-path send",
+            ][..],
+            "Error: ADD-PATH is not available in a VPN instance address family.",
+        ),
+        (
+            &[
+                "ip vpn-instance v",
+                "ipv4-family",
+                "route-distinguisher 100:9",
+                "quit",
+                "quit",
+                "bgp 100",
+                "ipv4-family vpn-instance v",
+                "bestroute add-path path-number 2",
+            ][..],
+            "Error: ADD-PATH is not available in a VPN instance address family.",
+        ),
         // Taking away a prerequisite later fails the commit.
         (
             &[

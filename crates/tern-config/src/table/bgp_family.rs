@@ -42,9 +42,9 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
                 }),
         );
     }
-    if safi != Safi::Vrf {
-        out.push(bestroute());
-    }
+    // In a VPN instance family the line is refused (it would otherwise run in the BGP view
+    // above and configure IPv4 unicast).
+    out.push(bestroute());
     if safi == Safi::Vrf {
         out.push(group());
         // VRP's per-instance router ID (without this node the line would run in the BGP view
@@ -147,6 +147,11 @@ pub(super) fn bestroute() -> Node {
 }
 
 fn af_bestroute_add_path(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    if scope_af(s).vpn_instance().is_some() {
+        return Err(Reject::new(
+            "Error: ADD-PATH is not available in a VPN instance address family.",
+        ));
+    }
     Ok(Change::AfAttr {
         af: scope_af(s),
         attr: AfAttr::BestrouteAddPath(if m.undo {
