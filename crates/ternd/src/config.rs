@@ -581,7 +581,7 @@ mod tests {
     #[test]
     fn add_path_per_family() {
         use tern_wire::capability::AddPathMode as W;
-        let d = load("interface GigabitEthernet0/1/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 1.1.1.1\n peer 10.0.0.2 as-number 100\n peer 10.0.0.3 as-number 100\n peer 10.0.0.4 as-number 200\n #\n ipv4-family unicast\n  bestroute add-path path-number 3\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path both\n  peer 10.0.0.2 advertise add-path path-number 8\n  peer 10.0.0.3 enable\n  peer 10.0.0.3 label-route-capability\n  peer 10.0.0.3 capability-advertise add-path send\n  peer 10.0.0.4 enable\n  peer 10.0.0.4 capability-advertise add-path receive\n #\n ipv4-family vpnv4\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path receive\n#\nreturn\n")
+        let d = load("interface GigabitEthernet0/1/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 1.1.1.1\n peer 10.0.0.2 as-number 100\n peer 10.0.0.3 as-number 100\n peer 10.0.0.4 as-number 200\n #\n ipv4-family unicast\n  bestroute add-path path-number 3\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path both\n  peer 10.0.0.2 advertise add-path path-number 8\n  peer 10.0.0.3 enable\n  peer 10.0.0.3 label-route-capability\n  peer 10.0.0.3 capability-advertise add-path send\n  peer 10.0.0.4 enable\n #\n ipv4-family vpnv4\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path receive\n#\nreturn\n")
             .unwrap();
         let p = |a: &str| d.peers.iter().find(|p| p.addr.to_string() == a).unwrap();
         assert_eq!(
@@ -600,7 +600,11 @@ mod tests {
             p("10.0.0.3").outbound().add_path,
             vec![(Family::IPV4_LABELED, 1)]
         );
-        assert!(p("10.0.0.4").add_path_offer().is_empty(), "EBGP");
+        assert!(p("10.0.0.4").add_path_offer().is_empty());
+        // Never offered to an EBGP peer (the configuration refuses it too).
+        let mut ebgp = p("10.0.0.4").clone();
+        ebgp.add_path = p("10.0.0.2").add_path.clone();
+        assert!(ebgp.is_ebgp() && ebgp.add_path_offer().is_empty());
     }
 
     /// The seed's example with route reflectors (examples/seed-option-c-rr) resolves as its
