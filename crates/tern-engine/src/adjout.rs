@@ -1154,14 +1154,16 @@ impl AdjOut {
 
 impl AdjOut {
     /// The peers of domain `vrf` that are sent `key` of `family` now (`display bgp …
-    /// routing-table PREFIX`: "Advertised to such N peers"), in address order.
+    /// routing-table PREFIX`: "Advertised to such N peers"), in address order, each with the
+    /// source of a path it is sent and that path's ADD-PATH ID (`None`: the best path,
+    /// without ADD-PATH); a peer sent several paths appears once per path.
     pub fn advertised_to(
         &self,
         vrf: Option<&str>,
         family: Family,
         key: &RouteKey,
         env: &mut Env<'_>,
-    ) -> Vec<IpAddr> {
+    ) -> Vec<(IpAddr, PeerId, Option<u32>)> {
         let mut out = Vec::new();
         for (addr, m) in &self.members {
             let Some(g) = self.groups.get(&m.group) else {
@@ -1174,8 +1176,11 @@ impl AdjOut {
                 continue;
             };
             let b = offer_to(rib, &g.params, m.id, family, key, env);
-            if !b.reach.is_empty() || !b.changed.is_empty() {
-                out.push(*addr);
+            for ((_, from, _), routes) in &b.reach {
+                out.extend(routes.iter().map(|n| (*addr, *from, n.path_id)));
+            }
+            for (_, from, _, _, routes) in &b.changed {
+                out.extend(routes.iter().map(|n| (*addr, *from, n.path_id)));
             }
         }
         out.sort();

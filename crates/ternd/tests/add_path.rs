@@ -302,6 +302,23 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
         paths[0].1 != 0 && paths[1].1 != 0 && paths[0].1 != paths[1].1,
         "{paths:?}"
     );
+    // T's detailed view: the second path is an ADD-PATH path, sent to R only; the best path
+    // goes to R and to the clients without ADD-PATH but its source.
+    let text = t
+        .display("display bgp routing-table 192.0.2.1", false)
+        .unwrap();
+    assert!(
+        text.contains(" Paths:   2 available, 1 best, 1 select, 0 best-external, 1 add-path\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" Advertised to such 3 peers:\n    10.0.2.2\n    10.0.3.2\n    10.0.4.2\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(" Advertised to such 1 peers:\n    10.0.3.2\n"),
+        "{text}"
+    );
     // S1 and S2 (no ADD-PATH) still get one path: the other's.
     let s1_paths = s1.json("show bgp ipv4 unicast 192.0.2.0/24 json");
     assert!(
