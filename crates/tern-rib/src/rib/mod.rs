@@ -315,7 +315,11 @@ impl Env<'_> {
                 old,
                 new,
             });
-        } else if let Some(log) = self.log.as_mut() {
+        } else if d.list.len() > 1
+            && let Some(log) = self.log.as_mut()
+        {
+            // A destination's only path that stays its best path has changed in no way
+            // that is sent; with other paths, their order may have.
             log.push(PathChange {
                 family: self.family,
                 key: key.unpack(),
