@@ -12,16 +12,29 @@ const PREFIX: &str = "10.9.0.0/24";
 
 /// PREFIX in `family`: IPv4 unicast, or VPNv4 under RD 100:1 with label 1000.
 fn nlri_in(family: Family) -> Nlri {
-    let vpn = family == Family::VPNV4;
     Nlri {
         path_id: None,
-        rd: vpn.then(|| RouteDistinguisher::type0(100, 1)),
-        labels: if vpn {
+        rd: family.has_rd().then(|| RouteDistinguisher::type0(100, 1)),
+        labels: if family.has_labels() {
             LabelStack::single(Label(1000))
         } else {
             LabelStack::new()
         },
-        prefix: PREFIX.parse().unwrap(),
+        prefix: if family.is_ipv6() {
+            "2001:db8:9::/48".parse().unwrap()
+        } else {
+            PREFIX.parse().unwrap()
+        },
+    }
+}
+
+/// The next hop `from` sends in `family` (IPv4-mapped in the IPv6 families).
+fn hop_in(from: &str, family: Family) -> NextHop {
+    let a: std::net::Ipv4Addr = from.parse().unwrap();
+    if family.is_ipv6() {
+        NextHop::ipv4_mapped(a)
+    } else {
+        NextHop::Ipv4(a)
     }
 }
 
@@ -35,11 +48,7 @@ fn announce(t: &mut Engine, from: &str, med: u32) {
 }
 
 fn announce_in(t: &mut Engine, from: &str, med: u32, family: Family) {
-    let mut a = PathAttrs::new(
-        Origin::Igp,
-        AsPath::empty(true),
-        NextHop::Ipv4(from.parse().unwrap()),
-    );
+    let mut a = PathAttrs::new(Origin::Igp, AsPath::empty(true), hop_in(from, family));
     a.med = Some(med);
     a.local_pref = Some(100);
     let mut out = Vec::new();
@@ -79,7 +88,7 @@ fn withdraw_in(t: &mut Engine, from: &str, family: Family) {
 
 fn add_path_ctx() -> Ctx {
     Ctx {
-        add_path: AddPathSet::of(&[Family::IPV4_UNICAST, Family::VPNV4]),
+        add_path: AddPathSet::of(&Family::KNOWN),
         ..Ctx::default()
     }
 }
@@ -269,38 +278,49 @@ fn task_ibgp() -> Engine {
     super::tests::task()
 }
 
-/// VPNv4 the same way: two paths of one RD and prefix, each with its label.
+/// The other families the same way: two paths of one destination (with its RD and label
+/// where the family has them).
 #[test]
-fn vpnv4_paths_over_add_path() {
-    let mut t = task_ibgp();
-    let _a = client_with(&mut t, "10.0.0.11", 64, Outbound::default());
-    let _b = client_with(&mut t, "10.0.0.12", 64, Outbound::default());
-    let mut c = add_path_client_in(&mut t, "10.0.0.13", 2, Family::VPNV4);
-    settle(&mut t);
-    drain(&mut c);
-    let mut rc = speaker(true);
-    announce_in(&mut t, "10.0.0.11", 10, Family::VPNV4);
-    announce_in(&mut t, "10.0.0.12", 20, Family::VPNV4);
-    settle(&mut t);
-    feed(&mut c, &mut rc);
-    assert_eq!(
-        hops_in(&rc, Family::VPNV4),
-        vec![ip("10.0.0.11"), ip("10.0.0.12")]
-    );
-    let labels: Vec<LabelStack> = rc
-        .rib()
-        .paths(Family::VPNV4, &key_in(Family::VPNV4))
-        .iter()
-        .map(|p| p.labels)
-        .collect();
-    assert!(
-        labels.iter().all(|l| *l == LabelStack::single(Label(1000))),
-        "{labels:?}"
-    );
-    withdraw_in(&mut t, "10.0.0.12", Family::VPNV4);
-    settle(&mut t);
-    feed(&mut c, &mut rc);
-    assert_eq!(hops_in(&rc, Family::VPNV4), vec![ip("10.0.0.11")]);
+fn every_family_over_add_path() {
+    for family in [
+        Family::VPNV4,
+        Family::VPNV6,
+        Family::IPV6_UNICAST,
+        Family::IPV4_LABELED,
+    ] {
+        let mut t = task_ibgp();
+        let _a = client_with(&mut t, "10.0.0.11", 64, Outbound::default());
+        let _b = client_with(&mut t, "10.0.0.12", 64, Outbound::default());
+        let mut c = add_path_client_in(&mut t, "10.0.0.13", 2, family);
+        settle(&mut t);
+        drain(&mut c);
+        let mut rc = speaker(true);
+        announce_in(&mut t, "10.0.0.11", 10, family);
+        announce_in(&mut t, "10.0.0.12", 20, family);
+        settle(&mut t);
+        feed(&mut c, &mut rc);
+        // (An IPv4-mapped next hop is followed as the IPv4 address.)
+        let hop = ip;
+        assert_eq!(
+            hops_in(&rc, family),
+            vec![hop("10.0.0.11"), hop("10.0.0.12")],
+            "{family}"
+        );
+        let labels: Vec<LabelStack> = rc
+            .rib()
+            .paths(family, &key_in(family))
+            .iter()
+            .map(|p| p.labels)
+            .collect();
+        assert!(
+            labels.iter().all(|l| *l == nlri_in(family).labels),
+            "{family}: {labels:?}"
+        );
+        withdraw_in(&mut t, "10.0.0.12", family);
+        settle(&mut t);
+        feed(&mut c, &mut rc);
+        assert_eq!(hops_in(&rc, family), vec![hop("10.0.0.11")], "{family}");
+    }
 }
 
 /// A smaller count (`peer X advertise add-path`, `bestroute add-path`) re-advertised: the
