@@ -236,7 +236,7 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
     let x_log = dir.path("x.log");
     let x_cfg_s = x_cfg.display().to_string();
     let x_log_env = format!("exabgp.log.destination={}", x_log.display());
-    let mut x = x_ns.spawn(
+    let _x = Killed(x_ns.spawn(
         &[
             "env",
             "exabgp.tcp.bind=10.0.4.2",
@@ -247,7 +247,7 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
             &x_cfg_s,
         ],
         &dir.path("x.out"),
-    );
+    ));
     let show = || {
         format!(
             "--- T ---\n{}\n--- R ---\n{}\n{}\n--- X ---\n{}\n--- T log ---\n{}",
@@ -402,7 +402,15 @@ fn a_reflector_sends_two_paths_and_takes_two_paths_over_add_path() {
     assert!(back, "R did not get the path back:\n{}", show());
     assert_eq!(t.state("10.0.3.2"), "Established");
 
-    let _ = x.kill();
-    let _ = x.wait();
     drop(s2);
+}
+
+/// A child process killed and reaped when the test ends, however it ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
