@@ -279,3 +279,49 @@ fn change_set() {
     assert!(cs.deltas.contains(&count), "{:#?}", cs.deltas);
     assert!(cs.sessions_to_reset().is_empty());
 }
+
+/// A peer group carries ADD-PATH to its members (their own lines win).
+#[test]
+fn peer_groups_carry_add_path() {
+    let mut running = Running::new(base());
+    run(
+        &mut running,
+        &[
+            "bgp 100",
+            "group RR internal",
+            "peer 10.0.0.3 group RR",
+            "ipv4-family unicast",
+            "bestroute add-path path-number 4",
+            "peer RR capability-advertise add-path send",
+            "peer RR advertise add-path path-number 3",
+        ],
+    )
+    .unwrap();
+    let text = running.candidate("root").display_candidate();
+    for l in [
+        "  peer RR capability-advertise add-path send",
+        "  peer RR advertise add-path path-number 3",
+    ] {
+        assert!(text.lines().any(|x| x == l), "{l:?} in\n{text}");
+    }
+    let eff = running.config().effective();
+    let v4 = &eff.bgp.as_ref().unwrap().families[&AfKey::Ipv4Unicast];
+    let a3 = "10.0.0.3".parse().unwrap();
+    assert_eq!(v4.peers[&a3].add_path, Some(AddPathMode::Send));
+    assert_eq!(v4.add_path_count(a3), 3);
+    // An external group is refused, as an external peer is.
+    let e = run(
+        &mut running,
+        &[
+            "bgp 100",
+            "group EX external",
+            "ipv4-family unicast",
+            "peer EX capability-advertise add-path send",
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("Error: ADD-PATH takes effect only on IBGP peers."),
+        "{e}"
+    );
+}
