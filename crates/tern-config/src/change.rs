@@ -116,6 +116,10 @@ pub enum AfPeerAttr {
     DefaultRouteAdvertise(Option<Option<String>>),
     /// `default-route-advertise` in the BGP-VPN-Target view.
     RtcDefaultRoute(bool),
+    /// `capability-advertise add-path MODE` (`undo`: the directions named are removed).
+    AddPath(AddPathMode, bool),
+    /// `advertise add-path path-number N` (None: undo).
+    AdvertiseAddPath(Option<u8>),
 }
 
 /// Family-level settings.
@@ -135,6 +139,8 @@ pub enum AfAttr {
     WaitForEor(Option<u16>),
     /// `router-id` in a VPN instance family.
     RouterId(Option<VrfRouterId>),
+    /// `bestroute add-path path-number N` (None: undo).
+    BestrouteAddPath(Option<u8>),
 }
 
 /// One typed change to the model.
@@ -401,6 +407,14 @@ pub mod msg {
     pub const LABEL_ROUTE_IPV4_PEER: &str = "Error: Wrong parameter found at '^' position.";
     /// `peer X label-route-capability` outside `ipv4-family unicast` and `ipv6-family unicast`.
     pub const LABEL_ROUTE_VIEW: &str = "Error: tern exchanges labeled routes with label-route-capability only in ipv4-family unicast (labeled IPv4) and ipv6-family unicast (6PE).";
+    /// `peer X capability-advertise add-path` for an EBGP peer (VRP: "add-path takes effect
+    /// only on IBGP peers"; refused rather than kept without effect).
+    pub const ADD_PATH_IBGP: &str = "Error: ADD-PATH takes effect only on IBGP peers.";
+    /// `peer X advertise add-path` before `bestroute add-path` in the family.
+    pub const ADD_PATH_BESTROUTE: &str = "Error: Please configure bestroute add-path first.";
+    /// `peer X advertise add-path` before `peer X capability-advertise add-path send|both`.
+    pub const ADD_PATH_SEND: &str =
+        "Error: Please configure peer capability-advertise add-path send or both first.";
     /// `next-hop-invariable` with `next-hop-local`, or the reverse.
     pub const NHI_NHL: &str = "Error: The peer next-hop-invariable and peer next-hop-local commands are mutually exclusive.";
     /// `bgp N` with another AS than the running instance.
@@ -757,6 +771,7 @@ impl Config {
                     AfAttr::ReflectorClusterId(id) => fam.reflector_cluster_id = *id,
                     AfAttr::WaitForEor(t) => fam.wait_for_eor = *t,
                     AfAttr::RouterId(r) => fam.router_id = *r,
+                    AfAttr::BestrouteAddPath(n) => fam.bestroute_add_path = *n,
                 }
             }
             Change::RoutePolicy {
@@ -991,6 +1006,11 @@ impl Config {
             .ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
         if let AfPeerAttr::LabelRouteCapability(true) = attr {
             label_route_allowed(af, Some(addr))?;
+        }
+        if let AfPeerAttr::AdvertiseAddPath(Some(_)) = attr
+            && fam.bestroute_add_path.is_none()
+        {
+            return Err(rej(msg::ADD_PATH_BESTROUTE));
         }
         let mut next = fam.peers.get(&addr).cloned().unwrap_or_default();
         set_af(
@@ -1298,6 +1318,23 @@ pub(crate) fn set_af(
             }
         }
         AfPeerAttr::RtcDefaultRoute(on) => next.rtc_default_route = *on,
+        AfPeerAttr::AddPath(mode, undo) => {
+            if !*undo && !ibgp {
+                return Err(rej(msg::ADD_PATH_IBGP));
+            }
+            next.add_path = if *undo {
+                let cur = next.add_path.ok_or_else(|| rej(msg::NOT_CONFIGURED))?;
+                AddPathMode::of(cur.receive() && !mode.receive(), cur.send() && !mode.send())
+            } else {
+                Some(*mode)
+            };
+        }
+        AfPeerAttr::AdvertiseAddPath(n) => {
+            if n.is_some() && !next.add_path.is_some_and(AddPathMode::send) {
+                return Err(rej(msg::ADD_PATH_SEND));
+            }
+            next.advertise_add_path = *n;
+        }
     }
     Ok(())
 }

@@ -594,6 +594,9 @@ fn rejected(r: Reject) -> ConfigError {
 /// - `reflect-client` only for IBGP peers (the peer's AS may change after);
 /// - `ebgp-max-hop` and `valid-ttl-hops` exclude each other, as do `next-hop-invariable` and
 ///   `next-hop-local`;
+/// - `peer X capability-advertise add-path` only for IBGP peers (the AS may change after);
+/// - `peer X advertise add-path` needs the family's `bestroute add-path` and the peer's
+///   `capability-advertise add-path send|both`;
 /// - an interface's VPN instance exists;
 /// - a BGP VPN instance family has its VPN instance, with that address family and an RD;
 /// - no IP address on two interfaces of the same VPN instance (or the public network);
@@ -692,6 +695,17 @@ pub fn validate(cfg: &Config) -> Result<(), Reject> {
             }
             if ap.next_hop_invariable && ap.next_hop_local {
                 return e(crate::change::msg::NHI_NHL.to_owned());
+            }
+            if ap.add_path.is_some() && peer.asn != bgp.asn {
+                return e(crate::change::msg::ADD_PATH_IBGP.to_owned());
+            }
+            if ap.advertise_add_path.is_some() {
+                if fam.bestroute_add_path.is_none() {
+                    return e(crate::change::msg::ADD_PATH_BESTROUTE.to_owned());
+                }
+                if !ap.add_path.is_some_and(crate::model::AddPathMode::send) {
+                    return e(crate::change::msg::ADD_PATH_SEND.to_owned());
+                }
             }
         }
     }

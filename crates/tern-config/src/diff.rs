@@ -114,6 +114,11 @@ pub enum AfField {
     RtcDefaultRoute,
     /// `timer wait-for-eor` of the BGP-VPN-Target view, for each peer enabled there.
     WaitForEor,
+    /// `capability-advertise add-path`.
+    AddPath,
+    /// The paths per destination the peer is sent: `advertise add-path`, or the family's
+    /// `bestroute add-path`.
+    AdvertiseAddPath,
 }
 
 /// One difference between two configurations.
@@ -329,6 +334,16 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
         DeltaKind::PeerFamilyOption(AfField::LabelRouteCapability),
         Effect::Reset,
         "peer X label-route-capability (capability)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AddPath),
+        Effect::Reset,
+        "peer X capability-advertise add-path (capability)",
+    ),
+    (
+        DeltaKind::PeerFamilyOption(AfField::AdvertiseAddPath),
+        Effect::Readvertise,
+        "peer X advertise add-path, bestroute add-path (the paths sent again)",
     ),
     (
         DeltaKind::PeerFamilyOption(AfField::AdvertiseCommunity),
@@ -1147,6 +1162,12 @@ fn bgp_diff(a: &Bgp, b: &Bgp, d: &mut Vec<Delta>, ev: &mut Vec<RouteEvent>) {
                         let t = |g: &Bgp| g.families.get(*af).and_then(|f| f.wait_for_eor);
                         t(a) != t(b)
                     },
+                ),
+                (AfField::AddPath, x.add_path != y.add_path),
+                (
+                    AfField::AdvertiseAddPath,
+                    a.families.get(*af).map(|f| f.add_path_count(k.addr))
+                        != b.families.get(*af).map(|f| f.add_path_count(k.addr)),
                 ),
             ] {
                 if changed {

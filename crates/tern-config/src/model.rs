@@ -510,6 +510,9 @@ pub struct BgpFamily {
     /// `timer wait-for-eor N` in the BGP-VPN-Target view: how long a peer's VPN routes wait
     /// for its End-of-RIB of the route target constraint family, seconds (180 when absent).
     pub wait_for_eor: Option<u16>,
+    /// `bestroute add-path path-number N` (2..=64): how many paths of a destination may be
+    /// sent to ADD-PATH peers (RFC 7911).
+    pub bestroute_add_path: Option<u8>,
     /// `router-id` of a VPN instance family.
     pub router_id: Option<VrfRouterId>,
     /// The peer groups of this VPN instance family (`group G` in its view) by name.
@@ -586,6 +589,64 @@ pub struct AfPeer {
     /// `peer X default-route-advertise` in the BGP-VPN-Target view: the default route target
     /// membership (RFC 4684 §3) is sent to the peer, asking it for every VPN route.
     pub rtc_default_route: bool,
+    /// `peer X capability-advertise add-path send|receive|both` (RFC 7911).
+    pub add_path: Option<AddPathMode>,
+    /// `peer X advertise add-path path-number N` (2..=64).
+    pub advertise_add_path: Option<u8>,
+}
+
+/// The directions of `peer X capability-advertise add-path`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddPathMode {
+    /// `receive`: the peer may send several paths of a destination.
+    Receive,
+    /// `send`: this router may send several paths of a destination.
+    Send,
+    /// `both`.
+    Both,
+}
+
+impl AddPathMode {
+    /// True when this router receives path identifiers.
+    pub fn receive(self) -> bool {
+        matches!(self, AddPathMode::Receive | AddPathMode::Both)
+    }
+    /// True when this router sends path identifiers.
+    pub fn send(self) -> bool {
+        matches!(self, AddPathMode::Send | AddPathMode::Both)
+    }
+    /// The mode of these directions (`None`: neither).
+    pub fn of(receive: bool, send: bool) -> Option<AddPathMode> {
+        match (receive, send) {
+            (true, true) => Some(AddPathMode::Both),
+            (true, false) => Some(AddPathMode::Receive),
+            (false, true) => Some(AddPathMode::Send),
+            (false, false) => None,
+        }
+    }
+    /// The keyword (`send`, `receive`, `both`).
+    pub fn word(self) -> &'static str {
+        match self {
+            AddPathMode::Receive => "receive",
+            AddPathMode::Send => "send",
+            AddPathMode::Both => "both",
+        }
+    }
+}
+
+impl BgpFamily {
+    /// How many paths of a destination `peer` may be sent in this family (RFC 7911): the
+    /// smaller of `bestroute add-path` and `peer X advertise add-path`, 1 without either.
+    /// Meaningful only where ADD-PATH send is negotiated.
+    pub fn add_path_count(&self, peer: IpAddr) -> u8 {
+        match (
+            self.bestroute_add_path,
+            self.peer(peer).and_then(|p| p.advertise_add_path),
+        ) {
+            (Some(b), Some(n)) => b.min(n),
+            _ => 1,
+        }
+    }
 }
 
 /// Which private AS numbers `peer X public-as-only` removes.

@@ -561,6 +561,8 @@ fn effects_table_is_complete() {
         AfField::PrefixExport,
         AfField::RtcDefaultRoute,
         AfField::WaitForEor,
+        AfField::AddPath,
+        AfField::AdvertiseAddPath,
     ];
     let kinds: Vec<DeltaKind> = [
         DeltaKind::BgpAdded,

@@ -38,7 +38,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::labels::Labels;
 use bytes::Bytes;
 use tern_rib::rr::{self, Role};
-use tern_rib::{AttrId, Best, PathAttrs, PeerId, Rib, RouteKey};
+use tern_rib::{AttrId, Best, NextHopResolver, PathAttrs, PeerId, Rib, RouteKey};
 use tern_types::{Family, LabelStack};
 use tern_wire::{Ctx, NextHop, Nlri, UpdateBuilder};
 use tracing::{debug, warn};
@@ -141,6 +141,9 @@ pub struct Outbound {
     pub advertise_ext_community: Vec<Family>,
     /// `substitute-as`, `public-as-only`, `fake-as` (toward EBGP).
     pub as_out: crate::asrules::AsOut,
+    /// ADD-PATH send (RFC 7911): the most paths of a destination sent, per family where it
+    /// was negotiated.
+    pub add_path: Vec<(Family, u8)>,
     /// `default-route-advertise [route-policy P]`: the families (IPv4 and IPv6 unicast) the
     /// peer is sent a default route of this router in, whatever the table holds.
     pub default_route: Vec<(Family, Option<String>)>,
@@ -235,6 +238,24 @@ impl Params {
         }
     }
 
+    /// ADD-PATH send (RFC 7911) in `family` (as sent): how many paths of a destination the
+    /// peers are sent, each with its path ID; `None` where it was not negotiated (the best
+    /// path only, without path IDs).
+    pub fn add_path(&self, family: Family) -> Option<usize> {
+        self.ctx.add_path.contains(family).then(|| {
+            self.out
+                .add_path
+                .iter()
+                .find(|(f, _)| *f == family)
+                .map_or(1, |(_, n)| usize::from(*n).max(1))
+        })
+    }
+
+    /// True when ADD-PATH send was negotiated in a family.
+    pub fn sends_paths(&self) -> bool {
+        self.families.iter().any(|f| self.add_path(*f).is_some())
+    }
+
     fn export_policy(&self, family: Family) -> Option<&str> {
         self.export
             .iter()
@@ -253,7 +274,34 @@ pub struct Env<'a> {
     pub labels: &'a mut Labels,
     /// Compiled route policies.
     pub policies: &'a Policies,
+    /// The path IDs of the paths sent to ADD-PATH peers.
+    pub path_ids: &'a mut PathIds,
+    /// Next hops as the engine knows them (ranking the paths ADD-PATH peers are sent).
+    pub resolver: &'a dyn NextHopResolver,
 }
+
+/// The path IDs this router sends (RFC 7911 §3): one per source path (the peer it came from
+/// and the path ID that peer gave it), the same for every destination and every ADD-PATH
+/// peer, so a path keeps its ID while it is sent and a path that is no longer sent is
+/// withdrawn by its ID. IDs are never reused for another source path.
+#[derive(Default, Debug)]
+pub struct PathIds {
+    ids: FastMap<(PeerId, u32), u32>,
+}
+
+impl PathIds {
+    /// The ID the path from `peer` with received ID `rx` is sent with.
+    pub fn of(&mut self, peer: PeerId, rx: u32) -> u32 {
+        let next = u32::try_from(self.ids.len())
+            .unwrap_or(u32::MAX - 1)
+            .saturating_add(1);
+        *self.ids.entry((peer, rx)).or_insert(next)
+    }
+}
+
+/// Source paths (peer, received path ID) removed from a destination, whose path IDs are to be
+/// withdrawn from ADD-PATH peers.
+type Gone = Vec<(PeerId, u32)>;
 
 impl<'a> Env<'a> {
     fn rib(&self, vrf: Option<&str>) -> Option<&'a Rib> {
@@ -270,6 +318,8 @@ impl<'a> Env<'a> {
 struct Dirty {
     order: VecDeque<Key>,
     prev: FastMap<Key, Pend>,
+    /// ADD-PATH: paths removed from a dirty destination.
+    gone: FastMap<Key, Gone>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -292,6 +342,34 @@ impl Dirty {
             e.insert(pend);
             self.order.push_back(key);
         }
+    }
+    fn mark_gone(&mut self, key: Key, pend: Pend, src: (PeerId, u32)) {
+        self.mark(key, pend);
+        let g = self.gone.entry(key).or_default();
+        if !g.contains(&src) {
+            g.push(src);
+        }
+    }
+    /// The removed paths of the destinations of `batch` (taken from this set).
+    fn take_gone(&mut self, batch: &[(Key, Pend)]) -> FastMap<Key, Gone> {
+        if self.gone.is_empty() {
+            return FastMap::default();
+        }
+        batch
+            .iter()
+            .filter_map(|(k, _)| self.gone.remove(k).map(|g| (*k, g)))
+            .collect()
+    }
+    /// A copy for a member leaving the group's stream.
+    fn copy(&self) -> Dirty {
+        let mut own = Dirty::default();
+        for k in &self.order {
+            if let Some(p) = self.prev.get(k) {
+                own.mark(*k, *p);
+            }
+        }
+        own.gone = self.gone.clone();
+        own
     }
     fn take(&mut self, n: usize) -> Vec<(Key, Pend)> {
         let mut out = Vec::with_capacity(n.min(self.order.len()));
@@ -642,12 +720,7 @@ impl AdjOut {
             }
             None => {
                 // Out of the group's stream, with what the stream still holds for it.
-                let mut own = Dirty::default();
-                for k in &g.dirty.order {
-                    if let Some(p) = g.dirty.prev.get(k) {
-                        own.mark(*k, *p);
-                    }
-                }
+                let own = g.dirty.copy();
                 m.syncing = Some(CatchUp {
                     dirty: own,
                     walk: Some(walk()),
@@ -872,6 +945,57 @@ impl AdjOut {
         }
     }
 
+    /// A destination of the public tables whose paths changed without a change of its best
+    /// path, or lost the path `gone` (see [`tern_rib::PathChange`]): marked in the groups
+    /// sent several paths of it (ADD-PATH), the others having nothing to send.
+    pub fn mark_paths(
+        &mut self,
+        rib: &Rib,
+        family: Family,
+        key: RouteKey,
+        gone: Option<(PeerId, u32)>,
+    ) {
+        let pend = Pend {
+            prev: Some(NOBODY),
+            initial: false,
+        };
+        for (gid, g) in &mut self.groups {
+            if g.params.vrf.is_some() {
+                continue;
+            }
+            let Some(f) = g.params.sends(family) else {
+                continue;
+            };
+            if g.params.add_path(f).is_none() {
+                continue;
+            }
+            let put = |d: &mut Dirty| match gone {
+                Some(src) => d.mark_gone((f, key), pend, src),
+                None => d.mark((f, key), pend),
+            };
+            put(&mut g.dirty);
+            if g.syncing > 0 {
+                let position = rib.position(family, &key);
+                for m in self.members.values_mut() {
+                    if m.group == *gid
+                        && let Some(s) = m.syncing.as_mut()
+                        && !s.walk.as_ref().is_some_and(|w| w.ahead(family, position))
+                    {
+                        put(&mut s.dirty);
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when a group is sent several paths per destination (ADD-PATH): the RIB then logs
+    /// its path changes for [`AdjOut::mark_paths`].
+    pub fn sends_paths(&self) -> bool {
+        self.groups
+            .values()
+            .any(|g| g.params.vrf.is_none() && g.params.sends_paths())
+    }
+
     /// Destinations waiting in the largest group's stream.
     pub fn pending(&self) -> usize {
         self.groups
@@ -937,12 +1061,7 @@ impl AdjOut {
                 continue;
             }
             if !m.backlog.is_empty() {
-                let mut own = Dirty::default();
-                for k in &g.dirty.order {
-                    if let Some(p) = g.dirty.prev.get(k) {
-                        own.mark(*k, *p);
-                    }
-                }
+                let own = g.dirty.copy();
                 debug!(peer = %a, pending = own.len(), "Adj-RIB-Out: slow member catches up alone");
                 m.syncing = Some(CatchUp {
                     dirty: own,
@@ -954,6 +1073,7 @@ impl AdjOut {
             in_stream.push(m.id);
         }
         let batch = g.dirty.take(BATCH);
+        let gone = g.dirty.take_gone(&batch);
         if in_stream.is_empty() {
             return !batch.is_empty();
         }
@@ -965,15 +1085,7 @@ impl AdjOut {
             .iter()
             .filter_map(|a| self.members.get(a).map(|m| m.id))
             .collect();
-        let msgs = evaluate(
-            rib,
-            &g.params,
-            None,
-            &members,
-            &batch,
-            env.labels,
-            env.policies,
-        );
+        let msgs = evaluate(rib, &g.params, None, &members, &batch, &gone, env);
         let addrs = g.members.clone();
         let (mut formatted, mut sent) = (0, 0);
         for (target, b) in msgs {
@@ -1010,6 +1122,7 @@ impl AdjOut {
         };
         let rib = env.rib(g.params.vrf.as_deref());
         let mut batch = sync.dirty.take(SYNC_BATCH);
+        let gone = sync.dirty.take_gone(&batch);
         if let Some(w) = sync.walk.as_mut() {
             // Changes first, then the walk: each batch is SYNC_BATCH destinations at most.
             if !rib.is_some_and(|rib| w.take(rib, SYNC_BATCH, &mut batch)) {
@@ -1018,15 +1131,7 @@ impl AdjOut {
         }
         if !batch.is_empty() || sync.walk.is_some() {
             if let Some(rib) = rib {
-                let msgs = evaluate(
-                    rib,
-                    &g.params,
-                    Some(m.id),
-                    &[m.id],
-                    &batch,
-                    env.labels,
-                    env.policies,
-                );
+                let msgs = evaluate(rib, &g.params, Some(m.id), &[m.id], &batch, &gone, env);
                 for (_, b) in msgs {
                     m.send(b);
                 }
@@ -1072,14 +1177,16 @@ impl AdjOut {
 
 impl AdjOut {
     /// The peers of domain `vrf` that are sent `key` of `family` now (`display bgp …
-    /// routing-table PREFIX`: "Advertised to such N peers"), in address order.
+    /// routing-table PREFIX`: "Advertised to such N peers"), in address order, each with the
+    /// source of a path it is sent and that path's ADD-PATH ID (`None`: the best path,
+    /// without ADD-PATH); a peer sent several paths appears once per path.
     pub fn advertised_to(
         &self,
         vrf: Option<&str>,
         family: Family,
         key: &RouteKey,
         env: &mut Env<'_>,
-    ) -> Vec<IpAddr> {
+    ) -> Vec<(IpAddr, PeerId, Option<u32>)> {
         let mut out = Vec::new();
         for (addr, m) in &self.members {
             let Some(g) = self.groups.get(&m.group) else {
@@ -1095,8 +1202,11 @@ impl AdjOut {
                 continue;
             };
             let b = offer_to(rib, &g.params, m.id, sent, key, env);
-            if !b.reach.is_empty() || !b.changed.is_empty() {
-                out.push(*addr);
+            for ((_, from, _), routes) in &b.reach {
+                out.extend(routes.iter().map(|n| (*addr, *from, n.path_id)));
+            }
+            for (_, from, _, _, routes) in &b.changed {
+                out.extend(routes.iter().map(|n| (*addr, *from, n.path_id)));
             }
         }
         out.sort();
@@ -1137,7 +1247,7 @@ impl AdjOut {
                     out.push((key, a.clone(), n.labels));
                 }
             }
-            for (_, from, changed, routes) in b.changed {
+            for (_, from, changed, _, routes) in b.changed {
                 let a = out_attrs(rib, &g.params, family, from, *changed, false);
                 for n in routes {
                     out.push((key, a.clone(), n.labels));
@@ -1171,9 +1281,9 @@ fn offer_to(
         family,
         key,
         pend,
+        &[],
         &mut b,
-        env.labels,
-        env.policies,
+        env,
     );
     b
 }
@@ -1194,8 +1304,51 @@ const NOBODY: PeerId = PeerId(u32::MAX);
 #[derive(Default)]
 struct Batch {
     reach: FastMap<(Target, PeerId, AttrId), Vec<Nlri>>,
-    changed: Vec<(Target, PeerId, Box<PathAttrs>, Vec<Nlri>)>,
+    /// Attributes an export policy changed, with the attributes they were made of (to tell
+    /// a next hop the policy set).
+    changed: Vec<Changed>,
     withdraw: FastMap<Target, Vec<Nlri>>,
+}
+
+/// Routes to a target from a peer, with the attributes an export policy made, and the next
+/// hop and MED they were made from (to tell what the policy set).
+type Changed = (
+    Target,
+    PeerId,
+    Box<PathAttrs>,
+    Option<(NextHop, Option<u32>)>,
+    Vec<Nlri>,
+);
+
+impl Batch {
+    /// A route to announce to `target`: the path `best` with the attributes an export policy
+    /// made of it (`changed`), if any.
+    fn add(
+        &mut self,
+        rib: &Rib,
+        target: Target,
+        best: Best,
+        changed: Option<Box<PathAttrs>>,
+        n: Nlri,
+    ) {
+        match changed {
+            None => self
+                .reach
+                .entry((target, best.peer, best.attrs))
+                .or_default()
+                .push(n),
+            Some(a) => {
+                let set = rib.attr_set(best.attrs);
+                let original = Some((set.next_hop.clone(), set.med));
+                match self.changed.iter_mut().find(|(t, f, x, o, _)| {
+                    *t == target && *f == best.peer && *o == original && **x == *a
+                }) {
+                    Some((_, _, _, _, v)) => v.push(n),
+                    None => self.changed.push((target, best.peer, a, original, vec![n])),
+                }
+            }
+        }
+    }
 }
 
 /// Evaluates destinations for a group (`single`: for one syncing member) and encodes the
@@ -1206,14 +1359,15 @@ fn evaluate(
     single: Option<PeerId>,
     members: &[PeerId],
     keys: &[(Key, Pend)],
-    labels: &mut Labels,
-    policies: &Policies,
+    gone: &FastMap<Key, Gone>,
+    env: &mut Env<'_>,
 ) -> Vec<(Target, Bytes)> {
     let mut batches: HashMap<Family, Batch> = HashMap::new();
-    for ((family, key), pend) in keys {
+    for (k @ (family, key), pend) in keys {
         let b = batches.entry(*family).or_default();
+        let gone = gone.get(k).map_or(&[][..], |g| &g[..]);
         offer(
-            rib, params, single, members, *family, key, *pend, b, labels, policies,
+            rib, params, single, members, *family, key, *pend, gone, b, env,
         );
     }
     let mut out = Wire::default();
@@ -1283,90 +1437,40 @@ fn offer(
     family: Family,
     key: &RouteKey,
     pend: Pend,
+    gone: &[(PeerId, u32)],
     b: &mut Batch,
-    labels: &mut Labels,
-    policies: &Policies,
+    env: &mut Env<'_>,
 ) {
-    let path_id = params.ctx.add_path.contains(family).then_some(1);
+    if let Some(policy) = params.out.default_route(family, key) {
+        // With ADD-PATH, the one path of this router's own default route.
+        let path_id = params
+            .add_path(family)
+            .map(|_| env.path_ids.of(PeerId::LOCAL, DEFAULT_ROUTE_PATH));
+        let nlri = |labels: LabelStack| Nlri {
+            path_id,
+            rd: key.rd,
+            labels,
+            prefix: key.prefix,
+        };
+        default_route(rib, params, family, &nlri, policy, pend, b, env.policies);
+        return;
+    }
+    if let Some(n) = params.add_path(family) {
+        offer_paths(
+            rib, params, single, members, family, key, pend, gone, n, b, env,
+        );
+        return;
+    }
     let nlri = |labels: LabelStack| Nlri {
-        path_id,
+        path_id: None,
         rd: key.rd,
         labels,
         prefix: key.prefix,
     };
-    if let Some(policy) = params.out.default_route(family, key) {
-        default_route(rib, params, family, &nlri, policy, pend, b, policies);
-        return;
-    }
     let to = single.unwrap_or(NOBODY);
-    let best = candidate(rib, params, family, key)
-        .filter(|best| rr::may_advertise(best.peer, role(rib, best.peer), to, params.role, true));
-    let mut send = None;
-    if let Some(best) = best {
-        let mut verdict = Some((None, false));
-        // The peer's ip-prefix and as-path-filter, then its route-policy: each must permit.
-        if let Some((_, f)) = params.export_filters.iter().find(|(f, _)| *f == family) {
-            let a = rib.attrs(best.attrs);
-            if !policies.filters_permit(f, &RouteInput::new(key, &a, &best.labels)) {
-                verdict = None;
-            }
-        }
-        if let Some(name) = params.export_policy(family).filter(|_| verdict.is_some()) {
-            let a = rib.attrs(best.attrs);
-            // An export policy's next hop applies to local routes too (only a `network` or
-            // `import-route` policy cannot set one).
-            let input = RouteInput::new(key, &a, &best.labels);
-            verdict = match policies.evaluate(name, &input) {
-                Outcome::Deny => None,
-                Outcome::Permit {
-                    attrs,
-                    allocate_label,
-                    ..
-                } => Some((attrs, allocate_label)),
-            };
-        }
-        if let Some((changed, allocate_label)) = verdict {
-            // A 6PE route sent as IPv6 unicast leaves without its label.
-            let mut stack = if family.has_labels() {
-                best.labels
-            } else {
-                LabelStack::new()
-            };
-            if family.has_labels()
-                && params.vrf.is_none()
-                && (allocate_label
-                    || ((best.peer != PeerId::LOCAL || family == Family::IPV6_LABELED)
-                        && next_hop_self(rib, params, family, best.peer)))
-            {
-                // The next hop changes to this router (or `apply mpls-label`): the route
-                // leaves with a label of ours (the forwarding entry would swap it for the
-                // received one). A 6PE peer is sent every IPv6 route with next hop self with
-                // a label of ours, one per route (VRP's default; RFC 4798 §3), local ones
-                // too.
-                stack = LabelStack::single(labels.swap(family, *key));
-            }
-            let communities = match &changed {
-                Some(a) => &a.communities[..],
-                None => rib.store().communities(rib.attr_set(best.attrs)),
-            };
-            // Route target constraint (RFC 4684 §4): a VPN route goes only to peers
-            // interested in one of its route targets.
-            let wanted = match &params.rt_interest {
-                Some(i) if family.has_rd() => match &changed {
-                    Some(a) => i.wants(&a.ext_communities),
-                    None => i.wants(rib.store().ext_communities(rib.attr_set(best.attrs))),
-                },
-                _ => true,
-            };
-            // A labeled family's route without a label cannot be sent.
-            if wanted
-                && !(family.has_labels() && stack.is_empty())
-                && well_known_allow(communities, params.role)
-            {
-                send = Some((best, changed, stack));
-            }
-        }
-    }
+    let send = candidate(rib, params, family, key)
+        .filter(|best| rr::may_advertise(best.peer, role(rib, best.peer), to, params.role, true))
+        .and_then(|best| prepare(rib, params, family, key, best, env));
     let member = |p: PeerId| members.contains(&p);
     match send {
         Some((best, changed, stack)) => {
@@ -1385,22 +1489,7 @@ fn offer(
             } else {
                 Target::All
             };
-            let n = nlri(stack);
-            match changed {
-                None => b
-                    .reach
-                    .entry((target, best.peer, best.attrs))
-                    .or_default()
-                    .push(n),
-                Some(a) => match b
-                    .changed
-                    .iter_mut()
-                    .find(|(t, f, x, _)| *t == target && *f == best.peer && **x == *a)
-                {
-                    Some((_, _, _, v)) => v.push(n),
-                    None => b.changed.push((target, best.peer, a, vec![n])),
-                },
-            }
+            b.add(rib, target, best, changed, nlri(stack));
         }
         None => {
             if pend.initial {
@@ -1440,6 +1529,8 @@ fn default_route(
         tern_wire::attr::AsPath::empty(true),
         own_next_hop(family, params.local, rib.config().router_id),
     );
+    // What the policy starts from: a next hop or MED it sets is kept.
+    let original = Some((a.next_hop.clone(), a.med));
     if let Some(name) = policy {
         let key = RouteKey::of_nlri(&n);
         let none = LabelStack::new();
@@ -1457,7 +1548,156 @@ fn default_route(
         }
     }
     b.changed
-        .push((Target::All, PeerId::LOCAL, Box::new(a), vec![n]));
+        .push((Target::All, PeerId::LOCAL, Box::new(a), original, vec![n]));
+}
+
+/// The received path ID standing for this router's own default route
+/// (`default-route-advertise`) among a destination's ADD-PATH paths.
+const DEFAULT_ROUTE_PATH: u32 = u32::MAX;
+
+/// What a path is sent as, if it may be sent: the export policy's verdict and attributes,
+/// the label stack (one of ours where the next hop becomes this router's), the well-known
+/// communities' rules.
+fn prepare(
+    rib: &Rib,
+    params: &Params,
+    family: Family,
+    key: &RouteKey,
+    best: Best,
+    env: &mut Env<'_>,
+) -> Option<(Best, Option<Box<PathAttrs>>, LabelStack)> {
+    // The peer's ip-prefix and as-path-filter, then its route-policy: each must permit.
+    if let Some((_, f)) = params.export_filters.iter().find(|(f, _)| *f == family) {
+        let a = rib.attrs(best.attrs);
+        if !env
+            .policies
+            .filters_permit(f, &RouteInput::new(key, &a, &best.labels))
+        {
+            return None;
+        }
+    }
+    let mut verdict = Some((None, false));
+    if let Some(name) = params.export_policy(family) {
+        let a = rib.attrs(best.attrs);
+        // An export policy's next hop applies to local routes too (only a `network` or
+        // `import-route` policy cannot set one).
+        let input = RouteInput::new(key, &a, &best.labels);
+        verdict = match env.policies.evaluate(name, &input) {
+            Outcome::Deny => None,
+            Outcome::Permit {
+                attrs,
+                allocate_label,
+                ..
+            } => Some((attrs, allocate_label)),
+        };
+    }
+    let (changed, allocate_label) = verdict?;
+    // A 6PE route sent as IPv6 unicast leaves without its label.
+    let mut stack = if family.has_labels() {
+        best.labels
+    } else {
+        LabelStack::new()
+    };
+    if family.has_labels()
+        && params.vrf.is_none()
+        && (allocate_label
+            || ((best.peer != PeerId::LOCAL || family == Family::IPV6_LABELED)
+                && next_hop_self(rib, params, family, best.peer)))
+    {
+        // The next hop changes to this router (or `apply mpls-label`): the route leaves
+        // with a label of ours (the forwarding entry would swap it for the received one). A
+        // 6PE peer is sent every IPv6 route with next hop self with a label of ours, one per
+        // route (VRP's default; RFC 4798 §3), local ones too.
+        stack = LabelStack::single(env.labels.swap(family, *key));
+    }
+    let communities = match &changed {
+        Some(a) => &a.communities[..],
+        None => rib.store().communities(rib.attr_set(best.attrs)),
+    };
+    // Route target constraint (RFC 4684 §4): a VPN route goes only to peers interested in
+    // one of its route targets.
+    let wanted = match &params.rt_interest {
+        Some(i) if family.has_rd() => match &changed {
+            Some(a) => i.wants(&a.ext_communities),
+            None => i.wants(rib.store().ext_communities(rib.attr_set(best.attrs))),
+        },
+        _ => true,
+    };
+    // A labeled family's route without a label cannot be sent.
+    (wanted
+        && !(family.has_labels() && stack.is_empty())
+        && well_known_allow(communities, params.role))
+    .then_some((best, changed, stack))
+}
+
+/// ADD-PATH send (RFC 7911): the `n` best paths of the destination in the decision order
+/// ([`Rib::ranked`]), each that may be sent announced with its path ID ([`PathIds`]), a path
+/// from a member not back to it; then, unless this is an initial table, every other path of
+/// the destination and every path removed from it (`gone`) withdrawn by its path ID (a
+/// withdrawal of an ID the peer does not hold has no effect, RFC 4271 §9.1.3).
+#[allow(clippy::too_many_arguments)]
+fn offer_paths(
+    rib: &Rib,
+    params: &Params,
+    single: Option<PeerId>,
+    members: &[PeerId],
+    family: Family,
+    key: &RouteKey,
+    pend: Pend,
+    gone: &[(PeerId, u32)],
+    n: usize,
+    b: &mut Batch,
+    env: &mut Env<'_>,
+) {
+    let table = if params.labeled_from_unicast(family) && rib.best(family, key).is_none() {
+        Family::IPV4_UNICAST
+    } else {
+        family
+    };
+    let to = single.unwrap_or(NOBODY);
+    let nlri = |id: u32, labels: LabelStack| Nlri {
+        path_id: Some(id),
+        rd: key.rd,
+        labels,
+        prefix: key.prefix,
+    };
+    let mut sent: Vec<(PeerId, u32)> = Vec::with_capacity(n);
+    for path in rib.ranked(table, key, n, env.resolver) {
+        if !rr::may_advertise(path.peer, role(rib, path.peer), to, params.role, true) {
+            continue;
+        }
+        let Some((path, changed, stack)) = prepare(rib, params, family, key, path, env) else {
+            continue;
+        };
+        sent.push((path.peer, path.path_id));
+        let id = env.path_ids.of(path.peer, path.path_id);
+        let target = if single.is_none() && members.contains(&path.peer) {
+            Target::AllExcept(path.peer)
+        } else {
+            Target::All
+        };
+        b.add(rib, target, path, changed, nlri(id, stack));
+    }
+    if pend.initial {
+        return;
+    }
+    let others = rib
+        .paths(table, key)
+        .into_iter()
+        .map(|p| (p.peer, p.path_id))
+        .chain(gone.iter().copied());
+    let mut withdrawn: Vec<(PeerId, u32)> = Vec::new();
+    for src in others {
+        if sent.contains(&src) || withdrawn.contains(&src) {
+            continue;
+        }
+        withdrawn.push(src);
+        let id = env.path_ids.of(src.0, src.1);
+        b.withdraw
+            .entry(Target::All)
+            .or_default()
+            .push(nlri(id, LabelStack::new()));
+    }
 }
 
 /// Whether a route from `from` goes out with this router's address as next hop (VRP):
@@ -1561,18 +1801,14 @@ fn encode(rib: &Rib, params: &Params, family: Family, b: Batch, out: &mut Wire) 
         reach_or_withdraw(&builder, family, &a, params, &routes, &mut msgs);
         out.push(t, &mut msgs);
     }
-    for (t, from, changed, routes) in b.changed {
+    for (t, from, changed, original, routes) in b.changed {
         // A next hop the export policy set (apply ip-address next-hop) is kept, and so is a
         // MED it set (apply cost), which goes to external peers too.
-        let original = routes
-            .first()
-            .and_then(|n| candidate(rib, params, family, &RouteKey::of_nlri(n)))
-            .map(|best| rib.attrs(best.attrs));
         let fixed = original
             .as_ref()
-            .is_some_and(|o| o.next_hop != changed.next_hop);
+            .is_some_and(|(nh, _)| *nh != changed.next_hop);
         let policy_med = match &original {
-            Some(o) if o.med != changed.med => changed.med,
+            Some((_, med)) if *med != changed.med => changed.med,
             _ => None,
         };
         let mut a = out_attrs(rib, params, family, from, *changed, fixed);

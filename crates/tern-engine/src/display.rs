@@ -399,9 +399,20 @@ pub fn route_detail(t: &RouteTable, kind: TableKind, n: Notation) -> String {
             let _ = writeln!(o, "\n Route Distinguisher: {}\n", n.rd_text(rd));
         }
         let best = group.iter().filter(|r| r.best).count();
+        // Paths besides the best one that are sent to ADD-PATH peers.
+        let add_path = group
+            .iter()
+            .filter(|r| {
+                !r.best
+                    && r.detail
+                        .as_ref()
+                        .and_then(|d| d.advertised_to.as_ref())
+                        .is_some_and(|to| !to.is_empty())
+            })
+            .count();
         let _ = writeln!(
             o,
-            " Paths:   {} available, {best} best, {best} select, 0 best-external, 0 add-path",
+            " Paths:   {} available, {best} best, {best} select, 0 best-external, {add_path} add-path",
             group.len()
         );
         let _ = writeln!(

@@ -22,8 +22,12 @@ pub struct RowDetail {
     /// The forwarding address the next hop resolves to and its interface, when the daemon
     /// knows them (`Relay IP Nexthop`, `Relay IP Out-Interface`).
     pub relay: Option<(IpAddr, Option<String>)>,
-    /// The peers the destination is sent to (a lookup's rows; `None`: not asked).
+    /// The peers the path is sent to (a lookup's rows; `None`: not asked): the best path's
+    /// peers, and with ADD-PATH the peers sent this path besides.
     pub advertised_to: Option<Vec<IpAddr>>,
+    /// The path's source (peer, received path ID), to tell which paths are sent.
+    #[serde(skip)]
+    pub source: Option<(tern_rib::PeerId, u32)>,
 }
 
 /// A community as VRP prints it.

@@ -674,7 +674,14 @@ impl Session {
             .collect();
         let mut add_path_rx = AddPathSet::EMPTY;
         let mut add_path_tx = AddPathSet::EMPTY;
-        for (f, mine) in &self.config.add_path {
+        // RFC 7911 §4: per family both sides support; send where we send and the peer
+        // receives, receive where we receive and the peer sends.
+        for (f, mine) in self
+            .config
+            .add_path
+            .iter()
+            .filter(|(f, _)| families.contains(f))
+        {
             if let Some(peer) = open.add_path(*f) {
                 if mine.receive() && peer.send() {
                     add_path_rx.insert(*f);

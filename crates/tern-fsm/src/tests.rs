@@ -257,6 +257,7 @@ fn add_path_negotiation() {
     c.add_path = vec![
         (Family::IPV4_UNICAST, AddPathMode::BOTH),
         (Family::VPNV6, AddPathMode::RECEIVE),
+        (Family::VPNV4, AddPathMode::BOTH),
     ];
     let mut s = Session::new(c);
     s.handle(T0, Input::Start);
@@ -272,6 +273,7 @@ fn add_path_negotiation() {
             Capability::AddPath(vec![
                 (Family::IPV4_UNICAST, AddPathMode::RECEIVE),
                 (Family::VPNV6, AddPathMode::SEND),
+                (Family::VPNV4, AddPathMode::BOTH),
             ]),
         ],
     ));
@@ -284,6 +286,9 @@ fn add_path_negotiation() {
     );
     assert!(n.add_path_rx.contains(Family::VPNV6) && !n.add_path_tx.contains(Family::VPNV6));
     assert!(n.rx_ctx().add_path.contains(Family::VPNV6));
+    // Both offer ADD-PATH for VPNv4, but the peer does not announce the family.
+    assert!(!n.families.contains(&Family::VPNV4));
+    assert!(!n.add_path_rx.contains(Family::VPNV4) && !n.add_path_tx.contains(Family::VPNV4));
 }
 
 #[test]

@@ -36,6 +36,6 @@ pub use digest::{Digest, Reach, RtcPart};
 pub use intern::{HeapSize, Interner};
 pub use key::RouteKey;
 pub use rib::{
-    AcceptAll, Best, BestChange, ImportPolicy, MemoryStats, PathInfo, Rib, RibConfig, RibError,
-    UpdateSummary, Verdict,
+    AcceptAll, Best, BestChange, ImportPolicy, MemoryStats, PathChange, PathInfo, Rib, RibConfig,
+    RibError, UpdateSummary, Verdict,
 };

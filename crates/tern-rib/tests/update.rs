@@ -507,6 +507,73 @@ fn add_path_ids_are_separate_paths() {
     assert_eq!(rib.peer_down(PeerId(1), &AllReachable, &mut out), 2);
 }
 
+/// ADD-PATH send (RFC 7911): the n best paths in the decision order, and the log of path
+/// changes that are not best-path changes (a second path replaced, a path removed).
+#[test]
+fn ranked_paths_and_the_path_log() {
+    let mut rib = rib_with_peers(&[(1, ibgp(1)), (2, ibgp(2)), (3, ibgp(3))]);
+    let c = ctx(false);
+    let a = v4("10.0.0.0/8");
+    let med = |m| with(base_attrs(&[]), AttrValue::Med(m));
+    for (peer, m) in [(1, 10), (2, 5), (3, 20)] {
+        apply(
+            &mut rib,
+            peer,
+            &reach(
+                Family::IPV4_UNICAST,
+                nh4([1, 1, 1, peer as u8]),
+                &med(m),
+                &[a],
+                &c,
+            ),
+            &c,
+        );
+    }
+    let order = |rib: &tern_rib::Rib, n| -> Vec<u32> {
+        rib.ranked(Family::IPV4_UNICAST, &key(&a), n, &AllReachable)
+            .iter()
+            .map(|b| b.peer.0)
+            .collect()
+    };
+    assert_eq!(order(&rib, 2), vec![2, 1]);
+    assert_eq!(order(&rib, 64), vec![2, 1, 3]);
+    assert_eq!(
+        rib.ranked(Family::IPV4_UNICAST, &key(&a), 1, &AllReachable)[0],
+        rib.best(Family::IPV4_UNICAST, &key(&a)).unwrap()
+    );
+    assert_eq!(order(&rib, 0), Vec::<u32>::new());
+
+    // Untracked: nothing logged.
+    assert!(rib.take_path_changes().is_empty());
+    rib.track_paths(true);
+    // The third path becomes second: not a best-path change, but logged.
+    let ch = apply(
+        &mut rib,
+        3,
+        &reach(Family::IPV4_UNICAST, nh4([1, 1, 1, 3]), &med(7), &[a], &c),
+        &c,
+    );
+    assert!(ch.is_empty());
+    assert_eq!(order(&rib, 2), vec![2, 3]);
+    let log = rib.take_path_changes();
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].key, log[0].gone), (key(&a), None));
+    // A path withdrawn is logged with its identity, as is every path of a peer going down.
+    apply(&mut rib, 1, &withdraw(Family::IPV4_UNICAST, &[a], &c), &c);
+    let mut out = Vec::new();
+    rib.peer_down(PeerId(3), &AllReachable, &mut out);
+    let gone: Vec<_> = rib
+        .take_path_changes()
+        .into_iter()
+        .filter_map(|p| p.gone)
+        .collect();
+    assert_eq!(gone, vec![(PeerId(1), 0), (PeerId(3), 0)]);
+    assert_eq!(order(&rib, 2), vec![2]);
+    rib.track_paths(false);
+    apply(&mut rib, 2, &withdraw(Family::IPV4_UNICAST, &[a], &c), &c);
+    assert!(rib.take_path_changes().is_empty());
+}
+
 #[test]
 fn vpnv6_mapped_next_hop_and_label_stacks() {
     let mut rib = rib_with_peers(&[(1, ibgp(1))]);

@@ -108,6 +108,11 @@ impl AddPathSet {
         Self::bit(family).is_some_and(|b| self.0 & b != 0)
     }
 
+    /// True if no family is in the set.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
     /// A set of the given families.
     pub fn of(families: &[Family]) -> Self {
         let mut s = AddPathSet::EMPTY;

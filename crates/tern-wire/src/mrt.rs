@@ -42,6 +42,12 @@ pub mod table_dump_v2 {
     pub const RIB_IPV6_UNICAST: u16 = 4;
     /// RIB_GENERIC.
     pub const RIB_GENERIC: u16 = 6;
+    /// RIB_IPV4_UNICAST_ADDPATH (RFC 8050 §4.1).
+    pub const RIB_IPV4_UNICAST_ADDPATH: u16 = 8;
+    /// RIB_IPV6_UNICAST_ADDPATH (RFC 8050 §4.1).
+    pub const RIB_IPV6_UNICAST_ADDPATH: u16 = 10;
+    /// RIB_GENERIC_ADDPATH (RFC 8050 §4.1).
+    pub const RIB_GENERIC_ADDPATH: u16 = 12;
 }
 
 /// BGP4MP subtypes (RFC 6396 §4.4).
@@ -54,6 +60,10 @@ pub mod bgp4mp {
     pub const MESSAGE_AS4: u16 = 4;
     /// BGP4MP_STATE_CHANGE_AS4.
     pub const STATE_CHANGE_AS4: u16 = 5;
+    /// BGP4MP_MESSAGE_ADDPATH (RFC 8050 §4.2).
+    pub const MESSAGE_ADDPATH: u16 = 8;
+    /// BGP4MP_MESSAGE_AS4_ADDPATH (RFC 8050 §4.2).
+    pub const MESSAGE_AS4_ADDPATH: u16 = 9;
 }
 
 /// The BGP FSM states as BGP4MP_STATE_CHANGE numbers them (RFC 6396 §4.4.1).
@@ -139,6 +149,9 @@ pub struct RibEntry<'a> {
     pub originated: u32,
     /// The path attributes, from [`rib_attributes`].
     pub attrs: &'a [u8],
+    /// The ADD-PATH path identifier (RFC 8050): a record with one is of an `_ADDPATH`
+    /// subtype, and every entry of it carries one (0 when `None`).
+    pub path_id: Option<u32>,
 }
 
 /// The attribute block of a RIB entry (§4.3.4): `attrs` (AS_PATH in 4-octet form, without
@@ -198,7 +211,8 @@ pub fn rib_attributes(
 /// The subtype and body of a RIB record (§4.3.2, §4.3.3): sequence number, the destination
 /// (`nlri`: its labels and route distinguisher are written for the families that carry them)
 /// and its entries. IPv4 and IPv6 unicast are RIB_IPV4_UNICAST / RIB_IPV6_UNICAST, every
-/// other family RIB_GENERIC.
+/// other family RIB_GENERIC; the `_ADDPATH` variants (RFC 8050 §4.1) when an entry has a
+/// path identifier.
 pub fn rib(
     sequence: u32,
     family: Family,
@@ -209,16 +223,18 @@ pub fn rib(
         n.saturating_add(e.attrs.len()).saturating_add(8)
     }));
     b.extend_from_slice(&sequence.to_be_bytes());
+    let add_path = entries.iter().any(|e| e.path_id.is_some());
     let subtype = if family == Family::IPV4_UNICAST || family == Family::IPV6_UNICAST {
         let plain = Nlri {
             path_id: None,
             ..*nlri
         };
         plain.encode(family, false, &mut b)?;
-        if family == Family::IPV4_UNICAST {
-            table_dump_v2::RIB_IPV4_UNICAST
-        } else {
-            table_dump_v2::RIB_IPV6_UNICAST
+        match (family == Family::IPV4_UNICAST, add_path) {
+            (true, false) => table_dump_v2::RIB_IPV4_UNICAST,
+            (true, true) => table_dump_v2::RIB_IPV4_UNICAST_ADDPATH,
+            (false, false) => table_dump_v2::RIB_IPV6_UNICAST,
+            (false, true) => table_dump_v2::RIB_IPV6_UNICAST_ADDPATH,
         }
     } else {
         b.extend_from_slice(&family.afi.0.to_be_bytes());
@@ -228,12 +244,19 @@ pub fn rib(
             ..*nlri
         };
         n.encode(family, false, &mut b)?;
-        table_dump_v2::RIB_GENERIC
+        if add_path {
+            table_dump_v2::RIB_GENERIC_ADDPATH
+        } else {
+            table_dump_v2::RIB_GENERIC
+        }
     };
     b.extend_from_slice(&len_u16(entries.len())?.to_be_bytes());
     for e in entries {
         b.extend_from_slice(&e.peer_index.to_be_bytes());
         b.extend_from_slice(&e.originated.to_be_bytes());
+        if add_path {
+            b.extend_from_slice(&e.path_id.unwrap_or(0).to_be_bytes());
+        }
         b.extend_from_slice(&len_u16(e.attrs.len())?.to_be_bytes());
         b.extend_from_slice(e.attrs);
     }
@@ -289,16 +312,18 @@ impl Session {
 }
 
 /// The subtype and body of a BGP4MP message record: BGP4MP_MESSAGE_AS4 when the session uses
-/// 4-octet AS numbers (`as4`, RFC 6396 §4.4.3), else BGP4MP_MESSAGE (§4.4.2). `message` is the
-/// whole BGP message, header included.
-pub fn bgp4mp_message(s: &Session, as4: bool, message: &[u8]) -> (u16, Vec<u8>) {
+/// 4-octet AS numbers (`as4`, RFC 6396 §4.4.3), else BGP4MP_MESSAGE (§4.4.2); their `_ADDPATH`
+/// variants (RFC 8050 §4.2) when the session carries ADD-PATH path identifiers (`add_path`).
+/// `message` is the whole BGP message, header included.
+pub fn bgp4mp_message(s: &Session, as4: bool, add_path: bool, message: &[u8]) -> (u16, Vec<u8>) {
     let mut b = Vec::with_capacity(message.len().saturating_add(44));
     s.header(as4, &mut b);
     b.extend_from_slice(message);
-    let sub = if as4 {
-        bgp4mp::MESSAGE_AS4
-    } else {
-        bgp4mp::MESSAGE
+    let sub = match (as4, add_path) {
+        (true, false) => bgp4mp::MESSAGE_AS4,
+        (false, false) => bgp4mp::MESSAGE,
+        (true, true) => bgp4mp::MESSAGE_AS4_ADDPATH,
+        (false, true) => bgp4mp::MESSAGE_ADDPATH,
     };
     (sub, b)
 }
@@ -387,6 +412,7 @@ mod tests {
                 peer_index: 1,
                 originated: 0x6000_0000,
                 attrs: &a,
+                path_id: None,
             }],
         )
         .unwrap();
@@ -395,6 +421,35 @@ mod tests {
         want.extend_from_slice(&u16::try_from(a.len()).unwrap().to_be_bytes());
         want.extend_from_slice(&a);
         assert_eq!(body, want);
+        // RFC 8050 §4.1: with path identifiers, the _ADDPATH subtype and an ID per entry.
+        let entry = |peer_index, path_id| RibEntry {
+            peer_index,
+            originated: 0x6000_0000,
+            attrs: &a,
+            path_id: Some(path_id),
+        };
+        let (sub, body) = rib(
+            7,
+            Family::IPV4_UNICAST,
+            &nlri("10.1.0.0/16"),
+            &[entry(1, 1), entry(1, 2)],
+        )
+        .unwrap();
+        assert_eq!(sub, table_dump_v2::RIB_IPV4_UNICAST_ADDPATH);
+        let mut want = vec![0, 0, 0, 7, 16, 10, 1, 0, 2];
+        for id in [1u8, 2] {
+            want.extend_from_slice(&[0, 1, 0x60, 0, 0, 0, 0, 0, 0, id]);
+            want.extend_from_slice(&u16::try_from(a.len()).unwrap().to_be_bytes());
+            want.extend_from_slice(&a);
+        }
+        assert_eq!(body, want);
+        let vpn = Nlri {
+            rd: Some("100:1".parse().unwrap()),
+            labels: LabelStack::single(Label(1000)),
+            ..nlri("10.9.0.0/16")
+        };
+        let (sub, _) = rib(7, Family::VPNV4, &vpn, &[entry(1, 1)]).unwrap();
+        assert_eq!(sub, table_dump_v2::RIB_GENERIC_ADDPATH);
     }
 
     #[test]
@@ -472,13 +527,19 @@ mod tests {
             local: "::ffff:192.0.2.1".parse().unwrap(),
         };
         let keepalive = [[0xff; 16].as_slice(), &[0, 19, 4]].concat();
-        let (sub, body) = bgp4mp_message(&s, true, &keepalive);
+        let (sub, body) = bgp4mp_message(&s, true, false, &keepalive);
         assert_eq!(sub, bgp4mp::MESSAGE_AS4);
+        let (sub, same) = bgp4mp_message(&s, true, true, &keepalive);
+        assert_eq!((sub, &same), (bgp4mp::MESSAGE_AS4_ADDPATH, &body));
+        assert_eq!(
+            bgp4mp_message(&s, false, true, &keepalive).0,
+            bgp4mp::MESSAGE_ADDPATH
+        );
         let head = [
             0, 0, 0xfd, 0xea, 0, 1, 0x11, 0x70, 0, 0, 0, 1, 192, 0, 2, 2, 192, 0, 2, 1,
         ];
         assert_eq!(body, [&head[..], &keepalive].concat());
-        let (sub, body) = bgp4mp_message(&s, false, &keepalive);
+        let (sub, body) = bgp4mp_message(&s, false, false, &keepalive);
         assert_eq!(sub, bgp4mp::MESSAGE);
         assert_eq!(&body[..4], &[0xfd, 0xea, 0x5b, 0xa0]);
         let (sub, body) = bgp4mp_state_change(&s, fsm_state::OPEN_CONFIRM, fsm_state::ESTABLISHED);

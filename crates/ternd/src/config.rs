@@ -173,6 +173,10 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     spec.as_out.public_as_only.push((f, public_as_only(p)));
                 }
             }
+            if let Some(m) = ap.add_path {
+                spec.add_path
+                    .push((k.family(), m, f.add_path_count(peer.addr)));
+            }
             if let Some(labeled) = labeled_family(k, peer.addr, ap) {
                 // VRP: the peer exchanges labeled routes in the unicast family instead: IPv4
                 // labeled (RFC 8277), or IPv6 labeled over an IPv4 session (6PE, RFC 4798).
@@ -183,6 +187,13 @@ pub fn resolve(cfg: &Config) -> Result<DaemonConfig, LoadError> {
                     }
                 }
                 spec.families.dedup();
+                // ADD-PATH configured in the unicast family applies to the labeled routes it
+                // exchanges instead.
+                for (f, _, _) in spec.add_path.iter_mut() {
+                    if *f == unicast {
+                        *f = labeled;
+                    }
+                }
             }
         }
         if !spec.as_out.substitute_as.is_empty() || !spec.as_out.public_as_only.is_empty() {
@@ -610,6 +621,38 @@ mod tests {
             .map(|p| p.family)
             .collect();
         assert_eq!(policies, vec![Family::IPV6_UNICAST, Family::IPV6_LABELED]);
+    }
+
+    /// ADD-PATH per family: the capability offered to IBGP peers only, the count the
+    /// smaller of `bestroute add-path` and `peer X advertise add-path`, IPv4 unicast's moved
+    /// to labeled unicast under `label-route-capability`.
+    #[test]
+    fn add_path_per_family() {
+        use tern_wire::capability::AddPathMode as W;
+        let d = load("interface GigabitEthernet0/1/0\n ip address 10.0.0.1 255.255.255.0\n#\nbgp 100\n router-id 1.1.1.1\n peer 10.0.0.2 as-number 100\n peer 10.0.0.3 as-number 100\n peer 10.0.0.4 as-number 200\n #\n ipv4-family unicast\n  bestroute add-path path-number 3\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path both\n  peer 10.0.0.2 advertise add-path path-number 8\n  peer 10.0.0.3 enable\n  peer 10.0.0.3 label-route-capability\n  peer 10.0.0.3 capability-advertise add-path send\n  peer 10.0.0.4 enable\n #\n ipv4-family vpnv4\n  peer 10.0.0.2 enable\n  peer 10.0.0.2 capability-advertise add-path receive\n#\nreturn\n")
+            .unwrap();
+        let p = |a: &str| d.peers.iter().find(|p| p.addr.to_string() == a).unwrap();
+        assert_eq!(
+            p("10.0.0.2").add_path_offer(),
+            vec![(Family::IPV4_UNICAST, W::BOTH), (Family::VPNV4, W::RECEIVE)]
+        );
+        assert_eq!(
+            p("10.0.0.2").outbound().add_path,
+            vec![(Family::IPV4_UNICAST, 3)]
+        );
+        assert_eq!(
+            p("10.0.0.3").add_path_offer(),
+            vec![(Family::IPV4_LABELED, W::SEND)]
+        );
+        assert_eq!(
+            p("10.0.0.3").outbound().add_path,
+            vec![(Family::IPV4_LABELED, 1)]
+        );
+        assert!(p("10.0.0.4").add_path_offer().is_empty());
+        // Never offered to an EBGP peer (the configuration refuses it too).
+        let mut ebgp = p("10.0.0.4").clone();
+        ebgp.add_path = p("10.0.0.2").add_path.clone();
+        assert!(ebgp.is_ebgp() && ebgp.add_path_offer().is_empty());
     }
 
     /// The seed's example with route reflectors (examples/seed-option-c-rr) resolves as its

@@ -237,6 +237,15 @@ pub fn verbose(p: &PeerStatus, n: Notation) -> String {
         for f in &n.not_negotiated {
             let _ = writeln!(o, "         Address family {}: No neg", family_title(f));
         }
+        for f in &n.families {
+            let dir = match (n.add_path_send.contains(f), n.add_path_receive.contains(f)) {
+                (true, true) => "send and receive",
+                (true, false) => "send",
+                (false, true) => "receive",
+                (false, false) => continue,
+            };
+            let _ = writeln!(o, "         Add-Path for {}: {dir}", family_title(f));
+        }
     } else {
         for f in &p.configured_families {
             let _ = writeln!(o, "         Address family {}: No neg", family_title(f));

@@ -10,11 +10,13 @@
 //!   under a temporary name and renamed into place: a dump of any size holds a few steps in
 //!   memory, and a reader never sees half a file. Dumps run on demand (`tern mrt dump`, the
 //!   control API's `MrtDump`) and every `--mrt-dump-interval` seconds into `--mrt-dir`
-//!   (`rib.YYYYMMDD.HHMMSS.mrt`, UTC). The ADD-PATH variants of RFC 8050 are not written. The
-//!   RIB keeps no per-path receive time: the originated time of every entry is the dump's.
+//!   (`rib.YYYYMMDD.HHMMSS.mrt`, UTC). A destination with paths received over ADD-PATH is
+//!   written with the RFC 8050 variants (RIB_IPV4_UNICAST_ADDPATH, RIB_IPV6_UNICAST_ADDPATH,
+//!   RIB_GENERIC_ADDPATH: each entry with its path ID). The RIB keeps no per-path receive time: the originated time of every entry is the dump's.
 //!   For the labeled and VPN families, a destination's NLRI carries its best path's labels.
 //! - The message log, BGP4MP (§4.4), with `--mrt-updates`: every message received from a
-//!   peer as BGP4MP_MESSAGE_AS4 (BGP4MP_MESSAGE on a session without 4-octet AS numbers) and
+//!   peer as BGP4MP_MESSAGE_AS4 (BGP4MP_MESSAGE on a session without 4-octet AS numbers; their
+//!   `_ADDPATH` variants of RFC 8050 where the peer sends ADD-PATH path identifiers) and
 //!   every change of a session's state as BGP4MP_STATE_CHANGE_AS4, into
 //!   `updates.YYYYMMDD.HHMMSS.mrt` in `--mrt-dir`, a new file every
 //!   `--mrt-updates-interval` seconds (files named by the start of their period). Sessions
@@ -250,6 +252,9 @@ fn dest_record(
     rec: &mut Vec<u8>,
 ) -> io::Result<()> {
     attrs.clear();
+    // RFC 8050: a destination holding paths received with ADD-PATH path IDs is written with
+    // them (several paths of one peer are then told apart).
+    let add_path = d.paths.iter().any(|p| p.path_id != 0);
     let mut spans = Vec::with_capacity(d.paths.len());
     for p in d.paths.iter().take(usize::from(u16::MAX)) {
         let peer = table.of(IndexPeer {
@@ -260,14 +265,15 @@ fn dest_record(
         let start = attrs.len();
         mrt::rib_attributes(d.family, &p.attrs.next_hop, &p.attrs.to_wire(true), attrs)
             .map_err(io::Error::other)?;
-        spans.push((peer, start, attrs.len()));
+        spans.push((peer, start, attrs.len(), add_path.then_some(p.path_id)));
     }
     let entries: Vec<RibEntry<'_>> = spans
         .iter()
-        .map(|&(peer_index, a, b)| RibEntry {
+        .map(|&(peer_index, a, b, path_id)| RibEntry {
             peer_index,
             originated: now,
             attrs: attrs.get(a..b).unwrap_or_default(),
+            path_id,
         })
         .collect();
     let nlri = Nlri {
@@ -341,9 +347,9 @@ impl Tap {
     }
 
     /// A message received (whole, header included); `as4`: the session uses 4-octet AS
-    /// numbers.
-    pub fn message(&self, as4: bool, msg: &[u8]) {
-        let (sub, body) = mrt::bgp4mp_message(&self.session, as4, msg);
+    /// numbers; `add_path`: the peer sends ADD-PATH path identifiers (RFC 8050 subtypes).
+    pub fn message(&self, as4: bool, add_path: bool, msg: &[u8]) {
+        let (sub, body) = mrt::bgp4mp_message(&self.session, as4, add_path, msg);
         emit(sub, &body);
     }
 

@@ -179,6 +179,7 @@ fn fsm_config(spec: &PeerSpec) -> PeerConfig {
     c.keepalive = spec.keepalive;
     c.connect_retry = spec.connect_retry;
     c.families = spec.families.clone();
+    c.add_path = spec.add_path_offer();
     c.graceful_restart = spec.graceful_restart.map(|g| tern_fsm::GrOffer {
         restart_time: g.restart_time,
         restarting: crate::restart::active(),
@@ -846,6 +847,20 @@ async fn run_conn(
                             route_refresh: n.route_refresh,
                             enhanced_route_refresh: n.enhanced_route_refresh,
                             extended_message: n.extended_message,
+                            add_path_send: family_names(
+                                &n.families
+                                    .iter()
+                                    .copied()
+                                    .filter(|f| n.add_path_tx.contains(*f))
+                                    .collect::<Vec<_>>(),
+                            ),
+                            add_path_receive: family_names(
+                                &n.families
+                                    .iter()
+                                    .copied()
+                                    .filter(|f| n.add_path_rx.contains(*f))
+                                    .collect::<Vec<_>>(),
+                            ),
                             graceful_restart: n.graceful_restart.as_ref().map(|g| {
                                 crate::status::GrView {
                                     restart_time: g.restart_time,
@@ -948,7 +963,12 @@ async fn run_conn(
                                 bmp_opens.1 = f.bytes.to_vec();
                             }
                             if let Some(t) = mrt.as_mut() {
-                                t.message(fsm.negotiated().is_none_or(|n| n.four_octet_as), f.bytes);
+                                let n = fsm.negotiated();
+                                t.message(
+                                    n.is_none_or(|n| n.four_octet_as),
+                                    n.is_some_and(|n| !n.add_path_rx.is_empty()),
+                                    f.bytes,
+                                );
                             }
                             let mut o = fsm.handle(SystemTime::now(), Input::Message(f));
                             if let Some(t) = mrt.as_mut() {

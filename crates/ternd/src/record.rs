@@ -119,6 +119,9 @@ pub enum Event {
         /// `default-route-advertise` families and policies.
         #[serde(default)]
         default_route: Vec<(Fam, Option<String>)>,
+        /// ADD-PATH send: paths per destination, per family.
+        #[serde(default)]
+        add_path: Vec<(Fam, u8)>,
     },
     /// [`Input::Refresh`].
     Refresh {
@@ -252,6 +255,9 @@ pub struct Out {
     /// `advertise-ext-community` families.
     #[serde(default)]
     pub advertise_ext_community: Vec<Fam>,
+    /// ADD-PATH send: paths per destination, per family.
+    #[serde(default)]
+    pub add_path: Vec<(Fam, u8)>,
     /// AS rules.
     #[serde(default)]
     pub as_out: AsRec,
@@ -312,6 +318,7 @@ impl Out {
                 .iter()
                 .map(|(f, p)| (family(*f), p.clone()))
                 .collect(),
+            add_path: add_path_counts(&self.add_path),
         }
     }
 }
@@ -612,6 +619,7 @@ impl Event {
                         .iter()
                         .map(|(f, p)| (fam(*f), p.clone()))
                         .collect(),
+                    add_path: add_path_fams(&o.out.add_path),
                 }),
                 vrf: vrf.clone(),
             },
@@ -662,6 +670,7 @@ impl Event {
                     .iter()
                     .map(|(f, p)| (fam(*f), p.clone()))
                     .collect(),
+                add_path: add_path_fams(&out.add_path),
             },
             Input::Refresh {
                 peer,
@@ -813,6 +822,16 @@ impl Recorder {
             self.failed = true;
         }
     }
+}
+
+/// ADD-PATH send counts as recorded.
+fn add_path_fams(v: &[(Family, u8)]) -> Vec<(Fam, u8)> {
+    v.iter().map(|(f, n)| (fam(*f), *n)).collect()
+}
+
+/// ADD-PATH send counts as replayed.
+pub fn add_path_counts(v: &[(Fam, u8)]) -> Vec<(Family, u8)> {
+    v.iter().map(|(f, n)| (family(*f), *n)).collect()
 }
 
 #[cfg(test)]

@@ -225,6 +225,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                 advertise_ext_community,
                 as_out,
                 default_route,
+                add_path,
             } => Input::Readvertise {
                 peer: *peer,
                 reflect_client: *reflect_client,
@@ -238,6 +239,7 @@ pub fn replay(text: &str) -> Result<Replayed, String> {
                         .iter()
                         .map(|(f, p)| (family(*f), p.clone()))
                         .collect(),
+                    add_path: crate::record::add_path_counts(add_path),
                 },
             },
         };

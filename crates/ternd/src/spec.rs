@@ -89,6 +89,9 @@ pub struct PeerSpec {
     /// How long the peer's VPN routes wait for its End-of-RIB of the route target constraint
     /// family, seconds (`timer wait-for-eor`, RFC 4684 §6).
     pub rtc_wait_for_eor: u16,
+    /// `peer X capability-advertise add-path` per family (RFC 7911), with the paths per
+    /// destination the peer may be sent there (`advertise add-path`, `bestroute add-path`).
+    pub add_path: Vec<(Family, tern_config::model::AddPathMode, u8)>,
 }
 
 /// Graceful restart settings of a session.
@@ -129,6 +132,7 @@ impl PeerSpec {
             graceful_restart: None,
             route_limits: Vec::new(),
             rtc_wait_for_eor: 180,
+            add_path: Vec::new(),
             as_out: tern_engine::asrules::AsOut::default(),
             default_route: Vec::new(),
         }
@@ -152,7 +156,34 @@ impl PeerSpec {
             advertise_ext_community: self.advertise_ext_community.clone(),
             as_out: self.as_out.clone(),
             default_route: self.default_route.clone(),
+            add_path: self
+                .add_path
+                .iter()
+                .filter(|(_, m, _)| m.send())
+                .map(|(f, _, n)| (*f, *n))
+                .collect(),
         }
+    }
+
+    /// The ADD-PATH capability to offer (RFC 7911 §4): the configured directions of the
+    /// session's families. VRP: ADD-PATH takes effect only on IBGP peers.
+    pub fn add_path_offer(&self) -> Vec<(Family, tern_wire::capability::AddPathMode)> {
+        use tern_wire::capability::AddPathMode as Wire;
+        if self.is_ebgp() {
+            return Vec::new();
+        }
+        self.add_path
+            .iter()
+            .filter(|(f, _, _)| self.families.contains(f))
+            .map(|(f, m, _)| {
+                let w = match (m.receive(), m.send()) {
+                    (true, true) => Wire::BOTH,
+                    (true, false) => Wire::RECEIVE,
+                    _ => Wire::SEND,
+                };
+                (*f, w)
+            })
+            .collect()
     }
 
     /// True for an external peer.

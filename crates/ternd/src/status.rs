@@ -72,6 +72,12 @@ pub struct NegotiatedView {
     pub extended_message: bool,
     /// Graceful restart, both sides offering it (RFC 4724): the peer's side.
     pub graceful_restart: Option<GrView>,
+    /// Families in which this router sends ADD-PATH path IDs (RFC 7911).
+    #[serde(default)]
+    pub add_path_send: Vec<String>,
+    /// Families in which the peer sends ADD-PATH path IDs.
+    #[serde(default)]
+    pub add_path_receive: Vec<String>,
 }
 
 /// A peer's graceful restart capability as the displays show it.

@@ -114,4 +114,6 @@ fn inherit_af(p: &mut AfPeer, g: &AfPeer) {
             mine.clone_from(group);
         }
     }
+    p.add_path = p.add_path.or(g.add_path);
+    p.advertise_add_path = p.advertise_add_path.or(g.advertise_add_path);
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use tern_types::Afi;
 
 use super::NAME31;
-use super::bgp_family::{af_sync, import_route, network};
+use super::bgp_family::{af_sync, bestroute, import_route, network};
 use super::peer::{connect_retry, group, peer, timer_nodes, timers};
 use super::system::bgp_header;
 use crate::change::Change;
@@ -69,6 +69,7 @@ pub(super) fn bgp() -> Vec<Node> {
         group(),
         network(false),
         import_route(),
+        bestroute(),
         // `undo synchronization` in the BGP view configures IPv4 unicast, where it prints.
         kw("synchronization", "IGP synchronization").run_both(af_sync),
         // Families print in VRP's order: IPv4 unicast, labeled unicast, VPNv4, IPv6 unicast,

@@ -42,6 +42,9 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
                 }),
         );
     }
+    // In a VPN instance family the line is refused (it would otherwise run in the BGP view
+    // above and configure IPv4 unicast).
+    out.push(bestroute());
     if safi == Safi::Vrf {
         out.push(group());
         // VRP's per-instance router ID (without this node the line would run in the BGP view
@@ -120,6 +123,43 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
         ),
     );
     out
+}
+
+/// `bestroute add-path path-number N` (RFC 7911): how many paths of a destination ADD-PATH
+/// peers may be sent (in the BGP view it applies to IPv4 unicast).
+pub(super) fn bestroute() -> Node {
+    kw("bestroute", "Route selection").then(
+        kw("add-path", "Paths selected for ADD-PATH peers")
+            .act(af_bestroute_add_path)
+            .print(13, |c, s| {
+                with_fam(c, s, |f| f.bestroute_add_path)
+                    .flatten()
+                    .map(|n| Item::Line(format!("bestroute add-path path-number {n}")))
+                    .into_iter()
+                    .collect()
+            })
+            .uend()
+            .then(
+                kw("path-number", "Paths selected")
+                    .then(arg(ArgKind::Int { min: 2, max: 64 }, "path-number", "Paths").end()),
+            ),
+    )
+}
+
+fn af_bestroute_add_path(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    if scope_af(s).vpn_instance().is_some() {
+        return Err(Reject::new(
+            "Error: ADD-PATH is not available in a VPN instance address family.",
+        ));
+    }
+    Ok(Change::AfAttr {
+        af: scope_af(s),
+        attr: AfAttr::BestrouteAddPath(if m.undo {
+            None
+        } else {
+            m.int("path-number").and_then(|n| u8::try_from(n).ok())
+        }),
+    })
 }
 
 /// `network` (in the BGP view it applies to IPv4 unicast).

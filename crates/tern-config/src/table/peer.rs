@@ -10,8 +10,8 @@ use crate::change::{AfPeerAttr, Change, PeerScope, SessionAttr};
 use crate::error::Reject;
 use crate::grammar::{Item, Matched, Node, arg, kw};
 use crate::model::{
-    AfKey, AfPeer, Config, ConnectInterface, Group, Password, Peer, RouteLimit, RouteLimitAction,
-    Timers,
+    AddPathMode, AfKey, AfPeer, Config, ConnectInterface, Group, Password, Peer, RouteLimit,
+    RouteLimitAction, Timers,
 };
 use crate::value::{ArgKind, Value};
 use crate::view::Scope;
@@ -160,6 +160,29 @@ pub(super) fn peer(session: bool, af: bool) -> Node {
                 ]),
             ));
         }
+        subs.push(
+            kw("capability-advertise", "Capabilities to advertise").then(
+                kw("add-path", "ADD-PATH (RFC 7911)")
+                    .act(peer_add_path)
+                    .sub([
+                        kw("both", "Send and receive several paths").end_both(),
+                        kw("receive", "Receive several paths").end_both(),
+                        kw("send", "Send several paths").end_both(),
+                    ]),
+            ),
+        );
+        subs.push(
+            kw("advertise", "Advertise").then(
+                kw("add-path", "Paths sent per destination (ADD-PATH)")
+                    .act(peer_add_path)
+                    .uend()
+                    .then(
+                        kw("path-number", "The most paths sent per destination").then(
+                            arg(ArgKind::Int { min: 2, max: 64 }, "path-number", "Paths").end(),
+                        ),
+                    ),
+            ),
+        );
         subs.push(
             kw("route-policy", "Apply a route policy")
                 .act(peer_af)
@@ -453,7 +476,48 @@ fn peer_af_lines(
             line(w);
         }
     }
+    if let Some(m) = ap.add_path {
+        line(&format!("capability-advertise add-path {}", m.word()));
+    }
+    if let Some(n) = ap.advertise_add_path {
+        line(&format!("advertise add-path path-number {n}"));
+    }
     super::peer_as::af_lines(a, ap, out);
+}
+
+/// `peer X capability-advertise add-path send|receive|both` and `peer X advertise add-path
+/// path-number N` (RFC 7911), in the public families only.
+fn peer_add_path(m: &Matched, s: &Scope) -> Result<Change, Reject> {
+    let af = scope_af(s);
+    if af.vpn_instance().is_some() {
+        return Err(Reject::new(
+            "Error: ADD-PATH is not available in a VPN instance address family.",
+        ));
+    }
+    let attr = if m.has("capability-advertise") {
+        let mode = if m.has("both") {
+            AddPathMode::Both
+        } else if m.has("receive") {
+            AddPathMode::Receive
+        } else {
+            AddPathMode::Send
+        };
+        AfPeerAttr::AddPath(mode, m.undo)
+    } else {
+        AfPeerAttr::AdvertiseAddPath(if m.undo {
+            None
+        } else {
+            m.int("path-number").and_then(|n| u8::try_from(n).ok())
+        })
+    };
+    if let Some(name) = target_group(m) {
+        return Ok(Change::Group(GroupChange::Af { af, name, attr }));
+    }
+    Ok(Change::AfPeer {
+        af,
+        addr: peer_addr(m),
+        attr,
+    })
 }
 
 /// `keepalive K hold H` and `connect-retry N` after `timer` (BGP view) or `peer X timer`,

@@ -22,6 +22,8 @@ pub struct DumpPath {
     pub labels: LabelStack,
     /// Selected as best.
     pub best: bool,
+    /// The ADD-PATH path ID it was received with (0 without ADD-PATH).
+    pub path_id: u32,
 }
 
 /// One dumped destination.
@@ -120,6 +122,7 @@ impl Engine {
                             attrs: self.rib.attrs(p.attrs),
                             labels: p.labels,
                             best: p.best,
+                            path_id: p.path_id,
                         })
                         .collect();
                     step.push(DumpDest { family, key, paths });

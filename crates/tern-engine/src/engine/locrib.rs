@@ -57,6 +57,7 @@ impl Engine {
                 attrs: self.rib.attrs(b.attrs),
                 labels: b.labels,
                 best: true,
+                path_id: b.path_id,
             });
             if best.is_none() && c.old.is_none() {
                 continue;

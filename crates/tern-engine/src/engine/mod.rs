@@ -400,6 +400,8 @@ pub struct Engine {
     dumps: VecDeque<dump::Dump>,
     /// Peers routes are sent to, in update groups.
     adj: AdjOut,
+    /// The path IDs of the paths sent to ADD-PATH peers.
+    path_ids: adj_out::PathIds,
     /// Next hops and held prefixes as the kernel side answered.
     resolver: NextHopTable,
     /// Where next hops to follow are asked (`None`: every next hop is reachable).
@@ -455,6 +457,7 @@ impl Engine {
             walks: VecDeque::new(),
             dumps: VecDeque::new(),
             adj: AdjOut::default(),
+            path_ids: adj_out::PathIds::default(),
             resolver: NextHopTable::default(),
             watcher: None,
             reresolve: false,
@@ -519,6 +522,7 @@ impl Engine {
             watcher.watch(w);
             worked = true;
         }
+        self.mark_paths();
         if self.deferring {
             return worked;
         }
@@ -529,6 +533,8 @@ impl Engine {
             vrfs: &lookup,
             labels: &mut self.labels,
             policies: &self.routing.policies,
+            path_ids: &mut self.path_ids,
+            resolver: &self.resolver,
         };
         let mut progress = self.adj.flush(&mut env);
         progress |= self.rtc.drain();
@@ -1111,7 +1117,26 @@ impl Engine {
             .map(|f| rib.len(*f))
             .sum();
         info!(peer = %addr, destinations, resync, "RIB: peer joins its update group");
+        let paths = params.vrf.is_none() && params.sends_paths();
         self.adj.join(addr, id, out.tx, params, rib, eor, resync);
+        if paths {
+            self.rib.track_paths(true);
+        }
+    }
+
+    /// ADD-PATH: marks the destinations whose paths changed without a change of best path
+    /// (logged by the public RIB while a group is sent several paths) in those groups; stops
+    /// the log once no group is.
+    fn mark_paths(&mut self) {
+        if !self.rib.tracks_paths() {
+            return;
+        }
+        for c in self.rib.take_path_changes() {
+            self.adj.mark_paths(&self.rib, c.family, c.key, c.gone);
+        }
+        if !self.adj.sends_paths() {
+            self.rib.track_paths(false);
+        }
     }
 
     /// Marks best-path changes of a domain for every update group of the domain.
@@ -1139,6 +1164,8 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
     }
 }
 
+#[cfg(test)]
+mod add_path_tests;
 pub mod census;
 pub mod dump;
 mod kernel;

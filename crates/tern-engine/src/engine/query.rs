@@ -178,15 +178,23 @@ impl Engine {
             None => {
                 if w.lookup.is_some() {
                     for (key, rows) in &mut w.dests {
-                        let to = self.advertised_to(w.vrf.as_deref(), w.family, key);
+                        let sent = self.advertised_to(w.vrf.as_deref(), w.family, key);
                         for (i, r) in rows.iter_mut().enumerate() {
+                            let best = i == 0 && r.best;
                             if let Some(d) = r.detail.as_mut() {
-                                // Only the best path is sent (no ADD-PATH).
-                                d.advertised_to = Some(if i == 0 && r.best {
-                                    to.clone()
-                                } else {
-                                    Vec::new()
-                                });
+                                // The best path to the peers without ADD-PATH; to the others,
+                                // the paths they are sent with their IDs.
+                                let id = d.source.map(|(p, rx)| (p, self.path_ids.of(p, rx)));
+                                let mut to: Vec<IpAddr> = sent
+                                    .iter()
+                                    .filter(|(_, from, out)| match out {
+                                        None => best,
+                                        Some(x) => id == Some((*from, *x)),
+                                    })
+                                    .map(|(a, ..)| *a)
+                                    .collect();
+                                to.dedup();
+                                d.advertised_to = Some(to);
                             }
                         }
                     }
@@ -278,8 +286,14 @@ impl Engine {
         t
     }
 
-    /// The peers a destination of domain `vrf` is sent to now.
-    fn advertised_to(&mut self, vrf: Option<&str>, family: Family, key: &RouteKey) -> Vec<IpAddr> {
+    /// The peers a destination of domain `vrf` is sent to now, with the source and ADD-PATH
+    /// path ID of what each is sent (see [`AdjOut::advertised_to`]).
+    fn advertised_to(
+        &mut self,
+        vrf: Option<&str>,
+        family: Family,
+        key: &RouteKey,
+    ) -> Vec<(IpAddr, PeerId, Option<u32>)> {
         let vrfs = &self.vrfs;
         let lookup = |v: &str| vrfs.get(v).map(|x| &x.rib);
         let mut env = adj_out::Env {
@@ -287,6 +301,8 @@ impl Engine {
             vrfs: &lookup,
             labels: &mut self.labels,
             policies: &self.routing.policies,
+            path_ids: &mut self.path_ids,
+            resolver: &self.resolver,
         };
         self.adj.advertised_to(vrf, family, key, &mut env)
     }
@@ -321,6 +337,8 @@ impl Engine {
                     vrfs: &lookup,
                     labels: &mut self.labels,
                     policies: &self.routing.policies,
+                    path_ids: &mut self.path_ids,
+                    resolver: &self.resolver,
                 };
                 let sent = self.adj.advertised(peer, family, &mut env)?;
                 for (key, a, labels) in sent {
@@ -626,6 +644,7 @@ pub(super) fn detail_row(
         igp_cost: a.next_hop.addr().and_then(|nh| resolver.cost(nh)),
         relay: None,
         advertised_to: None,
+        source: Some((p.peer, p.path_id)),
     }));
     r
 }

@@ -26,7 +26,7 @@ pub(super) mod oneshot {
 }
 
 /// A new session number.
-fn new_session() -> u64 {
+pub(super) fn new_session() -> u64 {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
@@ -1051,7 +1051,12 @@ fn client(t: &mut Engine, addr: &str, cap: usize) -> mpsc::Receiver<Bytes> {
 }
 
 /// An IBGP reflector client with outbound options.
-fn client_with(t: &mut Engine, addr: &str, cap: usize, options: Outbound) -> mpsc::Receiver<Bytes> {
+pub(super) fn client_with(
+    t: &mut Engine,
+    addr: &str,
+    cap: usize,
+    options: Outbound,
+) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::sync_channel::<Bytes>(cap);
     t.handle(Input::PeerUp {
         session: new_session(),

@@ -128,6 +128,19 @@ pub struct BestChange {
     pub new: Option<Best>,
 }
 
+/// A change of a destination's paths that is not a change of its best path, or a path
+/// removed, logged while [`Rib::track_paths`] is on: what ADD-PATH (RFC 7911) peers, sent
+/// several paths of a destination, need to hear of besides [`BestChange`]s.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PathChange {
+    /// Family.
+    pub family: Family,
+    /// Destination.
+    pub key: RouteKey,
+    /// The path removed (peer, path ID), if one was.
+    pub gone: Option<(PeerId, u32)>,
+}
+
 /// One path as stored, for displays and tests.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PathInfo {
@@ -247,6 +260,8 @@ struct Env<'a> {
     deferred: &'a mut Vec<AttrId>,
     out: &'a mut Vec<BestChange>,
     state: &'a FixedState,
+    /// Where every change of a destination's paths is logged ([`Rib::track_paths`]).
+    log: Option<&'a mut Vec<PathChange>>,
     /// Change in the number of accepted paths (attributes after import policy) of the peer
     /// the operation concerns.
     accepted: i64,
@@ -265,34 +280,18 @@ impl Env<'_> {
     }
 
     fn rank(&self, p: &Path) -> Option<Rank> {
-        if !p.attrs.is_some() {
-            return None;
+        rank_of(self.family, self.store, self.peers, self.resolver, p)
+    }
+
+    /// Logs a removed path (ADD-PATH: its path ID is withdrawn from the peers sent it).
+    fn log_gone<K: PrefixKey>(&mut self, key: &K, p: &Path) {
+        if let Some(log) = self.log.as_mut() {
+            log.push(PathChange {
+                family: self.family,
+                key: key.unpack(),
+                gone: Some((p.peer, p.path_id)),
+            });
         }
-        let info = self.peers.get(p.peer.0 as usize)?.as_ref()?;
-        let set = self.store.set(p.attrs);
-        let local = p.peer == PeerId::LOCAL;
-        let igp_cost = if local {
-            0
-        } else {
-            self.resolver.igp_cost(self.family, set.next_hop.addr()?)?
-        };
-        let path = self.store.as_path(set);
-        Some(Rank {
-            preferred_value: set.preferred_value,
-            local_pref: set.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
-            local,
-            as_path_len: path.len,
-            origin: set.origin,
-            med: set.med.unwrap_or(0),
-            neighbour_as: path.neighbour_as,
-            ebgp: info.ebgp,
-            igp_cost,
-            cluster_len: u32::try_from(self.store.cluster_list(set).len()).unwrap_or(u32::MAX),
-            router_id: set.originator_id.unwrap_or(info.router_id),
-            peer_addr: info.addr,
-            path_id: p.path_id,
-            peer: p.peer,
-        })
     }
 
     /// Runs the decision process on `d` and reports a change against `old`.
@@ -315,6 +314,16 @@ impl Env<'_> {
                 key: key.unpack(),
                 old,
                 new,
+            });
+        } else if d.list.len() > 1
+            && let Some(log) = self.log.as_mut()
+        {
+            // A destination's only path that stays its best path has changed in no way
+            // that is sent; with other paths, their order may have.
+            log.push(PathChange {
+                family: self.family,
+                key: key.unpack(),
+                gone: None,
             });
         }
     }
@@ -374,6 +383,7 @@ impl Env<'_> {
         };
         let old = self.best_of(&d);
         let p = d.list.remove(i);
+        self.log_gone(&key, &p);
         self.accepted -= i64::from(p.attrs.is_some());
         self.drop_path(&p);
         t.paths = t.paths.saturating_sub(1);
@@ -416,6 +426,7 @@ impl Env<'_> {
             while let Some(p) = d.list.get(j).copied() {
                 if gone(&p) {
                     d.list.remove(j);
+                    self.log_gone(&key, &p);
                     self.accepted -= i64::from(p.attrs.is_some());
                     self.drop_path(&p);
                     removed = removed.saturating_add(1);
@@ -443,6 +454,44 @@ impl Env<'_> {
         t.paths = t.paths.saturating_sub(removed);
         removed
     }
+}
+
+/// A path's rank for the decision process; `None` when it is not eligible.
+fn rank_of(
+    family: Family,
+    store: &AttrStore,
+    peers: &[Option<PeerInfo>],
+    resolver: &dyn NextHopResolver,
+    p: &Path,
+) -> Option<Rank> {
+    if !p.attrs.is_some() {
+        return None;
+    }
+    let info = peers.get(p.peer.0 as usize)?.as_ref()?;
+    let set = store.set(p.attrs);
+    let local = p.peer == PeerId::LOCAL;
+    let igp_cost = if local {
+        0
+    } else {
+        resolver.igp_cost(family, set.next_hop.addr()?)?
+    };
+    let path = store.as_path(set);
+    Some(Rank {
+        preferred_value: set.preferred_value,
+        local_pref: set.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+        local,
+        as_path_len: path.len,
+        origin: set.origin,
+        med: set.med.unwrap_or(0),
+        neighbour_as: path.neighbour_as,
+        ebgp: info.ebgp,
+        igp_cost,
+        cluster_len: u32::try_from(store.cluster_list(set).len()).unwrap_or(u32::MAX),
+        router_id: set.originator_id.unwrap_or(info.router_id),
+        peer_addr: info.addr,
+        path_id: p.path_id,
+        peer: p.peer,
+    })
 }
 
 /// A selected path as reported.
@@ -476,6 +525,8 @@ pub struct Rib {
     received: Vec<[u64; FAMILIES.len()]>,
     /// Of those, the paths accepted by import policy (eligible attributes).
     accepted: Vec<[u64; FAMILIES.len()]>,
+    /// Changes of destinations' paths, while tracked ([`Rib::track_paths`]).
+    path_log: Option<Vec<PathChange>>,
 }
 
 /// The index of a family in [`FAMILIES`].
@@ -503,6 +554,7 @@ impl Rib {
             state: crate::intern::state(),
             received: Vec::new(),
             accepted: Vec::new(),
+            path_log: None,
         }
     }
 
@@ -604,6 +656,7 @@ impl Rib {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn env<'a>(
         family: Family,
         store: &'a mut AttrStore,
@@ -612,6 +665,7 @@ impl Rib {
         deferred: &'a mut Vec<AttrId>,
         out: &'a mut Vec<BestChange>,
         state: &'a FixedState,
+        log: Option<&'a mut Vec<PathChange>>,
     ) -> Env<'a> {
         Env {
             family,
@@ -621,6 +675,7 @@ impl Rib {
             deferred,
             out,
             state,
+            log,
             accepted: 0,
         }
     }
@@ -667,6 +722,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
@@ -721,6 +777,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
@@ -918,6 +975,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
@@ -952,6 +1010,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
             .flatten();
@@ -1020,6 +1079,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
@@ -1081,6 +1141,7 @@ impl Rib {
                 &mut self.deferred,
                 out,
                 &self.state,
+                self.path_log.as_mut(),
             );
             let (router_id, cluster_id, local_as) =
                 (self.config.router_id, self.cluster_id, self.config.local_as);
@@ -1160,6 +1221,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            self.path_log.as_mut(),
         );
         with_table!(mut self.tables, family, t => {
             for i in 0..t.len() {
@@ -1172,6 +1234,62 @@ impl Rib {
                 }
             }
         });
+    }
+
+    /// Logs every change of a destination's paths from now on (`on`), or stops: see
+    /// [`PathChange`], read with [`Rib::take_path_changes`].
+    pub fn track_paths(&mut self, on: bool) {
+        match (on, self.path_log.is_some()) {
+            (true, false) => self.path_log = Some(Vec::new()),
+            (false, true) => self.path_log = None,
+            _ => {}
+        }
+    }
+
+    /// True while changes of paths are logged.
+    pub fn tracks_paths(&self) -> bool {
+        self.path_log.is_some()
+    }
+
+    /// The path changes logged since the last call.
+    pub fn take_path_changes(&mut self) -> Vec<PathChange> {
+        self.path_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The `n` best eligible paths of a destination in the decision order (RFC 7911 §1: the
+    /// paths an ADD-PATH peer may be sent): the best path, then the best of the others, and
+    /// so on ([`decision::select`] on what remains), `resolver` answering for next hops.
+    pub fn ranked(
+        &self,
+        family: Family,
+        key: &RouteKey,
+        n: usize,
+        resolver: &dyn NextHopResolver,
+    ) -> SmallVec<[Best; 4]> {
+        let mut out = SmallVec::new();
+        with_table!(ref self.tables, family, t => {
+            let Some(i) = PrefixKey::pack(key).and_then(|k| t.find(&self.state, &k)) else {
+                return out;
+            };
+            let d = t.load(i);
+            let mut ranked: SmallVec<[(Rank, &Path); 4]> = d
+                .list
+                .iter()
+                .filter_map(|p| {
+                    rank_of(family, &self.store, &self.peers, resolver, p).map(|r| (r, p))
+                })
+                .collect();
+            while out.len() < n && !ranked.is_empty() {
+                let ranks: SmallVec<[Rank; 4]> = ranked.iter().map(|(r, _)| *r).collect();
+                let Some(w) = decision::select(&ranks) else { break };
+                let (_, p) = ranked.remove(w);
+                out.push(best(p, &self.store));
+            }
+        });
+        out
     }
 
     /// The selected path of a destination.
