@@ -42,6 +42,10 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
                 }),
         );
     }
+    if matches!(safi, Safi::Unicast | Safi::Vrf) {
+        out.push(super::multipath::load_balancing(Some(45)));
+        out.push(super::multipath::rib_only(Some(46)));
+    }
     if safi == Safi::Vrf {
         out.push(group());
         // VRP's per-instance router ID (without this node the line would run in the BGP view
