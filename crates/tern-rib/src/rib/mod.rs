@@ -30,6 +30,7 @@ use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
 use crate::decision::{self, DEFAULT_LOCAL_PREF, NextHopResolver, PeerId, PeerInfo, Rank};
 use crate::digest::{Digest, Reach};
 use crate::key::{PrefixKey, RouteKey, V4Key, V6Key, Vpn4Key, Vpn6Key};
+use crate::multipath::{Candidate, LoadBalancing};
 use crate::rr;
 use crate::table::{NO_BEST, PackedLabel, Path, Paths, Table};
 
@@ -247,6 +248,9 @@ struct Env<'a> {
     deferred: &'a mut Vec<AttrId>,
     out: &'a mut Vec<BestChange>,
     state: &'a FixedState,
+    /// Load balancing is on for the family: a destination whose paths change is reported
+    /// even when its best path stays (`old == new`), as its balanced set may have changed.
+    multipath: bool,
     /// Change in the number of accepted paths (attributes after import policy) of the peer
     /// the operation concerns.
     accepted: i64,
@@ -265,34 +269,7 @@ impl Env<'_> {
     }
 
     fn rank(&self, p: &Path) -> Option<Rank> {
-        if !p.attrs.is_some() {
-            return None;
-        }
-        let info = self.peers.get(p.peer.0 as usize)?.as_ref()?;
-        let set = self.store.set(p.attrs);
-        let local = p.peer == PeerId::LOCAL;
-        let igp_cost = if local {
-            0
-        } else {
-            self.resolver.igp_cost(self.family, set.next_hop.addr()?)?
-        };
-        let path = self.store.as_path(set);
-        Some(Rank {
-            preferred_value: set.preferred_value,
-            local_pref: set.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
-            local,
-            as_path_len: path.len,
-            origin: set.origin,
-            med: set.med.unwrap_or(0),
-            neighbour_as: path.neighbour_as,
-            ebgp: info.ebgp,
-            igp_cost,
-            cluster_len: u32::try_from(self.store.cluster_list(set).len()).unwrap_or(u32::MAX),
-            router_id: set.originator_id.unwrap_or(info.router_id),
-            peer_addr: info.addr,
-            path_id: p.path_id,
-            peer: p.peer,
-        })
+        rank_of(self.store, self.peers, self.resolver, self.family, p)
     }
 
     /// Runs the decision process on `d` and reports a change against `old`.
@@ -309,7 +286,7 @@ impl Env<'_> {
             .and_then(|i| index.get(i).copied())
             .unwrap_or(NO_BEST);
         let new = self.best_of(d);
-        if new != old {
+        if new != old || self.multipath {
             self.out.push(BestChange {
                 family: self.family,
                 key: key.unpack(),
@@ -445,6 +422,52 @@ impl Env<'_> {
     }
 }
 
+/// What the decision process looks at for one path; `None` when it is not eligible (refused
+/// by import, its peer gone, its next hop unreachable).
+fn rank_of(
+    store: &AttrStore,
+    peers: &[Option<PeerInfo>],
+    resolver: &dyn NextHopResolver,
+    family: Family,
+    p: &Path,
+) -> Option<Rank> {
+    if !p.attrs.is_some() {
+        return None;
+    }
+    let info = peers.get(p.peer.0 as usize)?.as_ref()?;
+    let set = store.set(p.attrs);
+    let local = p.peer == PeerId::LOCAL;
+    let igp_cost = if local {
+        0
+    } else {
+        resolver.igp_cost(family, set.next_hop.addr()?)?
+    };
+    let path = store.as_path(set);
+    Some(Rank {
+        preferred_value: set.preferred_value,
+        local_pref: set.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+        local,
+        as_path_len: path.len,
+        origin: set.origin,
+        med: set.med.unwrap_or(0),
+        neighbour_as: path.neighbour_as,
+        ebgp: info.ebgp,
+        igp_cost,
+        cluster_len: u32::try_from(store.cluster_list(set).len()).unwrap_or(u32::MAX),
+        router_id: set.originator_id.unwrap_or(info.router_id),
+        peer_addr: info.addr,
+        path_id: p.path_id,
+        peer: p.peer,
+    })
+}
+
+/// True when `family` balances load (see [`Rib::set_load_balancing`]).
+fn multipath_on(lb: &[LoadBalancing; FAMILIES.len()], family: Family) -> bool {
+    family_index(family)
+        .and_then(|i| lb.get(i))
+        .is_some_and(LoadBalancing::on)
+}
+
 /// A selected path as reported.
 fn best(p: &Path, store: &AttrStore) -> Best {
     Best {
@@ -476,6 +499,8 @@ pub struct Rib {
     received: Vec<[u64; FAMILIES.len()]>,
     /// Of those, the paths accepted by import policy (eligible attributes).
     accepted: Vec<[u64; FAMILIES.len()]>,
+    /// Load balancing per family (index: [`FAMILIES`]).
+    load_balancing: [LoadBalancing; FAMILIES.len()],
 }
 
 /// The index of a family in [`FAMILIES`].
@@ -503,7 +528,70 @@ impl Rib {
             state: crate::intern::state(),
             received: Vec::new(),
             accepted: Vec::new(),
+            load_balancing: [LoadBalancing::OFF; FAMILIES.len()],
         }
+    }
+
+    /// Sets a family's load balancing (VRP `maximum load-balancing`). While it is on, every
+    /// change of a destination's paths is reported, its best path the same or not (a
+    /// [`BestChange`] with `old == new`), so that its balanced set can be installed again.
+    pub fn set_load_balancing(&mut self, family: Family, lb: LoadBalancing) {
+        if let Some(slot) = family_index(family).and_then(|i| self.load_balancing.get_mut(i)) {
+            *slot = lb;
+        }
+    }
+
+    /// A family's load balancing.
+    pub fn load_balancing(&self, family: Family) -> LoadBalancing {
+        family_index(family)
+            .and_then(|i| self.load_balancing.get(i).copied())
+            .unwrap_or_default()
+    }
+
+    /// The paths installed in the forwarding table for a destination: the best path, then
+    /// the paths equal-cost to it under the family's load balancing
+    /// ([`crate::multipath::select`]); empty when there is no best path.
+    pub fn installed(
+        &self,
+        family: Family,
+        key: &RouteKey,
+        resolver: &dyn NextHopResolver,
+    ) -> SmallVec<[Best; 4]> {
+        let lb = self.load_balancing(family);
+        with_table!(ref self.tables, family, t => {
+            let Some(i) = PrefixKey::pack(key).and_then(|k| t.find(&self.state, &k)) else {
+                return SmallVec::new();
+            };
+            let d = t.load(i);
+            let Some(bp) = d.best_path() else {
+                return SmallVec::new();
+            };
+            if !lb.on() {
+                let mut one = SmallVec::new();
+                one.push(best(bp, &self.store));
+                return one;
+            }
+            let mut cands: SmallVec<[Candidate; 4]> = SmallVec::new();
+            let mut paths: SmallVec<[&Path; 4]> = SmallVec::new();
+            let mut at = 0;
+            for p in &d.list {
+                let Some(rank) = rank_of(&self.store, &self.peers, resolver, family, p) else {
+                    continue;
+                };
+                let set = self.store.set(p.attrs);
+                let Some(next_hop) = set.next_hop.addr() else { continue };
+                if std::ptr::eq(p, bp) {
+                    at = cands.len();
+                }
+                cands.push(Candidate { rank, as_path: set.as_path, next_hop });
+                paths.push(p);
+            }
+            crate::multipath::select(&cands, at, lb)
+                .into_iter()
+                .filter_map(|i| paths.get(i).map(|p| best(p, &self.store)))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Adds `delta` to the paths of `peer` counted for `family`, `accepted` to those of them
@@ -612,6 +700,7 @@ impl Rib {
         deferred: &'a mut Vec<AttrId>,
         out: &'a mut Vec<BestChange>,
         state: &'a FixedState,
+        multipath: bool,
     ) -> Env<'a> {
         Env {
             family,
@@ -621,6 +710,7 @@ impl Rib {
             deferred,
             out,
             state,
+            multipath,
             accepted: 0,
         }
     }
@@ -667,6 +757,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
@@ -721,6 +812,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
@@ -918,6 +1010,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
@@ -952,6 +1045,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
             .flatten();
@@ -1020,6 +1114,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
@@ -1081,6 +1176,7 @@ impl Rib {
                 &mut self.deferred,
                 out,
                 &self.state,
+                multipath_on(&self.load_balancing, family),
             );
             let (router_id, cluster_id, local_as) =
                 (self.config.router_id, self.cluster_id, self.config.local_as);
@@ -1160,6 +1256,7 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
+            multipath_on(&self.load_balancing, family),
         );
         with_table!(mut self.tables, family, t => {
             for i in 0..t.len() {
