@@ -399,9 +399,13 @@ pub fn route_detail(t: &RouteTable, kind: TableKind, n: Notation) -> String {
             let _ = writeln!(o, "\n Route Distinguisher: {}\n", n.rd_text(rd));
         }
         let best = group.iter().filter(|r| r.best).count();
+        let select = group
+            .iter()
+            .filter(|r| r.best || r.detail.as_ref().is_some_and(|d| d.select))
+            .count();
         let _ = writeln!(
             o,
-            " Paths:   {} available, {best} best, {best} select, 0 best-external, 0 add-path",
+            " Paths:   {} available, {best} best, {select} select, 0 best-external, 0 add-path",
             group.len()
         );
         let _ = writeln!(
@@ -519,6 +523,9 @@ fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
     };
     if r.best {
         line += ", best, select";
+    } else if d.is_some_and(|d| d.select) {
+        // Load-balanced with the best path: installed with it, not advertised.
+        line += ", select";
     }
     if r.stale {
         line += ", stale";

@@ -24,6 +24,9 @@ pub struct RowDetail {
     pub relay: Option<(IpAddr, Option<String>)>,
     /// The peers the destination is sent to (a lookup's rows; `None`: not asked).
     pub advertised_to: Option<Vec<IpAddr>>,
+    /// Installed in the forwarding table with the best path (load balancing, VRP `maximum
+    /// load-balancing`): VRP's `select` (a lookup's rows; the best path always is).
+    pub select: bool,
 }
 
 /// A community as VRP prints it.

@@ -31,11 +31,18 @@ pub struct LoadBalancing {
     pub ebgp: u32,
     /// When the best path is from an IBGP peer.
     pub ibgp: u32,
+    /// The plain form (`maximum load-balancing N`, neither `ebgp` nor `ibgp`): VRP then
+    /// advertises routes learned from EBGP to IBGP peers with next hop self, balanced or not.
+    pub next_hop_self: bool,
 }
 
 impl LoadBalancing {
     /// No load balancing (VRP's default).
-    pub const OFF: LoadBalancing = LoadBalancing { ebgp: 1, ibgp: 1 };
+    pub const OFF: LoadBalancing = LoadBalancing {
+        ebgp: 1,
+        ibgp: 1,
+        next_hop_self: false,
+    };
 
     /// True when some kind of path is balanced.
     pub fn on(&self) -> bool {
@@ -151,17 +158,41 @@ mod tests {
             .collect()
     }
 
-    const TWO: LoadBalancing = LoadBalancing { ebgp: 2, ibgp: 2 };
+    const TWO: LoadBalancing = LoadBalancing {
+        ebgp: 2,
+        ibgp: 2,
+        next_hop_self: false,
+    };
 
     #[test]
     fn equal_paths_are_balanced_best_first() {
         let c = [cand(2, true), cand(1, true), cand(3, true)];
         // The best is the lowest router ID (peer 1); the next in decision order is peer 2.
         assert_eq!(run(&c, TWO), vec![1, 2]);
-        assert_eq!(run(&c, LoadBalancing { ebgp: 8, ibgp: 1 }), vec![1, 2, 3]);
+        assert_eq!(
+            run(
+                &c,
+                LoadBalancing {
+                    ebgp: 8,
+                    ibgp: 1,
+                    next_hop_self: false
+                }
+            ),
+            vec![1, 2, 3]
+        );
         assert_eq!(run(&c, LoadBalancing::OFF), vec![1]);
         // The limit of the other kind does not apply.
-        assert_eq!(run(&c, LoadBalancing { ebgp: 1, ibgp: 8 }), vec![1]);
+        assert_eq!(
+            run(
+                &c,
+                LoadBalancing {
+                    ebgp: 1,
+                    ibgp: 8,
+                    next_hop_self: false
+                }
+            ),
+            vec![1]
+        );
     }
 
     #[test]
@@ -201,18 +232,55 @@ mod tests {
     #[test]
     fn ibgp_kind_limit() {
         let c = [cand(1, false), cand(2, false), cand(3, false)];
-        assert_eq!(run(&c, LoadBalancing { ebgp: 1, ibgp: 3 }), vec![1, 2, 3]);
-        assert_eq!(run(&c, LoadBalancing { ebgp: 4, ibgp: 1 }), vec![1]);
+        assert_eq!(
+            run(
+                &c,
+                LoadBalancing {
+                    ebgp: 1,
+                    ibgp: 3,
+                    next_hop_self: false
+                }
+            ),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            run(
+                &c,
+                LoadBalancing {
+                    ebgp: 4,
+                    ibgp: 1,
+                    next_hop_self: false
+                }
+            ),
+            vec![1]
+        );
     }
 
     #[test]
     fn the_set_does_not_depend_on_arrival_order() {
         let all = [cand(1, true), cand(2, true), cand(3, true), cand(4, true)];
-        let want = run(&all, LoadBalancing { ebgp: 3, ibgp: 1 });
+        let want = run(
+            &all,
+            LoadBalancing {
+                ebgp: 3,
+                ibgp: 1,
+                next_hop_self: false,
+            },
+        );
         let mut v = all;
         for _ in 0..4 {
             v.rotate_left(1);
-            assert_eq!(run(&v, LoadBalancing { ebgp: 3, ibgp: 1 }), want);
+            assert_eq!(
+                run(
+                    &v,
+                    LoadBalancing {
+                        ebgp: 3,
+                        ibgp: 1,
+                        next_hop_self: false
+                    }
+                ),
+                want
+            );
         }
         assert_eq!(want, vec![1, 2, 3]);
     }

@@ -338,6 +338,11 @@ pub struct Settings {
     /// Peers sent the default route target membership.
     #[serde(default)]
     rtc_default: Vec<IpAddr>,
+    /// `maximum load-balancing` and `routing-table rib-only` per domain and family:
+    /// (VPN instance, family, EBGP and IBGP limits, the plain form, rib-only with its
+    /// policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    forwarding: Vec<(Option<String>, Fam, u32, u32, bool, Option<Option<String>>)>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -444,6 +449,20 @@ impl Settings {
                 })
                 .collect(),
             rtc_default: r.rtc_default.clone(),
+            forwarding: r
+                .forwarding
+                .iter()
+                .map(|f| {
+                    (
+                        f.vrf.clone(),
+                        fam(f.family),
+                        f.load_balancing.ebgp,
+                        f.load_balancing.ibgp,
+                        f.load_balancing.next_hop_self,
+                        f.rib_only.clone(),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -533,6 +552,22 @@ impl Settings {
                 )
                 .collect(),
             rtc_default: self.rtc_default.clone(),
+            forwarding: self
+                .forwarding
+                .iter()
+                .map(
+                    |(vrf, f, ebgp, ibgp, nhs, rib_only)| tern_engine::routing::Forwarding {
+                        vrf: vrf.clone(),
+                        family: family(*f),
+                        load_balancing: tern_rib::LoadBalancing {
+                            ebgp: *ebgp,
+                            ibgp: *ibgp,
+                            next_hop_self: *nhs,
+                        },
+                        rib_only: rib_only.clone(),
+                    },
+                )
+                .collect(),
         })
     }
 }

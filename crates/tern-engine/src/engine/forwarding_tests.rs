@@ -144,7 +144,11 @@ fn remove() -> FibOp {
     }
 }
 
-const TWO: LoadBalancing = LoadBalancing { ebgp: 2, ibgp: 2 };
+const TWO: LoadBalancing = LoadBalancing {
+    ebgp: 2,
+    ibgp: 2,
+    next_hop_self: false,
+};
 
 #[test]
 fn equal_paths_go_in_together_and_collapse_when_one_goes() {
@@ -202,7 +206,11 @@ fn load_balancing_set_and_undone_by_settings() {
     assert_eq!(ops.take(), vec![multi(&["10.0.0.11", "10.0.0.12"])]);
     // Only IBGP paths balanced: these EBGP paths no longer are.
     t.handle(Input::Settings(routing(
-        LoadBalancing { ebgp: 1, ibgp: 4 },
+        LoadBalancing {
+            ebgp: 1,
+            ibgp: 4,
+            next_hop_self: false,
+        },
         None,
         "",
     )));
@@ -242,4 +250,33 @@ fn rib_only_with_a_policy_keeps_out_what_it_permits() {
     t.handle(Input::Settings(routing(TWO, Some(Some("R".into())), OTHER)));
     while t.flush() {}
     assert_eq!(ops.take(), vec![install("10.0.0.11")]);
+}
+
+/// VRP: with the plain `maximum load-balancing N`, routes learned from EBGP go to IBGP peers
+/// with next hop self; with `maximum load-balancing ebgp N` (or none) they keep their next hop.
+/// A change of it sends the IBGP peers the routes again.
+#[test]
+fn plain_load_balancing_sets_next_hop_self_toward_ibgp() {
+    let plain = LoadBalancing {
+        ebgp: 2,
+        ibgp: 2,
+        next_hop_self: true,
+    };
+    let (mut t, _ops) = engine(routing(plain, None, ""));
+    peer(&mut t, "10.0.0.11", 200);
+    announce(&mut t, "10.0.0.11", &[200], 0);
+    let mut rx = super::tests::up_peer(
+        &mut t,
+        "10.0.1.3",
+        100,
+        "10.0.1.1",
+        vec![Family::IPV4_UNICAST],
+    );
+    let mut b = super::tests::receiver(100, "10.0.1.1", 100);
+    super::tests::deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+    let nh = |b: &Engine| b.table(Family::IPV4_UNICAST).routes[0].next_hop;
+    assert_eq!(nh(&b), Some(ip("10.0.1.1")), "plain form: next hop self");
+    t.handle(Input::Settings(routing(TWO, None, "")));
+    super::tests::deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
+    assert_eq!(nh(&b), Some(ip("10.0.0.11")), "ebgp/ibgp form: kept");
 }

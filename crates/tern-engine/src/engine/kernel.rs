@@ -47,6 +47,7 @@ impl Engine {
     /// destination of a family whose settings changed (or whose `rib-only` policy may have)
     /// marked for the kernel.
     pub(super) fn forwarding_changed(&mut self, old: &Routing, policies_changed: bool) {
+        let mut readvertise = false;
         let mut domains: Vec<Option<String>> = vec![None];
         domains.extend(self.vrfs.keys().cloned().map(Some));
         for vrf in domains {
@@ -61,6 +62,7 @@ impl Engine {
                 };
                 let was = rib.load_balancing(family);
                 rib.set_load_balancing(family, new.load_balancing);
+                readvertise |= was.next_hop_self != new.load_balancing.next_hop_self;
                 let before = old.forwarding(vrf.as_deref(), family);
                 let policy = policies_changed && matches!(new.rib_only, Some(Some(_)));
                 if was == new.load_balancing && before.rib_only == new.rib_only && !policy {
@@ -81,6 +83,20 @@ impl Engine {
                         self.fib_forced.insert((vrf.clone(), k.prefix));
                     }
                 }
+            }
+        }
+        if readvertise {
+            // The next hop EBGP-learned routes go to IBGP peers with changed: every peer is
+            // sent its table again.
+            for (addr, id, tx, params) in self.adj.peers() {
+                let out = PeerOut {
+                    tx,
+                    families: params.families.clone(),
+                    ctx: params.ctx,
+                    local: params.local,
+                    out: params.out.clone(),
+                };
+                self.join(addr, id, out, params.vrf.clone(), false, true);
             }
         }
     }
