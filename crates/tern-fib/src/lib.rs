@@ -36,7 +36,7 @@ mod watch;
 
 pub use error::Error;
 pub use fib::{Fib, FibRoute, LabelOutcome, MultipathRoute, RouteOp, mpls_supported};
-pub use netlink::has_routes;
+pub use netlink::{has_routes, routes_with_next_hops};
 pub use reconcile::{Reconciled, Reconciler};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
 pub use watch::{FibEvent, Watcher, watch};
