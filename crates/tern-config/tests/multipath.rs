@@ -166,7 +166,7 @@ fn forms_replace_each_other_and_undo() {
 
 #[test]
 fn refusals() {
-    let mut running = Running::new(Config::default());
+    let running = Running::new(Config::default());
     let mut c = running.candidate("root");
     lines(&mut c, &["bgp 100", "ipv4-family unicast"]);
     for l in [

@@ -700,7 +700,6 @@ impl Rib {
         deferred: &'a mut Vec<AttrId>,
         out: &'a mut Vec<BestChange>,
         state: &'a FixedState,
-        multipath: bool,
     ) -> Env<'a> {
         Env {
             family,
@@ -710,7 +709,7 @@ impl Rib {
             deferred,
             out,
             state,
-            multipath,
+            multipath: false,
             accepted: 0,
         }
     }
@@ -757,8 +756,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
         let accepted = env.accepted;
@@ -812,8 +811,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
         let accepted = env.accepted;
@@ -1010,8 +1009,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
         let accepted = env.accepted;
@@ -1045,8 +1044,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
             .flatten();
         let accepted = env.accepted;
@@ -1114,8 +1113,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
         let accepted = env.accepted;
@@ -1176,8 +1175,8 @@ impl Rib {
                 &mut self.deferred,
                 out,
                 &self.state,
-                multipath_on(&self.load_balancing, family),
             );
+            env.multipath = multipath_on(&self.load_balancing, family);
             let (router_id, cluster_id, local_as) =
                 (self.config.router_id, self.cluster_id, self.config.local_as);
             with_table!(mut self.tables, family, t => {
@@ -1256,8 +1255,8 @@ impl Rib {
             &mut self.deferred,
             out,
             &self.state,
-            multipath_on(&self.load_balancing, family),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         with_table!(mut self.tables, family, t => {
             for i in 0..t.len() {
                 let Some(key) = t.key(i) else { continue };
