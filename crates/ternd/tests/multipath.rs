@@ -244,7 +244,12 @@ fn equal_paths_are_installed_together_and_rib_only_keeps_them_out() {
         "{}",
         show()
     );
-    assert_eq!(kernel_hops(&t_ns, LONG), vec!["10.0.1.2"], "{}", show());
+    assert!(
+        wait_for(Duration::from_secs(30), || kernel_hops(&t_ns, LONG)
+            == ["10.0.1.2"]),
+        "{}",
+        show()
+    );
     // E (EBGP) receives one path, with T as next hop.
     assert!(
         wait_for(Duration::from_secs(30), || {

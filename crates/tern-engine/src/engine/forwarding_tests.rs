@@ -280,3 +280,50 @@ fn plain_load_balancing_sets_next_hop_self_toward_ibgp() {
     super::tests::deliver(&mut t, &mut rx, &mut b, "10.0.1.1");
     assert_eq!(nh(&b), Some(ip("10.0.0.11")), "ebgp/ibgp form: kept");
 }
+
+/// A prefix marked because its paths changed (best path the same: none) and then by a
+/// best-path change before the next output step is installed: here, a path whose next hop is
+/// not answered yet arrives (no best either way), then the answer makes it the best.
+#[test]
+fn a_best_path_change_after_a_path_change_is_installed() {
+    let (mut t, ops) = engine(routing(TWO, None, ""));
+    let asked = Arc::new(Asked::default());
+    t.track_next_hops(asked);
+    peer(&mut t, "10.0.0.11", 200);
+    let mut a = PathAttrs::new(
+        Origin::Igp,
+        AsPath::sequence(&[200], true),
+        NextHop::Ipv4("10.0.0.11".parse().unwrap()),
+    );
+    a.med = Some(0);
+    let mut out = Vec::new();
+    UpdateBuilder::new(&Ctx::default())
+        .reach(
+            Family::IPV4_UNICAST,
+            &a.next_hop,
+            &a.to_wire(true),
+            &[nlri()],
+            &mut out,
+        )
+        .unwrap();
+    t.handle(Input::Update {
+        peer: "10.0.0.11".parse().unwrap(),
+        session: 1,
+        body: out.remove(0).split_off(19),
+    });
+    // The answer comes before the output step.
+    t.handle(Input::Resolved(crate::Resolution {
+        next_hops: vec![(ip("10.0.0.11"), Some(0))],
+        prefixes: Vec::new(),
+    }));
+    while t.flush() {}
+    assert_eq!(ops.take(), vec![install("10.0.0.11")]);
+}
+
+/// Next-hop questions, dropped (the test answers itself).
+#[derive(Debug, Default)]
+struct Asked;
+
+impl crate::Watcher for Asked {
+    fn watch(&self, _: crate::Watch) {}
+}

@@ -25,6 +25,8 @@ impl Engine {
             return;
         }
         let key = (vrf.map(str::to_string), prefix);
+        // A best-path change: whatever marked the prefix before, its kernel route is written.
+        self.fib_soft.remove(&key);
         if self.fib_dirty.1.insert(key.clone()) {
             self.fib_dirty.0.push_back(key);
         }
