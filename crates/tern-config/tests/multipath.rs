@@ -176,6 +176,14 @@ fn refusals() {
         "maximum load-balancing",
         "routing-table rib-only route-filter F",
         "routing-table rib-only route-policy",
+        // Not built: the relaxed equal-cost rules, per-peer balancing, LSP ingress balancing,
+        // EBGP and IBGP paths balanced together (VPN instances).
+        "load-balancing as-path-ignore",
+        "load-balancing as-path-relax",
+        "load-balancing igp-metric-ignore",
+        "peer 10.0.0.2 load-balancing",
+        "maximum load-balancing ingress-lsp 2",
+        "maximum load-balancing eibgp 2",
     ] {
         refused(&mut c, l);
     }
