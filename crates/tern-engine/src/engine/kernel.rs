@@ -11,7 +11,9 @@
 use super::*;
 
 impl Engine {
-    /// Marks a prefix of a domain for the kernel.
+    /// Marks a prefix of a domain for the kernel. Under `routing-table rib-only` without a
+    /// policy nothing is: no route of the family went in since the setting came, and what was
+    /// in before was marked when it came ([`Engine::forwarding_changed`]).
     pub(super) fn fib_mark(&mut self, vrf: Option<&str>, family: Family, prefix: IpNet) {
         if self.fib.is_none()
             || ![
@@ -24,6 +26,24 @@ impl Engine {
         {
             return;
         }
+        let unicast = if prefix.addr().is_ipv6() {
+            Family::IPV6_UNICAST
+        } else {
+            Family::IPV4_UNICAST
+        };
+        if self
+            .routing
+            .forwarding
+            .iter()
+            .any(|f| f.vrf.as_deref() == vrf && f.family == unicast && f.rib_only == Some(None))
+        {
+            return;
+        }
+        self.fib_mark_key(vrf, prefix);
+    }
+
+    /// Marks a prefix of a domain for the kernel, whatever the settings.
+    fn fib_mark_key(&mut self, vrf: Option<&str>, prefix: IpNet) {
         let key = (vrf.map(str::to_string), prefix);
         // A best-path change: whatever marked the prefix before, its kernel route is written.
         self.fib_soft.remove(&key);
@@ -79,9 +99,12 @@ impl Engine {
                 } else {
                     Vec::new()
                 };
+                if self.fib.is_none() {
+                    continue;
+                }
                 for k in keys.iter().chain(labeled.iter()) {
-                    self.fib_mark(vrf.as_deref(), family, k.prefix);
-                    if new.rib_only.is_some() && self.fib.is_some() {
+                    self.fib_mark_key(vrf.as_deref(), k.prefix);
+                    if new.rib_only.is_some() {
                         self.fib_forced.insert((vrf.clone(), k.prefix));
                     }
                 }
