@@ -287,7 +287,7 @@ fn plain_load_balancing_sets_next_hop_self_toward_ibgp() {
 #[test]
 fn a_best_path_change_after_a_path_change_is_installed() {
     let (mut t, ops) = engine(routing(TWO, None, ""));
-    let asked = Arc::new(Asked::default());
+    let asked = Arc::new(Asked);
     t.track_next_hops(asked);
     peer(&mut t, "10.0.0.11", 200);
     let mut a = PathAttrs::new(
@@ -314,7 +314,7 @@ fn a_best_path_change_after_a_path_change_is_installed() {
     // The answer comes before the output step.
     t.handle(Input::Resolved(crate::Resolution {
         next_hops: vec![(ip("10.0.0.11"), Some(0))],
-        prefixes: Vec::new(),
+        ..crate::Resolution::default()
     }));
     while t.flush() {}
     assert_eq!(ops.take(), vec![install("10.0.0.11")]);
