@@ -91,13 +91,10 @@ impl Engine {
                     continue;
                 }
                 let keys: Vec<RouteKey> = rib.loc_rib(family).into_iter().map(|(k, _)| k).collect();
-                let labeled: Vec<RouteKey> = if vrf.is_none() && family == Family::IPV4_UNICAST {
-                    rib.loc_rib(Family::IPV4_LABELED)
-                        .into_iter()
-                        .map(|(k, _)| k)
-                        .collect()
-                } else {
-                    Vec::new()
+                // The labeled routes installed in the family's place (labeled IPv4, 6PE).
+                let labeled: Vec<RouteKey> = match (vrf.is_none(), family.labeled()) {
+                    (true, Some(l)) => rib.loc_rib(l).into_iter().map(|(k, _)| k).collect(),
+                    _ => Vec::new(),
                 };
                 if self.fib.is_none() {
                     continue;
