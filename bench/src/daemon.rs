@@ -4,7 +4,7 @@
 //! Every daemon listens on the reflector's loopback address and a free port, is passive
 //! toward its clients where it can be (tern has no passive mode: its connection attempts to
 //! port 179 of the clients' addresses are refused), keeps every route it is sent, and
-//! installs nothing into the kernel.
+//! installs nothing into the kernel (ternd: `routing-table rib-only`, or `--no-fib`).
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
@@ -14,10 +14,33 @@ use std::time::{Duration, Instant};
 
 use tern_types::Family;
 
+/// How ternd, as the reflector, keeps the reflected routes out of the kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TernFib {
+    /// `routing-table rib-only` in the family's view (what a VRP reflector configures): next
+    /// hops resolve through the kernel's table, nothing is installed.
+    #[default]
+    RibOnly,
+    /// The daemon flag `--no-fib`: no kernel access at all (every next hop reachable).
+    NoFib,
+}
+
+impl std::str::FromStr for TernFib {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rib-only" => Ok(TernFib::RibOnly),
+            "no-fib" => Ok(TernFib::NoFib),
+            _ => Err(format!("unknown kernel mode {s:?} (rib-only, no-fib)")),
+        }
+    }
+}
+
 /// A daemon under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Daemon {
-    /// ternd (`--no-fib`).
+    /// ternd (`routing-table rib-only`, or `--no-fib`: [`TernFib`]).
     Tern,
     /// BIRD 2.
     Bird,
@@ -105,6 +128,8 @@ pub struct Setup<'a> {
     pub family: Family,
     /// ternd's metrics port (`--metrics`), when metrics are on.
     pub metrics: Option<u16>,
+    /// How ternd keeps routes out of the kernel.
+    pub tern_fib: TernFib,
 }
 
 fn tern_config(s: &Setup) -> String {
@@ -117,6 +142,9 @@ fn tern_config(s: &Setup) -> String {
         let _ = writeln!(t, " peer {c} as-number {}", crate::speaker::ASN);
     }
     t.push_str(" #\n ipv4-family unicast\n");
+    if s.tern_fib == TernFib::RibOnly {
+        t.push_str("  routing-table rib-only\n");
+    }
     for c in s.clients {
         if s.family == Family::IPV4_UNICAST {
             let _ = writeln!(t, "  peer {c} enable\n  peer {c} reflect-client");
@@ -325,9 +353,9 @@ pub fn start(d: Daemon, paths: &Paths, s: &Setup) -> Result<Running, String> {
             p("ternd.state"),
             "--log".into(),
             "warn".into(),
-            "--no-fib".into(),
         ]
         .into_iter()
+        .chain((s.tern_fib == TernFib::NoFib).then(|| "--no-fib".to_string()))
         .chain(
             s.metrics
                 .into_iter()

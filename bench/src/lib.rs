@@ -60,6 +60,8 @@ pub struct Options {
     /// ternd serves its Prometheus metrics (`--metrics`) and the harness scrapes them this
     /// often through the run ([`scrape`]); other daemons are run as usual. `None`: off.
     pub metrics: Option<Duration>,
+    /// How ternd keeps the routes out of the kernel.
+    pub tern_fib: daemon::TernFib,
 }
 
 /// CPU use of other processes (in cores) under which the machine counts as quiet.
@@ -87,6 +89,7 @@ impl Default for Options {
             verbose: true,
             quiet_wait: Duration::from_secs(300),
             metrics: None,
+            tern_fib: daemon::TernFib::RibOnly,
         }
     }
 }
@@ -304,6 +307,7 @@ async fn run_one(
         clients: &clients,
         family: case.kind.family(),
         metrics,
+        tern_fib: opts.tern_fib,
     };
     let mut daemon = match daemon::start(d, &opts.paths, &setup) {
         Ok(r) => r,

@@ -67,6 +67,10 @@ struct Args {
     /// metrics cost; the other daemons run as usual).
     #[arg(long)]
     metrics: bool,
+    /// How ternd keeps the routes out of the kernel: `rib-only` (`routing-table rib-only`
+    /// configured) or `no-fib` (the `--no-fib` flag).
+    #[arg(long, default_value = "rib-only")]
+    tern_fib: daemon::TernFib,
     /// Seconds between two scrapes with --metrics.
     #[arg(long, value_name = "SECS", default_value_t = 1.0, requires = "metrics")]
     metrics_interval: f64,
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         metrics: args
             .metrics
             .then(|| Duration::from_secs_f64(args.metrics_interval.max(0.001))),
+        tern_fib: args.tern_fib,
         ..Options::default()
     };
     let versions: Vec<String> = args

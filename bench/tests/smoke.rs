@@ -30,6 +30,7 @@ fn ternd_reflects_and_withdraws() {
         verbose: false,
         quiet_wait: Duration::ZERO,
         metrics: None,
+        ..Options::default()
     };
     let results = run(&opts).expect("run");
     assert_eq!(results.len(), 2);
@@ -61,6 +62,7 @@ fn receivers_join_a_full_reflector() {
         verbose: false,
         quiet_wait: Duration::ZERO,
         metrics: None,
+        ..Options::default()
     };
     let results = run(&opts).expect("run");
     assert_eq!(results.len(), 1);
@@ -109,6 +111,7 @@ fn a_large_table_displays_whole_while_routes_flow() {
         verbose: false,
         quiet_wait: Duration::ZERO,
         metrics: None,
+        ..Options::default()
     };
     let results = run(&opts).expect("run");
     match &results[0].outcome {
@@ -143,6 +146,7 @@ fn a_run_with_metrics_scraped() {
         verbose: false,
         quiet_wait: Duration::ZERO,
         metrics: Some(Duration::from_millis(100)),
+        ..Options::default()
     };
     let results = run(&opts).expect("run");
     match &results[0].outcome {

@@ -141,6 +141,21 @@ pub enum AfAttr {
     RouterId(Option<VrfRouterId>),
     /// `bestroute add-path path-number N` (None: undo).
     BestrouteAddPath(Option<u8>),
+    /// `maximum load-balancing [ebgp|ibgp] N` / `undo maximum load-balancing [ebgp|ibgp]`.
+    LoadBalancing(LbKind, Option<u32>),
+    /// `routing-table rib-only [route-policy P]` / `undo routing-table rib-only`.
+    RibOnly(Option<crate::model::RibOnly>),
+}
+
+/// Which form of `maximum load-balancing` a line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LbKind {
+    /// `maximum load-balancing N`.
+    Both,
+    /// `maximum load-balancing ebgp N`.
+    Ebgp,
+    /// `maximum load-balancing ibgp N`.
+    Ibgp,
 }
 
 /// One typed change to the model.
@@ -772,6 +787,31 @@ impl Config {
                     AfAttr::WaitForEor(t) => fam.wait_for_eor = *t,
                     AfAttr::RouterId(r) => fam.router_id = *r,
                     AfAttr::BestrouteAddPath(n) => fam.bestroute_add_path = *n,
+                    AfAttr::LoadBalancing(kind, n) => {
+                        let lb = &mut fam.load_balancing;
+                        let slot = match kind {
+                            LbKind::Both => &mut lb.both,
+                            LbKind::Ebgp => &mut lb.ebgp,
+                            LbKind::Ibgp => &mut lb.ibgp,
+                        };
+                        if n.is_none() && slot.is_none() {
+                            return Err(rej(msg::NOT_CONFIGURED));
+                        }
+                        *slot = *n;
+                        // The plain form and the per-kind forms replace each other.
+                        if n.is_some() {
+                            match kind {
+                                LbKind::Both => (lb.ebgp, lb.ibgp) = (None, None),
+                                LbKind::Ebgp | LbKind::Ibgp => lb.both = None,
+                            }
+                        }
+                    }
+                    AfAttr::RibOnly(r) => {
+                        if r.is_none() && fam.rib_only.is_none() {
+                            return Err(rej(msg::NOT_CONFIGURED));
+                        }
+                        fam.rib_only = r.clone();
+                    }
                 }
             }
             Change::RoutePolicy {

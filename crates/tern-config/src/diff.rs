@@ -145,7 +145,8 @@ pub enum Delta {
     /// A per-family option of a peer changed.
     PeerFamilyOption(PeerKey, AfKey, AfField),
     /// A family's own settings changed (`network`, `import-route`, `policy vpn-target`,
-    /// `reflector cluster-id`, `synchronization`), or the family was added or removed.
+    /// `reflector cluster-id`, `synchronization`, `maximum load-balancing`, `routing-table
+    /// rib-only`), or the family was added or removed.
     FamilySettings(AfKey),
     /// `ip vpn-instance` added.
     VpnInstanceAdded(String),
@@ -443,7 +444,7 @@ pub const EFFECTS: &[(DeltaKind, Effect, &str)] = &[
     (
         DeltaKind::FamilySettings,
         Effect::Reevaluate,
-        "network, import-route, policy vpn-target, reflector cluster-id, a family added or removed",
+        "network, import-route, policy vpn-target, reflector cluster-id, maximum load-balancing, routing-table rib-only, a family added or removed",
     ),
     (
         DeltaKind::VpnInstance,

@@ -93,7 +93,7 @@ pub mod value;
 pub mod view;
 mod vrp;
 
-pub use change::{AfAttr, AfPeerAttr, Change, Clause, PeerScope, SessionAttr};
+pub use change::{AfAttr, AfPeerAttr, Change, Clause, LbKind, PeerScope, SessionAttr};
 pub use commit::{
     Candidate, CommitId, CommitKind, CommitRecord, DEFAULT_COMMIT_POINTS, FIRST_COMMIT_ID,
     MAX_COMMIT_POINTS, Opened, Running, Store, validate, write_atomic,
@@ -107,8 +107,9 @@ pub use error::{ConfigError, ErrorKind, Reject};
 pub use grammar::{Grammar, SessionCmd};
 pub use model::{
     AfKey, AfPeer, Apply, AsPathMode, Bgp, BgpFamily, Config, ConnectInterface, ImportProtocol,
-    ImportRoute, Interface, KeptLine, Match, MatchMode, Network, Password, Peer, PolicyNode,
-    PrefixEntry, PrefixList, RoutePolicy, RtDirection, StaticRoute, Timers, VpnAf, VpnInstance,
+    ImportRoute, Interface, KeptLine, LoadBalancing, Match, MatchMode, Network, Password, Peer,
+    PolicyNode, PrefixEntry, PrefixList, RibOnly, RoutePolicy, RtDirection, StaticRoute, Timers,
+    VpnAf, VpnInstance,
 };
 pub use print::changes;
 pub use session::{Outcome, Session, parse_file};

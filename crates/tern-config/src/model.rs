@@ -520,6 +520,11 @@ pub struct BgpFamily {
     /// Per-group settings in this family (`peer G enable`, `peer G route-policy P export`),
     /// by group name.
     pub group_peers: BTreeMap<String, AfPeer>,
+    /// `maximum load-balancing [ebgp|ibgp] N`.
+    pub load_balancing: LoadBalancing,
+    /// `routing-table rib-only [route-policy P]`: the family's BGP routes (those the policy
+    /// permits, with one) stay out of the kernel.
+    pub rib_only: Option<RibOnly>,
 }
 
 /// `router-id X | auto-select` in a VPN instance family view.
@@ -530,6 +535,36 @@ pub enum VrfRouterId {
     /// `router-id auto-select`: the largest address of a loopback bound to the instance,
     /// else of any interface bound to it (up or down).
     AutoSelect,
+}
+
+/// `maximum load-balancing`: how many equal-cost paths of a destination are installed
+/// together. `maximum load-balancing N` sets both kinds; `ebgp N` and `ibgp N` one kind each
+/// (they may be configured together, and replace the plain form).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadBalancing {
+    /// `maximum load-balancing N`.
+    pub both: Option<u32>,
+    /// `maximum load-balancing ebgp N`.
+    pub ebgp: Option<u32>,
+    /// `maximum load-balancing ibgp N`.
+    pub ibgp: Option<u32>,
+}
+
+impl LoadBalancing {
+    /// The paths installed together at most, for EBGP and IBGP routes (1: no load balancing).
+    pub fn limits(&self) -> (u32, u32) {
+        (
+            self.both.or(self.ebgp).unwrap_or(1),
+            self.both.or(self.ibgp).unwrap_or(1),
+        )
+    }
+}
+
+/// `routing-table rib-only [route-policy P]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RibOnly {
+    /// Only the routes this policy permits stay out of the kernel (all of them without one).
+    pub route_policy: Option<String>,
 }
 
 impl BgpFamily {

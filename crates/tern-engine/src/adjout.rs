@@ -1702,16 +1702,19 @@ fn offer_paths(
 
 /// Whether a route from `from` goes out with this router's address as next hop (VRP):
 /// locally originated routes always; toward EBGP unless `next-hop-invariable`; toward IBGP,
-/// labeled routes (VPN, labeled unicast) learned from EBGP unless `next-hop-invariable`, and
-/// any route with `next-hop-local`. Other IBGP advertisements, reflection included, keep the
-/// next hop.
+/// labeled routes (VPN, labeled unicast) learned from EBGP unless `next-hop-invariable`,
+/// routes learned from EBGP in a family with the plain `maximum load-balancing N` (VRP
+/// changes their next hop whether they are balanced or not), and any route with
+/// `next-hop-local`. Other IBGP advertisements, reflection included, keep the next hop.
 pub fn next_hop_self(rib: &Rib, params: &Params, family: Family, from: PeerId) -> bool {
     let nhi = params.out.next_hop_invariable.contains(&family);
     match (role(rib, from), params.role) {
         (Role::Local, _) => true,
         (_, Role::Ebgp) => !nhi,
         _ if params.out.next_hop_local.contains(&family) => true,
-        (Role::Ebgp, _) => family.has_labels() && !nhi,
+        (Role::Ebgp, _) => {
+            (family.has_labels() || rib.load_balancing(family).next_hop_self) && !nhi
+        }
         _ => false,
     }
 }

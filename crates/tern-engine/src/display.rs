@@ -410,9 +410,13 @@ pub fn route_detail(t: &RouteTable, kind: TableKind, n: Notation) -> String {
                         .is_some_and(|to| !to.is_empty())
             })
             .count();
+        let select = group
+            .iter()
+            .filter(|r| r.best || r.detail.as_ref().is_some_and(|d| d.select))
+            .count();
         let _ = writeln!(
             o,
-            " Paths:   {} available, {best} best, {best} select, 0 best-external, {add_path} add-path",
+            " Paths:   {} available, {best} best, {select} select, 0 best-external, {add_path} add-path",
             group.len()
         );
         let _ = writeln!(
@@ -530,6 +534,9 @@ fn path_detail(o: &mut String, r: &RouteRow, n: Notation) {
     };
     if r.best {
         line += ", best, select";
+    } else if d.is_some_and(|d| d.select) {
+        // Load-balanced with the best path: installed with it, not advertised.
+        line += ", select";
     }
     if r.stale {
         line += ", stale";

@@ -38,6 +38,16 @@ pub enum FibOp {
         /// The route's BGP next hop (resolved to a forwarding address when installed).
         next_hop: IpAddr,
     },
+    /// Install or replace one route over several next hops (load balancing, VRP `maximum
+    /// load-balancing`): the kernel spreads flows over them.
+    Multipath {
+        /// Kernel table.
+        table: u32,
+        /// Destination.
+        prefix: IpNet,
+        /// The BGP next hops, the best path's first (two or more).
+        next_hops: Vec<IpAddr>,
+    },
     /// Remove this router's route for the prefix.
     Remove {
         /// Kernel table.

@@ -32,6 +32,9 @@ pub struct Routing {
     /// `peer X default-route-advertise` in the BGP-VPN-Target view: these peers are sent the
     /// default route target membership (RFC 4684 §3).
     pub rtc_default: Vec<IpAddr>,
+    /// What goes into the kernel, per unicast family of a domain that sets something
+    /// (`maximum load-balancing`, `routing-table rib-only`).
+    pub forwarding: Vec<Forwarding>,
 }
 
 impl Routing {
@@ -42,6 +45,20 @@ impl Routing {
             .find(|(a, f, _)| *a == peer && *f == family)
             .map(|(_, _, r)| *r)
             .unwrap_or_default()
+    }
+
+    /// The forwarding settings of a domain's family (the defaults when none are set).
+    pub fn forwarding(&self, vrf: Option<&str>, family: Family) -> Forwarding {
+        self.forwarding
+            .iter()
+            .find(|f| f.vrf.as_deref() == vrf && f.family == family)
+            .cloned()
+            .unwrap_or_else(|| Forwarding {
+                vrf: vrf.map(str::to_owned),
+                family,
+                load_balancing: tern_rib::LoadBalancing::OFF,
+                rib_only: None,
+            })
     }
 
     /// The policy of `peer` for `family` in one direction.
@@ -72,6 +89,20 @@ impl Routing {
             })
             .filter(|f| !f.is_empty())
     }
+}
+
+/// What a domain's unicast family puts into the kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forwarding {
+    /// The VPN instance (`None`: public).
+    pub vrf: Option<String>,
+    /// IPv4 or IPv6 unicast.
+    pub family: Family,
+    /// `maximum load-balancing [ebgp|ibgp] N`: equal-cost paths installed together.
+    pub load_balancing: tern_rib::LoadBalancing,
+    /// `routing-table rib-only`: BGP routes stay out of the kernel; `Some(Some(P))`: only
+    /// those route policy P permits.
+    pub rib_only: Option<Option<String>>,
 }
 
 /// A peer's route policies and filters in one family.

@@ -28,6 +28,9 @@ pub struct RowDetail {
     /// The path's source (peer, received path ID), to tell which paths are sent.
     #[serde(skip)]
     pub source: Option<(tern_rib::PeerId, u32)>,
+    /// Installed in the forwarding table with the best path (load balancing, VRP `maximum
+    /// load-balancing`): VRP's `select` (a lookup's rows; the best path always is).
+    pub select: bool,
 }
 
 /// A community as VRP prints it.

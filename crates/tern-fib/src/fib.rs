@@ -7,10 +7,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use ipnet::IpNet;
-use rtnetlink::RouteMessageBuilder;
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::route::{
     MplsLabel, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use rtnetlink::{RouteMessageBuilder, RouteNextHopBuilder};
 
 use crate::batch::{BatchSocket, Failure, Kind, Request};
 use crate::error::Error;
@@ -75,6 +76,18 @@ impl FibRoute {
     }
 }
 
+/// A route over several next hops (`RTA_MULTIPATH`, the kernel's ECMP: flows are spread
+/// over them by hash), each a directly reachable gateway as for [`FibRoute`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultipathRoute {
+    /// The destination (host bits are cleared when installing).
+    pub prefix: IpNet,
+    /// The next hops: a gateway, its output interface when known.
+    pub hops: Vec<(IpAddr, Option<u32>)>,
+    /// The metric (`RTA_PRIORITY`), as for [`FibRoute::metric`].
+    pub metric: Option<u32>,
+}
+
 /// What [`Fib::replace_labeled`] installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LabelOutcome {
@@ -104,11 +117,13 @@ const NO_ENCAP: [i32; 3] = [95, 97, 22];
 static NO_MPLS_WARNING: Once = Once::new();
 
 /// One change of a batch ([`Fib::apply`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RouteOp {
     /// Add the route, or replace the route of the same prefix and metric (as
     /// [`Fib::replace`]).
     Replace(FibRoute),
+    /// Add or replace a route over several next hops (as [`Fib::replace_multipath`]).
+    ReplaceMultipath(MultipathRoute),
     /// Delete tern's route of the prefix, the one of `metric` when given (as [`Fib::delete`]).
     Delete {
         /// The destination.
@@ -123,6 +138,7 @@ impl RouteOp {
     pub fn prefix(&self) -> IpNet {
         match self {
             RouteOp::Replace(route) => route.prefix,
+            RouteOp::ReplaceMultipath(route) => route.prefix,
             RouteOp::Delete { prefix, .. } => *prefix,
         }
     }
@@ -205,6 +221,12 @@ impl Fib {
                     kind: Kind::Replace,
                     message,
                 }),
+                RouteOp::ReplaceMultipath(route) => {
+                    self.multipath_message(route).map(|message| Request {
+                        kind: Kind::Replace,
+                        message,
+                    })
+                }
                 RouteOp::Delete { prefix, metric } => Ok(Request {
                     kind: Kind::Delete,
                     message: delete_message(*prefix, *metric, self.table),
@@ -223,7 +245,7 @@ impl Fib {
         for (i, answer) in sent.into_iter().zip(answers) {
             let op = &ops[i];
             let verb = match op {
-                RouteOp::Replace(_) => "replace",
+                RouteOp::Replace(_) | RouteOp::ReplaceMultipath(_) => "replace",
                 RouteOp::Delete { .. } => "delete",
             };
             if let Some(slot) = results.get_mut(i) {
@@ -244,6 +266,14 @@ impl Fib {
     /// it: the kernel's `NLM_F_REPLACE`).
     pub async fn replace(&self, route: &FibRoute) -> Result<(), Error> {
         self.one(Kind::Replace, "replace", route.prefix, self.message(route)?)
+            .await
+    }
+
+    /// Adds `route` over all its next hops, or replaces the route of the same prefix and
+    /// metric (`NLM_F_REPLACE`: a single-path route becomes the multipath one and back).
+    pub async fn replace_multipath(&self, route: &MultipathRoute) -> Result<(), Error> {
+        let message = self.multipath_message(route)?;
+        self.one(Kind::Replace, "replace", route.prefix, message)
             .await
     }
 
@@ -391,6 +421,43 @@ impl Fib {
 
     fn message(&self, route: &FibRoute) -> Result<RouteMessage, Error> {
         Ok(self.builder(route)?.build())
+    }
+
+    fn multipath_message(&self, route: &MultipathRoute) -> Result<RouteMessage, Error> {
+        let prefix = route.prefix.trunc();
+        if route.hops.is_empty() {
+            return Err(Error::Invalid(format!("{prefix}: no next hop")));
+        }
+        let family = if prefix.addr().is_ipv6() {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        let mut hops = Vec::with_capacity(route.hops.len());
+        for (gateway, ifindex) in &route.hops {
+            if prefix.addr().is_ipv6() && gateway.is_ipv4() {
+                return Err(Error::Invalid(format!(
+                    "{prefix}: IPv4 gateway {gateway} for an IPv6 prefix"
+                )));
+            }
+            let mut hop = RouteNextHopBuilder::new(family)
+                .via(*gateway)
+                .map_err(invalid)?;
+            if let Some(i) = ifindex {
+                hop = hop.interface(*i);
+            }
+            hops.push(hop.build());
+        }
+        let mut builder = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(prefix.addr(), prefix.prefix_len())
+            .map_err(invalid)?
+            .protocol(RouteProtocol::from(PROTO_TERN))
+            .table_id(self.table)
+            .multipath(hops);
+        if let Some(metric) = route.metric {
+            builder = builder.priority(metric);
+        }
+        Ok(builder.build())
     }
 
     /// Runs `requests` as a batch on the blocking pool (the kernel does the work inside the

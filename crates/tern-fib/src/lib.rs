@@ -12,7 +12,8 @@
 //! - [`Fib`]: adds, replaces and deletes routes of protocol [`PROTO_TERN`] in one table, one
 //!   at a time or in batches ([`Fib::apply`]: many requests per datagram, errors matched to
 //!   routes by sequence number, see [`batch`]), and removes stale ones
-//!   ([`Fib::flush_stale`]). Labeled routes ([`Fib::replace_labeled`]) get MPLS encap where
+//!   ([`Fib::flush_stale`]). A route over several next hops ([`MultipathRoute`], BGP load
+//!   balancing) goes in as one `RTA_MULTIPATH` route. Labeled routes ([`Fib::replace_labeled`]) get MPLS encap where
 //!   the kernel forwards MPLS ([`mpls_supported`]), and are installed as plain IP routes
 //!   otherwise, the outcome saying so.
 //! - [`Reconciler`]: tern's routes found in a table at start, taken over rather than
@@ -34,8 +35,8 @@ mod routes;
 mod watch;
 
 pub use error::Error;
-pub use fib::{Fib, FibRoute, LabelOutcome, RouteOp, mpls_supported};
-pub use netlink::has_routes;
+pub use fib::{Fib, FibRoute, LabelOutcome, MultipathRoute, RouteOp, mpls_supported};
+pub use netlink::{has_routes, routes_with_next_hops};
 pub use reconcile::{Reconciled, Reconciler};
 pub use routes::{KernelRoute, KernelRoutes, Resolved, RouteKind};
 pub use watch::{FibEvent, Watcher, watch};

@@ -161,6 +161,20 @@ pub(crate) async fn dump_filtered(
     table: u32,
     protocol: Option<u8>,
 ) -> Result<Vec<(KernelRoute, bool)>, Error> {
+    dump_with(handle, table, protocol, |message, route| {
+        (route, plain(message))
+    })
+    .await
+}
+
+/// The IPv4 and IPv6 routes of `table` (of `protocol` only when given), each as `f` makes it
+/// of its message and parsed route.
+async fn dump_with<T>(
+    handle: &Handle,
+    table: u32,
+    protocol: Option<u8>,
+    f: impl Fn(&RouteMessage, KernelRoute) -> T,
+) -> Result<Vec<T>, Error> {
     let mut routes = Vec::new();
     for family in [AddressFamily::Inet, AddressFamily::Inet6] {
         let mut request = RouteMessage::default();
@@ -179,7 +193,7 @@ pub(crate) async fn dump_filtered(
                         && t == table
                         && protocol.is_none_or(|p| p == route.protocol)
                     {
-                        routes.push((route, plain(&message)));
+                        routes.push(f(&message, route));
                     }
                 }
                 Ok(None) => break,
@@ -251,6 +265,36 @@ pub async fn has_routes(table: u32, protocol: u8) -> Result<bool, Error> {
         }
     }
     Ok(false)
+}
+
+/// Every route of `table` with all its next hops, as a routing-table display lists them: a
+/// multipath route's next hops (gateway, interface) in the kernel's order; empty for a
+/// single-path route, whose next hop is the route's own.
+pub async fn routes_with_next_hops(
+    table: u32,
+) -> Result<Vec<(KernelRoute, Vec<(Option<IpAddr>, Option<u32>)>)>, Error> {
+    let conn = Connection::open()?;
+    dump_with(&conn.handle, table, None, |message, route| {
+        let hops = message
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::MultiPath(hops) => Some(
+                    hops.iter()
+                        .map(|h| {
+                            (
+                                h.attributes.iter().find_map(gateway),
+                                (h.interface_index != 0).then_some(h.interface_index),
+                            )
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap_or_default();
+        (route, hops)
+    })
+    .await
 }
 
 impl KernelRoutes {

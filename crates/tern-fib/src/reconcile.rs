@@ -121,6 +121,13 @@ impl Reconciler {
                     _ => true,
                 }
             }
+            RouteOp::ReplaceMultipath(route) => {
+                // Found routes are single-path ones: a multipath route is always written.
+                let prefix = route.prefix.trunc();
+                let metric = route.metric.unwrap_or(default_metric(prefix));
+                self.kept.remove(&(prefix, metric));
+                true
+            }
             RouteOp::Delete { prefix, metric } => {
                 let prefix = prefix.trunc();
                 let metric = metric.unwrap_or(default_metric(prefix));

@@ -22,8 +22,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use nix::sched::{CloneFlags, setns};
 use tern_fib::{
-    Fib, FibEvent, FibRoute, KernelRoutes, LabelOutcome, MAIN_TABLE, PROTO_TERN, RouteKind,
-    RouteOp, Watcher, mpls_supported, watch,
+    Fib, FibEvent, FibRoute, KernelRoutes, LabelOutcome, MAIN_TABLE, MultipathRoute, PROTO_TERN,
+    RouteKind, RouteOp, Watcher, mpls_supported, watch,
 };
 
 /// A network namespace for one test, deleted on drop.
@@ -733,7 +733,7 @@ fn reconciler_takes_over_and_removes_the_rest() {
         let ops: Vec<RouteOp> = asked
             .iter()
             .filter(|op| reconciler.needs(op))
-            .copied()
+            .cloned()
             .collect();
         let sent: Vec<IpNet> = ops.iter().map(RouteOp::prefix).collect();
         assert_eq!(
@@ -784,5 +784,89 @@ fn reconciler_takes_over_and_removes_the_rest() {
     assert!(
         ns.ip("-6 route show")
             .contains("2001:db8:55::/48 via 2001:db8:1::2")
+    );
+}
+
+/// A load-balanced route: one `RTA_MULTIPATH` route over two gateways (on two interfaces),
+/// replaced by a single-path one and back, in a batch as well, IPv6 too.
+#[test]
+fn multipath_install_and_collapse() {
+    let Some(ns) = Netns::new("multipath") else {
+        return;
+    };
+    let va = ns.ifindex("va");
+    let (two, one, batch, v6) = ns.run(|| async {
+        let fib = Fib::main().unwrap();
+        let prefix = net("10.70.0.0/16");
+        let route = MultipathRoute {
+            prefix,
+            hops: vec![(addr("10.0.1.2"), Some(va)), (addr("10.0.2.2"), None)],
+            metric: None,
+        };
+        fib.replace_multipath(&route).await.unwrap();
+        let two = ns.ip("-j route show proto 186");
+        // Back to one next hop: the same route replaced.
+        fib.replace(&FibRoute::via(prefix, addr("10.0.2.2")))
+            .await
+            .unwrap();
+        let one = ns.ip("-j route show proto 186");
+        // In a batch.
+        let results = fib.apply(&[RouteOp::ReplaceMultipath(route.clone())]).await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let batch = ns.ip("-j route show proto 186");
+        let v6 = MultipathRoute {
+            prefix: net("2001:db8:70::/48"),
+            hops: vec![(addr("2001:db8:1::2"), None), (addr("2001:db8:2::2"), None)],
+            metric: None,
+        };
+        fib.replace_multipath(&v6).await.unwrap();
+        let bad = MultipathRoute {
+            prefix: net("2001:db8:71::/48"),
+            hops: vec![(addr("10.0.1.2"), None), (addr("2001:db8:2::2"), None)],
+            metric: None,
+        };
+        assert!(fib.replace_multipath(&bad).await.is_err());
+        (two, one, batch, ns.ip("-6 -j route show proto 186"))
+    });
+    let hops = |json: &str, dst: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let r = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["dst"] == dst)
+            .unwrap_or_else(|| panic!("{dst} in {json}"));
+        match r.get("nexthops") {
+            Some(n) => n
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} {}",
+                        h["gateway"].as_str().unwrap(),
+                        h["dev"].as_str().unwrap()
+                    )
+                })
+                .collect(),
+            None => vec![format!(
+                "{} {}",
+                r["gateway"].as_str().unwrap(),
+                r["dev"].as_str().unwrap()
+            )],
+        }
+    };
+    assert_eq!(
+        hops(&two, "10.70.0.0/16"),
+        vec!["10.0.1.2 va", "10.0.2.2 vb"]
+    );
+    assert_eq!(hops(&one, "10.70.0.0/16"), vec!["10.0.2.2 vb"]);
+    assert_eq!(
+        hops(&batch, "10.70.0.0/16"),
+        vec!["10.0.1.2 va", "10.0.2.2 vb"]
+    );
+    assert_eq!(
+        hops(&v6, "2001:db8:70::/48"),
+        vec!["2001:db8:1::2 va", "2001:db8:2::2 vb"]
     );
 }

@@ -12,6 +12,8 @@
 //! - [`digest`]: an UPDATE taken apart ([`Digest`]) where it is read, applied by the RIB.
 //! - [`decision`]: the decision process in VRP's order (RFC 4271 §9.1, RFC 4456 §9), with a
 //!   deterministic treatment of MED.
+//! - [`multipath`]: the equal-cost paths installed with the best one (VRP `maximum
+//!   load-balancing`).
 //! - [`rr`]: route reflection rules (RFC 4456 §6, §7, §8).
 //!
 //! Memory: a path row is 20 octets (peer, path ID, two attribute ids, label). A VPNv4
@@ -26,6 +28,7 @@ pub mod decision;
 pub mod digest;
 mod intern;
 mod key;
+pub mod multipath;
 pub mod rib;
 pub mod rr;
 mod table;
@@ -35,6 +38,7 @@ pub use decision::{AllReachable, NextHopResolver, PeerId, PeerInfo, Rank, Step};
 pub use digest::{Digest, Reach, RtcPart};
 pub use intern::{HeapSize, Interner};
 pub use key::RouteKey;
+pub use multipath::LoadBalancing;
 pub use rib::{
     AcceptAll, Best, BestChange, ImportPolicy, MemoryStats, PathChange, PathInfo, Rib, RibConfig,
     RibError, UpdateSummary, Verdict,

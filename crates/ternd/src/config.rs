@@ -378,6 +378,25 @@ fn routing(cfg: &Config, bgp: &tern_config::Bgp) -> Routing {
                 });
             }
         }
+        if matches!(
+            k,
+            AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Vrf { .. }
+        ) {
+            let (ebgp, ibgp) = f.load_balancing.limits();
+            let load_balancing = tern_rib::LoadBalancing {
+                ebgp,
+                ibgp,
+                next_hop_self: f.load_balancing.both.is_some(),
+            };
+            if load_balancing.on() || f.rib_only.is_some() {
+                r.forwarding.push(tern_engine::routing::Forwarding {
+                    vrf: k.vpn_instance().map(str::to_owned),
+                    family: k.family(),
+                    load_balancing,
+                    rib_only: f.rib_only.as_ref().map(|o| o.route_policy.clone()),
+                });
+            }
+        }
         let (vrf, family) = match k {
             AfKey::Ipv4Unicast | AfKey::Ipv6Unicast | AfKey::Ipv4Labeled | AfKey::Vrf { .. } => {
                 (k.vpn_instance(), k.family())

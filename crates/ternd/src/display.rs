@@ -454,14 +454,26 @@ pub struct IpRouteRow {
 }
 
 /// `display ip routing-table [vpn-instance V]` in VRP's layout.
+/// A destination with several routes (a load-balanced route: one row per next hop) counts
+/// once among the destinations and lists its prefix once.
 pub fn ip_routing_table(name: &str, rows: &[IpRouteRow]) -> String {
-    let mut o = ip_routing_header(name, rows.len());
+    let destinations = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i == 0 || rows[i - 1].prefix != r.prefix)
+        .count();
+    let mut o = ip_routing_header_counts(name, destinations, rows.len());
     o.push_str(&ip_routing_rows(rows));
     o
 }
 
 /// The header of `display ip routing-table`, for a table of `routes` routes.
 pub fn ip_routing_header(name: &str, routes: usize) -> String {
+    ip_routing_header_counts(name, routes, routes)
+}
+
+/// The header of `display ip routing-table`: destinations and routes (next hops) counted.
+fn ip_routing_header_counts(name: &str, destinations: usize, routes: usize) -> String {
     let mut o = String::new();
     o.push_str(
         "Route Flags: R - relay, D - download to fib, T - to vpn-instance, B - black hole route\n",
@@ -470,7 +482,7 @@ pub fn ip_routing_header(name: &str, routes: usize) -> String {
     let _ = writeln!(o, "Routing Table : {name}");
     let _ = writeln!(
         o,
-        "         Destinations : {routes}        Routes : {routes}\n"
+        "         Destinations : {destinations}        Routes : {routes}\n"
     );
     o.push_str("Destination/Mask    Proto   Pre  Cost        Flags NextHop         Interface\n\n");
     o
@@ -479,11 +491,19 @@ pub fn ip_routing_header(name: &str, routes: usize) -> String {
 /// Rows of `display ip routing-table`.
 pub fn ip_routing_rows(rows: &[IpRouteRow]) -> String {
     let mut o = String::new();
+    let mut last: Option<&str> = None;
     for r in rows {
+        // The next rows of a destination leave its prefix out, as VRP lists equal-cost routes.
+        let prefix = if last == Some(r.prefix.as_str()) {
+            ""
+        } else {
+            r.prefix.as_str()
+        };
+        last = Some(r.prefix.as_str());
         let _ = writeln!(
             o,
             "{:>18}  {}{}{}  D   {}{}",
-            r.prefix,
+            prefix,
             col(&r.proto, 8),
             col(&r.preference.to_string(), 5),
             col(&r.cost.to_string(), 12),

@@ -37,7 +37,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tern_engine::{Resolution, Watch, Watcher};
 use tern_fib::{
-    Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, PROTO_TERN, Reconciler, RouteOp,
+    Fib, FibEvent, FibRoute, KernelRoutes, MAIN_TABLE, MultipathRoute, PROTO_TERN, Reconciler,
+    RouteOp,
 };
 use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
@@ -620,30 +621,42 @@ async fn install_task(
                     prefix,
                     next_hop,
                 } => {
-                    let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
-                        debug!(%prefix, %next_hop, "not installed: next hop unreachable");
+                    if let Some(op) = single(&resolver, prefix, next_hop) {
+                        pending.push((table, op));
+                    }
+                }
+                FibOp::Multipath {
+                    table,
+                    prefix,
+                    next_hops,
+                } => {
+                    // Each BGP next hop resolved to its forwarding address; the ones that
+                    // resolve (and fit the prefix's family) carry the route.
+                    let mut hops: Vec<(IpAddr, Option<u32>)> = Vec::new();
+                    for nh in &next_hops {
+                        if let Some((gw, ifindex)) = resolver.forwarding(*nh)
+                            && gw.is_ipv6() == prefix.addr().is_ipv6()
+                            && !hops.iter().any(|(g, _)| *g == gw)
+                        {
+                            hops.push((gw, ifindex));
+                        }
+                    }
+                    if hops.len() > 1 {
                         pending.push((
                             table,
-                            RouteOp::Delete {
+                            RouteOp::ReplaceMultipath(MultipathRoute {
                                 prefix,
+                                hops,
                                 metric: None,
-                            },
+                            }),
                         ));
-                        continue;
-                    };
-                    // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`,
-                    // VPNv6 over an IPv4 core) cannot name an IPv4 gateway: it goes out of
-                    // the interface toward it (forwarding needs the label the kernel cannot
-                    // push anyway).
-                    let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
-                        (true, true, Some(i)) => FibRoute::dev(prefix, i),
-                        (true, true, None) => {
-                            debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
-                            continue;
-                        }
-                        _ => FibRoute::via(prefix, gw),
-                    };
-                    pending.push((table, RouteOp::Replace(route)));
+                    } else if let Some(op) = next_hops
+                        .first()
+                        .and_then(|nh| single(&resolver, prefix, *nh))
+                    {
+                        // One usable next hop: installed as the best route alone would be.
+                        pending.push((table, op));
+                    }
                 }
                 FibOp::Remove { table, prefix } => pending.push((
                     table,
@@ -656,6 +669,30 @@ async fn install_task(
         }
         hand_over(&mut fibs, &mut found, &mut pending).await;
     }
+}
+
+/// The kernel operation for a prefix via one BGP next hop: the route toward its forwarding
+/// address, or its removal when the next hop is unreachable (`None`: not installable).
+fn single(resolver: &Resolver, prefix: IpNet, next_hop: IpAddr) -> Option<RouteOp> {
+    let Some((gw, ifindex)) = resolver.forwarding(next_hop) else {
+        debug!(%prefix, %next_hop, "not installed: next hop unreachable");
+        return Some(RouteOp::Delete {
+            prefix,
+            metric: None,
+        });
+    };
+    // An IPv6 route whose next hop is an IPv4 address (`::ffff:a.b.c.d`, VPNv6 over an IPv4
+    // core) cannot name an IPv4 gateway: it goes out of the interface toward it (forwarding
+    // needs the label the kernel cannot push anyway).
+    let route = match (prefix.addr().is_ipv6(), gw.is_ipv4(), ifindex) {
+        (true, true, Some(i)) => FibRoute::dev(prefix, i),
+        (true, true, None) => {
+            debug!(%prefix, %gw, "not installed: IPv6 route, IPv4 next hop, no interface");
+            return None;
+        }
+        _ => FibRoute::via(prefix, gw),
+    };
+    Some(RouteOp::Replace(route))
 }
 
 /// Hands `pending` to the kernel, in order within each table, leaving out what a table's
@@ -706,6 +743,9 @@ async fn hand_over(
             match op {
                 RouteOp::Replace(route) => {
                     debug!(prefix = %route.prefix, gw = ?route.gateway, table, "kernel route not installed: {e}")
+                }
+                RouteOp::ReplaceMultipath(route) => {
+                    debug!(prefix = %route.prefix, hops = ?route.hops, table, "kernel route not installed: {e}")
                 }
                 RouteOp::Delete { prefix, .. } => {
                     if e.errno() != Some(ESRCH) {

@@ -345,6 +345,23 @@ pub struct Settings {
     /// Peers sent the default route target membership.
     #[serde(default)]
     rtc_default: Vec<IpAddr>,
+    /// `maximum load-balancing` and `routing-table rib-only` per domain and family.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    forwarding: Vec<Fwd>,
+}
+
+/// One domain's family's forwarding settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Fwd {
+    vrf: Option<String>,
+    family: Fam,
+    /// Paths balanced at most, EBGP and IBGP.
+    ebgp: u32,
+    ibgp: u32,
+    /// The plain form (next hop self toward IBGP).
+    next_hop_self: bool,
+    /// `routing-table rib-only`, with its policy.
+    rib_only: Option<Option<String>>,
 }
 
 /// A recorded `import-route ospf|isis|rip`: protocol, IPv6, labeled, MED, policy.
@@ -451,6 +468,18 @@ impl Settings {
                 })
                 .collect(),
             rtc_default: r.rtc_default.clone(),
+            forwarding: r
+                .forwarding
+                .iter()
+                .map(|f| Fwd {
+                    vrf: f.vrf.clone(),
+                    family: fam(f.family),
+                    ebgp: f.load_balancing.ebgp,
+                    ibgp: f.load_balancing.ibgp,
+                    next_hop_self: f.load_balancing.next_hop_self,
+                    rib_only: f.rib_only.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -540,6 +569,20 @@ impl Settings {
                 )
                 .collect(),
             rtc_default: self.rtc_default.clone(),
+            forwarding: self
+                .forwarding
+                .iter()
+                .map(|f| tern_engine::routing::Forwarding {
+                    vrf: f.vrf.clone(),
+                    family: family(f.family),
+                    load_balancing: tern_rib::LoadBalancing {
+                        ebgp: f.ebgp,
+                        ibgp: f.ibgp,
+                        next_hop_self: f.next_hop_self,
+                    },
+                    rib_only: f.rib_only.clone(),
+                })
+                .collect(),
         })
     }
 }

@@ -686,7 +686,7 @@ fn peers(
 
 /// The kernel's main table as `display ip routing-table` lists it (the daemon's namespace).
 async fn kernel_rows(v6: bool) -> Result<Vec<display::IpRouteRow>, String> {
-    let routes = tern_fib::KernelRoutes::read(tern_fib::MAIN_TABLE)
+    let routes = tern_fib::routes_with_next_hops(tern_fib::MAIN_TABLE)
         .await
         .map_err(|e| format!("Error: The routing table cannot be read: {e}"))?;
     let mut names = std::collections::HashMap::new();
@@ -701,9 +701,18 @@ async fn kernel_rows(v6: bool) -> Result<Vec<display::IpRouteRow>, String> {
     }
     let mut rows: Vec<display::IpRouteRow> = routes
         .iter()
-        .filter(|r| r.prefix.addr().is_ipv6() == v6 && r.kind.reaches())
-        .filter(|r| !matches!(r.prefix, ipnet::IpNet::V6(n) if n.addr().segments()[0] & 0xffc0 == 0xfe80))
-        .map(|r| {
+        .filter(|(r, _)| r.prefix.addr().is_ipv6() == v6 && r.kind.reaches())
+        .filter(|(r, _)| !matches!(r.prefix, ipnet::IpNet::V6(n) if n.addr().segments()[0] & 0xffc0 == 0xfe80))
+        .flat_map(|(r, hops)| {
+            // A multipath route: a row per next hop.
+            let hops: Vec<(Option<std::net::IpAddr>, Option<u32>)> = if hops.is_empty() {
+                vec![(r.gateway, r.ifindex)]
+            } else {
+                hops.clone()
+            };
+            hops.into_iter().map(move |(gateway, ifindex)| (r, gateway, ifindex))
+        })
+        .map(|(r, gateway, ifindex)| {
             let (proto, preference) = match r.protocol {
                 2 => ("Direct", 0),
                 tern_fib::PROTO_TERN => ("BGP", 255),
@@ -715,17 +724,17 @@ async fn kernel_rows(v6: bool) -> Result<Vec<display::IpRouteRow>, String> {
                 proto: proto.into(),
                 preference,
                 cost: r.metric,
-                next_hop: r.gateway.map_or_else(
+                next_hop: gateway.map_or_else(
                     || if v6 { "::".into() } else { "0.0.0.0".into() },
                     |g| g.to_string(),
                 ),
-                interface: r
-                    .ifindex
+                interface: ifindex
                     .and_then(|i| names.get(&i).cloned())
                     .unwrap_or_default(),
             }
         })
         .collect();
+    // Stable: a route's next hops stay in the kernel's order.
     rows.sort_by(|a, b| a.prefix.cmp(&b.prefix));
     Ok(rows)
 }

@@ -72,6 +72,9 @@ pub(super) fn bgp() -> Vec<Node> {
         bestroute(),
         // `undo synchronization` in the BGP view configures IPv4 unicast, where it prints.
         kw("synchronization", "IGP synchronization").run_both(af_sync),
+        // So do `maximum load-balancing` and `routing-table rib-only`.
+        super::multipath::load_balancing(None),
+        super::multipath::rib_only(None),
         // Families print in VRP's order: IPv4 unicast, labeled unicast, VPNv4, IPv6 unicast,
         // VPNv6, then the VPN instance families (IPv4, then IPv6), each after ` #`.
         kw("ipv4-family", "IPv4 address family")

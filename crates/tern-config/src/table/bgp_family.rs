@@ -45,6 +45,10 @@ pub(super) fn bgp_family(afi: Afi, safi: Safi) -> Vec<Node> {
     // In a VPN instance family the line is refused (it would otherwise run in the BGP view
     // above and configure IPv4 unicast).
     out.push(bestroute());
+    if matches!(safi, Safi::Unicast | Safi::Vrf) {
+        out.push(super::multipath::load_balancing(Some(45)));
+        out.push(super::multipath::rib_only(Some(46)));
+    }
     if safi == Safi::Vrf {
         out.push(group());
         // VRP's per-instance router ID (without this node the line would run in the BGP view

@@ -21,6 +21,7 @@ mod display;
 mod filter;
 mod interface;
 mod kept;
+mod multipath;
 mod peer;
 mod peer_as;
 mod route_policy;

@@ -413,6 +413,14 @@ pub struct Engine {
     fib: Option<Arc<dyn FibSink>>,
     /// Prefixes whose kernel route is to be brought up to date.
     fib_dirty: (VecDeque<FibKey>, foldhash::HashSet<FibKey>),
+    /// Of those, the ones marked only because their paths changed under load balancing, the
+    /// best path the same: left out when they were and stay single-path.
+    fib_soft: foldhash::HashSet<FibKey>,
+    /// Prefixes installed over several next hops now.
+    fib_multi: foldhash::HashSet<FibKey>,
+    /// Prefixes marked because their family's forwarding settings changed: under
+    /// `routing-table rib-only` only these may have a kernel route to remove.
+    fib_forced: foldhash::HashSet<FibKey>,
     /// The routing settings in force.
     routing: Arc<Routing>,
     labels: Labels,
@@ -463,6 +471,9 @@ impl Engine {
             reresolve: false,
             fib: None,
             fib_dirty: (VecDeque::new(), foldhash::HashSet::default()),
+            fib_soft: foldhash::HashSet::default(),
+            fib_multi: foldhash::HashSet::default(),
+            fib_forced: foldhash::HashSet::default(),
             routing: Arc::new(Routing::default()),
             labels: Labels::default(),
             igp: BTreeMap::new(),
@@ -1009,7 +1020,16 @@ impl Engine {
     /// instance that imports them.
     fn propagate(&mut self, domain: Domain, changes: Vec<BestChange>) {
         let mut work: Vec<(Domain, Vec<BestChange>)> = vec![(domain, changes)];
-        while let Some((d, changes)) = work.pop() {
+        while let Some((d, mut changes)) = work.pop() {
+            // A destination whose paths changed under load balancing, the best path the same:
+            // only its kernel route may change.
+            changes.retain(|c| {
+                if c.old != c.new {
+                    return true;
+                }
+                self.fib_mark_soft(d.as_deref(), c.family, c.key.prefix);
+                false
+            });
             if changes.is_empty() {
                 continue;
             }
@@ -1168,6 +1188,8 @@ pub fn rib_config(local_as: Option<u32>, router_id: Option<Ipv4Addr>) -> RibConf
 mod add_path_tests;
 pub mod census;
 pub mod dump;
+#[cfg(test)]
+mod forwarding_tests;
 mod kernel;
 pub mod locrib;
 mod origin;

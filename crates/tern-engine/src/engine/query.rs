@@ -137,9 +137,18 @@ impl Engine {
                     continue;
                 }
                 p.sort_by_key(|p| (!p.best, p.peer, p.path_id));
+                let installed = rib.installed(w.family, &key, &self.resolver);
                 let rows: Vec<RouteRow> = p
                     .iter()
-                    .map(|p| detail_row(rib, &key, p, &self.resolver))
+                    .map(|p| {
+                        let mut r = detail_row(rib, &key, p, &self.resolver);
+                        if let Some(d) = r.detail.as_mut() {
+                            d.select = installed
+                                .iter()
+                                .any(|b| b.peer == p.peer && b.path_id == p.path_id);
+                        }
+                        r
+                    })
                     .collect();
                 w.dests.push((key, rows));
                 continue;
@@ -645,6 +654,7 @@ pub(super) fn detail_row(
         relay: None,
         advertised_to: None,
         source: Some((p.peer, p.path_id)),
+        select: false,
     }));
     r
 }

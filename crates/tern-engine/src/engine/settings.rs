@@ -97,6 +97,7 @@ impl Engine {
         {
             self.policies_changed(&old, scope);
         }
+        self.forwarding_changed(&old, old.policies != r.policies);
         // Route-target filtering and instance imports follow the new instances: the VPN
         // routes received are filtered again, and every instance that was rebuilt imports
         // the VPN tables again.

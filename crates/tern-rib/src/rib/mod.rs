@@ -30,6 +30,7 @@ use crate::attrs::{AttrId, AttrSet, AttrStore, PathAttrs, StoreStats};
 use crate::decision::{self, DEFAULT_LOCAL_PREF, NextHopResolver, PeerId, PeerInfo, Rank};
 use crate::digest::{Digest, Reach};
 use crate::key::{PrefixKey, RouteKey, V4Key, V6Key, Vpn4Key, Vpn6Key};
+use crate::multipath::{Candidate, LoadBalancing};
 use crate::rr;
 use crate::table::{NO_BEST, PackedLabel, Path, Paths, Table};
 
@@ -262,6 +263,9 @@ struct Env<'a> {
     state: &'a FixedState,
     /// Where every change of a destination's paths is logged ([`Rib::track_paths`]).
     log: Option<&'a mut Vec<PathChange>>,
+    /// Load balancing is on for the family: a destination whose paths change is reported
+    /// even when its best path stays (`old == new`), as its balanced set may have changed.
+    multipath: bool,
     /// Change in the number of accepted paths (attributes after import policy) of the peer
     /// the operation concerns.
     accepted: i64,
@@ -308,7 +312,7 @@ impl Env<'_> {
             .and_then(|i| index.get(i).copied())
             .unwrap_or(NO_BEST);
         let new = self.best_of(d);
-        if new != old {
+        if new != old || self.multipath {
             self.out.push(BestChange {
                 family: self.family,
                 key: key.unpack(),
@@ -494,6 +498,13 @@ fn rank_of(
     })
 }
 
+/// True when `family` balances load (see [`Rib::set_load_balancing`]).
+fn multipath_on(lb: &[LoadBalancing; FAMILIES.len()], family: Family) -> bool {
+    family_index(family)
+        .and_then(|i| lb.get(i))
+        .is_some_and(LoadBalancing::on)
+}
+
 /// A selected path as reported.
 fn best(p: &Path, store: &AttrStore) -> Best {
     Best {
@@ -527,6 +538,8 @@ pub struct Rib {
     accepted: Vec<[u64; FAMILIES.len()]>,
     /// Changes of destinations' paths, while tracked ([`Rib::track_paths`]).
     path_log: Option<Vec<PathChange>>,
+    /// Load balancing per family (index: [`FAMILIES`]).
+    load_balancing: [LoadBalancing; FAMILIES.len()],
 }
 
 /// The index of a family in [`FAMILIES`].
@@ -555,7 +568,70 @@ impl Rib {
             received: Vec::new(),
             accepted: Vec::new(),
             path_log: None,
+            load_balancing: [LoadBalancing::OFF; FAMILIES.len()],
         }
+    }
+
+    /// Sets a family's load balancing (VRP `maximum load-balancing`). While it is on, every
+    /// change of a destination's paths is reported, its best path the same or not (a
+    /// [`BestChange`] with `old == new`), so that its balanced set can be installed again.
+    pub fn set_load_balancing(&mut self, family: Family, lb: LoadBalancing) {
+        if let Some(slot) = family_index(family).and_then(|i| self.load_balancing.get_mut(i)) {
+            *slot = lb;
+        }
+    }
+
+    /// A family's load balancing.
+    pub fn load_balancing(&self, family: Family) -> LoadBalancing {
+        family_index(family)
+            .and_then(|i| self.load_balancing.get(i).copied())
+            .unwrap_or_default()
+    }
+
+    /// The paths installed in the forwarding table for a destination: the best path, then
+    /// the paths equal-cost to it under the family's load balancing
+    /// ([`crate::multipath::select`]); empty when there is no best path.
+    pub fn installed(
+        &self,
+        family: Family,
+        key: &RouteKey,
+        resolver: &dyn NextHopResolver,
+    ) -> SmallVec<[Best; 4]> {
+        let lb = self.load_balancing(family);
+        with_table!(ref self.tables, family, t => {
+            let Some(i) = PrefixKey::pack(key).and_then(|k| t.find(&self.state, &k)) else {
+                return SmallVec::new();
+            };
+            let d = t.load(i);
+            let Some(bp) = d.best_path() else {
+                return SmallVec::new();
+            };
+            if !lb.on() {
+                let mut one = SmallVec::new();
+                one.push(best(bp, &self.store));
+                return one;
+            }
+            let mut cands: SmallVec<[Candidate; 4]> = SmallVec::new();
+            let mut paths: SmallVec<[&Path; 4]> = SmallVec::new();
+            let mut at = 0;
+            for p in &d.list {
+                let Some(rank) = rank_of(family, &self.store, &self.peers, resolver, p) else {
+                    continue;
+                };
+                let set = self.store.set(p.attrs);
+                let Some(next_hop) = set.next_hop.addr() else { continue };
+                if std::ptr::eq(p, bp) {
+                    at = cands.len();
+                }
+                cands.push(Candidate { rank, as_path: set.as_path, next_hop });
+                paths.push(p);
+            }
+            crate::multipath::select(&cands, at, lb)
+                .into_iter()
+                .filter_map(|i| paths.get(i).map(|p| best(p, &self.store)))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Adds `delta` to the paths of `peer` counted for `family`, `accepted` to those of them
@@ -676,6 +752,7 @@ impl Rib {
             out,
             state,
             log,
+            multipath: false,
             accepted: 0,
         }
     }
@@ -724,6 +801,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, false)).unwrap_or(0);
         let accepted = env.accepted;
@@ -779,6 +857,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let n =
             with_table!(mut self.tables, family, t => env.remove_peer(t, peer, true)).unwrap_or(0);
         let accepted = env.accepted;
@@ -977,6 +1056,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let stored = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
         let accepted = env.accepted;
@@ -1012,6 +1092,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let removed = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.remove(t, k, peer, path_id)))
             .flatten();
         let accepted = env.accepted;
@@ -1081,6 +1162,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         let new = with_table!(mut self.tables, family, t => PrefixKey::pack(&key).map(|k| env.upsert(t, k, path)))
             .flatten();
         let accepted = env.accepted;
@@ -1143,6 +1225,7 @@ impl Rib {
                 &self.state,
                 self.path_log.as_mut(),
             );
+            env.multipath = multipath_on(&self.load_balancing, family);
             let (router_id, cluster_id, local_as) =
                 (self.config.router_id, self.cluster_id, self.config.local_as);
             with_table!(mut self.tables, family, t => {
@@ -1223,6 +1306,7 @@ impl Rib {
             &self.state,
             self.path_log.as_mut(),
         );
+        env.multipath = multipath_on(&self.load_balancing, family);
         with_table!(mut self.tables, family, t => {
             for i in 0..t.len() {
                 let Some(key) = t.key(i) else { continue };
