@@ -300,16 +300,23 @@ impl Kernel {
         let (shared_w, changed_w, dirty_w) = (shared.clone(), changed.clone(), igp_dirty.clone());
         tokio::spawn(async move {
             let (shared, changed) = (shared_w, changed_w);
+            // Only an IGP route's event or a re-read takes the lock: the burst of tern's own
+            // installs during a convergence passes by.
             let mark = |ev: &FibEvent, reread: bool| {
+                let igp = match ev {
+                    FibEvent::RouteAdded(r) | FibEvent::RouteRemoved(r)
+                        if IGP_PROTOCOLS.contains(&r.protocol) =>
+                    {
+                        Some((r.prefix, r.protocol))
+                    }
+                    _ => None,
+                };
+                if !reread && igp.is_none() {
+                    return;
+                }
                 let mut d = dirty_w.lock().unwrap_or_else(PoisonError::into_inner);
-                if reread {
-                    d.all = true;
-                }
-                if let FibEvent::RouteAdded(r) | FibEvent::RouteRemoved(r) = ev
-                    && IGP_PROTOCOLS.contains(&r.protocol)
-                {
-                    d.keys.insert((r.prefix, r.protocol));
-                }
+                d.all |= reread;
+                d.keys.extend(igp);
             };
             if std::env::var("TERN_FAULT").as_deref() == Ok("kernel-watch-late") {
                 // Fault injection (tests): kernel changes happen between the read and the
