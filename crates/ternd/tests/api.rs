@@ -278,22 +278,16 @@ fn a_commit_of_kept_configuration_warns_by_name() {
     let ns = Netns::new("kw");
     let dir = TempDir::new("kw");
     let t = Ternd::start(&ns, &dir, "A", CONFIG, &["127.0.0.1:179"]);
-    let mut c = Blocking::connect(&t.control).expect("connect");
-    let id = c.open_session("test").unwrap().session;
-    let mut run = |line: &str| {
-        let r = c.execute(id, line, false).unwrap();
-        assert!(r.error.is_none(), "{line}: {:?}", r.error);
-        r.output
-    };
-    run("system-view");
-    run("mpls lsr-id 1.1.1.9");
-    let out = run("commit");
+    let out = t.run_ok(&["system-view", "mpls lsr-id 1.1.1.9", "commit"]);
     assert!(
         out.contains("Warning: Kept, not active (tern does not run it): mpls."),
         "{out:?}"
     );
-    run("bgp 100");
-    run("peer 4.4.4.9 as-number 200");
-    let out = run("commit");
+    let out = t.run_ok(&[
+        "system-view",
+        "bgp 100",
+        "peer 4.4.4.9 as-number 200",
+        "commit",
+    ]);
     assert!(!out.contains("Warning"), "{out:?}");
 }

@@ -219,17 +219,7 @@ fn as_options_shape_the_paths_frr_receives() {
 
     // allow-as-loop, committed: S's routes are checked again, without a reset.
     let before = connections(&s, "10.0.0.1");
-    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
-    let id = c.open_session("test").unwrap().session;
-    for line in [
-        "system-view",
-        "bgp 100",
-        "peer 10.0.0.2 allow-as-loop",
-        "commit",
-    ] {
-        let out = c.execute(id, line, false).unwrap();
-        assert!(out.error.is_none(), "{line}: {out:?}");
-    }
+    t.commit_in(&["bgp 100"], &["peer 10.0.0.2 allow-as-loop"]);
     assert!(
         wait_for(Duration::from_secs(20), || path(&r, "198.51.100.0/24")
             .is_some()),
@@ -251,10 +241,7 @@ fn as_options_shape_the_paths_frr_receives() {
     assert_eq!(t.state("10.0.0.2"), "Established");
 
     // Undone: the route is withdrawn again.
-    for line in ["undo peer 10.0.0.2 allow-as-loop", "commit"] {
-        let out = c.execute(id, line, false).unwrap();
-        assert!(out.error.is_none(), "{line}: {out:?}");
-    }
+    t.commit_in(&["bgp 100"], &["undo peer 10.0.0.2 allow-as-loop"]);
     assert!(
         wait_for(Duration::from_secs(20), || path(&r, "198.51.100.0/24")
             .is_none()),
@@ -321,29 +308,20 @@ return
         "T's table holds no default"
     );
     let before = connections(&r, "10.0.1.1");
-    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
-    let id = c.open_session("test").unwrap().session;
-    let mut run = |line: &str| {
-        let out = c.execute(id, line, false).unwrap();
-        assert!(out.error.is_none(), "{line}: {out:?}");
-    };
-    for line in [
-        "system-view",
-        "bgp 100",
-        "peer 10.0.1.2 default-route-advertise route-policy DR",
-        "commit",
-    ] {
-        run(line);
-    }
+    t.commit_in(
+        &["bgp 100"],
+        &["peer 10.0.1.2 default-route-advertise route-policy DR"],
+    );
     assert!(
         wait_for(Duration::from_secs(20), || default(&r)
             .is_some_and(|p| p["metric"] == 77)),
         "the policy's MED did not arrive: {:?}",
         default(&r)
     );
-    for line in ["undo peer 10.0.1.2 default-route-advertise", "commit"] {
-        run(line);
-    }
+    t.commit_in(
+        &["bgp 100"],
+        &["undo peer 10.0.1.2 default-route-advertise"],
+    );
     assert!(
         wait_for(Duration::from_secs(20), || default(&r).is_none()),
         "the default stayed after undo"

@@ -89,13 +89,7 @@ fn labels(f: &Frr) -> BTreeMap<String, u64> {
 }
 
 fn commit(t: &Ternd, lines: &[&str]) {
-    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
-    let id = c.open_session("test").unwrap().session;
-    let all = ["system-view", "ip vpn-instance vpn1", "ipv4-family"];
-    for line in all.iter().chain(lines).chain(&["commit"]) {
-        let r = c.execute(id, line, false).unwrap();
-        assert!(r.error.is_none(), "{line}: {r:?}");
-    }
+    t.commit_in(&["ip vpn-instance vpn1", "ipv4-family"], lines);
 }
 
 #[test]

@@ -17,11 +17,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::frr::Frr;
-use common::{Netns, TempDir, Ternd, link, wait_for};
+use common::{Netns, TempDir, Ternd, link, tern_cli, wait_for};
 use serde_json::Value;
 
 const T_CFG: &str = "sysname T
@@ -102,32 +101,12 @@ router bgp 65003
 !
 ";
 
-/// `tern --socket S -c L1 -c L2 ...`, which must succeed; its output.
-fn tern(sock: &Path, lines: &[&str]) -> String {
-    let mut cmd =
-        std::process::Command::new(env!("CARGO_BIN_EXE_ternd").replace("/ternd", "/tern"));
-    cmd.arg("--socket").arg(sock);
-    for l in lines {
-        cmd.arg("-c").arg(l);
-    }
-    let out = cmd
-        .output()
-        .expect("tern (build it first: cargo build -p tern)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{lines:?}: {text}");
-    text
-}
-
 /// Commits `lines` typed in T's `ipv4-family unicast` view.
 fn commit_af(t: &Ternd, lines: &[&str]) {
     let mut all = vec!["system-view", "bgp 100", "ipv4-family unicast"];
     all.extend_from_slice(lines);
     all.push("commit");
-    tern(&t.control, &all);
+    tern_cli(&t.control, &all);
 }
 
 /// The next hops (gateway) of `prefix` in the kernel of `ns`, from `ip -j route`: one for a
@@ -301,7 +280,7 @@ fn equal_paths_are_installed_together_and_rib_only_keeps_them_out() {
     );
     assert_eq!(t_paths(&t, P).len(), 2, "{}", show());
     assert_eq!(t_paths(&t, LONG).len(), 2, "{}", show());
-    let cfg = tern(&t.control, &["display current-configuration"]);
+    let cfg = tern_cli(&t.control, &["display current-configuration"]);
     assert!(cfg.contains("  routing-table rib-only\n"), "{cfg}");
     // undo: installed again, balanced.
     commit_af(&t, &["undo routing-table rib-only"]);
@@ -369,7 +348,7 @@ return
     assert_eq!(t_paths(&t, P).len(), 1, "{}", show());
     assert!(kernel_hops(&t_ns, P).is_empty(), "{}", show());
     // The prefix list now names another prefix: 192.0.2.0/24 is denied, installed too.
-    tern(
+    tern_cli(
         &t.control,
         &[
             "system-view",

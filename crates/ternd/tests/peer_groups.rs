@@ -159,16 +159,7 @@ fn update_group_of(t: &Ternd, member: &str) -> Vec<String> {
 }
 
 fn commit(t: &Ternd, lines: &[&str]) {
-    let mut c = tern_api::Blocking::connect(&t.control).unwrap();
-    let id = c.open_session("test").unwrap().session;
-    for line in ["system-view", "bgp 100"]
-        .iter()
-        .chain(lines)
-        .chain(&["commit"])
-    {
-        let r = c.execute(id, line, false).unwrap();
-        assert!(r.error.is_none(), "{line}: {r:?}");
-    }
+    t.commit_in(&["bgp 100"], lines);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use common::frr::Frr;
-use common::{Netns, TempDir, Ternd, link};
+use common::{Netns, TempDir, Ternd, link, tern_cli};
 
 const KEY: &str = "tern-Secret1";
 
@@ -48,23 +48,6 @@ bgp 100
 return
 ";
 
-fn tern(sock: &std::path::Path, lines: &[&str]) -> String {
-    let mut cmd =
-        std::process::Command::new(env!("CARGO_BIN_EXE_ternd").replace("/ternd", "/tern"));
-    cmd.arg("--socket").arg(sock);
-    for l in lines {
-        cmd.arg("-c").arg(l);
-    }
-    let out = cmd.output().expect("tern");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{lines:?}: {text}");
-    text
-}
-
 fn mode(p: &std::path::Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -78,7 +61,7 @@ fn md5_keys_are_kept_in_cipher_form_and_still_work() {
     let _f = Frr::start(&f_ns, &dir, "f", &frr_cfg(), &[]);
     let mut t = Ternd::start(&t_ns, &dir, "t", T_CFG, &["0.0.0.0:179"]);
     let sock = t.control.clone();
-    tern(
+    tern_cli(
         &sock,
         &[
             "system-view",
@@ -89,7 +72,7 @@ fn md5_keys_are_kept_in_cipher_form_and_still_work() {
     );
     t.wait_established("10.0.0.2", Duration::from_secs(60));
 
-    let cur = tern(&sock, &["display current-configuration"]);
+    let cur = tern_cli(&sock, &["display current-configuration"]);
     assert!(!cur.contains(KEY), "{cur}");
     let line = cur
         .lines()
@@ -100,15 +83,15 @@ fn md5_keys_are_kept_in_cipher_form_and_still_work() {
         .strip_prefix("peer 10.0.0.2 password cipher ")
         .unwrap_or_else(|| panic!("{line}"));
     assert!(tern_config::secret::is_cipher(cipher), "{line}");
-    let changes = tern(
+    let changes = tern_cli(
         &sock,
         &["display configuration commit changes at 1000000001"],
     );
     assert!(!changes.contains(KEY), "{changes}");
 
     // The same key again changes nothing (no new rollback point, the session stays).
-    let before = tern(&sock, &["display configuration commit list"]);
-    tern(
+    let before = tern_cli(&sock, &["display configuration commit list"]);
+    tern_cli(
         &sock,
         &[
             "system-view",
@@ -117,10 +100,13 @@ fn md5_keys_are_kept_in_cipher_form_and_still_work() {
             "commit",
         ],
     );
-    assert_eq!(tern(&sock, &["display configuration commit list"]), before);
+    assert_eq!(
+        tern_cli(&sock, &["display configuration commit list"]),
+        before
+    );
 
     // Saved and in the history: the cipher form only, owner-only files.
-    tern(&sock, &["save"]);
+    tern_cli(&sock, &["save"]);
     let saved = dir.path("t.cfg");
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(!text.contains(KEY) && text.contains(cipher), "{text}");
@@ -145,6 +131,6 @@ fn md5_keys_are_kept_in_cipher_form_and_still_work() {
     let _ = std::fs::remove_file(&sock);
     let t = Ternd::start(&t_ns, &dir, "t", &text, &["0.0.0.0:179"]);
     t.wait_established("10.0.0.2", Duration::from_secs(60));
-    let cur = tern(&t.control, &["display current-configuration"]);
+    let cur = tern_cli(&t.control, &["display current-configuration"]);
     assert!(cur.contains(&format!("password cipher {cipher}")), "{cur}");
 }

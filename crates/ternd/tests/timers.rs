@@ -16,11 +16,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::frr::Frr;
-use common::{Netns, TempDir, Ternd, link, wait_for};
+use common::{Netns, TempDir, Ternd, link, tern_cli, wait_for};
 use serde_json::Value;
 
 fn t_cfg(bgp_extra: &str) -> String {
@@ -60,32 +59,12 @@ router bgp 200
     )
 }
 
-/// `tern --socket S -c L1 -c L2 ...`, which must succeed; its output.
-fn tern(sock: &Path, lines: &[&str]) -> String {
-    let mut cmd =
-        std::process::Command::new(env!("CARGO_BIN_EXE_ternd").replace("/ternd", "/tern"));
-    cmd.arg("--socket").arg(sock);
-    for l in lines {
-        cmd.arg("-c").arg(l);
-    }
-    let out = cmd
-        .output()
-        .expect("tern (build it first: cargo build -p tern)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{lines:?}: {text}");
-    text
-}
-
 /// Commits `lines` typed in T's BGP view.
 fn commit_bgp(t: &Ternd, lines: &[&str]) {
     let mut all = vec!["system-view", "bgp 100"];
     all.extend_from_slice(lines);
     all.push("commit");
-    tern(&t.control, &all);
+    tern_cli(&t.control, &all);
 }
 
 /// F's view of its neighbor T.
@@ -180,7 +159,7 @@ fn hold_time_follows_the_bgp_view_timer_and_a_peer_override() {
     // Without its own, the peer follows the BGP view again.
     commit_bgp(&t, &["undo peer 10.0.0.2 timer keepalive hold"]);
     negotiated(&t, &f, 20, 5);
-    let shown = tern(&t.control, &["display current-configuration"]);
+    let shown = tern_cli(&t.control, &["display current-configuration"]);
     assert!(shown.contains("\n timer keepalive 5 hold 20\n"), "{shown}");
     assert!(!shown.contains("peer 10.0.0.2 timer keepalive"), "{shown}");
 }
@@ -245,7 +224,7 @@ fn connect_retry_follows_the_bgp_view_timer_applied_by_a_commit() {
     assert_eq!(p["up_count"], ups, "{p}");
     assert_eq!(p["state"], "Established", "{p}");
     assert_eq!(frr_neighbor(&f)["bgpState"], "Established");
-    let shown = tern(&t.control, &["display current-configuration"]);
+    let shown = tern_cli(&t.control, &["display current-configuration"]);
     assert!(
         shown.contains("\n timer connect-retry 2\n")
             && shown.contains("\n peer 10.0.0.2 timer connect-retry 7\n"),

@@ -66,18 +66,8 @@ fn the_ce_sees_the_instances_router_id() {
     c.wait_established("172.16.0.1", Duration::from_secs(60));
     assert_eq!(remote_id(&c), "10.2.3.4", "{}", t.log_text());
 
-    let mut api = tern_api::Blocking::connect(&t.control).unwrap();
-    let id = api.open_session("test").unwrap().session;
-    for line in [
-        "system-view",
-        "bgp 100",
-        "ipv4-family vpn-instance vrf1",
-        "router-id 10.5.6.7",
-        "commit",
-    ] {
-        let r = api.execute(id, line, false).unwrap();
-        assert!(r.error.is_none(), "{line}: {r:?}");
-    }
+    let vrf1 = ["bgp 100", "ipv4-family vpn-instance vrf1"];
+    t.commit_in(&vrf1, &["router-id 10.5.6.7"]);
     assert!(
         wait_for(Duration::from_secs(60), || remote_id(&c) == "10.5.6.7"
             && c.state("172.16.0.1") == "Established"),
@@ -86,10 +76,7 @@ fn the_ce_sees_the_instances_router_id() {
         t.log_text()
     );
     // Without its own, the instance's sessions use the BGP router ID.
-    for line in ["undo router-id", "commit"] {
-        let r = api.execute(id, line, false).unwrap();
-        assert!(r.error.is_none(), "{line}: {r:?}");
-    }
+    t.commit_in(&vrf1, &["undo router-id"]);
     assert!(
         wait_for(Duration::from_secs(60), || remote_id(&c) == "1.1.1.9"
             && c.state("172.16.0.1") == "Established"),

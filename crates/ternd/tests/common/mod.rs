@@ -241,6 +241,30 @@ impl Ternd {
         display_at(&self.control, command, json)
     }
 
+    /// Types `lines` in one management session over the control API (from the user view);
+    /// each must succeed. Their outputs, joined.
+    pub fn run_ok(&self, lines: &[&str]) -> String {
+        let mut c = tern_api::Blocking::connect(&self.control).expect("control socket");
+        let id = c.open_session("test").expect("session").session;
+        let mut out = String::new();
+        for line in lines {
+            let r = c.execute(id, line, false).expect("execute");
+            assert!(r.error.is_none(), "{line}: {r:?}");
+            out.push_str(&r.output);
+        }
+        out
+    }
+
+    /// Commits `lines` typed in the view `view` enters (`["bgp 100"]`, …) from the system view.
+    pub fn commit_in(&self, view: &[&str], lines: &[&str]) {
+        let all: Vec<&str> = std::iter::once("system-view")
+            .chain(view.iter().copied())
+            .chain(lines.iter().copied())
+            .chain(std::iter::once("commit"))
+            .collect();
+        self.run_ok(&all);
+    }
+
     /// The JSON status of one peer.
     pub fn peer(&self, addr: &str) -> serde_json::Value {
         let text = self
@@ -309,6 +333,26 @@ impl Drop for Ternd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `tern --socket S -c L1 -c L2 ...` (the operator tool, built beside ternd), which must
+/// succeed; its output.
+pub fn tern_cli(sock: &Path, lines: &[&str]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ternd").replace("/ternd", "/tern"));
+    cmd.arg("--socket").arg(sock);
+    for l in lines {
+        cmd.arg("-c").arg(l);
+    }
+    let out = cmd
+        .output()
+        .expect("tern (build it first: cargo build -p tern)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{lines:?}: {text}");
+    text
 }
 
 /// Runs a display command through the control API (`Display`) of the ternd whose control
