@@ -183,6 +183,13 @@ pub struct Redistribute {
     pub policy: Option<String>,
 }
 
+impl Redistribute {
+    /// True when it imports the kernel route `prefix` of `protocol`.
+    pub fn takes(&self, prefix: IpNet, protocol: u8) -> bool {
+        self.protocol == protocol && self.ipv6 == prefix.addr().is_ipv6()
+    }
+}
+
 /// A locally originated route.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalRoute {

@@ -36,9 +36,14 @@ impl Engine {
         self.routing
             .redistribute
             .iter()
-            .filter(|s| s.protocol == protocol && s.ipv6 == prefix.addr().is_ipv6())
+            .filter(|s| s.takes(prefix, protocol))
             .cloned()
             .collect()
+    }
+
+    /// The kernel's IGP routes known now, owned (originating borrows the engine).
+    fn igp_known(&self) -> Vec<(IgpKey, IgpValue)> {
+        self.igp.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// The kernel's IGP routes changed: what is imported follows.
@@ -80,12 +85,8 @@ impl Engine {
         if specs.is_empty() {
             return;
         }
-        let known: Vec<(IgpKey, IgpValue)> = self.igp.iter().map(|(k, v)| (*k, *v)).collect();
-        for ((prefix, protocol), (gw, metric)) in known {
-            for s in specs
-                .iter()
-                .filter(|s| s.protocol == protocol && s.ipv6 == prefix.addr().is_ipv6())
-            {
+        for ((prefix, protocol), (gw, metric)) in self.igp_known() {
+            for s in specs.iter().filter(|s| s.takes(prefix, protocol)) {
                 self.originate_local(&Self::igp_local(s, prefix, gw, metric));
             }
         }
@@ -97,10 +98,8 @@ impl Engine {
         if old.redistribute == self.routing.redistribute {
             return;
         }
-        let known: Vec<(IgpKey, IgpValue)> = self.igp.iter().map(|(k, v)| (*k, *v)).collect();
-        for ((prefix, protocol), (gw, metric)) in known {
-            let matches =
-                |s: &&Redistribute| s.protocol == protocol && s.ipv6 == prefix.addr().is_ipv6();
+        for ((prefix, protocol), (gw, metric)) in self.igp_known() {
+            let matches = |s: &&Redistribute| s.takes(prefix, protocol);
             for s in old.redistribute.iter().filter(matches) {
                 if !self.routing.redistribute.contains(s) {
                     self.withdraw_local_route(&Self::igp_local(s, prefix, gw, metric));
