@@ -422,6 +422,9 @@ pub mod msg {
     pub const LABEL_ROUTE_IPV4_PEER: &str = "Error: Wrong parameter found at '^' position.";
     /// `peer X label-route-capability` outside `ipv4-family unicast` and `ipv6-family unicast`.
     pub const LABEL_ROUTE_VIEW: &str = "Error: tern exchanges labeled routes with label-route-capability only in ipv4-family unicast (labeled IPv4) and ipv6-family unicast (6PE).";
+    /// `default-route-advertise` and `label-route-capability` on one peer in one family.
+    pub const DEFAULT_ROUTE_LABELED: &str =
+        "Error: default-route-advertise is not supported for a peer with label-route-capability.";
     /// `peer X capability-advertise add-path` for an EBGP peer (VRP: "add-path takes effect
     /// only on IBGP peers"; refused rather than kept without effect).
     pub const ADD_PATH_IBGP: &str = "Error: ADD-PATH takes effect only on IBGP peers.";
@@ -1333,7 +1336,12 @@ pub(crate) fn set_af(
             }
             next.next_hop_local = *on;
         }
-        AfPeerAttr::LabelRouteCapability(on) => next.label_route_capability = *on,
+        AfPeerAttr::LabelRouteCapability(on) => {
+            if *on && next.default_route_advertise.is_some() {
+                return Err(rej(msg::DEFAULT_ROUTE_LABELED));
+            }
+            next.label_route_capability = *on;
+        }
         AfPeerAttr::RoutePolicyImport(p) => next.route_policy_import = p.clone(),
         AfPeerAttr::RoutePolicyExport(p) => next.route_policy_export = p.clone(),
         AfPeerAttr::RouteLimit(l) => next.route_limit = *l,
@@ -1343,7 +1351,13 @@ pub(crate) fn set_af(
         AfPeerAttr::AllowAsLoop(n) => next.allow_as_loop = *n,
         AfPeerAttr::SubstituteAs(on) => next.substitute_as = *on,
         AfPeerAttr::PublicAsOnly(p) => next.public_as_only = *p,
-        AfPeerAttr::DefaultRouteAdvertise(d) => next.default_route_advertise = d.clone(),
+        AfPeerAttr::DefaultRouteAdvertise(d) => {
+            // A labeled peer would need a label for it: not built.
+            if d.is_some() && next.label_route_capability {
+                return Err(rej(msg::DEFAULT_ROUTE_LABELED));
+            }
+            next.default_route_advertise = d.clone();
+        }
         AfPeerAttr::AsPathFilter(false, f) => next.as_path_filter_import = f.clone(),
         AfPeerAttr::AsPathFilter(true, f) => next.as_path_filter_export = f.clone(),
         AfPeerAttr::PrefixFilter(export, pv6, p) => {

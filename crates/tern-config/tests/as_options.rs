@@ -133,6 +133,26 @@ fn out_of_range_and_unbuilt_forms_are_refused_without_change() {
             .is_err()
     );
     assert_eq!(*s.config(), before);
+    // Not for a labeled peer, in either order.
+    s.apply_line("quit").unwrap();
+    s.apply_line("peer 10.0.0.2 label-route-capability")
+        .unwrap();
+    let before = s.config().clone();
+    assert!(
+        s.apply_line("peer 10.0.0.2 default-route-advertise")
+            .is_err()
+    );
+    assert_eq!(*s.config(), before);
+    s.apply_line("undo peer 10.0.0.2 label-route-capability")
+        .unwrap();
+    s.apply_line("peer 10.0.0.2 default-route-advertise")
+        .unwrap();
+    let before = s.config().clone();
+    assert!(
+        s.apply_line("peer 10.0.0.2 label-route-capability")
+            .is_err()
+    );
+    assert_eq!(*s.config(), before);
 }
 
 #[test]
